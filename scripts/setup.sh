@@ -1,0 +1,70 @@
+#!/bin/sh
+# One idempotent setup step behind `npm start`, `npm test` and `npm run bench`:
+# install missing Debian packages, `npm ci` when the lockfile changed, then
+# build bpf/, native/ and the TypeScript incrementally. A second run with
+# nothing changed only checks timestamps, so it takes seconds.
+#
+#   scripts/setup.sh               packages to build and run the agent
+#   scripts/setup.sh --test        also the packages the test suite uses
+#   scripts/setup.sh --build-only  skip packages and npm ci
+set -eu
+cd "$(dirname "$0")/.."
+
+mode=run
+case "${1:-}" in
+  --test) mode=test ;;
+  --build-only) mode=build ;;
+  "") ;;
+  *) echo "setup: unknown option $1 (use --test or --build-only)" >&2; exit 2 ;;
+esac
+
+# Build: clang compiles CO-RE BPF; bpftool dumps vmlinux.h; libbpf-dev and
+# libelf/zlib link the addon.
+run_pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config binutils"
+# Tests: fixtures in C/C++/Go, perf for cross-checks, chromium for the HTML
+# flame graph, nginx+wrk for the unwinding acceptance run.
+test_pkgs="g++ golang-go linux-perf chromium nginx wrk"
+
+missing_pkgs() {
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || printf '%s ' "$p"
+  done
+}
+
+if [ "$mode" != build ]; then
+  pkgs=$run_pkgs
+  [ "$mode" = test ] && pkgs="$pkgs $test_pkgs"
+  # shellcheck disable=SC2086
+  missing=$(missing_pkgs $pkgs)
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" != 0 ]; then
+      echo "setup: missing Debian packages: $missing" >&2
+      echo "setup: run as root, or install them with: sudo apt-get install -y $missing" >&2
+      exit 1
+    fi
+    echo "setup: installing $missing"
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  fi
+
+  # npm ci only when package-lock.json differs from what node_modules was built from.
+  lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ ! -f node_modules/.meshprof-lock ] || [ "$(cat node_modules/.meshprof-lock)" != "$lock_hash" ]; then
+    echo "setup: npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$lock_hash" > node_modules/.meshprof-lock
+  fi
+fi
+
+# Generated protobuf code is rebuilt only when a .proto is newer than its stamp.
+if [ -d proto ] && [ -n "$(find proto -name '*.proto' 2>/dev/null | head -1)" ]; then
+  if [ ! -f src/gen/.stamp ] || [ -n "$(find proto buf.gen.yaml -newer src/gen/.stamp 2>/dev/null | head -1)" ]; then
+    echo "setup: generating protobuf code"
+    rm -rf src/gen && npx --no-install buf generate proto && touch src/gen/.stamp
+  fi
+fi
+
+make -s -C bpf
+make -s -C native
+npx --no-install tsc -p tsconfig.json
