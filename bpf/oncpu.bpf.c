@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/* On-CPU sampler: a perf_event (cpu-clock) program that counts stacks per
+ * thread in the kernel. Two generations of maps let user space drain exact
+ * interval deltas: it flips `control.generation`, waits for in-flight
+ * programs, then reads and clears the old generation. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "oncpu.h"
+#include "compat.h"
+
+const volatile bool filter_tgid = false;
+const volatile bool include_idle = false;
+const volatile __u32 self_tgid = 0;
+
+/* control[0]: current generation and the run-time "all targets" switch */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct oncpu_control);
+} control SEC(".maps");
+
+/* targets: tgid -> 1 for every process to sample when filter_tgid */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+/* counts0/counts1: struct oncpu_key -> samples seen, one per generation */
+struct counts_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct oncpu_key);
+	__type(value, __u64);
+};
+struct counts_map counts0 SEC(".maps");
+struct counts_map counts1 SEC(".maps");
+
+/* stacks0/stacks1: stack id -> up to 127 return addresses, leaf first */
+struct stacks_map {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__uint(value_size, ONCPU_MAX_STACK_DEPTH * sizeof(__u64));
+};
+struct stacks_map stacks0 SEC(".maps");
+struct stacks_map stacks1 SEC(".maps");
+
+/* drops[reason]: samples or stacks lost, see enum oncpu_drop_reason */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ONCPU_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+static __always_inline void drop(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
+
+	if (n)
+		*n += 1;	/* per-CPU slot: no other writer */
+}
+
+/* -EFAULT means "no stack of this kind here" (a sample taken in user mode
+ * has no kernel stack); anything else (-EEXIST, -ENOMEM) is a lost stack. */
+static __always_inline __s32 stack_id(struct bpf_perf_event_data *ctx,
+				      void *stacks, __u64 flags, __u32 reason)
+{
+	long id = bpf_get_stackid(ctx, stacks, flags);
+
+	if (id >= 0)
+		return id;
+	if (id != -EFAULT)
+		drop(reason);
+	return -1;
+}
+
+static __always_inline void count(struct oncpu_key *key, void *counts)
+{
+	__u64 one = 1, *val;
+	long err;
+
+	val = bpf_map_lookup_elem(counts, key);
+	if (val) {
+		__sync_fetch_and_add(val, 1);
+		return;
+	}
+	err = bpf_map_update_elem(counts, key, &one, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* another CPU inserted the same key in between */
+		val = bpf_map_lookup_elem(counts, key);
+		if (val)
+			__sync_fetch_and_add(val, 1);
+	} else if (err) {
+		drop(ONCPU_DROP_COUNTS_FULL);
+	}
+}
+
+SEC("perf_event")
+int do_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, pid = (__u32)id, zero = 0;
+	struct oncpu_control *ctl;
+	struct oncpu_key key = {};
+	struct task_struct *task;
+	void *counts, *stacks;
+
+	if (pid == 0 && !include_idle)
+		return 0;
+	if (self_tgid && tgid == self_tgid)
+		return 0;
+	ctl = bpf_map_lookup_elem(&control, &zero);
+	if (!ctl)
+		return 0;
+	if (filter_tgid && !ctl->all_targets && !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+
+	if (ctl->generation) {
+		counts = &counts1;
+		stacks = &stacks1;
+	} else {
+		counts = &counts0;
+		stacks = &stacks0;
+	}
+
+	key.tgid = tgid;
+	key.pid = pid;
+	bpf_get_current_comm(&key.comm, sizeof(key.comm));
+	task = (struct task_struct *)bpf_get_current_task();
+	/* kernel threads have no user stack: not a loss */
+	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+		key.user_stack_id = -1;
+	else
+		key.user_stack_id = stack_id(ctx, stacks, BPF_F_USER_STACK,
+					     ONCPU_DROP_USER_STACK);
+	key.kern_stack_id = stack_id(ctx, stacks, 0, ONCPU_DROP_KERNEL_STACK);
+
+	count(&key, counts);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,17 @@
+/** The kernel stage: the only code that touches build/meshprof.node. */
+export { openBpfObject } from './bpf-object.js';
+export type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory, BpfRingBuffer, OpenBpfObjectOptions, UprobeTarget } from './bpf-object.js';
+export { createBpfMap, MapType, UpdateFlags } from './bpf-map.js';
+export type { BpfMap, MapEntries } from './bpf-map.js';
+export { onlineCpus, parseCpuList, possibleCpus } from './cpus.js';
+export { BpfError, errnoName, UnsupportedFeatureError } from './errors.js';
+export { buildPath, packageRoot } from './package-root.js';
+export {
+  parseKernelRelease, probeBpfSyscall, probeBtf, probeCapabilities, probeCpuClock, probeFentry, probeKernelVersion,
+  probeKprobes, probeRawTp, probeTpBtf, probeTracefs, probeUprobes, runFeatureProbes,
+} from './feature-probes.js';
+export type { FeatureCheck } from './feature-probes.js';
+export { libbpfLogText, parseLibbpfLog } from './libbpf-log.js';
+export type { LibbpfLevel, LibbpfMessage } from './libbpf-log.js';
+export { capabilities, effectiveCapabilities, missingProfilingCapabilities, requireProfilingPrivileges } from './privileges.js';
+export type { CapabilityName } from './privileges.js';

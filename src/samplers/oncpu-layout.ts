@@ -1,0 +1,67 @@
+/**
+ * Byte layouts shared with bpf/oncpu.h, decoded in one place so the sampler
+ * reads fields by name. Little-endian: the agent runs on the kernel's host.
+ */
+
+/** sizeof(struct oncpu_key). */
+export const ONCPU_KEY_SIZE = 32;
+/** ONCPU_MAX_STACK_DEPTH: u64 entries per stack map value. */
+export const ONCPU_MAX_STACK_DEPTH = 127;
+
+/** enum oncpu_drop_reason, by index, as DropCounts names. */
+export const ONCPU_DROP_REASONS = ['counts_map_full', 'user_stack_lost', 'kernel_stack_lost'] as const;
+
+/** struct oncpu_key, decoded. Stack ids are -1 when there is no stack. */
+export interface OnCpuKey {
+  readonly tgid: number;
+  readonly pid: number;
+  readonly userStackId: number;
+  readonly kernStackId: number;
+  readonly comm: string;
+}
+
+/** Decodes one struct oncpu_key. */
+export function decodeOnCpuKey(buf: Buffer): OnCpuKey {
+  const commBytes = buf.subarray(16, 32);
+  const nul = commBytes.indexOf(0);
+  return {
+    tgid: buf.readUInt32LE(0),
+    pid: buf.readUInt32LE(4),
+    userStackId: buf.readInt32LE(8),
+    kernStackId: buf.readInt32LE(12),
+    comm: commBytes.subarray(0, nul < 0 ? commBytes.length : nul).toString('utf8'),
+  };
+}
+
+/** Encodes struct oncpu_control {generation, all_targets}. */
+export function encodeOnCpuControl(generation: 0 | 1, allTargets: boolean): Buffer {
+  const buf = Buffer.alloc(8);
+  buf.writeUInt32LE(generation, 0);
+  buf.writeUInt32LE(allTargets ? 1 : 0, 4);
+  return buf;
+}
+
+/** A stack map value as addresses, leaf first; entries end at the first 0. */
+export function decodeStack(buf: Buffer): bigint[] {
+  const out: bigint[] = [];
+  for (let off = 0; off + 8 <= buf.length; off += 8) {
+    const addr = buf.readBigUInt64LE(off);
+    if (addr === 0n) break;
+    out.push(addr);
+  }
+  return out;
+}
+
+/** Sums a per-CPU u64 value (8 bytes per possible CPU). */
+export function sumPerCpuU64(buf: Buffer): number {
+  let sum = 0n;
+  for (let off = 0; off + 8 <= buf.length; off += 8) sum += buf.readBigUInt64LE(off);
+  return Number(sum);
+}
+
+/** A u32 in its little-endian bytes (map keys, u32 globals). */
+export function u32Bytes(n: number): Buffer {
+  const buf = Buffer.alloc(4);
+  buf.writeUInt32LE(n, 0);
+  return buf;
+}

@@ -1,0 +1,147 @@
+import { onlineCpus, openBpfObject } from '../kernel/index.js';
+import type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory } from '../kernel/index.js';
+import { drainOnCpuGeneration } from './oncpu-drain.js';
+import { encodeOnCpuControl, ONCPU_DROP_REASONS, u32Bytes } from './oncpu-layout.js';
+import type { DropCounts, RawStackBatch, StackSampler } from './raw-stacks.js';
+import { addDropDeltas, readDropTotals, syncTargetMap } from './sampler-maps.js';
+import { createWallClock, sleepSync } from './wall-clock.js';
+
+/** Settings of the on-CPU sampler; every field has a default. */
+export interface OnCpuSamplerOptions {
+  /** Samples per second per CPU; default 99 (off the 100 Hz timer tick). */
+  readonly frequencyHz?: number;
+  /** Count the idle task (pid 0); default false. */
+  readonly includeIdle?: boolean;
+  /** Processes to sample; default 'all'. An empty list means all. */
+  readonly targets?: readonly number[] | 'all';
+  /** A tgid never sampled, normally the agent's own; default process.pid, 0 = none. */
+  readonly selfTgid?: number;
+  /** Distinct (thread, stacks) keys per drain interval; default 10240. */
+  readonly countsMaxEntries?: number;
+  /** Distinct stacks per drain interval; default 16384. */
+  readonly stacksMaxEntries?: number;
+  /** Size of the target filter; default 1024. */
+  readonly targetsMaxEntries?: number;
+  /** How long a flip waits for programs still writing the old generation; default 5 ms. */
+  readonly settleMs?: number;
+  /** CPUs to sample; default every online CPU. */
+  readonly cpus?: readonly number[];
+  readonly log?: BpfLogSink;
+}
+
+/** The on-CPU sampler: a StackSampler over bpf/oncpu.bpf.c. */
+export interface OnCpuSampler extends StackSampler {
+  readonly frequencyHz: number;
+}
+
+const valueTypes = [{ type: 'samples', unit: 'count' }, { type: 'cpu', unit: 'nanoseconds' }] as const;
+const periodType = { type: 'cpu', unit: 'nanoseconds' } as const;
+
+/**
+ * Creates an on-CPU sampler (Linux 5.8+: BTF, batch map ops, CAP_BPF).
+ * start() loads and attaches, drain() returns exact deltas since the last
+ * drain, stop() detaches; `open` is replaceable for tests.
+ */
+export function createOnCpuSampler(
+  opts: OnCpuSamplerOptions = {},
+  open: BpfObjectFactory = (name) => openBpfObject(name, opts.log ? { log: opts.log } : {}),
+): OnCpuSampler {
+  const frequencyHz = opts.frequencyHz ?? 99;
+  if (!Number.isInteger(frequencyHz) || frequencyHz < 1 || frequencyHz > 10_000) {
+    throw new Error(`creating on-cpu sampler: frequency ${frequencyHz} Hz out of range: use 1..10000`);
+  }
+  const period = Math.round(1e9 / frequencyHz);
+  const clock = createWallClock();
+  let obj: BpfObject | undefined;
+  let links: BpfLink[] = [];
+  let generation: 0 | 1 = 0;
+  let targets: readonly number[] | 'all' = normalize(opts.targets ?? 'all');
+  let windowStart = 0n;
+  let dropTotals: readonly number[] = [];
+
+  const writeControl = (o: BpfObject): void =>
+    o.map('control').update(u32Bytes(0), encodeOnCpuControl(generation, targets === 'all'));
+
+  const writeTargets = (o: BpfObject): void => syncTargetMap(o.map('targets'), targets);
+
+  const stop = (): void => {
+    for (const l of links) l.destroy();
+    links = [];
+    obj?.destroy();
+    obj = undefined;
+  };
+
+  return {
+    frequencyHz,
+    start() {
+      if (obj) throw new Error('starting on-cpu sampler: already started');
+      const o = open('oncpu');
+      obj = o;
+      try {
+        // filter_tgid stays on so setTargets() can switch between a list
+        // and 'all' at run time through control.all_targets.
+        o.setGlobal('filter_tgid', Buffer.from([1]));
+        o.setGlobal('include_idle', Buffer.from([opts.includeIdle ? 1 : 0]));
+        o.setGlobal('self_tgid', u32Bytes(opts.selfTgid ?? process.pid));
+        for (const m of ['counts0', 'counts1']) o.resizeMap(m, opts.countsMaxEntries ?? 10240);
+        for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? 16384);
+        o.resizeMap('targets', opts.targetsMaxEntries ?? 1024);
+        o.load();
+        writeTargets(o);
+        writeControl(o);
+        dropTotals = readDropTotals(o, ONCPU_DROP_REASONS);
+        windowStart = clock.nowNs();
+        for (const cpu of opts.cpus ?? onlineCpus()) {
+          links.push(o.attachPerfEvent('do_sample', { cpu, frequencyHz }));
+        }
+      } catch (err) {
+        stop();
+        throw err;
+      }
+    },
+    drain(): RawStackBatch {
+      if (!obj) throw new Error('draining on-cpu sampler: not started: call start() first');
+      const o = obj;
+      const old = generation;
+      generation = old === 0 ? 1 : 0;
+      writeControl(o);
+      const windowEnd = clock.nowNs();
+      // programs that read the old generation just before the flip finish
+      // within microseconds; after this nothing writes the old maps
+      sleepSync(opts.settleMs ?? 5);
+      const drops: DropCounts = {};
+      const samples = drainOnCpuGeneration(o, old, period, drops);
+      const totals = readDropTotals(o, ONCPU_DROP_REASONS);
+      addDropDeltas(drops, ONCPU_DROP_REASONS, dropTotals, totals);
+      dropTotals = totals;
+      const batch: RawStackBatch = {
+        valueTypes, periodType, period,
+        startTimeNs: windowStart,
+        durationNs: windowEnd - windowStart,
+        samples,
+        drops,
+      };
+      windowStart = windowEnd;
+      return batch;
+    },
+    setTargets(tgids) {
+      targets = normalize(tgids);
+      if (!obj) return;
+      // order so no target is missed in between: fill the list before
+      // leaving 'all', and enter 'all' before emptying the list
+      if (targets === 'all') {
+        writeControl(obj);
+        writeTargets(obj);
+      } else {
+        writeTargets(obj);
+        writeControl(obj);
+      }
+    },
+    stop,
+  };
+}
+
+function normalize(t: readonly number[] | 'all'): readonly number[] | 'all' {
+  return t === 'all' || t.length === 0 ? 'all' : [...new Set(t)];
+}
+

@@ -1,0 +1,13 @@
+import { existsSync } from 'node:fs';
+import { buildPath } from '../../src/kernel/index.js';
+
+/**
+ * Why real-BPF tests cannot run here, or undefined when they can. Under
+ * CI=true they never skip: a missing prerequisite must fail the run.
+ */
+export function bpfSkipReason(): string | undefined {
+  if (process.env.CI === 'true') return undefined;
+  if (process.getuid?.() !== 0) return 'needs root (CAP_BPF, CAP_PERFMON) to load BPF';
+  if (!existsSync(buildPath('meshprof.node'))) return 'build/meshprof.node missing: run `npm run build`';
+  return undefined;
+}

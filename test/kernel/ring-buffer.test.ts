@@ -1,0 +1,44 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildPath, openBpfObject } from '../../src/kernel/index.js';
+import { bpfSkipReason } from './bpf-env.js';
+
+const skip = bpfSkipReason();
+const dir = mkdtempSync(join(tmpdir(), 'meshprof-rb-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const SYS_OPENAT = 257;
+
+describe.skipIf(skip !== undefined)(`ring buffer consumer${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+  it('returns the records this process caused, then nothing', () => {
+    const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'ringbuf.bpf.c');
+    const objPath = join(dir, 'ringbuf.bpf.o');
+    execFileSync('clang', ['-g', '-O2', '-target', 'bpf', '-I', dirname(buildPath('vmlinux.h')), '-c', src, '-o', objPath]);
+    const o = openBpfObject('ringbuf', { path: objPath });
+    try {
+      const tgid = Buffer.alloc(4);
+      tgid.writeUInt32LE(process.pid);
+      o.setGlobal('target_tgid', tgid);
+      o.load();
+      const rb = o.ringBuffer('events');
+      const link = o.attach('on_sys_enter');
+      for (let i = 0; i < 5; i++) readFileSync('/proc/self/stat');
+      link.destroy();
+      const records = [...rb.poll(100), ...rb.poll(0)];
+      expect(records.length).toBeGreaterThanOrEqual(5);
+      for (const r of records) {
+        expect(r.length).toBe(16);
+        expect(r.readBigUInt64LE(0)).toBe(BigInt(process.pid));
+      }
+      expect(records.filter((r) => r.readBigInt64LE(8) === BigInt(SYS_OPENAT)).length).toBeGreaterThanOrEqual(5);
+      expect(rb.poll(0)).toEqual([]);
+      rb.close();
+      rb.close();
+    } finally {
+      o.destroy();
+    }
+  });
+});
