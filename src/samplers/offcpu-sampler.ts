@@ -1,0 +1,197 @@
+import { openBpfObject } from '../kernel/index.js';
+import type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory } from '../kernel/index.js';
+import { decodeOnCpuKey, decodeStack, encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
+import {
+  decodeOffCpuStartStacks, decodeOffCpuValue, OFFCPU_DROP_REASONS, OffCpuStateFilter, u64Bytes, type OffCpuState,
+} from './offcpu-layout.js';
+import type { DropCounts, RawStackBatch, RawStackSample, StackSampler } from './raw-stacks.js';
+import { addDropDeltas, mapKeys, readDropTotals, syncTargetMap } from './sampler-maps.js';
+import { createWallClock, sleepSync } from './wall-clock.js';
+
+/** Settings of the off-CPU sampler; every field has a default. */
+export interface OffCpuSamplerOptions {
+  /** Processes to profile; default 'all'. An empty list means all. */
+  readonly targets?: readonly number[] | 'all';
+  /** Blocks shorter than this are ignored; default 1 µs, as bcc's offcputime. */
+  readonly minBlockNs?: bigint;
+  /** Blocks longer than this are ignored; default no bound. */
+  readonly maxBlockNs?: bigint;
+  /** Keep only voluntary sleeps or only preemptions; default all. */
+  readonly state?: OffCpuState;
+  /** A tgid never profiled, normally the agent's own; default process.pid. */
+  readonly selfTgid?: number;
+  /** Which scheduler hook: tp_btf (5.5+), raw_tp (4.17+), or the first that attaches. */
+  readonly attachMode?: 'auto' | 'tp_btf' | 'raw_tp';
+  readonly countsMaxEntries?: number;
+  readonly stacksMaxEntries?: number;
+  /** Threads that can be off-CPU at once; default 32768 (LRU beyond). */
+  readonly startMaxEntries?: number;
+  readonly settleMs?: number;
+  readonly log?: BpfLogSink;
+}
+
+/** The off-CPU sampler: a StackSampler over bpf/offcpu.bpf.c. */
+export interface OffCpuSampler extends StackSampler {
+  /** The hook in use once started: 'tp_btf' or 'raw_tp'. */
+  readonly attachedWith: 'tp_btf' | 'raw_tp' | undefined;
+}
+
+const valueTypes = [{ type: 'switches', unit: 'count' }, { type: 'off_cpu', unit: 'nanoseconds' }] as const;
+const periodType = { type: 'off_cpu', unit: 'nanoseconds' } as const;
+const programs = { tp_btf: 'sched_switch_btf', raw_tp: 'sched_switch_raw' } as const;
+
+/**
+ * Creates an off-CPU sampler (Linux 5.8+ with BTF; tp_btf since 5.5, raw_tp
+ * as the fallback). Each block is charged, at wake-up, to the stack the
+ * thread had when it left the CPU: one switch and the time it was away.
+ */
+export function createOffCpuSampler(
+  opts: OffCpuSamplerOptions = {},
+  open: BpfObjectFactory = (name) => openBpfObject(name, opts.log ? { log: opts.log } : {}),
+): OffCpuSampler {
+  const clock = createWallClock();
+  let obj: BpfObject | undefined;
+  let link: BpfLink | undefined;
+  let attachedWith: 'tp_btf' | 'raw_tp' | undefined;
+  let generation: 0 | 1 = 0;
+  let targets = normalize(opts.targets ?? 'all');
+  let windowStart = 0n;
+  let dropTotals: number[] = [];
+
+  const writeControl = (o: BpfObject): void =>
+    o.map('control').update(u32Bytes(0), encodeOnCpuControl(generation, targets === 'all'));
+
+  const stop = (): void => {
+    link?.destroy();
+    link = undefined;
+    obj?.destroy();
+    obj = undefined;
+  };
+
+  const tryStart = (mode: 'tp_btf' | 'raw_tp'): void => {
+    const o = open('offcpu');
+    obj = o;
+    o.setAutoload(programs.tp_btf, mode === 'tp_btf');
+    o.setAutoload(programs.raw_tp, mode === 'raw_tp');
+    o.setGlobal('filter_tgid', Buffer.from([1]));
+    o.setGlobal('self_tgid', u32Bytes(opts.selfTgid ?? process.pid));
+    o.setGlobal('min_block_ns', u64Bytes(opts.minBlockNs ?? 1000n));
+    o.setGlobal('max_block_ns', u64Bytes(opts.maxBlockNs ?? 0xffffffffffffffffn));
+    o.setGlobal('state_filter', u32Bytes(OffCpuStateFilter[opts.state ?? 'all']));
+    for (const m of ['counts0', 'counts1']) o.resizeMap(m, opts.countsMaxEntries ?? 10240);
+    for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? 16384);
+    o.resizeMap('start', opts.startMaxEntries ?? 32768);
+    o.load();
+    syncTargetMap(o.map('targets'), targets);
+    writeControl(o);
+    dropTotals = readDropTotals(o, OFFCPU_DROP_REASONS);
+    windowStart = clock.nowNs();
+    link = o.attach(programs[mode]);
+    attachedWith = mode;
+  };
+
+  return {
+    get attachedWith() { return attachedWith; },
+    start() {
+      if (obj) throw new Error('starting off-cpu sampler: already started');
+      const mode = opts.attachMode ?? 'auto';
+      try {
+        tryStart(mode === 'raw_tp' ? 'raw_tp' : 'tp_btf');
+      } catch (err) {
+        stop();
+        if (mode !== 'auto') throw err;
+        opts.log?.('warn', `tp_btf/sched_switch unavailable (${err instanceof Error ? err.message : String(err)}); using raw_tp`);
+        try {
+          tryStart('raw_tp');
+        } catch (err2) {
+          stop();
+          throw err2;
+        }
+      }
+    },
+    drain(): RawStackBatch {
+      if (!obj) throw new Error('draining off-cpu sampler: not started: call start() first');
+      const o = obj;
+      const old = generation;
+      generation = old === 0 ? 1 : 0;
+      writeControl(o);
+      const windowEnd = clock.nowNs();
+      sleepSync(opts.settleMs ?? 5);
+      const drops: DropCounts = {};
+      const samples = readGeneration(o, old, drops);
+      const totals = readDropTotals(o, OFFCPU_DROP_REASONS);
+      addDropDeltas(drops, OFFCPU_DROP_REASONS, dropTotals, totals);
+      dropTotals = totals;
+      const batch: RawStackBatch = {
+        valueTypes, periodType, period: 1,
+        startTimeNs: windowStart, durationNs: windowEnd - windowStart, samples, drops,
+      };
+      windowStart = windowEnd;
+      return batch;
+    },
+    setTargets(tgids) {
+      targets = normalize(tgids);
+      if (!obj) return;
+      syncTargetMap(obj.map('targets'), targets);
+      writeControl(obj);
+    },
+    stop,
+  };
+}
+
+function normalize(t: readonly number[] | 'all'): readonly number[] | 'all' {
+  return t === 'all' || t.length === 0 ? 'all' : [...new Set(t)];
+}
+
+/**
+ * Drains counts<gen>. Threads still off-CPU since before the flip will add
+ * to counts<gen> when they wake, so the stacks they refer to stay; every
+ * other stack of that generation is read (if counted) and deleted.
+ */
+function readGeneration(o: BpfObject, gen: 0 | 1, drops: DropCounts): RawStackSample[] {
+  const start = o.map('start');
+  const pending = new Set<number>();
+  const sleeping = start.lookupBatch();
+  for (const v of sleeping.values) {
+    const s = decodeOffCpuStartStacks(v);
+    if (s.generation !== gen) continue;
+    if (s.userStackId >= 0) pending.add(s.userStackId);
+    if (s.kernStackId >= 0) pending.add(s.kernStackId);
+  }
+  if (sleeping.keys.length >= start.maxEntries) {
+    // LRU eviction from here on forgets the oldest sleepers' blocks.
+    drops.start_map_full = (drops.start_map_full ?? 0) + 1;
+  }
+  const counts = o.map(`counts${gen}`).lookupAndDeleteBatch();
+  const stacks = o.map(`stacks${gen}`);
+  const cache = new Map<number, bigint[]>();
+  const stackOf = (id: number): bigint[] => {
+    if (id < 0) return [];
+    let s = cache.get(id);
+    if (!s) {
+      const v = stacks.lookup(u32Bytes(id));
+      if (!v) drops.stack_missing = (drops.stack_missing ?? 0) + 1;
+      s = v ? decodeStack(v) : [];
+      cache.set(id, s);
+    }
+    return s;
+  };
+  const samples: RawStackSample[] = [];
+  counts.keys.forEach((k, i) => {
+    const key = decodeOnCpuKey(k);
+    const v = counts.values[i];
+    if (!v) return;
+    const { switches, totalNs } = decodeOffCpuValue(v);
+    if (switches === 0) return;
+    samples.push({
+      tgid: key.tgid, tid: key.pid, comm: key.comm,
+      userStack: stackOf(key.userStackId),
+      kernelStack: stackOf(key.kernStackId),
+      values: [switches, totalNs],
+    });
+  });
+  for (const k of mapKeys(stacks)) {
+    if (!pending.has(k.readUInt32LE(0))) stacks.delete(k);
+  }
+  return samples;
+}
