@@ -1,0 +1,159 @@
+/**
+ * The process table: each process as it was first seen (comm, exe, cmdline,
+ * mappings), kept after it exits until `forgetExited()`, so samples drained
+ * after a short-lived process ended still symbolize. It publishes events and
+ * knows nothing of unwinding or symbolization.
+ */
+import { readdirSync } from 'node:fs';
+import { createListenerSet, type Unsubscribe } from './listener-set.js';
+import { findMapping, type ProcMapping } from './proc-maps.js';
+import { readProcMappings, readProcSnapshot } from './proc-reader.js';
+
+/** One process as the table knows it. */
+export interface ProcessInfo {
+  readonly pid: number;
+  readonly comm: string;
+  readonly exePath: string | undefined;
+  readonly cmdline: readonly string[];
+  /** Sorted by start address. */
+  readonly mappings: readonly ProcMapping[];
+  /** True once the process was found gone; its data stays until forgetExited(). */
+  readonly exited: boolean;
+}
+
+/** Options for createProcessTable. */
+export interface ProcessTableOptions {
+  /** Where the proc filesystem is mounted, e.g. /host/proc in a container; default /proc. */
+  readonly procRoot?: string;
+}
+
+/** Result of a refresh: pids that appeared and pids found gone. */
+export interface RefreshResult {
+  readonly added: readonly number[];
+  readonly exited: readonly number[];
+}
+
+/** The process table; one per agent. */
+export interface ProcessTable {
+  readonly procRoot: string;
+  /** Captures `pid` on first sight (later calls return the snapshot); throws "observing pid N: no such process". */
+  observe(pid: number): ProcessInfo;
+  /** Like observe, but undefined instead of throwing when the process does not exist. */
+  tryObserve(pid: number): ProcessInfo | undefined;
+  get(pid: number): ProcessInfo | undefined;
+  all(): IterableIterator<ProcessInfo>;
+  /** Scans the proc root: only new pids are read; vanished ones are marked exited. */
+  refresh(): RefreshResult;
+  /** The mapping of `pid` containing `address`; re-reads maps once when it misses (dlopen). */
+  findMapping(pid: number, address: bigint, reload?: boolean): ProcMapping | undefined;
+  /** Re-reads the maps of a live process; returns the (possibly unchanged) info. */
+  reloadMappings(pid: number): ProcessInfo | undefined;
+  /** Path through which `pid`'s mount namespace sees `path`: <procRoot>/PID/root/<path>. */
+  hostPath(pid: number, path: string): string;
+  /** Drops exited processes; call after a drain has symbolized their samples. */
+  forgetExited(): number[];
+  onProcessAdded(listener: (p: ProcessInfo) => void): Unsubscribe;
+  onProcessExited(listener: (p: ProcessInfo) => void): Unsubscribe;
+  /** Fired when reloadMappings finds a changed set of mappings. */
+  onMappingsChanged(listener: (p: ProcessInfo) => void): Unsubscribe;
+}
+
+type Entry = { -readonly [K in keyof ProcessInfo]: ProcessInfo[K] };
+
+/** Creates an empty process table reading from `procRoot` (default /proc). */
+export function createProcessTable(options: ProcessTableOptions = {}): ProcessTable {
+  const procRoot = (options.procRoot ?? '/proc').replace(/\/+$/, '') || '/';
+  const entries = new Map<number, Entry>();
+  const added = createListenerSet<ProcessInfo>();
+  const exited = createListenerSet<ProcessInfo>();
+  const changed = createListenerSet<ProcessInfo>();
+
+  const markExited = (e: Entry): void => {
+    if (e.exited) return;
+    e.exited = true;
+    exited.emit(e);
+  };
+
+  const table: ProcessTable = {
+    procRoot,
+    observe(pid) {
+      const p = table.tryObserve(pid);
+      if (p === undefined) throw new Error(`observing pid ${pid}: no such process (is ${procRoot} the host's proc filesystem?)`);
+      return p;
+    },
+    tryObserve(pid) {
+      const known = entries.get(pid);
+      if (known !== undefined) return known;
+      const snap = readProcSnapshot(procRoot, pid);
+      if (snap === undefined) return undefined;
+      const e: Entry = { pid, ...snap, exited: false };
+      entries.set(pid, e);
+      added.emit(e);
+      return e;
+    },
+    get: (pid) => entries.get(pid),
+    all: () => entries.values(),
+    refresh() {
+      const live = new Set<number>();
+      for (const name of readdirSync(procRoot)) {
+        const pid = Number(name);
+        if (Number.isInteger(pid) && pid > 0) live.add(pid);
+      }
+      const newPids: number[] = [];
+      for (const pid of live) {
+        const known = entries.get(pid);
+        // An exited entry whose pid is live again means the pid was reused: read the new process.
+        if (known?.exited === true) entries.delete(pid);
+        else if (known !== undefined) continue;
+        if (table.tryObserve(pid) !== undefined) newPids.push(pid);
+      }
+      const gone: number[] = [];
+      for (const e of entries.values()) {
+        if (!e.exited && !live.has(e.pid)) {
+          gone.push(e.pid);
+          markExited(e);
+        }
+      }
+      return { added: newPids, exited: gone };
+    },
+    findMapping(pid, address, reload = true) {
+      const e = entries.get(pid);
+      if (e === undefined) return undefined;
+      const hit = findMapping(e.mappings, address);
+      if (hit !== undefined || !reload || e.exited) return hit;
+      return findMapping(table.reloadMappings(pid)?.mappings ?? [], address);
+    },
+    reloadMappings(pid) {
+      const e = entries.get(pid);
+      if (e === undefined || e.exited) return e;
+      const maps = readProcMappings(procRoot, pid);
+      if (maps === undefined) {
+        markExited(e);
+        return e;
+      }
+      if (!sameMappings(e.mappings, maps)) {
+        e.mappings = maps;
+        changed.emit(e);
+      }
+      return e;
+    },
+    hostPath: (pid, path) => `${procRoot}/${pid}/root${path.startsWith('/') ? '' : '/'}${path}`,
+    forgetExited() {
+      const gone = [...entries.values()].filter((e) => e.exited).map((e) => e.pid);
+      for (const pid of gone) entries.delete(pid);
+      return gone;
+    },
+    onProcessAdded: (l) => added.add(l),
+    onProcessExited: (l) => exited.add(l),
+    onMappingsChanged: (l) => changed.add(l),
+  };
+  return table;
+}
+
+function sameMappings(a: readonly ProcMapping[], b: readonly ProcMapping[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((m, i) => {
+    const n = b[i]!;
+    return m.start === n.start && m.end === n.end && m.offset === n.offset && m.inode === n.inode && m.path === n.path;
+  });
+}

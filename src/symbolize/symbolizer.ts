@@ -1,0 +1,190 @@
+/**
+ * Turns a RawStackBatch into a Profile: kernel frames from kallsyms, user
+ * frames from each process's captured mappings and the files' ELF symbols.
+ * Nothing is dropped: unnamed frames keep a `module+0xOFFSET` name and frames
+ * outside any mapping are kept as `[unknown]+0x...` and counted in drops.
+ */
+import type { ProcessTable } from '../process/process-table.js';
+import type { ProcMapping } from '../process/proc-maps.js';
+import type { DropCounts, Mapping, Profile, ProcessMetadata, ProfileSample } from '../profile/model.js';
+import type { RawStackBatch, RawStackSample } from '../samplers/raw-stacks.js';
+import type { SymbolHit } from './address-table.js';
+import { loadKallsyms, type KallsymsTable } from './kallsyms.js';
+import { createKernelFrameResolver, type MutableFrame } from './kernel-frames.js';
+import { createSymbolCache, type FileSymbols, type SymbolCache } from './symbol-cache.js';
+import { extractVdsoImage } from './vdso-image.js';
+import { createUserFrameResolver, mappingState, type JitSymbol, type MappingState, type UserFrameContext, type UserFrameResolver } from './user-frames.js';
+
+export type { JitSymbol };
+
+/** Options for createSymbolizer. */
+export interface SymbolizerOptions {
+  readonly processes: Pick<ProcessTable, 'procRoot' | 'get' | 'tryObserve' | 'findMapping' | 'reloadMappings'>;
+  /** Kernel symbols; default: <procRoot>/kallsyms read on the first kernel frame. Null disables kernel names. */
+  readonly kallsyms?: KallsymsTable | null;
+  readonly symbolCache?: SymbolCache;
+  /** Adds resource attributes (container, pod, service) to each process's metadata. */
+  readonly describeProcess?: (base: ProcessMetadata) => ProcessMetadata;
+  /** Turns the batch's symbol names into display names, same order (e.g. a Demangler's demangle). */
+  readonly demangle?: (names: readonly string[]) => string[];
+  /** Names JIT code (perf maps) in anonymous mappings or outside any mapping. */
+  readonly resolveJit?: (pid: number, address: bigint) => JitSymbol | undefined;
+  /** Name [vdso] frames from a copy of the agent's own vDSO written to the temp dir; default true. */
+  readonly vdso?: boolean;
+}
+
+/** Counters since creation. */
+export interface SymbolizerStats {
+  readonly frames: number;
+  readonly unsymbolizedFrames: number;
+  readonly fileErrors: number;
+  readonly lastFileError: string | undefined;
+  /** Why kernel symbols could not be loaded, when they could not. */
+  readonly kallsymsError: string | undefined;
+}
+
+/** The symbolizer; one per agent, called once per drain. */
+export interface Symbolizer {
+  symbolize(batch: RawStackBatch): Profile;
+  /** Loads the symbols of a live process's executable file mappings now, so they resolve after it exits. */
+  prepare(pid: number): void;
+  stats(): SymbolizerStats;
+}
+
+/** Drop reasons this stage adds to a batch's drops. */
+export const SYMBOLIZE_DROPS = {
+  unmapped: 'symbolize_address_unmapped',
+  processUnknown: 'symbolize_process_unknown',
+  kernelUnresolved: 'symbolize_kernel_unresolved',
+} as const;
+
+/** Creates a symbolizer over a process table. */
+export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
+  const processes = options.processes;
+  let kallsyms: KallsymsTable | undefined | null = options.kallsyms;
+  const kernelMappings = new Map<string, Mapping>();
+  let frames = 0;
+  let unsymbolized = 0;
+  let fileErrors = 0;
+  let lastFileError: string | undefined;
+  let kallsymsError: string | undefined;
+  let vdso: string | null | undefined;
+  const ctx: UserFrameContext = {
+    processes,
+    cache: options.symbolCache ?? createSymbolCache(),
+    states: new WeakMap<ProcMapping, MappingState>(),
+    resolveJit: options.resolveJit,
+    vdsoPath: () => {
+      if (vdso === undefined) {
+        try {
+          vdso = options.vdso === false ? null : extractVdsoImage();
+        } catch (err) {
+          vdso = null;
+          ctx.onFileError(err as Error);
+        }
+      }
+      return vdso ?? undefined;
+    },
+    onFileError: (err) => {
+      fileErrors++;
+      lastFileError = err.message;
+    },
+  };
+  const kernelTable = (): KallsymsTable | undefined => {
+    if (kallsyms === undefined) {
+      try {
+        kallsyms = loadKallsyms(processes.procRoot);
+      } catch (err) {
+        kallsyms = null; // frames are then counted as symbolize_kernel_unresolved
+        kallsymsError = (err as Error).message;
+      }
+    }
+    return kallsyms ?? undefined;
+  };
+
+  const describe = (pid: number, s: RawStackSample): ProcessMetadata => {
+    const p = processes.get(pid);
+    const base: ProcessMetadata = {
+      pid,
+      name: p?.comm ?? s.comm,
+      executablePath: p?.exePath,
+      commandLine: p === undefined || p.cmdline.length === 0 ? undefined : p.cmdline.join(' '),
+      attributes: {},
+    };
+    return options.describeProcess?.(base) ?? base;
+  };
+
+  return {
+    symbolize(batch) {
+      // Every distinct frame of the batch, each once: for demangling and counting.
+      const created: MutableFrame[] = [];
+      const kernel = batch.samples.some((s) => s.kernelStack.length > 0) ? createKernelFrameResolver(kernelTable(), kernelMappings, created) : undefined;
+      const names = new Map<FileSymbols, Map<bigint, SymbolHit | null>>();
+      const users = new Map<number, UserFrameResolver>();
+      const metadata = new Map<number, ProcessMetadata>();
+      const drops: Record<string, number> = { ...batch.drops };
+      const add = (reason: string, n: number): void => {
+        if (n > 0) drops[reason] = (drops[reason] ?? 0) + n;
+      };
+      const samples: ProfileSample[] = [];
+      for (const s of batch.samples) {
+        const pid = s.tgid;
+        let user = users.get(pid);
+        if (user === undefined) {
+          // A process first seen in this batch is captured now, while it may still be alive.
+          processes.tryObserve(pid);
+          user = createUserFrameResolver(ctx, pid, names, created);
+          users.set(pid, user);
+          metadata.set(pid, describe(pid, s));
+        }
+        const out: MutableFrame[] = new Array<MutableFrame>(s.kernelStack.length + s.userStack.length);
+        let i = 0;
+        if (kernel !== undefined) for (const a of s.kernelStack) out[i] = kernel.frame(a, i++ > 0);
+        const userStart = i;
+        for (const a of s.userStack) out[i] = user.frame(a, i++ > userStart);
+        frames += out.length;
+        samples.push({ pid, tid: s.tid, threadName: s.comm, frames: out, values: s.values.slice() });
+      }
+      for (const [pid, u] of users) {
+        add(processes.get(pid) === undefined ? SYMBOLIZE_DROPS.processUnknown : SYMBOLIZE_DROPS.unmapped, u.unmapped);
+      }
+      add(SYMBOLIZE_DROPS.kernelUnresolved, kernel?.unresolved ?? 0);
+      for (const f of created) if (!f.symbolized) unsymbolized++;
+      if (options.demangle !== undefined) applyDemangle(created, options.demangle);
+      return {
+        sampleTypes: batch.valueTypes,
+        periodType: batch.periodType,
+        period: batch.period,
+        startTimeNs: batch.startTimeNs,
+        durationNs: batch.durationNs,
+        samples,
+        processes: metadata,
+        drops: drops as DropCounts,
+      };
+    },
+    prepare(pid) {
+      const p = processes.tryObserve(pid);
+      for (const m of p?.mappings ?? []) if (m.executable && m.kind === 'file') mappingState(ctx, pid, m);
+    },
+    stats: () => ({ frames, unsymbolizedFrames: unsymbolized, fileErrors, lastFileError, kallsymsError }),
+  };
+}
+
+function applyDemangle(frames: readonly MutableFrame[], demangle: (names: readonly string[]) => string[]): void {
+  const raw = new Set<string>();
+  for (const f of frames) if (f.symbolized && f.kind !== 'kernel') raw.add(f.functionName);
+  const list = [...raw];
+  const shown = demangle(list);
+  const map = new Map<string, string>();
+  list.forEach((n, i) => {
+    const d = shown[i];
+    if (d !== undefined && d !== n) map.set(n, d);
+  });
+  for (const f of frames) {
+    const d = f.symbolized && f.systemName === undefined ? map.get(f.functionName) : undefined;
+    if (d !== undefined) {
+      f.systemName = f.functionName;
+      f.functionName = d;
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * User-space frames: address → mapping → file offset → file vaddr (through
+ * PT_LOAD, which covers PIE executables, non-PIE ones and shared libraries
+ * alike) → symbol. Unnamed addresses become `module+0xOFFSET`, never dropped.
+ */
+import { basename } from 'node:path';
+import type { ProcessTable } from '../process/process-table.js';
+import type { ProcMapping } from '../process/proc-maps.js';
+import type { FrameKind, Mapping } from '../profile/model.js';
+import type { SymbolHit } from './address-table.js';
+import type { MutableFrame } from './kernel-frames.js';
+import { resolveMappingFile } from './mapping-file.js';
+import type { FileSymbols, SymbolCache } from './symbol-cache.js';
+
+/** A JIT symbol (perf map): what `resolveJit` returns. */
+export interface JitSymbol {
+  readonly name: string;
+  readonly kind: FrameKind;
+  readonly fileName?: string | undefined;
+  readonly line?: number | undefined;
+}
+
+/** What a mapping resolved to; kept as long as the ProcMapping object lives. */
+export interface MappingState {
+  readonly mapping: Mapping;
+  readonly module: string;
+  readonly file: FileSymbols | undefined;
+}
+
+/** Long-lived parts shared by every batch. */
+export interface UserFrameContext {
+  readonly processes: Pick<ProcessTable, 'procRoot' | 'get' | 'findMapping' | 'reloadMappings'>;
+  readonly cache: SymbolCache;
+  readonly states: WeakMap<ProcMapping, MappingState>;
+  readonly resolveJit: ((pid: number, address: bigint) => JitSymbol | undefined) | undefined;
+  /** Path of a copy of the vDSO image, or undefined when none could be made. */
+  readonly vdsoPath: () => string | undefined;
+  /** Called once per file that could not be loaded, with the error. */
+  readonly onFileError: (error: Error) => void;
+}
+
+/** Resolves one process's user frames within one batch. */
+export interface UserFrameResolver {
+  frame(address: bigint, isReturn: boolean): MutableFrame;
+  /** Frames whose address lay in no mapping of the process. */
+  readonly unmapped: number;
+}
+
+/** The mapping state of `m` in `pid`, loading the file's symbols on first use. */
+export function mappingState(ctx: UserFrameContext, pid: number, m: ProcMapping): MappingState {
+  let s = ctx.states.get(m);
+  if (s !== undefined) return s;
+  let file: FileSymbols | undefined;
+  const path = m.kind === 'vdso' ? ctx.vdsoPath() : resolveMappingFile(ctx.processes.procRoot, pid, m);
+  if (path !== undefined) {
+    try {
+      file = ctx.cache.get(path);
+    } catch (err) {
+      ctx.onFileError(err as Error);
+    }
+  }
+  const module = m.path === '' ? '[anon]' : m.path.startsWith('/') ? basename(m.path) : m.path;
+  const mapping: Mapping = { start: m.start, limit: m.end, fileOffset: m.offset, file: m.path === '' ? '[anon]' : m.path, buildId: file?.buildId };
+  s = { mapping, module, file };
+  ctx.states.set(m, s);
+  return s;
+}
+
+/** Creates the resolver for `pid` (memoized per address for this batch); new frames are appended to `created`. */
+export function createUserFrameResolver(
+  ctx: UserFrameContext,
+  pid: number,
+  names: Map<FileSymbols, Map<bigint, SymbolHit | null>>,
+  created: MutableFrame[],
+): UserFrameResolver {
+  const memo = [new Map<bigint, MutableFrame>(), new Map<bigint, MutableFrame>()];
+  let reloaded = false;
+  let unmapped = 0;
+
+  const findMapping = (address: bigint): ProcMapping | undefined => {
+    let m = ctx.processes.findMapping(pid, address, false);
+    if (m === undefined && !reloaded && ctx.processes.get(pid)?.exited === false) {
+      // One re-read per process per batch catches libraries dlopen()ed since the snapshot.
+      reloaded = true;
+      ctx.processes.reloadMappings(pid);
+      m = ctx.processes.findMapping(pid, address, false);
+    }
+    return m;
+  };
+
+  const lookupName = (file: FileSymbols, vaddr: bigint): SymbolHit | undefined => {
+    let perFile = names.get(file);
+    if (perFile === undefined) names.set(file, (perFile = new Map()));
+    let hit = perFile.get(vaddr);
+    if (hit === undefined) perFile.set(vaddr, (hit = file.lookup(vaddr) ?? null));
+    return hit ?? undefined;
+  };
+
+  const resolve = (address: bigint, isReturn: boolean): MutableFrame => {
+    const m = findMapping(address);
+    const jit = m === undefined || m.kind !== 'file' ? ctx.resolveJit?.(pid, address) : undefined;
+    if (jit !== undefined) {
+      const mapping = m === undefined ? undefined : mappingState(ctx, pid, m).mapping;
+      return { functionName: jit.name, kind: jit.kind, address, mapping, fileName: jit.fileName, line: jit.line, symbolized: true };
+    }
+    if (m === undefined) {
+      unmapped++;
+      return { functionName: `[unknown]+0x${address.toString(16)}`, kind: 'native', address, mapping: undefined, symbolized: false };
+    }
+    const s = mappingState(ctx, pid, m);
+    const offset = address - m.start + m.offset;
+    const vaddr = s.file?.offsetToVaddr(isReturn ? offset - 1n : offset);
+    const hit = s.file === undefined || vaddr === undefined ? undefined : lookupName(s.file, vaddr);
+    if (hit === undefined) {
+      return { functionName: `${s.module}+0x${offset.toString(16)}`, kind: s.file?.frameKind ?? 'native', address, mapping: s.mapping, symbolized: false };
+    }
+    return { functionName: hit.name, kind: s.file!.frameKind, address, mapping: s.mapping, fileName: hit.fileName, line: hit.line, symbolized: true };
+  };
+
+  return {
+    frame(address, isReturn) {
+      const cache = memo[isReturn ? 1 : 0]!;
+      let f = cache.get(address);
+      if (f === undefined) {
+        f = resolve(address, isReturn);
+        cache.set(address, f);
+        created.push(f);
+      } else if (f.mapping === undefined && !f.symbolized) unmapped++;
+      return f;
+    },
+    get unmapped() {
+      return unmapped;
+    },
+  };
+}

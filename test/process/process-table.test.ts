@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProcessTable } from '../../src/process/process-table.js';
+import { buildSymFixtures, startFixture, type SymFixtures } from '../fixtures/sym-fixtures.js';
+
+let fx: SymFixtures;
+let tmp: string;
+beforeAll(() => {
+  fx = buildSymFixtures();
+  tmp = mkdtempSync(join(tmpdir(), 'meshprof-proc-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function fakeProc(root: string, pid: number, comm: string, maps: string): void {
+  const dir = join(root, String(pid));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'comm'), `${comm}\n`);
+  writeFileSync(join(dir, 'cmdline'), `${comm}\0--flag\0value\0`);
+  writeFileSync(join(dir, 'maps'), maps);
+  symlinkSync(`/usr/bin/${comm}`, join(dir, 'exe'));
+}
+
+describe('ProcessTable', () => {
+  it('captures comm, exe, cmdline and mappings of a live process', async () => {
+    const run = await startFixture(fx.pie);
+    try {
+      const table = createProcessTable();
+      const p = table.observe(run.pid);
+      expect(p.comm).toBe('sym-target-pie');
+      expect(p.exePath).toBe(fx.pie);
+      expect(p.cmdline).toEqual([fx.pie]);
+      expect(p.exited).toBe(false);
+      const addr = run.printed.get('sym_static_work')!;
+      expect(table.findMapping(run.pid, addr)?.path).toBe(fx.pie);
+      expect(p.mappings.some((m) => m.path === fx.lib && m.executable)).toBe(true);
+      expect(table.observe(run.pid)).toBe(p);
+      expect(table.hostPath(run.pid, '/usr/lib/x.so')).toBe(`/proc/${run.pid}/root/usr/lib/x.so`);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it('throws a clear error for an unknown pid', () => {
+    const table = createProcessTable();
+    expect(() => table.observe(0x3ffffff)).toThrow(`observing pid ${0x3ffffff}: no such process`);
+    expect(table.tryObserve(0x3ffffff)).toBeUndefined();
+  });
+
+  it('refresh finds new processes, marks exits and keeps them until forgetExited', async () => {
+    const table = createProcessTable();
+    const added: number[] = [];
+    const exited: number[] = [];
+    table.onProcessAdded((p) => added.push(p.pid));
+    table.onProcessExited((p) => exited.push(p.pid));
+    table.refresh();
+    const before = added.length;
+    expect(before).toBeGreaterThan(1);
+    expect(added).toContain(process.pid);
+
+    const run = await startFixture(fx.nopie);
+    const r1 = table.refresh();
+    expect(r1.added).toContain(run.pid);
+    expect(table.get(run.pid)?.comm).toBe('sym-target-nopi'); // comm is cut at 15 characters
+    await run.stop();
+    const r2 = table.refresh();
+    expect(r2.exited).toContain(run.pid);
+    expect(exited).toContain(run.pid);
+    const gone = table.get(run.pid)!;
+    expect(gone.exited).toBe(true);
+    expect(gone.mappings.some((m) => m.path === fx.nopie)).toBe(true);
+    expect(table.forgetExited()).toContain(run.pid);
+    expect(table.get(run.pid)).toBeUndefined();
+  });
+
+  it('re-reads mappings on a miss and reports the change', () => {
+    const root = join(tmp, 'proc-dlopen');
+    fakeProc(root, 4242, 'app', '400000-401000 r-xp 00000000 08:01 11 /usr/bin/app\n');
+    const table = createProcessTable({ procRoot: root });
+    const changed: number[] = [];
+    table.onMappingsChanged((p) => changed.push(p.pid));
+    table.observe(4242);
+    expect(table.findMapping(4242, 0x7f0000000100n, false)).toBeUndefined();
+    writeFileSync(join(root, '4242', 'maps'), '400000-401000 r-xp 00000000 08:01 11 /usr/bin/app\n7f0000000000-7f0000001000 r-xp 00000000 08:01 12 /usr/lib/plugin.so\n');
+    expect(table.findMapping(4242, 0x7f0000000100n)?.path).toBe('/usr/lib/plugin.so');
+    expect(changed).toEqual([4242]);
+  });
+
+  it('reads through a configured proc root, as a container with /host/proc does', () => {
+    const root = join(tmp, 'hostproc');
+    fakeProc(root, 77, 'envoy', '555500000000-555500001000 r-xp 00001000 08:01 99 /usr/local/bin/envoy\n');
+    mkdirSync(join(root, 'self'));
+    const table = createProcessTable({ procRoot: `${root}/` });
+    expect(table.procRoot).toBe(root);
+    const r = table.refresh();
+    expect(r.added).toEqual([77]);
+    const p = table.get(77)!;
+    expect(p).toMatchObject({ comm: 'envoy', exePath: '/usr/bin/envoy', cmdline: ['envoy', '--flag', 'value'] });
+    expect(p.mappings[0]).toMatchObject({ start: 0x555500000000n, offset: 0x1000n, inode: 99n });
+    expect(table.hostPath(77, '/usr/local/bin/envoy')).toBe(`${root}/77/root/usr/local/bin/envoy`);
+    rmSync(join(root, '77'), { recursive: true });
+    expect(table.refresh().exited).toEqual([77]);
+  });
+
+  it('treats a kernel thread as a process without exe or mappings', () => {
+    const table = createProcessTable();
+    const kthreadd = table.observe(2);
+    expect(kthreadd.comm).toBe('kthreadd');
+    expect(kthreadd.exePath).toBeUndefined();
+    expect(kthreadd.mappings).toHaveLength(0);
+  });
+
+  it('a short-lived process seen once stays symbolizable after exit', async () => {
+    const child = spawn('/bin/sleep', ['0.2']);
+    const table = createProcessTable();
+    const p = table.observe(child.pid!);
+    await new Promise((r) => child.once('exit', r));
+    table.refresh();
+    expect(table.get(child.pid!)?.exited).toBe(true);
+    expect(p.mappings.length).toBeGreaterThan(0);
+    expect(table.findMapping(child.pid!, p.mappings[0]!.start)?.path).toBe(p.mappings[0]!.path);
+  });
+});
