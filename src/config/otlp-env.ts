@@ -1,0 +1,154 @@
+/**
+ * OTLP profiles exporter settings from the standard OTEL_EXPORTER_OTLP_*
+ * variables. Pure: reads only the record it is given. Blank values count as
+ * unset, and each OTEL_EXPORTER_OTLP_PROFILES_* variable wins over its
+ * generic OTEL_EXPORTER_OTLP_* counterpart.
+ */
+
+/** Env as process.env has it. */
+export type EnvRecord = Readonly<Record<string, string | undefined>>;
+
+/** OTLP wire protocols meshprof speaks. */
+export type OtlpProtocol = 'grpc' | 'http/protobuf';
+
+/** Merged, validated OTLP exporter settings. */
+export interface OtlpExporterConfig {
+  readonly protocol: OtlpProtocol;
+  /** gRPC: scheme://host:port; HTTP: the full profiles URL. */
+  readonly endpoint: string;
+  /** True when an endpoint variable was set, i.e. the user asked for OTLP export. */
+  readonly endpointExplicit: boolean;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly compression: 'gzip' | 'none';
+  readonly timeoutMs: number;
+  /** File paths (PEM). */
+  readonly certificate: string | undefined;
+  readonly clientKey: string | undefined;
+  readonly clientCertificate: string | undefined;
+  readonly insecure: boolean;
+}
+
+/** Resource settings shared by all signals. */
+export interface OtlpResourceConfig {
+  readonly serviceName: string | undefined;
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+}
+
+/** Path appended to the generic endpoint for OTLP/HTTP profiles. */
+export const OTLP_HTTP_PROFILES_PATH = '/v1development/profiles';
+
+const GENERIC = 'OTEL_EXPORTER_OTLP_';
+const PROFILES = 'OTEL_EXPORTER_OTLP_PROFILES_';
+
+/** Reads the OTLP exporter settings; throws naming the variable on a bad value. */
+export function readOtlpEnv(env: EnvRecord): OtlpExporterConfig {
+  const pick = (suffix: string): { name: string; value: string } | undefined => {
+    for (const name of [PROFILES + suffix, GENERIC + suffix]) {
+      const value = valueOf(env, name);
+      if (value !== undefined) return { name, value };
+    }
+    return undefined;
+  };
+
+  const proto = pick('PROTOCOL');
+  // The OTLP spec's default protocol is http/protobuf.
+  const protocol = proto?.value ?? 'http/protobuf';
+  if (protocol !== 'grpc' && protocol !== 'http/protobuf') {
+    throw new Error(`reading ${proto?.name}: unsupported protocol "${protocol}" (use grpc or http/protobuf)`);
+  }
+
+  const specific = valueOf(env, PROFILES + 'ENDPOINT');
+  const generic = valueOf(env, GENERIC + 'ENDPOINT');
+  let endpoint: string;
+  if (specific !== undefined) endpoint = checkUrl(PROFILES + 'ENDPOINT', specific, protocol);
+  else if (generic !== undefined) {
+    const base = checkUrl(GENERIC + 'ENDPOINT', generic, protocol);
+    endpoint = protocol === 'http/protobuf' ? base.replace(/\/+$/, '') + OTLP_HTTP_PROFILES_PATH : base;
+  } else endpoint = protocol === 'grpc' ? 'http://localhost:4317' : `http://localhost:4318${OTLP_HTTP_PROFILES_PATH}`;
+
+  const headers = pick('HEADERS');
+  const compression = pick('COMPRESSION');
+  if (compression && compression.value !== 'gzip' && compression.value !== 'none') {
+    throw new Error(`reading ${compression.name}: unsupported compression "${compression.value}" (use gzip or none)`);
+  }
+  const timeout = pick('TIMEOUT');
+  const insecure = pick('INSECURE');
+
+  return {
+    protocol,
+    endpoint,
+    endpointExplicit: specific !== undefined || generic !== undefined,
+    headers: headers ? parseKeyValueList(headers.name, headers.value) : {},
+    compression: compression?.value === 'gzip' ? 'gzip' : 'none',
+    timeoutMs: timeout ? parseTimeout(timeout.name, timeout.value) : 10_000,
+    certificate: pick('CERTIFICATE')?.value,
+    clientKey: pick('CLIENT_KEY')?.value,
+    clientCertificate: pick('CLIENT_CERTIFICATE')?.value,
+    insecure: insecure ? parseBool(insecure.name, insecure.value) : false,
+  };
+}
+
+/** Reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. */
+export function readOtlpResourceEnv(env: EnvRecord): OtlpResourceConfig {
+  const attrs = valueOf(env, 'OTEL_RESOURCE_ATTRIBUTES');
+  return {
+    serviceName: valueOf(env, 'OTEL_SERVICE_NAME'),
+    resourceAttributes: attrs ? parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', attrs) : {},
+  };
+}
+
+/** Parses `k1=v1,k2=v2` with percent-encoded keys and values (W3C baggage style). */
+export function parseKeyValueList(variable: string, text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of text.split(',')) {
+    if (entry.trim() === '') continue;
+    const eq = entry.indexOf('=');
+    const key = eq > 0 ? decode(variable, entry.slice(0, eq).trim()) : '';
+    if (key === '') throw new Error(`reading ${variable}: entry "${entry.trim()}" is not key=value`);
+    out[key] = decode(variable, entry.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+/** A variable's value, or undefined when unset or blank. */
+export function valueOf(env: EnvRecord, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function decode(variable: string, text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new Error(`reading ${variable}: bad percent-encoding in "${text}"`);
+  }
+}
+
+function checkUrl(variable: string, value: string, protocol: OtlpProtocol): string {
+  // gRPC endpoints may be bare host:port; HTTP ones must be URLs.
+  if (protocol === 'grpc' && /^[^/:]+:\d+$/.test(value)) return value;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`reading ${variable}: "${value}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`reading ${variable}: scheme ${url.protocol} is not http or https`);
+  }
+  return value;
+}
+
+function parseTimeout(variable: string, value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) <= 0) {
+    throw new Error(`reading ${variable}: "${value}" is not a positive number of milliseconds`);
+  }
+  return Number(value);
+}
+
+function parseBool(variable: string, value: string): boolean {
+  const v = value.toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new Error(`reading ${variable}: "${value}" is not true or false`);
+}

@@ -1,0 +1,67 @@
+/**
+ * Pyroscope exporter settings from MESHPROF_PYROSCOPE_* variables:
+ *
+ * - MESHPROF_PYROSCOPE_URL: base URL of Pyroscope (e.g. http://pyroscope:4040);
+ *   unset means no Pyroscope export.
+ * - MESHPROF_PYROSCOPE_BASIC_AUTH_USER / _PASSWORD: HTTP basic auth.
+ * - MESHPROF_PYROSCOPE_BEARER_TOKEN: bearer auth (not together with basic).
+ * - MESHPROF_PYROSCOPE_TENANT_ID: sent as X-Scope-OrgID (multi-tenant setups).
+ * - MESHPROF_PYROSCOPE_API: push (Connect push.v1 API), ingest (legacy
+ *   /ingest) or auto (push, falling back to ingest when push is missing); default auto.
+ * - MESHPROF_PYROSCOPE_TIMEOUT: per-request timeout in ms; default 10000.
+ */
+import type { EnvRecord } from './otlp-env.js';
+import { valueOf } from './otlp-env.js';
+
+/** Which Pyroscope API to use. */
+export type PyroscopeApi = 'push' | 'ingest' | 'auto';
+
+/** Merged, validated Pyroscope settings. */
+export interface PyroscopeExporterConfig {
+  readonly url: string;
+  readonly basicAuth: { readonly user: string; readonly password: string } | undefined;
+  readonly bearerToken: string | undefined;
+  readonly tenantId: string | undefined;
+  readonly api: PyroscopeApi;
+  readonly timeoutMs: number;
+}
+
+/** Reads the Pyroscope settings; undefined when MESHPROF_PYROSCOPE_URL is unset. */
+export function readPyroscopeEnv(env: EnvRecord): PyroscopeExporterConfig | undefined {
+  const url = valueOf(env, 'MESHPROF_PYROSCOPE_URL');
+  if (url === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`reading MESHPROF_PYROSCOPE_URL: "${url}" is not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new Error(`reading MESHPROF_PYROSCOPE_URL: scheme ${parsed.protocol} is not http or https`);
+  }
+  const user = valueOf(env, 'MESHPROF_PYROSCOPE_BASIC_AUTH_USER');
+  const password = valueOf(env, 'MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD');
+  if (password !== undefined && user === undefined) {
+    throw new Error('reading MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD: set without MESHPROF_PYROSCOPE_BASIC_AUTH_USER');
+  }
+  const bearerToken = valueOf(env, 'MESHPROF_PYROSCOPE_BEARER_TOKEN');
+  if (bearerToken !== undefined && user !== undefined) {
+    throw new Error('reading MESHPROF_PYROSCOPE_BEARER_TOKEN: cannot be combined with MESHPROF_PYROSCOPE_BASIC_AUTH_USER');
+  }
+  const api = valueOf(env, 'MESHPROF_PYROSCOPE_API') ?? 'auto';
+  if (api !== 'push' && api !== 'ingest' && api !== 'auto') {
+    throw new Error(`reading MESHPROF_PYROSCOPE_API: "${api}" is not push, ingest or auto`);
+  }
+  const timeout = valueOf(env, 'MESHPROF_PYROSCOPE_TIMEOUT');
+  if (timeout !== undefined && (!/^\d+$/.test(timeout) || Number(timeout) <= 0)) {
+    throw new Error(`reading MESHPROF_PYROSCOPE_TIMEOUT: "${timeout}" is not a positive number of milliseconds`);
+  }
+  return {
+    url: url.replace(/\/+$/, ''),
+    basicAuth: user !== undefined ? { user, password: password ?? '' } : undefined,
+    bearerToken,
+    tenantId: valueOf(env, 'MESHPROF_PYROSCOPE_TENANT_ID'),
+    api,
+    timeoutMs: timeout !== undefined ? Number(timeout) : 10_000,
+  };
+}

@@ -1,0 +1,27 @@
+/** The export stage: transports, retry, queue, exporters and their metrics. */
+export type { ExportLogger, ExportTransport, SendResult } from './transport.js';
+export { httpResult, parseRetryAfter, RETRYABLE_HTTP_STATUSES, silentLogger } from './transport.js';
+export type { OtlpGrpcTransportOptions } from './otlp-grpc-transport.js';
+export { createOtlpGrpcTransport, PROFILES_EXPORT_METHOD } from './otlp-grpc-transport.js';
+export type { OtlpHttpTransportOptions } from './otlp-http-transport.js';
+export { createOtlpHttpTransport } from './otlp-http-transport.js';
+export type { PyroscopeTransportOptions } from './pyroscope-transport.js';
+export { createPyroscopeTransport, PYROSCOPE_PUSH_PATH } from './pyroscope-transport.js';
+export { createPyroscopeSerializer, pyroscopeLabels, pyroscopeProfileName, PYROSCOPE_LABELS } from './pyroscope-serializer.js';
+export type { FileFormat, FileTransportOptions } from './file-transport.js';
+export { createFileTransport } from './file-transport.js';
+export { isOtlpFilePath, writeOtlpFile } from './otlp-file.js';
+export type { RetryingTransport, RetryOptions, RetryOutcome } from './retrying-transport.js';
+export { backoffDelay, createRetryingTransport } from './retrying-transport.js';
+export type { BoundedQueue, QueueLimits } from './bounded-queue.js';
+export { createBoundedQueue, DEFAULT_QUEUE_LIMITS } from './bounded-queue.js';
+export type { DropReason, ExportMetrics } from './export-metrics.js';
+export { createExportMetrics, DROP_REASONS } from './export-metrics.js';
+export type { ProfileExporter, ProfileSerializer, QueuedExporterOptions, SerializedRequest } from './queued-exporter.js';
+export { createQueuedExporter } from './queued-exporter.js';
+export type { ExporterDeps } from './otlp-exporter.js';
+export { createOtlpExporter, createOtlpTransport } from './otlp-exporter.js';
+export { createPyroscopeExporter } from './pyroscope-exporter.js';
+export { createExportersFromEnv, resourceOptionsFromEnv } from './exporters-from-env.js';
+export type { SelfTelemetry } from './self-telemetry.js';
+export { createSelfTelemetry, startSelfTelemetry } from './self-telemetry.js';

@@ -1,0 +1,86 @@
+/**
+ * Pyroscope push serializer: one RawProfileSeries per process, each carrying
+ * that process's samples as a gzipped pprof, packed into PushRequests under
+ * the size limit.
+ */
+import { create, toBinary } from '@bufbuild/protobuf';
+import { encodePprof } from '../encode/pprof.js';
+import type { OtlpResourceOptions } from '../encode/otlp-resource.js';
+import { serviceNameOf } from '../encode/otlp-resource.js';
+import { groupByProcess } from '../encode/otlp.js';
+import type { RawProfileSeries } from '../gen/pyroscope/push/v1/push_pb.js';
+import { PushRequestSchema, RawProfileSeriesSchema } from '../gen/pyroscope/push/v1/push_pb.js';
+import type { ProcessMetadata, Profile } from '../profile/model.js';
+import type { ProfileSerializer, SerializedRequest } from './queued-exporter.js';
+
+/** Resource attributes that become Pyroscope labels, and their label names. */
+export const PYROSCOPE_LABELS: Readonly<Record<string, string>> = {
+  'k8s.namespace.name': 'namespace',
+  'k8s.pod.name': 'pod',
+  'k8s.container.name': 'container',
+  'k8s.node.name': 'node',
+};
+
+/** The Pyroscope profile name of a Profile: off_cpu for off-CPU data, else process_cpu. */
+export function pyroscopeProfileName(profile: Profile): 'off_cpu' | 'process_cpu' {
+  return profile.sampleTypes.some((t) => t.type === 'off_cpu') ? 'off_cpu' : 'process_cpu';
+}
+
+/** Series labels for one process's profile, sorted by name as Pyroscope stores them. */
+export function pyroscopeLabels(
+  profile: Profile,
+  process: ProcessMetadata,
+  options: OtlpResourceOptions,
+): { name: string; value: string }[] {
+  const labels = [
+    { name: '__name__', value: pyroscopeProfileName(profile) },
+    { name: 'service_name', value: serviceNameOf(process, options) },
+  ];
+  for (const [attr, label] of Object.entries(PYROSCOPE_LABELS)) {
+    const value = process.attributes[attr];
+    if (value) labels.push({ name: label, value });
+  }
+  return labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Creates the serializer; maxBytes bounds each PushRequest. */
+export function createPyroscopeSerializer(options: OtlpResourceOptions, maxBytes: number): ProfileSerializer {
+  return {
+    serialize(profiles) {
+      const series: { series: RawProfileSeries; size: number; samples: number }[] = [];
+      for (const unit of groupByProcess(profiles)) {
+        for (const part of unit.parts) {
+          const own: Profile = { ...part.profile, samples: part.samples, processes: new Map([[unit.process.pid, unit.process]]) };
+          const s = create(RawProfileSeriesSchema, {
+            labels: pyroscopeLabels(part.profile, unit.process, options),
+            samples: [{ rawProfile: encodePprof(own) }],
+          });
+          series.push({ series: s, size: toBinary(RawProfileSeriesSchema, s).length + 8, samples: part.samples.length });
+        }
+      }
+      // Greedy packing in input order; a series alone over the limit cannot be sent.
+      const requests: SerializedRequest[] = [];
+      let tooLargeSamples = 0;
+      let batch: typeof series = [];
+      let batchSize = 0;
+      const close = (): void => {
+        if (batch.length === 0) return;
+        const bytes = toBinary(PushRequestSchema, create(PushRequestSchema, { series: batch.map((b) => b.series) }));
+        requests.push({ bytes, samples: batch.reduce((n, b) => n + b.samples, 0) });
+        batch = [];
+        batchSize = 0;
+      };
+      for (const s of series) {
+        if (s.size > maxBytes) {
+          tooLargeSamples += s.samples;
+          continue;
+        }
+        if (batchSize + s.size > maxBytes) close();
+        batch.push(s);
+        batchSize += s.size;
+      }
+      close();
+      return { requests, tooLargeSamples };
+    },
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * The exporter: serializer → bounded queue → retrying transport, with one
+ * send in flight. export() never blocks and never throws, so a dead backend
+ * delays nobody; everything not delivered is counted with its reason.
+ */
+import type { Profile } from '../profile/model.js';
+import type { QueueLimits } from './bounded-queue.js';
+import { createBoundedQueue, DEFAULT_QUEUE_LIMITS } from './bounded-queue.js';
+import type { DropReason, ExportMetrics } from './export-metrics.js';
+import type { RetryingTransport } from './retrying-transport.js';
+import type { ExportLogger } from './transport.js';
+
+/** One serialized request and the number of samples in it. */
+export interface SerializedRequest {
+  readonly bytes: Uint8Array;
+  readonly samples: number;
+}
+
+/** Turns profiles into requests that fit the backend's size limit. */
+export interface ProfileSerializer {
+  serialize(profiles: readonly Profile[]): { readonly requests: SerializedRequest[]; readonly tooLargeSamples: number };
+}
+
+/** A running exporter, as the agent controller sees it. */
+export interface ProfileExporter {
+  readonly name: string;
+  /** Serializes and enqueues; returns at once. */
+  export(profiles: readonly Profile[]): void;
+  /** Resolves when everything queued was handled, or at the deadline (ms from now). */
+  flush(deadlineMs: number): Promise<void>;
+  /** Flushes within deadlineMs, then drops (and counts) what is left and closes the transport. */
+  shutdown(deadlineMs: number): Promise<void>;
+}
+
+/** Parts an exporter is wired from. */
+export interface QueuedExporterOptions {
+  readonly name: string;
+  readonly serializer: ProfileSerializer;
+  readonly transport: RetryingTransport;
+  readonly metrics: ExportMetrics;
+  readonly logger: ExportLogger;
+  readonly timeoutMs?: number | undefined;
+  readonly queue?: QueueLimits | undefined;
+  /** Wraps each send, e.g. in a self-telemetry span. */
+  readonly traceSend?: (<T>(name: string, fn: () => Promise<T>) => Promise<T>) | undefined;
+}
+
+/** Wires a serializer, a queue and a retrying transport into an exporter. */
+export function createQueuedExporter(options: QueuedExporterOptions): ProfileExporter {
+  const { name, metrics, logger } = options;
+  const queue = createBoundedQueue<SerializedRequest>(options.queue ?? DEFAULT_QUEUE_LIMITS);
+  const abort = new AbortController();
+  const loggedPermanent = new Set<string>();
+  const idleWaiters: (() => void)[] = [];
+  let sending = false;
+  let closed = false;
+
+  const drop = (reason: DropReason, samples: number, detail: string): void => {
+    metrics.recordDrop(name, reason, samples);
+    // A backend that rejects every request would otherwise log once per interval forever.
+    if (reason === 'permanent_error' && loggedPermanent.has(detail)) return;
+    if (reason === 'permanent_error') loggedPermanent.add(detail);
+    logger.warn({ exporter: name, reason, samples, detail }, `exporting profiles: dropped ${samples} samples (${reason})`);
+  };
+
+  const pump = async (): Promise<void> => {
+    if (sending) return;
+    sending = true;
+    for (let item = queue.take(); item; item = queue.take()) {
+      const req = item;
+      const send = (): ReturnType<RetryingTransport['send']> =>
+        options.transport.send(req.bytes, options.timeoutMs ?? 10_000, abort.signal);
+      const outcome = await (options.traceSend ? options.traceSend(`export ${name}`, send) : send());
+      if (outcome.ok) metrics.recordSent(name, req.samples, req.bytes.length);
+      else if (outcome.kind === 'permanent') drop('permanent_error', req.samples, outcome.reason);
+      else if (outcome.kind === 'retries_exhausted') drop('retries_exhausted', req.samples, outcome.reason);
+      else drop('shutdown', req.samples, outcome.reason);
+    }
+    sending = false;
+    idleWaiters.splice(0).forEach((wake) => wake());
+  };
+
+  const idle = (deadlineMs: number): Promise<void> =>
+    new Promise((resolve) => {
+      if (!sending && queue.length === 0) return resolve();
+      const timer = setTimeout(resolve, deadlineMs);
+      idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+
+  return {
+    name,
+    export(profiles) {
+      if (closed) {
+        const samples = profiles.reduce((n, p) => n + p.samples.length, 0);
+        if (samples > 0) drop('shutdown', samples, 'exporter is shut down');
+        return;
+      }
+      let serialized: ReturnType<ProfileSerializer['serialize']>;
+      try {
+        serialized = options.serializer.serialize(profiles);
+      } catch (err) {
+        // A serializer bug must not take the collection loop down with it.
+        const samples = profiles.reduce((n, p) => n + p.samples.length, 0);
+        drop('permanent_error', samples, `serializing profiles: ${(err as Error).message}`);
+        return;
+      }
+      const { requests, tooLargeSamples } = serialized;
+      if (tooLargeSamples > 0) drop('too_large', tooLargeSamples, 'one process exceeds the request size limit');
+      for (const req of requests) {
+        if (!queue.offer(req)) drop('queue_full', req.samples, `queue holds ${queue.length} requests, ${queue.byteLength} bytes`);
+      }
+      void pump();
+    },
+    flush: idle,
+    async shutdown(deadlineMs) {
+      closed = true;
+      await idle(deadlineMs);
+      abort.abort();
+      const left = queue.drain();
+      const samples = left.reduce((n, r) => n + r.samples, 0);
+      if (samples > 0) drop('shutdown', samples, 'flush deadline passed');
+      // Let the aborted in-flight send settle so its samples are counted too.
+      await idle(1000);
+      await options.transport.shutdown();
+    },
+  };
+}
