@@ -1,0 +1,165 @@
+/**
+ * SkyWalking OAP settings from the environment. meshprof's own names win; a
+ * SkyWalking Rover DaemonSet's names are read too, so it can switch images.
+ */
+
+/** TLS settings for the OAP connection. */
+export interface SkyWalkingTlsConfig {
+  readonly enabled: boolean;
+  readonly caPath: string | undefined;
+  readonly clientCertPath: string | undefined;
+  readonly clientKeyPath: string | undefined;
+  /** Accept any server certificate (Rover's insecure_skip_verify). */
+  readonly insecureSkipVerify: boolean;
+}
+
+/** Periods, in milliseconds, with Rover's defaults. */
+export interface SkyWalkingPeriods {
+  readonly heartbeatMs: number;
+  /** Full re-report every this many heartbeats. */
+  readonly reportEveryBeats: number;
+  readonly taskQueryMs: number;
+  readonly flushMs: number;
+  readonly continuousFetchMs: number;
+  readonly continuousCheckMs: number;
+  readonly continuousExecuteMs: number;
+  readonly continuousSilenceMs: number;
+}
+
+/** Everything the SkyWalking exporter needs from the environment. */
+export interface SkyWalkingEnvConfig {
+  /** host:port of the OAP gRPC endpoint. */
+  readonly addr: string;
+  readonly tls: SkyWalkingTlsConfig;
+  /** Sent as the `Authentication` metadata header on every call. */
+  readonly authentication: string | undefined;
+  /** Prefixed to service names as `cluster::service`. */
+  readonly clusterName: string | undefined;
+  readonly nodeName: string | undefined;
+  /** Where the host's /proc is mounted inside the container. */
+  readonly hostProcPath: string | undefined;
+  readonly periods: SkyWalkingPeriods;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Default periods, as Rover ships them. */
+export const defaultSkyWalkingPeriods: SkyWalkingPeriods = {
+  heartbeatMs: 20_000,
+  reportEveryBeats: 10,
+  taskQueryMs: 10_000,
+  flushMs: 5_000,
+  continuousFetchMs: 1_000,
+  continuousCheckMs: 5_000,
+  continuousExecuteMs: 600_000,
+  continuousSilenceMs: 1_200_000,
+};
+
+/** First non-blank value among the names, with the name it came from. */
+function pick(env: Env, names: readonly string[]): { name: string; value: string } | undefined {
+  for (const name of names) {
+    const value = env[name]?.trim();
+    if (value !== undefined && value !== '') return { name, value };
+  }
+  return undefined;
+}
+
+function pickBool(env: Env, names: readonly string[]): boolean {
+  const found = pick(env, names);
+  if (found === undefined) return false;
+  const v = found.value.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw new Error(`reading ${found.name}: "${found.value}" is not a boolean`);
+}
+
+const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** Go-style durations as Rover's config uses them ("20s", "1m30s", "9ms"); a bare number is seconds. */
+export function parseDurationMs(text: string): number | undefined {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1_000;
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
+  return parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] ?? 's'] ?? 0), 0);
+}
+
+function pickDuration(env: Env, names: readonly string[], fallback: number): number {
+  const found = pick(env, names);
+  if (found === undefined) return fallback;
+  const ms = parseDurationMs(found.value);
+  if (ms === undefined || ms <= 0) throw new Error(`reading ${found.name}: "${found.value}" is not a positive duration`);
+  return ms;
+}
+
+function pickCount(env: Env, names: readonly string[], fallback: number): number {
+  const found = pick(env, names);
+  if (found === undefined) return fallback;
+  const n = Number(found.value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`reading ${found.name}: "${found.value}" is not a positive integer`);
+  return n;
+}
+
+const M = 'MESHPROF_SKYWALKING_';
+
+/**
+ * Reads the SkyWalking settings. Returns undefined when no OAP address is set
+ * (the exporter is off); throws, naming the variable, on invalid values.
+ */
+export function readSkyWalkingEnv(env: Env): SkyWalkingEnvConfig | undefined {
+  const addr = pick(env, [`${M}ADDR`, 'ROVER_BACKEND_ADDR']);
+  if (addr === undefined) return undefined;
+  if (!/^[^\s]+:\d+$/.test(addr.value)) throw new Error(`reading ${addr.name}: "${addr.value}" is not host:port`);
+
+  const tls: SkyWalkingTlsConfig = {
+    enabled: pickBool(env, [`${M}TLS`, 'ROVER_BACKEND_ENABLE_TLS']),
+    caPath: pick(env, [`${M}CA`, 'ROVER_BACKEND_CA_PEM_PATH'])?.value,
+    clientCertPath: pick(env, [`${M}CLIENT_CERT`, 'ROVER_BACKEND_PEM_PATH'])?.value,
+    clientKeyPath: pick(env, [`${M}CLIENT_KEY`, 'ROVER_BACKEND_KEY_PATH'])?.value,
+    insecureSkipVerify: pickBool(env, [`${M}INSECURE`, 'ROVER_BACKEND_INSECURE_SKIP_VERIFY']),
+  };
+  if ((tls.clientCertPath === undefined) !== (tls.clientKeyPath === undefined)) {
+    throw new Error(`reading ${M}CLIENT_CERT and ${M}CLIENT_KEY: set both or neither`);
+  }
+
+  const d = defaultSkyWalkingPeriods;
+  const periods: SkyWalkingPeriods = {
+    heartbeatMs: pickDuration(env, [`${M}HEARTBEAT_PERIOD`, 'ROVER_PROCESS_DISCOVERY_HEARTBEAT_PERIOD'], d.heartbeatMs),
+    reportEveryBeats: pickCount(
+      env,
+      [`${M}PROPERTIES_REPORT_PERIOD`, 'ROVER_PROCESS_DISCOVERY_PROPERTIES_REPORT_PERIOD'],
+      d.reportEveryBeats,
+    ),
+    taskQueryMs: pickDuration(env, [`${M}TASK_QUERY_INTERVAL`, 'ROVER_PROFILING_CHECK_INTERVAL'], d.taskQueryMs),
+    flushMs: pickDuration(env, [`${M}FLUSH_INTERVAL`, 'ROVER_PROFILING_FLUSH_INTERVAL'], d.flushMs),
+    continuousFetchMs: pickDuration(
+      env,
+      [`${M}CONTINUOUS_FETCH_INTERVAL`, 'ROVER_PROFILING_CONTINUOUS_FETCH_INTERVAL'],
+      d.continuousFetchMs,
+    ),
+    continuousCheckMs: pickDuration(
+      env,
+      [`${M}CONTINUOUS_CHECK_INTERVAL`, 'ROVER_PROFILING_CONTINUOUS_CHECK_INTERVAL'],
+      d.continuousCheckMs,
+    ),
+    continuousExecuteMs: pickDuration(
+      env,
+      [`${M}CONTINUOUS_EXECUTE_DURATION`, 'ROVER_PROFILING_CONTINUOUS_TRIGGER_EXECUTE_DURATION'],
+      d.continuousExecuteMs,
+    ),
+    continuousSilenceMs: pickDuration(
+      env,
+      [`${M}CONTINUOUS_SILENCE_DURATION`, 'ROVER_PROFILING_CONTINUOUS_TRIGGER_SILENCE_DURATION'],
+      d.continuousSilenceMs,
+    ),
+  };
+
+  return {
+    addr: addr.value,
+    tls,
+    authentication: pick(env, [`${M}AUTHENTICATION`, 'ROVER_BACKEND_AUTHENTICATION'])?.value,
+    clusterName: pick(env, [`${M}CLUSTER`, 'ROVER_CORE_CLUSTER_NAME'])?.value,
+    nodeName: pick(env, [`${M}NODE_NAME`, 'ROVER_PROCESS_DISCOVERY_KUBERNETES_NODE_NAME', 'NODE_NAME'])?.value,
+    hostProcPath: pick(env, [`${M}HOST_PROC`, 'ROVER_HOST_PROC_MAPPING'])?.value,
+    periods,
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The values continuous profiling watches, read from procfs: process CPU
+ * percent over the last interval (not over the process's life), thread count,
+ * and the 1-minute system load.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** One reading of a process. */
+export interface ProcessReading {
+  /** CPU percent since the previous reading of this pid (100 = one full core); undefined on the first. */
+  readonly cpuPercent: number | undefined;
+  readonly threads: number;
+}
+
+/** Reads procfs; keeps the previous CPU counters per pid to compute percentages. */
+export interface ProcessMetricsReader {
+  /** Undefined when the process is gone. */
+  readProcess(pid: number): ProcessReading | undefined;
+  systemLoad(): number | undefined;
+  /** Drops state of pids not in the set. */
+  retain(pids: ReadonlySet<number>): void;
+}
+
+/** Clock ticks per second: USER_HZ is 100 on every Linux architecture meshprof supports. */
+const CLK_TCK = 100;
+
+/** Fields after the `(comm)` of /proc/PID/stat; comm may contain spaces and parentheses. */
+export function parseStatFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).trim().split(/\s+/);
+}
+
+/** Creates a reader over `procRoot` (the host's /proc, possibly mounted elsewhere). */
+export function createProcessMetricsReader(procRoot = '/proc', now: () => number = () => performance.now()): ProcessMetricsReader {
+  const previous = new Map<number, { ticks: number; at: number }>();
+  return {
+    readProcess(pid) {
+      let fields: string[];
+      try {
+        fields = parseStatFields(readFileSync(join(procRoot, String(pid), 'stat'), 'utf8'));
+      } catch {
+        previous.delete(pid);
+        return undefined;
+      }
+      // After the comm: state is field 3, utime 14, stime 15, num_threads 20 (1-based, proc(5)).
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      const threads = Number(fields[17]);
+      const at = now();
+      const before = previous.get(pid);
+      previous.set(pid, { ticks, at });
+      const elapsedS = before === undefined ? 0 : (at - before.at) / 1_000;
+      const cpuPercent = before === undefined || elapsedS <= 0 ? undefined : ((ticks - before.ticks) / CLK_TCK / elapsedS) * 100;
+      return { cpuPercent, threads };
+    },
+    systemLoad() {
+      try {
+        const v = Number(readFileSync(join(procRoot, 'loadavg'), 'utf8').split(' ')[0]);
+        return Number.isFinite(v) ? v : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    retain(pids) {
+      for (const pid of previous.keys()) if (!pids.has(pid)) previous.delete(pid);
+    },
+  };
+}

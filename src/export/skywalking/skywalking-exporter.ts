@@ -1,0 +1,134 @@
+/**
+ * The SkyWalking side of meshprof, in Rover's place: process reporting, task
+ * polling and running, and continuous profiling over one OAP connection.
+ * The controller supplies samplers, the symbolizer and the process list.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname, networkInterfaces } from 'node:os';
+import { defaultSkyWalkingPeriods, type SkyWalkingEnvConfig, type SkyWalkingPeriods } from '../../config/skywalking-env.js';
+import { createOapConnection } from './oap-connection.js';
+import { createProcessReporter, type ProcessSource, type ReportedProcess } from './process-reporter.js';
+import { defaultEntityRules, type EntityRules } from './process-entity.js';
+import { createTaskRunner, type SamplerFactory, type Symbolizer } from './task-runner.js';
+import { createTaskPoller } from './task-poller.js';
+import { createContinuousProfiler } from './continuous-profiler.js';
+import { createProcessMetricsReader } from './process-metrics.js';
+import { silentLogger, type SkyWalkingLogger } from './logger.js';
+
+/** What the controller passes in. */
+export interface SkyWalkingExporterOptions {
+  /** Usually readSkyWalkingEnv()'s result; only addr is required. */
+  readonly config: Pick<SkyWalkingEnvConfig, 'addr'> &
+    Partial<Pick<SkyWalkingEnvConfig, 'tls' | 'authentication' | 'clusterName' | 'hostProcPath'>> & {
+      readonly periods?: Partial<SkyWalkingPeriods> | undefined;
+    };
+  readonly source: ProcessSource;
+  readonly samplerFactory: SamplerFactory;
+  readonly symbolize: Symbolizer;
+  readonly logger?: SkyWalkingLogger | undefined;
+  /** Defaults to a random UUID, as Rover's instance id. */
+  readonly agentId?: string | undefined;
+  /** Defaults to the first non-loopback IPv4 address. */
+  readonly hostIp?: string | undefined;
+  /** Overrides Rover's default entity rules. */
+  readonly rules?: EntityRules | undefined;
+  /** Continuous profiling on (default) or off. */
+  readonly continuous?: boolean | undefined;
+  /** How often policies are re-queried; defaults to the task query interval. */
+  readonly policyQueryMs?: number | undefined;
+  readonly reconnectBackoffMs?: { readonly initial: number; readonly max: number } | undefined;
+}
+
+/** The running exporter. */
+export interface SkyWalkingExporter {
+  readonly agentId: string;
+  start(): void;
+  /** Stops the loops, flushes what the tasks collected, and closes the connection. */
+  stop(): Promise<void>;
+  processes(): readonly ReportedProcess[];
+}
+
+/** First non-internal IPv4 address of this host, or 127.0.0.1. */
+export function defaultHostIp(): string {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+/** Wires the parts together; nothing connects until start(). */
+export function createSkyWalkingExporter(options: SkyWalkingExporterOptions): SkyWalkingExporter {
+  const periods: SkyWalkingPeriods = { ...defaultSkyWalkingPeriods, ...options.config.periods };
+  const logger = options.logger ?? silentLogger;
+  const agentId = options.agentId ?? randomUUID();
+  const hostIp = options.hostIp ?? defaultHostIp();
+  const connection = createOapConnection({
+    addr: options.config.addr,
+    tls: options.config.tls,
+    authentication: options.config.authentication,
+    initialBackoffMs: options.reconnectBackoffMs?.initial,
+    maxBackoffMs: options.reconnectBackoffMs?.max,
+  });
+  const reporter = createProcessReporter({
+    connection,
+    agentId,
+    source: options.source,
+    rules: options.rules ?? defaultEntityRules(hostIp || hostname(), options.config.clusterName),
+    hostIp,
+    logger,
+    heartbeatMs: periods.heartbeatMs,
+    reportEveryBeats: periods.reportEveryBeats,
+  });
+  const resolvePid = (id: string): number | undefined => reporter.byProcessId(id)?.pid;
+  const runner = createTaskRunner({
+    connection,
+    samplerFactory: options.samplerFactory,
+    symbolize: options.symbolize,
+    resolvePid,
+    logger,
+    flushMs: periods.flushMs,
+  });
+  const poller = createTaskPoller({
+    connection,
+    agentId,
+    run: runner.run,
+    knowsProcesses: (task) => task.processIds.every((id) => resolvePid(id) !== undefined),
+    logger,
+    intervalMs: periods.taskQueryMs,
+  });
+  const continuous =
+    options.continuous === false
+      ? undefined
+      : createContinuousProfiler({
+          connection,
+          processes: reporter.processes,
+          metrics: createProcessMetricsReader(options.config.hostProcPath ?? '/proc'),
+          run: runner.run,
+          busy: runner.busyProcessIds,
+          logger,
+          policyQueryMs: options.policyQueryMs ?? periods.taskQueryMs,
+          fetchMs: periods.continuousFetchMs,
+          checkMs: periods.continuousCheckMs,
+          executeMs: periods.continuousExecuteMs,
+          silenceMs: periods.continuousSilenceMs,
+        });
+
+  return {
+    agentId,
+    start() {
+      logger.info(`skywalking: reporting to ${options.config.addr} as agent ${agentId}`);
+      reporter.start();
+      poller.start();
+      runner.start();
+      continuous?.start();
+    },
+    async stop() {
+      continuous?.stop();
+      poller.stop();
+      reporter.stop();
+      await runner.stop();
+      connection.close();
+    },
+    processes: reporter.processes,
+  };
+}
