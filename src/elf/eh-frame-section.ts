@@ -1,0 +1,35 @@
+/**
+ * Reads and parses the .eh_frame of an open ELF file: the adapter between
+ * ElfFile and the pure byte parsers.
+ */
+import type { ElfFile } from './elf-file.js';
+import { parseEhFrame, type EhFrame } from './eh-frame.js';
+import { parseEhFrameHdr, type EhFrameHdr } from './eh-frame-hdr.js';
+
+/**
+ * The parsed .eh_frame of `elf`, or undefined when it has none (Go binaries,
+ * stripped JIT dumps). datarel pointers are resolved against .got, as the
+ * x86-64 psABI defines them.
+ */
+export function readEhFrame(elf: ElfFile): EhFrame | undefined {
+  const sec = elf.section('.eh_frame');
+  if (sec === undefined || sec.size === 0) return undefined;
+  const got = elf.section('.got');
+  const text = elf.section('.text');
+  try {
+    return parseEhFrame(sec.bytes(), sec.address, { dataRel: got?.address, textRel: text?.address });
+  } catch (err) {
+    throw new Error(`reading .eh_frame of ${elf.path}: ${(err as Error).message}`);
+  }
+}
+
+/** The parsed .eh_frame_hdr of `elf`, or undefined when it has none. */
+export function readEhFrameHdr(elf: ElfFile): EhFrameHdr | undefined {
+  const sec = elf.section('.eh_frame_hdr');
+  if (sec === undefined || sec.size === 0) return undefined;
+  try {
+    return parseEhFrameHdr(sec.bytes(), sec.address);
+  } catch (err) {
+    throw new Error(`reading .eh_frame_hdr of ${elf.path}: ${(err as Error).message}`);
+  }
+}
