@@ -58,6 +58,15 @@ export const SYMBOLIZE_DROPS = {
   kernelUnresolved: 'symbolize_kernel_unresolved',
 } as const;
 
+const hookFrame = /^(?:bpf_prog_[0-9a-f]+_|bpf_trace_run\d|__bpf_trace_|__traceiter_)/;
+
+/** How many leaf kernel frames belong to the tracing machinery that took the stack. */
+function leadingHookFrames(frames: readonly MutableFrame[]): number {
+  let n = 0;
+  while (n < frames.length && hookFrame.test(frames[n]?.functionName ?? '')) n++;
+  return n;
+}
+
 /** Creates a symbolizer over a process table. */
 export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
   const processes = options.processes;
@@ -137,9 +146,12 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
           users.set(pid, user);
           metadata.set(pid, describe(pid, s));
         }
-        const out: MutableFrame[] = new Array<MutableFrame>(s.kernelStack.length + s.userStack.length);
+        const out: MutableFrame[] = [];
         let i = 0;
         if (kernel !== undefined) for (const a of s.kernelStack) out[i] = kernel.frame(a, i++ > 0);
+        // A stack taken inside a tracepoint starts in the sampler's own BPF program.
+        const hook = leadingHookFrames(out);
+        if (hook > 0) { out.splice(0, hook); i -= hook; }
         const userStart = i;
         for (const a of s.userStack) out[i] = user.frame(a, i++ > userStart);
         frames += out.length;
