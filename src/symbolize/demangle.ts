@@ -1,0 +1,129 @@
+/**
+ * Demangling of C++ (Itanium `_Z`), Rust legacy (`_ZN...17h<hash>E`) and
+ * Rust v0 (`_R`) symbol names through binutils' `c++filt`, which implements
+ * all three and is kept up to date by the toolchain maintainers.
+ */
+import { spawnSync } from 'node:child_process';
+
+/** Options for {@link createDemangler}. */
+export interface DemanglerOptions {
+  /** Return names exactly as given (the "keep mangled names" setting). */
+  readonly keepMangled?: boolean;
+  /** Path of the c++filt binary; default `c++filt` from PATH. */
+  readonly cxxfiltPath?: string;
+  /** How many demangled names to remember; default 50_000. */
+  readonly cacheSize?: number;
+  /** How long one c++filt run may take, in ms; default 10_000. */
+  readonly timeoutMs?: number;
+  /**
+   * Called when c++filt fails; names are then returned untouched and c++filt
+   * is not tried again. Without it the failure is thrown.
+   */
+  readonly onError?: (error: Error) => void;
+}
+
+/** Turns mangled names into display names; see {@link createDemangler}. */
+export interface Demangler {
+  /** Demangles each name; names that are not mangled come back untouched, in the same order. */
+  demangle(names: readonly string[]): string[];
+  /** Drops the cache; the demangler must not be used afterwards. */
+  close(): void;
+}
+
+// Names c++filt may know. Whitespace would make c++filt split the line into words.
+const MANGLED = /^_{1,2}[ZR][0-9A-Za-z_$.@]+$/;
+// rustc's legacy mangling ends the path with a 17-character hash element.
+const RUST_LEGACY = /^_ZN.*17h[0-9a-f]{16}E(?:\..*)?$/;
+const RUST_LEGACY_HASH = /::h[0-9a-f]{16}(?=$| \[clone )/;
+// v0 names carry crate disambiguators `crate[0123abcd]` that c++filt prints and users do not want.
+const RUST_V0_DISAMBIGUATOR = /(?<=[A-Za-z0-9_])\[[0-9a-f]{1,16}\]/g;
+
+/** Whether a symbol name looks like an Itanium or Rust mangled name. */
+export function isMangled(name: string): boolean {
+  return MANGLED.test(name);
+}
+
+/** Removes the Rust-specific noise c++filt leaves in its output. */
+export function cleanRustName(mangled: string, demangled: string): string {
+  if (mangled.startsWith('_R') || mangled.startsWith('__R')) {
+    return demangled.replace(RUST_V0_DISAMBIGUATOR, '');
+  }
+  if (RUST_LEGACY.test(mangled)) return demangled.replace(RUST_LEGACY_HASH, '');
+  return demangled;
+}
+
+/**
+ * Creates a demangler that runs one `c++filt` per batch of names it has not
+ * seen (line in, line out) and remembers results in an LRU cache.
+ * Throws "demangling names: ..." when c++filt cannot be run.
+ */
+export function createDemangler(opts: DemanglerOptions = {}): Demangler {
+  const cacheSize = opts.cacheSize ?? 50_000;
+  const cxxfilt = opts.cxxfiltPath ?? 'c++filt';
+  const cache = new Map<string, string>();
+  let broken = false;
+
+  const remember = (mangled: string, demangled: string): void => {
+    if (cache.size >= cacheSize) {
+      const oldest = cache.keys().next();
+      if (oldest.done !== true) cache.delete(oldest.value);
+    }
+    cache.set(mangled, demangled);
+  };
+
+  const runCxxfilt = (names: readonly string[]): string[] => {
+    const result = spawnSync(cxxfilt, [], {
+      input: names.join('\n') + '\n',
+      encoding: 'utf8',
+      timeout: opts.timeoutMs ?? 10_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (result.error !== undefined) throw new Error(`demangling names: ${result.error.message}`);
+    if (result.status !== 0) {
+      throw new Error(`demangling names: ${cxxfilt} exited with ${String(result.status)}: ${result.stderr.trim()}`);
+    }
+    const lines = result.stdout.split('\n');
+    if (lines.length < names.length) {
+      throw new Error(`demangling names: ${cxxfilt} returned ${lines.length} lines for ${names.length} names`);
+    }
+    return lines.slice(0, names.length);
+  };
+
+  return {
+    demangle(names) {
+      if (opts.keepMangled === true || broken) return [...names];
+      const todo = [...new Set(names.filter((n) => isMangled(n) && !cache.has(n)))];
+      // Fresh results are kept aside too, so a batch larger than the cache still resolves.
+      const fresh = new Map<string, string>();
+      if (todo.length > 0) {
+        let out: string[];
+        try {
+          out = runCxxfilt(todo);
+        } catch (err) {
+          if (opts.onError === undefined) throw err;
+          broken = true;
+          opts.onError(err as Error);
+          return [...names];
+        }
+        todo.forEach((name, i) => {
+          const clean = cleanRustName(name, out[i] ?? name);
+          fresh.set(name, clean);
+          remember(name, clean);
+        });
+      }
+      return names.map((name) => {
+        const done = fresh.get(name);
+        if (done !== undefined) return done;
+        const hit = cache.get(name);
+        if (hit === undefined) return name;
+        // Refresh recency so hot names survive eviction.
+        cache.delete(name);
+        cache.set(name, hit);
+        return hit;
+      });
+    },
+    close() {
+      cache.clear();
+    },
+  };
+}

@@ -1,0 +1,210 @@
+/**
+ * JIT symbols from perf maps, `/tmp/perf-PID.map`, written by Node.js
+ * (`--perf-basic-prof`), the JVM (`jcmd PID Compiler.perfmap`, perf-map-agent)
+ * and CPython 3.12+ (`-X perf`). Each line is `START SIZE name`, hex numbers.
+ */
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FrameKind } from '../profile/model.js';
+
+/** One perf map line, named for display. */
+export interface PerfMapSymbol {
+  readonly start: bigint;
+  readonly size: bigint;
+  /** Clean display name: `hotFunction`, `Hot.hot(int)`, `Builtin:ArrayForEach`. */
+  readonly name: string;
+  /** The name as written in the map. */
+  readonly rawName: string;
+  readonly kind: FrameKind;
+  readonly fileName?: string | undefined;
+  /** Line where the function starts, when the runtime writes it (V8 does). */
+  readonly line?: number | undefined;
+}
+
+// V8 code-kind prefixes whose rest is a JS function `name file:line:col`.
+const V8_JS = /^(?:JS|LazyCompile|Function|Script|Eval):[*~^+]?(.*)$/;
+// V8 code that is not a JS function keeps its prefix, which says what it is.
+const V8_OTHER = /^(?:Builtin|BytecodeHandler|Stub|Handler|RegExp|Callback|[A-Za-z]*IC):/;
+const V8_LOCATION = /^(.*?) ?(\S+):(\d+):(\d+)$/;
+const PYTHON = /^py::(.*?):(.*)$/;
+// HotSpot writes `returnType Class.method(args)`; the return type is noise.
+const JAVA = /^\S+ ([\w$.<>]+\(.*\))$/;
+
+/** Names one raw perf map name; `fallback` is the kind for unmarked names. */
+export function classifyPerfMapName(rawName: string, fallback: FrameKind = 'jvm'): Omit<PerfMapSymbol, 'start' | 'size'> {
+  const py = PYTHON.exec(rawName);
+  if (py !== null) return { name: py[1] ?? rawName, rawName, kind: 'cpython', fileName: py[2] || undefined };
+  const js = V8_JS.exec(rawName);
+  if (js !== null) {
+    const rest = js[1] ?? '';
+    const loc = V8_LOCATION.exec(rest);
+    if (loc === null) return { name: rest === '' ? '(anonymous)' : rest, rawName, kind: 'v8js' };
+    // ES modules are named by URL; a path is what file:line readers expect.
+    const file = loc[2]?.startsWith('file://') === true ? fileURLToPath(loc[2]) : loc[2];
+    return { name: loc[1] || '(anonymous)', rawName, kind: 'v8js', fileName: file, line: Number(loc[3]) };
+  }
+  if (V8_OTHER.test(rawName)) return { name: rawName, rawName, kind: 'v8js' };
+  const java = JAVA.exec(rawName);
+  if (java !== null) return { name: java[1] ?? rawName, rawName, kind: 'jvm' };
+  return { name: rawName, rawName, kind: fallback };
+}
+
+/** Parses perf map text; malformed lines are skipped. Unmarked names get `fallback`. */
+export function parsePerfMap(text: string, fallback: FrameKind = 'jvm'): PerfMapSymbol[] {
+  const out: PerfMapSymbol[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(?:0x)?([0-9a-fA-F]+) (?:0x)?([0-9a-fA-F]+) (.+)$/.exec(line.trimEnd());
+    if (m === null) continue;
+    out.push({ start: BigInt(`0x${m[1]}`), size: BigInt(`0x${m[2]}`), ...classifyPerfMapName(m[3] ?? '', fallback) });
+  }
+  return out;
+}
+
+/** The pid as the process's own pid namespace sees it: the last NSpid value. */
+export function readNamespacePid(pid: number, procRoot = '/proc'): number {
+  const status = readFileSync(`${procRoot}/${pid}/status`, 'utf8');
+  const line = /^NSpid:\s*(.*)$/m.exec(status);
+  const last = line?.[1]?.trim().split(/\s+/).pop();
+  return last === undefined || last === '' ? pid : Number(last);
+}
+
+/** The perf map of one process, re-read as it grows. */
+export interface PerfMap {
+  /** Path read, through /proc/PID/root so container maps are found. */
+  readonly path: string;
+  /** Reads what was appended since the last call; true when something changed. */
+  refresh(): boolean;
+  /** The symbol covering `address`; of overlapping ones, the nearest start wins, then the later line. */
+  lookup(address: bigint): PerfMapSymbol | undefined;
+  /** Number of entries held. */
+  readonly size: number;
+}
+
+/**
+ * Opens the perf map of `pid`. Nothing is read until `refresh()`; a missing
+ * file is an empty map. Growth is read incrementally; a file that shrank or
+ * whose head changed (JVM rewrites it) is read again whole.
+ */
+export function openPerfMap(pid: number, opts: { procRoot?: string; fallbackKind?: FrameKind } = {}): PerfMap {
+  const procRoot = opts.procRoot ?? '/proc';
+  const path = `${procRoot}/${pid}/root/tmp/perf-${readNamespacePid(pid, procRoot)}.map`;
+  let entries: PerfMapSymbol[] = [];
+  let consumed = 0;
+  let head: Buffer = Buffer.alloc(0);
+  let sorted: PerfMapSymbol[] | undefined;
+  let fallback: FrameKind = opts.fallbackKind ?? 'jvm';
+
+  const readRange = (fd: number, from: number, to: number): Buffer => {
+    const buf = Buffer.alloc(to - from);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, from + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  };
+
+  const refresh = (): boolean => {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return false;
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const newHead = readRange(fd, 0, Math.min(size, 256));
+      const rewritten = size < consumed || !newHead.subarray(0, head.length).equals(head);
+      if (!rewritten && size === consumed) return false;
+      if (rewritten) {
+        entries = [];
+        consumed = 0;
+      }
+      const chunk = readRange(fd, consumed, size);
+      // Only whole lines: the writer may be mid-line.
+      const end = chunk.lastIndexOf(0x0a) + 1;
+      if (end === 0) return rewritten;
+      const text = chunk.subarray(0, end).toString('utf8');
+      if (consumed === 0 && /^\S+ \S+ (?:JS|LazyCompile|Builtin|BytecodeHandler):/m.test(text)) fallback = 'v8js';
+      entries.push(...parsePerfMap(text, fallback));
+      consumed += end;
+      head = newHead.subarray(0, Math.min(newHead.length, consumed));
+      sorted = undefined;
+      return true;
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  const lookup = (address: bigint): PerfMapSymbol | undefined => {
+    // A stable sort keeps file order among equal starts, so later (newer) entries sit later.
+    sorted ??= [...entries].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    let lo = 0;
+    let hi = sorted.length - 1;
+    let at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((sorted[mid]?.start ?? 0n) <= address) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    // Replaced code overlaps older entries; look back a little for one that covers.
+    for (let i = at; i >= 0 && i > at - 16; i--) {
+      const s = sorted[i];
+      if (s !== undefined && address < s.start + s.size) return s;
+    }
+    return undefined;
+  };
+
+  return {
+    path,
+    refresh,
+    lookup,
+    get size() {
+      return entries.length;
+    },
+  };
+}
+
+/** Perf maps of many processes, for the symbolizer's `resolveJit` hook. */
+export interface PerfMapResolver {
+  /** Names JIT code at `address` in `pid`; undefined when no perf map covers it. */
+  resolve(pid: number, address: bigint): PerfMapSymbol | undefined;
+  /** Drops the map of an exited process. */
+  forget(pid: number): void;
+}
+
+/**
+ * Creates a resolver that opens each process's perf map on first use and
+ * re-reads it on a miss, at most once per `minRefreshMs` (default 1000) per
+ * process, since runtimes append new code all the time.
+ */
+export function createPerfMapResolver(opts: { procRoot?: string; minRefreshMs?: number; now?: () => number } = {}): PerfMapResolver {
+  const maps = new Map<number, { map: PerfMap | undefined; refreshedAt: number }>();
+  const now = opts.now ?? Date.now;
+  const minRefreshMs = opts.minRefreshMs ?? 1000;
+  return {
+    resolve(pid, address) {
+      let state = maps.get(pid);
+      if (state === undefined) {
+        let map: PerfMap | undefined;
+        try {
+          map = openPerfMap(pid, opts.procRoot === undefined ? {} : { procRoot: opts.procRoot });
+        } catch {
+          map = undefined; // the process is gone: nothing to name
+        }
+        state = { map, refreshedAt: -Infinity };
+        maps.set(pid, state);
+      }
+      const hit = state.map?.lookup(address);
+      if (hit !== undefined || state.map === undefined || now() - state.refreshedAt < minRefreshMs) return hit;
+      state.refreshedAt = now();
+      return state.map.refresh() ? state.map.lookup(address) : undefined;
+    },
+    forget(pid) {
+      maps.delete(pid);
+    },
+  };
+}
