@@ -1,0 +1,91 @@
+import type { Profile } from '../profile/model.js';
+import { mergeBatches } from '../samplers/merge-batches.js';
+import type { RawStackBatch, StackSampler } from '../samplers/raw-stacks.js';
+
+/** What the collector needs from the process table. */
+export interface ProcessObserver {
+  /** Captures processes that appeared since the last call. */
+  refresh(): void;
+  /** Captures one process if it has not been seen; throws if it does not exist. */
+  observe(pid: number): void;
+  /** Forgets processes that exited, once their samples are symbolized; returns their pids. */
+  forgetExited(): readonly number[] | void;
+}
+
+/** What the collector needs from symbolization. */
+export interface BatchSymbolizer {
+  symbolize(batch: RawStackBatch): Profile;
+  /** Loads a live process's symbols now, so they resolve after it exits. */
+  prepare?(pid: number): void;
+}
+
+/**
+ * Turns a kernel sampler into profiles: polls the sampler's maps often (about
+ * once a second) so that short-lived processes are captured while they are
+ * still alive, and symbolizes once per collection.
+ */
+export class ProfileCollector {
+  private pending: RawStackBatch[] = [];
+  private samples = 0;
+
+  constructor(
+    private readonly sampler: StackSampler,
+    private readonly processes: ProcessObserver,
+    private readonly symbolizer: BatchSymbolizer,
+    /** Processes named by the user: captured before sampling starts. */
+    private readonly explicitTargets: readonly number[] = [],
+    /** Told which exited processes were forgotten, to free per-process state. */
+    private readonly onForgotten: (pids: readonly number[]) => void = () => {},
+  ) {}
+
+  start(): void {
+    for (const pid of this.explicitTargets) this.capture(pid);
+    this.processes.refresh();
+    this.sampler.start();
+  }
+
+  private capture(pid: number): void {
+    try {
+      this.processes.observe(pid);
+      this.symbolizer.prepare?.(pid);
+    } catch {
+      // Gone before we could read it: the symbolizer counts its frames as unknown.
+    }
+  }
+
+  /** Drains the kernel maps into memory; returns the first value summed so far. */
+  poll(): number {
+    this.processes.refresh();
+    const batch = this.sampler.drain();
+    const seen = new Set<number>();
+    for (const s of batch.samples) {
+      this.samples += s.values[0] ?? 0;
+      if (seen.has(s.tgid) || s.tgid === 0) continue;
+      seen.add(s.tgid);
+      this.capture(s.tgid);
+    }
+    this.pending.push(batch);
+    return this.samples;
+  }
+
+  /** Sum of the first value (samples or switches) since the last collect(). */
+  get samplesSoFar(): number {
+    return this.samples;
+  }
+
+  /** Everything since the previous collect(), symbolized. */
+  collect(): Profile {
+    this.poll();
+    const merged = mergeBatches(this.pending);
+    this.pending = [];
+    this.samples = 0;
+    const profile = this.symbolizer.symbolize(merged);
+    const forgotten = this.processes.forgetExited();
+    if (forgotten) this.onForgotten(forgotten);
+    return profile;
+  }
+
+  stop(): void {
+    this.sampler.stop();
+  }
+}

@@ -1,0 +1,74 @@
+import { Command, CommanderError, Option } from 'commander';
+import { runAgentCommand } from './agent-command.js';
+import { runCheckCommand } from './check-command.js';
+import { runRecordCommand, type RecordOptions } from './record-command.js';
+import { UsageError } from './usage-error.js';
+
+/** Exit code for a bad flag or argument, as most Unix tools use. */
+const usageExitCode = 2;
+
+function buildProgram(run: { code: number; task?: () => Promise<number> }): Command {
+  const program = new Command('meshprof')
+    .description('eBPF profiler for Kubernetes and Istio: on-CPU and off-CPU stacks')
+    .exitOverride()
+    .showHelpAfterError('(run meshprof <command> --help for usage)')
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('record')
+    .description('profile processes for a while and write one file (format from the name: .pb.gz/.pprof, .folded, .html, .otlp.pb, .otlp.json)')
+    .option('-p, --pid <pids...>', 'process ids to profile (repeatable or comma-separated)')
+    .option('-a, --all', 'profile every process on the host (the default)')
+    .option('-d, --duration <duration>', 'how long to record, e.g. 10s, 500ms, 2m', '10s')
+    .option('-F, --frequency <hz>', 'on-CPU samples per second per CPU', '99')
+    .option('-o, --output <file>', 'where to write the profile', 'profile.pb.gz')
+    .addOption(new Option('-f, --format <format>', 'override the format the file name implies').choices(['pprof', 'folded', 'html', 'otlp', 'otlp-json']))
+    .addOption(new Option('-t, --type <type>', 'what to profile').choices(['oncpu', 'offcpu']).default('oncpu'))
+    .addOption(new Option('--value <value>', 'off-CPU folded output: total blocked time or number of switches').choices(['duration', 'switches']).default('duration'))
+    .option('--min-block <duration>', 'off-CPU: ignore blocks shorter than this (e.g. 1ms)', '1us')
+    .option('--max-block <duration>', 'off-CPU: ignore blocks longer than this')
+    .addOption(new Option('--state <state>', 'off-CPU: which switches to keep').choices(['all', 'sleep', 'preempt']).default('all'))
+    .option('--include-idle', 'include the idle task (pid 0)', false)
+    .action((opts: RecordOptions) => { run.task = () => runRecordCommand(opts); });
+
+  program
+    .command('agent')
+    .description('profile continuously and export each interval (configured by MESHPROF_* and OTEL_* environment variables)')
+    .action(() => { run.task = () => runAgentCommand(process.env); });
+
+  program
+    .command('check')
+    .description('show what this kernel and these privileges allow; exit 1 if profiling cannot work')
+    .action(() => { run.task = () => runCheckCommand(); });
+
+  return program;
+}
+
+/** Parses argv, runs the chosen command and returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const run: { code: number; task?: () => Promise<number> } = { code: 0 };
+  const program = buildProgram(run);
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0.
+      return err.exitCode === 0 ? 0 : usageExitCode;
+    }
+    throw err;
+  }
+  if (run.task === undefined) {
+    program.outputHelp();
+    return usageExitCode;
+  }
+  try {
+    return await run.task();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`meshprof: ${err.message}\n`);
+      return usageExitCode;
+    }
+    process.stderr.write(`meshprof: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,23 @@
+import type { Writable } from 'node:stream';
+
+/** A one-line progress display that only draws on a terminal. */
+export interface ProgressLine {
+  update(msLeft: number, count: number): void;
+  done(): void;
+}
+
+/** Draws "recording: 7s left, 1234 samples" in place on a TTY; silent elsewhere. */
+export function createProgressLine(out: Writable & { isTTY?: boolean }, unit: string): ProgressLine {
+  const tty = out.isTTY === true;
+  let drawn = false;
+  return {
+    update(msLeft, count) {
+      if (!tty) return;
+      out.write(`\r\x1b[Krecording: ${Math.ceil(msLeft / 1000)}s left, ${count} ${unit} (Ctrl-C stops and writes the file)`);
+      drawn = true;
+    },
+    done() {
+      if (tty && drawn) out.write('\r\x1b[K');
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { createCollector, type CollectorKind } from '../agent/collector-factory.js';
+import { writeProfileFile } from '../agent/write-profile-file.js';
+import { requireProfilingPrivileges } from '../kernel/privileges.js';
+import type { Profile } from '../profile/model.js';
+import { formatFromFileName, type OutputFormat } from './output-format.js';
+import { parseDurationFlag, parseDurationNsFlag, parseIntFlag, parsePidList } from './parse-flags.js';
+import { createProgressLine } from './progress-line.js';
+import { UsageError } from './usage-error.js';
+
+/** Flags of `meshprof record`, as commander hands them over. */
+export interface RecordOptions {
+  pid?: string[];
+  all?: boolean;
+  duration: string;
+  frequency: string;
+  output: string;
+  format?: OutputFormat;
+  type: CollectorKind;
+  value: 'duration' | 'switches';
+  minBlock: string;
+  maxBlock?: string;
+  state: 'all' | 'sleep' | 'preempt';
+  includeIdle: boolean;
+}
+
+function totalOf(profile: Profile, index: number): number {
+  let total = 0;
+  for (const s of profile.samples) total += s.values[index] ?? 0;
+  return total;
+}
+
+function describeDrops(profile: Profile): string {
+  const parts = Object.entries(profile.drops).filter(([, n]) => n > 0).map(([reason, n]) => `${reason}=${n}`);
+  return parts.length === 0 ? 'none' : parts.join(', ');
+}
+
+/** `meshprof record`: sample for a while, then write one profile file. */
+export async function runRecordCommand(opts: RecordOptions): Promise<number> {
+  const pids = parsePidList(opts.pid);
+  if (opts.all === true && pids.length > 0) throw new UsageError('--all and --pid exclude each other: pass one of them');
+  const durationMs = parseDurationFlag('--duration', opts.duration);
+  const frequencyHz = parseIntFlag('--frequency', opts.frequency, 1, 10_000);
+  const minBlockNs = parseDurationNsFlag('--min-block', opts.minBlock);
+  const maxBlockNs = opts.maxBlock === undefined ? undefined : parseDurationNsFlag('--max-block', opts.maxBlock);
+  if (maxBlockNs !== undefined && maxBlockNs < minBlockNs) throw new UsageError(`--max-block ${opts.maxBlock} is below --min-block ${opts.minBlock}: raise it`);
+  const format = opts.format ?? formatFromFileName(opts.output);
+  if (format === undefined) {
+    throw new UsageError(`cannot tell the format of ${opts.output} from its name: end it in .pb.gz, .pprof, .folded, .html, .otlp.pb or .otlp.json, or pass --format`);
+  }
+  for (const pid of pids) {
+    if (!existsSync(`/proc/${pid}`)) throw new UsageError(`--pid ${pid}: no such process: check the id with ps or pgrep`);
+  }
+  requireProfilingPrivileges();
+
+  const collector = createCollector(opts.type, {
+    targets: pids.length > 0 ? pids : 'all',
+    frequencyHz,
+    includeIdle: opts.includeIdle,
+    minBlockNs,
+    maxBlockNs,
+    state: opts.state,
+  });
+  const progress = createProgressLine(process.stderr, opts.type === 'oncpu' ? 'samples' : 'switches');
+  let interrupted = false;
+  const onSigint = (): void => { interrupted = true; };
+  process.once('SIGINT', onSigint);
+  collector.start();
+  const started = Date.now();
+  const what = pids.length > 0 ? `pid ${pids.join(',')}` : 'all processes';
+  process.stderr.write(
+    `recording ${opts.type === 'oncpu' ? `on-CPU samples at ${frequencyHz} Hz` : 'off-CPU switches'} of ${what} for ${opts.duration} into ${opts.output}\n`,
+  );
+  try {
+    while (!interrupted && Date.now() - started < durationMs) {
+      await new Promise((r) => setTimeout(r, Math.min(1000, durationMs - (Date.now() - started))));
+      const so = collector.poll();
+      progress.update(Math.max(0, durationMs - (Date.now() - started)), so);
+    }
+    const profile = collector.collect();
+    progress.done();
+    const valueIndex = opts.type === 'offcpu' && opts.value === 'duration' ? 1 : 0;
+    await writeProfileFile(opts.output, format, profile, { valueIndex, title: `meshprof ${opts.type} profile` });
+    const processes = new Set(profile.samples.map((s: { pid: number }) => s.pid)).size;
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    process.stderr.write(
+      `wrote ${opts.output} (${format}): ${totalOf(profile, 0)} ${opts.type === 'oncpu' ? 'samples' : 'switches'} ` +
+      `from ${processes} process${processes === 1 ? '' : 'es'} in ${seconds}s${interrupted ? ' (stopped early)' : ''}; dropped: ${describeDrops(profile)}\n`,
+    );
+    return 0;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    collector.stop();
+  }
+}

@@ -1,0 +1,28 @@
+/** Reads a variable, treating blank as unset, as the OTel SDKs do. */
+export function envValue(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+/**
+ * Collects the agent's MESHPROF_* variables without judging them; validation
+ * happens once, on the merged result, so messages can name the variable.
+ *
+ * MESHPROF_INTERVAL (15s), MESHPROF_FREQUENCY (99), MESHPROF_PROFILES (oncpu,offcpu),
+ * MESHPROF_OUTPUT_DIR (profiles; "none" disables), MESHPROF_LOCAL_FORMATS (pprof,html,folded),
+ * MESHPROF_HOST_PROC (/proc), MESHPROF_INCLUDE_IDLE (false), MESHPROF_LOG_LEVEL (info),
+ * MESHPROF_METRICS_ADDR (unset; e.g. 0.0.0.0:9464).
+ */
+export function readAgentEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const names = [
+    'MESHPROF_INTERVAL', 'MESHPROF_FREQUENCY', 'MESHPROF_PROFILES', 'MESHPROF_OUTPUT_DIR',
+    'MESHPROF_LOCAL_FORMATS', 'MESHPROF_HOST_PROC', 'MESHPROF_INCLUDE_IDLE', 'MESHPROF_LOG_LEVEL',
+    'MESHPROF_METRICS_ADDR',
+  ];
+  const out: Record<string, string> = {};
+  for (const n of names) {
+    const v = envValue(env, n);
+    if (v !== undefined) out[n] = v;
+  }
+  return out;
+}

@@ -1,0 +1,130 @@
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { Profile as PprofProfile } from 'pprof-format';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileFixture, repoRoot } from '../helpers/fixtures.js';
+
+const run = promisify(execFile);
+const cli = join(repoRoot, 'bin', 'meshprof.js');
+
+/** Share of `fn` among the samples of the folded lines, in percent. */
+function foldedShare(folded: string, fn: string): number {
+  let total = 0;
+  let hit = 0;
+  for (const line of folded.trim().split('\n')) {
+    const sp = line.lastIndexOf(' ');
+    const count = Number(line.slice(sp + 1));
+    total += count;
+    if (line.slice(0, sp).split(';').includes(fn)) hit += count;
+  }
+  return total === 0 ? 0 : (100 * hit) / total;
+}
+
+/** Self share of a symbol in `perf report` output, in percent. */
+function perfShare(report: string, fn: string): number {
+  const m = new RegExp(`([\\d.]+)%\\s+\\S*\\s*\\[\\.\\]\\s+${fn}\\b`).exec(report);
+  return m?.[1] !== undefined ? Number(m[1]) : 0;
+}
+
+describe('meshprof record (real BPF, as root)', () => {
+  let dir: string;
+  let split: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'meshprof-record-'));
+    split = compileFixture('split.c', 'split', ['-O1', '-g', '-fno-omit-frame-pointer']);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reports the 70/30 split of two hot functions like perf record does', async () => {
+    const child = spawn(split, ['8'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const pid = String(child.pid);
+      const out = join(dir, 'out.folded');
+      const perfData = join(dir, 'perf.data');
+      const [ours] = await Promise.all([
+        run('node', [cli, 'record', '--pid', pid, '--duration', '5', '-o', out]),
+        run('perf', ['record', '-e', 'cpu-clock', '-F', '99', '-g', '-p', pid, '-o', perfData, '--', 'sleep', '5']),
+      ]);
+      expect(ours.stderr).toContain('wrote');
+      const folded = readFileSync(out, 'utf8');
+      const report = execFileSync('perf', ['report', '-i', perfData, '--stdio', '--no-children', '--sort', 'symbol'], { encoding: 'utf8' });
+      const a = foldedShare(folded, 'hot_a');
+      const b = foldedShare(folded, 'hot_b');
+      const perfA = perfShare(report, 'hot_a');
+      const perfB = perfShare(report, 'hot_b');
+      expect(perfA).toBeGreaterThan(50);
+      expect(Math.abs(a - perfA)).toBeLessThanOrEqual(3);
+      expect(Math.abs(b - perfB)).toBeLessThanOrEqual(3);
+      // Frame pointers give the whole chain: every hot stack runs through work and main.
+      for (const line of folded.trim().split('\n').filter((l) => l.includes('hot_a'))) {
+        expect(line).toMatch(/^split;.*main;work;hot_a/);
+      }
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('writes a pprof that pprof-format and go tool pprof read', async () => {
+    const child = spawn(split, ['5'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const out = join(dir, 'out.pb.gz');
+      await run('node', [cli, 'record', '--pid', String(child.pid), '--duration', '2s', '-o', out]);
+      const profile = PprofProfile.decode(gunzipSync(readFileSync(out)));
+      const str = (i: number | bigint): string => profile.stringTable.strings[Number(i)] ?? '';
+      expect(profile.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`)).toEqual(['samples/count', 'cpu/nanoseconds']);
+      const names = new Set(profile.function.map((f) => str(f.name)));
+      expect(names).toContain('hot_a');
+      expect(names).toContain('hot_b');
+      expect(names).toContain('main');
+      const samples = profile.sample.reduce((n, s) => n + Number(s.value[0]), 0);
+      expect(samples).toBeGreaterThan(100);
+      const env = { ...process.env, HOME: dir, GOCACHE: join(dir, 'gocache'), GOPATH: join(dir, 'gopath') };
+      const top = execFileSync('go', ['tool', 'pprof', '-top', out], { encoding: 'utf8', env });
+      expect(top).toMatch(/hot_a/);
+      expect(top).toMatch(/hot_b/);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('writes an HTML flame graph that headless Chromium renders with the function names', async () => {
+    const child = spawn(split, ['4'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const out = join(dir, 'out.html');
+      await run('node', [cli, 'record', '--pid', String(child.pid), '--duration', '2', '-o', out]);
+      expect(existsSync(out)).toBe(true);
+      const dom = execFileSync('/usr/bin/chromium', [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        `--user-data-dir=${join(dir, 'chrome')}`, '--dump-dom', `file://${out}`,
+      ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
+      expect(dom).toContain('hot_a');
+      expect(dom).toContain('hot_b');
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('rejects bad input with a clear message and the right exit code', async () => {
+    const bad = await run('node', [cli, 'record', '--frequency', 'fast']).catch((e: { code: number; stderr: string }) => e);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--frequency fast');
+    const unknownPid = await run('node', [cli, 'record', '--pid', '4000000', '-d', '1']).catch((e: { code: number; stderr: string }) => e);
+    expect(unknownPid.code).toBe(2);
+    expect(unknownPid.stderr).toContain('--pid 4000000: no such process');
+    const badFlag = await run('node', [cli, 'record', '--bogus']).catch((e: { code: number; stderr: string }) => e);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain("unknown option '--bogus'");
+    const badName = await run('node', [cli, 'record', '-o', 'x.bin', '-d', '1']).catch((e: { code: number; stderr: string }) => e);
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toContain('cannot tell the format of x.bin');
+  });
+});
