@@ -1,0 +1,101 @@
+/**
+ * Discovery settings from the environment. Blank values count as unset.
+ *
+ *   MESHPROF_HOST_PROC          root of the host's /proc (default /proc; /host/proc in the DaemonSet)
+ *   MESHPROF_KUBERNETES         auto (default) | on | off: watch this node's pods through the API server
+ *   MESHPROF_NODE_NAME          node whose pods are watched (downward API spec.nodeName; default hostname)
+ *   MESHPROF_READ_ENVIRON       true (default) | false: read OTEL_SERVICE_NAME from /proc/PID/environ
+ *
+ * Target selection. A process is profiled when it matches every MESHPROF_TARGET_*
+ * variable that is set (the comma-separated values of one variable are
+ * alternatives) and none of the MESHPROF_EXCLUDE_* ones. With none set, every
+ * process is profiled.
+ *   MESHPROF_TARGET_NAMESPACES  / MESHPROF_EXCLUDE_NAMESPACES   pod namespaces: shop,payments
+ *                                 (target namespaces also limit the pod watch)
+ *   MESHPROF_TARGET_LABELS      / MESHPROF_EXCLUDE_LABELS       pod label selector, kubectl syntax:
+ *                                 app=foo,tier!=db,env in (a,b),!canary
+ *   MESHPROF_TARGET_CONTAINERS  / MESHPROF_EXCLUDE_CONTAINERS   container names: istio-proxy
+ *   MESHPROF_TARGET_EXE         / MESHPROF_EXCLUDE_EXE          executable basenames or /regex/flags:
+ *                                 envoy,/^java/
+ *   MESHPROF_TARGET_PIDS        / MESHPROF_EXCLUDE_PIDS         process ids: 1234,5678
+ *   MESHPROF_TARGET_ROLES       / MESHPROF_EXCLUDE_ROLES        Istio roles: sidecar,app,ztunnel
+ * Example, only the sidecars of namespace shop:
+ *   MESHPROF_TARGET_NAMESPACES=shop MESHPROF_TARGET_ROLES=sidecar
+ */
+import type { DiscoveryConfig } from '../discovery/discovery.js';
+import type { KubernetesMode } from '../discovery/kube-config.js';
+import { parseLabelSelector } from '../discovery/label-selector.js';
+import { MESH_ROLES, type MeshRole } from '../discovery/mesh-role.js';
+import type { ExePattern, TargetCriteria } from '../discovery/target-rules.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function value(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function list(env: Env, name: string): string[] | undefined {
+  const v = value(env, name);
+  return v?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function criteria(env: Env, prefix: 'MESHPROF_TARGET_' | 'MESHPROF_EXCLUDE_'): TargetCriteria {
+  const labelsVar = `${prefix}LABELS`;
+  const labels = value(env, labelsVar);
+  const exeVar = `${prefix}EXE`;
+  const pidsVar = `${prefix}PIDS`;
+  const rolesVar = `${prefix}ROLES`;
+  return {
+    namespaces: list(env, `${prefix}NAMESPACES`),
+    labels: labels === undefined ? undefined : wrap(labelsVar, () => parseLabelSelector(labels)),
+    containers: list(env, `${prefix}CONTAINERS`),
+    exe: list(env, exeVar)?.map((e) => wrap(exeVar, () => exePattern(e))),
+    pids: list(env, pidsVar)?.map((p) => {
+      const n = Number(p);
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`reading ${pidsVar}: "${p}" is not a process id`);
+      return n;
+    }),
+    roles: list(env, rolesVar)?.map((r) => {
+      if (!(MESH_ROLES as readonly string[]).includes(r)) {
+        throw new Error(`reading ${rolesVar}: "${r}" is not one of ${MESH_ROLES.join(', ')}`);
+      }
+      return r as MeshRole;
+    }),
+  };
+}
+
+function exePattern(e: string): ExePattern {
+  const m = /^\/(.*)\/([a-z]*)$/s.exec(e);
+  // A regex with a comma cannot be given: commas separate the list.
+  return m === null ? e : new RegExp(m[1] ?? '', (m[2] ?? '').replace('g', ''));
+}
+
+function wrap<T>(name: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new Error(`reading ${name}: ${(err as Error).message}`);
+  }
+}
+
+/** Reads and validates the discovery variables; throws naming the offending variable. */
+export function discoveryConfigFromEnv(env: Env = process.env): DiscoveryConfig {
+  const mode = value(env, 'MESHPROF_KUBERNETES') ?? 'auto';
+  if (mode !== 'auto' && mode !== 'on' && mode !== 'off') {
+    throw new Error(`reading MESHPROF_KUBERNETES: "${mode}" is not one of auto, on, off`);
+  }
+  const readEnviron = value(env, 'MESHPROF_READ_ENVIRON') ?? 'true';
+  if (readEnviron !== 'true' && readEnviron !== 'false') {
+    throw new Error(`reading MESHPROF_READ_ENVIRON: "${readEnviron}" is not true or false`);
+  }
+  const include = criteria(env, 'MESHPROF_TARGET_');
+  return {
+    procRoot: value(env, 'MESHPROF_HOST_PROC') ?? '/proc',
+    kubernetes: mode as KubernetesMode,
+    nodeName: value(env, 'MESHPROF_NODE_NAME'),
+    watchNamespaces: include.namespaces ?? [],
+    rules: { include, exclude: criteria(env, 'MESHPROF_EXCLUDE_') },
+    readEnviron: readEnviron === 'true',
+  };
+}
