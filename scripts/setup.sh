@@ -23,7 +23,7 @@ esac
 run_pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config binutils"
 # Tests: fixtures in C/C++/Go, perf for cross-checks, chromium for the HTML
 # flame graph, nginx+wrk for the unwinding acceptance run.
-test_pkgs="g++ golang-go linux-perf chromium nginx wrk"
+test_pkgs="g++ gdb golang-go linux-perf chromium nginx wrk openssl"
 
 missing_pkgs() {
   for p in "$@"; do
@@ -45,7 +45,7 @@ if [ "$mode" != build ]; then
     echo "setup: installing $missing"
     apt-get update -qq
     # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   fi
 
   # npm ci only when package-lock.json differs from what node_modules was built from.
