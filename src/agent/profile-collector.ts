@@ -36,11 +36,15 @@ export class ProfileCollector {
     private readonly explicitTargets: readonly number[] = [],
     /** Told which exited processes were forgotten, to free per-process state. */
     private readonly onForgotten: (pids: readonly number[]) => void = () => {},
+    /** Captures processes at exec, between polls (createProcessTracking); optional. */
+    private readonly tracking?: { start(): void; stop(): void },
   ) {}
 
   start(): void {
     for (const pid of this.explicitTargets) this.capture(pid);
     this.processes.refresh();
+    // Before the sampler: a program started in between is then seen at exec.
+    this.tracking?.start();
     this.sampler.start();
   }
 
@@ -85,7 +89,13 @@ export class ProfileCollector {
     return profile;
   }
 
+  /** Changes which processes the kernel samples (the discovery selection). */
+  setTargets(targets: readonly number[] | 'all'): void {
+    this.sampler.setTargets(targets);
+  }
+
   stop(): void {
     this.sampler.stop();
+    this.tracking?.stop();
   }
 }

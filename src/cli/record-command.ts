@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createCollector, type CollectorKind } from '../agent/collector-factory.js';
+import { startDiscoveryService } from '../agent/discovery-service.js';
 import { writeProfileFile } from '../agent/write-profile-file.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
@@ -22,6 +23,12 @@ export interface RecordOptions {
   maxBlock?: string;
   state: 'all' | 'sleep' | 'preempt';
   includeIdle: boolean;
+}
+
+function selectedCount(targets: readonly number[] | 'all'): string {
+  if (targets === 'all') return 'all';
+  const n = targets.filter((t) => t !== 0).length;
+  return `${n} process${n === 1 ? '' : 'es'}: ${targets.filter((t) => t !== 0).slice(0, 8).join(',')}`;
 }
 
 function totalOf(profile: Profile, index: number): number {
@@ -53,8 +60,11 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   }
   requireProfilingPrivileges();
 
+  const warn = (msg: string): void => { process.stderr.write(`meshprof: ${msg}\n`); };
+  const discovery = await startDiscoveryService(process.env, { warn, info: () => {} });
   const collector = createCollector(opts.type, {
-    targets: pids.length > 0 ? pids : 'all',
+    targets: pids.length > 0 ? pids : discovery.currentTargets(),
+    describeProcess: (base) => discovery.describeProcess(base),
     frequencyHz,
     includeIdle: opts.includeIdle,
     minBlockNs,
@@ -66,8 +76,9 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   const onSigint = (): void => { interrupted = true; };
   process.once('SIGINT', onSigint);
   collector.start();
+  if (pids.length === 0) discovery.followTargets((t) => collector.setTargets(t));
   const started = Date.now();
-  const what = pids.length > 0 ? `pid ${pids.join(',')}` : 'all processes';
+  const what = pids.length > 0 ? `pid ${pids.join(',')}` : discovery.selective ? `the processes MESHPROF_TARGET_*/MESHPROF_EXCLUDE_* select (now ${selectedCount(discovery.currentTargets())})` : 'all processes';
   process.stderr.write(
     `recording ${opts.type === 'oncpu' ? `on-CPU samples at ${frequencyHz} Hz` : 'off-CPU switches'} of ${what} for ${opts.duration} into ${opts.output}\n`,
   );
@@ -91,5 +102,6 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   } finally {
     process.removeListener('SIGINT', onSigint);
     collector.stop();
+    await discovery.stop();
   }
 }

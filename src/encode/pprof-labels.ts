@@ -10,7 +10,7 @@ import type { ProcessMetadata, ProfileSample } from '../profile/model.js';
  * section, so these labels are the only way a pprof reader can split a
  * profile by pod or service.
  */
-export const LABELLED_ATTRIBUTE_PREFIXES: readonly string[] = ['k8s.', 'container.', 'service.'];
+export const LABELLED_ATTRIBUTE_PREFIXES: readonly string[] = ['k8s.', 'container.', 'service.', 'istio.', 'mesh.'];
 
 /** pprof label key for an OTel attribute name: `service.name` → `service_name`. */
 export function attributeLabelKey(attribute: string): string {
