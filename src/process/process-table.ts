@@ -7,7 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { createListenerSet, type Unsubscribe } from './listener-set.js';
 import { findMapping, type ProcMapping } from './proc-maps.js';
-import { readProcMappings, readProcSnapshot } from './proc-reader.js';
+import { readProcMappings, readProcSnapshot, type ProcSnapshot } from './proc-reader.js';
 
 /** One process as the table knows it. */
 export interface ProcessInfo {
@@ -48,6 +48,18 @@ export interface ProcessTable {
   findMapping(pid: number, address: bigint, reload?: boolean): ProcMapping | undefined;
   /** Re-reads the maps of a live process; returns the (possibly unchanged) info. */
   reloadMappings(pid: number): ProcessInfo | undefined;
+  /**
+   * Re-reads everything of `pid` (comm, exe, cmdline, mappings) after it
+   * exec'ed a new program; a pid not yet known is observed. Fires
+   * onMappingsChanged when a known entry changes. Undefined when it is gone.
+   */
+  reobserve(pid: number): ProcessInfo | undefined;
+  /**
+   * Stores a snapshot of `pid` read elsewhere (at exec, by a thread that is
+   * never blocked), replacing what was known; a new pid fires onProcessAdded,
+   * changed mappings of a known one onMappingsChanged.
+   */
+  adopt(pid: number, snapshot: ProcSnapshot): ProcessInfo;
   /** Path through which `pid`'s mount namespace sees `path`: <procRoot>/PID/root/<path>. */
   hostPath(pid: number, path: string): string;
   /** Drops exited processes; call after a drain has symbolized their samples. */
@@ -133,6 +145,43 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       }
       if (!sameMappings(e.mappings, maps)) {
         e.mappings = maps;
+        changed.emit(e);
+      }
+      return e;
+    },
+    reobserve(pid) {
+      const e = entries.get(pid);
+      if (e === undefined || e.exited) {
+        if (e !== undefined) entries.delete(pid); // an exited entry under a live pid: the pid was reused
+        return table.tryObserve(pid);
+      }
+      const snap = readProcSnapshot(procRoot, pid);
+      if (snap === undefined) {
+        markExited(e);
+        return e;
+      }
+      e.comm = snap.comm;
+      e.exePath = snap.exePath;
+      e.cmdline = snap.cmdline;
+      // Unchanged mappings keep their identity, so per-mapping caches stay valid.
+      if (sameMappings(e.mappings, snap.mappings)) return e;
+      e.mappings = snap.mappings;
+      changed.emit(e);
+      return e;
+    },
+    adopt(pid, snap) {
+      const e = entries.get(pid);
+      if (e === undefined || e.exited) {
+        const fresh: Entry = { pid, ...snap, exited: false };
+        entries.set(pid, fresh);
+        added.emit(fresh);
+        return fresh;
+      }
+      e.comm = snap.comm;
+      e.exePath = snap.exePath;
+      e.cmdline = snap.cmdline;
+      if (!sameMappings(e.mappings, snap.mappings)) {
+        e.mappings = snap.mappings;
         changed.emit(e);
       }
       return e;

@@ -5,9 +5,16 @@ import { createGoSymbolLookup } from './go-pclntab.js';
 import type { SymbolLookup } from './symbol-cache.js';
 
 /** Splits `/proc/PID/root/usr/bin/x` into the container root and the path inside it. */
-function splitRoot(hostPath: string): { root: string; path: string } {
+export function splitRoot(hostPath: string): { root: string; path: string } {
   const m = /^(.*\/\d+\/root)(\/.*)$/.exec(hostPath);
   return m?.[1] !== undefined && m[2] !== undefined ? { root: m[1], path: m[2] } : { root: '/', path: hostPath };
+}
+
+/** The separate debug file of `elf`, inside the process's root first, then the host's. */
+export function findDebugFile(elf: ElfFile): { path: string } | undefined {
+  const { root, path } = splitRoot(elf.path);
+  const query = { path, buildId: elf.buildId(), debugLink: elf.debugLink() };
+  return locateDebugFile(query, { root }) ?? (root === '/' ? undefined : locateDebugFile(query, { root: '/' }));
 }
 
 /** Symbols of a separate debug file, first; the binary's own (.dynsym) where it has none. */
@@ -27,9 +34,7 @@ function withFallback(primary: ElfSymbolTable, fallback: SymbolLookup): SymbolLo
 export function createFileSymbolLookup(elf: ElfFile, table: ElfSymbolTable): SymbolLookup {
   let base: SymbolLookup = table;
   if (elf.section('.symtab') === undefined) {
-    const { root, path } = splitRoot(elf.path);
-    const query = { path, buildId: elf.buildId(), debugLink: elf.debugLink() };
-    const found = locateDebugFile(query, { root }) ?? (root === '/' ? undefined : locateDebugFile(query, { root: '/' }));
+    const found = findDebugFile(elf);
     if (found !== undefined) {
       const debug = ElfFile.open(found.path);
       try {

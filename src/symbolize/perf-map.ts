@@ -78,16 +78,21 @@ export interface PerfMap {
   lookup(address: bigint): PerfMapSymbol | undefined;
   /** Number of entries held. */
   readonly size: number;
+  /** Closes the file kept open since the first read; idempotent. */
+  close(): void;
 }
 
 /**
  * Opens the perf map of `pid`. Nothing is read until `refresh()`; a missing
  * file is an empty map. Growth is read incrementally; a file that shrank or
- * whose head changed (JVM rewrites it) is read again whole.
+ * whose head changed (JVM rewrites it) is read again whole. The file stays
+ * open after the first read, so it can still be read once the process has
+ * exited and /proc/PID/root is gone; `close()` releases it.
  */
-export function openPerfMap(pid: number, opts: { procRoot?: string; fallbackKind?: FrameKind } = {}): PerfMap {
+export function openPerfMap(pid: number, opts: { procRoot?: string; fallbackKind?: FrameKind; path?: string } = {}): PerfMap {
   const procRoot = opts.procRoot ?? '/proc';
-  const path = `${procRoot}/${pid}/root/tmp/perf-${readNamespacePid(pid, procRoot)}.map`;
+  const path = opts.path ?? `${procRoot}/${pid}/root/tmp/perf-${readNamespacePid(pid, procRoot)}.map`;
+  let held: { fd: number; ino: number } | undefined;
   let entries: PerfMapSymbol[] = [];
   let consumed = 0;
   let head: Buffer = Buffer.alloc(0);
@@ -105,36 +110,46 @@ export function openPerfMap(pid: number, opts: { procRoot?: string; fallbackKind
     return buf.subarray(0, got);
   };
 
-  const refresh = (): boolean => {
+  /** The open file: the one at `path` when it can be opened (it may be a new file), else the held one. */
+  const currentFd = (): number | undefined => {
     let fd: number;
     try {
       fd = openSync(path, 'r');
     } catch {
-      return false;
+      return held?.fd; // the process is gone (or the map not written yet)
     }
-    try {
-      const size = fstatSync(fd).size;
-      const newHead = readRange(fd, 0, Math.min(size, 256));
-      const rewritten = size < consumed || !newHead.subarray(0, head.length).equals(head);
-      if (!rewritten && size === consumed) return false;
-      if (rewritten) {
-        entries = [];
-        consumed = 0;
-      }
-      const chunk = readRange(fd, consumed, size);
-      // Only whole lines: the writer may be mid-line.
-      const end = chunk.lastIndexOf(0x0a) + 1;
-      if (end === 0) return rewritten;
-      const text = chunk.subarray(0, end).toString('utf8');
-      if (consumed === 0 && /^\S+ \S+ (?:JS|LazyCompile|Builtin|BytecodeHandler):/m.test(text)) fallback = 'v8js';
-      entries.push(...parsePerfMap(text, fallback));
-      consumed += end;
-      head = newHead.subarray(0, Math.min(newHead.length, consumed));
-      sorted = undefined;
-      return true;
-    } finally {
+    const ino = fstatSync(fd).ino;
+    if (held !== undefined && held.ino === ino) {
       closeSync(fd);
+      return held.fd;
     }
+    if (held !== undefined) closeSync(held.fd);
+    held = { fd, ino };
+    return fd;
+  };
+
+  const refresh = (): boolean => {
+    const fd = currentFd();
+    if (fd === undefined) return false;
+    const size = fstatSync(fd).size;
+    const newHead = readRange(fd, 0, Math.min(size, 256));
+    const rewritten = size < consumed || !newHead.subarray(0, head.length).equals(head);
+    if (!rewritten && size === consumed) return false;
+    if (rewritten) {
+      entries = [];
+      consumed = 0;
+    }
+    const chunk = readRange(fd, consumed, size);
+    // Only whole lines: the writer may be mid-line.
+    const end = chunk.lastIndexOf(0x0a) + 1;
+    if (end === 0) return rewritten;
+    const text = chunk.subarray(0, end).toString('utf8');
+    if (consumed === 0 && /^\S+ \S+ (?:JS|LazyCompile|Builtin|BytecodeHandler):/m.test(text)) fallback = 'v8js';
+    entries.push(...parsePerfMap(text, fallback));
+    consumed += end;
+    head = newHead.subarray(0, Math.min(newHead.length, consumed));
+    sorted = undefined;
+    return true;
   };
 
   const lookup = (address: bigint): PerfMapSymbol | undefined => {
@@ -165,6 +180,10 @@ export function openPerfMap(pid: number, opts: { procRoot?: string; fallbackKind
     get size() {
       return entries.length;
     },
+    close() {
+      if (held !== undefined) closeSync(held.fd);
+      held = undefined;
+    },
   };
 }
 
@@ -172,6 +191,8 @@ export function openPerfMap(pid: number, opts: { procRoot?: string; fallbackKind
 export interface PerfMapResolver {
   /** Names JIT code at `address` in `pid`; undefined when no perf map covers it. */
   resolve(pid: number, address: bigint): PerfMapSymbol | undefined;
+  /** Opens and reads `pid`'s perf map now, while the process lives, so it names frames after exit. */
+  prepare(pid: number): void;
   /** Drops the map of an exited process. */
   forget(pid: number): void;
 }
@@ -185,25 +206,37 @@ export function createPerfMapResolver(opts: { procRoot?: string; minRefreshMs?: 
   const maps = new Map<number, { map: PerfMap | undefined; refreshedAt: number }>();
   const now = opts.now ?? Date.now;
   const minRefreshMs = opts.minRefreshMs ?? 1000;
+  const procRoot = opts.procRoot ?? '/proc';
+  const stateOf = (pid: number): { map: PerfMap | undefined; refreshedAt: number } => {
+    let state = maps.get(pid);
+    if (state === undefined) {
+      let map: PerfMap | undefined;
+      try {
+        map = openPerfMap(pid, { procRoot });
+      } catch {
+        // The process is gone. On the host's own /proc its map is still in /tmp under the same pid.
+        map = procRoot === '/proc' ? openPerfMap(pid, { procRoot, path: `/tmp/perf-${pid}.map` }) : undefined;
+      }
+      state = { map, refreshedAt: -Infinity };
+      maps.set(pid, state);
+    }
+    return state;
+  };
   return {
     resolve(pid, address) {
-      let state = maps.get(pid);
-      if (state === undefined) {
-        let map: PerfMap | undefined;
-        try {
-          map = openPerfMap(pid, opts.procRoot === undefined ? {} : { procRoot: opts.procRoot });
-        } catch {
-          map = undefined; // the process is gone: nothing to name
-        }
-        state = { map, refreshedAt: -Infinity };
-        maps.set(pid, state);
-      }
+      const state = stateOf(pid);
       const hit = state.map?.lookup(address);
       if (hit !== undefined || state.map === undefined || now() - state.refreshedAt < minRefreshMs) return hit;
       state.refreshedAt = now();
       return state.map.refresh() ? state.map.lookup(address) : undefined;
     },
+    prepare(pid) {
+      const state = stateOf(pid);
+      state.refreshedAt = now();
+      state.map?.refresh();
+    },
     forget(pid) {
+      maps.get(pid)?.map?.close();
       maps.delete(pid);
     },
   };

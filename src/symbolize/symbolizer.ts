@@ -10,6 +10,7 @@ import type { DropCounts, Mapping, Profile, ProcessMetadata, ProfileSample } fro
 import type { RawStackBatch, RawStackSample } from '../samplers/raw-stacks.js';
 import type { SymbolHit } from './address-table.js';
 import { loadKallsyms, type KallsymsTable } from './kallsyms.js';
+import { createLineTableCache } from './line-table-cache.js';
 import { createKernelFrameResolver, type MutableFrame } from './kernel-frames.js';
 import { createSymbolCache, type FileSymbols, type SymbolCache } from './symbol-cache.js';
 import { extractVdsoImage } from './vdso-image.js';
@@ -29,8 +30,16 @@ export interface SymbolizerOptions {
   readonly demangle?: (names: readonly string[]) => string[];
   /** Names JIT code (perf maps) in anonymous mappings or outside any mapping. */
   readonly resolveJit?: (pid: number, address: bigint) => JitSymbol | undefined;
+  /** Reads a live process's JIT symbols now (e.g. PerfMapResolver.prepare), so they name frames after it exits. */
+  readonly prepareJit?: (pid: number) => void;
   /** Name [vdso] frames from a copy of the agent's own vDSO written to the temp dir; default true. */
   readonly vdso?: boolean;
+  /**
+   * Give native frames file:line from DWARF `.debug_line` (the file's or its
+   * debug file's); default false: a table costs about 250 ms per 65k rows to
+   * build, once per file. Go and JIT frames carry theirs regardless.
+   */
+  readonly lineInfo?: boolean;
 }
 
 /** Counters since creation. */
@@ -98,6 +107,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       fileErrors++;
       lastFileError = err.message;
     },
+    lineTables: options.lineInfo === true ? createLineTableCache() : undefined,
   };
   const kernelTable = (): KallsymsTable | undefined => {
     if (kallsyms === undefined) {
@@ -177,6 +187,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
     prepare(pid) {
       const p = processes.tryObserve(pid);
       for (const m of p?.mappings ?? []) if (m.executable && m.kind === 'file') mappingState(ctx, pid, m);
+      if (p !== undefined) options.prepareJit?.(pid);
     },
     stats: () => ({ frames, unsymbolizedFrames: unsymbolized, fileErrors, lastFileError, kallsymsError }),
   };

@@ -8,6 +8,8 @@ import type { ProcessTable } from '../process/process-table.js';
 import type { ProcMapping } from '../process/proc-maps.js';
 import type { FrameKind, Mapping } from '../profile/model.js';
 import type { SymbolHit } from './address-table.js';
+import type { DwarfLineTable, SourceLine } from './dwarf-lines.js';
+import type { LineTableCache } from './line-table-cache.js';
 import type { MutableFrame } from './kernel-frames.js';
 import { resolveMappingFile } from './mapping-file.js';
 import type { FileSymbols, SymbolCache } from './symbol-cache.js';
@@ -25,6 +27,10 @@ export interface MappingState {
   readonly mapping: Mapping;
   readonly module: string;
   readonly file: FileSymbols | undefined;
+  /** The readable path the symbols came from. */
+  readonly path: string | undefined;
+  /** Its DWARF line table once looked up (null: none or unreadable). */
+  lines?: DwarfLineTable | null;
 }
 
 /** Long-lived parts shared by every batch. */
@@ -37,6 +43,8 @@ export interface UserFrameContext {
   readonly vdsoPath: () => string | undefined;
   /** Called once per file that could not be loaded, with the error. */
   readonly onFileError: (error: Error) => void;
+  /** DWARF line tables, when file:line is asked for (off by default: it costs time per file). */
+  readonly lineTables?: LineTableCache | undefined;
 }
 
 /** Resolves one process's user frames within one batch. */
@@ -61,9 +69,22 @@ export function mappingState(ctx: UserFrameContext, pid: number, m: ProcMapping)
   }
   const module = m.path === '' ? '[anon]' : m.path.startsWith('/') ? basename(m.path) : m.path;
   const mapping: Mapping = { start: m.start, limit: m.end, fileOffset: m.offset, file: m.path === '' ? '[anon]' : m.path, buildId: file?.buildId };
-  s = { mapping, module, file };
+  s = { mapping, module, file, path: file === undefined ? undefined : path };
   ctx.states.set(m, s);
   return s;
+}
+
+/** The DWARF position of `vaddr` in the mapping's file, loading its line table on first use. */
+function sourceLine(ctx: UserFrameContext, s: MappingState, vaddr: bigint): SourceLine | undefined {
+  if (s.lines === undefined) {
+    try {
+      s.lines = (s.path === undefined ? undefined : ctx.lineTables?.get(s.path)) ?? null;
+    } catch (err) {
+      s.lines = null;
+      ctx.onFileError(err as Error);
+    }
+  }
+  return s.lines?.lookup(vaddr);
 }
 
 /** Creates the resolver for `pid` (memoized per address for this batch); new frames are appended to `created`. */
@@ -114,7 +135,11 @@ export function createUserFrameResolver(
     if (hit === undefined) {
       return { functionName: `${s.module}+0x${offset.toString(16)}`, kind: s.file?.frameKind ?? 'native', address, mapping: s.mapping, symbolized: false };
     }
-    return { functionName: hit.name, kind: s.file!.frameKind, address, mapping: s.mapping, fileName: hit.fileName, line: hit.line, symbolized: true };
+    const pos = hit.fileName === undefined && ctx.lineTables !== undefined ? sourceLine(ctx, s, vaddr!) : undefined;
+    return {
+      functionName: hit.name, kind: s.file!.frameKind, address, mapping: s.mapping,
+      fileName: pos?.fileName ?? hit.fileName, line: pos?.line ?? hit.line, symbolized: true,
+    };
   };
 
   return {

@@ -1,0 +1,144 @@
+/**
+ * Keeps the process table current between two polls of the sampler: a
+ * process that exec'ed is read again at once (and a few more times while its
+ * loader maps libraries), and its symbols loaded while it runs, so a program
+ * that lives for a fraction of a second is still symbolized after it exits.
+ */
+import type { ProcSnapshot } from '../process/proc-reader.js';
+import type { ProcessEvent } from '../samplers/exec-watcher.js';
+
+/**
+ * A lifecycle event, with the process as read at that moment when the source
+ * could read it; `update` marks a later re-read of the same program.
+ */
+export type TrackedEvent = ProcessEvent & { readonly snapshot?: ProcSnapshot; readonly update?: boolean };
+
+/** Where lifecycle events come from (the exec watcher, in this thread or in a worker). */
+export interface ProcessEventSource {
+  start(): void;
+  poll(): TrackedEvent[];
+  stop(): void;
+}
+
+/** What tracking needs from the process table. */
+export interface TrackedProcessTable {
+  /** Reads a process again after it exec'ed; undefined when it is gone. */
+  reobserve(pid: number): { readonly mappings: readonly unknown[] } | undefined;
+  /** Stores a snapshot the event source read. */
+  adopt(pid: number, snapshot: ProcSnapshot): { readonly mappings: readonly unknown[] };
+  reloadMappings(pid: number): { readonly mappings: readonly unknown[] } | undefined;
+  get(pid: number): { readonly mappings: readonly unknown[] } | undefined;
+}
+
+/** Options for createProcessTracking. */
+export interface ProcessTrackingOptions {
+  readonly events: ProcessEventSource;
+  readonly processes: TrackedProcessTable;
+  /** Loads a live process's symbols (Symbolizer.prepare). */
+  readonly prepare: (pid: number) => void;
+  /** How often the ring buffer is read; default 20 ms. */
+  readonly intervalMs?: number;
+  /** How long after an exec the mappings are re-read (dlopen, ld.so); default 250 ms. */
+  readonly settleMs?: number;
+  /** The agent's own pid, never tracked; default process.pid. */
+  readonly selfPid?: number;
+  readonly now?: () => number;
+  readonly log?: (level: 'warn' | 'info' | 'debug', message: string) => void;
+}
+
+/** Tracking; started before the sampler, stopped after it. */
+export interface ProcessTracking {
+  /** Starts the watcher and the timer; a watcher that cannot start is logged, and tracking stays off. */
+  start(): void;
+  /** Reads pending events and re-reads young processes; the timer calls it, tests may too. */
+  tick(): void;
+  stop(): void;
+  /** Execs seen since start. */
+  readonly execs: number;
+}
+
+/** Creates process tracking over an event source. */
+export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTracking {
+  const now = opts.now ?? Date.now;
+  const settleMs = opts.settleMs ?? 250;
+  const selfPid = opts.selfPid ?? process.pid;
+  // pid → when it exec'ed, while its mappings may still grow.
+  const young = new Map<number, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let execs = 0;
+
+  const capture = (pid: number, read: (pid: number) => { readonly mappings: readonly unknown[] } | undefined, before?: readonly unknown[]): void => {
+    try {
+      const p = read(pid);
+      if (p === undefined) young.delete(pid);
+      else if (p.mappings !== before) opts.prepare(pid);
+    } catch (err) {
+      young.delete(pid);
+      opts.log?.('debug', `capturing pid ${pid} after exec: ${(err as Error).message}`);
+    }
+  };
+
+  const tick = (): void => {
+    if (!running) return;
+    let events: TrackedEvent[];
+    try {
+      events = opts.events.poll();
+    } catch (err) {
+      opts.log?.('warn', `reading process events: ${(err as Error).message}`);
+      return;
+    }
+    for (const e of events) {
+      if (e.pid === selfPid) continue;
+      if (e.kind === 'exit') {
+        young.delete(e.pid);
+        continue;
+      }
+      const snapshot = e.snapshot;
+      if (snapshot !== undefined) {
+        if (e.update !== true) execs++;
+        // Read by the source as it happened: the process may be gone by now.
+        const before = opts.processes.get(e.pid)?.mappings;
+        capture(e.pid, (pid) => opts.processes.adopt(pid, snapshot), before);
+        continue;
+      }
+      execs++;
+      young.set(e.pid, now());
+      capture(e.pid, (pid) => opts.processes.reobserve(pid));
+    }
+    const t = now();
+    for (const [pid, at] of young) {
+      if (t - at > settleMs) {
+        young.delete(pid);
+        continue;
+      }
+      // Unchanged mappings come back as the same array: nothing to prepare.
+      capture(pid, (p) => opts.processes.reloadMappings(p), opts.processes.get(pid)?.mappings);
+    }
+  };
+
+  return {
+    start() {
+      try {
+        opts.events.start();
+      } catch (err) {
+        opts.log?.('warn', `watching process execs: ${(err as Error).message}; short-lived processes may stay unsymbolized`);
+        return;
+      }
+      running = true;
+      timer = setInterval(tick, opts.intervalMs ?? 20);
+      timer.unref();
+    },
+    tick,
+    stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      if (running) opts.events.stop();
+      running = false;
+      young.clear();
+    },
+    get execs() {
+      return execs;
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * Process lifecycle events from bpf/procevents.bpf.c: which processes
+ * exec'ed a new program and which exited, read from a ring buffer as often
+ * as the caller polls. This lets the process table capture a short-lived
+ * program's mappings while it still runs.
+ */
+import { openBpfObject } from '../kernel/index.js';
+import type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory, BpfRingBuffer } from '../kernel/index.js';
+import { sumPerCpuU64, u32Bytes } from './oncpu-layout.js';
+
+/** One lifecycle event; `pid` is the thread group id in the root pid namespace. */
+export interface ProcessEvent {
+  readonly pid: number;
+  readonly kind: 'exec' | 'exit';
+}
+
+/** Options for createExecWatcher. */
+export interface ExecWatcherOptions {
+  /** Which hooks: tp_btf (5.5+), raw_tp (4.17+), or the first that attaches (default). */
+  readonly attachMode?: 'auto' | 'tp_btf' | 'raw_tp';
+  readonly log?: BpfLogSink;
+}
+
+/** The watcher; start() once, poll() often, stop() once. Minimum kernel 5.8 (ring buffers). */
+export interface ExecWatcher {
+  start(): void;
+  /** Events since the last poll, oldest first; waits up to `timeoutMs` (default 0) for the first. */
+  poll(timeoutMs?: number): ProcessEvent[];
+  /** Events the kernel dropped because the ring buffer was full, since start. */
+  lost(): number;
+  /** The hooks in use once started. */
+  readonly attachedWith: 'tp_btf' | 'raw_tp' | undefined;
+  stop(): void;
+}
+
+const PROCEVENT_EXEC = 1;
+const PROCEVENT_EXIT = 2;
+const programs = {
+  tp_btf: ['sched_process_exec_btf', 'sched_process_exit_btf'],
+  raw_tp: ['sched_process_exec_raw', 'sched_process_exit_raw'],
+} as const;
+
+/** Decodes one `struct procevent` record; undefined for a kind this code does not know. */
+export function decodeProcessEvent(record: Buffer): ProcessEvent | undefined {
+  if (record.length < 8) return undefined;
+  const pid = record.readUInt32LE(0);
+  const kind = record.readUInt32LE(4);
+  if (kind === PROCEVENT_EXEC) return { pid, kind: 'exec' };
+  if (kind === PROCEVENT_EXIT) return { pid, kind: 'exit' };
+  return undefined;
+}
+
+/** Creates a watcher over build/procevents.bpf.o (`open` lets tests fake the kernel). */
+export function createExecWatcher(
+  opts: ExecWatcherOptions = {},
+  open: BpfObjectFactory = (name) => openBpfObject(name, opts.log ? { log: opts.log } : {}),
+): ExecWatcher {
+  let obj: BpfObject | undefined;
+  let links: BpfLink[] = [];
+  let ring: BpfRingBuffer | undefined;
+  let attachedWith: 'tp_btf' | 'raw_tp' | undefined;
+
+  const stop = (): void => {
+    for (const l of links) l.destroy();
+    links = [];
+    ring?.close();
+    ring = undefined;
+    obj?.destroy();
+    obj = undefined;
+    attachedWith = undefined;
+  };
+
+  const tryStart = (mode: 'tp_btf' | 'raw_tp'): void => {
+    const o = open('procevents');
+    obj = o;
+    for (const [m, names] of Object.entries(programs)) for (const p of names) o.setAutoload(p, m === mode);
+    o.load();
+    ring = o.ringBuffer('events');
+    for (const p of programs[mode]) links.push(o.attach(p));
+    attachedWith = mode;
+  };
+
+  return {
+    get attachedWith() {
+      return attachedWith;
+    },
+    start() {
+      if (obj) throw new Error('starting exec watcher: already started');
+      const mode = opts.attachMode ?? 'auto';
+      try {
+        tryStart(mode === 'raw_tp' ? 'raw_tp' : 'tp_btf');
+      } catch (err) {
+        stop();
+        if (mode !== 'auto') throw err;
+        opts.log?.('warn', `tp_btf/sched_process_exec unavailable (${(err as Error).message}); using raw_tp`);
+        try {
+          tryStart('raw_tp');
+        } catch (err2) {
+          stop();
+          throw err2;
+        }
+      }
+    },
+    poll(timeoutMs = 0) {
+      if (!ring) throw new Error('polling exec watcher: not started: call start() first');
+      const out: ProcessEvent[] = [];
+      for (const r of ring.poll(timeoutMs)) {
+        const e = decodeProcessEvent(r);
+        if (e !== undefined) out.push(e);
+      }
+      return out;
+    },
+    lost() {
+      const v = obj?.map('lost').lookup(u32Bytes(0));
+      return v ? sumPerCpuU64(v) : 0;
+    },
+    stop,
+  };
+}

@@ -1,0 +1,81 @@
+// Executables without a usable path (deleted, replaced, memfd) and the vDSO, named in recorded profiles.
+import { copyFileSync, mkdtempSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileFixture } from '../helpers/fixtures.js';
+import { countChain, readFolded, readOtlpKinds, recordPid, sleep, total } from './lang-record.js';
+
+const ADD = 'shop::Cart<int>::add(int)';
+
+describe('meshprof record on executables without a path, and the vDSO (real BPF, as root)', () => {
+  let dir = '';
+  let cart = '';
+  let memfdExec = '';
+  let vdsoSpin = '';
+  let other = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lang-mappings-'));
+    cart = compileFixture('lang-cpp/cart-spin.cpp', 'lang-cpp-spin', ['-O0', '-g', '-fno-omit-frame-pointer']);
+    memfdExec = compileFixture('lang-c/memfd-exec.c', 'memfd-exec', ['-O1']);
+    vdsoSpin = compileFixture('lang-c/vdso-spin.c', 'vdso-spin', ['-O0', '-fno-omit-frame-pointer']);
+    other = compileFixture('lang-c/short-lived.c', 'short-lived', ['-O0', '-g', '-fno-omit-frame-pointer']);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Starts a program, lets `afterStart` pull its file away, records it into `outputs`. */
+  const record = async (child: ChildProcess, outputs: string[], afterStart: () => void = () => {}): Promise<void> => {
+    try {
+      await sleep(300);
+      afterStart();
+      await recordPid(child.pid!, outputs.map((o) => join(dir, o)));
+    } finally {
+      child.kill();
+    }
+  };
+
+  const expectCartNamed = (file: string): void => {
+    const stacks = readFolded(join(dir, file));
+    const all = total(stacks);
+    expect(all).toBeGreaterThan(20);
+    expect(countChain(stacks, ['main', ADD]) / all).toBeGreaterThan(0.5);
+  };
+
+  it('names the functions of an executable deleted after it started ((deleted) mapping)', async () => {
+    const copy = join(dir, 'cart-deleted');
+    copyFileSync(cart, copy);
+    await record(spawn(copy, ['30'], { stdio: 'ignore' }), ['deleted.folded'], () => unlinkSync(copy));
+    expectCartNamed('deleted.folded');
+  });
+
+  it('names the functions of an executable replaced by another file at its path', async () => {
+    const copy = join(dir, 'cart-replaced');
+    copyFileSync(cart, copy);
+    await record(spawn(copy, ['30'], { stdio: 'ignore' }), ['replaced.folded'], () => {
+      // A new build renamed over the old one: the path now names a different program.
+      copyFileSync(other, `${copy}.new`);
+      renameSync(`${copy}.new`, copy);
+    });
+    expectCartNamed('replaced.folded');
+    expect(readFolded(join(dir, 'replaced.folded')).flatMap((s) => s.frames)).not.toContain('burn_briefly');
+  });
+
+  it('names the functions of a program run from a memfd (fexecve)', async () => {
+    await record(spawn(memfdExec, [cart, '30'], { stdio: 'ignore' }), ['memfd.folded']);
+    expectCartNamed('memfd.folded');
+    // comm is taken from the memfd's name.
+    expect(readFolded(join(dir, 'memfd.folded'))[0]?.frames[0]).toBe('memfd:cart-in-m');
+  });
+
+  it('names [vdso] frames: clock_gettime runs in the kernel-provided image', async () => {
+    await record(spawn(vdsoSpin, ['30'], { stdio: 'ignore' }), ['vdso.folded', 'vdso.otlp.pb']);
+    const stacks = readFolded(join(dir, 'vdso.folded'));
+    const all = total(stacks);
+    expect(all).toBeGreaterThan(20);
+    const inVdso = stacks.filter((s) => s.frames.at(-1) === '__vdso_clock_gettime').reduce((n, s) => n + s.count, 0);
+    expect(inVdso / all).toBeGreaterThan(0.4);
+    expect(countChain(stacks, ['main', 'read_clocks', 'clock_gettime@@GLIBC_2.17', '__vdso_clock_gettime'])).toBeGreaterThan(0);
+    expect(readOtlpKinds(join(dir, 'vdso.otlp.pb')).get('__vdso_clock_gettime')).toEqual(new Set(['native']));
+  });
+});

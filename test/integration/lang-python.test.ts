@@ -1,0 +1,53 @@
+// CPython 3.12+ frames in a recorded profile, named through the `-X perf` trampolines' perf map.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/fixtures.js';
+import { readFolded, readOtlpKinds, readPprofFrames, recordPid, sleep, total } from './lang-record.js';
+
+const script = join(repoRoot, 'test', 'fixtures', 'lang-python', 'hot.py');
+
+/** A Python of version 3.12 or later: on PATH, or installed by pyenv. */
+function findPython(): string {
+  const pyenv = '/root/.pyenv/versions';
+  const candidates = ['python3', 'python3.13', 'python3.12', ...(existsSync(pyenv) ? readdirSync(pyenv).sort().reverse().map((v) => `${pyenv}/${v}/bin/python3`) : [])];
+  for (const python of candidates) {
+    try {
+      if (execFileSync(python, ['-c', 'import sys; print(sys.version_info >= (3, 12))'], { encoding: 'utf8' }).trim() === 'True') return python;
+    } catch {
+      // not installed
+    }
+  }
+  throw new Error('finding python: no Python 3.12+ on PATH or under /root/.pyenv (needed for -X perf)');
+}
+
+describe('meshprof record on CPython with -X perf (real BPF, as root)', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lang-python-record-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names the hot Python function, kind cpython, with its script', async () => {
+    const child = spawn(findPython(), ['-X', 'perf', script, '40'], { stdio: 'pipe' });
+    try {
+      await sleep(500);
+      await recordPid(child.pid!, [join(dir, 'py.folded'), join(dir, 'py.otlp.pb'), join(dir, 'py.pb.gz')]);
+    } finally {
+      child.kill();
+      if (child.pid !== undefined) rmSync(`/tmp/perf-${child.pid}.map`, { force: true });
+    }
+    const stacks = readFolded(join(dir, 'py.folded'));
+    const all = total(stacks);
+    expect(all).toBeGreaterThan(20);
+    // The interpreter's C frames run under the trampoline of the Python function they execute.
+    const inHotLoop = stacks.filter((s) => s.frames.includes('hot_loop')).reduce((n, s) => n + s.count, 0);
+    expect(inHotLoop / all).toBeGreaterThan(0.8);
+    expect(stacks.some((s) => s.frames.join(';').includes('hot_loop;_PyEval_EvalFrameDefault'))).toBe(true);
+    expect(readOtlpKinds(join(dir, 'py.otlp.pb')).get('hot_loop')).toEqual(new Set(['cpython']));
+    const frame = readPprofFrames(join(dir, 'py.pb.gz')).flat().find((f) => f.name === 'hot_loop');
+    expect(frame?.fileName).toBe(script);
+  });
+});

@@ -1,0 +1,45 @@
+// reobserve(): a process that exec'ed is read again, in place, with a mappings event.
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { createProcessTable } from '../../src/process/process-table.js';
+
+describe('ProcessTable.reobserve', () => {
+  it('replaces comm, exe, cmdline and mappings of a process that exec\'ed, and fires onMappingsChanged', async () => {
+    // sh waits for a line on stdin, then becomes sleep through exec: same pid, new program.
+    const child = spawn('sh', ['-c', 'read x; exec sleep 30'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const pid = child.pid!;
+      const table = createProcessTable();
+      const before = table.observe(pid);
+      expect(before.comm).toBe('sh');
+      const changed: number[] = [];
+      table.onMappingsChanged((p) => changed.push(p.pid));
+      const mappingsBefore = before.mappings;
+      // Nothing changed yet: the same mapping objects stay, no event.
+      expect(table.reobserve(pid)?.mappings).toBe(mappingsBefore);
+      expect(changed).toEqual([]);
+
+      child.stdin.write('go\n');
+      let after = table.get(pid);
+      for (let i = 0; i < 50 && table.reobserve(pid)?.comm !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 20));
+      after = table.get(pid);
+      expect(after).toBe(before); // the same entry, updated in place
+      expect(after?.comm).toBe('sleep');
+      expect(after?.cmdline).toEqual(['sleep', '30']);
+      expect(after?.exePath).toMatch(/\/sleep$/);
+      expect(after?.mappings.some((m) => m.path === after.exePath && m.executable)).toBe(true);
+      // Once or twice: a read may land between the new image and the loader mapping libc.
+      expect(changed.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(changed)).toEqual(new Set([pid]));
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('observes an unknown pid and answers undefined for a missing one', () => {
+    const table = createProcessTable();
+    expect(table.reobserve(process.pid)?.pid).toBe(process.pid);
+    expect(table.reobserve(4_000_000)).toBeUndefined();
+  });
+});

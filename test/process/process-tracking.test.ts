@@ -1,0 +1,77 @@
+// Process tracking with a fake event source: what is read and prepared at exec, and for how long.
+import { describe, expect, it } from 'vitest';
+import { createProcessTracking, type ProcessEventSource } from '../../src/agent/process-tracking.js';
+import type { ProcessEvent } from '../../src/samplers/exec-watcher.js';
+
+function fakeEvents(): ProcessEventSource & { queue: ProcessEvent[]; started: boolean } {
+  const src = {
+    queue: [] as ProcessEvent[],
+    started: false,
+    start: () => { src.started = true; },
+    poll: () => src.queue.splice(0),
+    stop: () => { src.started = false; },
+  };
+  return src;
+}
+
+describe('createProcessTracking', () => {
+  it('re-reads a process at exec, re-reads its mappings while young, prepares on change only', () => {
+    const events = fakeEvents();
+    let clock = 0;
+    const calls: string[] = [];
+    const mappings = new Map<number, unknown[]>([[10, ['a']]]);
+    // What /proc/10/maps says now; reloadMappings copies it into the table.
+    let onDisk: unknown[] = ['a'];
+    const tracking = createProcessTracking({
+      events,
+      processes: {
+        reobserve: (pid) => { calls.push(`reobserve ${pid}`); return { mappings: mappings.get(pid)! }; },
+        reloadMappings: (pid) => {
+          calls.push(`reload ${pid}`);
+          if (onDisk.length !== mappings.get(pid)!.length) mappings.set(pid, onDisk);
+          return { mappings: mappings.get(pid)! };
+        },
+        get: (pid) => ({ mappings: mappings.get(pid)! }),
+      },
+      prepare: (pid) => calls.push(`prepare ${pid}`),
+      now: () => clock,
+      selfPid: 99,
+      intervalMs: 1_000_000,
+    });
+    tracking.start();
+    expect(events.started).toBe(true);
+    events.queue.push({ pid: 10, kind: 'exec' }, { pid: 99, kind: 'exec' });
+    tracking.tick();
+    expect(calls).toEqual(['reobserve 10', 'prepare 10', 'reload 10']);
+    calls.length = 0;
+    clock = 100;
+    onDisk = ['a', 'libfoo.so']; // the loader mapped a library
+    tracking.tick();
+    expect(calls).toEqual(['reload 10', 'prepare 10']);
+    calls.length = 0;
+    clock = 200;
+    tracking.tick();
+    expect(calls).toEqual(['reload 10']);
+    calls.length = 0;
+    clock = 300; // past the 250 ms settle time: no more reads
+    tracking.tick();
+    expect(calls).toEqual([]);
+    expect(tracking.execs).toBe(1);
+    tracking.stop();
+    expect(events.started).toBe(false);
+  });
+
+  it('stays off, with a warning, when the watcher cannot start', () => {
+    const logs: string[] = [];
+    const tracking = createProcessTracking({
+      events: { start: () => { throw new Error('loading bpf program procevents: EPERM'); }, poll: () => [], stop: () => {} },
+      processes: { reobserve: () => undefined, reloadMappings: () => undefined, get: () => undefined },
+      prepare: () => {},
+      log: (level, message) => logs.push(`${level}: ${message}`),
+    });
+    tracking.start();
+    tracking.tick();
+    tracking.stop();
+    expect(logs).toEqual(['warn: watching process execs: loading bpf program procevents: EPERM; short-lived processes may stay unsymbolized']);
+  });
+});

@@ -1,0 +1,36 @@
+// Perf maps of processes that exit before their samples are symbolized.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPerfMapResolver } from '../../src/symbolize/perf-map.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'perf-map-exit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('perf maps after exit', () => {
+  it('names frames from a map prepared while the process lived, after its /proc entry is gone', () => {
+    // A container process: pid 4242 on the host, 7 in its namespace.
+    const root = join(dir, 'proc');
+    mkdirSync(join(root, '4242', 'root', 'tmp'), { recursive: true });
+    writeFileSync(join(root, '4242', 'status'), 'Name:\tnode\nNSpid:\t4242\t7\n');
+    writeFileSync(join(root, '4242', 'root', 'tmp', 'perf-7.map'), '1000 40 JS:*hotFunction /app/hot.js:5:21\n');
+    const resolver = createPerfMapResolver({ procRoot: root });
+    resolver.prepare(4242);
+    rmSync(join(root, '4242'), { recursive: true }); // the process exited: its root is gone
+    expect(resolver.resolve(4242, 0x1010n)).toMatchObject({ name: 'hotFunction', kind: 'v8js', fileName: '/app/hot.js', line: 5 });
+    resolver.forget(4242);
+    expect(resolver.resolve(4242, 0x1010n)).toBeUndefined();
+  });
+
+  it('reads /tmp/perf-PID.map of a host process that is already gone', () => {
+    const pid = 3_999_999; // above the default pid_max: no such process
+    const path = `/tmp/perf-${pid}.map`;
+    writeFileSync(path, '2000 10 py::hot_loop:/srv/hot.py\n');
+    try {
+      expect(createPerfMapResolver().resolve(pid, 0x2004n)).toMatchObject({ name: 'hot_loop', kind: 'cpython', fileName: '/srv/hot.py' });
+    } finally {
+      rmSync(path, { force: true });
+    }
+  });
+});
