@@ -1,23 +1,26 @@
 import { pino, type Logger } from 'pino';
 import type { AgentConfig } from '../config/agent-config.js';
 import { readAgentEnv } from '../config/agent-env.js';
+import { readSkyWalkingEnv } from '../config/skywalking-env.js';
 import { resolveAgentConfig } from '../config/validate-agent-config.js';
+import { startSelfTelemetry, type SelfTelemetry } from '../export/index.js';
+import type { SkyWalkingExporter } from '../export/skywalking/index.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
+import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
 import { createCollector } from './collector-factory.js';
+import { createExporterSinks } from './exporter-sinks.js';
 import { LocalProfileFiles } from './local-files.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import type { ProfileCollector } from './profile-collector.js';
+import type { ProfileSink } from './profile-sink.js';
+import { createSkyWalkingService } from './skywalking-service.js';
 
-/** Where each interval's profiles go: local files, exporters. */
-export interface ProfileSink {
-  readonly name: string;
-  consume(kind: string, profile: Profile): Promise<void>;
-  /** Flushes what is queued; must return by the deadline. */
-  shutdown(deadlineMs: number): Promise<void>;
-}
+export type { ProfileSink } from './profile-sink.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
 
 const pollMs = 1000;
-const shutdownDeadlineMs = 10_000;
 
 function summarize(profile: Profile): Record<string, unknown> {
   const totals = profile.sampleTypes.map((t, i) => `${profile.samples.reduce((a, s) => a + (s.values[i] ?? 0), 0)} ${t.type}/${t.unit}`);
@@ -31,37 +34,62 @@ function localSink(config: AgentConfig, log: Logger): ProfileSink | undefined {
     name: 'local-files',
     async consume(kind, profile) {
       const paths = await files.write(kind, profile);
-      log.info({ kind, paths }, 'wrote profile files');
+      log.info({ kind, paths, startTimeNs: String(profile.startTimeNs), durationNs: String(profile.durationNs) }, 'wrote profile files');
     },
     async shutdown() {},
   };
 }
 
-/**
- * The controller: starts the samplers, collects once per interval, hands each
- * profile to every sink, and flushes the last interval on SIGTERM/SIGINT.
- */
-export async function runAgent(env: Readonly<Record<string, string | undefined>>, extraSinks: readonly ProfileSink[] = []): Promise<number> {
+/** Everything the agent runs besides its collectors, built from the environment before any BPF is loaded. */
+interface Wiring {
+  readonly config: AgentConfig;
+  readonly log: Logger;
+  readonly metrics: AgentMetrics;
+  readonly telemetry: SelfTelemetry;
+  readonly sinks: ProfileSink[];
+  readonly skywalking: SkyWalkingExporter | undefined;
+}
+
+/** Reads and validates every setting, so a bad variable fails before anything starts. */
+function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
   const config = resolveAgentConfig(readAgentEnv(env));
   const log = pino({ level: config.logLevel, base: { service: 'meshprof' } });
+  const sw = readSkyWalkingEnv(env);
+  const metrics = createAgentMetrics();
+  const telemetry = startSelfTelemetry(env);
+  try {
+    const sinks = [localSink(config, log), ...createExporterSinks(env, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
+      .filter((s): s is ProfileSink => s !== undefined);
+    const skywalking = sw ? createSkyWalkingService(sw, config, log) : undefined;
+    return { config, log, metrics, telemetry, sinks, skywalking };
+  } catch (err) {
+    // The SDK's exporter would otherwise keep the process alive after the config error.
+    void telemetry.shutdown();
+    throw err;
+  }
+}
+
+/**
+ * The controller: starts the samplers, the exporters, SkyWalking and the
+ * metrics server; collects once per interval, hands each profile to every
+ * sink, reports what was dropped, and flushes the last interval on
+ * SIGTERM/SIGINT within MESHPROF_SHUTDOWN_TIMEOUT.
+ */
+export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []): Promise<number> {
+  const { config, log, metrics, telemetry, sinks, skywalking } = wire(env, extraSinks);
   requireProfilingPrivileges();
 
-  const sinks = [localSink(config, log), ...extraSinks].filter((s): s is ProfileSink => s !== undefined);
-  const collectors: { kind: string; collector: ProfileCollector }[] = config.profiles.map((kind) => ({
-    kind,
-    collector: createCollector(kind, { targets: 'all', frequencyHz: config.frequencyHz, includeIdle: config.includeIdle, procRoot: config.procRoot }),
-  }));
-  for (const c of collectors) c.collector.start();
-  log.info({ intervalMs: config.intervalMs, profiles: config.profiles, sinks: sinks.map((s) => s.name) }, 'agent started');
-
+  const collectors: { kind: string; collector: ProfileCollector }[] = [];
+  let metricsServer: MetricsServer | undefined;
   const stop = new AbortController();
   const onSignal = (signal: string): void => { log.info({ signal }, 'stopping: flushing the last interval'); stop.abort(); };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
 
-  const deliver = async (): Promise<void> => {
+  const deliver = (): Promise<void> => telemetry.span('collection cycle', async () => {
     for (const { kind, collector } of collectors) {
       const profile = collector.collect();
+      metrics.recordProfile(kind, profile);
       log.info({ kind, ...summarize(profile) }, 'collected interval');
       for (const sink of sinks) {
         try {
@@ -71,14 +99,30 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
         }
       }
     }
-  };
+    // Totals since start, every interval, so a silent loss shows in the log.
+    log.info({ dropped: metrics.drops(), exportDropped: metrics.export.drops() }, 'drops so far');
+  }, { 'meshprof.profiles': config.profiles.join(',') });
 
-  let intervalStart = Date.now();
   try {
+    for (const kind of config.profiles) {
+      const collector = createCollector(kind, { targets: 'all', frequencyHz: config.frequencyHz, includeIdle: config.includeIdle, procRoot: config.procRoot });
+      collectors.push({ kind, collector });
+      collector.start();
+    }
+    if (config.metricsAddr !== undefined) metricsServer = await startMetricsServer(config.metricsAddr, metrics.registry);
+    skywalking?.start();
+    log.info({
+      intervalMs: config.intervalMs, profiles: config.profiles, sinks: sinks.map((s) => s.name),
+      skywalking: skywalking !== undefined, metrics: metricsServer?.port, selfTelemetry: telemetry.enabled,
+    }, 'agent started');
+
+    let intervalStart = Date.now();
     while (!stop.signal.aborted) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, pollMs);
-        stop.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+        // Remove the listener each time: one left behind per second would grow without bound.
+        const onAbort = (): void => { clearTimeout(t); resolve(); };
+        const t = setTimeout(() => { stop.signal.removeEventListener('abort', onAbort); resolve(); }, pollMs);
+        stop.signal.addEventListener('abort', onAbort, { once: true });
       });
       for (const c of collectors) c.collector.poll();
       if (Date.now() - intervalStart >= config.intervalMs) {
@@ -88,9 +132,22 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
     }
     await deliver();
   } finally {
-    for (const c of collectors) c.collector.stop();
-    await Promise.all(sinks.map((s) => s.shutdown(shutdownDeadlineMs)));
-    log.info('agent stopped');
+    for (const c of collectors) {
+      try {
+        c.collector.stop();
+      } catch (err) {
+        // A sampler that failed to start may fail to stop too; the start error is the one to report.
+        log.warn({ kind: c.kind, err: err instanceof Error ? err.message : String(err) }, 'stopping collector');
+      }
+    }
+    const deadline = config.shutdownTimeoutMs;
+    await Promise.all([
+      ...sinks.map((s) => s.shutdown(deadline).catch((err: unknown) => log.error({ sink: s.name, err: String(err) }, 'shutting down sink'))),
+      skywalking?.stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping skywalking')),
+    ]);
+    log.info({ dropped: metrics.drops(), exportDropped: metrics.export.drops() }, 'agent stopped');
+    await metricsServer?.close();
+    await telemetry.shutdown().catch(() => undefined);
   }
   return 0;
 }

@@ -20,6 +20,19 @@ export interface AgentConfig {
   readonly logLevel: string;
   /** Where Prometheus metrics are served (`host:port`); undefined disables them. */
   readonly metricsAddr: string | undefined;
+  /** How long SIGTERM waits for exporters to deliver the last interval, ms. */
+  readonly shutdownTimeoutMs: number;
+  /** Bounds of each exporter's own queue. */
+  readonly exportQueue: { readonly maxItems: number; readonly maxBytes: number };
+  /** Retry policy of every exporter: retry until maxElapsedMs, waits growing to maxBackoffMs. */
+  readonly exportRetry: {
+    readonly maxAttempts: number;
+    readonly initialBackoffMs: number;
+    readonly maxBackoffMs: number;
+    readonly maxElapsedMs: number;
+  };
+  /** Largest request an exporter sends; bigger intervals are split by process. */
+  readonly exportMaxRequestBytes: number;
 }
 
 /** Defaults for a local run: profile the host, write pprof + HTML into ./profiles. */
@@ -33,4 +46,10 @@ export const agentDefaults: AgentConfig = {
   includeIdle: false,
   logLevel: 'info',
   metricsAddr: undefined,
+  shutdownTimeoutMs: 10_000,
+  exportQueue: { maxItems: 256, maxBytes: 64 * 1024 * 1024 },
+  // Like the Collector's retry_on_failure: bounded by time, not attempts, so an
+  // outage shorter than maxElapsedMs loses nothing that fits in the queue.
+  exportRetry: { maxAttempts: Number.POSITIVE_INFINITY, initialBackoffMs: 1000, maxBackoffMs: 30_000, maxElapsedMs: 300_000 },
+  exportMaxRequestBytes: 4 * 1024 * 1024,
 };

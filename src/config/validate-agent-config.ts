@@ -28,6 +28,51 @@ function bool(name: string, raw: string): boolean {
   throw new ConfigError(name, `${name}=${raw}: not a boolean: use true or false`);
 }
 
+const byteUnits: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1000, ki: 1024, kib: 1024, m: 1e6, mb: 1e6, mi: 2 ** 20, mib: 2 ** 20, g: 1e9, gb: 1e9, gi: 2 ** 30, gib: 2 ** 30 };
+
+function bytes(name: string, raw: string, min: number): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw);
+  const unit = m ? byteUnits[(m[2] ?? '').toLowerCase()] : undefined;
+  const n = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!Number.isFinite(n) || n < min) throw new ConfigError(name, `${name}=${raw}: not a size of at least ${min} bytes: use e.g. 4MiB or 65536`);
+  return n;
+}
+
+function count(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(name, `${name}=${raw}: use a whole number of at least 1`);
+  return n;
+}
+
+function duration(name: string, raw: string, minMs: number): number {
+  const ms = parseDurationMs(raw);
+  if (ms === undefined || ms < minMs) throw new ConfigError(name, `${name}=${raw}: not a duration of at least ${minMs}ms: use e.g. 10s, 500ms or 1m`);
+  return ms;
+}
+
+/** The export settings: queue, retry, request size, shutdown deadline. */
+function exportSettings(values: Readonly<Record<string, string>>, d: AgentConfig): Pick<AgentConfig, 'shutdownTimeoutMs' | 'exportQueue' | 'exportRetry' | 'exportMaxRequestBytes'> {
+  const v = (name: string): string | undefined => values[name];
+  const opt = <T>(name: string, parse: (name: string, raw: string) => T, fallback: T): T => {
+    const raw = v(name);
+    return raw === undefined ? fallback : parse(name, raw);
+  };
+  return {
+    shutdownTimeoutMs: opt('MESHPROF_SHUTDOWN_TIMEOUT', (n, r) => duration(n, r, 100), d.shutdownTimeoutMs),
+    exportQueue: {
+      maxItems: opt('MESHPROF_EXPORT_QUEUE_MAX_REQUESTS', count, d.exportQueue.maxItems),
+      maxBytes: opt('MESHPROF_EXPORT_QUEUE_MAX_BYTES', (n, r) => bytes(n, r, 1024), d.exportQueue.maxBytes),
+    },
+    exportRetry: {
+      maxAttempts: opt('MESHPROF_EXPORT_RETRY_MAX_ATTEMPTS', count, d.exportRetry.maxAttempts),
+      initialBackoffMs: opt('MESHPROF_EXPORT_RETRY_INITIAL_BACKOFF', (n, r) => duration(n, r, 1), d.exportRetry.initialBackoffMs),
+      maxBackoffMs: opt('MESHPROF_EXPORT_RETRY_MAX_BACKOFF', (n, r) => duration(n, r, 1), d.exportRetry.maxBackoffMs),
+      maxElapsedMs: opt('MESHPROF_EXPORT_RETRY_MAX_ELAPSED', (n, r) => duration(n, r, 1), d.exportRetry.maxElapsedMs),
+    },
+    exportMaxRequestBytes: opt('MESHPROF_EXPORT_MAX_REQUEST_BYTES', (n, r) => bytes(n, r, 1024), d.exportMaxRequestBytes),
+  };
+}
+
 /** Merges defaults with env values (already blank-filtered) and validates the result. */
 export function resolveAgentConfig(values: Readonly<Record<string, string>>, defaults: AgentConfig = agentDefaults): AgentConfig {
   let intervalMs = defaults.intervalMs;
@@ -63,5 +108,6 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
     intervalMs, frequencyHz, profiles, outputDir, localFormats,
     procRoot: values.MESHPROF_HOST_PROC ?? defaults.procRoot,
     includeIdle, logLevel, metricsAddr,
+    ...exportSettings(values, defaults),
   };
 }

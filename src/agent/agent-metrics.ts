@@ -1,0 +1,76 @@
+/**
+ * The agent's own counters: what each interval collected and everything lost
+ * on the way (kernel maps, symbolization, each exporter), kept in one
+ * prom-client registry that the metrics server exposes.
+ */
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import { createExportMetrics, type ExportMetrics } from '../export/index.js';
+import type { Profile } from '../profile/model.js';
+import { SYMBOLIZE_DROPS } from '../symbolize/symbolizer.js';
+
+/** Where a drop happened. */
+export type DropStage = 'kernel' | 'symbolize' | 'export';
+
+/** The agent's metrics. */
+export interface AgentMetrics {
+  readonly registry: Registry;
+  /** Handed to the exporters; their drops also count in meshprof_dropped_total{stage="export"}. */
+  readonly export: ExportMetrics;
+  /** Counts one interval's profile: its samples, stacks and drops. */
+  recordProfile(kind: string, profile: Profile): void;
+  /** Everything dropped so far, stage → reason → count. */
+  drops(): Record<DropStage, Record<string, number>>;
+}
+
+const symbolizeReasons: ReadonlySet<string> = new Set(Object.values(SYMBOLIZE_DROPS));
+
+/** Creates the registry and counters; default process metrics (RSS, heap) are included. */
+export function createAgentMetrics(): AgentMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const samples = new Counter({
+    name: 'meshprof_samples_total',
+    help: 'Collected samples by profile kind (on-CPU: samples; off-CPU: context switches).',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const stacks = new Counter({
+    name: 'meshprof_stacks_total',
+    help: 'Collected distinct stacks (profile sample rows) by profile kind; export drops count in these units.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const dropped = new Counter({
+    name: 'meshprof_dropped_total',
+    help: 'Data lost, by stage (kernel, symbolize, export) and reason.',
+    labelNames: ['stage', 'reason'] as const,
+    registers,
+  });
+  const totals: Record<DropStage, Record<string, number>> = { kernel: {}, symbolize: {}, export: {} };
+  const drop = (stage: DropStage, reason: string, n: number): void => {
+    if (n <= 0) return;
+    totals[stage][reason] = (totals[stage][reason] ?? 0) + n;
+    dropped.inc({ stage, reason }, n);
+  };
+  const inner = createExportMetrics(registry);
+  const exportMetrics: ExportMetrics = {
+    recordDrop(exporter, reason, n) {
+      inner.recordDrop(exporter, reason, n);
+      drop('export', reason, n);
+    },
+    recordSent: (exporter, n, bytes) => inner.recordSent(exporter, n, bytes),
+    recordRetry: (exporter) => inner.recordRetry(exporter),
+    drops: () => inner.drops(),
+  };
+  return {
+    registry,
+    export: exportMetrics,
+    recordProfile(kind, profile) {
+      samples.inc({ kind }, profile.samples.reduce((n, s) => n + (s.values[0] ?? 0), 0));
+      stacks.inc({ kind }, profile.samples.length);
+      for (const [reason, n] of Object.entries(profile.drops)) drop(symbolizeReasons.has(reason) ? 'symbolize' : 'kernel', reason, n);
+    },
+    drops: () => structuredClone(totals),
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The exporters the environment asks for (OTLP gRPC/HTTP, Pyroscope), as
+ * profile sinks: each interval's profiles go to exporter.export(), which
+ * queues and never blocks; shutdown flushes within the deadline.
+ */
+import type { Logger } from 'pino';
+import type { AgentConfig } from '../config/agent-config.js';
+import { createExportersFromEnv, type ExportMetrics, type ProfileExporter, type SelfTelemetry } from '../export/index.js';
+import type { ProfileSink } from './profile-sink.js';
+
+/** What the exporters share. */
+export interface ExporterSinkDeps {
+  readonly config: AgentConfig;
+  readonly metrics: ExportMetrics;
+  readonly log: Logger;
+  readonly telemetry: SelfTelemetry;
+}
+
+/** Wraps one exporter as a sink. */
+export function exporterSink(exporter: ProfileExporter): ProfileSink {
+  return {
+    name: exporter.name,
+    consume(_kind, profile) {
+      exporter.export([profile]);
+      return Promise.resolve();
+    },
+    shutdown: (deadlineMs) => exporter.shutdown(deadlineMs),
+  };
+}
+
+/** Creates a sink per configured exporter; throws, naming the variable, on bad settings. */
+export function createExporterSinks(env: Readonly<Record<string, string | undefined>>, deps: ExporterSinkDeps): ProfileSink[] {
+  const { config, telemetry } = deps;
+  const exporters = createExportersFromEnv(env, {
+    logger: deps.log,
+    metrics: deps.metrics,
+    queue: config.exportQueue,
+    retry: config.exportRetry,
+    maxRequestBytes: config.exportMaxRequestBytes,
+    traceSend: telemetry.enabled ? (name, fn) => telemetry.span(name, fn) : undefined,
+  });
+  return exporters.map(exporterSink);
+}

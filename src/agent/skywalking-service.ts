@@ -1,0 +1,66 @@
+/**
+ * SkyWalking in Rover's place: when MESHPROF_SKYWALKING_ADDR (or Rover's
+ * ROVER_BACKEND_ADDR) is set, reports this host's processes to OAP and runs
+ * the tasks OAP hands out, each with its own kernel sampler limited to the
+ * task's pids, symbolized by a process table and symbolizer of its own.
+ */
+import type { Logger } from 'pino';
+import type { AgentConfig } from '../config/agent-config.js';
+import type { SkyWalkingEnvConfig } from '../config/skywalking-env.js';
+import {
+  createProcfsProcessSource,
+  createSkyWalkingExporter,
+  type SamplerFactory,
+  type SkyWalkingExporter,
+  type Symbolizer,
+} from '../export/skywalking/index.js';
+import type { LibbpfLevel } from '../kernel/libbpf-log.js';
+import { createProcessTable } from '../process/process-table.js';
+import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
+import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
+import { createDemangler } from '../symbolize/demangle.js';
+import { createFileSymbolLookup } from '../symbolize/file-lookup.js';
+import { createPerfMapResolver } from '../symbolize/perf-map.js';
+import { createSymbolCache } from '../symbolize/symbol-cache.js';
+import { createSymbolizer } from '../symbolize/symbolizer.js';
+
+/** Builds the per-task samplers: on-CPU at the agent's frequency, off-CPU for every block over 1 µs. */
+export function taskSamplerFactory(config: AgentConfig, log: Logger): SamplerFactory {
+  const bpfLog = { log: (level: LibbpfLevel, message: string): void => log[level](message) };
+  return (kind, pids) =>
+    kind === 'oncpu'
+      ? createOnCpuSampler({ targets: pids, frequencyHz: config.frequencyHz, includeIdle: false, ...bpfLog })
+      : createOffCpuSampler({ targets: pids, minBlockNs: 1000n, state: 'all', ...bpfLog });
+}
+
+/** A symbolizer for task batches, with its own process table: tasks run on their own clock, not the agent's intervals. */
+export function taskSymbolizer(procRoot: string, log: Logger): Symbolizer {
+  const processes = createProcessTable({ procRoot });
+  const demangler = createDemangler({ keepMangled: false, onError: (e) => log.warn(e.message) });
+  const jit = createPerfMapResolver({ procRoot });
+  const symbolizer = createSymbolizer({
+    processes,
+    demangle: (names) => demangler.demangle(names),
+    resolveJit: (pid, address) => jit.resolve(pid, address),
+    symbolCache: createSymbolCache({ createLookup: createFileSymbolLookup }),
+  });
+  return (batch) => {
+    processes.refresh();
+    const profile = symbolizer.symbolize(batch);
+    for (const pid of processes.forgetExited()) jit.forget(pid);
+    return profile;
+  };
+}
+
+/** Creates (not starts) the SkyWalking exporter over the real samplers. */
+export function createSkyWalkingService(sw: SkyWalkingEnvConfig, config: AgentConfig, log: Logger): SkyWalkingExporter {
+  const procRoot = sw.hostProcPath ?? config.procRoot;
+  const swLog = log.child({ component: 'skywalking' });
+  return createSkyWalkingExporter({
+    config: sw,
+    source: createProcfsProcessSource({ procRoot }),
+    samplerFactory: taskSamplerFactory(config, swLog),
+    symbolize: taskSymbolizer(procRoot, swLog),
+    logger: { debug: (m) => swLog.debug(m), info: (m) => swLog.info(m), warn: (m) => swLog.warn(m) },
+  });
+}

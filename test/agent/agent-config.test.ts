@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { agentDefaults } from '../../src/config/agent-config.js';
+import { readAgentEnv } from '../../src/config/agent-env.js';
+import { ConfigError, resolveAgentConfig } from '../../src/config/validate-agent-config.js';
+
+const resolve = (env: Record<string, string>) => resolveAgentConfig(readAgentEnv(env));
+
+describe('agent configuration', () => {
+  it('keeps `npm start` working: no env means local files into ./profiles every 15 s, no exporters', () => {
+    const c = resolve({});
+    expect(c).toEqual(agentDefaults);
+    expect(c.intervalMs).toBe(15_000);
+    expect(c.outputDir).toBe('profiles');
+    expect(c.exportRetry.maxAttempts).toBe(Number.POSITIVE_INFINITY);
+    expect(c.exportQueue).toEqual({ maxItems: 256, maxBytes: 64 * 1024 * 1024 });
+  });
+
+  it('reads the export queue, retry, request size and shutdown settings', () => {
+    const c = resolve({
+      MESHPROF_EXPORT_QUEUE_MAX_REQUESTS: '3',
+      MESHPROF_EXPORT_QUEUE_MAX_BYTES: '2MiB',
+      MESHPROF_EXPORT_RETRY_MAX_ATTEMPTS: '5',
+      MESHPROF_EXPORT_RETRY_INITIAL_BACKOFF: '100ms',
+      MESHPROF_EXPORT_RETRY_MAX_BACKOFF: '2s',
+      MESHPROF_EXPORT_RETRY_MAX_ELAPSED: '1m',
+      MESHPROF_EXPORT_MAX_REQUEST_BYTES: '1048576',
+      MESHPROF_SHUTDOWN_TIMEOUT: '3s',
+      MESHPROF_METRICS_ADDR: ':9464',
+    });
+    expect(c.exportQueue).toEqual({ maxItems: 3, maxBytes: 2 * 1024 * 1024 });
+    expect(c.exportRetry).toEqual({ maxAttempts: 5, initialBackoffMs: 100, maxBackoffMs: 2000, maxElapsedMs: 60_000 });
+    expect(c.exportMaxRequestBytes).toBe(1048576);
+    expect(c.shutdownTimeoutMs).toBe(3000);
+    expect(c.metricsAddr).toBe(':9464');
+  });
+
+  it('treats blank values as unset', () => {
+    expect(resolve({ MESHPROF_INTERVAL: '  ', MESHPROF_EXPORT_QUEUE_MAX_BYTES: '' })).toEqual(agentDefaults);
+  });
+
+  it.each([
+    ['MESHPROF_INTERVAL', '500ms', 'MESHPROF_INTERVAL=500ms: not a duration of at least 1s'],
+    ['MESHPROF_EXPORT_QUEUE_MAX_REQUESTS', '0', 'MESHPROF_EXPORT_QUEUE_MAX_REQUESTS=0: use a whole number of at least 1'],
+    ['MESHPROF_EXPORT_QUEUE_MAX_BYTES', 'lots', 'MESHPROF_EXPORT_QUEUE_MAX_BYTES=lots: not a size of at least 1024 bytes'],
+    ['MESHPROF_EXPORT_RETRY_MAX_BACKOFF', 'never', 'MESHPROF_EXPORT_RETRY_MAX_BACKOFF=never: not a duration'],
+    ['MESHPROF_SHUTDOWN_TIMEOUT', '1ms', 'MESHPROF_SHUTDOWN_TIMEOUT=1ms: not a duration of at least 100ms'],
+    ['MESHPROF_METRICS_ADDR', '9464', 'MESHPROF_METRICS_ADDR=9464: use host:port'],
+  ])('rejects %s=%s naming the variable', (name, value, message) => {
+    let err: unknown;
+    try {
+      resolve({ [name]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).setting).toBe(name);
+    expect((err as Error).message).toContain(message);
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { createAgentMetrics } from '../../src/agent/agent-metrics.js';
+import { startMetricsServer } from '../../src/agent/metrics-server.js';
+import type { Profile } from '../../src/profile/model.js';
+import { metricValue } from './agent-run.js';
+
+const profile = (values: number[][], drops: Record<string, number>): Profile => ({
+  sampleTypes: [{ type: 'samples', unit: 'count' }, { type: 'cpu', unit: 'nanoseconds' }],
+  periodType: { type: 'cpu', unit: 'nanoseconds' },
+  period: 10_101_010,
+  startTimeNs: 0n,
+  durationNs: 1_000_000_000n,
+  samples: values.map((v) => ({ pid: 1, tid: 1, threadName: 't', frames: [], values: v })),
+  processes: new Map(),
+  drops,
+});
+
+describe('agent metrics', () => {
+  it('counts samples, stacks and drops by stage, and serves them on /metrics', async () => {
+    const m = createAgentMetrics();
+    m.recordProfile('oncpu', profile([[3, 30], [2, 20]], { kernel_stack_lost: 4, symbolize_address_unmapped: 7 }));
+    m.recordProfile('oncpu', profile([[1, 10]], { kernel_stack_lost: 1 }));
+    m.export.recordDrop('otlp-grpc', 'queue_full', 5);
+    m.export.recordSent('otlp-grpc', 9, 1000);
+    expect(m.drops()).toEqual({
+      kernel: { kernel_stack_lost: 5 },
+      symbolize: { symbolize_address_unmapped: 7 },
+      export: { queue_full: 5 },
+    });
+    expect(m.export.drops()).toEqual({ 'otlp-grpc': { queue_full: 5 } });
+
+    const server = await startMetricsServer('127.0.0.1:0', m.registry);
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(metricValue(text, 'meshprof_samples_total', { kind: 'oncpu' })).toBe(6);
+      expect(metricValue(text, 'meshprof_stacks_total', { kind: 'oncpu' })).toBe(3);
+      expect(metricValue(text, 'meshprof_dropped_total', { stage: 'kernel', reason: 'kernel_stack_lost' })).toBe(5);
+      expect(metricValue(text, 'meshprof_dropped_total', { stage: 'symbolize', reason: 'symbolize_address_unmapped' })).toBe(7);
+      expect(metricValue(text, 'meshprof_dropped_total', { stage: 'export', reason: 'queue_full' })).toBe(5);
+      expect(metricValue(text, 'meshprof_export_dropped_samples_total', { exporter: 'otlp-grpc', reason: 'queue_full' })).toBe(5);
+      expect(metricValue(text, 'meshprof_export_sent_samples_total', { exporter: 'otlp-grpc' })).toBe(9);
+      expect(text).toContain('process_resident_memory_bytes');
+      expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('names the address when it cannot listen', async () => {
+    const m = createAgentMetrics();
+    const first = await startMetricsServer('127.0.0.1:0', m.registry);
+    try {
+      await expect(startMetricsServer(`127.0.0.1:${first.port}`, m.registry)).rejects.toThrow(`serving metrics on 127.0.0.1:${first.port}: listen EADDRINUSE`);
+    } finally {
+      await first.close();
+    }
+  });
+});
