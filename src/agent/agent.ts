@@ -9,6 +9,7 @@ import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
 import { createCollector } from './collector-factory.js';
+import { startDiscoveryService, type DiscoveryService } from './discovery-service.js';
 import { createExporterSinks } from './exporter-sinks.js';
 import { LocalProfileFiles } from './local-files.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
@@ -81,6 +82,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
 
   const collectors: { kind: string; collector: ProfileCollector }[] = [];
   let metricsServer: MetricsServer | undefined;
+  let discovery: DiscoveryService | undefined;
   const stop = new AbortController();
   const onSignal = (signal: string): void => { log.info({ signal }, 'stopping: flushing the last interval'); stop.abort(); };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
@@ -104,11 +106,21 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
   }, { 'meshprof.profiles': config.profiles.join(',') });
 
   try {
+    discovery = await startDiscoveryService(env, { warn: (m) => log.warn(m), info: (m) => log.info(m) });
+    const naming = discovery;
     for (const kind of config.profiles) {
-      const collector = createCollector(kind, { targets: 'all', frequencyHz: config.frequencyHz, includeIdle: config.includeIdle, procRoot: config.procRoot });
+      const collector = createCollector(kind, {
+        targets: naming.currentTargets(), frequencyHz: config.frequencyHz, includeIdle: config.includeIdle, procRoot: config.procRoot,
+        describeProcess: (base) => naming.describeProcess(base),
+      });
       collectors.push({ kind, collector });
       collector.start();
     }
+    // MESHPROF_TARGET_*/EXCLUDE_* selections become the samplers' kernel filter.
+    naming.followTargets((targets) => {
+      for (const c of collectors) c.collector.setTargets(targets);
+      log.info({ targets: targets === 'all' ? 'all' : targets.length }, 'target selection changed');
+    });
     if (config.metricsAddr !== undefined) metricsServer = await startMetricsServer(config.metricsAddr, metrics.registry);
     skywalking?.start();
     log.info({
@@ -145,6 +157,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       ...sinks.map((s) => s.shutdown(deadline).catch((err: unknown) => log.error({ sink: s.name, err: String(err) }, 'shutting down sink'))),
       skywalking?.stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping skywalking')),
     ]);
+    await discovery?.stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping discovery'));
     log.info({ dropped: metrics.drops(), exportDropped: metrics.export.drops() }, 'agent stopped');
     await metricsServer?.close();
     await telemetry.shutdown().catch(() => undefined);

@@ -31,8 +31,13 @@ export function createOtlpGrpcTransport(options: OtlpGrpcTransportOptions): Expo
   const credentials = tls
     ? grpc.credentials.createSsl(options.certificate ?? null, options.clientKey ?? null, options.clientCertificate ?? null)
     : grpc.credentials.createInsecure();
-  const channelOptions: grpc.ChannelOptions =
-    options.compression === 'gzip' ? { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip } : {};
+  const channelOptions: grpc.ChannelOptions = {
+    // grpc-js backs off up to 120 s between reconnects by default; a collector
+    // that comes back should be noticed within seconds, as our own retry is.
+    'grpc.initial_reconnect_backoff_ms': 1000,
+    'grpc.max_reconnect_backoff_ms': 5000,
+    ...(options.compression === 'gzip' ? { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip } : {}),
+  };
   const client = new grpc.Client(address, credentials, channelOptions);
   const identity = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
