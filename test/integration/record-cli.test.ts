@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCli } from '../helpers/cli.js';
 import { compileFixture, repoRoot } from '../helpers/fixtures.js';
 
 const run = promisify(execFile);
@@ -81,6 +82,18 @@ describe('meshprof record (real BPF, as root)', () => {
       const str = (i: number | bigint): string => profile.stringTable.strings[Number(i)] ?? '';
       expect(profile.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`)).toEqual(['samples/count', 'cpu/nanoseconds']);
       const names = new Set(profile.function.map((f) => str(f.name)));
+      // Values, not just names: the leaf function's share of the samples is the fixture's 70/30.
+      const fnName = new Map(profile.function.map((f) => [Number(f.id), str(f.name)]));
+      const leafOf = new Map(profile.location.map((l) => [Number(l.id), fnName.get(Number(l.line[0]?.functionId ?? 0))]));
+      const byLeaf = new Map<string, number>();
+      for (const s of profile.sample) {
+        const leaf = leafOf.get(Number(s.locationId[0])) ?? '?';
+        byLeaf.set(leaf, (byLeaf.get(leaf) ?? 0) + Number(s.value[0]));
+        expect(Number(s.value[1])).toBe(Number(s.value[0]) * Math.round(1e9 / 99));
+      }
+      const total = [...byLeaf.values()].reduce((a, b) => a + b, 0);
+      expect((byLeaf.get('hot_a') ?? 0) / total).toBeGreaterThan(0.55);
+      expect((byLeaf.get('hot_b') ?? 0) / total).toBeGreaterThan(0.15);
       expect(names).toContain('hot_a');
       expect(names).toContain('hot_b');
       expect(names).toContain('main');
@@ -109,24 +122,64 @@ describe('meshprof record (real BPF, as root)', () => {
         '--disable-background-networking', '--disable-component-update', '--disable-sync',
         `--user-data-dir=${join(dir, 'chrome')}`, '--dump-dom', `file://${out}`,
       ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
-      expect(dom).toContain('hot_a');
-      expect(dom).toContain('hot_b');
+      // The names also sit in the embedded JSON; only rendered frame elements prove the viewer ran.
+      const rendered = [...dom.matchAll(/<div[^>]*class="[^"]*frame[^"]*"[^>]*>([^<]*)</g)].map((m) => m[1]);
+      expect(rendered).toContain('hot_a');
+      expect(rendered).toContain('hot_b');
+      expect(rendered).toContain('main');
     } finally {
       child.kill();
     }
   });
 
+  it('stops early on Ctrl-C and still writes the file', async () => {
+    const child = spawn(split, ['30'], { stdio: 'ignore' });
+    try {
+      const out = join(dir, 'interrupted.folded');
+      const cliRun = startCli(['record', '--pid', String(child.pid), '--duration', '60s', '--output', out]);
+      await cliRun.started;
+      await new Promise((r) => setTimeout(r, 2500));
+      cliRun.child.kill('SIGINT');
+      const result = await cliRun.done;
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain('(stopped early)');
+      expect(readFileSync(out, 'utf8')).toMatch(/hot_a \d+/);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('takes the format from --format over the file name', async () => {
+    const child = spawn(split, ['30'], { stdio: 'ignore' });
+    try {
+      const out = join(dir, 'folded-but-named.txt.pb.gz');
+      const result = await startCli(['record', '--pid', String(child.pid), '-d', '1', '-o', out, '--format', 'folded']).done;
+      expect(result.code, result.stderr).toBe(0);
+      expect(readFileSync(out, 'utf8')).toMatch(/^split;.*hot_[ab] \d+$/m);
+    } finally {
+      child.kill();
+    }
+  });
+
+  /** Runs the CLI expecting it to fail; resolves with its exit code and stderr. */
+  async function failing(args: string[]): Promise<{ code: number; stderr: string }> {
+    return run('node', [cli, ...args]).then(
+      () => { throw new Error(`meshprof ${args.join(' ')} succeeded; it should have failed`); },
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+  }
+
   it('rejects bad input with a clear message and the right exit code', async () => {
-    const bad = await run('node', [cli, 'record', '--frequency', 'fast']).catch((e: { code: number; stderr: string }) => e);
+    const bad = await failing(['record', '--frequency', 'fast']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--frequency fast');
-    const unknownPid = await run('node', [cli, 'record', '--pid', '4000000', '-d', '1']).catch((e: { code: number; stderr: string }) => e);
+    const unknownPid = await failing(['record', '--pid', '4000000', '-d', '1']);
     expect(unknownPid.code).toBe(2);
     expect(unknownPid.stderr).toContain('--pid 4000000: no such process');
-    const badFlag = await run('node', [cli, 'record', '--bogus']).catch((e: { code: number; stderr: string }) => e);
+    const badFlag = await failing(['record', '--bogus']);
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toContain("unknown option '--bogus'");
-    const badName = await run('node', [cli, 'record', '-o', 'x.bin', '-d', '1']).catch((e: { code: number; stderr: string }) => e);
+    const badName = await failing(['record', '-o', 'x.bin', '-d', '1']);
     expect(badName.code).toBe(2);
     expect(badName.stderr).toContain('cannot tell the format of x.bin');
   });

@@ -26,6 +26,7 @@ describe('createProcessTracking', () => {
       events,
       processes: {
         reobserve: (pid) => { calls.push(`reobserve ${pid}`); return { mappings: mappings.get(pid)! }; },
+        adopt: (pid) => { calls.push(`adopt ${pid}`); return { mappings: mappings.get(pid)! }; },
         reloadMappings: (pid) => {
           calls.push(`reload ${pid}`);
           if (onDisk.length !== mappings.get(pid)!.length) mappings.set(pid, onDisk);
@@ -65,7 +66,7 @@ describe('createProcessTracking', () => {
     const logs: string[] = [];
     const tracking = createProcessTracking({
       events: { start: () => { throw new Error('loading bpf program procevents: EPERM'); }, poll: () => [], stop: () => {} },
-      processes: { reobserve: () => undefined, reloadMappings: () => undefined, get: () => undefined },
+      processes: { reobserve: () => undefined, adopt: () => ({ mappings: [] }), reloadMappings: () => undefined, get: () => undefined },
       prepare: () => {},
       log: (level, message) => logs.push(`${level}: ${message}`),
     });
