@@ -9,6 +9,12 @@ describe('agent configuration', () => {
   it('keeps `npm start` working: no env means local files into ./profiles every 15 s, no exporters', () => {
     const c = resolve({});
     expect(c).toEqual(agentDefaults);
+    expect(c.localFormats).toEqual(['pprof', 'html']);
+    expect(c.profiles).toEqual(['oncpu']);
+    expect(c.frequencyHz).toBe(99);
+    expect(c.exportMaxRequestBytes).toBe(4_194_304);
+    expect(c.shutdownTimeoutMs).toBe(10_000);
+    expect(c.exportRetry).toEqual({ maxAttempts: Number.POSITIVE_INFINITY, initialBackoffMs: 1000, maxBackoffMs: 30_000, maxElapsedMs: 300_000 });
     expect(c.intervalMs).toBe(15_000);
     expect(c.outputDir).toBe('profiles');
     expect(c.exportRetry.maxAttempts).toBe(Number.POSITIVE_INFINITY);
