@@ -6,7 +6,7 @@
  * same interval.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
@@ -78,6 +78,24 @@ describe('meshprof agent exports what it writes locally (real BPF, as root)', ()
     fixture.kill();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it('with no exporter configured (npm start), writes a pprof and an HTML flame graph per interval', async () => {
+    const outDir = join(dir, 'npm-start');
+    const agent = startAgent({ MESHPROF_INTERVAL: '2s', MESHPROF_OUTPUT_DIR: outDir });
+    try {
+      await agent.waitFor('wrote profile files', 60_000, 2);
+    } finally {
+      expect(await agent.stop(), agent.output().slice(-3000)).toBe(0);
+    }
+    const files = readdirSync(outDir);
+    const pprofs = files.filter((f) => /^oncpu-\d{8}T\d{6}Z\.pb\.gz$/.test(f));
+    const htmls = files.filter((f) => /^oncpu-\d{8}T\d{6}Z\.html$/.test(f));
+    expect(pprofs.length).toBeGreaterThanOrEqual(2);
+    expect(htmls.map((f) => f.replace('.html', ''))).toEqual(pprofs.map((f) => f.replace('.pb.gz', '')));
+    const withFixture = pprofs.map((f) => pprofFileStacks(join(outDir, f), pid)).filter((p) => Object.keys(p.stacks).length > 0);
+    expect(withFixture.length).toBeGreaterThan(0);
+    expect(readFileSync(join(outDir, htmls[0]!), 'utf8')).toContain('<html');
+  }, 120_000);
 
   /** Runs the agent for `intervals` intervals (plus the one SIGTERM flushes). */
   async function runAgentFor(intervals: number, outDir: string, env: Record<string, string>): Promise<string> {
