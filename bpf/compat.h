@@ -29,4 +29,33 @@ static __always_inline long task_state(struct task_struct *task)
 	return BPF_CORE_READ((struct task_struct___pre514 *)task, state);
 }
 
+/* arch/x86/include/uapi/asm/ptrace.h: the UAPI pt_regs layout that
+ * bpf_perf_event_data.regs has. Kernels with FRED
+ * support (6.9) made `cs` a union in the kernel's struct, so read it
+ * through this stable view, as the 8-byte ctx loads require. */
+struct uapi_pt_regs_x86 {
+	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8;
+	unsigned long ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
+};
+
+/* The user registers of the current task: the interrupted ones when a
+ * perf_event sample hit user mode (`regs` non-NULL and cs RPL 3), else the
+ * ones saved at kernel entry through bpf_task_pt_regs (Linux 5.15). */
+static __always_inline void current_user_regs(struct uapi_pt_regs_x86 *regs,
+					      __u64 *ip, __u64 *sp, __u64 *bp)
+{
+	struct pt_regs *saved;
+
+	if (regs && (regs->cs & 3) == 3) {
+		*ip = regs->ip;
+		*sp = regs->sp;
+		*bp = regs->bp;
+		return;
+	}
+	saved = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	*ip = BPF_CORE_READ(saved, ip);
+	*sp = BPF_CORE_READ(saved, sp);
+	*bp = BPF_CORE_READ(saved, bp);
+}
+
 #endif /* __MESHPROF_COMPAT_H */

@@ -10,12 +10,15 @@
 #include <bpf/bpf_tracing.h>
 #include "offcpu.h"
 #include "compat.h"
+#include "unwinder.h"
 
 const volatile bool filter_tgid = false;
 const volatile __u32 self_tgid = 0;
 const volatile __u64 min_block_ns = 1000;
 const volatile __u64 max_block_ns = (__u64)-1;
 const volatile __u32 state_filter = OFFCPU_STATE_ALL;
+/* walk user stacks with the .eh_frame tables (unwinder.h) */
+const volatile bool dwarf_unwind = false;
 
 /* control[0]: current generation and the run-time "all targets" switch */
 struct {
@@ -61,6 +64,16 @@ struct stacks_map {
 };
 struct stacks_map stacks0 SEC(".maps");
 struct stacks_map stacks1 SEC(".maps");
+
+/* ustacks0/ustacks1: 31-bit hash of the pcs -> user stack walked by unwinder.h */
+struct ustacks_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct user_stack);
+};
+struct ustacks_map ustacks0 SEC(".maps");
+struct ustacks_map ustacks1 SEC(".maps");
 
 /* drops[reason]: blocks or stacks lost, see enum offcpu_drop_reason */
 struct {
@@ -114,6 +127,16 @@ static __always_inline __s32 stack_id(void *ctx, void *stacks, __u64 flags, __u3
 	return -1;
 }
 
+/* Fills the key's user stack with the .eh_frame walker from the registers
+ * saved at kernel entry (it counts its truncations in unwind_drops). */
+static __always_inline void walk_user(struct offcpu_key *key, void *ustacks)
+{
+	__u64 ip, sp, bp;
+
+	current_user_regs(NULL, &ip, &sp, &bp);
+	key->user_stack_id = unwind_user(key->tgid, ip, sp, bp, ustacks);
+}
+
 /* prev is still `current` here, so its stacks are the ones that blocked. */
 static __always_inline void switch_out(void *ctx, struct task_struct *prev)
 {
@@ -135,6 +158,8 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev)
 	bpf_get_current_comm(&s.key.comm, sizeof(s.key.comm));
 	if (BPF_CORE_READ(prev, flags) & PF_KTHREAD)
 		s.key.user_stack_id = -1;
+	else if (dwarf_unwind)
+		walk_user(&s.key, s.generation ? (void *)&ustacks1 : (void *)&ustacks0);
 	else
 		s.key.user_stack_id = stack_id(ctx, stacks, BPF_F_USER_STACK, OFFCPU_DROP_USER_STACK);
 	s.key.kern_stack_id = stack_id(ctx, stacks, 0, OFFCPU_DROP_KERNEL_STACK);

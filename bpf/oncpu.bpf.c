@@ -9,10 +9,14 @@
 #include <bpf/bpf_tracing.h>
 #include "oncpu.h"
 #include "compat.h"
+#include "unwinder.h"
 
 const volatile bool filter_tgid = false;
 const volatile bool include_idle = false;
 const volatile __u32 self_tgid = 0;
+/* walk user stacks with the .eh_frame tables (unwinder.h) instead of
+ * bpf_get_stackid's frame pointers */
+const volatile bool dwarf_unwind = false;
 
 /* control[0]: current generation and the run-time "all targets" switch */
 struct {
@@ -50,6 +54,16 @@ struct stacks_map {
 struct stacks_map stacks0 SEC(".maps");
 struct stacks_map stacks1 SEC(".maps");
 
+/* ustacks0/ustacks1: 31-bit hash of the pcs -> user stack walked by unwinder.h */
+struct ustacks_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct user_stack);
+};
+struct ustacks_map ustacks0 SEC(".maps");
+struct ustacks_map ustacks1 SEC(".maps");
+
 /* drops[reason]: samples or stacks lost, see enum oncpu_drop_reason */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -78,6 +92,16 @@ static __always_inline __s32 stack_id(struct bpf_perf_event_data *ctx,
 	if (id != -EFAULT)
 		drop(reason);
 	return -1;
+}
+
+/* Fills the key's user stack with the .eh_frame walker (which counts its
+ * own truncations in unwind_drops). */
+static __always_inline void walk_user(struct bpf_perf_event_data *ctx, struct oncpu_key *key, void *ustacks)
+{
+	__u64 ip, sp, bp;
+
+	current_user_regs((struct uapi_pt_regs_x86 *)&ctx->regs, &ip, &sp, &bp);
+	key->user_stack_id = unwind_user(key->tgid, ip, sp, bp, ustacks);
 }
 
 static __always_inline void count(struct oncpu_key *key, void *counts)
@@ -109,7 +133,7 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	struct oncpu_control *ctl;
 	struct oncpu_key key = {};
 	struct task_struct *task;
-	void *counts, *stacks;
+	void *counts, *stacks, *ustacks;
 
 	if (pid == 0 && !include_idle)
 		return 0;
@@ -124,9 +148,11 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	if (ctl->generation) {
 		counts = &counts1;
 		stacks = &stacks1;
+		ustacks = &ustacks1;
 	} else {
 		counts = &counts0;
 		stacks = &stacks0;
+		ustacks = &ustacks0;
 	}
 
 	key.tgid = tgid;
@@ -136,6 +162,8 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	/* kernel threads have no user stack: not a loss */
 	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
 		key.user_stack_id = -1;
+	else if (dwarf_unwind)
+		walk_user(ctx, &key, ustacks);
 	else
 		key.user_stack_id = stack_id(ctx, stacks, BPF_F_USER_STACK,
 					     ONCPU_DROP_USER_STACK);

@@ -14,8 +14,9 @@ enum oncpu_drop_reason {
 	ONCPU_DROP_MAX = 3,
 };
 
-/* Key of counts0/counts1. New fields (e.g. an .eh_frame-unwound stack id)
- * go at the end so the decoder keeps its offsets. */
+/* Key of counts0/counts1. New fields go at the end so the decoder keeps its
+ * offsets. With dwarf_unwind, user_stack_id is a key of ustacks<gen>
+ * instead of stacks<gen>. */
 struct oncpu_key {
 	__u32 tgid;
 	__u32 pid;

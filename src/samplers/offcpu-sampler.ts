@@ -1,11 +1,10 @@
 import { openBpfObject } from '../kernel/index.js';
 import type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory } from '../kernel/index.js';
-import { decodeOnCpuKey, decodeStack, encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
-import {
-  decodeOffCpuStartStacks, decodeOffCpuValue, OFFCPU_DROP_REASONS, OffCpuStateFilter, u64Bytes, type OffCpuState,
-} from './offcpu-layout.js';
-import type { DropCounts, RawStackBatch, RawStackSample, StackSampler } from './raw-stacks.js';
-import { addDropDeltas, mapKeys, readDropTotals, syncTargetMap } from './sampler-maps.js';
+import { encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
+import { drainOffCpuGeneration } from './offcpu-drain.js';
+import { OFFCPU_DROP_REASONS, OffCpuStateFilter, u64Bytes, type OffCpuState } from './offcpu-layout.js';
+import type { DropCounts, RawStackBatch, StackSampler } from './raw-stacks.js';
+import { addDropDeltas, dropReasons, readAllDropTotals, sizeUnwindMaps, syncTargetMap, type UnwindMapSizes } from './sampler-maps.js';
 import { createWallClock, sleepSync } from './wall-clock.js';
 
 /** Settings of the off-CPU sampler; every field has a default. */
@@ -28,6 +27,12 @@ export interface OffCpuSamplerOptions {
   readonly startMaxEntries?: number;
   readonly settleMs?: number;
   readonly log?: BpfLogSink;
+  /** Walk user stacks with .eh_frame tables (bpf/unwinder.h, Linux 5.17+); default false: frame pointers only. */
+  readonly dwarfUnwind?: boolean;
+  /** Sizes of the unwinder's maps; see UnwindMapSizes. */
+  readonly unwindMaps?: UnwindMapSizes;
+  /** Called after load and before attach (once per attach attempt), e.g. to bind unwind tables. */
+  readonly onLoaded?: (o: BpfObject) => void;
 }
 
 /** The off-CPU sampler: a StackSampler over bpf/offcpu.bpf.c. */
@@ -50,6 +55,7 @@ export function createOffCpuSampler(
   open: BpfObjectFactory = (name) => openBpfObject(name, opts.log ? { log: opts.log } : {}),
 ): OffCpuSampler {
   const clock = createWallClock();
+  const dwarf = opts.dwarfUnwind ?? false;
   let obj: BpfObject | undefined;
   let link: BpfLink | undefined;
   let attachedWith: 'tp_btf' | 'raw_tp' | undefined;
@@ -81,10 +87,13 @@ export function createOffCpuSampler(
     for (const m of ['counts0', 'counts1']) o.resizeMap(m, opts.countsMaxEntries ?? 10240);
     for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? 16384);
     o.resizeMap('start', opts.startMaxEntries ?? 32768);
+    o.setGlobal('dwarf_unwind', Buffer.from([dwarf ? 1 : 0]));
+    sizeUnwindMaps(o, dwarf, opts.stacksMaxEntries ?? 16384, opts.unwindMaps);
     o.load();
+    opts.onLoaded?.(o);
     syncTargetMap(o.map('targets'), targets);
     writeControl(o);
-    dropTotals = readDropTotals(o, OFFCPU_DROP_REASONS);
+    dropTotals = readAllDropTotals(o, OFFCPU_DROP_REASONS, dwarf);
     windowStart = clock.nowNs();
     link = o.attach(programs[mode]);
     attachedWith = mode;
@@ -118,9 +127,9 @@ export function createOffCpuSampler(
       const windowEnd = clock.nowNs();
       sleepSync(opts.settleMs ?? 5);
       const drops: DropCounts = {};
-      const samples = readGeneration(o, old, drops);
-      const totals = readDropTotals(o, OFFCPU_DROP_REASONS);
-      addDropDeltas(drops, OFFCPU_DROP_REASONS, dropTotals, totals);
+      const samples = drainOffCpuGeneration(o, old, drops, dwarf);
+      const totals = readAllDropTotals(o, OFFCPU_DROP_REASONS, dwarf);
+      addDropDeltas(drops, dropReasons(OFFCPU_DROP_REASONS, dwarf), dropTotals, totals);
       dropTotals = totals;
       const batch: RawStackBatch = {
         valueTypes, periodType, period: 1,
@@ -141,57 +150,4 @@ export function createOffCpuSampler(
 
 function normalize(t: readonly number[] | 'all'): readonly number[] | 'all' {
   return t === 'all' || t.length === 0 ? 'all' : [...new Set(t)];
-}
-
-/**
- * Drains counts<gen>. Threads still off-CPU since before the flip will add
- * to counts<gen> when they wake, so the stacks they refer to stay; every
- * other stack of that generation is read (if counted) and deleted.
- */
-function readGeneration(o: BpfObject, gen: 0 | 1, drops: DropCounts): RawStackSample[] {
-  const start = o.map('start');
-  const pending = new Set<number>();
-  const sleeping = start.lookupBatch();
-  for (const v of sleeping.values) {
-    const s = decodeOffCpuStartStacks(v);
-    if (s.generation !== gen) continue;
-    if (s.userStackId >= 0) pending.add(s.userStackId);
-    if (s.kernStackId >= 0) pending.add(s.kernStackId);
-  }
-  if (sleeping.keys.length >= start.maxEntries) {
-    // LRU eviction from here on forgets the oldest sleepers' blocks.
-    drops.start_map_full = (drops.start_map_full ?? 0) + 1;
-  }
-  const counts = o.map(`counts${gen}`).lookupAndDeleteBatch();
-  const stacks = o.map(`stacks${gen}`);
-  const cache = new Map<number, bigint[]>();
-  const stackOf = (id: number): bigint[] => {
-    if (id < 0) return [];
-    let s = cache.get(id);
-    if (!s) {
-      const v = stacks.lookup(u32Bytes(id));
-      if (!v) drops.stack_missing = (drops.stack_missing ?? 0) + 1;
-      s = v ? decodeStack(v) : [];
-      cache.set(id, s);
-    }
-    return s;
-  };
-  const samples: RawStackSample[] = [];
-  counts.keys.forEach((k, i) => {
-    const key = decodeOnCpuKey(k);
-    const v = counts.values[i];
-    if (!v) return;
-    const { switches, totalNs } = decodeOffCpuValue(v);
-    if (switches === 0) return;
-    samples.push({
-      tgid: key.tgid, tid: key.pid, comm: key.comm,
-      userStack: stackOf(key.userStackId),
-      kernelStack: stackOf(key.kernStackId),
-      values: [switches, totalNs],
-    });
-  });
-  for (const k of mapKeys(stacks)) {
-    if (!pending.has(k.readUInt32LE(0))) stacks.delete(k);
-  }
-  return samples;
 }

@@ -1,5 +1,5 @@
 import type { BpfObject } from '../kernel/index.js';
-import { decodeOnCpuKey, decodeStack, u32Bytes } from './oncpu-layout.js';
+import { decodeOnCpuKey, decodeStack, decodeUserStack, u32Bytes } from './oncpu-layout.js';
 import type { DropCounts, RawStackSample } from './raw-stacks.js';
 
 /**
@@ -7,8 +7,10 @@ import type { DropCounts, RawStackSample } from './raw-stacks.js';
  * empties stacks<gen>. Call only after the generation was flipped away
  * from `gen` and in-flight programs settled.
  */
-export function drainOnCpuGeneration(o: BpfObject, gen: 0 | 1, period: number, drops: DropCounts): RawStackSample[] {
+export function drainOnCpuGeneration(o: BpfObject, gen: 0 | 1, period: number, drops: DropCounts, dwarf = false): RawStackSample[] {
   const counts = o.map(`counts${gen}`).lookupAndDeleteBatch();
+  // with the walker on, user stack ids are keys of ustacks<gen>
+  const walked = dwarf ? readUserStacks(o, gen) : undefined;
   const stacks = o.map(`stacks${gen}`);
   const cache = new Map<number, bigint[]>();
   const stackOf = (id: number): bigint[] => {
@@ -29,7 +31,7 @@ export function drainOnCpuGeneration(o: BpfObject, gen: 0 | 1, period: number, d
     if (count === 0) return;
     samples.push({
       tgid: key.tgid, tid: key.pid, comm: key.comm,
-      userStack: stackOf(key.userStackId),
+      userStack: walked ? walkedStack(walked, key.userStackId, drops) : stackOf(key.userStackId),
       kernelStack: stackOf(key.kernStackId),
       values: [count, count * period],
     });
@@ -38,4 +40,31 @@ export function drainOnCpuGeneration(o: BpfObject, gen: 0 | 1, period: number, d
   // stacks stored for samples the counts map then refused are unreferenced
   for (let k = stacks.nextKey(undefined); k && stacks.delete(k); k = stacks.nextKey(undefined));
   return samples;
+}
+
+/**
+ * Reads ustacks<gen> (31-bit id → pcs walked by the .eh_frame unwinder) and
+ * deletes every entry but those in `keep` (stacks of threads still asleep).
+ */
+export function readUserStacks(o: BpfObject, gen: 0 | 1, keep: ReadonlySet<number> = new Set()): Map<number, bigint[]> {
+  const map = o.map(`ustacks${gen}`);
+  const all = keep.size === 0 ? map.lookupAndDeleteBatch() : map.lookupBatch();
+  const out = new Map<number, bigint[]>();
+  const stale: Buffer[] = [];
+  all.keys.forEach((k, i) => {
+    const v = all.values[i];
+    const id = k.readUInt32LE(0);
+    if (v) out.set(id, decodeUserStack(v));
+    if (keep.size > 0 && !keep.has(id)) stale.push(Buffer.from(k));
+  });
+  map.deleteBatch(stale);
+  return out;
+}
+
+/** The walked stack `id` (-1: none); a missing one is counted as stack_missing. */
+export function walkedStack(walked: ReadonlyMap<number, bigint[]>, id: number, drops: DropCounts): bigint[] {
+  if (id < 0) return [];
+  const s = walked.get(id);
+  if (s === undefined) drops.stack_missing = (drops.stack_missing ?? 0) + 1;
+  return s ?? [];
 }

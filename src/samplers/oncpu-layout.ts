@@ -52,6 +52,14 @@ export function decodeStack(buf: Buffer): bigint[] {
   return out;
 }
 
+/** A struct user_stack value (bpf/unwinder.h): u32 len, u32 stop, u64 hash, then len pcs, leaf first. */
+export function decodeUserStack(buf: Buffer): bigint[] {
+  const len = Math.min(buf.readUInt32LE(0), Math.floor((buf.length - 16) / 8));
+  const out: bigint[] = [];
+  for (let i = 0; i < len; i++) out.push(buf.readBigUInt64LE(16 + i * 8));
+  return out;
+}
+
 /** Sums a per-CPU u64 value (8 bytes per possible CPU). */
 export function sumPerCpuU64(buf: Buffer): number {
   let sum = 0n;

@@ -3,7 +3,7 @@ import type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory } from '../kernel
 import { drainOnCpuGeneration } from './oncpu-drain.js';
 import { encodeOnCpuControl, ONCPU_DROP_REASONS, u32Bytes } from './oncpu-layout.js';
 import type { DropCounts, RawStackBatch, StackSampler } from './raw-stacks.js';
-import { addDropDeltas, readDropTotals, syncTargetMap } from './sampler-maps.js';
+import { addDropDeltas, dropReasons, readAllDropTotals, sizeUnwindMaps, syncTargetMap, type UnwindMapSizes } from './sampler-maps.js';
 import { createWallClock, sleepSync } from './wall-clock.js';
 
 /** Settings of the on-CPU sampler; every field has a default. */
@@ -27,6 +27,12 @@ export interface OnCpuSamplerOptions {
   /** CPUs to sample; default every online CPU. */
   readonly cpus?: readonly number[];
   readonly log?: BpfLogSink;
+  /** Walk user stacks with .eh_frame tables (bpf/unwinder.h, Linux 5.17+); default false: frame pointers only. */
+  readonly dwarfUnwind?: boolean;
+  /** Sizes of the unwinder's maps; see UnwindMapSizes. */
+  readonly unwindMaps?: UnwindMapSizes;
+  /** Called once after load and before attach, e.g. to bind an unwind table manager to the maps. */
+  readonly onLoaded?: (o: BpfObject) => void;
 }
 
 /** The on-CPU sampler: a StackSampler over bpf/oncpu.bpf.c. */
@@ -52,6 +58,7 @@ export function createOnCpuSampler(
   }
   const period = Math.round(1e9 / frequencyHz);
   const clock = createWallClock();
+  const dwarf = opts.dwarfUnwind ?? false;
   let obj: BpfObject | undefined;
   let links: BpfLink[] = [];
   let generation: 0 | 1 = 0;
@@ -86,10 +93,13 @@ export function createOnCpuSampler(
         for (const m of ['counts0', 'counts1']) o.resizeMap(m, opts.countsMaxEntries ?? 10240);
         for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? 16384);
         o.resizeMap('targets', opts.targetsMaxEntries ?? 1024);
+        o.setGlobal('dwarf_unwind', Buffer.from([dwarf ? 1 : 0]));
+        sizeUnwindMaps(o, dwarf, opts.stacksMaxEntries ?? 16384, opts.unwindMaps);
         o.load();
+        opts.onLoaded?.(o);
         writeTargets(o);
         writeControl(o);
-        dropTotals = readDropTotals(o, ONCPU_DROP_REASONS);
+        dropTotals = readAllDropTotals(o, ONCPU_DROP_REASONS, dwarf);
         windowStart = clock.nowNs();
         for (const cpu of opts.cpus ?? onlineCpus()) {
           links.push(o.attachPerfEvent('do_sample', { cpu, frequencyHz }));
@@ -110,9 +120,9 @@ export function createOnCpuSampler(
       // within microseconds; after this nothing writes the old maps
       sleepSync(opts.settleMs ?? 5);
       const drops: DropCounts = {};
-      const samples = drainOnCpuGeneration(o, old, period, drops);
-      const totals = readDropTotals(o, ONCPU_DROP_REASONS);
-      addDropDeltas(drops, ONCPU_DROP_REASONS, dropTotals, totals);
+      const samples = drainOnCpuGeneration(o, old, period, drops, dwarf);
+      const totals = readAllDropTotals(o, ONCPU_DROP_REASONS, dwarf);
+      addDropDeltas(drops, dropReasons(ONCPU_DROP_REASONS, dwarf), dropTotals, totals);
       dropTotals = totals;
       const batch: RawStackBatch = {
         valueTypes, periodType, period,

@@ -17,9 +17,9 @@ export function syncTargetMap(map: BpfMap, targets: readonly number[] | 'all'): 
   for (const tgid of want) map.update(u32Bytes(tgid), Buffer.from([1]));
 }
 
-/** Reads the per-CPU `drops` array: one running total per reason. */
-export function readDropTotals(o: BpfObject, reasons: readonly string[]): number[] {
-  const map = o.map('drops');
+/** Reads a per-CPU drops array (default `drops`): one running total per reason. */
+export function readDropTotals(o: BpfObject, reasons: readonly string[], mapName = 'drops'): number[] {
+  const map = o.map(mapName);
   return reasons.map((_, i) => {
     const v = map.lookup(u32Bytes(i));
     return v ? sumPerCpuU64(v) : 0;
@@ -39,4 +39,46 @@ export function mapKeys(map: BpfMap): Buffer[] {
   const keys: Buffer[] = [];
   for (let k = map.nextKey(undefined); k; k = map.nextKey(k)) keys.push(k);
   return keys;
+}
+
+/** Entries of the .eh_frame unwinder's maps (bpf/unwinder.h); each has a default. */
+export interface UnwindMapSizes {
+  /** 64-row (1 KiB) chunks of rows shared by all tables; default 16384 (16 MiB, 1 Mi rows). */
+  readonly rowChunks?: number;
+  /** Distinct files with a table; default 4096. */
+  readonly tables?: number;
+  /** Processes with mapping entries (2 KiB each); default 1024. */
+  readonly procs?: number;
+}
+
+/** Default UnwindMapSizes. */
+export const DEFAULT_UNWIND_MAP_SIZES: Required<UnwindMapSizes> = { rowChunks: 1 << 14, tables: 4096, procs: 1024 };
+
+/**
+ * Sizes the unwinder's maps before load; with the walker off they shrink
+ * to one entry each, since the verifier still sees (and loads) them.
+ */
+export function sizeUnwindMaps(o: BpfObject, dwarf: boolean, ustacks: number, sizes: UnwindMapSizes = {}): void {
+  const s = { ...DEFAULT_UNWIND_MAP_SIZES, ...sizes };
+  o.resizeMap('unwind_rows', dwarf ? s.rowChunks : 1);
+  o.resizeMap('unwind_tables', dwarf ? s.tables : 1);
+  o.resizeMap('unwind_procs', dwarf ? s.procs : 1);
+  for (const m of ['ustacks0', 'ustacks1']) o.resizeMap(m, dwarf ? ustacks : 1);
+}
+
+/** enum unwind_drop_reason of bpf/unwinder.h (map `unwind_drops`), by index, as DropCounts names. */
+export const UNWIND_DROP_REASONS = [
+  'user_stack_truncated_depth', 'user_stack_truncated_no_unwind_info', 'user_stack_truncated_unreadable',
+  'user_stack_no_process_tables', 'user_stack_id_collision', 'user_stack_map_full',
+] as const;
+
+/** The drop reasons a sampler reports: its own `drops`, then the walker's `unwind_drops` when it is on. */
+export function dropReasons(own: readonly string[], dwarf: boolean): string[] {
+  return dwarf ? [...own, ...UNWIND_DROP_REASONS] : [...own];
+}
+
+/** Running totals in dropReasons(own, dwarf) order. */
+export function readAllDropTotals(o: BpfObject, own: readonly string[], dwarf: boolean): number[] {
+  const walker = dwarf ? readDropTotals(o, UNWIND_DROP_REASONS, 'unwind_drops') : [];
+  return [...readDropTotals(o, own), ...walker];
 }

@@ -1,0 +1,63 @@
+import type { BpfObject } from '../kernel/index.js';
+import { readUserStacks, walkedStack } from './oncpu-drain.js';
+import { decodeOnCpuKey, decodeStack, u32Bytes } from './oncpu-layout.js';
+import { decodeOffCpuStartStacks, decodeOffCpuValue } from './offcpu-layout.js';
+import type { DropCounts, RawStackSample } from './raw-stacks.js';
+import { mapKeys } from './sampler-maps.js';
+
+/**
+ * Drains counts<gen>. Threads still off-CPU since before the flip will add
+ * to counts<gen> when they wake, so the stacks they refer to stay; every
+ * other stack of that generation is read (if counted) and deleted; the
+ * same holds for the walked stacks in ustacks<gen>.
+ */
+export function drainOffCpuGeneration(o: BpfObject, gen: 0 | 1, drops: DropCounts, dwarf = false): RawStackSample[] {
+  const start = o.map('start');
+  const pending = new Set<number>();
+  const pendingWalks = new Set<number>();
+  const sleeping = start.lookupBatch();
+  for (const v of sleeping.values) {
+    const s = decodeOffCpuStartStacks(v);
+    if (s.generation !== gen) continue;
+    // with the walker on, user stack ids are keys of ustacks<gen>
+    if (s.userStackId >= 0) (dwarf ? pendingWalks : pending).add(s.userStackId);
+    if (s.kernStackId >= 0) pending.add(s.kernStackId);
+  }
+  if (sleeping.keys.length >= start.maxEntries) {
+    // LRU eviction from here on forgets the oldest sleepers' blocks.
+    drops.start_map_full = (drops.start_map_full ?? 0) + 1;
+  }
+  const counts = o.map(`counts${gen}`).lookupAndDeleteBatch();
+  const stacks = o.map(`stacks${gen}`);
+  const walked = dwarf ? readUserStacks(o, gen, pendingWalks) : undefined;
+  const cache = new Map<number, bigint[]>();
+  const stackOf = (id: number): bigint[] => {
+    if (id < 0) return [];
+    let s = cache.get(id);
+    if (!s) {
+      const v = stacks.lookup(u32Bytes(id));
+      if (!v) drops.stack_missing = (drops.stack_missing ?? 0) + 1;
+      s = v ? decodeStack(v) : [];
+      cache.set(id, s);
+    }
+    return s;
+  };
+  const samples: RawStackSample[] = [];
+  counts.keys.forEach((k, i) => {
+    const key = decodeOnCpuKey(k);
+    const v = counts.values[i];
+    if (!v) return;
+    const { switches, totalNs } = decodeOffCpuValue(v);
+    if (switches === 0) return;
+    samples.push({
+      tgid: key.tgid, tid: key.pid, comm: key.comm,
+      userStack: walked ? walkedStack(walked, key.userStackId, drops) : stackOf(key.userStackId),
+      kernelStack: stackOf(key.kernStackId),
+      values: [switches, totalNs],
+    });
+  });
+  for (const k of mapKeys(stacks)) {
+    if (!pending.has(k.readUInt32LE(0))) stacks.delete(k);
+  }
+  return samples;
+}

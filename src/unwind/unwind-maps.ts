@@ -1,0 +1,71 @@
+/**
+ * The BPF side of the unwind tables (bpf/unwinder.h): the three maps the
+ * kernel walker reads and the byte layouts of their values.
+ */
+import type { BpfMap, BpfObject } from '../kernel/index.js';
+
+/** UNWIND_MAX_MAPPINGS: mapping entries per process. */
+export const UNWIND_MAX_MAPPINGS = 64;
+/** UNWIND_MAX_TABLE_ROWS: the walker's binary search covers at most this many rows per file. */
+export const UNWIND_MAX_TABLE_ROWS = 1 << 24;
+/** UNWIND_ROWS_PER_CHUNK: rows per unwind_rows value; a table starts on a chunk boundary. */
+export const UNWIND_ROWS_PER_CHUNK = 64;
+/** sizeof(struct unwind_mapping). */
+export const UNWIND_MAPPING_SIZE = 32;
+/** sizeof(struct unwind_proc). */
+export const UNWIND_PROC_SIZE = 8 + UNWIND_MAX_MAPPINGS * UNWIND_MAPPING_SIZE;
+
+/** The walker's maps: rows of every table, table ranges, per-process mappings. */
+export interface UnwindMaps {
+  /** unwind_rows: u32 chunk index → struct unwind_chunk (64 rows). */
+  readonly rows: BpfMap;
+  /** unwind_tables: u32 table id → struct unwind_range {first_row, row_count}. */
+  readonly tables: BpfMap;
+  /** unwind_procs: u32 tgid → struct unwind_proc. */
+  readonly procs: BpfMap;
+}
+
+/** The unwind maps of a loaded sampler object (oncpu or offcpu). */
+export function unwindMapsOf(o: BpfObject): UnwindMaps {
+  return { rows: o.map('unwind_rows'), tables: o.map('unwind_tables'), procs: o.map('unwind_procs') };
+}
+
+/** One struct unwind_mapping: runtime [start, end), bias = runtime - file vaddr. */
+export interface KernelUnwindMapping {
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly bias: bigint;
+  readonly tableId: number;
+}
+
+/** Encodes struct unwind_proc from mappings sorted by start (at most UNWIND_MAX_MAPPINGS). */
+export function encodeUnwindProc(mappings: readonly KernelUnwindMapping[]): Buffer {
+  if (mappings.length > UNWIND_MAX_MAPPINGS) {
+    throw new Error(`encoding unwind mappings: ${mappings.length} entries, the kernel holds ${UNWIND_MAX_MAPPINGS}`);
+  }
+  const buf = Buffer.alloc(UNWIND_PROC_SIZE);
+  buf.writeUInt32LE(mappings.length, 0);
+  mappings.forEach((m, i) => {
+    const at = 8 + i * UNWIND_MAPPING_SIZE;
+    buf.writeBigUInt64LE(m.start, at);
+    buf.writeBigUInt64LE(m.end, at + 8);
+    buf.writeBigUInt64LE(BigInt.asUintN(64, m.bias), at + 16);
+    buf.writeUInt32LE(m.tableId, at + 24);
+  });
+  return buf;
+}
+
+/** Encodes struct unwind_range. */
+export function encodeUnwindRange(firstRow: number, rowCount: number): Buffer {
+  const buf = Buffer.alloc(8);
+  buf.writeUInt32LE(firstRow, 0);
+  buf.writeUInt32LE(rowCount, 4);
+  return buf;
+}
+
+/** A u32 map key. */
+export function u32Key(n: number): Buffer {
+  const buf = Buffer.alloc(4);
+  buf.writeUInt32LE(n, 0);
+  return buf;
+}

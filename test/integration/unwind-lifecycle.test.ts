@@ -1,0 +1,31 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bpfSkipReason } from '../kernel/bpf-env.js';
+import { compileFixture } from '../unwind/unwind-fixtures.js';
+import { record, startFixture } from './unwind-recording.js';
+
+const skip = bpfSkipReason();
+
+describe.skipIf(skip !== undefined)(`unwind tables follow the process${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+  let binary = '';
+  const children: ChildProcess[] = [];
+  beforeAll(() => {
+    binary = compileFixture('unwind-chain.c');
+  });
+  afterEach(() => {
+    for (const c of children.splice(0)) c.kill('SIGKILL');
+  });
+
+  it('after exec (same pid, new mappings) the stacks become complete within a poll or two', async () => {
+    // the shell is what the process table first sees; the fixture replaces it 0.8 s later
+    const child = await startFixture('/bin/sh', ['-c', `sleep 0.8; exec ${binary} spin 7`], 100);
+    children.push(child);
+    const rec = await record('oncpu', [child.pid], 4000);
+    const full = ['leaf', 'f7', 'f6', 'f5', 'f4', 'f3', 'f2', 'f1', 'main', '__libc_start_call_main', '__libc_start_main@@GLIBC_2.34', '_start'];
+    const complete = rec.stacks.filter((s) => s.names.join(';') === full.join(';')).reduce((n, s) => n + s.count, 0);
+    console.log(`exec: ${rec.total} samples, ${complete} complete; top ${rec.stacks[0]?.count}: ${rec.stacks[0]?.names.join(' <- ')}; drops ${JSON.stringify(rec.profile.drops)}`);
+    expect(rec.stacks[0]!.names).toEqual(full);
+    // at most about two one-second polls go by before the new tables are in
+    expect(complete).toBeGreaterThan(rec.total * 0.3);
+  }, 20_000);
+});

@@ -1,0 +1,83 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { bpfSkipReason } from '../kernel/bpf-env.js';
+import { compileFixture } from '../unwind/unwind-fixtures.js';
+import { record, startFixture } from './unwind-recording.js';
+
+const skip = bpfSkipReason();
+
+/** What glibc's startup code adds below main. */
+const START = ['__libc_start_call_main', '__libc_start_main@@GLIBC_2.34', '_start'];
+
+/** leaf, fN .. f1, main and libc's startup: the stack `unwind-chain spin N` spins in. */
+function chain(depth: number): string[] {
+  return ['leaf', ...Array.from({ length: depth }, (_, i) => `f${depth - i}`), 'main', ...START];
+}
+
+describe.skipIf(skip !== undefined)(`.eh_frame unwinding in the on-CPU sampler${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+  let cBinary = '';
+  let ccBinary = '';
+  const children: ChildProcess[] = [];
+  beforeAll(() => {
+    cBinary = compileFixture('unwind-chain.c');
+    ccBinary = compileFixture('unwind-chain.cc');
+  });
+  afterEach(() => {
+    for (const c of children.splice(0)) c.kill('SIGKILL');
+  });
+
+  it.each([5, 13, 27, 40])('C, -O2 -fomit-frame-pointer, chain depth %i: leaf to main', async (depth) => {
+    const child = await startFixture(cBinary, ['spin', String(depth)]);
+    children.push(child);
+    const rec = await record('oncpu', [child.pid], 1500);
+    const top = rec.stacks[0]!;
+    console.log(`depth ${depth}: ${rec.total} samples, top ${top.count}: ${top.names.join(' <- ')}; drops ${JSON.stringify(rec.profile.drops)}`);
+    expect(top.names).toEqual(chain(depth));
+    expect(top.count).toBeGreaterThan(rec.total * 0.9);
+  });
+
+  it('C: qsort callback, complete through libc back into main', async () => {
+    const child = await startFixture(cBinary, ['qspin', '50']);
+    children.push(child);
+    const rec = await record('oncpu', [child.pid], 1500);
+    const top = rec.stacks[0]!;
+    console.log(`qsort: ${rec.total} samples, top ${top.count}: ${top.names.join(' <- ')}`);
+    // 50 ints: glibc's merge sort recurses six levels before the first compare
+    const msort = Array.from({ length: 6 }, () => 'msort_with_tmp.part.0');
+    expect(top.names).toEqual(['leaf', 'compare', ...msort, 'qsort_r', 'sort_ints', 'main', ...START]);
+    expect(top.count).toBeGreaterThan(rec.total * 0.9);
+  });
+
+  it('C++: template recursion, std::function and try/catch frames', async () => {
+    const child = await startFixture(ccBinary, ['12', 'spin']);
+    children.push(child);
+    const rec = await record('oncpu', [child.pid], 1500);
+    const top = rec.stacks[0]!;
+    console.log(`c++: ${rec.total} samples, top ${top.count}: ${top.names.join(' <- ')}`);
+    const steps = Array.from({ length: 12 }, (_, i) => `int step<${12 - i}>(int)`);
+    // -O2 inlines the lambda and std::function's invoker into through_function
+    expect(top.names).toEqual(['leaf(int)', ...steps, 'guarded(int)', 'through_function(int)', 'main', ...START]);
+    expect(top.count).toBeGreaterThan(rec.total * 0.9);
+  });
+
+  it('a stack deeper than 127 frames is kept cut at 127 and counted as truncated by depth', async () => {
+    const child = await startFixture(cBinary, ['deep', '300']);
+    children.push(child);
+    const rec = await record('oncpu', [child.pid], 1500);
+    const top = rec.stacks[0]!;
+    console.log(`deep: ${rec.total} samples, top ${top.count} with ${top.names.length} frames; drops ${JSON.stringify(rec.profile.drops)}`);
+    expect(top.names).toEqual(['leaf', ...Array.from({ length: 126 }, () => 'recurse')]);
+    // drop totals are read just after the counts: a sample or two of the next window may be in them
+    expect(rec.profile.drops.user_stack_truncated_depth).toBeGreaterThanOrEqual(rec.total);
+    expect(rec.profile.drops.user_stack_truncated_depth).toBeLessThanOrEqual(rec.total + 5);
+  });
+
+  it('without the unwinder (frame pointers only) the same stack stops at the leaf', async () => {
+    const child = await startFixture(cBinary, ['spin', '13']);
+    children.push(child);
+    const rec = await record('oncpu', [child.pid], 1000, false);
+    const withMain = rec.stacks.filter((s) => s.names.includes('main')).reduce((n, s) => n + s.count, 0);
+    console.log(`fp only: ${rec.total} samples, ${withMain} with main; top ${rec.stacks[0]?.names.join(' <- ')}`);
+    expect(withMain).toBeLessThan(rec.total * 0.05);
+  });
+});

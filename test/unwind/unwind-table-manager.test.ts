@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import type { BpfMap } from '../../src/kernel/index.js';
+import type { FileUnwindTable } from '../../src/unwind/file-unwind-table.js';
+import { createRowAllocator } from '../../src/unwind/row-allocator.js';
+import { UNWIND_PROC_SIZE, type UnwindMaps } from '../../src/unwind/unwind-maps.js';
+import { createUnwindTableManager, type UnwindSourceMapping } from '../../src/unwind/unwind-table-manager.js';
+
+/** A fake map: hex key → value, with a capacity like the kernel's. */
+function fakeMap(name: string, keySize: number, valueSize: number, maxEntries: number): BpfMap & { entries: Map<string, Buffer> } {
+  const entries = new Map<string, Buffer>();
+  return {
+    name, fd: -1, type: 1, keySize, valueSize, userValueSize: valueSize, maxEntries, entries,
+    lookupBatch: () => ({ keys: [], values: [] }),
+    lookupAndDeleteBatch: () => ({ keys: [], values: [] }),
+    deleteBatch: () => 0,
+    lookup: (k) => entries.get(k.toString('hex')),
+    update: (k, v) => {
+      if (!entries.has(k.toString('hex')) && entries.size >= maxEntries) throw new Error('updating map: E2BIG');
+      entries.set(k.toString('hex'), Buffer.from(v));
+    },
+    delete: (k) => entries.delete(k.toString('hex')),
+    nextKey: () => undefined,
+  };
+}
+
+function fakeMaps(chunks: number, tables: number, procs: number) {
+  return { rows: fakeMap('unwind_rows', 4, 1024, chunks), tables: fakeMap('unwind_tables', 4, 8, tables), procs: fakeMap('unwind_procs', 4, UNWIND_PROC_SIZE, procs) };
+}
+
+/** A table of `rows` rows for a file whose text is mapped from offset 0x1000 at vaddr 0x1000. */
+function table(path: string, rows: number): FileUnwindTable {
+  const buf = Buffer.alloc(rows * 16);
+  for (let i = 0; i < rows; i++) buf.writeBigUInt64LE(BigInt(0x1000 + i * 4), i * 16);
+  return {
+    path, buildId: undefined, table: buf, stats: undefined,
+    loadSegments: [{ type: 1, flags: 5, offset: 0x1000, vaddr: 0x1000n, fileSize: 0x10000, memSize: 0x10000n, align: 0x1000n }],
+  };
+}
+
+function mapping(path: string, inode: number, start: bigint): UnwindSourceMapping {
+  return { start, end: start + 0x10000n, offset: 0x1000n, executable: true, devMajor: 8, devMinor: 1, inode: BigInt(inode), path, kind: 'file' };
+}
+
+const u32 = (n: number): Buffer => Buffer.from(new Uint32Array([n]).buffer);
+
+describe('row allocator', () => {
+  it('allocates first-fit and merges freed neighbours', () => {
+    const a = createRowAllocator(10);
+    const x = a.allocate(4)!;
+    const y = a.allocate(4)!;
+    expect([x, y]).toEqual([{ first: 0, count: 4 }, { first: 4, count: 4 }]);
+    expect(a.allocate(3)).toBeUndefined();
+    a.free(x);
+    a.free(y);
+    expect(a.used).toBe(0);
+    expect(a.allocate(10)).toEqual({ first: 0, count: 10 });
+  });
+});
+
+describe('unwind table manager over fake maps', () => {
+  it('shares one table per file between processes, refcounted, and frees it with the last one', () => {
+    const loads: string[] = [];
+    const m = createUnwindTableManager({ filePath: (pid, mp) => `/proc/${pid}/root${mp.path}`, loadTable: (p) => (loads.push(p), table(p, 100)) });
+    const maps = fakeMaps(8, 4, 4);
+    m.bind(maps as UnwindMaps, []);
+    m.setProcess({ pid: 10, mappings: [mapping('/lib/libc.so.6', 7, 0x7f0000000000n), mapping('/bin/app', 9, 0x400000n)] });
+    m.setProcess({ pid: 11, mappings: [mapping('/lib/libc.so.6', 7, 0x7f1000000000n)] });
+    expect(loads).toEqual(['/proc/10/root/lib/libc.so.6', '/proc/10/root/bin/app']);
+    // 100 rows take two 64-row chunks per file
+    expect(m.stats()).toMatchObject({ filesLoaded: 2, chunksUsed: 4, tablesLive: 2, procsLive: 2 });
+
+    const proc = maps.procs.lookup(u32(10))!;
+    expect(proc.readUInt32LE(0)).toBe(2);
+    // sorted by start: the app first, bias = start - vaddr(offset 0x1000) = start - 0x1000
+    expect(proc.readBigUInt64LE(8)).toBe(0x400000n);
+    expect(proc.readBigUInt64LE(8 + 16)).toBe(0x400000n - 0x1000n);
+    const libcId = proc.readUInt32LE(8 + 32 + 24);
+    const range = maps.tables.lookup(u32(libcId))!;
+    expect(range.readUInt32LE(4)).toBe(100);
+    expect(maps.rows.lookup(u32(range.readUInt32LE(0) / 64))!.readBigUInt64LE(0)).toBe(0x1000n);
+
+    m.removeProcess(10);
+    expect(m.stats()).toMatchObject({ chunksUsed: 2, tablesLive: 1, procsLive: 1 });
+    expect(maps.procs.lookup(u32(10))).toBeUndefined();
+    m.removeProcess(11);
+    expect(m.stats()).toMatchObject({ chunksUsed: 0, tablesLive: 0, procsLive: 0 });
+    expect(maps.tables.lookup(u32(libcId))!.readUInt32LE(4)).toBe(0);
+  });
+
+  it('counts running out of rows, tables and processes instead of failing', () => {
+    const m = createUnwindTableManager({ filePath: (_, mp) => mp.path, loadTable: (p) => table(p, p.includes('big') ? 1000 : 10) });
+    const maps = fakeMaps(4, 2, 1);
+    m.bind(maps as UnwindMaps, []);
+    m.setProcess({ pid: 1, mappings: [mapping('/big', 1, 0x1000000n), mapping('/a', 2, 0x2000000n), mapping('/b', 3, 0x3000000n), mapping('/c', 4, 0x4000000n)] });
+    expect(m.stats()).toMatchObject({ tablesOutOfRoom: 2, filesLoaded: 2 });
+    m.setProcess({ pid: 2, mappings: [mapping('/a', 2, 0x2000000n)] });
+    expect(m.stats()).toMatchObject({ procsOutOfRoom: 1, procsLive: 1 });
+  });
+
+  it('remembers files without .eh_frame or unreadable ones and does not retry them', () => {
+    let calls = 0;
+    const m = createUnwindTableManager({
+      filePath: (_, mp) => mp.path,
+      loadTable: (p) => {
+        calls++;
+        if (p === '/gone') throw new Error('ENOENT');
+        return table(p, 0);
+      },
+    });
+    m.bind(fakeMaps(4, 4, 4) as UnwindMaps, []);
+    for (const pid of [1, 2]) m.setProcess({ pid, mappings: [mapping('/gone', 1, 0x1000n), mapping('/noeh', 2, 0x100000n)] });
+    expect(calls).toBe(2);
+    expect(m.stats()).toMatchObject({ filesUnreadable: 1, filesLoaded: 0 });
+  });
+});
