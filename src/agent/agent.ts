@@ -111,6 +111,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     for (const kind of config.profiles) {
       const collector = createCollector(kind, {
         targets: naming.currentTargets(), frequencyHz: config.frequencyHz, includeIdle: config.includeIdle, procRoot: config.procRoot,
+        keepMangled: config.keepMangled, lineInfo: config.lineInfo,
         describeProcess: (base) => naming.describeProcess(base),
       });
       collectors.push({ kind, collector });

@@ -12,6 +12,8 @@ import { createFileSymbolLookup } from '../symbolize/file-lookup.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
 import { createSymbolCache } from '../symbolize/symbol-cache.js';
 import { createSymbolizer } from '../symbolize/symbolizer.js';
+import { createExecWatcherThread } from './exec-watcher-thread.js';
+import { createProcessTracking } from './process-tracking.js';
 import { ProfileCollector } from './profile-collector.js';
 
 /** The kinds of profile a collector can produce. */
@@ -32,6 +34,10 @@ export interface CollectorOptions {
   readonly describeProcess?: (base: ProcessMetadata) => ProcessMetadata;
   /** Keep C++/Rust names mangled; default false. */
   readonly keepMangled?: boolean;
+  /** file:line from DWARF .debug_line where present; default false (it costs, see bench/line-info.ts). */
+  readonly lineInfo?: boolean;
+  /** Follow exec/exit in the kernel so short-lived processes keep their mappings; default true. */
+  readonly trackExecs?: boolean;
   /**
    * Walk user stacks with .eh_frame tables in the kernel. Default: on for
    * named targets, off with 'all', where building a large binary's table
@@ -68,6 +74,8 @@ export function createCollector(kind: CollectorKind, opts: CollectorOptions): Pr
     processes,
     demangle: (names) => demangler.demangle(names),
     resolveJit: (pid, address) => jit.resolve(pid, address),
+    prepareJit: (pid) => jit.prepare(pid),
+    lineInfo: opts.lineInfo ?? false,
     symbolCache: createSymbolCache({ createLookup: createFileSymbolLookup }),
     ...(opts.describeProcess ? { describeProcess: opts.describeProcess } : {}),
   });
@@ -76,10 +84,18 @@ export function createCollector(kind: CollectorKind, opts: CollectorOptions): Pr
   const unwinder = dwarf ? followProcesses(processes, explicitTargets, opts) : undefined;
   let sampler = createSampler(kind, opts, unwinder?.onLoaded);
   if (unwinder) sampler = reportUnwinder(sampler, processes, unwinder);
+  const tracking = (opts.trackExecs ?? true)
+    ? createProcessTracking({
+      events: createExecWatcherThread({ procRoot: processes.procRoot }),
+      processes,
+      prepare: (pid) => symbolizer.prepare(pid),
+      ...(opts.log ? { log: opts.log } : {}),
+    })
+    : undefined;
   return new ProfileCollector(sampler, processes, symbolizer, explicitTargets, (pids) => {
     // Perf maps stay readable for samples drained after exit; drop them with the process.
     for (const pid of pids) jit.forget(pid);
-  });
+  }, tracking);
 }
 
 /** The unwinder as the collector drives it. */

@@ -29,6 +29,8 @@ function buildProgram(run: { code: number; task?: () => Promise<number> }): Comm
     .option('--max-block <duration>', 'off-CPU: ignore blocks longer than this')
     .addOption(new Option('--state <state>', 'off-CPU: which switches to keep').choices(['all', 'sleep', 'preempt']).default('all'))
     .option('--include-idle', 'include the idle task (pid 0)', false)
+    .option('--keep-mangled', 'keep C++ and Rust symbol names mangled', false)
+    .option('--line-info', 'add file:line from DWARF line tables where present (slower)', false)
     .action((opts: RecordOptions) => { run.task = () => runRecordCommand(opts); });
 
   program

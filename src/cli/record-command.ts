@@ -23,6 +23,8 @@ export interface RecordOptions {
   maxBlock?: string;
   state: 'all' | 'sleep' | 'preempt';
   includeIdle: boolean;
+  keepMangled: boolean;
+  lineInfo: boolean;
 }
 
 function selectedCount(targets: readonly number[] | 'all'): string {
@@ -65,6 +67,8 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   const collector = createCollector(opts.type, {
     targets: pids.length > 0 ? pids : discovery.currentTargets(),
     describeProcess: (base) => discovery.describeProcess(base),
+    keepMangled: opts.keepMangled,
+    lineInfo: opts.lineInfo,
     frequencyHz,
     includeIdle: opts.includeIdle,
     minBlockNs,

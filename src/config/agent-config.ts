@@ -17,6 +17,10 @@ export interface AgentConfig {
   /** Root of the host's /proc, e.g. /host/proc when the agent runs in a container. */
   readonly procRoot: string;
   readonly includeIdle: boolean;
+  /** Keep C++/Rust symbol names mangled. */
+  readonly keepMangled: boolean;
+  /** Add file:line from DWARF line tables (costs CPU and memory: see bench/line-info.ts). */
+  readonly lineInfo: boolean;
   readonly logLevel: string;
   /** Where Prometheus metrics are served (`host:port`); undefined disables them. */
   readonly metricsAddr: string | undefined;
@@ -44,6 +48,8 @@ export const agentDefaults: AgentConfig = {
   localFormats: ['pprof', 'html'],
   procRoot: '/proc',
   includeIdle: false,
+  keepMangled: false,
+  lineInfo: false,
   logLevel: 'info',
   metricsAddr: undefined,
   shutdownTimeoutMs: 10_000,

@@ -96,6 +96,8 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
   const outputDir = dir === undefined ? defaults.outputDir : dir === 'none' ? undefined : dir;
   const localFormats = values.MESHPROF_LOCAL_FORMATS !== undefined ? list('MESHPROF_LOCAL_FORMATS', values.MESHPROF_LOCAL_FORMATS, formats) : defaults.localFormats;
   const includeIdle = values.MESHPROF_INCLUDE_IDLE !== undefined ? bool('MESHPROF_INCLUDE_IDLE', values.MESHPROF_INCLUDE_IDLE) : defaults.includeIdle;
+  const keepMangled = values.MESHPROF_KEEP_MANGLED !== undefined ? bool('MESHPROF_KEEP_MANGLED', values.MESHPROF_KEEP_MANGLED) : defaults.keepMangled;
+  const lineInfo = values.MESHPROF_LINE_INFO !== undefined ? bool('MESHPROF_LINE_INFO', values.MESHPROF_LINE_INFO) : defaults.lineInfo;
   const logLevel = values.MESHPROF_LOG_LEVEL ?? defaults.logLevel;
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
     throw new ConfigError('MESHPROF_LOG_LEVEL', `MESHPROF_LOG_LEVEL=${logLevel}: use one of trace, debug, info, warn, error, silent`);
@@ -107,7 +109,7 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
   return {
     intervalMs, frequencyHz, profiles, outputDir, localFormats,
     procRoot: values.MESHPROF_HOST_PROC ?? defaults.procRoot,
-    includeIdle, logLevel, metricsAddr,
+    includeIdle, keepMangled, lineInfo, logLevel, metricsAddr,
     ...exportSettings(values, defaults),
   };
 }
