@@ -21,6 +21,7 @@ import { offCpuOverhead } from './offcpu-overhead.js';
 import { onCpuOverhead } from './oncpu-overhead.js';
 import { formatResultsTable, type BenchFailure } from './results-table.js';
 import { symbolLookup } from './symbol-lookup.js';
+import { unwindSampler } from './unwind-sampler.js';
 import { unwindTables } from './unwind-tables.js';
 
 /** Every benchmark, in run order. Add a new module's export here. */
@@ -30,6 +31,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   symbolLookup,
   lineInfo,
   ...unwindTables,
+  unwindSampler,
 ];
 
 /** The benchmarks `names` select: exact names, or a `group` for every `group:…`; all when empty. */
