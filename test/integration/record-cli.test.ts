@@ -43,16 +43,21 @@ describe('meshprof record (real BPF, as root)', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reports the 70/30 split of two hot functions like perf record does', async () => {
-    const child = spawn(split, ['8'], { stdio: 'ignore' });
+    const child = spawn(split, ['60'], { stdio: 'ignore' });
     try {
-      await new Promise((r) => setTimeout(r, 300));
       const pid = String(child.pid);
       const out = join(dir, 'out.folded');
       const perfData = join(dir, 'perf.data');
-      const [ours] = await Promise.all([
-        run('node', [cli, 'record', '--pid', pid, '--duration', '5', '-o', out]),
-        run('perf', ['record', '-e', 'cpu-clock', '-F', '99', '-g', '-p', pid, '-o', perfData, '--', 'sleep', '5']),
-      ]);
+      // Both sample the same 5 s window. At 99 Hz each share carries about 2
+      // points of sampling noise, so a 3-point check would fail one run in
+      // five by chance alone; at 499 Hz the noise is under 1 point and the
+      // check measures the profiler, not luck. (The 99 Hz comparison is run
+      // by hand; see the closing note.)
+      const cliRun = startCli(['record', '--pid', pid, '--duration', '5s', '--frequency', '499', '-o', out]);
+      await cliRun.started;
+      await run('perf', ['record', '-e', 'cpu-clock', '-F', '499', '-g', '-p', pid, '-o', perfData, '--', 'sleep', '5']);
+      const ours = await cliRun.done;
+      expect(ours.code, ours.stderr).toBe(0);
       expect(ours.stderr).toContain('wrote');
       const folded = readFileSync(out, 'utf8');
       const report = execFileSync('perf', ['report', '-i', perfData, '--stdio', '--no-children', '--sort', 'symbol'], { encoding: 'utf8' });
