@@ -1,9 +1,9 @@
 import type { BpfObject } from '../kernel/index.js';
 import { readUserStacks, walkedStack } from './oncpu-drain.js';
-import { decodeOnCpuKey, decodeStack, u32Bytes } from './oncpu-layout.js';
+import { decodeOnCpuKey, u32Bytes } from './oncpu-layout.js';
 import { decodeOffCpuStartStacks, decodeOffCpuValue } from './offcpu-layout.js';
 import type { DropCounts, RawStackSample } from './raw-stacks.js';
-import { mapKeys } from './sampler-maps.js';
+import { createStackReader, mapKeys } from './sampler-maps.js';
 
 /**
  * Drains counts<gen>. Threads still off-CPU since before the flip will add
@@ -30,18 +30,8 @@ export function drainOffCpuGeneration(o: BpfObject, gen: 0 | 1, drops: DropCount
   const counts = o.map(`counts${gen}`).lookupAndDeleteBatch();
   const stacks = o.map(`stacks${gen}`);
   const walked = dwarf ? readUserStacks(o, gen, pendingWalks) : undefined;
-  const cache = new Map<number, bigint[]>();
-  const stackOf = (id: number): bigint[] => {
-    if (id < 0) return [];
-    let s = cache.get(id);
-    if (!s) {
-      const v = stacks.lookup(u32Bytes(id));
-      if (!v) drops.stack_missing = (drops.stack_missing ?? 0) + 1;
-      s = v ? decodeStack(v) : [];
-      cache.set(id, s);
-    }
-    return s;
-  };
+  const reader = createStackReader(stacks, drops);
+  const stackOf = (id: number): bigint[] => reader.stackOf(id);
   const samples: RawStackSample[] = [];
   counts.keys.forEach((k, i) => {
     const key = decodeOnCpuKey(k);

@@ -1,6 +1,7 @@
 import type { BpfObject } from '../kernel/index.js';
-import { decodeOnCpuKey, decodeStack, decodeUserStack, u32Bytes } from './oncpu-layout.js';
+import { decodeOnCpuKey, decodeUserStack, u32Bytes } from './oncpu-layout.js';
 import type { DropCounts, RawStackSample } from './raw-stacks.js';
+import { createStackReader } from './sampler-maps.js';
 
 /**
  * Drains counts<gen> and the stacks it references into samples, then
@@ -12,18 +13,8 @@ export function drainOnCpuGeneration(o: BpfObject, gen: 0 | 1, period: number, d
   // with the walker on, user stack ids are keys of ustacks<gen>
   const walked = dwarf ? readUserStacks(o, gen) : undefined;
   const stacks = o.map(`stacks${gen}`);
-  const cache = new Map<number, bigint[]>();
-  const stackOf = (id: number): bigint[] => {
-    if (id < 0) return [];
-    let s = cache.get(id);
-    if (!s) {
-      const v = stacks.lookup(u32Bytes(id));
-      if (!v) drops.stack_missing = (drops.stack_missing ?? 0) + 1;
-      s = v ? decodeStack(v) : [];
-      cache.set(id, s);
-    }
-    return s;
-  };
+  const reader = createStackReader(stacks, drops);
+  const stackOf = (id: number): bigint[] => reader.stackOf(id);
   const samples: RawStackSample[] = [];
   counts.keys.forEach((k, i) => {
     const key = decodeOnCpuKey(k);
@@ -36,7 +27,7 @@ export function drainOnCpuGeneration(o: BpfObject, gen: 0 | 1, period: number, d
       values: [count, count * period],
     });
   });
-  for (const id of cache.keys()) stacks.delete(u32Bytes(id));
+  for (const id of reader.readIds()) stacks.delete(u32Bytes(id));
   // stacks stored for samples the counts map then refused are unreferenced
   for (let k = stacks.nextKey(undefined); k && stacks.delete(k); k = stacks.nextKey(undefined));
   return samples;

@@ -1,5 +1,5 @@
 import type { BpfMap, BpfObject } from '../kernel/index.js';
-import { sumPerCpuU64, u32Bytes } from './oncpu-layout.js';
+import { decodeStack, sumPerCpuU64, u32Bytes } from './oncpu-layout.js';
 import type { DropCounts } from './raw-stacks.js';
 
 /**
@@ -81,4 +81,31 @@ export function dropReasons(own: readonly string[], dwarf: boolean): string[] {
 export function readAllDropTotals(o: BpfObject, own: readonly string[], dwarf: boolean): number[] {
   const walker = dwarf ? readDropTotals(o, UNWIND_DROP_REASONS, 'unwind_drops') : [];
   return [...readDropTotals(o, own), ...walker];
+}
+
+/** Reads a generation's stack-trace map, each id once. */
+export interface StackReader {
+  /** The addresses of stack `id`, leaf first; empty for -1 or an id that vanished (counted as stack_missing). */
+  stackOf(id: number): bigint[];
+  /** Every id read so far. */
+  readIds(): IterableIterator<number>;
+}
+
+/** A reader over `stacks` that counts ids the counts referenced but the map no longer holds. */
+export function createStackReader(stacks: BpfMap, drops: DropCounts): StackReader {
+  const cache = new Map<number, bigint[]>();
+  return {
+    stackOf(id) {
+      if (id < 0) return [];
+      let s = cache.get(id);
+      if (!s) {
+        const v = stacks.lookup(u32Bytes(id));
+        if (!v) drops.stack_missing = (drops.stack_missing ?? 0) + 1;
+        s = v ? decodeStack(v) : [];
+        cache.set(id, s);
+      }
+      return s;
+    },
+    readIds: () => cache.keys(),
+  };
 }
