@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { createBpfMap, type BpfMap } from './bpf-map.js';
 import { errnoName, toBpfError, UnsupportedFeatureError } from './errors.js';
 import { libbpfLogText, parseLibbpfLog, type LibbpfLevel } from './libbpf-log.js';
-import { loadNativeAddon, type NativeAddon, type NativeLinkHandle } from './native-addon.js';
+import { loadNativeAddon, type NativeLinkHandle } from './native-addon.js';
 import { buildPath } from './package-root.js';
 
 /** Where libbpf's output goes: one call per line. */

@@ -1,6 +1,6 @@
 import type { BpfObject } from '../kernel/index.js';
 import { readUserStacks, walkedStack } from './oncpu-drain.js';
-import { decodeOnCpuKey, u32Bytes } from './oncpu-layout.js';
+import { decodeOnCpuKey } from './oncpu-layout.js';
 import { decodeOffCpuStartStacks, decodeOffCpuValue } from './offcpu-layout.js';
 import type { DropCounts, RawStackSample } from './raw-stacks.js';
 import { createStackReader, mapKeys } from './sampler-maps.js';
