@@ -8,7 +8,6 @@ import { createServer } from 'node:net';
 import type { Command } from '../../../src/gen/skywalking/common/Command_pb.js';
 import {
   EBPFProcessService,
-  EBPFReportProcessDownstreamSchema,
   type EBPFProcessPingPkgList,
   type EBPFProcessReportList,
 } from '../../../src/gen/skywalking/ebpf/profiling/Process_pb.js';
