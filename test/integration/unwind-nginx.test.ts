@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason } from '../kernel/bpf-env.js';
+import { bpfSkipReason, toolSkipReason } from '../kernel/bpf-env.js';
 import { record, startMs, type Recording } from './unwind-recording.js';
 
-const skip = bpfSkipReason() ?? (existsSync('/usr/sbin/nginx') && existsSync('/usr/bin/wrk') ? undefined : 'needs nginx and wrk (apt)');
+const skip = bpfSkipReason() ?? toolSkipReason(['/usr/sbin/nginx', '/usr/bin/wrk'], 'needs nginx and wrk (apt)');
 
 async function freePort(): Promise<number> {
   const srv = createServer();

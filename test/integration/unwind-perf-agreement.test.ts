@@ -1,16 +1,16 @@
 import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason } from '../kernel/bpf-env.js';
+import { bpfSkipReason, toolSkipReason } from '../kernel/bpf-env.js';
 import { compileFixture } from '../unwind/unwind-fixtures.js';
 import { record, startFixture } from './unwind-recording.js';
 
 const run = promisify(execFile);
-const skip = bpfSkipReason() ?? (existsSync('/usr/bin/perf') ? undefined : 'needs perf (linux-perf)');
+const skip = bpfSkipReason() ?? toolSkipReason(['/usr/bin/perf'], 'needs perf (linux-perf)');
 
 /** One perf sample's frames, leaf first: symbol and the file it is in. */
 type PerfStack = { sym: string; dso: string }[];

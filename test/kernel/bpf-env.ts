@@ -11,3 +11,9 @@ export function bpfSkipReason(): string | undefined {
   if (!existsSync(buildPath('meshprof.node'))) return 'build/meshprof.node missing: run `npm run build`';
   return undefined;
 }
+
+/** Why a test needing these tools cannot run, or undefined; never a reason under CI=true. */
+export function toolSkipReason(paths: readonly string[], reason: string): string | undefined {
+  if (process.env.CI === 'true') return undefined;
+  return paths.every((p) => existsSync(p)) ? undefined : reason;
+}
