@@ -69,5 +69,6 @@ make -s -C bpf
 make -s -C native
 # tsc's own incremental check still takes seconds; skip it when nothing changed.
 if [ ! -f dist/.tsbuildinfo ] || [ -n "$(find src bench tsconfig.json package-lock.json -newer dist/.tsbuildinfo \( -name '*.ts' -o -name '*.json' \) 2>/dev/null | head -1)" ]; then
-  npx --no-install tsc -p tsconfig.json && touch dist/.tsbuildinfo
+  npx --no-install tsc -p tsconfig.json
+  touch dist/.tsbuildinfo
 fi
