@@ -61,7 +61,10 @@ describe('meshprof record --type offcpu (real BPF, as root)', () => {
     expect(types).toEqual(['switches/count', 'off_cpu/nanoseconds']);
 
     const sleeper = sum(stacks, (s) => s.frames.includes('sleep_100ms') && s.frames.includes('sleeper') && s.frames.includes('do_nanosleep'));
-    expect(sleeper.switches).toBe(20);
+    // 20 sleeps; a spurious wake-up inside do_nanosleep re-enters schedule()
+    // with the same stack and counts one more switch, never fewer.
+    expect(sleeper.switches).toBeGreaterThanOrEqual(20);
+    expect(sleeper.switches).toBeLessThanOrEqual(22);
     expect(Math.abs(sleeper.ns - 2e9) / 2e9).toBeLessThan(0.05);
 
     const reader = stacks.filter((s) => s.frames.includes('reader') && s.frames.includes('read_pipe'));
@@ -83,7 +86,9 @@ describe('meshprof record --type offcpu (real BPF, as root)', () => {
     const byCount = readFileSync(await record(['--value', 'switches', '-o', join(dir, 'switches.folded')]), 'utf8');
     const line = byCount.split('\n').find((l) => l.includes('sleeper;sleep_100ms') && l.includes('do_nanosleep_[k]'));
     expect(line).toBeDefined();
-    expect(Number(line?.slice(line.lastIndexOf(' ') + 1))).toBe(20);
+    const switches = Number(line?.slice(line.lastIndexOf(' ') + 1));
+    expect(switches).toBeGreaterThanOrEqual(20);
+    expect(switches).toBeLessThanOrEqual(22);
     const byTime = readFileSync(await record(['--state', 'sleep', '-o', join(dir, 'duration.folded')]), 'utf8');
     const sleepLine = byTime.split('\n').find((l) => l.includes('sleeper;sleep_100ms') && l.includes('do_nanosleep_[k]'));
     const ns = Number(sleepLine?.slice(sleepLine.lastIndexOf(' ') + 1));

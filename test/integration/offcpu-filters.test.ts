@@ -54,7 +54,10 @@ describe('off-CPU filters and hooks (real BPF, as root)', () => {
   it('--min-block drops blocks shorter than the bound and keeps the longer ones', async () => {
     const samples = await record('min-block', ['--min-block', '80ms']);
     // The sleeper's 100 ms sleeps stay; the reader's ~50 ms waits go.
-    expect(samples.filter((s) => has(s, 'sleep_100ms')).reduce((a, s) => a + s.switches, 0)).toBe(20);
+    // 20 sleeps of 100 ms; one split by a spurious wake-up may fall under the bound.
+    const sleeps = samples.filter((s) => has(s, 'sleep_100ms')).reduce((a, s) => a + s.switches, 0);
+    expect(sleeps).toBeGreaterThanOrEqual(18);
+    expect(sleeps).toBeLessThanOrEqual(20);
     expect(samples.filter((s) => has(s, 'read_pipe'))).toEqual([]);
     expect(samples.every((s) => s.ns / s.switches >= 80e6)).toBe(true);
   });

@@ -78,7 +78,7 @@ describe('meshprof record (real BPF, as root)', () => {
   });
 
   it('writes a pprof that pprof-format and go tool pprof read', async () => {
-    const child = spawn(split, ['5'], { stdio: 'ignore' });
+    const child = spawn(split, ['60'], { stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 200));
       const out = join(dir, 'out.pb.gz');
@@ -97,8 +97,10 @@ describe('meshprof record (real BPF, as root)', () => {
         expect(Number(s.value[1])).toBe(Number(s.value[0]) * Math.round(1e9 / 99));
       }
       const total = [...byLeaf.values()].reduce((a, b) => a + b, 0);
-      expect((byLeaf.get('hot_a') ?? 0) / total).toBeGreaterThan(0.55);
-      expect((byLeaf.get('hot_b') ?? 0) / total).toBeGreaterThan(0.15);
+      // Loose bounds: 2 s at 99 Hz is too few samples for more (the 499 Hz test above checks the split).
+      expect((byLeaf.get('hot_a') ?? 0) / total).toBeGreaterThan(0.5);
+      expect((byLeaf.get('hot_b') ?? 0) / total).toBeGreaterThan(0.12);
+      expect((byLeaf.get('hot_a') ?? 0)).toBeGreaterThan(byLeaf.get('hot_b') ?? 0);
       expect(names).toContain('hot_a');
       expect(names).toContain('hot_b');
       expect(names).toContain('main');
@@ -116,7 +118,7 @@ describe('meshprof record (real BPF, as root)', () => {
   });
 
   it('writes an HTML flame graph that headless Chromium renders with the function names', async () => {
-    const child = spawn(split, ['4'], { stdio: 'ignore' });
+    const child = spawn(split, ['60'], { stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 200));
       const out = join(dir, 'out.html');
