@@ -9,7 +9,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "offcpu.h"
-#include "compat.h"
+#include "sampler_maps.h"
 #include "unwinder.h"
 
 const volatile bool filter_tgid = false;
@@ -19,22 +19,6 @@ const volatile __u64 max_block_ns = (__u64)-1;
 const volatile __u32 state_filter = OFFCPU_STATE_ALL;
 /* walk user stacks with the .eh_frame tables (unwinder.h) */
 const volatile bool dwarf_unwind = false;
-
-/* control[0]: current generation and the run-time "all targets" switch */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct offcpu_control);
-} control SEC(".maps");
-
-/* targets: tgid -> 1 for every process to profile when filter_tgid */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} targets SEC(".maps");
 
 /* start: thread id -> when and how it left the CPU; LRU so that threads
  * that exit while off-CPU do not pin entries forever */
@@ -55,16 +39,6 @@ struct counts_map {
 struct counts_map counts0 SEC(".maps");
 struct counts_map counts1 SEC(".maps");
 
-/* stacks0/stacks1: stack id -> up to 127 return addresses, leaf first */
-struct stacks_map {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__uint(value_size, OFFCPU_MAX_STACK_DEPTH * sizeof(__u64));
-};
-struct stacks_map stacks0 SEC(".maps");
-struct stacks_map stacks1 SEC(".maps");
-
 /* ustacks0/ustacks1: 31-bit hash of the pcs -> user stack walked by unwinder.h */
 struct ustacks_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -75,26 +49,10 @@ struct ustacks_map {
 struct ustacks_map ustacks0 SEC(".maps");
 struct ustacks_map ustacks1 SEC(".maps");
 
-/* drops[reason]: blocks or stacks lost, see enum offcpu_drop_reason */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, OFFCPU_DROP_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
-
-static __always_inline void drop(__u32 reason)
-{
-	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
-
-	if (n)
-		*n += 1;
-}
-
 static __always_inline bool targeted(__u32 tgid, __u32 pid)
 {
 	__u32 zero = 0;
-	struct offcpu_control *ctl;
+	struct sampler_control *ctl;
 
 	if (pid == 0 || (self_tgid && tgid == self_tgid))
 		return false;
@@ -115,18 +73,6 @@ static __always_inline bool state_wanted(long state)
 	return true;
 }
 
-/* -EFAULT means "no stack of this kind"; anything else is a lost stack. */
-static __always_inline __s32 stack_id(void *ctx, void *stacks, __u64 flags, __u32 reason)
-{
-	long id = bpf_get_stackid(ctx, stacks, flags);
-
-	if (id >= 0)
-		return id;
-	if (id != -EFAULT)
-		drop(reason);
-	return -1;
-}
-
 /* Fills the key's user stack with the .eh_frame walker from the registers
  * saved at kernel entry (it counts its truncations in unwind_drops). */
 static __always_inline void walk_user(struct offcpu_key *key, void *ustacks)
@@ -142,7 +88,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev)
 {
 	__u32 tgid = BPF_CORE_READ(prev, tgid), pid = BPF_CORE_READ(prev, pid), zero = 0;
 	struct offcpu_start s = {};
-	struct offcpu_control *ctl;
+	struct sampler_control *ctl;
 	void *stacks;
 
 	if (!targeted(tgid, pid) || !state_wanted(task_state(prev)))
@@ -161,8 +107,8 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev)
 	else if (dwarf_unwind)
 		walk_user(&s.key, s.generation ? (void *)&ustacks1 : (void *)&ustacks0);
 	else
-		s.key.user_stack_id = stack_id(ctx, stacks, BPF_F_USER_STACK, OFFCPU_DROP_USER_STACK);
-	s.key.kern_stack_id = stack_id(ctx, stacks, 0, OFFCPU_DROP_KERNEL_STACK);
+		s.key.user_stack_id = stack_id(ctx, stacks, BPF_F_USER_STACK, SAMPLER_DROP_USER_STACK);
+	s.key.kern_stack_id = stack_id(ctx, stacks, 0, SAMPLER_DROP_KERNEL_STACK);
 	bpf_map_update_elem(&start, &pid, &s, BPF_ANY);
 }
 
@@ -191,7 +137,7 @@ static __always_inline void switch_in(struct task_struct *next)
 		if (!err)
 			goto cleanup;
 		if (err != -EEXIST) {
-			drop(OFFCPU_DROP_COUNTS_FULL);
+			drop(SAMPLER_DROP_COUNTS_FULL);
 			goto cleanup;
 		}
 		val = bpf_map_lookup_elem(counts, &s->key);

@@ -3,22 +3,15 @@
 #ifndef __OFFCPU_H
 #define __OFFCPU_H
 
-#define OFFCPU_COMM_LEN 16
-#define OFFCPU_MAX_STACK_DEPTH 127
+#include "sampler.h"
+
+#define OFFCPU_COMM_LEN SAMPLER_COMM_LEN
 
 /* Which switches to keep (const volatile `state_filter`). */
 enum offcpu_state_filter {
 	OFFCPU_STATE_ALL = 0,
 	OFFCPU_STATE_SLEEP = 1,		/* voluntary: interruptible or uninterruptible */
 	OFFCPU_STATE_PREEMPT = 2,	/* involuntary: still TASK_RUNNING when switched out */
-};
-
-/* Index of the `drops` per-CPU array. */
-enum offcpu_drop_reason {
-	OFFCPU_DROP_COUNTS_FULL = 0,	/* counts map full: the block is gone */
-	OFFCPU_DROP_USER_STACK = 1,	/* block kept, user stack id -1 */
-	OFFCPU_DROP_KERNEL_STACK = 2,	/* block kept, kernel stack id -1 */
-	OFFCPU_DROP_MAX = 3,
 };
 
 /* Key of counts0/counts1: the thread and the stack it blocked with. */
@@ -42,12 +35,6 @@ struct offcpu_start {
 	struct offcpu_key key;
 	__u32 generation;	/* the stacks map its stack ids live in */
 	__u32 pad;
-};
-
-/* The single entry of `control`, written by user space at run time. */
-struct offcpu_control {
-	__u32 generation;	/* 0 or 1: which counts/stacks pair to write */
-	__u32 all_targets;	/* 1: ignore `targets` even when filter_tgid */
 };
 
 #endif /* __OFFCPU_H */

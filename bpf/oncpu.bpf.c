@@ -8,7 +8,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "oncpu.h"
-#include "compat.h"
+#include "sampler_maps.h"
 #include "unwinder.h"
 
 const volatile bool filter_tgid = false;
@@ -17,22 +17,6 @@ const volatile __u32 self_tgid = 0;
 /* walk user stacks with the .eh_frame tables (unwinder.h) instead of
  * bpf_get_stackid's frame pointers */
 const volatile bool dwarf_unwind = false;
-
-/* control[0]: current generation and the run-time "all targets" switch */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct oncpu_control);
-} control SEC(".maps");
-
-/* targets: tgid -> 1 for every process to sample when filter_tgid */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} targets SEC(".maps");
 
 /* counts0/counts1: struct oncpu_key -> samples seen, one per generation */
 struct counts_map {
@@ -44,16 +28,6 @@ struct counts_map {
 struct counts_map counts0 SEC(".maps");
 struct counts_map counts1 SEC(".maps");
 
-/* stacks0/stacks1: stack id -> up to 127 return addresses, leaf first */
-struct stacks_map {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__uint(value_size, ONCPU_MAX_STACK_DEPTH * sizeof(__u64));
-};
-struct stacks_map stacks0 SEC(".maps");
-struct stacks_map stacks1 SEC(".maps");
-
 /* ustacks0/ustacks1: 31-bit hash of the pcs -> user stack walked by unwinder.h */
 struct ustacks_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -63,36 +37,6 @@ struct ustacks_map {
 };
 struct ustacks_map ustacks0 SEC(".maps");
 struct ustacks_map ustacks1 SEC(".maps");
-
-/* drops[reason]: samples or stacks lost, see enum oncpu_drop_reason */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, ONCPU_DROP_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
-
-static __always_inline void drop(__u32 reason)
-{
-	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
-
-	if (n)
-		*n += 1;	/* per-CPU slot: no other writer */
-}
-
-/* -EFAULT means "no stack of this kind here" (a sample taken in user mode
- * has no kernel stack); anything else (-EEXIST, -ENOMEM) is a lost stack. */
-static __always_inline __s32 stack_id(struct bpf_perf_event_data *ctx,
-				      void *stacks, __u64 flags, __u32 reason)
-{
-	long id = bpf_get_stackid(ctx, stacks, flags);
-
-	if (id >= 0)
-		return id;
-	if (id != -EFAULT)
-		drop(reason);
-	return -1;
-}
 
 /* Fills the key's user stack with the .eh_frame walker (which counts its
  * own truncations in unwind_drops). */
@@ -121,7 +65,7 @@ static __always_inline void count(struct oncpu_key *key, void *counts)
 		if (val)
 			__sync_fetch_and_add(val, 1);
 	} else if (err) {
-		drop(ONCPU_DROP_COUNTS_FULL);
+		drop(SAMPLER_DROP_COUNTS_FULL);
 	}
 }
 
@@ -130,7 +74,7 @@ int do_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, pid = (__u32)id, zero = 0;
-	struct oncpu_control *ctl;
+	struct sampler_control *ctl;
 	struct oncpu_key key = {};
 	struct task_struct *task;
 	void *counts, *stacks, *ustacks;
@@ -166,8 +110,8 @@ int do_sample(struct bpf_perf_event_data *ctx)
 		walk_user(ctx, &key, ustacks);
 	else
 		key.user_stack_id = stack_id(ctx, stacks, BPF_F_USER_STACK,
-					     ONCPU_DROP_USER_STACK);
-	key.kern_stack_id = stack_id(ctx, stacks, 0, ONCPU_DROP_KERNEL_STACK);
+					     SAMPLER_DROP_USER_STACK);
+	key.kern_stack_id = stack_id(ctx, stacks, 0, SAMPLER_DROP_KERNEL_STACK);
 
 	count(&key, counts);
 	return 0;

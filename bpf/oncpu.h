@@ -3,16 +3,9 @@
 #ifndef __ONCPU_H
 #define __ONCPU_H
 
-#define ONCPU_COMM_LEN 16
-#define ONCPU_MAX_STACK_DEPTH 127
+#include "sampler.h"
 
-/* Index of the `drops` per-CPU array: why a sample or a stack was lost. */
-enum oncpu_drop_reason {
-	ONCPU_DROP_COUNTS_FULL = 0,	/* counts map full: the sample is gone */
-	ONCPU_DROP_USER_STACK = 1,	/* sample kept, user stack id -1 */
-	ONCPU_DROP_KERNEL_STACK = 2,	/* sample kept, kernel stack id -1 */
-	ONCPU_DROP_MAX = 3,
-};
+#define ONCPU_COMM_LEN SAMPLER_COMM_LEN
 
 /* Key of counts0/counts1. New fields go at the end so the decoder keeps its
  * offsets. With dwarf_unwind, user_stack_id is a key of ustacks<gen>
@@ -23,12 +16,6 @@ struct oncpu_key {
 	__s32 user_stack_id;
 	__s32 kern_stack_id;
 	char comm[ONCPU_COMM_LEN];
-};
-
-/* The single entry of `control`, written by user space at run time. */
-struct oncpu_control {
-	__u32 generation;	/* 0 or 1: which counts/stacks pair to write */
-	__u32 all_targets;	/* 1: ignore `targets` even when filter_tgid */
 };
 
 #endif /* __ONCPU_H */

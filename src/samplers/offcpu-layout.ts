@@ -2,9 +2,10 @@
  * Byte layouts shared with bpf/offcpu.h. struct offcpu_key has the same
  * layout as struct oncpu_key, so decodeOnCpuKey reads it.
  */
+import { SAMPLER_DROP_REASONS } from './oncpu-layout.js';
 
-/** enum offcpu_drop_reason, by index, as DropCounts names. */
-export const OFFCPU_DROP_REASONS = ['counts_map_full', 'user_stack_lost', 'kernel_stack_lost'] as const;
+/** The off-CPU sampler's drop reasons: enum sampler_drop_reason, shared with on-CPU. */
+export const OFFCPU_DROP_REASONS = SAMPLER_DROP_REASONS;
 
 /** enum offcpu_state_filter. */
 export const OffCpuStateFilter = { all: 0, sleep: 1, preempt: 2 } as const;

@@ -5,11 +5,13 @@
 
 /** sizeof(struct oncpu_key). */
 export const ONCPU_KEY_SIZE = 32;
-/** ONCPU_MAX_STACK_DEPTH: u64 entries per stack map value. */
+/** SAMPLER_MAX_STACK_DEPTH (bpf/sampler.h): u64 entries per stack map value. */
 export const ONCPU_MAX_STACK_DEPTH = 127;
 
-/** enum oncpu_drop_reason, by index, as DropCounts names. */
-export const ONCPU_DROP_REASONS = ['counts_map_full', 'user_stack_lost', 'kernel_stack_lost'] as const;
+/** enum sampler_drop_reason (bpf/sampler.h), by index, as DropCounts names; both samplers use it. */
+export const SAMPLER_DROP_REASONS = ['counts_map_full', 'user_stack_lost', 'kernel_stack_lost'] as const;
+/** The on-CPU sampler's drop reasons. */
+export const ONCPU_DROP_REASONS = SAMPLER_DROP_REASONS;
 
 /** struct oncpu_key, decoded. Stack ids are -1 when there is no stack. */
 export interface OnCpuKey {
@@ -33,7 +35,7 @@ export function decodeOnCpuKey(buf: Buffer): OnCpuKey {
   };
 }
 
-/** Encodes struct oncpu_control {generation, all_targets}. */
+/** Encodes struct sampler_control {generation, all_targets} (bpf/sampler.h), for both samplers. */
 export function encodeOnCpuControl(generation: 0 | 1, allTargets: boolean): Buffer {
   const buf = Buffer.alloc(8);
   buf.writeUInt32LE(generation, 0);

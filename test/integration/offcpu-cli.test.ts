@@ -74,9 +74,14 @@ describe('meshprof record --type offcpu (real BPF, as root)', () => {
     expect(readerKernel).toContain('schedule');
     expect(sum(reader, () => true).switches).toBeGreaterThanOrEqual(38);
 
-    // The spinner is only ever preempted: a sliver of the sleeper's time.
-    const spinner = sum(stacks, (s) => s.frames.includes('spinner'));
-    expect(spinner.ns).toBeLessThan(0.25 * sleeper.ns);
+    // The spinner never blocks. What off-CPU time it has is preemption by
+    // other runnable threads (a lot on a loaded machine), which its kernel
+    // stack shows as the interrupt's return-to-user path; blocked time is ~0.
+    const preempted = (s: Stack): boolean => s.frames.some((f) => /irqentry_exit|exit_to_user_mode|preempt_schedule/.test(f));
+    const spinnerBlocked = sum(stacks, (s) => s.frames.includes('spinner') && !preempted(s));
+    expect(spinnerBlocked.ns).toBeLessThan(0.02 * sleeper.ns);
+    const spinnerAll = sum(stacks, (s) => s.frames.includes('spinner'));
+    expect(spinnerAll.ns).toBeLessThan(2e9);
 
     // The sampler's own hook is not part of any stack.
     expect(stacks.flatMap((s) => s.frames).filter((f) => /^bpf_prog_|^bpf_trace_run/.test(f))).toEqual([]);
