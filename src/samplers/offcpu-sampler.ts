@@ -3,9 +3,9 @@ import type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory } from '../kernel
 import { encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
 import { drainOffCpuGeneration } from './offcpu-drain.js';
 import { OFFCPU_DROP_REASONS, OffCpuStateFilter, u64Bytes, type OffCpuState } from './offcpu-layout.js';
-import type { DropCounts, RawStackBatch, StackSampler } from './raw-stacks.js';
-import { addDropDeltas, dropReasons, readAllDropTotals, sizeUnwindMaps, syncTargetMap, type UnwindMapSizes } from './sampler-maps.js';
-import { createWallClock, sleepSync } from './wall-clock.js';
+import { createGenerationDrain } from './generation-drain.js';
+import type { RawStackBatch, StackSampler } from './raw-stacks.js';
+import { sizeUnwindMaps, syncTargetMap, type UnwindMapSizes } from './sampler-maps.js';
 
 /** Settings of the off-CPU sampler; every field has a default. */
 export interface OffCpuSamplerOptions {
@@ -54,18 +54,15 @@ export function createOffCpuSampler(
   opts: OffCpuSamplerOptions = {},
   open: BpfObjectFactory = (name) => openBpfObject(name, opts.log ? { log: opts.log } : {}),
 ): OffCpuSampler {
-  const clock = createWallClock();
   const dwarf = opts.dwarfUnwind ?? false;
+  const window = createGenerationDrain({ valueTypes, periodType, period: 1 }, OFFCPU_DROP_REASONS, dwarf, opts.settleMs);
   let obj: BpfObject | undefined;
   let link: BpfLink | undefined;
   let attachedWith: 'tp_btf' | 'raw_tp' | undefined;
-  let generation: 0 | 1 = 0;
   let targets = normalize(opts.targets ?? 'all');
-  let windowStart = 0n;
-  let dropTotals: number[] = [];
 
   const writeControl = (o: BpfObject): void =>
-    o.map('control').update(u32Bytes(0), encodeOnCpuControl(generation, targets === 'all'));
+    o.map('control').update(u32Bytes(0), encodeOnCpuControl(window.generation, targets === 'all'));
 
   const stop = (): void => {
     link?.destroy();
@@ -93,8 +90,7 @@ export function createOffCpuSampler(
     opts.onLoaded?.(o);
     syncTargetMap(o.map('targets'), targets);
     writeControl(o);
-    dropTotals = readAllDropTotals(o, OFFCPU_DROP_REASONS, dwarf);
-    windowStart = clock.nowNs();
+    window.begin(o);
     link = o.attach(programs[mode]);
     attachedWith = mode;
   };
@@ -121,22 +117,7 @@ export function createOffCpuSampler(
     drain(): RawStackBatch {
       if (!obj) throw new Error('draining off-cpu sampler: not started: call start() first');
       const o = obj;
-      const old = generation;
-      generation = old === 0 ? 1 : 0;
-      writeControl(o);
-      const windowEnd = clock.nowNs();
-      sleepSync(opts.settleMs ?? 5);
-      const drops: DropCounts = {};
-      const samples = drainOffCpuGeneration(o, old, drops, dwarf);
-      const totals = readAllDropTotals(o, OFFCPU_DROP_REASONS, dwarf);
-      addDropDeltas(drops, dropReasons(OFFCPU_DROP_REASONS, dwarf), dropTotals, totals);
-      dropTotals = totals;
-      const batch: RawStackBatch = {
-        valueTypes, periodType, period: 1,
-        startTimeNs: windowStart, durationNs: windowEnd - windowStart, samples, drops,
-      };
-      windowStart = windowEnd;
-      return batch;
+      return window.drain(o, () => writeControl(o), (old, drops) => drainOffCpuGeneration(o, old, drops, dwarf));
     },
     setTargets(tgids) {
       targets = normalize(tgids);

@@ -2,9 +2,9 @@ import { onlineCpus, openBpfObject } from '../kernel/index.js';
 import type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory } from '../kernel/index.js';
 import { drainOnCpuGeneration } from './oncpu-drain.js';
 import { encodeOnCpuControl, ONCPU_DROP_REASONS, u32Bytes } from './oncpu-layout.js';
-import type { DropCounts, RawStackBatch, StackSampler } from './raw-stacks.js';
-import { addDropDeltas, dropReasons, readAllDropTotals, sizeUnwindMaps, syncTargetMap, type UnwindMapSizes } from './sampler-maps.js';
-import { createWallClock, sleepSync } from './wall-clock.js';
+import { createGenerationDrain } from './generation-drain.js';
+import type { RawStackBatch, StackSampler } from './raw-stacks.js';
+import { sizeUnwindMaps, syncTargetMap, type UnwindMapSizes } from './sampler-maps.js';
 
 /** Settings of the on-CPU sampler; every field has a default. */
 export interface OnCpuSamplerOptions {
@@ -57,17 +57,14 @@ export function createOnCpuSampler(
     throw new Error(`creating on-cpu sampler: frequency ${frequencyHz} Hz out of range: use 1..10000`);
   }
   const period = Math.round(1e9 / frequencyHz);
-  const clock = createWallClock();
   const dwarf = opts.dwarfUnwind ?? false;
+  const window = createGenerationDrain({ valueTypes, periodType, period }, ONCPU_DROP_REASONS, dwarf, opts.settleMs);
   let obj: BpfObject | undefined;
   let links: BpfLink[] = [];
-  let generation: 0 | 1 = 0;
   let targets: readonly number[] | 'all' = normalize(opts.targets ?? 'all');
-  let windowStart = 0n;
-  let dropTotals: readonly number[] = [];
 
   const writeControl = (o: BpfObject): void =>
-    o.map('control').update(u32Bytes(0), encodeOnCpuControl(generation, targets === 'all'));
+    o.map('control').update(u32Bytes(0), encodeOnCpuControl(window.generation, targets === 'all'));
 
   const writeTargets = (o: BpfObject): void => syncTargetMap(o.map('targets'), targets);
 
@@ -99,8 +96,7 @@ export function createOnCpuSampler(
         opts.onLoaded?.(o);
         writeTargets(o);
         writeControl(o);
-        dropTotals = readAllDropTotals(o, ONCPU_DROP_REASONS, dwarf);
-        windowStart = clock.nowNs();
+        window.begin(o);
         for (const cpu of opts.cpus ?? onlineCpus()) {
           links.push(o.attachPerfEvent('do_sample', { cpu, frequencyHz }));
         }
@@ -112,27 +108,7 @@ export function createOnCpuSampler(
     drain(): RawStackBatch {
       if (!obj) throw new Error('draining on-cpu sampler: not started: call start() first');
       const o = obj;
-      const old = generation;
-      generation = old === 0 ? 1 : 0;
-      writeControl(o);
-      const windowEnd = clock.nowNs();
-      // programs that read the old generation just before the flip finish
-      // within microseconds; after this nothing writes the old maps
-      sleepSync(opts.settleMs ?? 5);
-      const drops: DropCounts = {};
-      const samples = drainOnCpuGeneration(o, old, period, drops, dwarf);
-      const totals = readAllDropTotals(o, ONCPU_DROP_REASONS, dwarf);
-      addDropDeltas(drops, dropReasons(ONCPU_DROP_REASONS, dwarf), dropTotals, totals);
-      dropTotals = totals;
-      const batch: RawStackBatch = {
-        valueTypes, periodType, period,
-        startTimeNs: windowStart,
-        durationNs: windowEnd - windowStart,
-        samples,
-        drops,
-      };
-      windowStart = windowEnd;
-      return batch;
+      return window.drain(o, () => writeControl(o), (old, drops) => drainOnCpuGeneration(o, old, period, drops, dwarf));
     },
     setTargets(tgids) {
       targets = normalize(tgids);
