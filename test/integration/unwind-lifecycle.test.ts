@@ -1,12 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason } from '../kernel/bpf-env.js';
+import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
 import { compileFixture } from '../unwind/unwind-fixtures.js';
 import { record, startFixture } from './unwind-recording.js';
 
 const skip = bpfSkipReason();
 
-describe.skipIf(skip !== undefined)(`unwind tables follow the process${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+describe('unwind tables follow the process', () => {
+  // A missing prerequisite fails the run instead of skipping it.
+  beforeAll(() => requirePrerequisites(skip));
   let binary = '';
   const children: ChildProcess[] = [];
   beforeAll(() => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { bpfSkipReason } from '../kernel/bpf-env.js';
+import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
 import { compileFixture } from '../unwind/unwind-fixtures.js';
 import { record, startFixture } from './unwind-recording.js';
 
@@ -14,7 +14,9 @@ function chain(depth: number): string[] {
   return ['leaf', ...Array.from({ length: depth }, (_, i) => `f${depth - i}`), 'main', ...START];
 }
 
-describe.skipIf(skip !== undefined)(`.eh_frame unwinding in the on-CPU sampler${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+describe('.eh_frame unwinding in the on-CPU sampler', () => {
+  // A missing prerequisite fails the run instead of skipping it.
+  beforeAll(() => requirePrerequisites(skip));
   let cBinary = '';
   let ccBinary = '';
   const children: ChildProcess[] = [];

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason, toolSkipReason } from '../kernel/bpf-env.js';
+import { bpfSkipReason, toolSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
 import { compileFixture } from '../unwind/unwind-fixtures.js';
 import { record, startFixture } from './unwind-recording.js';
 
@@ -37,7 +37,9 @@ function dominantOwnFrames(stacks: PerfStack[], binary: string): { frames: strin
   return { frames: key.split(';'), share: n / Math.max(1, stacks.length) };
 }
 
-describe.skipIf(skip !== undefined)(`agreement with perf record --call-graph dwarf${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+describe('agreement with perf record --call-graph dwarf', () => {
+  // A missing prerequisite fails the run instead of skipping it.
+  beforeAll(() => requirePrerequisites(skip));
   let binary = '';
   let dir = '';
   const children: ChildProcess[] = [];

@@ -17,3 +17,8 @@ export function toolSkipReason(paths: readonly string[], reason: string): string
   if (process.env.CI === 'true') return undefined;
   return paths.every((p) => existsSync(p)) ? undefined : reason;
 }
+
+/** Throws when a prerequisite is missing, so the tests fail with the reason rather than skip. */
+export function requirePrerequisites(reason: string | undefined): void {
+  if (reason !== undefined) throw new Error(`cannot run real-BPF tests: ${reason}`);
+}

@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BpfError, errnoName, MapType, onlineCpus, openBpfObject, possibleCpus, UpdateFlags } from '../../src/kernel/index.js';
 import type { BpfObject } from '../../src/kernel/index.js';
-import { bpfSkipReason } from './bpf-env.js';
+import { bpfSkipReason, requirePrerequisites } from './bpf-env.js';
 
 const skip = bpfSkipReason();
 
@@ -54,7 +54,9 @@ describe('openBpfObject errors (no BPF needed)', () => {
   });
 });
 
-describe.skipIf(skip !== undefined)(`bpf object lifecycle on oncpu.bpf.o${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+describe('bpf object lifecycle on oncpu.bpf.o', () => {
+  // A missing prerequisite fails the run instead of skipping it.
+  beforeAll(() => requirePrerequisites(skip));
   it('loads with resized maps and reports map geometry', () => {
     withObject((o, log) => {
       const counts = o.map('counts0');

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   parseKernelRelease, probeBpfSyscall, probeBtf, probeCapabilities, probeCpuClock, probeFentry, probeKernelVersion,
   probeKprobes, probeRawTp, probeTpBtf, probeTracefs, probeUprobes, runFeatureProbes,
 } from '../../src/kernel/index.js';
-import { bpfSkipReason } from './bpf-env.js';
+import { bpfSkipReason, requirePrerequisites } from './bpf-env.js';
 
 describe('feature probes (pure)', () => {
   it('parses kernel releases and judges the 5.8 minimum', () => {
@@ -28,7 +28,9 @@ describe('feature probes (pure)', () => {
 });
 
 const skip = bpfSkipReason();
-describe.skipIf(skip !== undefined)(`feature probes on this kernel (6.18)${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+describe('feature probes on this kernel (6.18)', () => {
+  // A missing prerequisite fails the run instead of skipping it.
+  beforeAll(() => requirePrerequisites(skip));
   // This kernel is newer than every required probe's minimum: each must say present.
   it.each([
     ['btf', probeBtf], ['bpf', probeBpfSyscall], ['perf_event cpu-clock', probeCpuClock],

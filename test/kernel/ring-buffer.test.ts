@@ -3,16 +3,18 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPath, openBpfObject } from '../../src/kernel/index.js';
-import { bpfSkipReason } from './bpf-env.js';
+import { bpfSkipReason, requirePrerequisites } from './bpf-env.js';
 
 const skip = bpfSkipReason();
 const dir = mkdtempSync(join(tmpdir(), 'meshprof-rb-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const SYS_OPENAT = 257;
 
-describe.skipIf(skip !== undefined)(`ring buffer consumer${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+describe('ring buffer consumer', () => {
+  // A missing prerequisite fails the run instead of skipping it.
+  beforeAll(() => requirePrerequisites(skip));
   it('returns the records this process caused, then nothing', () => {
     const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'ringbuf.bpf.c');
     const objPath = join(dir, 'ringbuf.bpf.o');

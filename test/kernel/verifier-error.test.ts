@@ -3,15 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfError, buildPath, errnoName, openBpfObject } from '../../src/kernel/index.js';
-import { bpfSkipReason } from './bpf-env.js';
+import { bpfSkipReason, requirePrerequisites } from './bpf-env.js';
 
 const skip = bpfSkipReason();
 const dir = mkdtempSync(join(tmpdir(), 'meshprof-bad-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe.skipIf(skip !== undefined)(`verifier rejection${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+describe('verifier rejection', () => {
+  // A missing prerequisite fails the run instead of skipping it.
+  beforeAll(() => requirePrerequisites(skip));
   it('carries errno and the verifier log in a BpfError', () => {
     const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'bad.bpf.c');
     const obj = join(dir, 'bad.bpf.o');

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOnCpuSampler, type OnCpuSampler } from '../../src/samplers/oncpu-sampler.js';
 import type { RawStackBatch } from '../../src/samplers/raw-stacks.js';
-import { bpfSkipReason } from '../kernel/bpf-env.js';
+import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
 import { buildBusy, cpuSeconds, execMapping, exited, functionRanges, startBusy } from './busy-fixture.js';
 
 const skip = bpfSkipReason();
@@ -12,7 +12,9 @@ function total(batch: RawStackBatch, tgid?: number): number {
   return batch.samples.filter((s) => tgid === undefined || s.tgid === tgid).reduce((n, s) => n + (s.values[0] ?? 0), 0);
 }
 
-describe.skipIf(skip !== undefined)(`on-CPU sampler on real BPF${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+describe('on-CPU sampler on real BPF', () => {
+  // A missing prerequisite fails the run instead of skipping it.
+  beforeAll(() => requirePrerequisites(skip));
   let busy = '';
   let sampler: OnCpuSampler | undefined;
   beforeAll(() => {
