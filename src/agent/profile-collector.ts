@@ -27,6 +27,8 @@ export interface BatchSymbolizer {
 export class ProfileCollector {
   private pending: RawStackBatch[] = [];
   private samples = 0;
+  /** Processes already captured: each poll only reads the ones new to it. */
+  private readonly captured = new Set<number>();
 
   constructor(
     private readonly sampler: StackSampler,
@@ -49,6 +51,8 @@ export class ProfileCollector {
   }
 
   private capture(pid: number): void {
+    if (this.captured.has(pid)) return;
+    this.captured.add(pid);
     try {
       this.processes.observe(pid);
       this.symbolizer.prepare?.(pid);
@@ -61,12 +65,9 @@ export class ProfileCollector {
   poll(): number {
     this.processes.refresh();
     const batch = this.sampler.drain();
-    const seen = new Set<number>();
     for (const s of batch.samples) {
       this.samples += s.values[0] ?? 0;
-      if (seen.has(s.tgid) || s.tgid === 0) continue;
-      seen.add(s.tgid);
-      this.capture(s.tgid);
+      if (s.tgid !== 0) this.capture(s.tgid);
     }
     this.pending.push(batch);
     return this.samples;
@@ -85,7 +86,11 @@ export class ProfileCollector {
     this.samples = 0;
     const profile = this.symbolizer.symbolize(merged);
     const forgotten = this.processes.forgetExited();
-    if (forgotten) this.onForgotten(forgotten);
+    if (forgotten) {
+      // A reused pid is a new process: capture it again when it shows up.
+      for (const pid of forgotten) this.captured.delete(pid);
+      this.onForgotten(forgotten);
+    }
     return profile;
   }
 
