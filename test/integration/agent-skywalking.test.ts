@@ -149,13 +149,14 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
       }
     }
     console.log(`OFF_CPU task: ${messages.length} messages, sleeper switchCount ${switches}, duration ${Number(duration) / 1e6} ms`);
-    // 20 sleeps of 100 ms; the first may fall before the task's sampler sees the thread.
+    // 20 sleeps of 100 ms; the first may fall before the task's sampler sees
+    // the thread, and a spurious wake-up inside do_nanosleep splits a sleep
+    // into two switches with the same stack (seen: 20 switches, 1.91 s).
     expect(switches).toBeGreaterThanOrEqual(18);
-    expect(switches).toBeLessThanOrEqual(20);
-    // Off-CPU time also holds the wait for a CPU after each wake-up, which a loaded
-    // 2-core machine stretches (measured 100-115 ms per sleep).
-    const perSleep = Number(duration) / switches;
-    expect(perSleep).toBeGreaterThanOrEqual(99e6);
-    expect(perSleep).toBeLessThan(150e6);
+    expect(switches).toBeLessThanOrEqual(22);
+    // At least 18 whole sleeps; off-CPU time also holds the wait for a CPU
+    // after each wake-up, which a loaded 2-core machine stretches.
+    expect(Number(duration)).toBeGreaterThanOrEqual(18 * 99e6);
+    expect(Number(duration)).toBeLessThan(20 * 150e6);
   });
 });
