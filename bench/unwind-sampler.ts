@@ -14,9 +14,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createProcessTable } from '../src/process/process-table.js';
 import { createOnCpuSampler } from '../src/samplers/oncpu-sampler.js';
-import { DEFAULT_UNWIND_MAP_SIZES } from '../src/samplers/sampler-maps.js';
-import { unwindMapsOf, UNWIND_PROC_SIZE } from '../src/unwind/unwind-maps.js';
-import { createUnwindTableManager } from '../src/unwind/unwind-table-manager.js';
+import { createProcessUnwinder } from '../src/agent/process-unwinder.js';
+import { DEFAULT_UNWIND_MAP_SIZES, UNWIND_PROC_SIZE } from '../src/unwind/unwind-maps.js';
 import { newProgStats, progIds, withBpfStats, type BpfRunStats } from './bpf-run-stats.js';
 import { benchResult, benchRuns, measureInterleaved, type Benchmark, type BenchResult } from './harness.js';
 
@@ -41,23 +40,24 @@ async function sampleRunRetrying(pid: number, dwarf: boolean, tables: { chunks: 
 async function sampleRun(pid: number, dwarf: boolean, tables: { chunks: number; procBytes: number }): Promise<number> {
   const before = progIds('do_sample');
   const processes = createProcessTable();
-  const manager = createUnwindTableManager({ filePath: (p, m) => processes.hostPath(p, m.path) });
-  const sampler = createOnCpuSampler({
-    targets: [pid], frequencyHz: 99, dwarfUnwind: dwarf,
-    onLoaded: (o) => manager.bind(unwindMapsOf(o), [processes.observe(pid)]),
-  });
-  sampler.start();
+  processes.observe(pid);
+  const unwinder = dwarf ? createProcessUnwinder({ processes, targets: [pid] }) : undefined;
+  // the tables are built in a worker: sample once they are all in
+  await unwinder?.settled();
+  const sampler = createOnCpuSampler({ targets: [pid], frequencyHz: 99, ...(unwinder ? { unwindMaps: unwinder.maps } : {}) });
   let stats: BpfRunStats | undefined;
   try {
+    sampler.start();
     await new Promise((r) => setTimeout(r, SECONDS_PER_RUN * 1000));
     stats = newProgStats('do_sample', before);
     sampler.drain();
   } finally {
     sampler.stop();
-  }
-  if (dwarf) {
-    tables.chunks = manager.stats().chunksUsed;
-    tables.procBytes = UNWIND_PROC_SIZE;
+    if (unwinder) {
+      tables.chunks = unwinder.tables.stats().chunksUsed;
+      tables.procBytes = UNWIND_PROC_SIZE;
+      unwinder.close();
+    }
   }
   // the program also runs for other processes' samples and returns at once: count only ours is impossible here,
   // so the fixture is the one busy process and the mean includes the cheap early returns of idle CPUs

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include "meshprof.h"
 
@@ -191,6 +192,73 @@ static napi_value maps__get_next_key(napi_env env, napi_callback_info info)
 	return r;
 }
 
+/* updateBatch(fd, keys, values, count): writes `count` packed entries in
+ * one syscall (Linux 5.6+); a table's 6k row chunks would otherwise be
+ * 6k updates. */
+static napi_value maps__update_batch(napi_env env, napi_callback_info info)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	napi_value argv[4];
+	uint32_t fd, count, done = 0;
+	void *keys, *values;
+	size_t klen, vlen;
+
+	if (!mp_args(env, info, 4, argv) || !mp_get_u32(env, argv[0], &fd) ||
+	    !mp_get_buffer(env, argv[1], &keys, &klen) || !mp_get_buffer(env, argv[2], &values, &vlen) ||
+	    !mp_get_u32(env, argv[3], &count))
+		return NULL;
+	if (count == 0)
+		return mp_undefined(env);
+	if (klen % count || vlen % count) {
+		mp_throw_type(env, "updateBatch: keys and values must be count entries each");
+		return NULL;
+	}
+	while (done < count) {
+		__u32 n = count - done;
+
+		if (bpf_map_update_batch(fd, (char *)keys + (size_t)done * (klen / count),
+					 (char *)values + (size_t)done * (vlen / count), &n, &opts) < 0) {
+			mp_throw_errno(env, "updating map elements in a batch", errno);
+			return NULL;
+		}
+		done += n;
+	}
+	return mp_undefined(env);
+}
+
+/* createMap(type, name, keySize, valueSize, maxEntries) -> fd: a map owned
+ * by user space, which several objects then share through reuseMap. */
+static napi_value maps__create(napi_env env, napi_callback_info info)
+{
+	napi_value argv[5];
+	uint32_t type, key_size, value_size, max_entries;
+	char name[16];
+	int fd;
+
+	if (!mp_args(env, info, 5, argv) || !mp_get_u32(env, argv[0], &type) ||
+	    !mp_get_string(env, argv[1], name, sizeof(name)) || !mp_get_u32(env, argv[2], &key_size) ||
+	    !mp_get_u32(env, argv[3], &value_size) || !mp_get_u32(env, argv[4], &max_entries))
+		return NULL;
+	fd = bpf_map_create(type, name, key_size, value_size, max_entries, NULL);
+	if (fd < 0) {
+		mp_throw_errno(env, "creating map", errno);
+		return NULL;
+	}
+	return mp_int(env, fd);
+}
+
+/* closeFd(fd): for maps made by createMap. */
+static napi_value maps__close_fd(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	uint32_t fd;
+
+	if (!mp_args(env, info, 1, argv) || !mp_get_u32(env, argv[0], &fd))
+		return NULL;
+	close(fd);
+	return mp_undefined(env);
+}
+
 napi_status mp_maps_register(napi_env env, napi_value exports)
 {
 	napi_status s;
@@ -201,7 +269,10 @@ napi_status mp_maps_register(napi_env env, napi_value exports)
 	    (s = mp_export(env, exports, "lookup", maps__lookup)) != napi_ok ||
 	    (s = mp_export(env, exports, "update", maps__update)) != napi_ok ||
 	    (s = mp_export(env, exports, "delete", maps__delete)) != napi_ok ||
-	    (s = mp_export(env, exports, "getNextKey", maps__get_next_key)) != napi_ok)
+	    (s = mp_export(env, exports, "getNextKey", maps__get_next_key)) != napi_ok ||
+	    (s = mp_export(env, exports, "updateBatch", maps__update_batch)) != napi_ok ||
+	    (s = mp_export(env, exports, "createMap", maps__create)) != napi_ok ||
+	    (s = mp_export(env, exports, "closeFd", maps__close_fd)) != napi_ok)
 		return s;
 	return napi_ok;
 }

@@ -165,6 +165,27 @@ static napi_value object__map_set_max_entries(napi_env env, napi_callback_info i
 	return mp_undefined(env);
 }
 
+/* mapReuseFd(handle, name, fd): before load, makes the object use an
+ * existing map (libbpf dups the fd) instead of creating its own. */
+static napi_value object__map_reuse_fd(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	struct mp_object *o;
+	struct bpf_map *map;
+	uint32_t fd;
+	int err;
+
+	if (!mp_args(env, info, 3, argv) || !(map = object__map(env, argv, &o)) ||
+	    !mp_get_u32(env, argv[2], &fd))
+		return NULL;
+	err = bpf_map__reuse_fd(map, fd);
+	if (err) {
+		mp_throw_errno(env, "reusing map", -err);
+		return NULL;
+	}
+	return mp_undefined(env);
+}
+
 /* progSetAutoload(handle, name, bool) */
 static napi_value object__prog_set_autoload(napi_env env, napi_callback_info info)
 {
@@ -253,6 +274,7 @@ napi_status mp_object_register(napi_env env, napi_value exports)
 	    (s = mp_export(env, exports, "setGlobal", object__set_global)) != napi_ok ||
 	    (s = mp_export(env, exports, "mapSetMaxEntries", object__map_set_max_entries)) != napi_ok ||
 	    (s = mp_export(env, exports, "progSetAutoload", object__prog_set_autoload)) != napi_ok ||
+	    (s = mp_export(env, exports, "mapReuseFd", object__map_reuse_fd)) != napi_ok ||
 	    (s = mp_export(env, exports, "load", object__load)) != napi_ok ||
 	    (s = mp_export(env, exports, "mapInfo", object__map_info)) != napi_ok ||
 	    (s = mp_export(env, exports, "destroy", object__destroy)) != napi_ok)

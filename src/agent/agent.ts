@@ -8,7 +8,9 @@ import type { SkyWalkingExporter } from '../export/skywalking/index.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
+import { createProcessTable, type ProcessTable } from '../process/process-table.js';
 import { createCollector } from './collector-factory.js';
+import { createProcessUnwinder, type ProcessUnwinder } from './process-unwinder.js';
 import { startDiscoveryService, type DiscoveryService } from './discovery-service.js';
 import { createExporterSinks } from './exporter-sinks.js';
 import { LocalProfileFiles } from './local-files.js';
@@ -83,14 +85,19 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
   const collectors: { kind: string; collector: ProfileCollector }[] = [];
   let metricsServer: MetricsServer | undefined;
   let discovery: DiscoveryService | undefined;
+  let unwinder: ProcessUnwinder | undefined;
   const stop = new AbortController();
   const onSignal = (signal: string): void => { log.info({ signal }, 'stopping: flushing the last interval'); stop.abort(); };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
 
+  let processes: ProcessTable | undefined;
   const deliver = (): Promise<void> => telemetry.span('collection cycle', async () => {
-    for (const { kind, collector } of collectors) {
-      const profile = collector.collect();
+    const profiles = collectors.map(({ kind, collector }) => ({ kind, profile: collector.collect() }));
+    // Every collector has symbolized its samples of exited processes: now they can go.
+    const gone = processes?.forgetExited() ?? [];
+    for (const { collector } of collectors) collector.forgotten(gone);
+    for (const { kind, profile } of profiles) {
       metrics.recordProfile(kind, profile);
       log.info({ kind, ...summarize(profile) }, 'collected interval');
       for (const sink of sinks) {
@@ -108,14 +115,25 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
   try {
     discovery = await startDiscoveryService(env, { warn: (m) => log.warn(m), info: (m) => log.info(m) });
     const naming = discovery;
+    // One process table and one set of unwind tables for every profile kind: /proc is read,
+    // and each binary's .eh_frame table built and loaded, once.
+    const table = createProcessTable({ procRoot: config.procRoot });
+    processes = table;
+    const bpfLog = (level: 'warn' | 'info' | 'debug', message: string): void => log[level](message);
+    try {
+      unwinder = createProcessUnwinder({ processes: table, targets: [], log: bpfLog });
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'unwind tables unavailable: user stacks follow frame pointers only');
+    }
     for (const kind of config.profiles) {
       const collector = createCollector(kind, {
         targets: naming.currentTargets(), frequencyHz: config.frequencyHz, includeIdle: config.includeIdle, procRoot: config.procRoot,
-        keepMangled: config.keepMangled, lineInfo: config.lineInfo,
+        keepMangled: config.keepMangled, lineInfo: config.lineInfo, processes: table,
+        ...(unwinder ? { unwinder } : { dwarfUnwind: false }),
         describeProcess: (base) => naming.describeProcess(base),
       });
       collectors.push({ kind, collector });
-      collector.start();
+      await collector.start();
     }
     // MESHPROF_TARGET_*/EXCLUDE_* selections become the samplers' kernel filter.
     naming.followTargets((targets) => {
@@ -153,6 +171,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
         log.warn({ kind: c.kind, err: err instanceof Error ? err.message : String(err) }, 'stopping collector');
       }
     }
+    unwinder?.close();
     const deadline = config.shutdownTimeoutMs;
     await Promise.all([
       ...sinks.map((s) => s.shutdown(deadline).catch((err: unknown) => log.error({ sink: s.name, err: String(err) }, 'shutting down sink'))),

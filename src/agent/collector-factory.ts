@@ -1,12 +1,9 @@
-import { createProcessTable, type ProcessInfo, type ProcessTable } from '../process/process-table.js';
+import { createProcessTable, type ProcessTable } from '../process/process-table.js';
 import type { ProcessMetadata } from '../profile/model.js';
 import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
 import type { OffCpuState } from '../samplers/offcpu-layout.js';
 import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
-import type { RawStackBatch, StackSampler } from '../samplers/raw-stacks.js';
-import type { BpfObject } from '../kernel/index.js';
-import { createUnwindTableManager, type UnwindManagerStats, type UnwindTableManager } from '../unwind/unwind-table-manager.js';
-import { unwindMapsOf } from '../unwind/unwind-maps.js';
+import type { StackSampler } from '../samplers/raw-stacks.js';
 import { createDemangler } from '../symbolize/demangle.js';
 import { createFileSymbolLookup } from '../symbolize/file-lookup.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
@@ -14,6 +11,7 @@ import { createSymbolCache } from '../symbolize/symbol-cache.js';
 import { createSymbolizer } from '../symbolize/symbolizer.js';
 import { createExecWatcherThread } from './exec-watcher-thread.js';
 import { createProcessTracking } from './process-tracking.js';
+import { createProcessUnwinder, withProcessUnwinder, type ProcessUnwinder } from './process-unwinder.js';
 import { ProfileCollector } from './profile-collector.js';
 
 /** The kinds of profile a collector can produce. */
@@ -39,17 +37,19 @@ export interface CollectorOptions {
   /** Follow exec/exit in the kernel so short-lived processes keep their mappings; default true. */
   readonly trackExecs?: boolean;
   /**
-   * Walk user stacks with .eh_frame tables in the kernel. Default: on for
-   * named targets, off with 'all', where building a large binary's table
-   * (node: 372k rows, about 5 s) in the poll loop would stall the agent.
+   * Walk user stacks with .eh_frame tables in the kernel; default true. Off,
+   * or where the kernel cannot run the walker (before 5.17), user stacks
+   * follow frame pointers only.
    */
   readonly dwarfUnwind?: boolean;
+  /** Shared with other collectors of the same agent, so each table is built and loaded once. */
+  readonly unwinder?: ProcessUnwinder;
   readonly log?: (level: 'warn' | 'info' | 'debug', message: string) => void;
 }
 
-function createSampler(kind: CollectorKind, opts: CollectorOptions, onLoaded?: (o: BpfObject) => void): StackSampler {
+function createSampler(kind: CollectorKind, opts: CollectorOptions, unwinder?: ProcessUnwinder): StackSampler {
   const log = opts.log ? { log: opts.log } : {};
-  const unwind = onLoaded ? { dwarfUnwind: true, onLoaded } : {};
+  const unwind = unwinder ? { unwindMaps: unwinder.maps } : {};
   if (kind === 'oncpu') {
     return createOnCpuSampler({
       targets: opts.targets, frequencyHz: opts.frequencyHz ?? 99, includeIdle: opts.includeIdle ?? false, ...log, ...unwind,
@@ -80,10 +80,7 @@ export function createCollector(kind: CollectorKind, opts: CollectorOptions): Pr
     ...(opts.describeProcess ? { describeProcess: opts.describeProcess } : {}),
   });
   const explicitTargets = opts.targets === 'all' ? [] : opts.targets;
-  const dwarf = opts.dwarfUnwind ?? explicitTargets.length > 0;
-  const unwinder = dwarf ? followProcesses(processes, explicitTargets, opts) : undefined;
-  let sampler = createSampler(kind, opts, unwinder?.onLoaded);
-  if (unwinder) sampler = reportUnwinder(sampler, processes, unwinder);
+  const sampler = walkingSampler(kind, opts, processes, explicitTargets);
   const tracking = (opts.trackExecs ?? true)
     ? createProcessTracking({
       events: createExecWatcherThread({ procRoot: processes.procRoot }),
@@ -92,105 +89,83 @@ export function createCollector(kind: CollectorKind, opts: CollectorOptions): Pr
       ...(opts.log ? { log: opts.log } : {}),
     })
     : undefined;
-  return new ProfileCollector(sampler, processes, symbolizer, explicitTargets, (pids) => {
+  return new ProfileCollector({
+    sampler, processes, symbolizer, explicitTargets,
     // Perf maps stay readable for samples drained after exit; drop them with the process.
-    for (const pid of pids) jit.forget(pid);
-  }, tracking);
+    onForgotten: (pids) => { for (const pid of pids) jit.forget(pid); },
+    ...(tracking ? { tracking } : {}),
+    // A shared table is the agent's to prune, once every collector has symbolized.
+    forgetsExited: opts.processes === undefined,
+  });
 }
 
-/** The unwinder as the collector drives it. */
-interface ProcessUnwinder {
-  readonly tables: UnwindTableManager;
-  readonly onLoaded: (o: BpfObject) => void;
-  /** A process was seen in a sample: install its tables if that has not happened yet. */
-  sampled(pid: number): void;
-}
+/** How long start() waits for named targets' tables before sampling anyway (they keep loading). */
+const PREPARE_TIMEOUT_MS = 15_000;
 
 /**
- * An unwind table manager driven by the process table's events. Named
- * targets get their tables as soon as they are seen; with 'all', a process
- * gets them once it shows up in a sample (so a host's idle daemons cost
- * nothing), walked by frame pointers until then and counted as
- * user_stack_no_process_tables. Exits release them.
+ * The collector's sampler, walking with the .eh_frame tables unless they are
+ * turned off: with the caller's shared unwinder, or one of its own that
+ * stop() closes. prepare() waits for the named targets' tables, so their
+ * first samples are complete too. A kernel that cannot load the walker gets
+ * a frame-pointer sampler instead, with a warning.
  */
-function followProcesses(processes: ProcessTable, targets: readonly number[], opts: CollectorOptions): ProcessUnwinder {
-  const tables = createUnwindTableManager({
-    filePath: (pid, m) => processes.hostPath(pid, m.path),
-    ...(opts.log ? { log: opts.log } : {}),
-  });
-  const installed = new Set<number>();
-  let bound = false;
-  const install = (p: ProcessInfo): void => {
-    if (!bound || p.exited || p.pid === process.pid) return;
-    try {
-      tables.setProcess(p);
-      installed.add(p.pid);
-    } catch (err) {
-      opts.log?.('warn', `loading unwind tables of pid ${p.pid}: ${(err as Error).message}`);
-    }
+function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: ProcessTable, targets: readonly number[]): StackSampler {
+  if (opts.dwarfUnwind === false) return createSampler(kind, opts);
+  let owned: ProcessUnwinder | undefined;
+  let unwinder: ProcessUnwinder | undefined = opts.unwinder;
+  let sampler: StackSampler | undefined;
+  let targetsNow = opts.targets;
+  const release = (): void => {
+    owned?.close();
+    owned = undefined;
   };
-  processes.onProcessAdded((p) => targets.includes(p.pid) && install(p));
-  processes.onMappingsChanged((p) => installed.has(p.pid) && install(p));
-  processes.onProcessExited((p) => {
-    installed.delete(p.pid);
-    tables.removeProcess(p.pid);
-  });
+  const current = (): StackSampler => {
+    if (!sampler) throw new Error(`using ${kind} sampler: not started: call start() first`);
+    return sampler;
+  };
+  const follow = (): ProcessUnwinder => {
+    if (unwinder === undefined) unwinder = owned = createProcessUnwinder({ processes, targets, ...(opts.log ? { log: opts.log } : {}) });
+    else for (const pid of targets) unwinder.follow(pid);
+    return unwinder;
+  };
   return {
-    tables,
-    onLoaded(o) {
-      tables.bind(unwindMapsOf(o), []);
-      bound = true;
-      for (const pid of targets) {
-        const p = processes.get(pid);
-        if (p) install(p);
+    async prepare() {
+      const u = follow();
+      if (targets.length === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), PREPARE_TIMEOUT_MS); });
+      const isLate = await Promise.race([u.settled().then(() => false), late]);
+      clearTimeout(timer);
+      if (isLate) opts.log?.('warn', `unwind tables still building after ${PREPARE_TIMEOUT_MS / 1000} s: sampling meanwhile, with frame pointers where they are missing`);
+    },
+    start() {
+      const options = { ...opts, targets: targetsNow };
+      try {
+        const u = unwinder ?? follow();
+        const s = withProcessUnwinder(createSampler(kind, options, u), processes, u);
+        s.start();
+        sampler = s;
+      } catch (err) {
+        release();
+        unwinder = undefined;
+        opts.log?.('warn', `the .eh_frame stack walker did not load (${(err as Error).message}): user stacks follow frame pointers only`);
+        const s = createSampler(kind, options);
+        s.start();
+        sampler = s;
       }
     },
-    sampled(pid) {
-      if (installed.has(pid)) return;
-      const p = processes.get(pid);
-      if (p) install(p);
+    drain: () => current().drain(),
+    setTargets: (t) => {
+      targetsNow = t;
+      sampler?.setTargets(t);
     },
-  };
-}
-
-const UNWIND_DROPS: readonly [keyof UnwindManagerStats, string][] = [
-  ['filesUnreadable', 'unwind_files_unreadable'],
-  ['tablesOutOfRoom', 'unwind_tables_out_of_room'],
-  ['procsOutOfRoom', 'unwind_procs_out_of_room'],
-  ['mappingsTruncated', 'unwind_mappings_truncated'],
-];
-
-/**
- * Adds the table manager's losses to each batch's drops, installs tables
- * for newly sampled processes, and re-reads the mappings of a process whose
- * leaf pc lies outside them (dlopen, exec), so its tables follow.
- */
-function reportUnwinder(sampler: StackSampler, processes: ProcessTable, unwinder: ProcessUnwinder): StackSampler {
-  let before = unwinder.tables.stats();
-  return {
-    start: () => sampler.start(),
-    stop: () => sampler.stop(),
-    setTargets: (t) => sampler.setTargets(t),
-    drain(): RawStackBatch {
-      const batch = sampler.drain();
-      const checked = new Set<number>();
-      for (const s of batch.samples) {
-        if (checked.has(s.tgid) || s.tgid === 0) continue;
-        checked.add(s.tgid);
-        // observe() is what the collector does next anyway; it only reads /proc once per process
-        processes.tryObserve(s.tgid);
-        const leaf = s.userStack[0];
-        if (leaf !== undefined) processes.findMapping(s.tgid, leaf, true);
-        unwinder.sampled(s.tgid);
+    stop() {
+      try {
+        sampler?.stop();
+      } finally {
+        sampler = undefined;
+        release();
       }
-      const after = unwinder.tables.stats();
-      const drops = { ...batch.drops };
-      for (const [stat, reason] of UNWIND_DROPS) {
-        const delta = after[stat] - before[stat];
-        if (delta > 0) drops[reason] = (drops[reason] ?? 0) + delta;
-      }
-      before = after;
-      return { ...batch, drops };
     },
   };
 }

@@ -19,6 +19,25 @@ export interface BatchSymbolizer {
   prepare?(pid: number): void;
 }
 
+/** What a collector is made of. */
+export interface ProfileCollectorParts {
+  readonly sampler: StackSampler;
+  readonly processes: ProcessObserver;
+  readonly symbolizer: BatchSymbolizer;
+  /** Processes named by the user: captured before sampling starts. */
+  readonly explicitTargets?: readonly number[];
+  /** Told which exited processes were forgotten, to free per-process state. */
+  readonly onForgotten?: (pids: readonly number[]) => void;
+  /** Captures processes at exec, between polls (createProcessTracking); optional. */
+  readonly tracking?: { start(): void; stop(): void };
+  /**
+   * Whether collect() drops exited processes from the table; default true.
+   * False when the table is shared: its owner forgets them once every
+   * collector has symbolized, and tells each through forgotten().
+   */
+  readonly forgetsExited?: boolean;
+}
+
 /**
  * Turns a kernel sampler into profiles: polls the sampler's maps often (about
  * once a second) so that short-lived processes are captured while they are
@@ -30,24 +49,37 @@ export class ProfileCollector {
   /** Processes already captured: each poll only reads the ones new to it. */
   private readonly captured = new Set<number>();
 
-  constructor(
-    private readonly sampler: StackSampler,
-    private readonly processes: ProcessObserver,
-    private readonly symbolizer: BatchSymbolizer,
-    /** Processes named by the user: captured before sampling starts. */
-    private readonly explicitTargets: readonly number[] = [],
-    /** Told which exited processes were forgotten, to free per-process state. */
-    private readonly onForgotten: (pids: readonly number[]) => void = () => {},
-    /** Captures processes at exec, between polls (createProcessTracking); optional. */
-    private readonly tracking?: { start(): void; stop(): void },
-  ) {}
+  private readonly sampler: StackSampler;
+  private readonly processes: ProcessObserver;
+  private readonly symbolizer: BatchSymbolizer;
+  private readonly explicitTargets: readonly number[];
+  private readonly onForgotten: (pids: readonly number[]) => void;
+  private readonly tracking: { start(): void; stop(): void } | undefined;
+  private readonly forgetsExited: boolean;
 
-  start(): void {
+  constructor(parts: ProfileCollectorParts) {
+    this.sampler = parts.sampler;
+    this.processes = parts.processes;
+    this.symbolizer = parts.symbolizer;
+    this.explicitTargets = parts.explicitTargets ?? [];
+    this.onForgotten = parts.onForgotten ?? (() => {});
+    this.tracking = parts.tracking;
+    this.forgetsExited = parts.forgetsExited ?? true;
+  }
+
+  /** Captures the named targets, prepares the sampler (their unwind tables), and starts it. */
+  async start(): Promise<void> {
     for (const pid of this.explicitTargets) this.capture(pid);
     this.processes.refresh();
     // Before the sampler: a program started in between is then seen at exec.
     this.tracking?.start();
-    this.sampler.start();
+    try {
+      await this.sampler.prepare?.();
+      this.sampler.start();
+    } catch (err) {
+      this.tracking?.stop();
+      throw err;
+    }
   }
 
   private capture(pid: number): void {
@@ -85,13 +117,14 @@ export class ProfileCollector {
     this.pending = [];
     this.samples = 0;
     const profile = this.symbolizer.symbolize(merged);
-    const forgotten = this.processes.forgetExited();
-    if (forgotten) {
-      // A reused pid is a new process: capture it again when it shows up.
-      for (const pid of forgotten) this.captured.delete(pid);
-      this.onForgotten(forgotten);
-    }
+    if (this.forgetsExited) this.forgotten(this.processes.forgetExited() ?? []);
     return profile;
+  }
+
+  /** Exited processes the table dropped: a reused pid is a new process, captured again when it shows up. */
+  forgotten(pids: readonly number[]): void {
+    for (const pid of pids) this.captured.delete(pid);
+    this.onForgotten(pids);
   }
 
   /** Changes which processes the kernel samples (the discovery selection). */

@@ -79,7 +79,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   let interrupted = false;
   const onSigint = (): void => { interrupted = true; };
   process.once('SIGINT', onSigint);
-  collector.start();
+  await collector.start();
   if (pids.length === 0) discovery.followTargets((t) => collector.setTargets(t));
   const started = Date.now();
   const what = pids.length > 0 ? `pid ${pids.join(',')}` : discovery.selective ? `the processes MESHPROF_TARGET_*/MESHPROF_EXCLUDE_* select (now ${selectedCount(discovery.currentTargets())})` : 'all processes';

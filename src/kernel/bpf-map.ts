@@ -42,6 +42,8 @@ export interface BpfMap {
   deleteBatch(keys: readonly Buffer[]): number;
   lookup(key: Buffer): Buffer | undefined;
   update(key: Buffer, value: Buffer, flags?: number): void;
+  /** Writes entries in one syscall (Linux 5.6+); keys[i] gets values[i]. */
+  updateBatch(keys: readonly Buffer[], values: readonly Buffer[]): void;
   /** False when the key was absent. */
   delete(key: Buffer): boolean;
   /** The key after `key`, or the first with undefined; undefined at the end. */
@@ -98,6 +100,15 @@ export function createBpfMap(native: NativeAddon, objectName: string, name: stri
       }
       call('updating', () => native.update(fd, key, value, flags));
     },
+    updateBatch: (keys, values) => {
+      if (keys.length !== values.length) throw new Error(`updating ${label}: ${keys.length} keys for ${values.length} values`);
+      if (keys.length === 0) return;
+      keys.forEach(checkKey);
+      for (const v of values) {
+        if (v.length !== userValueSize) throw new Error(`updating ${label}: value is ${v.length} bytes, map wants ${userValueSize}`);
+      }
+      call('updating', () => native.updateBatch(fd, Buffer.concat(keys), Buffer.concat(values), keys.length));
+    },
     delete: (key) => {
       checkKey(key);
       return call('deleting from', () => native.delete(fd, key));
@@ -105,6 +116,43 @@ export function createBpfMap(native: NativeAddon, objectName: string, name: stri
     nextKey: (key) => {
       if (key) checkKey(key);
       return call('iterating', () => native.getNextKey(fd, key ?? null, keySize)) ?? undefined;
+    },
+  };
+}
+
+/** A map user space created itself (createOwnedMap); close() releases this process's reference. */
+export interface OwnedBpfMap extends BpfMap {
+  close(): void;
+}
+
+/** What createOwnedMap makes. */
+export interface OwnedMapSpec {
+  readonly type: number;
+  /** At most 15 characters (BPF_OBJ_NAME_LEN). */
+  readonly name: string;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+}
+
+/**
+ * Creates a map that belongs to no object, so that several objects can
+ * share it (BpfObject.reuseMap) and it outlives any one of them.
+ */
+export function createOwnedMap(native: NativeAddon, spec: OwnedMapSpec): OwnedBpfMap {
+  let fd: number;
+  try {
+    fd = native.createMap(spec.type, spec.name, spec.keySize, spec.valueSize, spec.maxEntries);
+  } catch (err) {
+    throw toBpfError(`creating map ${spec.name} (${spec.maxEntries} entries of ${spec.valueSize} bytes)`, err, libbpfLogText(parseLibbpfLog(native.takeLog())));
+  }
+  const map = createBpfMap(native, 'meshprof', spec.name, { fd, ...spec });
+  let closed = false;
+  return {
+    ...map,
+    close: () => {
+      if (!closed) native.closeFd(fd);
+      closed = true;
     },
   };
 }

@@ -43,6 +43,8 @@ export interface BpfObject {
   setGlobal(name: string, value: Buffer): void;
   resizeMap(name: string, maxEntries: number): void;
   setAutoload(program: string, on: boolean): void;
+  /** Before load: uses `map` (same type and sizes) instead of creating this object's own. */
+  reuseMap(name: string, map: BpfMap): void;
   load(): void;
   /** A loaded map; throws before load. */
   map(name: string): BpfMap;
@@ -100,6 +102,7 @@ export function openBpfObject(name: string, opts: OpenBpfObjectOptions = {}): Bp
     setGlobal: (g, value) => call(`setting global ${g} of bpf object ${name}`, () => native.setGlobal(handle, g, value)),
     resizeMap: (m, n) => call(`resizing map ${name}/${m} to ${n}`, () => native.mapSetMaxEntries(handle, m, n)),
     setAutoload: (p, on) => call(`choosing program ${name}/${p}`, () => native.progSetAutoload(handle, p, on)),
+    reuseMap: (m, map) => call(`sharing map ${map.name} as ${name}/${m}`, () => native.mapReuseFd(handle, m, map.fd)),
     load: () => {
       call(`loading bpf program ${name}`, () => native.load(handle));
       loaded = true;

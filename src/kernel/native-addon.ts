@@ -33,6 +33,7 @@ export interface NativeAddon {
   setGlobal(obj: NativeObjectHandle, name: string, value: Buffer): void;
   mapSetMaxEntries(obj: NativeObjectHandle, map: string, n: number): void;
   progSetAutoload(obj: NativeObjectHandle, prog: string, on: boolean): void;
+  mapReuseFd(obj: NativeObjectHandle, map: string, fd: number): void;
   load(obj: NativeObjectHandle): void;
   mapInfo(obj: NativeObjectHandle, map: string): NativeMapInfo;
   destroy(obj: NativeObjectHandle): void;
@@ -50,6 +51,9 @@ export interface NativeAddon {
   update(fd: number, key: Buffer, value: Buffer, flags: number): void;
   delete(fd: number, key: Buffer): boolean;
   getNextKey(fd: number, key: Buffer | null, keySize: number): Buffer | null;
+  updateBatch(fd: number, keys: Buffer, values: Buffer, count: number): void;
+  createMap(type: number, name: string, keySize: number, valueSize: number, maxEntries: number): number;
+  closeFd(fd: number): void;
   probeProgType(type: 'perf_event' | 'tracing' | 'raw_tracepoint' | 'kprobe' | 'tracepoint' | 'socket_filter'): number;
   probeCpuClock(cpu: number): number;
   numPossibleCpus(): number;

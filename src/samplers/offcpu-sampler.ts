@@ -5,7 +5,7 @@ import { drainOffCpuGeneration } from './offcpu-drain.js';
 import { OFFCPU_DROP_REASONS, OffCpuStateFilter, u64Bytes, type OffCpuState } from './offcpu-layout.js';
 import { createGenerationDrain } from './generation-drain.js';
 import type { RawStackBatch, StackSampler } from './raw-stacks.js';
-import { sizeUnwindMaps, syncTargetMap, type UnwindMapSizes } from './sampler-maps.js';
+import { prepareWalkerMaps, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
 
 /** Settings of the off-CPU sampler; every field has a default. */
 export interface OffCpuSamplerOptions {
@@ -27,12 +27,11 @@ export interface OffCpuSamplerOptions {
   readonly startMaxEntries?: number;
   readonly settleMs?: number;
   readonly log?: BpfLogSink;
-  /** Walk user stacks with .eh_frame tables (bpf/unwinder.h, Linux 5.17+); default false: frame pointers only. */
-  readonly dwarfUnwind?: boolean;
-  /** Sizes of the unwinder's maps; see UnwindMapSizes. */
-  readonly unwindMaps?: UnwindMapSizes;
-  /** Called after load and before attach (once per attach attempt), e.g. to bind unwind tables. */
-  readonly onLoaded?: (o: BpfObject) => void;
+  /**
+   * Walk user stacks with the .eh_frame tables in these maps (bpf/unwinder.h,
+   * Linux 5.17+); default none: frame pointers only.
+   */
+  readonly unwindMaps?: SharedWalkerMaps;
 }
 
 /** The off-CPU sampler: a StackSampler over bpf/offcpu.bpf.c. */
@@ -54,7 +53,7 @@ export function createOffCpuSampler(
   opts: OffCpuSamplerOptions = {},
   open: BpfObjectFactory = (name) => openBpfObject(name, opts.log ? { log: opts.log } : {}),
 ): OffCpuSampler {
-  const dwarf = opts.dwarfUnwind ?? false;
+  const dwarf = opts.unwindMaps !== undefined;
   const window = createGenerationDrain({ valueTypes, periodType, period: 1 }, OFFCPU_DROP_REASONS, dwarf, opts.settleMs);
   let obj: BpfObject | undefined;
   let link: BpfLink | undefined;
@@ -84,10 +83,8 @@ export function createOffCpuSampler(
     for (const m of ['counts0', 'counts1']) o.resizeMap(m, opts.countsMaxEntries ?? 10240);
     for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? 16384);
     o.resizeMap('start', opts.startMaxEntries ?? 32768);
-    o.setGlobal('dwarf_unwind', Buffer.from([dwarf ? 1 : 0]));
-    sizeUnwindMaps(o, dwarf, opts.stacksMaxEntries ?? 16384, opts.unwindMaps);
+    prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? 16384);
     o.load();
-    opts.onLoaded?.(o);
     syncTargetMap(o.map('targets'), targets);
     writeControl(o);
     window.begin(o);

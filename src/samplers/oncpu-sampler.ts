@@ -4,7 +4,7 @@ import { drainOnCpuGeneration } from './oncpu-drain.js';
 import { encodeOnCpuControl, ONCPU_DROP_REASONS, u32Bytes } from './oncpu-layout.js';
 import { createGenerationDrain } from './generation-drain.js';
 import type { RawStackBatch, StackSampler } from './raw-stacks.js';
-import { sizeUnwindMaps, syncTargetMap, type UnwindMapSizes } from './sampler-maps.js';
+import { prepareWalkerMaps, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
 
 /** Settings of the on-CPU sampler; every field has a default. */
 export interface OnCpuSamplerOptions {
@@ -27,12 +27,11 @@ export interface OnCpuSamplerOptions {
   /** CPUs to sample; default every online CPU. */
   readonly cpus?: readonly number[];
   readonly log?: BpfLogSink;
-  /** Walk user stacks with .eh_frame tables (bpf/unwinder.h, Linux 5.17+); default false: frame pointers only. */
-  readonly dwarfUnwind?: boolean;
-  /** Sizes of the unwinder's maps; see UnwindMapSizes. */
-  readonly unwindMaps?: UnwindMapSizes;
-  /** Called once after load and before attach, e.g. to bind an unwind table manager to the maps. */
-  readonly onLoaded?: (o: BpfObject) => void;
+  /**
+   * Walk user stacks with the .eh_frame tables in these maps (bpf/unwinder.h,
+   * Linux 5.17+); default none: frame pointers only.
+   */
+  readonly unwindMaps?: SharedWalkerMaps;
 }
 
 /** The on-CPU sampler: a StackSampler over bpf/oncpu.bpf.c. */
@@ -57,7 +56,7 @@ export function createOnCpuSampler(
     throw new Error(`creating on-cpu sampler: frequency ${frequencyHz} Hz out of range: use 1..10000`);
   }
   const period = Math.round(1e9 / frequencyHz);
-  const dwarf = opts.dwarfUnwind ?? false;
+  const dwarf = opts.unwindMaps !== undefined;
   const window = createGenerationDrain({ valueTypes, periodType, period }, ONCPU_DROP_REASONS, dwarf, opts.settleMs);
   let obj: BpfObject | undefined;
   let links: BpfLink[] = [];
@@ -90,11 +89,9 @@ export function createOnCpuSampler(
         for (const m of ['counts0', 'counts1']) o.resizeMap(m, opts.countsMaxEntries ?? 10240);
         for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? 16384);
         o.resizeMap('targets', opts.targetsMaxEntries ?? 1024);
-        o.setGlobal('dwarf_unwind', Buffer.from([dwarf ? 1 : 0]));
-        sizeUnwindMaps(o, dwarf, opts.stacksMaxEntries ?? 16384, opts.unwindMaps);
+        prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? 16384);
         o.load();
-        opts.onLoaded?.(o);
-        writeTargets(o);
+            writeTargets(o);
         writeControl(o);
         window.begin(o);
         for (const cpu of opts.cpus ?? onlineCpus()) {

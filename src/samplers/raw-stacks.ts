@@ -45,6 +45,8 @@ export interface RawStackBatch {
 
 /** A kernel sampler: started once, drained once per interval, then stopped. */
 export interface StackSampler {
+  /** Optional slow work before start(), such as building the unwind tables of named targets. */
+  prepare?(): Promise<void>;
   start(): void;
   /** Reads and clears what the kernel aggregated since the last drain. */
   drain(): RawStackBatch;

@@ -41,29 +41,25 @@ export function mapKeys(map: BpfMap): Buffer[] {
   return keys;
 }
 
-/** Entries of the .eh_frame unwinder's maps (bpf/unwinder.h); each has a default. */
-export interface UnwindMapSizes {
-  /** 64-row (1 KiB) chunks of rows shared by all tables; default 16384 (16 MiB, 1 Mi rows). */
-  readonly rowChunks?: number;
-  /** Distinct files with a table; default 4096. */
-  readonly tables?: number;
-  /** Processes with mapping entries (2 KiB each); default 1024. */
-  readonly procs?: number;
+/**
+ * The .eh_frame walker's maps (unwind_rows, unwind_tables, unwind_procs),
+ * owned outside the sampler (src/unwind's UnwindMapSet) so every sampler
+ * walks with the same tables.
+ */
+export interface SharedWalkerMaps {
+  /** Before load: makes `o` use these maps instead of its own. */
+  shareWith(o: BpfObject): void;
 }
 
-/** Default UnwindMapSizes. */
-export const DEFAULT_UNWIND_MAP_SIZES: Required<UnwindMapSizes> = { rowChunks: 1 << 14, tables: 4096, procs: 1024 };
-
 /**
- * Sizes the unwinder's maps before load; with the walker off they shrink
- * to one entry each, since the verifier still sees (and loads) them.
+ * Turns the walker on with `walker`'s maps, or off: then its maps shrink to
+ * one entry each, since the verifier still sees (and loads) them.
  */
-export function sizeUnwindMaps(o: BpfObject, dwarf: boolean, ustacks: number, sizes: UnwindMapSizes = {}): void {
-  const s = { ...DEFAULT_UNWIND_MAP_SIZES, ...sizes };
-  o.resizeMap('unwind_rows', dwarf ? s.rowChunks : 1);
-  o.resizeMap('unwind_tables', dwarf ? s.tables : 1);
-  o.resizeMap('unwind_procs', dwarf ? s.procs : 1);
-  for (const m of ['ustacks0', 'ustacks1']) o.resizeMap(m, dwarf ? ustacks : 1);
+export function prepareWalkerMaps(o: BpfObject, walker: SharedWalkerMaps | undefined, ustacks: number): void {
+  o.setGlobal('dwarf_unwind', Buffer.from([walker ? 1 : 0]));
+  if (walker) walker.shareWith(o);
+  else for (const m of ['unwind_rows', 'unwind_tables', 'unwind_procs']) o.resizeMap(m, 1);
+  for (const m of ['ustacks0', 'ustacks1']) o.resizeMap(m, walker ? ustacks : 1);
 }
 
 /** enum unwind_drop_reason of bpf/unwinder.h (map `unwind_drops`), by index, as DropCounts names. */

@@ -1,18 +1,22 @@
 /**
- * The per-file half of the unwind maps: each file's table written once into
- * unwind_rows (a run of 64-row chunks, placed first-fit by row-allocator.ts)
- * and unwind_tables (its id), refcounted by the processes that map it, and
- * freed for reuse when the count drops to zero.
+ * The per-file half of the unwind maps: each file's table built once (by an
+ * UnwindTableBuilder, off the main thread), written into unwind_rows (a run
+ * of 64-row chunks, placed first-fit by row-allocator.ts) and unwind_tables
+ * (its id), refcounted by the processes that map it, and freed for reuse
+ * when the count drops to zero.
  */
+import type { ElfProgramHeader } from '../elf/elf-types.js';
 import type { FileUnwindTable } from './file-unwind-table.js';
 import { createRowAllocator, type RowRun } from './row-allocator.js';
+import type { UnwindTableBuilder } from './table-builder.js';
 import { UNWIND_ROW_SIZE, unwindRowCount } from './unwind-table-codec.js';
 import { encodeUnwindRange, u32Key, UNWIND_MAX_TABLE_ROWS, UNWIND_ROWS_PER_CHUNK, type UnwindMaps } from './unwind-maps.js';
 
-/** A file's table as loaded into the maps. */
+/** A file's table as loaded into the maps; the rows themselves live only in the kernel. */
 export interface StoredTable {
   readonly id: number;
-  readonly file: FileUnwindTable;
+  /** PT_LOAD segments, to turn a mapping's file offset into a file vaddr. */
+  readonly loadSegments: readonly ElfProgramHeader[];
 }
 
 /** The counters the store adds to. */
@@ -22,25 +26,41 @@ export interface FileTableStoreStats {
   tablesOutOfRoom: number;
 }
 
+/** Where a file's table is. */
+export type TableState = { readonly state: 'ready'; readonly table: StoredTable } | { readonly state: 'building' } | { readonly state: 'none' };
+
 /** See the module comment. */
 export interface FileTableStore {
-  /** The table of file `key` (dev:inode), loaded from `path()` on first use; undefined when it has none or no room. */
-  acquire(key: string, path: () => string, label: string): StoredTable | undefined;
+  /**
+   * Takes a reference to file `key` (dev:inode); the first starts its build
+   * from `path()`. Every acquire needs a release.
+   */
+  acquire(key: string, path: () => string, label: string): TableState;
+  /** The file's state now, without taking a reference. */
+  state(key: string): TableState;
   release(key: string): void;
+  /** Resolves once no build is in flight (the tables asked for so far are in the maps or given up). */
+  settled(): Promise<void>;
   readonly chunksUsed: number;
   readonly live: number;
+  readonly building: number;
 }
 
-interface Entry extends StoredTable {
-  readonly run: RowRun;
-  refs: number;
-}
+type Entry =
+  | { state: 'building'; refs: number }
+  | { state: 'ready'; refs: number; table: StoredTable; run: RowRun };
 
-/** Creates a store over empty maps (a freshly loaded sampler's). */
+const NONE: TableState = { state: 'none' };
+const BUILDING: TableState = { state: 'building' };
+/** Row chunks per batch update: 1 MiB per syscall. */
+const CHUNKS_PER_BATCH = 1024;
+
+/** Creates a store over empty maps; `onReady` hears of each file whose table has just been written. */
 export function createFileTableStore(
   maps: UnwindMaps,
-  load: (path: string) => FileUnwindTable,
+  builder: UnwindTableBuilder,
   stats: FileTableStoreStats,
+  onReady: (key: string) => void,
   log?: (level: 'warn' | 'debug', message: string) => void,
 ): FileTableStore {
   const rows = createRowAllocator(maps.rows.maxEntries);
@@ -49,16 +69,68 @@ export function createFileTableStore(
   const files = new Map<string, Entry>();
   // files that failed once are not retried for every process that maps them
   const failed = new Set<string>();
+  const inFlight = new Set<Promise<void>>();
 
   const write = (file: FileUnwindTable, id: number, run: RowRun, count: number): void => {
     const chunkBytes = UNWIND_ROWS_PER_CHUNK * UNWIND_ROW_SIZE;
-    for (let c = 0; c < run.count; c++) {
-      const chunk = Buffer.alloc(chunkBytes);
-      file.table.copy(chunk, 0, c * chunkBytes, Math.min(file.table.length, (c + 1) * chunkBytes));
-      maps.rows.update(u32Key(run.first + c), chunk);
+    for (let c = 0; c < run.count; c += CHUNKS_PER_BATCH) {
+      const keys: Buffer[] = [];
+      const values: Buffer[] = [];
+      for (let i = c; i < Math.min(run.count, c + CHUNKS_PER_BATCH); i++) {
+        const chunk = Buffer.alloc(chunkBytes);
+        file.table.copy(chunk, 0, i * chunkBytes, Math.min(file.table.length, (i + 1) * chunkBytes));
+        keys.push(u32Key(run.first + i));
+        values.push(chunk);
+      }
+      maps.rows.updateBatch(keys, values);
     }
     // the range goes in last, so the walker never sees a half-written run
     maps.tables.update(u32Key(id), encodeUnwindRange(run.first * UNWIND_ROWS_PER_CHUNK, count));
+  };
+
+  /** Puts a built table into the maps; undefined when it has no rows or no room. */
+  const store = (key: string, file: FileUnwindTable, label: string): Entry | undefined => {
+    const count = unwindRowCount(file.table);
+    if (count === 0) return undefined; // no .eh_frame: frame pointers are all there is
+    const id = freeIds.pop();
+    const run = count <= UNWIND_MAX_TABLE_ROWS ? rows.allocate(Math.ceil(count / UNWIND_ROWS_PER_CHUNK)) : undefined;
+    if (id === undefined || run === undefined) {
+      if (id !== undefined) freeIds.push(id);
+      if (run !== undefined) rows.free(run);
+      stats.tablesOutOfRoom++;
+      log?.('warn', `loading unwind table of ${label}: no room for ${count} rows (${rows.used}/${rows.capacity} chunks used): frame pointers instead`);
+      return undefined;
+    }
+    try {
+      write(file, id, run, count);
+    } catch (err) {
+      rows.free(run);
+      freeIds.push(id);
+      stats.tablesOutOfRoom++;
+      log?.('warn', `writing unwind table of ${label}: ${(err as Error).message}: frame pointers instead`);
+      return undefined;
+    }
+    stats.filesLoaded++;
+    return { state: 'ready', refs: 0, table: { id, loadSegments: file.loadSegments }, run };
+  };
+
+  const finish = (key: string, label: string, file: FileUnwindTable | undefined): void => {
+    const e = files.get(key);
+    // released while it was being built: nobody wants it any more
+    if (e === undefined || e.state !== 'building') return;
+    const stored = file === undefined ? undefined : store(key, file, label);
+    if (stored === undefined) {
+      failed.add(key);
+      files.delete(key);
+    } else {
+      files.set(key, { ...stored, refs: e.refs });
+    }
+    onReady(key);
+  };
+
+  const stateOf = (e: Entry | undefined): TableState => {
+    if (e?.state === 'ready') return { state: 'ready', table: e.table };
+    return e?.state === 'building' ? BUILDING : NONE;
   };
 
   return {
@@ -66,57 +138,55 @@ export function createFileTableStore(
       const known = files.get(key);
       if (known) {
         known.refs++;
-        return known;
+        return stateOf(known);
       }
-      if (failed.has(key)) return undefined;
-      let file: FileUnwindTable;
+      if (failed.has(key)) return NONE;
+      let p: string;
       try {
-        file = load(path());
+        p = path();
       } catch (err) {
         failed.add(key);
         stats.filesUnreadable++;
         log?.('debug', `loading unwind table of ${label}: ${(err as Error).message}`);
-        return undefined;
+        return NONE;
       }
-      const count = unwindRowCount(file.table);
-      if (count === 0) {
-        failed.add(key); // no .eh_frame: frame pointers are all there is
-        return undefined;
-      }
-      const id = freeIds.pop();
-      const run = count <= UNWIND_MAX_TABLE_ROWS ? rows.allocate(Math.ceil(count / UNWIND_ROWS_PER_CHUNK)) : undefined;
-      if (id === undefined || run === undefined) {
-        if (id !== undefined) freeIds.push(id);
-        if (run !== undefined) rows.free(run);
-        stats.tablesOutOfRoom++;
-        log?.('warn', `loading unwind table of ${label}: no room for ${count} rows (${rows.used}/${rows.capacity} chunks used): frame pointers instead`);
-        return undefined;
-      }
-      try {
-        write(file, id, run, count);
-      } catch (err) {
-        rows.free(run);
-        freeIds.push(id);
-        throw err;
-      }
-      const entry: Entry = { id, run, file, refs: 1 };
-      files.set(key, entry);
-      stats.filesLoaded++;
-      return entry;
+      files.set(key, { state: 'building', refs: 1 });
+      const done = builder.build(p).then(
+        (file) => finish(key, label, file),
+        (err: unknown) => {
+          stats.filesUnreadable++;
+          log?.('debug', `loading unwind table of ${label}: ${err instanceof Error ? err.message : String(err)}`);
+          finish(key, label, undefined);
+        },
+      ).finally(() => inFlight.delete(done));
+      inFlight.add(done);
+      return BUILDING;
     },
+    state: (key) => stateOf(files.get(key)),
     release(key) {
       const e = files.get(key);
       if (!e || --e.refs > 0) return;
       files.delete(key);
-      maps.tables.update(u32Key(e.id), encodeUnwindRange(0, 0));
+      if (e.state !== 'ready') return;
+      maps.tables.update(u32Key(e.table.id), encodeUnwindRange(0, 0));
       rows.free(e.run);
-      freeIds.push(e.id);
+      freeIds.push(e.table.id);
+    },
+    async settled() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
     get chunksUsed() {
       return rows.used;
     },
     get live() {
-      return files.size;
+      let n = 0;
+      for (const e of files.values()) if (e.state === 'ready') n++;
+      return n;
+    },
+    get building() {
+      let n = 0;
+      for (const e of files.values()) if (e.state === 'building') n++;
+      return n;
     },
   };
 }

@@ -2,7 +2,8 @@
  * The BPF side of the unwind tables (bpf/unwinder.h): the three maps the
  * kernel walker reads and the byte layouts of their values.
  */
-import type { BpfMap, BpfObject } from '../kernel/index.js';
+import { MapType, openOwnedMap, type BpfMap, type BpfObject, type OwnedBpfMap } from '../kernel/index.js';
+import { UNWIND_ROW_SIZE } from './unwind-table-codec.js';
 
 /** UNWIND_MAX_MAPPINGS: mapping entries per process. */
 export const UNWIND_MAX_MAPPINGS = 64;
@@ -28,6 +29,63 @@ export interface UnwindMaps {
 /** The unwind maps of a loaded sampler object (oncpu or offcpu). */
 export function unwindMapsOf(o: BpfObject): UnwindMaps {
   return { rows: o.map('unwind_rows'), tables: o.map('unwind_tables'), procs: o.map('unwind_procs') };
+}
+
+/** Entries of the walker's maps; each has a default. */
+export interface UnwindMapSizes {
+  /** 64-row (1 KiB) chunks of rows shared by all tables; default 16384 (16 MiB, 1 Mi rows). */
+  readonly rowChunks?: number;
+  /** Distinct files with a table; default 4096. */
+  readonly tables?: number;
+  /** Processes with mapping entries (2 KiB each); default 1024. */
+  readonly procs?: number;
+}
+
+/** Default UnwindMapSizes. */
+export const DEFAULT_UNWIND_MAP_SIZES: Required<UnwindMapSizes> = { rowChunks: 1 << 14, tables: 4096, procs: 1024 };
+
+/** Walker maps owned by user space, shared by every sampler that walks with them. */
+export interface UnwindMapSet extends UnwindMaps {
+  /** Bytes of kernel memory the three maps hold (arrays and this hash are preallocated). */
+  readonly bytes: number;
+  /** Makes a sampler object, before load, use these maps instead of its own. */
+  shareWith(o: BpfObject): void;
+  close(): void;
+}
+
+/**
+ * Creates the three walker maps outside any object, so the on- and off-CPU
+ * samplers read the same tables (built and written once) and the tables
+ * survive a sampler being restarted.
+ */
+export function createUnwindMapSet(sizes: UnwindMapSizes = {}): UnwindMapSet {
+  const s = { ...DEFAULT_UNWIND_MAP_SIZES, ...sizes };
+  const owned: OwnedBpfMap[] = [];
+  const make = (name: string, type: number, valueSize: number, maxEntries: number): OwnedBpfMap => {
+    const m = openOwnedMap({ type, name, keySize: 4, valueSize, maxEntries });
+    owned.push(m);
+    return m;
+  };
+  try {
+    const rows = make('unwind_rows', MapType.array, UNWIND_ROWS_PER_CHUNK * UNWIND_ROW_SIZE, s.rowChunks);
+    const tables = make('unwind_tables', MapType.array, 8, s.tables);
+    const procs = make('unwind_procs', MapType.hash, UNWIND_PROC_SIZE, s.procs);
+    const bytes = rows.maxEntries * rows.valueSize + tables.maxEntries * tables.valueSize + procs.maxEntries * procs.valueSize;
+    return {
+      rows, tables, procs, bytes,
+      shareWith(o) {
+        o.reuseMap('unwind_rows', rows);
+        o.reuseMap('unwind_tables', tables);
+        o.reuseMap('unwind_procs', procs);
+      },
+      close() {
+        for (const m of owned) m.close();
+      },
+    };
+  } catch (err) {
+    for (const m of owned) m.close();
+    throw err;
+  }
 }
 
 /** One struct unwind_mapping: runtime [start, end), bias = runtime - file vaddr. */

@@ -1,15 +1,17 @@
 /**
  * Keeps the kernel walker's maps in step with the processes being profiled:
- * one table per mapped file (keyed by device and inode), loaded once and
- * shared by every process that maps it, refcounted, its rows freed when the
- * last such process exits or unmaps it (file-table-store.ts). Running out
- * of room is counted, and the process or file concerned falls back to
+ * one table per mapped file (keyed by device and inode), built off the main
+ * thread, loaded once and shared by every process that maps it, refcounted,
+ * its rows freed when the last such process exits or unmaps it
+ * (file-table-store.ts). A process's mapping entries are written as soon as
+ * it is seen, with the tables ready so far, and again as each of its other
+ * tables arrives; until then those pcs are walked by frame pointers. Running
+ * out of room is counted, and the process or file concerned falls back to
  * frame pointers in the kernel.
  */
 import { fileOffsetToVaddr } from '../elf/elf-file.js';
-import type { FileUnwindTable } from './file-unwind-table.js';
-import { loadFileUnwindTable } from './file-unwind-table.js';
 import { createFileTableStore, type FileTableStore } from './file-table-store.js';
+import { createWorkerTableBuilder, type UnwindTableBuilder } from './table-builder.js';
 import { encodeUnwindProc, u32Key, UNWIND_MAX_MAPPINGS, type KernelUnwindMapping, type UnwindMaps } from './unwind-maps.js';
 
 /** The fields of a /proc/PID/maps line the manager needs (src/process's ProcMapping fits). */
@@ -42,105 +44,152 @@ export interface UnwindManagerStats {
   procsOutOfRoom: number;
   /** Executable mappings past UNWIND_MAX_MAPPINGS in one process. */
   mappingsTruncated: number;
-  /** Gauges: 64-row chunks and tables in use now. */
+  /** Gauges: 64-row chunks and tables in use now, tables being built, processes installed. */
   chunksUsed: number;
   tablesLive: number;
+  tablesBuilding: number;
   procsLive: number;
 }
 
 /** Options for createUnwindTableManager. */
 export interface UnwindTableManagerOptions {
+  /** The walker's maps, empty (an UnwindMapSet, or a sampler object's own). */
+  readonly maps: UnwindMaps;
   /** Path through which the agent reads `pid`'s mapped file. */
   readonly filePath: (pid: number, m: UnwindSourceMapping) => string;
-  /** Replaceable for tests; default loadFileUnwindTable. */
-  readonly loadTable?: (path: string) => FileUnwindTable;
+  /** Default: a worker thread (createWorkerTableBuilder). */
+  readonly builder?: UnwindTableBuilder;
   readonly log?: (level: 'warn' | 'debug', message: string) => void;
 }
 
 /** See the module comment. */
 export interface UnwindTableManager {
-  /** Attaches to a loaded sampler's maps and installs every process given. */
-  bind(maps: UnwindMaps, processes: Iterable<UnwindSourceProcess>): void;
-  /** Installs or replaces a process's mapping entries (new process, exec, dlopen). */
+  /** Installs or replaces a process's mapping entries (new process, exec, dlopen); its missing tables are built. */
   setProcess(p: UnwindSourceProcess): void;
   /** Removes a process and releases its tables. */
   removeProcess(pid: number): void;
+  /** Whether the process has been given to setProcess and not removed. */
+  has(pid: number): boolean;
+  /** Resolves once every table asked for so far is in the maps (or given up). */
+  settled(): Promise<void>;
   stats(): Readonly<UnwindManagerStats>;
+  /** Stops the builder; the maps belong to the caller. */
+  close(): void;
 }
 
-/** Creates a manager; nothing is written until bind(). */
+/** One executable file mapping of a process, with its file's key. */
+interface FileMapping {
+  readonly key: string;
+  readonly m: UnwindSourceMapping;
+}
+
+/** Creates a manager over empty maps. */
 export function createUnwindTableManager(opts: UnwindTableManagerOptions): UnwindTableManager {
-  const load = opts.loadTable ?? loadFileUnwindTable;
+  const { maps } = opts;
+  const builder = opts.builder ?? createWorkerTableBuilder(opts.log);
   const stats: UnwindManagerStats = {
-    filesLoaded: 0, filesUnreadable: 0, tablesOutOfRoom: 0, procsOutOfRoom: 0, mappingsTruncated: 0, chunksUsed: 0, tablesLive: 0, procsLive: 0,
+    filesLoaded: 0, filesUnreadable: 0, tablesOutOfRoom: 0, procsOutOfRoom: 0, mappingsTruncated: 0,
+    chunksUsed: 0, tablesLive: 0, tablesBuilding: 0, procsLive: 0,
   };
-  const procFiles = new Map<number, string[]>();
-  let maps: UnwindMaps | undefined;
-  let store: FileTableStore | undefined;
-  const release = (key: string): void => store?.release(key);
+  // pid → its executable file mappings; each holds one reference on its file
+  const procs = new Map<number, FileMapping[]>();
+  // pids whose kernel entry is written (or deleted) with fewer tables than they map
+  const waiting = new Map<string, Set<number>>();
+  // pids with an entry in unwind_procs
+  const inKernel = new Set<number>();
+  let closed = false;
 
   const refresh = (): void => {
-    stats.chunksUsed = store?.chunksUsed ?? 0;
-    stats.tablesLive = store?.live ?? 0;
-    stats.procsLive = procFiles.size;
+    stats.chunksUsed = store.chunksUsed;
+    stats.tablesLive = store.live;
+    stats.tablesBuilding = store.building;
+    stats.procsLive = inKernel.size;
   };
 
-  const manager: UnwindTableManager = {
-    bind(m, processes) {
-      maps = m;
-      store = createFileTableStore(m, load, stats, opts.log);
-      for (const p of processes) manager.setProcess(p);
-    },
+  /** Writes pid's kernel entry from the tables ready now; remembers what it waits for. */
+  const install = (pid: number, files: readonly FileMapping[]): void => {
+    const entries: KernelUnwindMapping[] = [];
+    for (const { key, m } of files) {
+      const s = store.state(key);
+      if (s.state === 'building') {
+        let w = waiting.get(key);
+        if (!w) waiting.set(key, (w = new Set()));
+        w.add(pid);
+      }
+      if (s.state !== 'ready') continue;
+      const vaddr = fileOffsetToVaddr(s.table.loadSegments, m.offset);
+      if (vaddr !== undefined) entries.push({ start: m.start, end: m.end, bias: m.start - vaddr, tableId: s.table.id });
+    }
+    entries.sort((a, b) => (a.start < b.start ? -1 : 1));
+    if (entries.length > UNWIND_MAX_MAPPINGS) {
+      stats.mappingsTruncated += entries.length - UNWIND_MAX_MAPPINGS;
+      entries.length = UNWIND_MAX_MAPPINGS;
+    }
+    if (entries.length === 0) {
+      // kernel threads, static FP-built programs, or tables still building
+      if (inKernel.delete(pid)) maps.procs.delete(u32Key(pid));
+      return;
+    }
+    try {
+      maps.procs.update(u32Key(pid), encodeUnwindProc(entries));
+      inKernel.add(pid);
+    } catch (err) {
+      stats.procsOutOfRoom++;
+      opts.log?.('warn', `installing unwind mappings of pid ${pid}: ${(err as Error).message}: frame pointers instead`);
+      if (inKernel.delete(pid)) maps.procs.delete(u32Key(pid));
+    }
+  };
+
+  const store: FileTableStore = createFileTableStore(maps, builder, stats, (key) => {
+    const pids = waiting.get(key);
+    waiting.delete(key);
+    if (!closed) {
+      for (const pid of pids ?? []) {
+        const files = procs.get(pid);
+        if (files) install(pid, files);
+      }
+    }
+    refresh();
+  }, opts.log);
+
+  const drop = (pid: number): void => {
+    const old = procs.get(pid);
+    if (!old) return;
+    procs.delete(pid);
+    for (const { key } of old) {
+      waiting.get(key)?.delete(pid);
+      store.release(key);
+    }
+  };
+
+  return {
     setProcess(p) {
-      if (!maps || !store) return;
-      const keys: string[] = [];
-      const entries: KernelUnwindMapping[] = [];
+      if (closed) return;
+      const files: FileMapping[] = [];
       for (const m of p.mappings) {
         if (!m.executable || m.kind !== 'file' || m.inode === 0n) continue;
         const key = `${m.devMajor}:${m.devMinor}:${m.inode}`;
-        const e = store.acquire(key, () => opts.filePath(p.pid, m), `${m.path} of pid ${p.pid}`);
-        if (!e) continue;
-        keys.push(key);
-        const vaddr = fileOffsetToVaddr(e.file.loadSegments, m.offset);
-        if (vaddr !== undefined) entries.push({ start: m.start, end: m.end, bias: m.start - vaddr, tableId: e.id });
+        // a file without a table (none: unreadable, no .eh_frame, no room) holds no reference
+        if (store.acquire(key, () => opts.filePath(p.pid, m), `${m.path} of pid ${p.pid}`).state !== 'none') files.push({ key, m });
       }
-      entries.sort((a, b) => (a.start < b.start ? -1 : 1));
-      if (entries.length > UNWIND_MAX_MAPPINGS) {
-        stats.mappingsTruncated += entries.length - UNWIND_MAX_MAPPINGS;
-        entries.length = UNWIND_MAX_MAPPINGS;
-      }
-      const old = procFiles.get(p.pid);
-      if (entries.length === 0) {
-        // kernel threads, static FP-built programs: nothing to walk with, keep the slot free
-        if (old) maps.procs.delete(u32Key(p.pid));
-        procFiles.delete(p.pid);
-        keys.forEach(release);
-        old?.forEach(release);
-        refresh();
-        return;
-      }
-      try {
-        maps.procs.update(u32Key(p.pid), encodeUnwindProc(entries));
-        procFiles.set(p.pid, keys);
-      } catch (err) {
-        stats.procsOutOfRoom++;
-        opts.log?.('warn', `installing unwind mappings of pid ${p.pid}: ${(err as Error).message}: frame pointers instead`);
-        maps.procs.delete(u32Key(p.pid));
-        procFiles.delete(p.pid);
-        keys.forEach(release);
-      }
-      old?.forEach(release);
+      // new references first, so a file mapped before and after keeps its table
+      drop(p.pid);
+      procs.set(p.pid, files);
+      install(p.pid, files);
       refresh();
     },
     removeProcess(pid) {
-      const keys = procFiles.get(pid);
-      if (!keys) return;
-      procFiles.delete(pid);
-      maps?.procs.delete(u32Key(pid));
-      keys.forEach(release);
+      if (!procs.has(pid)) return;
+      drop(pid);
+      if (inKernel.delete(pid)) maps.procs.delete(u32Key(pid));
       refresh();
     },
+    has: (pid) => procs.has(pid),
+    settled: () => store.settled(),
     stats: () => ({ ...stats }),
+    close() {
+      closed = true;
+      builder.close();
+    },
   };
-  return manager;
 }

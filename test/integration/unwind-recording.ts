@@ -32,7 +32,7 @@ export async function record(
 ): Promise<Recording> {
   const collector = createCollector(kind, { targets: pids, frequencyHz: 199, dwarfUnwind });
   const t0 = performance.now();
-  collector.start();
+  await collector.start();
   startMs = performance.now() - t0;
   onStarted();
   try {

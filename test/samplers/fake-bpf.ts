@@ -25,6 +25,7 @@ export function fakeMap(name: string, keySize: number, userValueSize: number, ma
     deleteBatch: (keys) => keys.filter((k) => entries.delete(k.toString('hex'))).length,
     lookup: (k) => entries.get(k.toString('hex')),
     update: (k, v) => void entries.set(k.toString('hex'), Buffer.from(v)),
+    updateBatch: (ks, vs) => ks.forEach((k, i) => entries.set(k.toString('hex'), Buffer.from(vs[i]!))),
     delete: (k) => entries.delete(k.toString('hex')),
     nextKey: (k) => {
       const keys = [...entries.keys()];
@@ -62,6 +63,7 @@ export function fakeOnCpuObject(): FakeObject {
     setGlobal: (n, v) => void obj.globals.set(n, v),
     resizeMap: (n, s) => void obj.sizes.set(n, s),
     setAutoload: () => undefined,
+    reuseMap: (n, m) => void maps.set(n, m as FakeMap),
     load: () => {
       if (obj.failLoad) throw obj.failLoad;
     },

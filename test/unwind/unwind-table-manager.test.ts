@@ -3,6 +3,7 @@ import type { BpfMap } from '../../src/kernel/index.js';
 import type { FileUnwindTable } from '../../src/unwind/file-unwind-table.js';
 import { createRowAllocator } from '../../src/unwind/row-allocator.js';
 import { UNWIND_PROC_SIZE, type UnwindMaps } from '../../src/unwind/unwind-maps.js';
+import { createInlineTableBuilder, type UnwindTableBuilder } from '../../src/unwind/table-builder.js';
 import { createUnwindTableManager, type UnwindSourceMapping } from '../../src/unwind/unwind-table-manager.js';
 
 /** A fake map: hex key → value, with a capacity like the kernel's. */
@@ -17,6 +18,9 @@ function fakeMap(name: string, keySize: number, valueSize: number, maxEntries: n
     update: (k, v) => {
       if (!entries.has(k.toString('hex')) && entries.size >= maxEntries) throw new Error('updating map: E2BIG');
       entries.set(k.toString('hex'), Buffer.from(v));
+    },
+    updateBatch(ks, vs) {
+      ks.forEach((k, i) => this.update(k, vs[i]!));
     },
     delete: (k) => entries.delete(k.toString('hex')),
     nextKey: () => undefined,
@@ -58,13 +62,16 @@ describe('row allocator', () => {
 });
 
 describe('unwind table manager over fake maps', () => {
-  it('shares one table per file between processes, refcounted, and frees it with the last one', () => {
+  it('shares one table per file between processes, refcounted, and frees it with the last one', async () => {
     const loads: string[] = [];
-    const m = createUnwindTableManager({ filePath: (pid, mp) => `/proc/${pid}/root${mp.path}`, loadTable: (p) => (loads.push(p), table(p, 100)) });
     const maps = fakeMaps(8, 4, 4);
-    m.bind(maps as UnwindMaps, []);
+    const m = createUnwindTableManager({
+      maps: maps as UnwindMaps, filePath: (pid, mp) => `/proc/${pid}/root${mp.path}`,
+      builder: createInlineTableBuilder((p) => (loads.push(p), table(p, 100))),
+    });
     m.setProcess({ pid: 10, mappings: [mapping('/lib/libc.so.6', 7, 0x7f0000000000n), mapping('/bin/app', 9, 0x400000n)] });
     m.setProcess({ pid: 11, mappings: [mapping('/lib/libc.so.6', 7, 0x7f1000000000n)] });
+    await m.settled();
     expect(loads).toEqual(['/proc/10/root/lib/libc.so.6', '/proc/10/root/bin/app']);
     // 100 rows take two 64-row chunks per file
     expect(m.stats()).toMatchObject({ filesLoaded: 2, chunksUsed: 4, tablesLive: 2, procsLive: 2 });
@@ -87,29 +94,80 @@ describe('unwind table manager over fake maps', () => {
     expect(maps.tables.lookup(u32(libcId))!.readUInt32LE(4)).toBe(0);
   });
 
-  it('counts running out of rows, tables and processes instead of failing', () => {
-    const m = createUnwindTableManager({ filePath: (_, mp) => mp.path, loadTable: (p) => table(p, p.includes('big') ? 1000 : 10) });
+  it('counts running out of rows, tables and processes instead of failing', async () => {
     const maps = fakeMaps(4, 2, 1);
-    m.bind(maps as UnwindMaps, []);
+    const m = createUnwindTableManager({
+      maps: maps as UnwindMaps, filePath: (_, mp) => mp.path, builder: createInlineTableBuilder((p) => table(p, p.includes('big') ? 1000 : 10)),
+    });
     m.setProcess({ pid: 1, mappings: [mapping('/big', 1, 0x1000000n), mapping('/a', 2, 0x2000000n), mapping('/b', 3, 0x3000000n), mapping('/c', 4, 0x4000000n)] });
+    await m.settled();
     expect(m.stats()).toMatchObject({ tablesOutOfRoom: 2, filesLoaded: 2 });
     m.setProcess({ pid: 2, mappings: [mapping('/a', 2, 0x2000000n)] });
+    await m.settled();
     expect(m.stats()).toMatchObject({ procsOutOfRoom: 1, procsLive: 1 });
   });
 
-  it('remembers files without .eh_frame or unreadable ones and does not retry them', () => {
+  it('remembers files without .eh_frame or unreadable ones and does not retry them', async () => {
     let calls = 0;
     const m = createUnwindTableManager({
+      maps: fakeMaps(4, 4, 4) as UnwindMaps,
       filePath: (_, mp) => mp.path,
-      loadTable: (p) => {
+      builder: createInlineTableBuilder((p) => {
         calls++;
         if (p === '/gone') throw new Error('ENOENT');
         return table(p, 0);
-      },
+      }),
     });
-    m.bind(fakeMaps(4, 4, 4) as UnwindMaps, []);
-    for (const pid of [1, 2]) m.setProcess({ pid, mappings: [mapping('/gone', 1, 0x1000n), mapping('/noeh', 2, 0x100000n)] });
+    m.setProcess({ pid: 1, mappings: [mapping('/gone', 1, 0x1000n), mapping('/noeh', 2, 0x100000n)] });
+    await m.settled();
+    m.setProcess({ pid: 2, mappings: [mapping('/gone', 1, 0x1000n), mapping('/noeh', 2, 0x100000n)] });
+    await m.settled();
     expect(calls).toBe(2);
     expect(m.stats()).toMatchObject({ filesUnreadable: 1, filesLoaded: 0 });
+  });
+
+  it('installs a process at once with the tables it has, and again as each missing one arrives', async () => {
+    const maps = fakeMaps(8, 4, 4);
+    // builds finish only when the test says so, in any order
+    const finish = new Map<string, () => void>();
+    const builder: UnwindTableBuilder = {
+      build: (p) => new Promise((resolve) => finish.set(p, () => resolve(table(p, 10)))),
+      get pending() { return finish.size; },
+      close: () => undefined,
+    };
+    const m = createUnwindTableManager({ maps: maps as UnwindMaps, filePath: (_, mp) => mp.path, builder });
+    m.setProcess({ pid: 5, mappings: [mapping('/lib/libc.so.6', 7, 0x7f0000000000n), mapping('/bin/app', 9, 0x400000n)] });
+    expect(m.stats()).toMatchObject({ tablesBuilding: 2, tablesLive: 0 });
+    // nothing ready: no entry, so the kernel walks pid 5 by frame pointers
+    expect(maps.procs.lookup(u32(5))).toBeUndefined();
+
+    finish.get('/lib/libc.so.6')!();
+    await new Promise((r) => setImmediate(r));
+    expect(maps.procs.lookup(u32(5))!.readUInt32LE(0)).toBe(1);
+    expect(maps.procs.lookup(u32(5))!.readBigUInt64LE(8)).toBe(0x7f0000000000n);
+
+    finish.get('/bin/app')!();
+    await m.settled();
+    const proc = maps.procs.lookup(u32(5))!;
+    expect(proc.readUInt32LE(0)).toBe(2);
+    expect(proc.readBigUInt64LE(8)).toBe(0x400000n);
+    expect(m.stats()).toMatchObject({ tablesBuilding: 0, tablesLive: 2, filesLoaded: 2 });
+  });
+
+  it('drops a table whose last process left while it was being built', async () => {
+    const maps = fakeMaps(8, 4, 4);
+    let finish: (() => void) | undefined;
+    const builder: UnwindTableBuilder = {
+      build: (p) => new Promise((resolve) => { finish = () => resolve(table(p, 100)); }),
+      pending: 0,
+      close: () => undefined,
+    };
+    const m = createUnwindTableManager({ maps: maps as UnwindMaps, filePath: (_, mp) => mp.path, builder });
+    m.setProcess({ pid: 6, mappings: [mapping('/bin/short', 3, 0x400000n)] });
+    m.removeProcess(6);
+    finish!();
+    await m.settled();
+    expect(m.stats()).toMatchObject({ tablesLive: 0, chunksUsed: 0, filesLoaded: 0, procsLive: 0 });
+    expect(maps.procs.lookup(u32(6))).toBeUndefined();
   });
 });

@@ -1,0 +1,141 @@
+/**
+ * The .eh_frame unwinder as an agent runs it: one set of walker maps and
+ * one table manager shared by every sampler (on- and off-CPU), fed by the
+ * process table's events. Named targets get their tables as soon as they
+ * are seen; with 'all', a process gets them once it shows up in a sample,
+ * so a host's idle daemons cost nothing. Until its tables are in, a process
+ * is walked by frame pointers (user_stack_no_process_tables). Exits release
+ * them.
+ */
+import type { ProcessInfo, ProcessTable } from '../process/process-table.js';
+import type { DropCounts, RawStackBatch, StackSampler } from '../samplers/raw-stacks.js';
+import { createUnwindMapSet, type UnwindMapSet, type UnwindMapSizes } from '../unwind/unwind-maps.js';
+import { createUnwindTableManager, type UnwindManagerStats, type UnwindTableManager } from '../unwind/unwind-table-manager.js';
+import type { UnwindTableBuilder } from '../unwind/table-builder.js';
+
+/** Options for createProcessUnwinder. */
+export interface ProcessUnwinderOptions {
+  readonly processes: ProcessTable;
+  /** Processes named by the user: their tables are built before any sample asks. */
+  readonly targets: readonly number[];
+  readonly mapSizes?: UnwindMapSizes;
+  /** Default: a worker thread. */
+  readonly builder?: UnwindTableBuilder;
+  /** The agent's own pid, never walked; default process.pid. */
+  readonly selfPid?: number;
+  readonly log?: (level: 'warn' | 'info' | 'debug', message: string) => void;
+}
+
+/** See the module comment. */
+export interface ProcessUnwinder {
+  /** The maps every sampler shares (OnCpuSamplerOptions.unwindMaps). */
+  readonly maps: UnwindMapSet;
+  readonly tables: UnwindTableManager;
+  /** Adds a named target (a process the user asked for by pid). */
+  follow(pid: number): void;
+  /** A process showed up in a sample: build its tables if that has not happened yet. */
+  sampled(pid: number): void;
+  /** The table manager's losses since the last call, as drop reasons (counted once, whichever sampler asks). */
+  takeDrops(): DropCounts;
+  /** Resolves once the tables asked for so far are loaded. */
+  settled(): Promise<void>;
+  close(): void;
+}
+
+const UNWIND_DROPS: readonly [keyof UnwindManagerStats, string][] = [
+  ['filesUnreadable', 'unwind_files_unreadable'],
+  ['tablesOutOfRoom', 'unwind_tables_out_of_room'],
+  ['procsOutOfRoom', 'unwind_procs_out_of_room'],
+  ['mappingsTruncated', 'unwind_mappings_truncated'],
+];
+
+/** Creates the walker maps (kernel memory: about 18 MiB by default) and the manager over them. */
+export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwinder {
+  const { processes } = opts;
+  const selfPid = opts.selfPid ?? process.pid;
+  const maps = createUnwindMapSet(opts.mapSizes);
+  const log = opts.log;
+  const tables = createUnwindTableManager({
+    maps,
+    filePath: (pid, m) => processes.hostPath(pid, m.path),
+    ...(opts.builder ? { builder: opts.builder } : {}),
+    ...(log ? { log } : {}),
+  });
+  const named = new Set(opts.targets);
+  let before = tables.stats();
+
+  const install = (p: ProcessInfo): void => {
+    if (p.exited || p.pid === selfPid) return;
+    try {
+      tables.setProcess(p);
+    } catch (err) {
+      log?.('warn', `loading unwind tables of pid ${p.pid}: ${(err as Error).message}`);
+    }
+  };
+  processes.onProcessAdded((p) => named.has(p.pid) && install(p));
+  processes.onMappingsChanged((p) => tables.has(p.pid) && install(p));
+  processes.onProcessExited((p) => tables.removeProcess(p.pid));
+
+  const unwinder: ProcessUnwinder = {
+    maps,
+    tables,
+    follow(pid) {
+      named.add(pid);
+      const p = processes.get(pid);
+      if (p) install(p);
+    },
+    sampled(pid) {
+      if (tables.has(pid)) return;
+      const p = processes.get(pid);
+      if (p) install(p);
+    },
+    takeDrops() {
+      const after = tables.stats();
+      const drops: DropCounts = {};
+      for (const [stat, reason] of UNWIND_DROPS) {
+        const delta = after[stat] - before[stat];
+        if (delta > 0) drops[reason] = delta;
+      }
+      before = after;
+      return drops;
+    },
+    settled: () => tables.settled(),
+    close() {
+      tables.close();
+      maps.close();
+    },
+  };
+  for (const pid of opts.targets) unwinder.follow(pid);
+  return unwinder;
+}
+
+/**
+ * Wraps a sampler that walks with `unwinder`'s maps: each drain adds the
+ * table manager's losses to the batch's drops, asks for the tables of newly
+ * sampled processes, and re-reads the mappings of a process whose leaf pc
+ * lies outside them (dlopen, exec), so its tables follow.
+ */
+export function withProcessUnwinder(sampler: StackSampler, processes: ProcessTable, unwinder: ProcessUnwinder): StackSampler {
+  return {
+    ...(sampler.prepare ? { prepare: () => sampler.prepare!() } : {}),
+    start: () => sampler.start(),
+    stop: () => sampler.stop(),
+    setTargets: (t) => sampler.setTargets(t),
+    drain(): RawStackBatch {
+      const batch = sampler.drain();
+      const checked = new Set<number>();
+      for (const s of batch.samples) {
+        if (checked.has(s.tgid) || s.tgid === 0) continue;
+        checked.add(s.tgid);
+        // observe() is what the collector does next anyway; it only reads /proc once per process
+        processes.tryObserve(s.tgid);
+        const leaf = s.userStack[0];
+        if (leaf !== undefined) processes.findMapping(s.tgid, leaf, true);
+        unwinder.sampled(s.tgid);
+      }
+      const drops = { ...batch.drops };
+      for (const [reason, n] of Object.entries(unwinder.takeDrops())) drops[reason] = (drops[reason] ?? 0) + n;
+      return { ...batch, drops };
+    },
+  };
+}
