@@ -1,3 +1,4 @@
+import { busyProcesses } from '../process/busy-processes.js';
 import { createProcessTable, type ProcessTable } from '../process/process-table.js';
 import type { ProcessMetadata } from '../profile/model.js';
 import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
@@ -99,14 +100,18 @@ export function createCollector(kind: CollectorKind, opts: CollectorOptions): Pr
   });
 }
 
+/** How long prepare() watches CPU use to find the busy processes when sampling every process. */
+const BUSY_WINDOW_MS = 200;
+
 /** How long start() waits for named targets' tables before sampling anyway (they keep loading). */
 const PREPARE_TIMEOUT_MS = 15_000;
 
 /**
  * The collector's sampler, walking with the .eh_frame tables unless they are
  * turned off: with the caller's shared unwinder, or one of its own that
- * stop() closes. prepare() waits for the named targets' tables, so their
- * first samples are complete too. A kernel that cannot load the walker gets
+ * stop() closes. prepare() waits for the tables of the named targets, or
+ * with 'all' of the processes busy on the CPU right now, so the first
+ * samples are complete too. A kernel that cannot load the walker gets
  * a frame-pointer sampler instead, with a warning.
  */
 function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: ProcessTable, targets: readonly number[]): StackSampler {
@@ -131,7 +136,12 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: 
   return {
     async prepare() {
       const u = follow();
-      if (targets.length === 0) return;
+      if (targets.length === 0) {
+        // Every process: get ready for the ones burning CPU now, which the first samples will come from.
+        for (const pid of await busyProcesses(processes.procRoot, BUSY_WINDOW_MS)) {
+          if (processes.tryObserve(pid)) u.sampled(pid);
+        }
+      }
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), PREPARE_TIMEOUT_MS); });
       const isLate = await Promise.race([u.settled().then(() => false), late]);

@@ -74,6 +74,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     minBlockNs,
     maxBlockNs,
     state: opts.state,
+    log: (level, message) => { if (level === 'warn') warn(message); },
   });
   const progress = createProgressLine(process.stderr, opts.type === 'oncpu' ? 'samples' : 'switches');
   let interrupted = false;
