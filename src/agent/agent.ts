@@ -17,7 +17,7 @@ import { LocalProfileFiles } from './local-files.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import type { ProfileCollector } from './profile-collector.js';
 import type { ProfileSink } from './profile-sink.js';
-import { createSkyWalkingService } from './skywalking-service.js';
+import { createSkyWalkingService, type TaskUnwinding } from './skywalking-service.js';
 
 export type { ProfileSink } from './profile-sink.js';
 
@@ -51,6 +51,8 @@ interface Wiring {
   readonly telemetry: SelfTelemetry;
   readonly sinks: ProfileSink[];
   readonly skywalking: SkyWalkingExporter | undefined;
+  /** Set once the samplers' process table and unwinder exist; SkyWalking tasks walk with them. */
+  readonly unwinding: { current?: TaskUnwinding };
 }
 
 /** Reads and validates every setting, so a bad variable fails before anything starts. */
@@ -63,8 +65,9 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
   try {
     const sinks = [localSink(config, log), ...createExporterSinks(env, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
       .filter((s): s is ProfileSink => s !== undefined);
-    const skywalking = sw ? createSkyWalkingService(sw, config, log) : undefined;
-    return { config, log, metrics, telemetry, sinks, skywalking };
+    const unwinding: { current?: TaskUnwinding } = {};
+    const skywalking = sw ? createSkyWalkingService(sw, config, log, () => unwinding.current) : undefined;
+    return { config, log, metrics, telemetry, sinks, skywalking, unwinding };
   } catch (err) {
     // The SDK's exporter would otherwise keep the process alive after the config error.
     void telemetry.shutdown();
@@ -79,7 +82,7 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
  * SIGTERM/SIGINT within MESHPROF_SHUTDOWN_TIMEOUT.
  */
 export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []): Promise<number> {
-  const { config, log, metrics, telemetry, sinks, skywalking } = wire(env, extraSinks);
+  const { config, log, metrics, telemetry, sinks, skywalking, unwinding } = wire(env, extraSinks);
   requireProfilingPrivileges();
 
   const collectors: { kind: string; collector: ProfileCollector }[] = [];
@@ -122,6 +125,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     const bpfLog = (level: 'warn' | 'info' | 'debug', message: string): void => log[level](message);
     try {
       unwinder = createProcessUnwinder({ processes: table, targets: [], log: bpfLog });
+      unwinding.current = { processes: table, unwinder };
     } catch (err) {
       log.warn({ err: err instanceof Error ? err.message : String(err) }, 'unwind tables unavailable: user stacks follow frame pointers only');
     }
@@ -171,12 +175,14 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
         log.warn({ kind: c.kind, err: err instanceof Error ? err.message : String(err) }, 'stopping collector');
       }
     }
-    unwinder?.close();
     const deadline = config.shutdownTimeoutMs;
     await Promise.all([
       ...sinks.map((s) => s.shutdown(deadline).catch((err: unknown) => log.error({ sink: s.name, err: String(err) }, 'shutting down sink'))),
       skywalking?.stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping skywalking')),
     ]);
+    // after SkyWalking's tasks, which walk with it too
+    unwinding.current = undefined;
+    unwinder?.close();
     await discovery?.stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping discovery'));
     log.info({ dropped: metrics.drops(), exportDropped: metrics.export.drops() }, 'agent stopped');
     await metricsServer?.close();

@@ -111,11 +111,15 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
 
 /**
  * Wraps a sampler that walks with `unwinder`'s maps: each drain adds the
- * table manager's losses to the batch's drops, asks for the tables of newly
+ * table manager's losses to the batch's drops (unless told not to), asks for the tables of newly
  * sampled processes, and re-reads the mappings of a process whose leaf pc
  * lies outside them (dlopen, exec), so its tables follow.
  */
-export function withProcessUnwinder(sampler: StackSampler, processes: ProcessTable, unwinder: ProcessUnwinder): StackSampler {
+export function withProcessUnwinder(
+  sampler: StackSampler, processes: ProcessTable, unwinder: ProcessUnwinder,
+  /** False for samplers whose drops go nowhere (SkyWalking tasks): the agent's own collectors report them. */
+  reportsTableDrops = true,
+): StackSampler {
   return {
     ...(sampler.prepare ? { prepare: () => sampler.prepare!() } : {}),
     start: () => sampler.start(),
@@ -133,6 +137,7 @@ export function withProcessUnwinder(sampler: StackSampler, processes: ProcessTab
         if (leaf !== undefined) processes.findMapping(s.tgid, leaf, true);
         unwinder.sampled(s.tgid);
       }
+      if (!reportsTableDrops) return batch;
       const drops = { ...batch.drops };
       for (const [reason, n] of Object.entries(unwinder.takeDrops())) drops[reason] = (drops[reason] ?? 0) + n;
       return { ...batch, drops };

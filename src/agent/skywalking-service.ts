@@ -15,7 +15,7 @@ import {
   type Symbolizer,
 } from '../export/skywalking/index.js';
 import type { LibbpfLevel } from '../kernel/libbpf-log.js';
-import { createProcessTable } from '../process/process-table.js';
+import { createProcessTable, type ProcessTable } from '../process/process-table.js';
 import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
 import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
 import { createDemangler } from '../symbolize/demangle.js';
@@ -23,14 +23,34 @@ import { createFileSymbolLookup } from '../symbolize/file-lookup.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
 import { createSymbolCache } from '../symbolize/symbol-cache.js';
 import { createSymbolizer } from '../symbolize/symbolizer.js';
+import { withProcessUnwinder, type ProcessUnwinder } from './process-unwinder.js';
 
-/** Builds the per-task samplers: on-CPU at the agent's frequency, off-CPU for every block over 1 µs. */
-export function taskSamplerFactory(config: AgentConfig, log: Logger): SamplerFactory {
+/** The agent's process table and unwind tables, once its samplers run; tasks walk with them too. */
+export interface TaskUnwinding {
+  readonly processes: ProcessTable;
+  readonly unwinder: ProcessUnwinder;
+}
+
+/**
+ * Builds the per-task samplers: on-CPU at the agent's frequency, off-CPU
+ * for every block over 1 µs; with the agent's unwinder when it has one, so
+ * the task's processes get complete stacks through FP-less code.
+ */
+export function taskSamplerFactory(config: AgentConfig, log: Logger, unwinding: () => TaskUnwinding | undefined = () => undefined): SamplerFactory {
   const bpfLog = { log: (level: LibbpfLevel, message: string): void => log[level](message) };
-  return (kind, pids) =>
-    kind === 'oncpu'
-      ? createOnCpuSampler({ targets: pids, frequencyHz: config.frequencyHz, includeIdle: false, ...bpfLog })
-      : createOffCpuSampler({ targets: pids, minBlockNs: 1000n, state: 'all', ...bpfLog });
+  return (kind, pids) => {
+    const u = unwinding();
+    const walker = u ? { unwindMaps: u.unwinder.maps } : {};
+    const sampler = kind === 'oncpu'
+      ? createOnCpuSampler({ targets: pids, frequencyHz: config.frequencyHz, includeIdle: false, ...bpfLog, ...walker })
+      : createOffCpuSampler({ targets: pids, minBlockNs: 1000n, state: 'all', ...bpfLog, ...walker });
+    if (!u) return sampler;
+    for (const pid of pids) {
+      u.processes.tryObserve(pid);
+      u.unwinder.follow(pid);
+    }
+    return withProcessUnwinder(sampler, u.processes, u.unwinder, false);
+  };
 }
 
 /** A symbolizer for task batches, with its own process table: tasks run on their own clock, not the agent's intervals. */
@@ -53,13 +73,15 @@ export function taskSymbolizer(procRoot: string, log: Logger): Symbolizer {
 }
 
 /** Creates (not starts) the SkyWalking exporter over the real samplers. */
-export function createSkyWalkingService(sw: SkyWalkingEnvConfig, config: AgentConfig, log: Logger): SkyWalkingExporter {
+export function createSkyWalkingService(
+  sw: SkyWalkingEnvConfig, config: AgentConfig, log: Logger, unwinding?: () => TaskUnwinding | undefined,
+): SkyWalkingExporter {
   const procRoot = sw.hostProcPath ?? config.procRoot;
   const swLog = log.child({ component: 'skywalking' });
   return createSkyWalkingExporter({
     config: sw,
     source: createProcfsProcessSource({ procRoot }),
-    samplerFactory: taskSamplerFactory(config, swLog),
+    samplerFactory: taskSamplerFactory(config, swLog, unwinding),
     symbolize: taskSymbolizer(procRoot, swLog),
     logger: { debug: (m) => swLog.debug(m), info: (m) => swLog.info(m), warn: (m) => swLog.warn(m) },
   });

@@ -45,6 +45,7 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
   let oap: FakeOap;
   let split: ChildProcess;
   let offcpu: ChildProcess;
+  let chain: ChildProcess;
   let splitPath: string;
   let agent: AgentRun;
   const started = Date.now();
@@ -54,6 +55,9 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
     const offcpuPath = compileFixture('offcpu.c', 'offcpu', ['-O0', '-g', '-fno-omit-frame-pointer', '-pthread']);
     split = spawn(splitPath, ['60'], { stdio: 'ignore' });
     offcpu = spawn(offcpuPath, [], { stdio: ['pipe', 'ignore', 'ignore'] });
+    // No frame pointers anywhere: only the .eh_frame walker gets from leaf to main.
+    const chainPath = compileFixture('unwind-chain.c', 'unwind-chain-O2', ['-O2', '-fomit-frame-pointer']);
+    chain = spawn(chainPath, ['spin', '12'], { stdio: 'ignore' });
     oap = await startFakeOap();
     agent = startAgent({
       MESHPROF_SKYWALKING_ADDR: `127.0.0.1:${oap.port}`,
@@ -70,6 +74,7 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
     expect(await agent.stop(), agent.output().slice(-3000)).toBe(0);
     split.kill();
     offcpu.kill();
+    chain.kill();
     await oap.stop();
   });
 
@@ -158,5 +163,25 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
     // after each wake-up, which a loaded 2-core machine stretches.
     expect(Number(duration)).toBeGreaterThanOrEqual(18 * 99e6);
     expect(Number(duration)).toBeLessThan(20 * 150e6);
+  });
+
+  it('walks an FP-less program of an ON_CPU task from leaf to main with the agent\'s unwind tables', async () => {
+    oap.tasks.push({ taskId: 't-chain', processId: `proc-${chain.pid}`, targetType: 'ON_CPU', startTime: Date.now(), updateTime: 1002, durationS: 4 });
+    await agent.waitFor('profiling task t-chain finished', 30_000);
+    await sleep(2500);
+    const { messages } = messagesOf(oap.record.streams, 't-chain');
+    const want = ['leaf', ...Array.from({ length: 12 }, (_, i) => `f${12 - i}`), 'main'];
+    let total = 0;
+    let complete = 0;
+    for (const m of messages) {
+      if (m.profiling.case !== 'onCPU') continue;
+      const user = symbolsOf(m, EBPFProfilingStackType.PROCESS_USER_SPACE);
+      total += m.profiling.value.dumpCount;
+      if (want.every((name, i) => user[i] === name)) complete += m.profiling.value.dumpCount;
+    }
+    console.log(`ON_CPU task on unwind-chain spin 12 (no frame pointers): ${complete}/${total} samples leaf -> f12..f1 -> main`);
+    expect(total).toBeGreaterThan(40);
+    // The tables are built while the task runs: its first ~0.5 s may be walked by frame pointers.
+    expect(complete / total).toBeGreaterThan(0.75);
   });
 });
