@@ -21,6 +21,7 @@ import { offCpuOverhead } from './offcpu-overhead.js';
 import { onCpuOverhead } from './oncpu-overhead.js';
 import { formatResultsTable, type BenchFailure } from './results-table.js';
 import { symbolLookup } from './symbol-lookup.js';
+import { unwindBuildStall } from './unwind-build-stall.js';
 import { unwindSampler } from './unwind-sampler.js';
 import { unwindTables } from './unwind-tables.js';
 
@@ -31,6 +32,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   symbolLookup,
   lineInfo,
   ...unwindTables,
+  unwindBuildStall,
   unwindSampler,
 ];
 

@@ -1,0 +1,90 @@
+/**
+ * One set of walker maps for both samplers (real BPF, as root): the on- and
+ * off-CPU objects use the very maps the unwinder owns (same kernel map ids),
+ * and both walk an FP-less program from its leaf through libc's start-up
+ * with tables that were built and written once.
+ */
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProcessUnwinder, type ProcessUnwinder } from '../../src/agent/process-unwinder.js';
+import { openBpfObject, type BpfObject } from '../../src/kernel/index.js';
+import { createProcessTable } from '../../src/process/process-table.js';
+import { createOffCpuSampler } from '../../src/samplers/offcpu-sampler.js';
+import { createOnCpuSampler } from '../../src/samplers/oncpu-sampler.js';
+import type { RawStackBatch, StackSampler } from '../../src/samplers/raw-stacks.js';
+import { compileFixture, startFixture } from '../helpers/fixtures.js';
+import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
+
+/** The kernel id of the map behind one of our fds. */
+function mapId(fd: number): number {
+  const m = /^map_id:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  if (!m) throw new Error(`fd ${fd} is not a BPF map`);
+  return Number(m[1]);
+}
+
+/** Share of `pid`'s first values whose user stack has at least `depth` frames. */
+function deepShare(batch: RawStackBatch, pid: number, depth: number): { share: number; total: number } {
+  let total = 0;
+  let deep = 0;
+  for (const s of batch.samples) {
+    if (s.tgid !== pid) continue;
+    const v = s.values[0] ?? 0;
+    total += v;
+    if (s.userStack.length >= depth) deep += v;
+  }
+  return { share: total > 0 ? deep / total : 0, total };
+}
+
+describe('walker maps shared by the on- and off-CPU samplers', () => {
+  beforeAll(() => requirePrerequisites(bpfSkipReason()));
+  const children: ReturnType<typeof startFixture>[] = [];
+  let unwinder: ProcessUnwinder | undefined;
+  const samplers: StackSampler[] = [];
+  afterAll(() => {
+    for (const s of samplers) s.stop();
+    unwinder?.close();
+    for (const c of children) c.kill('SIGKILL');
+  });
+
+  it('loads each table once and walks both kinds of stack with it', async () => {
+    const bin = compileFixture('unwind-chain.c', 'unwind-chain-O2', ['-O2', '-fomit-frame-pointer']);
+    const spin = startFixture(bin, ['spin', '20']);
+    const nap = startFixture(bin, ['sleep', '20']);
+    children.push(spin, nap);
+    await sleep(100);
+    const processes = createProcessTable();
+    for (const c of [spin, nap]) processes.observe(c.pid!);
+    unwinder = createProcessUnwinder({ processes, targets: [spin.pid!, nap.pid!] });
+    await unwinder.settled();
+    // the binary, libc and ld.so, each once although two processes map them
+    expect(unwinder.tables.stats()).toMatchObject({ filesLoaded: 3, tablesLive: 3, procsLive: 2 });
+
+    const objects: BpfObject[] = [];
+    const capture = (name: string): BpfObject => {
+      const o = openBpfObject(name);
+      objects.push(o);
+      return o;
+    };
+    const on = createOnCpuSampler({ targets: [spin.pid!], unwindMaps: unwinder.maps }, capture);
+    const off = createOffCpuSampler({ targets: [nap.pid!], unwindMaps: unwinder.maps }, capture);
+    samplers.push(on, off);
+    on.start();
+    off.start();
+    const want = [unwinder.maps.rows, unwinder.maps.tables, unwinder.maps.procs].map((m) => mapId(m.fd));
+    for (const o of objects) {
+      expect(['unwind_rows', 'unwind_tables', 'unwind_procs'].map((m) => mapId(o.map(m).fd))).toEqual(want);
+    }
+
+    await sleep(1500);
+    // leaf, f20..f1, main, libc's two start frames, _start: 25
+    const onCpu = deepShare(on.drain(), spin.pid!, 25);
+    const offCpu = deepShare(off.drain(), nap.pid!, 25);
+    console.log(`shared maps ${want.join(',')}: on-CPU ${onCpu.total} samples, ${(onCpu.share * 100).toFixed(1)}% >= 25 frames; ` +
+      `off-CPU ${offCpu.total} switches, ${(offCpu.share * 100).toFixed(1)}% >= 25 frames`);
+    expect(onCpu.total).toBeGreaterThan(50);
+    expect(offCpu.total).toBeGreaterThan(50);
+    expect(onCpu.share).toBeGreaterThan(0.95);
+    expect(offCpu.share).toBeGreaterThan(0.95);
+  });
+});

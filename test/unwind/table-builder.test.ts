@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { loadFileUnwindTable } from '../../src/unwind/file-unwind-table.js';
+import { createInlineTableBuilder, createWorkerTableBuilder, type UnwindTableBuilder } from '../../src/unwind/table-builder.js';
+import { unwindRowCount } from '../../src/unwind/unwind-table-codec.js';
+
+const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
+
+/** Builds `path` with `builder`, counting how often the event loop turned meanwhile. */
+async function buildCountingTurns(builder: UnwindTableBuilder, path: string): Promise<{ rows: number; table: Buffer; turns: number }> {
+  let turns = 0;
+  let done = false;
+  const spin = (): void => {
+    if (done) return;
+    turns++;
+    setImmediate(spin);
+  };
+  setImmediate(spin);
+  try {
+    const t = await builder.build(path);
+    return { rows: unwindRowCount(t.table), table: t.table, turns };
+  } finally {
+    done = true;
+    builder.close();
+  }
+}
+
+describe('unwind table builder', () => {
+  it('builds in a worker thread the same table as in the main thread, while the main thread keeps running', async () => {
+    const expected = loadFileUnwindTable(LIBC);
+    const worker = await buildCountingTurns(createWorkerTableBuilder(), LIBC);
+    const inline = await buildCountingTurns(createInlineTableBuilder(), LIBC);
+    console.log(`libc: ${worker.rows} rows; event-loop turns during the build: worker ${worker.turns}, inline ${inline.turns}`);
+    expect(worker.rows).toBeGreaterThan(20_000);
+    expect(worker.table.equals(expected.table)).toBe(true);
+    expect(inline.table.equals(expected.table)).toBe(true);
+    // Inline, the build holds the loop: it turns a couple of times at most.
+    // In the worker, the loop keeps turning for the whole build (hundreds of ms).
+    expect(inline.turns).toBeLessThanOrEqual(3);
+    expect(worker.turns).toBeGreaterThan(50);
+  });
+
+  it('rejects a file it cannot read with the path and the cause, and keeps building after it', async () => {
+    const b = createWorkerTableBuilder();
+    try {
+      await expect(b.build('/nonexistent/lib.so')).rejects.toThrow(/building unwind table for \/nonexistent\/lib\.so: .*ENOENT|no such file/i);
+      const t = await b.build(LIBC);
+      expect(unwindRowCount(t.table)).toBeGreaterThan(20_000);
+      expect(b.pending).toBe(0);
+    } finally {
+      b.close();
+    }
+  });
+});
