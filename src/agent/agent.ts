@@ -124,8 +124,11 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     processes = table;
     const bpfLog = (level: 'warn' | 'info' | 'debug', message: string): void => log[level](message);
     try {
-      unwinder = createProcessUnwinder({ processes: table, targets: [], log: bpfLog });
-      unwinding.current = { processes: table, unwinder };
+      if (config.unwind === 'eh-frame') {
+        const rowChunks = Math.floor(config.unwindTableBytes / 1024);
+        unwinder = createProcessUnwinder({ processes: table, targets: [], log: bpfLog, mapSizes: { rowChunks } });
+        unwinding.current = { processes: table, unwinder };
+      }
     } catch (err) {
       log.warn({ err: err instanceof Error ? err.message : String(err) }, 'unwind tables unavailable: user stacks follow frame pointers only');
     }

@@ -31,6 +31,8 @@ function buildProgram(run: { code: number; task?: () => Promise<number> }): Comm
     .option('--include-idle', 'include the idle task (pid 0)', false)
     .option('--keep-mangled', 'keep C++ and Rust symbol names mangled', false)
     .option('--line-info', 'add file:line from DWARF line tables where present (slower)', false)
+    .addOption(new Option('--unwind <method>', 'user stacks: .eh_frame tables in the kernel (falling back to frame pointers), or frame pointers only')
+      .choices(['eh-frame', 'frame-pointers']).default('eh-frame'))
     .action((opts: RecordOptions) => { run.task = () => runRecordCommand(opts); });
 
   program

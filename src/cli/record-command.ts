@@ -25,6 +25,7 @@ export interface RecordOptions {
   includeIdle: boolean;
   keepMangled: boolean;
   lineInfo: boolean;
+  unwind: 'eh-frame' | 'frame-pointers';
 }
 
 function selectedCount(targets: readonly number[] | 'all'): string {
@@ -69,6 +70,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     describeProcess: (base) => discovery.describeProcess(base),
     keepMangled: opts.keepMangled,
     lineInfo: opts.lineInfo,
+    dwarfUnwind: opts.unwind !== 'frame-pointers',
     frequencyHz,
     includeIdle: opts.includeIdle,
     minBlockNs,

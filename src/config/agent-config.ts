@@ -21,6 +21,10 @@ export interface AgentConfig {
   readonly keepMangled: boolean;
   /** Add file:line from DWARF line tables (costs CPU and memory: see bench/line-info.ts). */
   readonly lineInfo: boolean;
+  /** How user stacks are walked: .eh_frame tables in the kernel (with frame pointers where a file has none), or frame pointers only. */
+  readonly unwind: 'eh-frame' | 'frame-pointers';
+  /** Kernel memory for unwind table rows (1 KiB per 64 rows), shared by every sampler. */
+  readonly unwindTableBytes: number;
   readonly logLevel: string;
   /** Where Prometheus metrics are served (`host:port`); undefined disables them. */
   readonly metricsAddr: string | undefined;
@@ -50,6 +54,9 @@ export const agentDefaults: AgentConfig = {
   includeIdle: false,
   keepMangled: false,
   lineInfo: false,
+  unwind: 'eh-frame',
+  // 1 Mi rows: node (372k), nginx (21k), libc (28k) and an Envoy-sized binary fit together
+  unwindTableBytes: 16 * 1024 * 1024,
   logLevel: 'info',
   metricsAddr: undefined,
   shutdownTimeoutMs: 10_000,

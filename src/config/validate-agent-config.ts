@@ -22,6 +22,11 @@ function list<T extends string>(name: string, raw: string, allowed: readonly T[]
   return items as T[];
 }
 
+function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new ConfigError(name, `${name}=${raw}: use one of ${allowed.join(', ')}`);
+}
+
 function bool(name: string, raw: string): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
@@ -98,6 +103,10 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
   const includeIdle = values.MESHPROF_INCLUDE_IDLE !== undefined ? bool('MESHPROF_INCLUDE_IDLE', values.MESHPROF_INCLUDE_IDLE) : defaults.includeIdle;
   const keepMangled = values.MESHPROF_KEEP_MANGLED !== undefined ? bool('MESHPROF_KEEP_MANGLED', values.MESHPROF_KEEP_MANGLED) : defaults.keepMangled;
   const lineInfo = values.MESHPROF_LINE_INFO !== undefined ? bool('MESHPROF_LINE_INFO', values.MESHPROF_LINE_INFO) : defaults.lineInfo;
+  const unwind = values.MESHPROF_UNWIND !== undefined ? oneOf('MESHPROF_UNWIND', values.MESHPROF_UNWIND, ['eh-frame', 'frame-pointers'] as const) : defaults.unwind;
+  const unwindTableBytes = values.MESHPROF_UNWIND_TABLE_MEMORY !== undefined
+    ? bytes('MESHPROF_UNWIND_TABLE_MEMORY', values.MESHPROF_UNWIND_TABLE_MEMORY, 64 * 1024)
+    : defaults.unwindTableBytes;
   const logLevel = values.MESHPROF_LOG_LEVEL ?? defaults.logLevel;
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
     throw new ConfigError('MESHPROF_LOG_LEVEL', `MESHPROF_LOG_LEVEL=${logLevel}: use one of trace, debug, info, warn, error, silent`);
@@ -109,7 +118,7 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
   return {
     intervalMs, frequencyHz, profiles, outputDir, localFormats,
     procRoot: values.MESHPROF_HOST_PROC ?? defaults.procRoot,
-    includeIdle, keepMangled, lineInfo, logLevel, metricsAddr,
+    includeIdle, keepMangled, lineInfo, unwind, unwindTableBytes, logLevel, metricsAddr,
     ...exportSettings(values, defaults),
   };
 }

@@ -40,6 +40,12 @@ describe('agent configuration', () => {
     expect(c.metricsAddr).toBe(':9464');
   });
 
+  it('walks user stacks with .eh_frame tables by default, in 16 MiB of rows; frame pointers only on request', () => {
+    expect(resolve({})).toMatchObject({ unwind: 'eh-frame', unwindTableBytes: 16 * 1024 * 1024 });
+    expect(resolve({ MESHPROF_UNWIND: 'frame-pointers', MESHPROF_UNWIND_TABLE_MEMORY: '64MiB' }))
+      .toMatchObject({ unwind: 'frame-pointers', unwindTableBytes: 64 * 1024 * 1024 });
+  });
+
   it('treats blank values as unset', () => {
     expect(resolve({ MESHPROF_INTERVAL: '  ', MESHPROF_EXPORT_QUEUE_MAX_BYTES: '' })).toEqual(agentDefaults);
   });
@@ -51,6 +57,8 @@ describe('agent configuration', () => {
     ['MESHPROF_EXPORT_RETRY_MAX_BACKOFF', 'never', 'MESHPROF_EXPORT_RETRY_MAX_BACKOFF=never: not a duration'],
     ['MESHPROF_SHUTDOWN_TIMEOUT', '1ms', 'MESHPROF_SHUTDOWN_TIMEOUT=1ms: not a duration of at least 100ms'],
     ['MESHPROF_METRICS_ADDR', '9464', 'MESHPROF_METRICS_ADDR=9464: use host:port'],
+    ['MESHPROF_UNWIND', 'dwarf', 'MESHPROF_UNWIND=dwarf: use one of eh-frame, frame-pointers'],
+    ['MESHPROF_UNWIND_TABLE_MEMORY', '1KiB', 'MESHPROF_UNWIND_TABLE_MEMORY=1KiB: not a size of at least 65536 bytes'],
   ])('rejects %s=%s naming the variable', (name, value, message) => {
     let err: unknown;
     try {
