@@ -12,6 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../src/kernel/index.js';
 import { createProcessTable } from '../src/process/process-table.js';
 import { createOnCpuSampler } from '../src/samplers/oncpu-sampler.js';
 import { createProcessUnwinder } from '../src/agent/process-unwinder.js';
@@ -23,7 +24,8 @@ const DEPTH = 40;
 const SECONDS_PER_RUN = 1;
 
 function compileFixture(): string {
-  const src = fileURLToPath(new URL('../test/fixtures/unwind-chain.c', import.meta.url));
+  // from the package root: this module runs from bench/ (vite-node) and from dist/bench/ (npm run bench)
+  const src = join(packageRoot(), 'test', 'fixtures', 'unwind-chain.c');
   const out = join(mkdtempSync(join(tmpdir(), 'meshprof-bench-')), 'unwind-chain');
   execFileSync('gcc', ['-O2', '-fomit-frame-pointer', '-o', out, src]);
   return out;
