@@ -47,7 +47,7 @@ export interface FileTableStore {
 }
 
 type Entry =
-  | { state: 'building'; refs: number }
+  | { state: 'building'; refs: number; readonly abort: AbortController }
   | { state: 'ready'; refs: number; table: StoredTable; run: RowRun };
 
 const NONE: TableState = { state: 'none' };
@@ -150,10 +150,13 @@ export function createFileTableStore(
         log?.('debug', `loading unwind table of ${label}: ${(err as Error).message}`);
         return NONE;
       }
-      files.set(key, { state: 'building', refs: 1 });
-      const done = builder.build(p).then(
+      const entry: Entry = { state: 'building', refs: 1, abort: new AbortController() };
+      files.set(key, entry);
+      const done = builder.build(p, entry.abort.signal).then(
         (file) => finish(key, label, file),
         (err: unknown) => {
+          // Not wanted any more (its processes left, maybe taking the path with them): not a loss.
+          if (files.get(key) !== entry) return;
           stats.filesUnreadable++;
           log?.('debug', `loading unwind table of ${label}: ${err instanceof Error ? err.message : String(err)}`);
           finish(key, label, undefined);
@@ -167,7 +170,10 @@ export function createFileTableStore(
       const e = files.get(key);
       if (!e || --e.refs > 0) return;
       files.delete(key);
-      if (e.state !== 'ready') return;
+      if (e.state !== 'ready') {
+        e.abort.abort();
+        return;
+      }
       maps.tables.update(u32Key(e.table.id), encodeUnwindRange(0, 0));
       rows.free(e.run);
       freeIds.push(e.table.id);

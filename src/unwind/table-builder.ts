@@ -13,8 +13,12 @@ import type { TableBuildReply, TableBuildRequest } from './table-builder-worker.
 
 /** Turns a file path into its unwind table, eventually. */
 export interface UnwindTableBuilder {
-  /** Rejects with "building unwind table for PATH: cause". */
-  build(path: string): Promise<FileUnwindTable>;
+  /**
+   * Rejects with "building unwind table for PATH: cause", or with an
+   * AbortError when `signal` aborts before the build starts (the process
+   * that wanted it is gone: a burst of short-lived programs costs nothing).
+   */
+  build(path: string, signal?: AbortSignal): Promise<FileUnwindTable>;
   /** Builds not finished yet. */
   readonly pending: number;
   /** Ends the worker; pending builds reject. */
@@ -25,11 +29,15 @@ export interface UnwindTableBuilder {
 export function createInlineTableBuilder(load: (path: string) => FileUnwindTable = loadFileUnwindTable): UnwindTableBuilder {
   let pending = 0;
   return {
-    build(path) {
+    build(path, signal) {
       pending++;
       return new Promise((resolve, reject) => {
         setImmediate(() => {
           pending--;
+          if (signal?.aborted) {
+            reject(abortError(path));
+            return;
+          }
           try {
             resolve(load(path));
           } catch (err) {
@@ -43,6 +51,12 @@ export function createInlineTableBuilder(load: (path: string) => FileUnwindTable
     },
     close() {},
   };
+}
+
+function abortError(path: string): Error {
+  const err = new Error(`building unwind table for ${path}: no longer wanted`);
+  err.name = 'AbortError';
+  return err;
 }
 
 /** The compiled worker script: next to this module once built, else under dist/ (tests run the sources). */
@@ -66,22 +80,46 @@ export function createWorkerTableBuilder(log?: (level: 'warn' | 'debug', message
   }
   let worker: Worker | undefined;
   let nextId = 0;
-  const waiting = new Map<number, { resolve: (t: FileUnwindTable) => void; reject: (e: Error) => void }>();
+  // Jobs wait here, not in the worker's message queue, so a job nobody
+  // wants any more is dropped before it costs anything.
+  const queue: Job[] = [];
+  let running: Job | undefined;
 
+  const settle = (job: Job, err: Error | undefined, table?: FileUnwindTable): void => {
+    if (err) job.reject(err);
+    else job.resolve(table!);
+  };
   const failAll = (err: Error): void => {
-    for (const w of waiting.values()) w.reject(err);
-    waiting.clear();
+    const jobs = [...(running ? [running] : []), ...queue.splice(0)];
+    running = undefined;
     worker = undefined;
+    for (const j of jobs) settle(j, err);
+  };
+  const next = (): void => {
+    if (running) return;
+    let job = queue.shift();
+    while (job?.signal?.aborted) {
+      settle(job, abortError(job.path));
+      job = queue.shift();
+    }
+    if (!job) {
+      worker?.unref();
+      return;
+    }
+    worker ??= spawn();
+    worker.ref();
+    running = job;
+    worker.postMessage({ id: job.id, path: job.path } satisfies TableBuildRequest);
   };
   const spawn = (): Worker => {
     const w = new Worker(script);
     w.on('message', (m: TableBuildReply) => {
-      const waiter = waiting.get(m.id);
-      if (!waiter) return;
-      waiting.delete(m.id);
-      if (m.ok) waiter.resolve({ ...m.table, table: Buffer.from(m.table.table) });
-      else waiter.reject(new Error(m.message));
-      if (waiting.size === 0) w.unref();
+      const job = running;
+      if (!job || job.id !== m.id) return;
+      running = undefined;
+      if (m.ok) settle(job, undefined, { ...m.table, table: Buffer.from(m.table.table) });
+      else settle(job, new Error(m.message));
+      next();
     });
     // A crash fails what was queued; the next build starts a new worker.
     w.on('error', (err) => failAll(new Error(`unwind table worker failed: ${err.message}`)));
@@ -92,25 +130,27 @@ export function createWorkerTableBuilder(log?: (level: 'warn' | 'debug', message
   };
 
   return {
-    build(path) {
-      worker ??= spawn();
-      const w = worker;
-      const id = nextId++;
+    build(path, signal) {
       return new Promise((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
-        // Keeps the process alive only while builds are in flight.
-        w.ref();
-        w.postMessage({ id, path } satisfies TableBuildRequest);
+        queue.push({ id: nextId++, path, resolve, reject, ...(signal ? { signal } : {}) });
+        next();
       });
     },
     get pending() {
-      return waiting.size;
+      return queue.length + (running ? 1 : 0);
     },
     close() {
       const w = worker;
-      worker = undefined;
       failAll(new Error('unwind table builder closed'));
       void w?.terminate();
     },
   };
+}
+
+interface Job {
+  readonly id: number;
+  readonly path: string;
+  readonly signal?: AbortSignal;
+  readonly resolve: (t: FileUnwindTable) => void;
+  readonly reject: (e: Error) => void;
 }

@@ -50,4 +50,20 @@ describe('unwind table builder', () => {
       b.close();
     }
   });
+
+  it('drops a queued build whose signal aborted before the worker got to it', async () => {
+    const b = createWorkerTableBuilder();
+    try {
+      const first = b.build(LIBC);
+      const gone = new AbortController();
+      const second = b.build('/usr/sbin/nginx', gone.signal);
+      const third = b.build('/usr/sbin/nginx');
+      gone.abort();
+      await expect(second).rejects.toMatchObject({ name: 'AbortError' });
+      expect(unwindRowCount((await first).table)).toBeGreaterThan(20_000);
+      expect(unwindRowCount((await third).table)).toBeGreaterThan(10_000);
+    } finally {
+      b.close();
+    }
+  });
 });

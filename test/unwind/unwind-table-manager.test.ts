@@ -170,4 +170,18 @@ describe('unwind table manager over fake maps', () => {
     expect(m.stats()).toMatchObject({ tablesLive: 0, chunksUsed: 0, filesLoaded: 0, procsLive: 0 });
     expect(maps.procs.lookup(u32(6))).toBeUndefined();
   });
+
+  it('skips the build of a table whose processes left before it started, without counting a loss', async () => {
+    const loads: string[] = [];
+    const m = createUnwindTableManager({
+      maps: fakeMaps(8, 4, 4) as UnwindMaps, filePath: (pid, mp) => `/proc/${pid}/root${mp.path}`,
+      builder: createInlineTableBuilder((p) => (loads.push(p), table(p, 10))),
+    });
+    // a short-lived program: seen, then gone before the builder got to it
+    m.setProcess({ pid: 7, mappings: [mapping('/usr/bin/cc1', 11, 0x400000n)] });
+    m.removeProcess(7);
+    await m.settled();
+    expect(loads).toEqual([]);
+    expect(m.stats()).toMatchObject({ filesUnreadable: 0, filesLoaded: 0, tablesBuilding: 0 });
+  });
 });
