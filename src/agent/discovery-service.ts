@@ -38,7 +38,7 @@ function hasRules(env: Readonly<Record<string, string | undefined>>): boolean {
  * and returns the naming hook and the target selection.
  */
 export async function startDiscoveryService(env: Readonly<Record<string, string | undefined>>, log: DiscoveryLog): Promise<DiscoveryService> {
-  const discovery: Discovery = createDiscovery(discoveryConfigFromEnv(env), { log, env });
+  const discovery: Discovery = await createDiscovery(discoveryConfigFromEnv(env), { log, env });
   await discovery.start();
   const selective = hasRules(env);
   const selectors: TargetSelector[] = [];

@@ -5,7 +5,8 @@
  */
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { createClusterWatch, type ClusterWatch, type DiscoveryLog } from './cluster-watch.js';
+// Types only: cluster-watch.js loads @kubernetes/client-node, imported in createDiscovery when needed.
+import type { ClusterWatch, DiscoveryLog } from './cluster-watch.js';
 import { kubernetesEnabled, loadKubeConfig, type KubernetesMode } from './kube-config.js';
 import { createPodResolver, type PodResolver } from './pod-resolver.js';
 import { createProcReader } from './proc-reader.js';
@@ -56,15 +57,20 @@ export interface Discovery {
   stop(): Promise<void>;
 }
 
-/** Creates the stage from config; nothing talks to the cluster until start(). */
-export function createDiscovery(config: DiscoveryConfig, deps: DiscoveryDeps = {}): Discovery {
+/**
+ * Creates the stage from config; nothing talks to the cluster until start().
+ * Loads the Kubernetes client (a heavy module) only when Kubernetes is on.
+ */
+export async function createDiscovery(config: DiscoveryConfig, deps: DiscoveryDeps = {}): Promise<Discovery> {
   const env = deps.env ?? process.env;
   const inspector = createProcessInspector(createProcReader(config.procRoot));
   const nodeName = config.nodeName ?? hostname();
   let watch: ClusterWatch | undefined;
   if (deps.kubeConfig !== undefined || kubernetesEnabled(config.kubernetes, env)) {
     if (config.nodeName === undefined) deps.log?.warn(`MESHPROF_NODE_NAME is unset: watching pods of node ${nodeName}`);
-    watch = createClusterWatch(deps.kubeConfig ?? loadKubeConfig(env), {
+    const kubeConfig = deps.kubeConfig ?? await loadKubeConfig(env);
+    const { createClusterWatch } = await import('./cluster-watch.js');
+    watch = createClusterWatch(kubeConfig, {
       nodeName,
       namespaces: config.watchNamespaces,
       retryMs: deps.retryMs,

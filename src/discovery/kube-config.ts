@@ -1,10 +1,14 @@
 /**
  * Whether to talk to Kubernetes, and the KubeConfig to do it with.
+ *
+ * @kubernetes/client-node is a heavy module: only type imports of it are
+ * allowed here, and loadKubeConfig imports it when a cluster is configured,
+ * so `meshprof check` and `record` without a cluster never load it.
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 /** MESHPROF_KUBERNETES: auto detects a cluster, on requires one, off never watches. */
 export type KubernetesMode = 'auto' | 'on' | 'off';
@@ -27,8 +31,10 @@ export function kubernetesEnabled(mode: KubernetesMode, env: Env = process.env):
 /**
  * In-cluster config in a pod (decided from `env`), else client-node's default
  * chain, which reads process.env.KUBECONFIG and then ~/.kube/config as kubectl does.
+ * Loads @kubernetes/client-node on first use.
  */
-export function loadKubeConfig(env: Env = process.env): KubeConfig {
+export async function loadKubeConfig(env: Env = process.env): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {
     if (set(env['KUBERNETES_SERVICE_HOST'])) kc.loadFromCluster();

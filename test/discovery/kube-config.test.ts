@@ -41,13 +41,13 @@ describe('kubernetesEnabled', () => {
 });
 
 describe('loadKubeConfig', () => {
-  it('honours KUBECONFIG outside a pod', () => {
+  it('honours KUBECONFIG outside a pod', async () => {
     const file = join(home, 'kc.yaml');
     writeFileSync(file, KUBECONFIG);
     const saved = process.env['KUBECONFIG'];
     process.env['KUBECONFIG'] = file;
     try {
-      const kc = loadKubeConfig({ HOME: home, KUBECONFIG: file });
+      const kc = await loadKubeConfig({ HOME: home, KUBECONFIG: file });
       expect(kc.getCurrentCluster()?.server).toBe('https://10.1.2.3:6443');
       expect(kc.getCurrentUser()?.name).toBe('dev-user');
     } finally {

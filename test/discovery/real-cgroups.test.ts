@@ -82,7 +82,7 @@ describe('discovery with real cgroups', () => {
       MESHPROF_NODE_NAME: NODE,
       MESHPROF_TARGET_ROLES: 'sidecar',
     });
-    discovery = createDiscovery(config, { kubeConfig: api.kubeConfig() });
+    discovery = await createDiscovery(config, { kubeConfig: api.kubeConfig() });
     await discovery.start();
   });
 
