@@ -145,7 +145,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     // MESHPROF_TARGET_*/EXCLUDE_* selections become the samplers' kernel filter.
     naming.followTargets((targets) => {
       for (const c of collectors) c.collector.setTargets(targets);
-      log.info({ targets: targets === 'all' ? 'all' : targets.length }, 'target selection changed');
+      log.info({ targets: typeof targets === 'string' ? targets : targets.length }, 'target selection changed');
     });
     if (config.metricsAddr !== undefined) metricsServer = await startMetricsServer(config.metricsAddr, metrics.registry);
     skywalking?.start();

@@ -4,7 +4,7 @@ import type { ProcessMetadata } from '../profile/model.js';
 import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
 import type { OffCpuState } from '../samplers/offcpu-layout.js';
 import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
-import type { StackSampler } from '../samplers/raw-stacks.js';
+import type { StackSampler, TargetSelection } from '../samplers/raw-stacks.js';
 import { createDemangler } from '../symbolize/demangle.js';
 import { createFileSymbolLookup } from '../symbolize/file-lookup.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
@@ -20,7 +20,7 @@ export type CollectorKind = 'oncpu' | 'offcpu';
 
 /** Everything a collector needs to know; unused fields are ignored per kind. */
 export interface CollectorOptions {
-  readonly targets: readonly number[] | 'all';
+  readonly targets: TargetSelection;
   readonly frequencyHz?: number;
   readonly includeIdle?: boolean;
   readonly minBlockNs?: bigint;
@@ -80,7 +80,7 @@ export function createCollector(kind: CollectorKind, opts: CollectorOptions): Pr
     symbolCache: createSymbolCache({ createLookup: createFileSymbolLookup }),
     ...(opts.describeProcess ? { describeProcess: opts.describeProcess } : {}),
   });
-  const explicitTargets = opts.targets === 'all' ? [] : opts.targets;
+  const explicitTargets = typeof opts.targets === 'string' ? [] : opts.targets;
   const sampler = walkingSampler(kind, opts, processes, explicitTargets);
   const tracking = (opts.trackExecs ?? true)
     ? createProcessTracking({
@@ -136,7 +136,7 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: 
   return {
     async prepare() {
       const u = follow();
-      if (targets.length === 0) {
+      if (opts.targets === 'all') {
         // Every process: get ready for the ones burning CPU now, which the first samples will come from.
         for (const pid of await busyProcesses(processes.procRoot, BUSY_WINDOW_MS)) {
           if (processes.tryObserve(pid)) u.sampled(pid);

@@ -3,28 +3,16 @@ import { createDiscovery, type Discovery, type DiscoveryLog } from '../discovery
 import type { TargetSelector, TargetSet } from '../discovery/target-selector.js';
 import type { ProcessMetadata } from '../profile/model.js';
 
-/** tgid the kernel filter holds when the selection is empty: idle, never sampled. */
-const NO_PROCESS = 0;
-
-/**
- * The samplers read an empty list as "every process"; an empty selection must
- * mean "none", so it becomes a filter that matches nothing.
- */
-export function selectionToTargets(selection: TargetSet): readonly number[] | 'all' {
-  if (selection === 'all') return 'all';
-  return selection.length === 0 ? [NO_PROCESS] : selection;
-}
-
 /** Discovery as the controller uses it: naming for every process, selection for the samplers. */
 export interface DiscoveryService {
   /** Adds container, pod, service and Istio attributes; the symbolizer's describeProcess hook. */
   describeProcess(base: ProcessMetadata): ProcessMetadata;
   /** True when MESHPROF_TARGET_* / MESHPROF_EXCLUDE_* narrow the processes profiled. */
   readonly selective: boolean;
-  /** The selection now, as the samplers' kernel filter wants it. */
-  currentTargets(): readonly number[] | 'all';
+  /** The selection now, for the samplers: 'all' without selectors, 'none' when they match no process. */
+  currentTargets(): TargetSet;
   /** Pushes every change of the selection (within a second of a process or pod change). */
-  followTargets(apply: (targets: readonly number[] | 'all') => void): void;
+  followTargets(apply: (targets: TargetSet) => void): void;
   stop(): Promise<void>;
 }
 
@@ -50,12 +38,12 @@ export async function startDiscoveryService(env: Readonly<Record<string, string 
   return {
     describeProcess: (base) => discovery.describer.describe(base),
     selective,
-    currentTargets: () => selectionToTargets(current),
+    currentTargets: () => current,
     followTargets(apply) {
       if (!selective) return;
       const selector = discovery.createTargetSelector((set) => {
         current = set;
-        apply(selectionToTargets(set));
+        apply(set);
       });
       selectors.push(selector);
       selector.start();

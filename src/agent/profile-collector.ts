@@ -1,6 +1,6 @@
 import type { Profile } from '../profile/model.js';
 import { mergeBatches } from '../samplers/merge-batches.js';
-import type { RawStackBatch, StackSampler } from '../samplers/raw-stacks.js';
+import type { RawStackBatch, StackSampler, TargetSelection } from '../samplers/raw-stacks.js';
 
 /** What the collector needs from the process table. */
 export interface ProcessObserver {
@@ -128,7 +128,7 @@ export class ProfileCollector {
   }
 
   /** Changes which processes the kernel samples (the discovery selection). */
-  setTargets(targets: readonly number[] | 'all'): void {
+  setTargets(targets: TargetSelection): void {
     this.sampler.setTargets(targets);
   }
 

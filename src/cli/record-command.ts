@@ -4,6 +4,7 @@ import { startDiscoveryService } from '../agent/discovery-service.js';
 import { writeProfileFile } from '../agent/write-profile-file.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
+import type { TargetSelection } from '../samplers/raw-stacks.js';
 import { formatFromFileName, type OutputFormat } from './output-format.js';
 import { parseDurationFlag, parseDurationNsFlag, parseIntFlag, parsePidList } from './parse-flags.js';
 import { createProgressLine } from './progress-line.js';
@@ -28,10 +29,10 @@ export interface RecordOptions {
   unwind: 'eh-frame' | 'frame-pointers';
 }
 
-function selectedCount(targets: readonly number[] | 'all'): string {
+function selectedCount(targets: TargetSelection): string {
   if (targets === 'all') return 'all';
-  const n = targets.filter((t) => t !== 0).length;
-  return `${n} process${n === 1 ? '' : 'es'}: ${targets.filter((t) => t !== 0).slice(0, 8).join(',')}`;
+  if (targets === 'none' || targets.length === 0) return 'none';
+  return `${targets.length} process${targets.length === 1 ? '' : 'es'}: ${targets.slice(0, 8).join(',')}`;
 }
 
 function totalOf(profile: Profile, index: number): number {

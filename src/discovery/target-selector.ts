@@ -2,6 +2,7 @@
  * Keeps the set of selected tgids current: rescans the proc root
  * periodically and whenever pods change, and reports changed selections.
  */
+import type { NormalizedTargets } from '../samplers/raw-stacks.js';
 import type { PodResolver } from './pod-resolver.js';
 import type { ProcessDescriber } from './process-describer.js';
 import type { ProcessInspector } from './process-inspector.js';
@@ -10,8 +11,12 @@ import { isTarget, selectsEverything, type TargetRules } from './target-rules.js
 const FULL_SCAN_EVERY = 10;
 const YOUNG_MS = 3000;
 
-/** The selection: sorted tgids, or 'all' when the rules select everything. */
-export type TargetSet = readonly number[] | 'all';
+/**
+ * The selection, as the samplers take it: 'all' when the rules select
+ * everything, 'none' when they select no process now, else the selected
+ * tgids, sorted (never an empty list).
+ */
+export type TargetSet = NormalizedTargets;
 
 /** Options of createTargetSelector. */
 export interface TargetSelectorOptions {
@@ -62,7 +67,8 @@ export function createTargetSelector(opts: TargetSelectorOptions): TargetSelecto
       const who = opts.describer.identify(pid, reuse);
       if (who !== undefined && isTarget(opts.rules, who)) out.push(pid);
     }
-    return out.sort((a, b) => a - b);
+    const [first, ...rest] = out.sort((a, b) => a - b);
+    return first === undefined ? 'none' : [first, ...rest];
   };
 
   const update = (full: boolean): TargetSet => {
@@ -71,7 +77,7 @@ export function createTargetSelector(opts: TargetSelectorOptions): TargetSelecto
       next = compute(full);
     } catch (err) {
       opts.onError?.(err as Error);
-      return current ?? [];
+      return current ?? 'none';
     }
     if (current === undefined || !sameSet(current, next)) {
       current = next;
@@ -103,11 +109,11 @@ export function createTargetSelector(opts: TargetSelectorOptions): TargetSelecto
       offPods = undefined;
     },
     rescan: () => update(true),
-    current: () => current ?? [],
+    current: () => current ?? 'none',
   };
 }
 
 function sameSet(a: TargetSet, b: TargetSet): boolean {
-  if (a === 'all' || b === 'all') return a === b;
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -4,13 +4,13 @@ import { encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
 import { drainOffCpuGeneration } from './offcpu-drain.js';
 import { OFFCPU_DROP_REASONS, OffCpuStateFilter, u64Bytes, type OffCpuState } from './offcpu-layout.js';
 import { createGenerationDrain } from './generation-drain.js';
-import type { RawStackBatch, StackSampler } from './raw-stacks.js';
+import { normalizeTargets, type NormalizedTargets, type RawStackBatch, type StackSampler, type TargetSelection } from './raw-stacks.js';
 import { prepareWalkerMaps, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
 
 /** Settings of the off-CPU sampler; every field has a default. */
 export interface OffCpuSamplerOptions {
-  /** Processes to profile; default 'all'. An empty list means all. */
-  readonly targets?: readonly number[] | 'all';
+  /** Processes to profile; default 'all'. 'none' or an empty list: no process, until setTargets(). */
+  readonly targets?: TargetSelection;
   /** Blocks shorter than this are ignored; default 1 µs, as bcc's offcputime. */
   readonly minBlockNs?: bigint;
   /** Blocks longer than this are ignored; default no bound. */
@@ -58,7 +58,7 @@ export function createOffCpuSampler(
   let obj: BpfObject | undefined;
   let link: BpfLink | undefined;
   let attachedWith: 'tp_btf' | 'raw_tp' | undefined;
-  let targets = normalize(opts.targets ?? 'all');
+  let targets: NormalizedTargets = normalizeTargets(opts.targets ?? 'all');
 
   const writeControl = (o: BpfObject): void =>
     o.map('control').update(u32Bytes(0), encodeOnCpuControl(window.generation, targets === 'all'));
@@ -116,16 +116,21 @@ export function createOffCpuSampler(
       const o = obj;
       return window.drain(o, () => writeControl(o), (old, drops) => drainOffCpuGeneration(o, old, drops, dwarf));
     },
-    setTargets(tgids) {
-      targets = normalize(tgids);
+    setTargets(next) {
+      targets = normalizeTargets(next);
       if (!obj) return;
-      syncTargetMap(obj.map('targets'), targets);
-      writeControl(obj);
+      // As the on-CPU sampler: never more than the old or the new selection
+      // in between (never everything on the way to 'none'), no gap for a tgid
+      // in both: enter 'all' before emptying the list, fill or empty the list
+      // before leaving 'all'.
+      if (targets === 'all') {
+        writeControl(obj);
+        syncTargetMap(obj.map('targets'), targets);
+      } else {
+        syncTargetMap(obj.map('targets'), targets);
+        writeControl(obj);
+      }
     },
     stop,
   };
-}
-
-function normalize(t: readonly number[] | 'all'): readonly number[] | 'all' {
-  return t === 'all' || t.length === 0 ? 'all' : [...new Set(t)];
 }

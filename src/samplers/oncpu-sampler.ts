@@ -3,7 +3,7 @@ import type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory } from '../kernel
 import { drainOnCpuGeneration } from './oncpu-drain.js';
 import { encodeOnCpuControl, ONCPU_DROP_REASONS, u32Bytes } from './oncpu-layout.js';
 import { createGenerationDrain } from './generation-drain.js';
-import type { RawStackBatch, StackSampler } from './raw-stacks.js';
+import { normalizeTargets, type NormalizedTargets, type RawStackBatch, type StackSampler, type TargetSelection } from './raw-stacks.js';
 import { prepareWalkerMaps, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
 
 /** Settings of the on-CPU sampler; every field has a default. */
@@ -12,8 +12,8 @@ export interface OnCpuSamplerOptions {
   readonly frequencyHz?: number;
   /** Count the idle task (pid 0); default false. */
   readonly includeIdle?: boolean;
-  /** Processes to sample; default 'all'. An empty list means all. */
-  readonly targets?: readonly number[] | 'all';
+  /** Processes to sample; default 'all'. 'none' or an empty list: no process, until setTargets(). */
+  readonly targets?: TargetSelection;
   /** A tgid never sampled, normally the agent's own; default process.pid, 0 = none. */
   readonly selfTgid?: number;
   /** Distinct (thread, stacks) keys per drain interval; default 10240. */
@@ -60,7 +60,7 @@ export function createOnCpuSampler(
   const window = createGenerationDrain({ valueTypes, periodType, period }, ONCPU_DROP_REASONS, dwarf, opts.settleMs);
   let obj: BpfObject | undefined;
   let links: BpfLink[] = [];
-  let targets: readonly number[] | 'all' = normalize(opts.targets ?? 'all');
+  let targets: NormalizedTargets = normalizeTargets(opts.targets ?? 'all');
 
   const writeControl = (o: BpfObject): void =>
     o.map('control').update(u32Bytes(0), encodeOnCpuControl(window.generation, targets === 'all'));
@@ -81,8 +81,8 @@ export function createOnCpuSampler(
       const o = open('oncpu');
       obj = o;
       try {
-        // filter_tgid stays on so setTargets() can switch between a list
-        // and 'all' at run time through control.all_targets.
+        // filter_tgid stays on so setTargets() can switch between a list,
+        // 'none' (an empty list) and 'all' at run time through control.all_targets.
         o.setGlobal('filter_tgid', Buffer.from([1]));
         o.setGlobal('include_idle', Buffer.from([opts.includeIdle ? 1 : 0]));
         o.setGlobal('self_tgid', u32Bytes(opts.selfTgid ?? process.pid));
@@ -91,7 +91,7 @@ export function createOnCpuSampler(
         o.resizeMap('targets', opts.targetsMaxEntries ?? 1024);
         prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? 16384);
         o.load();
-            writeTargets(o);
+        writeTargets(o);
         writeControl(o);
         window.begin(o);
         for (const cpu of opts.cpus ?? onlineCpus()) {
@@ -107,11 +107,13 @@ export function createOnCpuSampler(
       const o = obj;
       return window.drain(o, () => writeControl(o), (old, drops) => drainOnCpuGeneration(o, old, period, drops, dwarf));
     },
-    setTargets(tgids) {
-      targets = normalize(tgids);
+    setTargets(next) {
+      targets = normalizeTargets(next);
       if (!obj) return;
-      // order so no target is missed in between: fill the list before
-      // leaving 'all', and enter 'all' before emptying the list
+      // Order the writes so that no moment samples more than the old or the
+      // new selection (never everything on the way to 'none') and no tgid in
+      // both is missed: enter 'all' before emptying the list; fill the list,
+      // or empty it for 'none', before leaving 'all'.
       if (targets === 'all') {
         writeControl(obj);
         writeTargets(obj);
@@ -123,8 +125,3 @@ export function createOnCpuSampler(
     stop,
   };
 }
-
-function normalize(t: readonly number[] | 'all'): readonly number[] | 'all' {
-  return t === 'all' || t.length === 0 ? 'all' : [...new Set(t)];
-}
-

@@ -43,6 +43,33 @@ export interface RawStackBatch {
   readonly drops: DropCounts;
 }
 
+/**
+ * Which processes a sampler samples: 'all' (every process but the agent
+ * itself), 'none' (no process at all), or exactly the listed thread-group
+ * ids. An empty list selects no process, the same as 'none': only the string
+ * 'all' ever means every process.
+ */
+export type TargetSelection = 'all' | 'none' | readonly number[];
+
+/** A TargetSelection in canonical form: 'all', 'none', or a non-empty list of distinct tgids. */
+export type NormalizedTargets = 'all' | 'none' | readonly [number, ...number[]];
+
+/**
+ * Canonicalizes a selection: an empty list becomes 'none', duplicates go.
+ * A tgid must be a positive 32-bit integer: 0 is the idle task, never a way
+ * to say "nothing" (that is 'none').
+ */
+export function normalizeTargets(targets: TargetSelection): NormalizedTargets {
+  if (targets === 'all' || targets === 'none') return targets;
+  for (const t of targets) {
+    if (!Number.isInteger(t) || t <= 0 || t > 0xffff_ffff) {
+      throw new RangeError(`selecting targets: ${t} is not a process id: pass positive tgids, or 'none' to sample no process`);
+    }
+  }
+  const [first, ...rest] = new Set(targets);
+  return first === undefined ? 'none' : [first, ...rest];
+}
+
 /** A kernel sampler: started once, drained once per interval, then stopped. */
 export interface StackSampler {
   /** Optional slow work before start(), such as building the unwind tables of named targets. */
@@ -50,7 +77,7 @@ export interface StackSampler {
   start(): void;
   /** Reads and clears what the kernel aggregated since the last drain. */
   drain(): RawStackBatch;
-  /** Target thread-group ids; an empty filter means every process. */
-  setTargets(tgids: readonly number[] | 'all'): void;
+  /** Changes which processes are sampled from now on; see TargetSelection ([] selects none). */
+  setTargets(targets: TargetSelection): void;
   stop(): void;
 }

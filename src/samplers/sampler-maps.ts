@@ -1,13 +1,14 @@
 import type { BpfMap, BpfObject } from '../kernel/index.js';
 import { decodeStack, sumPerCpuU64, u32Bytes } from './oncpu-layout.js';
-import type { DropCounts } from './raw-stacks.js';
+import type { DropCounts, TargetSelection } from './raw-stacks.js';
 
 /**
- * Makes the kernel `targets` hash (tgid → 1) hold exactly `targets`; with
- * 'all' it is emptied and the control entry's all_targets switch takes over.
+ * Makes the kernel `targets` hash (tgid → 1) hold exactly the listed tgids.
+ * With 'all' or 'none' it is emptied: the control entry's all_targets switch
+ * then says which (1: every process, 0: an empty hash matches none).
  */
-export function syncTargetMap(map: BpfMap, targets: readonly number[] | 'all'): void {
-  const want = new Set(targets === 'all' ? [] : targets);
+export function syncTargetMap(map: BpfMap, targets: TargetSelection): void {
+  const want = new Set(typeof targets === 'string' ? [] : targets);
   const stale: Buffer[] = [];
   for (let k = map.nextKey(undefined); k; k = map.nextKey(k)) {
     const tgid = k.readUInt32LE(0);

@@ -90,7 +90,7 @@ describe('on-CPU sampler over a fake BPF object', () => {
     s.stop();
   });
 
-  it('switches the target filter between a list and all', () => {
+  it('switches the target filter between a list, all and none', () => {
     const o = fakeOnCpuObject();
     const s = createOnCpuSampler({ cpus: [0], targets: 'all' }, () => o);
     s.start();
@@ -101,8 +101,13 @@ describe('on-CPU sampler over a fake BPF object', () => {
     expect(control(o)[1]).toBe(0);
     s.setTargets([6, 7]);
     expect([...targets.entries.keys()].sort()).toEqual([u32(6), u32(7)].map((b) => b.toString('hex')));
-    s.setTargets([]);
+    s.setTargets('all');
     expect(control(o)[1]).toBe(1);
+    expect(targets.entries.size).toBe(0);
+    // an empty list selects no process: all_targets stays off over an empty map
+    s.setTargets([6]);
+    s.setTargets([]);
+    expect(control(o)[1]).toBe(0);
     expect(targets.entries.size).toBe(0);
     s.stop();
   });

@@ -127,6 +127,31 @@ describe('on-CPU sampler on real BPF', () => {
     await Promise.all([exited(a), exited(b)]);
   });
 
+  it("samples nothing with 'none' while a target spins, then the pid it is switched to", async () => {
+    const child = await startBusy(busy, 4);
+    sampler = createOnCpuSampler({ targets: 'none' });
+    sampler.start();
+    let cpu0 = cpuSeconds(child.pid);
+    await sleep(1000);
+    let batch = sampler.drain();
+    const spun = cpuSeconds(child.pid) - cpu0;
+    console.log(`on-cpu none: ${total(batch)} samples in ${Number(batch.durationNs) / 1e9}s while the fixture used ${spun}s of cpu`);
+    expect(spun).toBeGreaterThan(0.3); // there was something to sample
+    expect(total(batch, child.pid)).toBe(0);
+    expect(batch.samples).toEqual([]); // nor anything else: 'none' is not 'all'
+
+    sampler.setTargets([child.pid]);
+    cpu0 = cpuSeconds(child.pid);
+    await sleep(1000);
+    batch = sampler.drain();
+    const cpu = cpuSeconds(child.pid) - cpu0;
+    expect(cpu).toBeGreaterThan(0.3);
+    expect(total(batch, child.pid)).toBeGreaterThan(cpu * 99 * 0.6);
+    expect(new Set(batch.samples.map((s) => s.tgid))).toEqual(new Set([child.pid]));
+    child.kill();
+    await exited(child);
+  });
+
   it('counts samples a full counts map refused instead of losing them silently', async () => {
     const a = await startBusy(busy, 2);
     const b = await startBusy(busy, 2);

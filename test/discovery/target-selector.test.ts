@@ -1,0 +1,69 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createProcReader } from '../../src/discovery/proc-reader.js';
+import { createProcessDescriber } from '../../src/discovery/process-describer.js';
+import { createProcessInspector } from '../../src/discovery/process-inspector.js';
+import type { TargetRules } from '../../src/discovery/target-rules.js';
+import { createTargetSelector, type TargetSet } from '../../src/discovery/target-selector.js';
+
+// A stand-in host /proc, as in process-describer.test.ts.
+let root: string;
+function fakeProcess(pid: number, exe: string): void {
+  const dir = join(root, String(pid));
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'stat'), `${pid} (x) S 1 ${pid} ${pid} 0 -1 4194304 1 0 0 0 0 0 0 0 20 0 1 0 ${1000 + pid} 1000 100\n`);
+  writeFileSync(join(dir, 'cgroup'), '0::/\n');
+  writeFileSync(join(dir, 'comm'), 'x\n');
+  writeFileSync(join(dir, 'environ'), '');
+  symlinkSync(exe, join(dir, 'exe'));
+}
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'meshprof-proc-'));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+function selector(rules: TargetRules, seen: TargetSet[]) {
+  const inspector = createProcessInspector(createProcReader(root));
+  const describer = createProcessDescriber({ inspector });
+  return createTargetSelector({ rules, inspector, describer, onTargets: (t) => seen.push(t), intervalMs: 1000 });
+}
+
+const onlyEnvoy: TargetRules = { include: { exe: ['envoy'] }, exclude: {} };
+
+describe('target selector', () => {
+  it("selects 'none', explicitly, when the rules match no process, and follows processes in and out", () => {
+    fakeProcess(10, '/usr/bin/server');
+    fakeProcess(11, '/usr/bin/sleep');
+    const seen: TargetSet[] = [];
+    const s = selector(onlyEnvoy, seen);
+    s.start();
+    try {
+      expect(seen).toEqual(['none']);
+      expect(s.current()).toBe('none');
+      fakeProcess(30, '/usr/local/bin/envoy');
+      fakeProcess(20, '/usr/local/bin/envoy');
+      expect(s.rescan()).toEqual([20, 30]);
+      rmSync(join(root, '20'), { recursive: true });
+      rmSync(join(root, '30'), { recursive: true });
+      expect(s.rescan()).toBe('none');
+      expect(seen).toEqual(['none', [20, 30], 'none']);
+      // never an empty list, nor a made-up pid, that a sampler could read as anything else
+      expect(seen.some((t) => Array.isArray(t) && (t.length === 0 || t.includes(0)))).toBe(false);
+    } finally {
+      s.stop();
+    }
+  });
+
+  it("selects 'none' when an exclude rule removes every process, and 'all' without rules", () => {
+    fakeProcess(10, '/usr/bin/server');
+    const excluded: TargetSet[] = [];
+    const s = selector({ include: {}, exclude: { pids: [10] } }, excluded);
+    expect(s.rescan()).toBe('none');
+    const all: TargetSet[] = [];
+    expect(selector({ include: {}, exclude: {} }, all).rescan()).toBe('all');
+    expect([excluded, all]).toEqual([['none'], ['all']]);
+  });
+});
