@@ -7,6 +7,8 @@
  * is walked by frame pointers (user_stack_no_process_tables). Exits release
  * them.
  */
+import { resolveMappingFile } from '../process/mapping-file.js';
+import type { ProcMapping } from '../process/proc-maps.js';
 import type { ProcessInfo, ProcessTable } from '../process/process-table.js';
 import type { DropCounts, RawStackBatch, StackSampler } from '../samplers/raw-stacks.js';
 import { createUnwindMapSet, type UnwindMapSet, type UnwindMapSizes } from '../unwind/unwind-maps.js';
@@ -30,7 +32,7 @@ export interface ProcessUnwinderOptions {
 export interface ProcessUnwinder {
   /** The maps every sampler shares (OnCpuSamplerOptions.unwindMaps). */
   readonly maps: UnwindMapSet;
-  readonly tables: UnwindTableManager;
+  readonly tables: UnwindTableManager<ProcMapping>;
   /** Adds a named target (a process the user asked for by pid). */
   follow(pid: number): void;
   /** A process showed up in a sample: build its tables if that has not happened yet. */
@@ -55,9 +57,14 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
   const selfPid = opts.selfPid ?? process.pid;
   const maps = createUnwindMapSet(opts.mapSizes);
   const log = opts.log;
-  const tables = createUnwindTableManager({
+  const tables = createUnwindTableManager<ProcMapping>({
     maps,
-    filePath: (pid, m) => processes.hostPath(pid, m.path),
+    // through the process's root (containers) or its map_files entry (deleted, replaced files)
+    filePath: (pid, m) => {
+      const path = resolveMappingFile(processes.procRoot, pid, m);
+      if (path === undefined) throw new Error(`${m.path} of pid ${pid}: no readable path to the file`);
+      return path;
+    },
     ...(opts.builder ? { builder: opts.builder } : {}),
     ...(log ? { log } : {}),
   });

@@ -28,9 +28,9 @@ export interface UnwindSourceMapping {
 }
 
 /** A process as the manager sees it (src/process's ProcessInfo fits). */
-export interface UnwindSourceProcess {
+export interface UnwindSourceProcess<M extends UnwindSourceMapping = UnwindSourceMapping> {
   readonly pid: number;
-  readonly mappings: readonly UnwindSourceMapping[];
+  readonly mappings: readonly M[];
 }
 
 /** Running totals; the collector reports their growth as drops. */
@@ -52,20 +52,20 @@ export interface UnwindManagerStats {
 }
 
 /** Options for createUnwindTableManager. */
-export interface UnwindTableManagerOptions {
+export interface UnwindTableManagerOptions<M extends UnwindSourceMapping = UnwindSourceMapping> {
   /** The walker's maps, empty (an UnwindMapSet, or a sampler object's own). */
   readonly maps: UnwindMaps;
-  /** Path through which the agent reads `pid`'s mapped file. */
-  readonly filePath: (pid: number, m: UnwindSourceMapping) => string;
+  /** Path through which the agent reads `pid`'s mapped file; throws when there is none. */
+  readonly filePath: (pid: number, m: M) => string;
   /** Default: a worker thread (createWorkerTableBuilder). */
   readonly builder?: UnwindTableBuilder;
   readonly log?: (level: 'warn' | 'debug', message: string) => void;
 }
 
 /** See the module comment. */
-export interface UnwindTableManager {
+export interface UnwindTableManager<M extends UnwindSourceMapping = UnwindSourceMapping> {
   /** Installs or replaces a process's mapping entries (new process, exec, dlopen); its missing tables are built. */
-  setProcess(p: UnwindSourceProcess): void;
+  setProcess(p: UnwindSourceProcess<M>): void;
   /** Removes a process and releases its tables. */
   removeProcess(pid: number): void;
   /** Whether the process has been given to setProcess and not removed. */
@@ -84,7 +84,7 @@ interface FileMapping {
 }
 
 /** Creates a manager over empty maps. */
-export function createUnwindTableManager(opts: UnwindTableManagerOptions): UnwindTableManager {
+export function createUnwindTableManager<M extends UnwindSourceMapping = UnwindSourceMapping>(opts: UnwindTableManagerOptions<M>): UnwindTableManager<M> {
   const { maps } = opts;
   const builder = opts.builder ?? createWorkerTableBuilder(opts.log);
   const stats: UnwindManagerStats = {

@@ -1,4 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
 import { compileFixture } from '../unwind/unwind-fixtures.js';
@@ -29,5 +32,23 @@ describe('unwind tables follow the process', () => {
     expect(rec.stacks[0]!.names).toEqual(full);
     // at most about two one-second polls go by before the new tables are in
     expect(complete).toBeGreaterThan(rec.total * 0.3);
+  }, 20_000);
+
+  it('walks a program whose binary was deleted after it started, through its map_files entry', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshprof-deleted-'));
+    const copy = join(dir, 'unwind-chain-deleted');
+    copyFileSync(binary, copy);
+    const child = await startFixture(copy, ['spin', '5'], 100);
+    children.push(child);
+    // as after a package upgrade: /proc/PID/maps says "(deleted)" and the path is gone
+    rmSync(dir, { recursive: true });
+    const rec = await record('oncpu', [child.pid], 2500);
+    const full = ['leaf', 'f5', 'f4', 'f3', 'f2', 'f1', 'main', '__libc_start_call_main', '__libc_start_main@@GLIBC_2.34', '_start'];
+    const complete = rec.stacks.filter((s) => s.names.join(';') === full.join(';')).reduce((n, s) => n + s.count, 0);
+    console.log(`deleted binary: ${rec.total} samples, ${complete} complete; drops ${JSON.stringify(rec.profile.drops)}`);
+    expect(rec.total).toBeGreaterThan(100);
+    // the tables are built before sampling starts: every stack is complete
+    expect(complete).toBeGreaterThan(rec.total * 0.95);
+    expect(rec.profile.drops.unwind_files_unreadable ?? 0).toBe(0);
   }, 20_000);
 });
