@@ -134,15 +134,23 @@ export function withProcessUnwinder(
     setTargets: (t) => sampler.setTargets(t),
     drain(): RawStackBatch {
       const batch = sampler.drain();
-      const checked = new Set<number>();
+      const seen = new Set<number>();
+      const reread = new Set<number>();
       for (const s of batch.samples) {
-        if (checked.has(s.tgid) || s.tgid === 0) continue;
-        checked.add(s.tgid);
-        // observe() is what the collector does next anyway; it only reads /proc once per process
-        processes.tryObserve(s.tgid);
+        if (s.tgid === 0) continue;
+        if (!seen.has(s.tgid)) {
+          seen.add(s.tgid);
+          // observe() is what the collector does next anyway; it only reads /proc once per process
+          processes.tryObserve(s.tgid);
+          unwinder.sampled(s.tgid);
+        }
+        // Every sample's leaf, not just the first one's: a library loaded by dlopen may
+        // hold a small share of the process's samples. The maps are re-read at most once
+        // per process and drain; changed mappings re-install its tables.
         const leaf = s.userStack[0];
-        if (leaf !== undefined) processes.findMapping(s.tgid, leaf, true);
-        unwinder.sampled(s.tgid);
+        if (leaf === undefined || reread.has(s.tgid) || processes.findMapping(s.tgid, leaf, false) !== undefined) continue;
+        reread.add(s.tgid);
+        processes.findMapping(s.tgid, leaf, true);
       }
       if (!reportsTableDrops) return batch;
       const drops = { ...batch.drops };
