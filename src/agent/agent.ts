@@ -8,8 +8,7 @@ import type { SkyWalkingExporter } from '../export/skywalking/index.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
-import { createProcessTable, type ProcessTable } from '../process/process-table.js';
-import { createCollector } from './collector-factory.js';
+import { createCollector, createProcessServices, type ProcessServices } from './collector-factory.js';
 import { createProcessUnwinder, type ProcessUnwinder } from './process-unwinder.js';
 import { startDiscoveryService, type DiscoveryService } from './discovery-service.js';
 import { createExporterSinks } from './exporter-sinks.js';
@@ -94,11 +93,11 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
 
-  let processes: ProcessTable | undefined;
+  let services: ProcessServices | undefined;
   const deliver = (): Promise<void> => telemetry.span('collection cycle', async () => {
     const profiles = collectors.map(({ kind, collector }) => ({ kind, profile: collector.collect() }));
     // Every collector has symbolized its samples of exited processes: now they can go.
-    const gone = processes?.forgetExited() ?? [];
+    const gone = services?.processes.forgetExited() ?? [];
     for (const { collector } of collectors) collector.forgotten(gone);
     for (const { kind, profile } of profiles) {
       metrics.recordProfile(kind, profile);
@@ -118,12 +117,16 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
   try {
     discovery = await startDiscoveryService(env, { warn: (m) => log.warn(m), info: (m) => log.info(m) });
     const naming = discovery;
-    // One process table and one set of unwind tables for every profile kind: /proc is read,
-    // and each binary's .eh_frame table built and loaded, once.
-    const table = createProcessTable({ procRoot: config.procRoot });
-    processes = table;
+    // One process table, symbolizer, exec tracking and set of unwind tables for every profile
+    // kind: /proc is read, and each binary's symbols and .eh_frame table loaded, once.
     const bpfLog = (level: 'warn' | 'info' | 'debug', message: string): void => log[level](message);
-    try {
+    const shared = createProcessServices({
+      procRoot: config.procRoot, keepMangled: config.keepMangled, lineInfo: config.lineInfo, log: bpfLog,
+      describeProcess: (base) => naming.describeProcess(base),
+    });
+    services = shared;
+    const table = shared.processes;
+        try {
       if (config.unwind === 'eh-frame') {
         const rowChunks = Math.floor(config.unwindTableBytes / 1024);
         unwinder = createProcessUnwinder({ processes: table, targets: [], log: bpfLog, mapSizes: { rowChunks } });
@@ -132,13 +135,15 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     } catch (err) {
       log.warn({ err: err instanceof Error ? err.message : String(err) }, 'unwind tables unavailable: user stacks follow frame pointers only');
     }
+    // Before the samplers: a program started in between is then seen at exec.
+    shared.tracking?.start();
     for (const kind of config.profiles) {
       const collector = createCollector(kind, {
-        targets: naming.currentTargets(), frequencyHz: config.frequencyHz, includeIdle: config.includeIdle, procRoot: config.procRoot,
-        keepMangled: config.keepMangled, lineInfo: config.lineInfo, processes: table,
+        targets: naming.currentTargets(), frequencyHz: config.frequencyHz, includeIdle: config.includeIdle, log: bpfLog,
+        // a continuous profiler starts at once; the first interval's stacks complete as tables arrive
+        awaitTables: false,
         ...(unwinder ? { unwinder } : { dwarfUnwind: false }),
-        describeProcess: (base) => naming.describeProcess(base),
-      });
+      }, shared);
       collectors.push({ kind, collector });
       await collector.start();
     }
@@ -186,6 +191,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     // after SkyWalking's tasks, which walk with it too
     unwinding.current = undefined;
     unwinder?.close();
+    services?.tracking?.stop();
     await discovery?.stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping discovery'));
     log.info({ dropped: metrics.drops(), exportDropped: metrics.export.drops() }, 'agent stopped');
     await metricsServer?.close();

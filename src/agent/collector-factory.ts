@@ -9,9 +9,9 @@ import { createDemangler } from '../symbolize/demangle.js';
 import { createFileSymbolLookup } from '../symbolize/file-lookup.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
 import { createSymbolCache } from '../symbolize/symbol-cache.js';
-import { createSymbolizer } from '../symbolize/symbolizer.js';
+import { createSymbolizer, type Symbolizer } from '../symbolize/symbolizer.js';
 import { createExecWatcherThread } from './exec-watcher-thread.js';
-import { createProcessTracking } from './process-tracking.js';
+import { createProcessTracking, type ProcessTracking } from './process-tracking.js';
 import { createProcessUnwinder, withProcessUnwinder, type ProcessUnwinder } from './process-unwinder.js';
 import { ProfileCollector } from './profile-collector.js';
 
@@ -27,8 +27,6 @@ export interface CollectorOptions {
   readonly maxBlockNs?: bigint | undefined;
   readonly state?: OffCpuState;
   readonly procRoot?: string;
-  /** Shared with other collectors of the same agent, so /proc is read once. */
-  readonly processes?: ProcessTable;
   /** Adds container/pod/service attributes to each process (discovery). */
   readonly describeProcess?: (base: ProcessMetadata) => ProcessMetadata;
   /** Keep C++/Rust names mangled; default false. */
@@ -45,6 +43,12 @@ export interface CollectorOptions {
   readonly dwarfUnwind?: boolean;
   /** Shared with other collectors of the same agent, so each table is built and loaded once. */
   readonly unwinder?: ProcessUnwinder;
+  /**
+   * Whether start() waits (up to 15 s) for the unwind tables of the processes
+   * it knows will be sampled, so a short recording is complete from its first
+   * sample; default true. A long-running agent does not wait.
+   */
+  readonly awaitTables?: boolean;
   readonly log?: (level: 'warn' | 'info' | 'debug', message: string) => void;
 }
 
@@ -66,9 +70,30 @@ function createSampler(kind: CollectorKind, opts: CollectorOptions, unwinder?: P
   });
 }
 
-/** Wires a kernel sampler, the process table and the symbolizer into a collector. */
-export function createCollector(kind: CollectorKind, opts: CollectorOptions): ProfileCollector {
-  const processes = opts.processes ?? createProcessTable({ procRoot: opts.procRoot ?? '/proc' });
+/**
+ * What every collector of one agent can share: the process table (so /proc
+ * is read once), the symbolizer with its symbol cache (so each binary's
+ * symbols are loaded once), the JIT perf-map reader and the exec tracking
+ * (one ring buffer and worker thread).
+ */
+export interface ProcessServices {
+  readonly processes: ProcessTable;
+  readonly symbolizer: Symbolizer;
+  /** Frees per-process state of exited processes the table forgot. */
+  forgotten(pids: readonly number[]): void;
+  /** Exec tracking, when on: started before the samplers, stopped after them. */
+  readonly tracking: ProcessTracking | undefined;
+}
+
+/** The options createProcessServices reads. */
+export type ProcessServicesOptions = Pick<CollectorOptions, 'procRoot' | 'describeProcess' | 'keepMangled' | 'lineInfo' | 'trackExecs' | 'log'> & {
+  /** Named targets: exec tracking follows only them. Default: every process. */
+  readonly targets?: TargetSelection;
+};
+
+/** Creates the services one collector, or all of an agent's, use. */
+export function createProcessServices(opts: ProcessServicesOptions): ProcessServices {
+  const processes = createProcessTable({ procRoot: opts.procRoot ?? '/proc' });
   const demangler = createDemangler({ keepMangled: opts.keepMangled ?? false, onError: (e) => opts.log?.('warn', e.message) });
   const jit = createPerfMapResolver({ procRoot: processes.procRoot });
   const symbolizer = createSymbolizer({
@@ -80,23 +105,41 @@ export function createCollector(kind: CollectorKind, opts: CollectorOptions): Pr
     symbolCache: createSymbolCache({ createLookup: createFileSymbolLookup }),
     ...(opts.describeProcess ? { describeProcess: opts.describeProcess } : {}),
   });
-  const explicitTargets = typeof opts.targets === 'string' ? [] : opts.targets;
-  const sampler = walkingSampler(kind, opts, processes, explicitTargets);
+  const named = opts.targets === undefined || typeof opts.targets === 'string' ? undefined : new Set(opts.targets);
   const tracking = (opts.trackExecs ?? true)
     ? createProcessTracking({
       events: createExecWatcherThread({ procRoot: processes.procRoot }),
       processes,
       prepare: (pid) => symbolizer.prepare(pid),
+      ...(named ? { wants: (pid: number) => named.has(pid) } : {}),
       ...(opts.log ? { log: opts.log } : {}),
     })
     : undefined;
+  return {
+    processes,
+    symbolizer,
+    // Perf maps stay readable for samples drained after exit; drop them with the process.
+    forgotten: (pids) => { for (const pid of pids) jit.forget(pid); },
+    tracking,
+  };
+}
+
+/**
+ * Wires a kernel sampler, the process table and the symbolizer into a
+ * collector. With `shared` services (an agent's), the caller starts and
+ * stops their tracking and prunes their table once every collector has
+ * symbolized (ProfileCollector.forgotten); without, the collector owns its own.
+ */
+export function createCollector(kind: CollectorKind, opts: CollectorOptions, shared?: ProcessServices): ProfileCollector {
+  const services = shared ?? createProcessServices(opts);
+  const { processes, symbolizer } = services;
+  const explicitTargets = typeof opts.targets === 'string' ? [] : opts.targets;
+  const sampler = walkingSampler(kind, opts, processes, explicitTargets);
   return new ProfileCollector({
     sampler, processes, symbolizer, explicitTargets,
-    // Perf maps stay readable for samples drained after exit; drop them with the process.
-    onForgotten: (pids) => { for (const pid of pids) jit.forget(pid); },
-    ...(tracking ? { tracking } : {}),
-    // A shared table is the agent's to prune, once every collector has symbolized.
-    forgetsExited: opts.processes === undefined,
+    onForgotten: (pids) => services.forgotten(pids),
+    ...(shared === undefined && services.tracking ? { tracking: services.tracking } : {}),
+    forgetsExited: shared === undefined,
   });
 }
 
@@ -142,6 +185,7 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: 
           if (processes.tryObserve(pid)) u.sampled(pid);
         }
       }
+      if (opts.awaitTables === false) return;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), PREPARE_TIMEOUT_MS); });
       const isLate = await Promise.race([u.settled().then(() => false), late]);

@@ -42,6 +42,12 @@ export interface ProcessTrackingOptions {
   readonly settleMs?: number;
   /** The agent's own pid, never tracked; default process.pid. */
   readonly selfPid?: number;
+  /**
+   * Which processes matter; default every one. With named targets only they
+   * do: preparing the symbols of every program exec'd on the host (a build
+   * starting node after node) would hold the main thread for seconds.
+   */
+  readonly wants?: (pid: number) => boolean;
   readonly now?: () => number;
   readonly log?: (level: 'warn' | 'info' | 'debug', message: string) => void;
 }
@@ -89,7 +95,7 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
       return;
     }
     for (const e of events) {
-      if (e.pid === selfPid) continue;
+      if (e.pid === selfPid || (opts.wants !== undefined && !opts.wants(e.pid))) continue;
       if (e.kind === 'exit') {
         young.delete(e.pid);
         continue;

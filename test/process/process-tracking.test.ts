@@ -15,6 +15,30 @@ function fakeEvents(): ProcessEventSource & { queue: ProcessEvent[]; started: bo
 }
 
 describe('createProcessTracking', () => {
+  it('with named targets, ignores every other program exec\'d on the host', () => {
+    const events = fakeEvents();
+    const calls: string[] = [];
+    const tracking = createProcessTracking({
+      events,
+      processes: {
+        reobserve: (pid) => { calls.push(`reobserve ${pid}`); return { mappings: [pid] }; },
+        adopt: (pid) => { calls.push(`adopt ${pid}`); return { mappings: [pid] }; },
+        reloadMappings: () => undefined,
+        get: () => undefined,
+      },
+      prepare: (pid) => calls.push(`prepare ${pid}`),
+      wants: (pid) => pid === 10,
+      selfPid: 99,
+      intervalMs: 1_000_000,
+    });
+    tracking.start();
+    events.queue.push({ pid: 11, kind: 'exec' }, { pid: 10, kind: 'exec' }, { pid: 12, kind: 'exec' });
+    tracking.tick();
+    expect(calls).toEqual(['reobserve 10', 'prepare 10']);
+    expect(tracking.execs).toBe(1);
+    tracking.stop();
+  });
+
   it('re-reads a process at exec, re-reads its mappings while young, prepares on change only', () => {
     const events = fakeEvents();
     let clock = 0;
