@@ -1,21 +1,16 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startDiscoveryService, type DiscoveryService } from '../../src/agent/discovery-service.js';
 import type { TargetSelection } from '../../src/samplers/raw-stacks.js';
+import { writeFakeProcess } from '../helpers/fake-proc.js';
 
 // A stand-in host /proc (MESHPROF_HOST_PROC), Kubernetes off.
 let root: string;
 let service: DiscoveryService | undefined;
 function fakeProcess(pid: number, exe: string): void {
-  const dir = join(root, String(pid));
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'stat'), `${pid} (x) S 1 ${pid} ${pid} 0 -1 4194304 1 0 0 0 0 0 0 0 20 0 1 0 ${1000 + pid} 1000 100\n`);
-  writeFileSync(join(dir, 'cgroup'), '0::/\n');
-  writeFileSync(join(dir, 'comm'), 'x\n');
-  writeFileSync(join(dir, 'environ'), '');
-  symlinkSync(exe, join(dir, 'exe'));
+  writeFakeProcess(root, pid, { exe });
 }
 const log = { warn: () => {}, info: () => {} };
 const start = (env: Record<string, string>): Promise<DiscoveryService> =>

@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProcReader } from '../../src/discovery/proc-reader.js';
 import { createProcessDescriber } from '../../src/discovery/process-describer.js';
 import { createProcessInspector } from '../../src/discovery/process-inspector.js';
+import { writeFakeProcess } from '../helpers/fake-proc.js';
 
 const ID = 'e'.repeat(64);
 const UID = '5d0c6a3e-8f1b-4c2a-9e7d-1b2c3d4e5f60';
@@ -12,14 +13,7 @@ const UID = '5d0c6a3e-8f1b-4c2a-9e7d-1b2c3d4e5f60';
 // A stand-in host /proc, as the agent sees it at MESHPROF_HOST_PROC=/host/proc.
 let root: string;
 function fakeProcess(pid: number, o: { exe: string; start: string; cgroup: string; env?: string[]; comm?: string }): void {
-  const dir = join(root, String(pid));
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'stat'), `${pid} (${o.comm ?? 'x'}) S 1 ${pid} ${pid} 0 -1 4194304 1 0 0 0 0 0 0 0 20 0 1 0 ${o.start} 1000 100\n`);
-  writeFileSync(join(dir, 'cgroup'), o.cgroup);
-  writeFileSync(join(dir, 'comm'), `${o.comm ?? 'x'}\n`);
-  writeFileSync(join(dir, 'environ'), (o.env ?? []).map((e) => `${e}\0`).join(''));
-  symlinkSync(o.exe, join(dir, 'exe'));
+  writeFakeProcess(root, pid, o);
 }
 
 beforeEach(() => {

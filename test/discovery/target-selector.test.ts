@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,17 +7,12 @@ import { createProcessDescriber } from '../../src/discovery/process-describer.js
 import { createProcessInspector } from '../../src/discovery/process-inspector.js';
 import type { TargetRules } from '../../src/discovery/target-rules.js';
 import { createTargetSelector, type TargetSet } from '../../src/discovery/target-selector.js';
+import { writeFakeProcess } from '../helpers/fake-proc.js';
 
 // A stand-in host /proc, as in process-describer.test.ts.
 let root: string;
 function fakeProcess(pid: number, exe: string): void {
-  const dir = join(root, String(pid));
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'stat'), `${pid} (x) S 1 ${pid} ${pid} 0 -1 4194304 1 0 0 0 0 0 0 0 20 0 1 0 ${1000 + pid} 1000 100\n`);
-  writeFileSync(join(dir, 'cgroup'), '0::/\n');
-  writeFileSync(join(dir, 'comm'), 'x\n');
-  writeFileSync(join(dir, 'environ'), '');
-  symlinkSync(exe, join(dir, 'exe'));
+  writeFakeProcess(root, pid, { exe });
 }
 
 beforeEach(() => {
