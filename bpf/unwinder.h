@@ -18,8 +18,8 @@
 #define UNWIND_MAX_TABLE_ROWS (1 << 24)
 #define UNWIND_ROW_STEPS 25
 
-/* Rows travel in chunks: one map update writes 64 of them (there is no
- * batch update for arrays in the addon, and a libc has 30k rows). */
+/* Rows travel in chunks of 64: a libc's 28k rows are 450 map values,
+ * written by user space with batch updates of 1,024 chunks. */
 #define UNWIND_ROWS_PER_CHUNK 64
 
 /* Why a walk ended; enum order is the user-space reason order. */
@@ -129,6 +129,36 @@ struct {
 	__type(key, __u32);
 	__type(value, struct unwind_proc);
 } unwind_procs SEC(".maps");
+
+/* unwind_asks: tgids of processes sampled without tables, for user space
+ * to install theirs at once (a forked worker, a new program) instead of
+ * after the next drain; each tgid at most once a second (unwind_asked). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} unwind_asks SEC(".maps");
+
+/* unwind_asked: tgid -> when it was last put in unwind_asks */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} unwind_asked SEC(".maps");
+
+#define UNWIND_ASK_EVERY_NS 1000000000ULL
+
+/* Asks user space for tgid's tables; a full ring is retried a second later. */
+static __always_inline void unwind_ask(__u32 tgid)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *last = bpf_map_lookup_elem(&unwind_asked, &tgid);
+
+	if (last && now - *last < UNWIND_ASK_EVERY_NS)
+		return;
+	bpf_map_update_elem(&unwind_asked, &tgid, &now, BPF_ANY);
+	bpf_ringbuf_output(&unwind_asks, &tgid, sizeof(tgid), 0);
+}
 
 /* unwind_drops[reason]: walks cut short or lost, see enum unwind_drop_reason */
 struct {
@@ -331,8 +361,10 @@ static __always_inline __s32 unwind_user(__u32 tgid, __u64 ip, __u64 sp, __u64 b
 	st->tgid = tgid;
 	st->rbp_known = 1;
 	st->has_proc = bpf_map_lookup_elem(&unwind_procs, &tgid) != NULL;
-	if (!st->has_proc)
+	if (!st->has_proc) {
 		unwind_drop(UNWIND_DROP_NO_TABLES);
+		unwind_ask(tgid);
+	}
 	/* one extra iteration notices a stack deeper than the limit */
 	wctx.st = st;
 	bpf_loop(UNWIND_MAX_DEPTH + 1, unwind_step, &wctx, 0);

@@ -3,14 +3,17 @@
  * one table manager shared by every sampler (on- and off-CPU), fed by the
  * process table's events. Named targets get their tables as soon as they
  * are seen; with 'all', a process gets them once it shows up in a sample,
- * so a host's idle daemons cost nothing. Until its tables are in, a process
- * is walked by frame pointers (user_stack_no_process_tables). Exits release
- * them.
+ * so a host's idle daemons cost nothing: the BPF programs put the tgid of
+ * a sampled process without tables in the unwind_asks ring buffer, read
+ * here every 20 ms, so a forked worker or a new program is walked with
+ * tables within a fraction of a second. Until then it is walked by frame
+ * pointers (user_stack_no_process_tables). Exits release them.
  */
 import { resolveMappingFile } from '../process/mapping-file.js';
 import type { ProcMapping } from '../process/proc-maps.js';
 import type { ProcessInfo, ProcessTable } from '../process/process-table.js';
 import type { DropCounts, RawStackBatch, StackSampler } from '../samplers/raw-stacks.js';
+import { openRingBuffer } from '../kernel/index.js';
 import { createUnwindMapSet, type UnwindMapSet, type UnwindMapSizes } from '../unwind/unwind-maps.js';
 import { createUnwindTableManager, type UnwindManagerStats, type UnwindTableManager } from '../unwind/unwind-table-manager.js';
 import type { UnwindTableBuilder } from '../unwind/table-builder.js';
@@ -43,6 +46,9 @@ export interface ProcessUnwinder {
   settled(): Promise<void>;
   close(): void;
 }
+
+/** How often the programs' asks for tables are read. */
+const ASK_POLL_MS = 20;
 
 const UNWIND_DROPS: readonly [keyof UnwindManagerStats, string][] = [
   ['filesUnreadable', 'unwind_files_unreadable'],
@@ -79,9 +85,38 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
       log?.('warn', `loading unwind tables of pid ${p.pid}: ${(err as Error).message}`);
     }
   };
-  processes.onProcessAdded((p) => named.has(p.pid) && install(p));
-  processes.onMappingsChanged((p) => tables.has(p.pid) && install(p));
-  processes.onProcessExited((p) => tables.removeProcess(p.pid));
+  const unsubscribe = [
+    processes.onProcessAdded((p) => named.has(p.pid) && install(p)),
+    processes.onMappingsChanged((p) => tables.has(p.pid) && install(p)),
+    processes.onProcessExited((p) => tables.removeProcess(p.pid)),
+  ];
+
+  // The programs' asks: processes sampled without tables since the last read.
+  let asks: ReturnType<typeof openRingBuffer>;
+  try {
+    asks = openRingBuffer(maps.asks);
+  } catch (err) {
+    tables.close();
+    maps.close();
+    throw err;
+  }
+  const answer = (): void => {
+    let records: Buffer[];
+    try {
+      records = asks.poll(0);
+    } catch (err) {
+      log?.('warn', `reading unwind table asks: ${(err as Error).message}`);
+      return;
+    }
+    for (const r of records) {
+      const pid = r.readUInt32LE(0);
+      if (tables.has(pid)) continue;
+      const p = processes.tryObserve(pid);
+      if (p) install(p);
+    }
+  };
+  const asking = setInterval(answer, ASK_POLL_MS);
+  asking.unref();
 
   const unwinder: ProcessUnwinder = {
     maps,
@@ -108,6 +143,10 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
     },
     settled: () => tables.settled(),
     close() {
+      // the table outlives the unwinder (a collector falling back to frame pointers keeps it)
+      for (const u of unsubscribe) u();
+      clearInterval(asking);
+      asks.close();
       tables.close();
       maps.close();
     },

@@ -9,6 +9,7 @@ export const MapType = {
   perCpuHash: 5,
   perCpuArray: 6,
   stackTrace: 7,
+  lruHash: 9,
   lruPerCpuHash: 10,
   ringbuf: 27,
 } as const;
@@ -146,7 +147,13 @@ export function createOwnedMap(native: NativeAddon, spec: OwnedMapSpec): OwnedBp
   } catch (err) {
     throw toBpfError(`creating map ${spec.name} (${spec.maxEntries} entries of ${spec.valueSize} bytes)`, err, libbpfLogText(parseLibbpfLog(native.takeLog())));
   }
-  const map = createBpfMap(native, 'meshprof', spec.name, { fd, ...spec });
+  let map: BpfMap;
+  try {
+    map = createBpfMap(native, 'meshprof', spec.name, { fd, ...spec });
+  } catch (err) {
+    native.closeFd(fd);
+    throw err;
+  }
   let closed = false;
   return {
     ...map,

@@ -3,7 +3,7 @@ export { openBpfObject } from './bpf-object.js';
 export type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory, BpfRingBuffer, OpenBpfObjectOptions, UprobeTarget } from './bpf-object.js';
 export { createBpfMap, MapType, UpdateFlags } from './bpf-map.js';
 export type { BpfMap, MapEntries, OwnedBpfMap, OwnedMapSpec } from './bpf-map.js';
-export { openOwnedMap } from './owned-map.js';
+export { openOwnedMap, openRingBuffer } from './owned-map.js';
 export { onlineCpus, parseCpuList, possibleCpus } from './cpus.js';
 export { BpfError, errnoName, UnsupportedFeatureError } from './errors.js';
 export { buildPath, packageRoot } from './package-root.js';

@@ -1,7 +1,31 @@
-import { createOwnedMap, type OwnedBpfMap, type OwnedMapSpec } from './bpf-map.js';
+import type { BpfRingBuffer } from './bpf-object.js';
+import { createOwnedMap, type BpfMap, type OwnedBpfMap, type OwnedMapSpec } from './bpf-map.js';
+import { toBpfError } from './errors.js';
+import { libbpfLogText, parseLibbpfLog } from './libbpf-log.js';
 import { loadNativeAddon } from './native-addon.js';
 
 /** Creates a map owned by user space with the native addon; see createOwnedMap. */
 export function openOwnedMap(spec: OwnedMapSpec): OwnedBpfMap {
   return createOwnedMap(loadNativeAddon(), spec);
+}
+
+/** A consumer of a ring buffer map that no object owns (see openOwnedMap). */
+export function openRingBuffer(map: BpfMap): BpfRingBuffer {
+  const native = loadNativeAddon();
+  const call = <T>(doing: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      throw toBpfError(`${doing} ring buffer ${map.name}`, err, libbpfLogText(parseLibbpfLog(native.takeLog())));
+    }
+  };
+  const rb = call('opening', () => native.ringbufNew(map.fd));
+  let closed = false;
+  return {
+    poll: (timeoutMs) => call('polling', () => native.ringbufPoll(rb, timeoutMs)),
+    close: () => {
+      if (!closed) native.ringbufFree(rb);
+      closed = true;
+    },
+  };
 }

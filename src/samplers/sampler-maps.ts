@@ -59,7 +59,10 @@ export interface SharedWalkerMaps {
 export function prepareWalkerMaps(o: BpfObject, walker: SharedWalkerMaps | undefined, ustacks: number): void {
   o.setGlobal('dwarf_unwind', Buffer.from([walker ? 1 : 0]));
   if (walker) walker.shareWith(o);
-  else for (const m of ['unwind_rows', 'unwind_tables', 'unwind_procs']) o.resizeMap(m, 1);
+  else {
+    for (const m of ['unwind_rows', 'unwind_tables', 'unwind_procs', 'unwind_asked']) o.resizeMap(m, 1);
+    o.resizeMap('unwind_asks', 4096); // a ring buffer is at least a page
+  }
   for (const m of ['ustacks0', 'ustacks1']) o.resizeMap(m, walker ? ustacks : 1);
 }
 

@@ -44,8 +44,13 @@ export interface UnwindMapSizes {
 /** Default UnwindMapSizes. */
 export const DEFAULT_UNWIND_MAP_SIZES: Required<UnwindMapSizes> = { rowChunks: 1 << 14, tables: 4096, procs: 1024 };
 
+/** unwind_asks' size: 16k tgids between two reads. */
+export const UNWIND_ASKS_BYTES = 64 * 1024;
+
 /** Walker maps owned by user space, shared by every sampler that walks with them. */
 export interface UnwindMapSet extends UnwindMaps {
+  /** unwind_asks: a ring buffer of u32 tgids sampled without tables. */
+  readonly asks: BpfMap;
   /** Bytes of kernel memory the three maps hold (arrays and this hash are preallocated). */
   readonly bytes: number;
   /** Makes a sampler object, before load, use these maps instead of its own. */
@@ -70,13 +75,20 @@ export function createUnwindMapSet(sizes: UnwindMapSizes = {}): UnwindMapSet {
     const rows = make('unwind_rows', MapType.array, UNWIND_ROWS_PER_CHUNK * UNWIND_ROW_SIZE, s.rowChunks);
     const tables = make('unwind_tables', MapType.array, 8, s.tables);
     const procs = make('unwind_procs', MapType.hash, UNWIND_PROC_SIZE, s.procs);
-    const bytes = rows.maxEntries * rows.valueSize + tables.maxEntries * tables.valueSize + procs.maxEntries * procs.valueSize;
+    // what the programs ask for, and when they last did (one ask per tgid a second)
+    const asks = openOwnedMap({ type: MapType.ringbuf, name: 'unwind_asks', keySize: 0, valueSize: 0, maxEntries: UNWIND_ASKS_BYTES });
+    owned.push(asks);
+    const asked = make('unwind_asked', MapType.lruHash, 8, 4096);
+    const bytes = rows.maxEntries * rows.valueSize + tables.maxEntries * tables.valueSize + procs.maxEntries * procs.valueSize +
+      UNWIND_ASKS_BYTES + asked.maxEntries * (4 + 8);
     return {
-      rows, tables, procs, bytes,
+      rows, tables, procs, asks, bytes,
       shareWith(o) {
         o.reuseMap('unwind_rows', rows);
         o.reuseMap('unwind_tables', tables);
         o.reuseMap('unwind_procs', procs);
+        o.reuseMap('unwind_asks', asks);
+        o.reuseMap('unwind_asked', asked);
       },
       close() {
         for (const m of owned) m.close();

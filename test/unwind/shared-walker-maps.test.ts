@@ -87,4 +87,23 @@ describe('walker maps shared by the on- and off-CPU samplers', () => {
     expect(onCpu.share).toBeGreaterThan(0.95);
     expect(offCpu.share).toBeGreaterThan(0.95);
   });
+
+  it('leaves the process table alone once closed: a later exit does not touch the closed maps', async () => {
+    const bin = compileFixture('unwind-chain.c', 'unwind-chain-O2', ['-O2', '-fomit-frame-pointer']);
+    const child = startFixture(bin, ['spin', '3']);
+    children.push(child);
+    await sleep(100);
+    const processes = createProcessTable();
+    processes.observe(child.pid!);
+    const u = createProcessUnwinder({ processes, targets: [child.pid!] });
+    await u.settled();
+    expect(u.tables.stats().procsLive).toBe(1);
+    // as when the walker failed to load and the collector fell back to frame pointers
+    u.close();
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    // the exit reaches the table's listeners; a closed unwinder must not be one of them
+    expect(() => processes.refresh()).not.toThrow();
+    expect(processes.get(child.pid!)?.exited).toBe(true);
+  });
 });
