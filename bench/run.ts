@@ -18,6 +18,7 @@ import { packageRoot } from '../src/kernel/index.js';
 import type { Benchmark, BenchResult } from './harness.js';
 import { lineInfo } from './line-info.js';
 import { offCpuOverhead } from './offcpu-overhead.js';
+import { offCpuWalker } from './offcpu-walker.js';
 import { onCpuOverhead } from './oncpu-overhead.js';
 import { formatResultsTable, type BenchFailure } from './results-table.js';
 import { symbolLookup } from './symbol-lookup.js';
@@ -28,6 +29,7 @@ import { unwindTables } from './unwind-tables.js';
 /** Every benchmark, in run order. Add a new module's export here. */
 export const BENCHMARKS: readonly Benchmark[] = [
   offCpuOverhead,
+  offCpuWalker,
   onCpuOverhead,
   symbolLookup,
   lineInfo,

@@ -221,6 +221,10 @@ static napi_value maps__update_batch(napi_env env, napi_callback_info info)
 			mp_throw_errno(env, "updating map elements in a batch", errno);
 			return NULL;
 		}
+		if (n == 0) {	/* no progress and no error: do not spin */
+			mp_throw_errno(env, "updating map elements in a batch", EIO);
+			return NULL;
+		}
 		done += n;
 	}
 	return mp_undefined(env);
@@ -232,7 +236,7 @@ static napi_value maps__create(napi_env env, napi_callback_info info)
 {
 	napi_value argv[5];
 	uint32_t type, key_size, value_size, max_entries;
-	char name[16];
+	char name[BPF_OBJ_NAME_LEN + 1];	/* mp_get_string wants room for one more */
 	int fd;
 
 	if (!mp_args(env, info, 5, argv) || !mp_get_u32(env, argv[0], &type) ||

@@ -103,7 +103,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       metrics.recordProfile(kind, profile);
       log.info({ kind, ...summarize(profile) }, 'collected interval');
       for (const sink of sinks) {
-        try {
+    try {
           await sink.consume(kind, profile);
         } catch (err) {
           log.error({ sink: sink.name, kind, err: err instanceof Error ? err.message : String(err) }, 'sink failed: profile dropped for this sink');
@@ -126,7 +126,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     });
     services = shared;
     const table = shared.processes;
-        try {
+    try {
       if (config.unwind === 'eh-frame') {
         const rowChunks = Math.floor(config.unwindTableBytes / 1024);
         unwinder = createProcessUnwinder({ processes: table, targets: [], log: bpfLog, mapSizes: { rowChunks } });

@@ -163,6 +163,7 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: 
   let unwinder: ProcessUnwinder | undefined = opts.unwinder;
   let sampler: StackSampler | undefined;
   let targetsNow = opts.targets;
+  let fpOnly = false;
   const release = (): void => {
     owned?.close();
     owned = undefined;
@@ -178,7 +179,15 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: 
   };
   return {
     async prepare() {
-      const u = follow();
+      let u: ProcessUnwinder;
+      try {
+        u = follow();
+      } catch (err) {
+        // the maps could not be made (memory limits, no bpf_map_create): start() will use frame pointers
+        fpOnly = true;
+        opts.log?.('warn', `unwind tables unavailable (${(err as Error).message}): user stacks follow frame pointers only`);
+        return;
+      }
       if (opts.targets === 'all') {
         // Every process: get ready for the ones burning CPU now, which the first samples will come from.
         for (const pid of await busyProcesses(processes.procRoot, BUSY_WINDOW_MS)) {
@@ -194,6 +203,12 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: 
     },
     start() {
       const options = { ...opts, targets: targetsNow };
+      if (fpOnly) {
+        const s = createSampler(kind, options);
+        s.start();
+        sampler = s;
+        return;
+      }
       try {
         const u = unwinder ?? follow();
         const s = withProcessUnwinder(createSampler(kind, options, u), processes, u);

@@ -23,6 +23,9 @@ import { createFileSymbolLookup } from '../symbolize/file-lookup.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
 import { createSymbolCache } from '../symbolize/symbol-cache.js';
 import { createSymbolizer } from '../symbolize/symbolizer.js';
+import type { SkyWalkingProfilingKind } from '../encode/skywalking.js';
+import type { StackSampler } from '../samplers/raw-stacks.js';
+import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
 import { withProcessUnwinder, type ProcessUnwinder } from './process-unwinder.js';
 
 /** The agent's process table and unwind tables, once its samplers run; tasks walk with them too. */
@@ -38,18 +41,34 @@ export interface TaskUnwinding {
  */
 export function taskSamplerFactory(config: AgentConfig, log: Logger, unwinding: () => TaskUnwinding | undefined = () => undefined): SamplerFactory {
   const bpfLog = { log: (level: LibbpfLevel, message: string): void => log[level](message) };
-  return (kind, pids) => {
-    const u = unwinding();
-    const walker = u ? { unwindMaps: u.unwinder.maps } : {};
-    const sampler = kind === 'oncpu'
+  const create = (kind: SkyWalkingProfilingKind, pids: number[], walker: { unwindMaps?: SharedWalkerMaps }): StackSampler =>
+    kind === 'oncpu'
       ? createOnCpuSampler({ targets: pids, frequencyHz: config.frequencyHz, includeIdle: false, ...bpfLog, ...walker })
       : createOffCpuSampler({ targets: pids, minBlockNs: 1000n, state: 'all', ...bpfLog, ...walker });
-    if (!u) return sampler;
+  return (kind, pids) => {
+    const u = unwinding();
+    if (!u) return create(kind, pids, {});
     for (const pid of pids) {
       u.processes.tryObserve(pid);
       u.unwinder.follow(pid);
     }
-    return withProcessUnwinder(sampler, u.processes, u.unwinder, false);
+    const walking = withProcessUnwinder(create(kind, pids, { unwindMaps: u.unwinder.maps }), u.processes, u.unwinder, false);
+    // A kernel that cannot load the walker still runs the task, with frame pointers.
+    let active: StackSampler = walking;
+    return {
+      start() {
+        try {
+          walking.start();
+        } catch (err) {
+          log.warn(`skywalking: the .eh_frame stack walker did not load (${(err as Error).message}): frame pointers only`);
+          active = create(kind, pids, {});
+          active.start();
+        }
+      },
+      drain: () => active.drain(),
+      setTargets: (t) => active.setTargets(t),
+      stop: () => active.stop(),
+    };
   };
 }
 

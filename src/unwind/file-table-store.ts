@@ -3,7 +3,10 @@
  * UnwindTableBuilder, off the main thread), written into unwind_rows (a run
  * of 64-row chunks, placed first-fit by row-allocator.ts) and unwind_tables
  * (its id), refcounted by the processes that map it, and freed for reuse
- * when the count drops to zero.
+ * when the count drops to zero. Built tables are also kept in user memory
+ * (least recently used first out, bounded in bytes), so a file whose last
+ * process left and that comes back (a prefork server's next worker, a
+ * command run again) is written into the maps at once, not built again.
  */
 import type { ElfProgramHeader } from '../elf/elf-types.js';
 import type { FileUnwindTable } from './file-unwind-table.js';
@@ -33,27 +36,35 @@ export type TableState = { readonly state: 'ready'; readonly table: StoredTable 
 export interface FileTableStore {
   /**
    * Takes a reference to file `key` (dev:inode); the first starts its build
-   * from `path()`. Every acquire needs a release.
+   * (or writes it from the cache of built tables). Every acquire needs a release.
    */
-  acquire(key: string, path: () => string, label: string): TableState;
+  acquire(key: string, label: string): TableState;
   /** The file's state now, without taking a reference. */
   state(key: string): TableState;
   release(key: string): void;
   /** Resolves once no build is in flight (the tables asked for so far are in the maps or given up). */
   settled(): Promise<void>;
+  /** Stops writing to the maps: builds that finish later are dropped. */
+  close(): void;
   readonly chunksUsed: number;
   readonly live: number;
   readonly building: number;
 }
 
-type Entry =
-  | { state: 'building'; refs: number; readonly abort: AbortController }
-  | { state: 'ready'; refs: number; table: StoredTable; run: RowRun };
+type BuildingEntry = { state: 'building'; refs: number; readonly abort: AbortController };
+type ReadyEntry = { state: 'ready'; refs: number; table: StoredTable; run: RowRun };
+type Entry = BuildingEntry | ReadyEntry;
+
+/** Paths tried per build: the first holder's, then another's if that one left. */
+const MAX_BUILD_ATTEMPTS = 3;
 
 const NONE: TableState = { state: 'none' };
 const BUILDING: TableState = { state: 'building' };
 /** Row chunks per batch update: 1 MiB per syscall. */
 const CHUNKS_PER_BATCH = 1024;
+
+/** Default bound of the built-table cache: node's table is 6 MB, libc's 0.5 MB. */
+export const DEFAULT_TABLE_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Creates a store over empty maps; `onReady` hears of each file whose table has just been written. */
 export function createFileTableStore(
@@ -61,7 +72,10 @@ export function createFileTableStore(
   builder: UnwindTableBuilder,
   stats: FileTableStoreStats,
   onReady: (key: string) => void,
+  /** A readable path to the file `key` through a process that maps it now; throws when none does. */
+  pathOf: (key: string) => string,
   log?: (level: 'warn' | 'debug', message: string) => void,
+  cacheLimitBytes = DEFAULT_TABLE_CACHE_BYTES,
 ): FileTableStore {
   const rows = createRowAllocator(maps.rows.maxEntries);
   const freeIds: number[] = [];
@@ -70,6 +84,23 @@ export function createFileTableStore(
   // files that failed once are not retried for every process that maps them
   const failed = new Set<string>();
   const inFlight = new Set<Promise<void>>();
+  let closed = false;
+  // built tables by key, oldest use first
+  const built = new Map<string, FileUnwindTable>();
+  let builtBytes = 0;
+  const remember = (key: string, file: FileUnwindTable): void => {
+    if (file.table.length > cacheLimitBytes) return;
+    const old = built.get(key);
+    if (old) builtBytes -= old.table.length;
+    built.delete(key);
+    built.set(key, file);
+    builtBytes += file.table.length;
+    for (const [k, f] of built) {
+      if (builtBytes <= cacheLimitBytes) break;
+      built.delete(k);
+      builtBytes -= f.table.length;
+    }
+  };
 
   const write = (file: FileUnwindTable, id: number, run: RowRun, count: number): void => {
     const chunkBytes = UNWIND_ROWS_PER_CHUNK * UNWIND_ROW_SIZE;
@@ -89,7 +120,7 @@ export function createFileTableStore(
   };
 
   /** Puts a built table into the maps; undefined when it has no rows or no room. */
-  const store = (key: string, file: FileUnwindTable, label: string): Entry | undefined => {
+  const store = (file: FileUnwindTable, label: string): ReadyEntry | undefined => {
     const count = unwindRowCount(file.table);
     if (count === 0) return undefined; // no .eh_frame: frame pointers are all there is
     const id = freeIds.pop();
@@ -115,10 +146,14 @@ export function createFileTableStore(
   };
 
   const finish = (key: string, label: string, file: FileUnwindTable | undefined): void => {
+    if (closed) return;
     const e = files.get(key);
     // released while it was being built: nobody wants it any more
     if (e === undefined || e.state !== 'building') return;
-    const stored = file === undefined ? undefined : store(key, file, label);
+    // a later build of the same file (released and asked for again meanwhile) is not needed now
+    e.abort.abort();
+    if (file !== undefined && unwindRowCount(file.table) > 0) remember(key, file);
+    const stored = file === undefined ? undefined : store(file, label);
     if (stored === undefined) {
       failed.add(key);
       files.delete(key);
@@ -133,40 +168,60 @@ export function createFileTableStore(
     return e?.state === 'building' ? BUILDING : NONE;
   };
 
+  /**
+   * Builds `key`'s table. The path is worked out when the build starts, from
+   * a process that still maps the file; when that fails and another process
+   * gives another path (the first one exited meanwhile), it is tried too.
+   */
+  const build = (key: string, label: string, entry: BuildingEntry, attempt: number): void => {
+    let tried: string | undefined;
+    const done = builder.build(() => (tried = pathOf(key)), entry.abort.signal).then(
+      (file) => finish(key, label, file),
+      (err: unknown) => {
+        // Not wanted any more (its processes left, the builder closed): not a loss.
+        if (files.get(key) !== entry || (err instanceof Error && err.name === 'AbortError')) return;
+        let next: string | undefined;
+        try {
+          next = pathOf(key);
+        } catch {
+          next = undefined;
+        }
+        if (next !== undefined && next !== tried && attempt < MAX_BUILD_ATTEMPTS) {
+          build(key, label, entry, attempt + 1);
+          return;
+        }
+        stats.filesUnreadable++;
+        log?.('debug', `loading unwind table of ${label}: ${err instanceof Error ? err.message : String(err)}`);
+        finish(key, label, undefined);
+      },
+    ).finally(() => inFlight.delete(done));
+    inFlight.add(done);
+  };
+
   return {
-    acquire(key, path, label) {
+    acquire(key, label) {
       const known = files.get(key);
       if (known) {
         known.refs++;
         return stateOf(known);
       }
       if (failed.has(key)) return NONE;
-      let p: string;
-      try {
-        p = path();
-      } catch (err) {
-        failed.add(key);
-        stats.filesUnreadable++;
-        log?.('debug', `loading unwind table of ${label}: ${(err as Error).message}`);
-        return NONE;
+      const again = built.get(key);
+      if (again !== undefined) {
+        remember(key, again);
+        const stored = store(again, label);
+        if (stored === undefined) return NONE;
+        files.set(key, { ...stored, refs: 1 });
+        return { state: 'ready', table: stored.table };
       }
-      const entry: Entry = { state: 'building', refs: 1, abort: new AbortController() };
+      const entry: BuildingEntry = { state: 'building', refs: 1, abort: new AbortController() };
       files.set(key, entry);
-      const done = builder.build(p, entry.abort.signal).then(
-        (file) => finish(key, label, file),
-        (err: unknown) => {
-          // Not wanted any more (its processes left, maybe taking the path with them): not a loss.
-          if (files.get(key) !== entry) return;
-          stats.filesUnreadable++;
-          log?.('debug', `loading unwind table of ${label}: ${err instanceof Error ? err.message : String(err)}`);
-          finish(key, label, undefined);
-        },
-      ).finally(() => inFlight.delete(done));
-      inFlight.add(done);
+      build(key, label, entry, 1);
       return BUILDING;
     },
     state: (key) => stateOf(files.get(key)),
     release(key) {
+      if (closed) return;
       const e = files.get(key);
       if (!e || --e.refs > 0) return;
       files.delete(key);
@@ -177,6 +232,9 @@ export function createFileTableStore(
       maps.tables.update(u32Key(e.table.id), encodeUnwindRange(0, 0));
       rows.free(e.run);
       freeIds.push(e.table.id);
+    },
+    close() {
+      closed = true;
     },
     async settled() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);

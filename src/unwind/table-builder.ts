@@ -14,11 +14,13 @@ import type { TableBuildReply, TableBuildRequest } from './table-builder-worker.
 /** Turns a file path into its unwind table, eventually. */
 export interface UnwindTableBuilder {
   /**
-   * Rejects with "building unwind table for PATH: cause", or with an
-   * AbortError when `signal` aborts before the build starts (the process
-   * that wanted it is gone: a burst of short-lived programs costs nothing).
+   * Builds the table of the file at `path()`, called when the build starts
+   * (the process that offered the path may be gone by then). Rejects with
+   * "building unwind table for PATH: cause", or with an AbortError when
+   * `signal` aborts before the build starts (nobody wants it any more: a
+   * burst of short-lived programs costs nothing) or the builder is closed.
    */
-  build(path: string, signal?: AbortSignal): Promise<FileUnwindTable>;
+  build(path: () => string, signal?: AbortSignal): Promise<FileUnwindTable>;
   /** Builds not finished yet. */
   readonly pending: number;
   /** Ends the worker; pending builds reject. */
@@ -35,11 +37,11 @@ export function createInlineTableBuilder(load: (path: string) => FileUnwindTable
         setImmediate(() => {
           pending--;
           if (signal?.aborted) {
-            reject(abortError(path));
+            reject(abortError('a file'));
             return;
           }
           try {
-            resolve(load(path));
+            resolve(load(path()));
           } catch (err) {
             reject(err as Error);
           }
@@ -53,8 +55,8 @@ export function createInlineTableBuilder(load: (path: string) => FileUnwindTable
   };
 }
 
-function abortError(path: string): Error {
-  const err = new Error(`building unwind table for ${path}: no longer wanted`);
+function abortError(what: string): Error {
+  const err = new Error(`building unwind table for ${what}: no longer wanted`);
   err.name = 'AbortError';
   return err;
 }
@@ -89,27 +91,39 @@ export function createWorkerTableBuilder(log?: (level: 'warn' | 'debug', message
     if (err) job.reject(err);
     else job.resolve(table!);
   };
-  const failAll = (err: Error): void => {
-    const jobs = [...(running ? [running] : []), ...queue.splice(0)];
-    running = undefined;
+  // A crash fails the file being built (it may be what crashed the worker);
+  // the queue goes on in a new worker.
+  const crashed = (w: Worker, err: Error): void => {
+    if (worker !== w) return;
     worker = undefined;
-    for (const j of jobs) settle(j, err);
+    const job = running;
+    running = undefined;
+    if (job) settle(job, err);
+    next();
   };
   const next = (): void => {
-    if (running) return;
-    let job = queue.shift();
-    while (job?.signal?.aborted) {
-      settle(job, abortError(job.path));
-      job = queue.shift();
+    while (!running) {
+      const job = queue.shift();
+      if (!job) {
+        worker?.unref();
+        return;
+      }
+      if (job.signal?.aborted) {
+        settle(job, abortError('a file'));
+        continue;
+      }
+      let path: string;
+      try {
+        path = job.path();
+      } catch (err) {
+        settle(job, new Error(`building unwind table: ${(err as Error).message}`));
+        continue;
+      }
+      worker ??= spawn();
+      worker.ref();
+      running = job;
+      worker.postMessage({ id: job.id, path } satisfies TableBuildRequest);
     }
-    if (!job) {
-      worker?.unref();
-      return;
-    }
-    worker ??= spawn();
-    worker.ref();
-    running = job;
-    worker.postMessage({ id: job.id, path: job.path } satisfies TableBuildRequest);
   };
   const spawn = (): Worker => {
     const w = new Worker(script);
@@ -121,11 +135,8 @@ export function createWorkerTableBuilder(log?: (level: 'warn' | 'debug', message
       else settle(job, new Error(m.message));
       next();
     });
-    // A crash fails what was queued; the next build starts a new worker.
-    w.on('error', (err) => failAll(new Error(`unwind table worker failed: ${err.message}`)));
-    w.on('exit', (code) => {
-      if (worker === w) failAll(new Error(`unwind table worker exited with code ${code}`));
-    });
+    w.on('error', (err) => crashed(w, new Error(`unwind table worker failed: ${err.message}`)));
+    w.on('exit', (code) => crashed(w, new Error(`unwind table worker exited with code ${code}`)));
     return w;
   };
 
@@ -141,7 +152,10 @@ export function createWorkerTableBuilder(log?: (level: 'warn' | 'debug', message
     },
     close() {
       const w = worker;
-      failAll(new Error('unwind table builder closed'));
+      worker = undefined;
+      const jobs = [...(running ? [running] : []), ...queue.splice(0)];
+      running = undefined;
+      for (const j of jobs) settle(j, abortError('a file (builder closed)'));
       void w?.terminate();
     },
   };
@@ -149,7 +163,7 @@ export function createWorkerTableBuilder(log?: (level: 'warn' | 'debug', message
 
 interface Job {
   readonly id: number;
-  readonly path: string;
+  readonly path: () => string;
   readonly signal?: AbortSignal;
   readonly resolve: (t: FileUnwindTable) => void;
   readonly reject: (e: Error) => void;

@@ -78,9 +78,9 @@ export interface UnwindTableManager<M extends UnwindSourceMapping = UnwindSource
 }
 
 /** One executable file mapping of a process, with its file's key. */
-interface FileMapping {
+interface FileMapping<M extends UnwindSourceMapping = UnwindSourceMapping> {
   readonly key: string;
-  readonly m: UnwindSourceMapping;
+  readonly m: M;
 }
 
 /** Creates a manager over empty maps. */
@@ -92,12 +92,31 @@ export function createUnwindTableManager<M extends UnwindSourceMapping = UnwindS
     chunksUsed: 0, tablesLive: 0, tablesBuilding: 0, procsLive: 0,
   };
   // pid → its executable file mappings; each holds one reference on its file
-  const procs = new Map<number, FileMapping[]>();
+  const procs = new Map<number, FileMapping<M>[]>();
   // pids whose kernel entry is written (or deleted) with fewer tables than they map
   const waiting = new Map<string, Set<number>>();
   // pids with an entry in unwind_procs
   const inKernel = new Set<number>();
+  // key → the processes that map the file now, and how: where its table can be read from
+  const holders = new Map<string, Map<number, M>>();
+  // pids whose mappings past UNWIND_MAX_MAPPINGS, or whose failed install, were counted already
+  const truncated = new Map<number, number>();
+  const outOfRoom = new Set<number>();
   let closed = false;
+
+  /** A readable path to file `key` through the process that mapped it last, or any other. */
+  const pathOf = (key: string): string => {
+    const h = [...(holders.get(key) ?? new Map<number, M>())].reverse();
+    let last: unknown;
+    for (const [pid, m] of h) {
+      try {
+        return opts.filePath(pid, m);
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last instanceof Error ? last : new Error(`no process maps ${key} any more`);
+  };
 
   const refresh = (): void => {
     stats.chunksUsed = store.chunksUsed;
@@ -107,7 +126,7 @@ export function createUnwindTableManager<M extends UnwindSourceMapping = UnwindS
   };
 
   /** Writes pid's kernel entry from the tables ready now; remembers what it waits for. */
-  const install = (pid: number, files: readonly FileMapping[]): void => {
+  const install = (pid: number, files: readonly FileMapping<M>[]): void => {
     const entries: KernelUnwindMapping[] = [];
     for (const { key, m } of files) {
       const s = store.state(key);
@@ -122,7 +141,10 @@ export function createUnwindTableManager<M extends UnwindSourceMapping = UnwindS
     }
     entries.sort((a, b) => (a.start < b.start ? -1 : 1));
     if (entries.length > UNWIND_MAX_MAPPINGS) {
-      stats.mappingsTruncated += entries.length - UNWIND_MAX_MAPPINGS;
+      // counted once per process: installs repeat as its tables arrive
+      const over = entries.length - UNWIND_MAX_MAPPINGS;
+      stats.mappingsTruncated += Math.max(0, over - (truncated.get(pid) ?? 0));
+      truncated.set(pid, Math.max(over, truncated.get(pid) ?? 0));
       entries.length = UNWIND_MAX_MAPPINGS;
     }
     if (entries.length === 0) {
@@ -133,9 +155,13 @@ export function createUnwindTableManager<M extends UnwindSourceMapping = UnwindS
     try {
       maps.procs.update(u32Key(pid), encodeUnwindProc(entries));
       inKernel.add(pid);
+      outOfRoom.delete(pid);
     } catch (err) {
-      stats.procsOutOfRoom++;
-      opts.log?.('warn', `installing unwind mappings of pid ${pid}: ${(err as Error).message}: frame pointers instead`);
+      if (!outOfRoom.has(pid)) {
+        outOfRoom.add(pid);
+        stats.procsOutOfRoom++;
+        opts.log?.('warn', `installing unwind mappings of pid ${pid}: ${(err as Error).message}: frame pointers instead`);
+      }
       if (inKernel.delete(pid)) maps.procs.delete(u32Key(pid));
     }
   };
@@ -150,14 +176,21 @@ export function createUnwindTableManager<M extends UnwindSourceMapping = UnwindS
       }
     }
     refresh();
-  }, opts.log);
+  }, pathOf, opts.log);
 
-  const drop = (pid: number): void => {
+  /** Releases pid's references, except to the files in `keep` (its new mappings). */
+  const drop = (pid: number, keep?: ReadonlySet<string>): void => {
     const old = procs.get(pid);
     if (!old) return;
     procs.delete(pid);
     for (const { key } of old) {
-      waiting.get(key)?.delete(pid);
+      if (!keep?.has(key)) {
+        holders.get(key)?.delete(pid);
+        if (holders.get(key)?.size === 0) holders.delete(key);
+      }
+      const w = waiting.get(key);
+      w?.delete(pid);
+      if (w?.size === 0) waiting.delete(key);
       store.release(key);
     }
   };
@@ -165,21 +198,33 @@ export function createUnwindTableManager<M extends UnwindSourceMapping = UnwindS
   return {
     setProcess(p) {
       if (closed) return;
-      const files: FileMapping[] = [];
+      const files: FileMapping<M>[] = [];
+      const keys = new Set<string>();
       for (const m of p.mappings) {
         if (!m.executable || m.kind !== 'file' || m.inode === 0n) continue;
         const key = `${m.devMajor}:${m.devMinor}:${m.inode}`;
+        let h = holders.get(key);
+        if (!h) holders.set(key, (h = new Map()));
+        h.set(p.pid, m);
         // a file without a table (none: unreadable, no .eh_frame, no room) holds no reference
-        if (store.acquire(key, () => opts.filePath(p.pid, m), `${m.path} of pid ${p.pid}`).state !== 'none') files.push({ key, m });
+        if (store.acquire(key, `${m.path} of pid ${p.pid}`).state !== 'none') {
+          files.push({ key, m });
+          keys.add(key);
+        } else {
+          h.delete(p.pid);
+          if (h.size === 0) holders.delete(key);
+        }
       }
       // new references first, so a file mapped before and after keeps its table
-      drop(p.pid);
+      drop(p.pid, keys);
       procs.set(p.pid, files);
       install(p.pid, files);
       refresh();
     },
     removeProcess(pid) {
-      if (!procs.has(pid)) return;
+      if (closed || !procs.has(pid)) return;
+      truncated.delete(pid);
+      outOfRoom.delete(pid);
       drop(pid);
       if (inKernel.delete(pid)) maps.procs.delete(u32Key(pid));
       refresh();
@@ -189,6 +234,7 @@ export function createUnwindTableManager<M extends UnwindSourceMapping = UnwindS
     stats: () => ({ ...stats }),
     close() {
       closed = true;
+      store.close();
       builder.close();
     },
   };

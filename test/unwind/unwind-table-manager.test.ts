@@ -72,7 +72,8 @@ describe('unwind table manager over fake maps', () => {
     m.setProcess({ pid: 10, mappings: [mapping('/lib/libc.so.6', 7, 0x7f0000000000n), mapping('/bin/app', 9, 0x400000n)] });
     m.setProcess({ pid: 11, mappings: [mapping('/lib/libc.so.6', 7, 0x7f1000000000n)] });
     await m.settled();
-    expect(loads).toEqual(['/proc/10/root/lib/libc.so.6', '/proc/10/root/bin/app']);
+    // read through the process that mapped the file last, when the build starts
+    expect(loads).toEqual(['/proc/11/root/lib/libc.so.6', '/proc/10/root/bin/app']);
     // 100 rows take two 64-row chunks per file
     expect(m.stats()).toMatchObject({ filesLoaded: 2, chunksUsed: 4, tablesLive: 2, procsLive: 2 });
 
@@ -131,7 +132,7 @@ describe('unwind table manager over fake maps', () => {
     // builds finish only when the test says so, in any order
     const finish = new Map<string, () => void>();
     const builder: UnwindTableBuilder = {
-      build: (p) => new Promise((resolve) => finish.set(p, () => resolve(table(p, 10)))),
+      build: (path) => new Promise((resolve) => { const p = path(); finish.set(p, () => resolve(table(p, 10))); }),
       get pending() { return finish.size; },
       close: () => undefined,
     };
@@ -158,7 +159,7 @@ describe('unwind table manager over fake maps', () => {
     const maps = fakeMaps(8, 4, 4);
     let finish: (() => void) | undefined;
     const builder: UnwindTableBuilder = {
-      build: (p) => new Promise((resolve) => { finish = () => resolve(table(p, 100)); }),
+      build: (path) => new Promise((resolve) => { const p = path(); finish = () => resolve(table(p, 100)); }),
       pending: 0,
       close: () => undefined,
     };
@@ -183,5 +184,52 @@ describe('unwind table manager over fake maps', () => {
     await m.settled();
     expect(loads).toEqual([]);
     expect(m.stats()).toMatchObject({ filesUnreadable: 0, filesLoaded: 0, tablesBuilding: 0 });
+  });
+
+  it('builds through another process when the one that mapped the file first has gone', async () => {
+    const gone = new Set<number>([20]);
+    const loads: string[] = [];
+    const m = createUnwindTableManager({
+      maps: fakeMaps(8, 4, 4) as UnwindMaps,
+      filePath: (pid, mp) => {
+        if (gone.has(pid)) throw new Error(`pid ${pid} exited`);
+        return `/proc/${pid}/root${mp.path}`;
+      },
+      builder: createInlineTableBuilder((p) => (loads.push(p), table(p, 10))),
+    });
+    // pid 21 mapped libc last but is gone by the time the build starts; 20 asked first and is gone too
+    m.setProcess({ pid: 20, mappings: [mapping('/lib/libc.so.6', 7, 0x7f0000000000n)] });
+    m.setProcess({ pid: 22, mappings: [mapping('/lib/libc.so.6', 7, 0x7f2000000000n)] });
+    m.setProcess({ pid: 21, mappings: [mapping('/lib/libc.so.6', 7, 0x7f1000000000n)] });
+    gone.add(21);
+    await m.settled();
+    expect(loads).toEqual(['/proc/22/root/lib/libc.so.6']);
+    expect(m.stats()).toMatchObject({ filesLoaded: 1, filesUnreadable: 0 });
+  });
+
+  it('counts a process\'s mappings past the kernel\'s limit once, however many tables arrive late', async () => {
+    const maps = fakeMaps(256, 128, 4);
+    const m = createUnwindTableManager({ maps: maps as UnwindMaps, filePath: (_, mp) => mp.path, builder: createInlineTableBuilder((p) => table(p, 10)) });
+    // 70 libraries: 6 past the 64 entries a process has in the kernel
+    const libs = Array.from({ length: 70 }, (_, i) => mapping(`/lib/l${i}.so`, 100 + i, BigInt(0x10000000 * (i + 1))));
+    m.setProcess({ pid: 30, mappings: libs });
+    await m.settled();
+    expect(m.stats().mappingsTruncated).toBe(6);
+    expect(maps.procs.lookup(u32(30))!.readUInt32LE(0)).toBe(64);
+  });
+
+  it('writes a table built before at once when its file comes back, without building it again', async () => {
+    const loads: string[] = [];
+    const maps = fakeMaps(8, 4, 4);
+    const m = createUnwindTableManager({ maps: maps as UnwindMaps, filePath: (_, mp) => mp.path, builder: createInlineTableBuilder((p) => (loads.push(p), table(p, 100))) });
+    m.setProcess({ pid: 40, mappings: [mapping('/usr/sbin/worker', 5, 0x400000n)] });
+    await m.settled();
+    m.removeProcess(40);
+    expect(m.stats()).toMatchObject({ tablesLive: 0, chunksUsed: 0 });
+    // the next forked worker: installed in the same call, from the built table
+    m.setProcess({ pid: 41, mappings: [mapping('/usr/sbin/worker', 5, 0x400000n)] });
+    expect(maps.procs.lookup(u32(41))!.readUInt32LE(0)).toBe(1);
+    expect(loads).toEqual(['/usr/sbin/worker']);
+    expect(m.stats()).toMatchObject({ tablesLive: 1, chunksUsed: 2 });
   });
 });
