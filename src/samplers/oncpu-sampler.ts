@@ -16,9 +16,9 @@ export interface OnCpuSamplerOptions {
   readonly targets?: TargetSelection;
   /** A tgid never sampled, normally the agent's own; default process.pid, 0 = none. */
   readonly selfTgid?: number;
-  /** Distinct (thread, stacks) keys per drain interval; default 10240. */
+  /** Distinct (thread, stacks) keys per drain interval; default from frequency and CPUs (defaultOnCpuMapEntries). */
   readonly countsMaxEntries?: number;
-  /** Distinct stacks per drain interval; default 16384. */
+  /** Distinct stacks per drain interval; default from frequency and CPUs (defaultOnCpuMapEntries). */
   readonly stacksMaxEntries?: number;
   /** Size of the target filter; default 1024. */
   readonly targetsMaxEntries?: number;
@@ -86,15 +86,17 @@ export function createOnCpuSampler(
         o.setGlobal('filter_tgid', Buffer.from([1]));
         o.setGlobal('include_idle', Buffer.from([opts.includeIdle ? 1 : 0]));
         o.setGlobal('self_tgid', u32Bytes(opts.selfTgid ?? process.pid));
-        for (const m of ['counts0', 'counts1']) o.resizeMap(m, opts.countsMaxEntries ?? 10240);
-        for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? 16384);
+        const cpus = opts.cpus ?? onlineCpus();
+        const sized = defaultOnCpuMapEntries(frequencyHz, cpus.length);
+        for (const m of ['counts0', 'counts1']) o.resizeMap(m, opts.countsMaxEntries ?? sized);
+        for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? sized);
         o.resizeMap('targets', opts.targetsMaxEntries ?? 1024);
-        prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? 16384);
+        prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? sized);
         o.load();
         writeTargets(o);
         writeControl(o);
         window.begin(o);
-        for (const cpu of opts.cpus ?? onlineCpus()) {
+        for (const cpu of cpus) {
           links.push(o.attachPerfEvent('do_sample', { cpu, frequencyHz }));
         }
       } catch (err) {
@@ -124,4 +126,19 @@ export function createOnCpuSampler(
     },
     stop,
   };
+}
+
+/**
+ * Entries per generation of the counts and stack maps: a drain (every
+ * second, or two when late) holds at most frequency × CPUs × 2 distinct
+ * samples. The stack maps preallocate about 1 KiB per entry, twice (two
+ * generations) for kernel and twice for walked user stacks, so on a small
+ * node 16k entries would hold 130 MiB of kernel memory for a few hundred
+ * samples. Between 2,048 and 16,384, a power of two.
+ */
+export function defaultOnCpuMapEntries(frequencyHz: number, cpus: number): number {
+  const want = 2 * frequencyHz * Math.max(1, cpus);
+  let n = 2048;
+  while (n < want && n < 16384) n *= 2;
+  return n;
 }

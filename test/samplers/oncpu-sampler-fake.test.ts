@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createOnCpuSampler } from '../../src/samplers/oncpu-sampler.js';
+import { createOnCpuSampler, defaultOnCpuMapEntries } from '../../src/samplers/oncpu-sampler.js';
 import { fakeOnCpuObject, type FakeObject } from './fake-bpf.js';
 
 function key(tgid: number, pid: number, user: number, kern: number, comm: string): Buffer {
@@ -120,5 +120,14 @@ describe('on-CPU sampler over a fake BPF object', () => {
     expect(o.destroyed).toBe(true);
     expect(() => s.drain()).toThrow(/not started: call start\(\) first/);
     expect(() => createOnCpuSampler({ frequencyHz: 0 })).toThrow(/frequency 0 Hz out of range/);
+  });
+});
+
+describe('on-CPU map sizes', () => {
+  it('hold two seconds of samples of every CPU, between 2k and 16k entries', () => {
+    expect(defaultOnCpuMapEntries(99, 2)).toBe(2048);
+    expect(defaultOnCpuMapEntries(99, 16)).toBe(4096);
+    expect(defaultOnCpuMapEntries(99, 64)).toBe(16384);
+    expect(defaultOnCpuMapEntries(999, 128)).toBe(16384);
   });
 });
