@@ -1,8 +1,7 @@
 import { pino, type Logger } from 'pino';
 import type { AgentConfig } from '../config/agent-config.js';
-import { readAgentEnv } from '../config/agent-env.js';
-import { readSkyWalkingEnv } from '../config/skywalking-env.js';
-import { resolveAgentConfig } from '../config/validate-agent-config.js';
+import { resolveMeshprofEnv } from '../config/meshprof-env.js';
+import type { DiscoveryConfig } from '../discovery/discovery.js';
 import { startSelfTelemetry, type SelfTelemetry } from '../export/index.js';
 import type { SkyWalkingExporter } from '../export/skywalking/index.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
@@ -45,6 +44,7 @@ function localSink(config: AgentConfig, log: Logger): ProfileSink | undefined {
 /** Everything the agent runs besides its collectors, built from the environment before any BPF is loaded. */
 interface Wiring {
   readonly config: AgentConfig;
+  readonly discoveryConfig: DiscoveryConfig;
   readonly log: Logger;
   readonly metrics: AgentMetrics;
   readonly telemetry: SelfTelemetry;
@@ -54,19 +54,24 @@ interface Wiring {
   readonly unwinding: { current?: TaskUnwinding };
 }
 
-/** Reads and validates every setting, so a bad variable fails before anything starts. */
+/**
+ * Reads and validates every setting first, so bad variables fail, all listed
+ * together, before anything (logger, metrics, telemetry, exporters) starts.
+ */
 function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
-  const config = resolveAgentConfig(readAgentEnv(env));
+  const settings = resolveMeshprofEnv(env);
+  const config = settings.agent;
   const log = pino({ level: config.logLevel, base: { service: 'meshprof' } });
-  const sw = readSkyWalkingEnv(env);
+  const sw = settings.skywalking;
   const metrics = createAgentMetrics();
+  // OTEL_TRACES_EXPORTER was checked above; the SDK reads its other OTEL_* variables itself.
   const telemetry = startSelfTelemetry(env);
   try {
-    const sinks = [localSink(config, log), ...createExporterSinks(env, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
+    const sinks = [localSink(config, log), ...createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
       .filter((s): s is ProfileSink => s !== undefined);
     const unwinding: { current?: TaskUnwinding } = {};
     const skywalking = sw ? createSkyWalkingService(sw, config, log, () => unwinding.current) : undefined;
-    return { config, log, metrics, telemetry, sinks, skywalking, unwinding };
+    return { config, discoveryConfig: settings.discovery, log, metrics, telemetry, sinks, skywalking, unwinding };
   } catch (err) {
     // The SDK's exporter would otherwise keep the process alive after the config error.
     void telemetry.shutdown();
@@ -81,7 +86,7 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
  * SIGTERM/SIGINT within MESHPROF_SHUTDOWN_TIMEOUT.
  */
 export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []): Promise<number> {
-  const { config, log, metrics, telemetry, sinks, skywalking, unwinding } = wire(env, extraSinks);
+  const { config, discoveryConfig, log, metrics, telemetry, sinks, skywalking, unwinding } = wire(env, extraSinks);
   requireProfilingPrivileges();
 
   const collectors: { kind: string; collector: ProfileCollector }[] = [];
@@ -115,7 +120,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
   }, { 'meshprof.profiles': config.profiles.join(',') });
 
   try {
-    discovery = await startDiscoveryService(env, { warn: (m) => log.warn(m), info: (m) => log.info(m) });
+    discovery = await startDiscoveryService(discoveryConfig, { warn: (m) => log.warn(m), info: (m) => log.info(m) }, env);
     const naming = discovery;
     // One process table, symbolizer, exec tracking and set of unwind tables for every profile
     // kind: /proc is read, and each binary's symbols and .eh_frame table loaded, once.

@@ -1,5 +1,6 @@
-import { discoveryConfigFromEnv } from '../config/discovery-env.js';
+import type { DiscoveryConfig } from '../discovery/discovery.js';
 import { createDiscovery, type Discovery, type DiscoveryLog } from '../discovery/index.js';
+import { selectsEverything } from '../discovery/target-rules.js';
 import type { TargetSelector, TargetSet } from '../discovery/target-selector.js';
 import type { ProcessMetadata } from '../profile/model.js';
 
@@ -16,19 +17,19 @@ export interface DiscoveryService {
   stop(): Promise<void>;
 }
 
-function hasRules(env: Readonly<Record<string, string | undefined>>): boolean {
-  return Object.entries(env).some(([k, v]) => /^MESHPROF_(TARGET|EXCLUDE)_/.test(k) && v !== undefined && v.trim() !== '');
-}
+type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * Reads discovery settings (MESHPROF_KUBERNETES, MESHPROF_NODE_NAME,
- * MESHPROF_TARGET_*, ...), lists the node's pods once when Kubernetes is on,
- * and returns the naming hook and the target selection.
+ * Starts discovery with settings config/discovery-env.ts has read and
+ * validated (MESHPROF_KUBERNETES, MESHPROF_NODE_NAME, MESHPROF_TARGET_*, ...):
+ * lists the node's pods once when Kubernetes is on, and returns the naming
+ * hook and the target selection. env only tells whether a cluster is
+ * configured (KUBECONFIG, a pod's service account) and where its credentials are.
  */
-export async function startDiscoveryService(env: Readonly<Record<string, string | undefined>>, log: DiscoveryLog): Promise<DiscoveryService> {
-  const discovery: Discovery = await createDiscovery(discoveryConfigFromEnv(env), { log, env });
+export async function startDiscoveryService(config: DiscoveryConfig, log: DiscoveryLog, env: Env = process.env): Promise<DiscoveryService> {
+  const discovery: Discovery = await createDiscovery(config, { log, env });
   await discovery.start();
-  const selective = hasRules(env);
+  const selective = !selectsEverything(config.rules);
   const selectors: TargetSelector[] = [];
   let current: TargetSet = 'all';
   if (selective) {

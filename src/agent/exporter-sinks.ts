@@ -5,7 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/agent-config.js';
-import { createExportersFromEnv, type ExportMetrics, type ProfileExporter, type SelfTelemetry } from '../export/index.js';
+import type { ExportersEnvConfig } from '../config/exporters-env.js';
+import { createExporters } from '../export/exporters-from-env.js';
+import type { ExportMetrics, ProfileExporter, SelfTelemetry } from '../export/index.js';
 import type { ProfileSink } from './profile-sink.js';
 
 /** What the exporters share. */
@@ -28,10 +30,10 @@ export function exporterSink(exporter: ProfileExporter): ProfileSink {
   };
 }
 
-/** Creates a sink per configured exporter; throws, naming the variable, on bad settings. */
-export function createExporterSinks(env: Readonly<Record<string, string | undefined>>, deps: ExporterSinkDeps): ProfileSink[] {
+/** Creates a sink per exporter the settings (read by config/meshprof-env.ts) configure. */
+export function createExporterSinks(settings: ExportersEnvConfig, deps: ExporterSinkDeps): ProfileSink[] {
   const { config, telemetry } = deps;
-  const exporters = createExportersFromEnv(env, {
+  const exporters = createExporters(settings, {
     logger: deps.log,
     metrics: deps.metrics,
     queue: config.exportQueue,

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createCollector, type CollectorKind } from '../agent/collector-factory.js';
 import { startDiscoveryService } from '../agent/discovery-service.js';
 import { writeProfileFile } from '../agent/write-profile-file.js';
+import { discoveryConfigFromEnv } from '../config/discovery-env.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
 import type { TargetSelection } from '../samplers/raw-stacks.js';
@@ -62,10 +63,12 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   for (const pid of pids) {
     if (!existsSync(`/proc/${pid}`)) throw new UsageError(`--pid ${pid}: no such process: check the id with ps or pgrep`);
   }
+  // MESHPROF_TARGET_*, MESHPROF_KUBERNETES, ...: every bad one reported before any BPF is loaded.
+  const discoveryConfig = discoveryConfigFromEnv(process.env);
   requireProfilingPrivileges();
 
   const warn = (msg: string): void => { process.stderr.write(`meshprof: ${msg}\n`); };
-  const discovery = await startDiscoveryService(process.env, { warn, info: () => {} });
+  const discovery = await startDiscoveryService(discoveryConfig, { warn, info: () => {} }, process.env);
   const collector = createCollector(opts.type, {
     targets: pids.length > 0 ? pids : discovery.currentTargets(),
     describeProcess: (base) => discovery.describeProcess(base),

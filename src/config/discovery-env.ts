@@ -27,6 +27,7 @@ import type { KubernetesMode } from '../discovery/kube-config.js';
 import { parseLabelSelector } from '../discovery/label-selector.js';
 import { MESH_ROLES, type MeshRole } from '../discovery/mesh-role.js';
 import type { ExePattern, TargetCriteria } from '../discovery/target-rules.js';
+import { ConfigError, ConfigIssues } from './config-error.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -40,7 +41,8 @@ function list(env: Env, name: string): string[] | undefined {
   return v?.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
-function criteria(env: Env, prefix: 'MESHPROF_TARGET_' | 'MESHPROF_EXCLUDE_'): TargetCriteria {
+/** One side of the rules; a bad variable is recorded (its first bad entry) and left out. */
+function criteria(env: Env, prefix: 'MESHPROF_TARGET_' | 'MESHPROF_EXCLUDE_', issues: ConfigIssues): TargetCriteria {
   const labelsVar = `${prefix}LABELS`;
   const labels = value(env, labelsVar);
   const exeVar = `${prefix}EXE`;
@@ -48,20 +50,20 @@ function criteria(env: Env, prefix: 'MESHPROF_TARGET_' | 'MESHPROF_EXCLUDE_'): T
   const rolesVar = `${prefix}ROLES`;
   return {
     namespaces: list(env, `${prefix}NAMESPACES`),
-    labels: labels === undefined ? undefined : wrap(labelsVar, () => parseLabelSelector(labels)),
+    labels: labels === undefined ? undefined : issues.check(() => wrap(labelsVar, () => parseLabelSelector(labels)), undefined),
     containers: list(env, `${prefix}CONTAINERS`),
-    exe: list(env, exeVar)?.map((e) => wrap(exeVar, () => exePattern(e))),
-    pids: list(env, pidsVar)?.map((p) => {
+    exe: issues.check(() => list(env, exeVar)?.map((e) => wrap(exeVar, () => exePattern(e))), undefined),
+    pids: issues.check(() => list(env, pidsVar)?.map((p) => {
       const n = Number(p);
-      if (!Number.isInteger(n) || n <= 0) throw new Error(`reading ${pidsVar}: "${p}" is not a process id`);
+      if (!Number.isInteger(n) || n <= 0) throw new ConfigError(pidsVar, `reading ${pidsVar}: "${p}" is not a process id`);
       return n;
-    }),
-    roles: list(env, rolesVar)?.map((r) => {
+    }), undefined),
+    roles: issues.check(() => list(env, rolesVar)?.map((r) => {
       if (!(MESH_ROLES as readonly string[]).includes(r)) {
-        throw new Error(`reading ${rolesVar}: "${r}" is not one of ${MESH_ROLES.join(', ')}`);
+        throw new ConfigError(rolesVar, `reading ${rolesVar}: "${r}" is not one of ${MESH_ROLES.join(', ')}`);
       }
       return r as MeshRole;
-    }),
+    }), undefined),
   };
 }
 
@@ -75,27 +77,33 @@ function wrap<T>(name: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    throw new Error(`reading ${name}: ${(err as Error).message}`);
+    throw new ConfigError(name, `reading ${name}: ${(err as Error).message}`);
   }
 }
 
-/** Reads and validates the discovery variables; throws naming the offending variable. */
+/**
+ * Reads and validates the discovery variables; throws naming the offending
+ * variable (ConfigErrors naming each one when several are bad).
+ */
 export function discoveryConfigFromEnv(env: Env = process.env): DiscoveryConfig {
+  const issues = new ConfigIssues();
   const mode = value(env, 'MESHPROF_KUBERNETES') ?? 'auto';
   if (mode !== 'auto' && mode !== 'on' && mode !== 'off') {
-    throw new Error(`reading MESHPROF_KUBERNETES: "${mode}" is not one of auto, on, off`);
+    issues.add('MESHPROF_KUBERNETES', `reading MESHPROF_KUBERNETES: "${mode}" is not one of auto, on, off`);
   }
   const readEnviron = value(env, 'MESHPROF_READ_ENVIRON') ?? 'true';
   if (readEnviron !== 'true' && readEnviron !== 'false') {
-    throw new Error(`reading MESHPROF_READ_ENVIRON: "${readEnviron}" is not true or false`);
+    issues.add('MESHPROF_READ_ENVIRON', `reading MESHPROF_READ_ENVIRON: "${readEnviron}" is not true or false`);
   }
-  const include = criteria(env, 'MESHPROF_TARGET_');
+  const include = criteria(env, 'MESHPROF_TARGET_', issues);
+  const exclude = criteria(env, 'MESHPROF_EXCLUDE_', issues);
+  issues.throwIfAny();
   return {
     procRoot: value(env, 'MESHPROF_HOST_PROC') ?? '/proc',
     kubernetes: mode as KubernetesMode,
     nodeName: value(env, 'MESHPROF_NODE_NAME'),
     watchNamespaces: include.namespaces ?? [],
-    rules: { include, exclude: criteria(env, 'MESHPROF_EXCLUDE_') },
+    rules: { include, exclude },
     readEnviron: readEnviron === 'true',
   };
 }

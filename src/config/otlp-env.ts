@@ -5,6 +5,8 @@
  * generic OTEL_EXPORTER_OTLP_* counterpart.
  */
 
+import { ConfigError, ConfigIssues } from './config-error.js';
+
 /** Env as process.env has it. */
 export type EnvRecord = Readonly<Record<string, string | undefined>>;
 
@@ -40,8 +42,12 @@ export const OTLP_HTTP_PROFILES_PATH = '/v1development/profiles';
 const GENERIC = 'OTEL_EXPORTER_OTLP_';
 const PROFILES = 'OTEL_EXPORTER_OTLP_PROFILES_';
 
-/** Reads the OTLP exporter settings; throws naming the variable on a bad value. */
+/**
+ * Reads the OTLP exporter settings; throws naming the variable on a bad value
+ * (ConfigErrors naming each one when several are bad).
+ */
 export function readOtlpEnv(env: EnvRecord): OtlpExporterConfig {
+  const issues = new ConfigIssues();
   const pick = (suffix: string): { name: string; value: string } | undefined => {
     for (const name of [PROFILES + suffix, GENERIC + suffix]) {
       const value = valueOf(env, name);
@@ -53,39 +59,44 @@ export function readOtlpEnv(env: EnvRecord): OtlpExporterConfig {
   const proto = pick('PROTOCOL');
   // The OTLP spec's default protocol is http/protobuf.
   const protocol = proto?.value ?? 'http/protobuf';
-  if (protocol !== 'grpc' && protocol !== 'http/protobuf') {
-    throw new Error(`reading ${proto?.name}: unsupported protocol "${protocol}" (use grpc or http/protobuf)`);
+  if (proto !== undefined && protocol !== 'grpc' && protocol !== 'http/protobuf') {
+    issues.add(proto.name, `reading ${proto.name}: unsupported protocol "${protocol}" (use grpc or http/protobuf)`);
   }
+  // With the protocol wrong, check the endpoint as leniently as gRPC does (host:port or URL),
+  // so an endpoint that suits the intended protocol is not reported as a second problem.
+  const checked: OtlpProtocol = protocol === 'http/protobuf' ? protocol : 'grpc';
 
   const specific = valueOf(env, PROFILES + 'ENDPOINT');
   const generic = valueOf(env, GENERIC + 'ENDPOINT');
   let endpoint: string;
-  if (specific !== undefined) endpoint = checkUrl(PROFILES + 'ENDPOINT', specific, protocol);
+  if (specific !== undefined) endpoint = issues.check(() => checkUrl(PROFILES + 'ENDPOINT', specific, checked), specific);
   else if (generic !== undefined) {
-    const base = checkUrl(GENERIC + 'ENDPOINT', generic, protocol);
-    endpoint = protocol === 'http/protobuf' ? base.replace(/\/+$/, '') + OTLP_HTTP_PROFILES_PATH : base;
-  } else endpoint = protocol === 'grpc' ? 'http://localhost:4317' : `http://localhost:4318${OTLP_HTTP_PROFILES_PATH}`;
+    const base = issues.check(() => checkUrl(GENERIC + 'ENDPOINT', generic, checked), generic);
+    endpoint = checked === 'http/protobuf' ? base.replace(/\/+$/, '') + OTLP_HTTP_PROFILES_PATH : base;
+  } else endpoint = checked === 'grpc' ? 'http://localhost:4317' : `http://localhost:4318${OTLP_HTTP_PROFILES_PATH}`;
 
   const headers = pick('HEADERS');
   const compression = pick('COMPRESSION');
   if (compression && compression.value !== 'gzip' && compression.value !== 'none') {
-    throw new Error(`reading ${compression.name}: unsupported compression "${compression.value}" (use gzip or none)`);
+    issues.add(compression.name, `reading ${compression.name}: unsupported compression "${compression.value}" (use gzip or none)`);
   }
   const timeout = pick('TIMEOUT');
   const insecure = pick('INSECURE');
 
-  return {
-    protocol,
+  const config: OtlpExporterConfig = {
+    protocol: checked,
     endpoint,
     endpointExplicit: specific !== undefined || generic !== undefined,
-    headers: headers ? parseKeyValueList(headers.name, headers.value) : {},
+    headers: headers ? issues.check(() => parseKeyValueList(headers.name, headers.value), {}) : {},
     compression: compression?.value === 'gzip' ? 'gzip' : 'none',
-    timeoutMs: timeout ? parseTimeout(timeout.name, timeout.value) : 10_000,
+    timeoutMs: timeout ? issues.check(() => parseTimeout(timeout.name, timeout.value), 10_000) : 10_000,
     certificate: pick('CERTIFICATE')?.value,
     clientKey: pick('CLIENT_KEY')?.value,
     clientCertificate: pick('CLIENT_CERTIFICATE')?.value,
-    insecure: insecure ? parseBool(insecure.name, insecure.value) : false,
+    insecure: insecure ? issues.check(() => parseBool(insecure.name, insecure.value), false) : false,
   };
+  issues.throwIfAny();
+  return config;
 }
 
 /** Reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. */
@@ -104,7 +115,7 @@ export function parseKeyValueList(variable: string, text: string): Record<string
     if (entry.trim() === '') continue;
     const eq = entry.indexOf('=');
     const key = eq > 0 ? decode(variable, entry.slice(0, eq).trim()) : '';
-    if (key === '') throw new Error(`reading ${variable}: entry "${entry.trim()}" is not key=value`);
+    if (key === '') throw new ConfigError(variable, `reading ${variable}: entry "${entry.trim()}" is not key=value`);
     out[key] = decode(variable, entry.slice(eq + 1).trim());
   }
   return out;
@@ -120,7 +131,7 @@ function decode(variable: string, text: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    throw new Error(`reading ${variable}: bad percent-encoding in "${text}"`);
+    throw new ConfigError(variable, `reading ${variable}: bad percent-encoding in "${text}"`);
   }
 }
 
@@ -131,17 +142,17 @@ function checkUrl(variable: string, value: string, protocol: OtlpProtocol): stri
   try {
     url = new URL(value);
   } catch {
-    throw new Error(`reading ${variable}: "${value}" is not a URL`);
+    throw new ConfigError(variable, `reading ${variable}: "${value}" is not a URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`reading ${variable}: scheme ${url.protocol} is not http or https`);
+    throw new ConfigError(variable, `reading ${variable}: scheme ${url.protocol} is not http or https`);
   }
   return value;
 }
 
 function parseTimeout(variable: string, value: string): number {
   if (!/^\d+$/.test(value) || Number(value) <= 0) {
-    throw new Error(`reading ${variable}: "${value}" is not a positive number of milliseconds`);
+    throw new ConfigError(variable, `reading ${variable}: "${value}" is not a positive number of milliseconds`);
   }
   return Number(value);
 }
@@ -150,5 +161,5 @@ function parseBool(variable: string, value: string): boolean {
   const v = value.toLowerCase();
   if (v === 'true') return true;
   if (v === 'false') return false;
-  throw new Error(`reading ${variable}: "${value}" is not true or false`);
+  throw new ConfigError(variable, `reading ${variable}: "${value}" is not true or false`);
 }

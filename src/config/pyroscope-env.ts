@@ -10,6 +10,7 @@
  *   /ingest) or auto (push, falling back to ingest when push is missing); default auto.
  * - MESHPROF_PYROSCOPE_TIMEOUT: per-request timeout in ms; default 10000.
  */
+import { ConfigIssues } from './config-error.js';
 import type { EnvRecord } from './otlp-env.js';
 import { valueOf } from './otlp-env.js';
 
@@ -26,42 +27,47 @@ export interface PyroscopeExporterConfig {
   readonly timeoutMs: number;
 }
 
-/** Reads the Pyroscope settings; undefined when MESHPROF_PYROSCOPE_URL is unset. */
+/**
+ * Reads the Pyroscope settings; undefined when MESHPROF_PYROSCOPE_URL is unset.
+ * Throws naming the variable on a bad value (ConfigErrors naming each one when several are bad).
+ */
 export function readPyroscopeEnv(env: EnvRecord): PyroscopeExporterConfig | undefined {
   const url = valueOf(env, 'MESHPROF_PYROSCOPE_URL');
   if (url === undefined) return undefined;
-  let parsed: URL;
+  const issues = new ConfigIssues();
+  let parsed: URL | undefined;
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`reading MESHPROF_PYROSCOPE_URL: "${url}" is not a URL`);
+    issues.add('MESHPROF_PYROSCOPE_URL', `reading MESHPROF_PYROSCOPE_URL: "${url}" is not a URL`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new Error(`reading MESHPROF_PYROSCOPE_URL: scheme ${parsed.protocol} is not http or https`);
+  if (parsed !== undefined && parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    issues.add('MESHPROF_PYROSCOPE_URL', `reading MESHPROF_PYROSCOPE_URL: scheme ${parsed.protocol} is not http or https`);
   }
   const user = valueOf(env, 'MESHPROF_PYROSCOPE_BASIC_AUTH_USER');
   const password = valueOf(env, 'MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD');
   if (password !== undefined && user === undefined) {
-    throw new Error('reading MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD: set without MESHPROF_PYROSCOPE_BASIC_AUTH_USER');
+    issues.add('MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD', 'reading MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD: set without MESHPROF_PYROSCOPE_BASIC_AUTH_USER');
   }
   const bearerToken = valueOf(env, 'MESHPROF_PYROSCOPE_BEARER_TOKEN');
   if (bearerToken !== undefined && user !== undefined) {
-    throw new Error('reading MESHPROF_PYROSCOPE_BEARER_TOKEN: cannot be combined with MESHPROF_PYROSCOPE_BASIC_AUTH_USER');
+    issues.add('MESHPROF_PYROSCOPE_BEARER_TOKEN', 'reading MESHPROF_PYROSCOPE_BEARER_TOKEN: cannot be combined with MESHPROF_PYROSCOPE_BASIC_AUTH_USER');
   }
   const api = valueOf(env, 'MESHPROF_PYROSCOPE_API') ?? 'auto';
   if (api !== 'push' && api !== 'ingest' && api !== 'auto') {
-    throw new Error(`reading MESHPROF_PYROSCOPE_API: "${api}" is not push, ingest or auto`);
+    issues.add('MESHPROF_PYROSCOPE_API', `reading MESHPROF_PYROSCOPE_API: "${api}" is not push, ingest or auto`);
   }
   const timeout = valueOf(env, 'MESHPROF_PYROSCOPE_TIMEOUT');
   if (timeout !== undefined && (!/^\d+$/.test(timeout) || Number(timeout) <= 0)) {
-    throw new Error(`reading MESHPROF_PYROSCOPE_TIMEOUT: "${timeout}" is not a positive number of milliseconds`);
+    issues.add('MESHPROF_PYROSCOPE_TIMEOUT', `reading MESHPROF_PYROSCOPE_TIMEOUT: "${timeout}" is not a positive number of milliseconds`);
   }
+  issues.throwIfAny();
   return {
     url: url.replace(/\/+$/, ''),
     basicAuth: user !== undefined ? { user, password: password ?? '' } : undefined,
     bearerToken,
     tenantId: valueOf(env, 'MESHPROF_PYROSCOPE_TENANT_ID'),
-    api,
+    api: api as PyroscopeApi,
     timeoutMs: timeout !== undefined ? Number(timeout) : 10_000,
   };
 }

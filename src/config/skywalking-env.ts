@@ -2,6 +2,7 @@
  * SkyWalking OAP settings from the environment. meshprof's own names win; a
  * SkyWalking Rover DaemonSet's names are read too, so it can switch images.
  */
+import { ConfigError, ConfigIssues } from './config-error.js';
 
 /** TLS settings for the OAP connection. */
 export interface SkyWalkingTlsConfig {
@@ -70,7 +71,7 @@ function pickBool(env: Env, names: readonly string[]): boolean {
   const v = found.value.toLowerCase();
   if (['true', '1', 'yes', 'on'].includes(v)) return true;
   if (['false', '0', 'no', 'off'].includes(v)) return false;
-  throw new Error(`reading ${found.name}: "${found.value}" is not a boolean`);
+  throw new ConfigError(found.name, `reading ${found.name}: "${found.value}" is not a boolean`);
 }
 
 const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
@@ -87,7 +88,7 @@ function pickDuration(env: Env, names: readonly string[], fallback: number): num
   const found = pick(env, names);
   if (found === undefined) return fallback;
   const ms = parseDurationMs(found.value);
-  if (ms === undefined || ms <= 0) throw new Error(`reading ${found.name}: "${found.value}" is not a positive duration`);
+  if (ms === undefined || ms <= 0) throw new ConfigError(found.name, `reading ${found.name}: "${found.value}" is not a positive duration`);
   return ms;
 }
 
@@ -95,7 +96,7 @@ function pickCount(env: Env, names: readonly string[], fallback: number): number
   const found = pick(env, names);
   if (found === undefined) return fallback;
   const n = Number(found.value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`reading ${found.name}: "${found.value}" is not a positive integer`);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(found.name, `reading ${found.name}: "${found.value}" is not a positive integer`);
   return n;
 }
 
@@ -103,55 +104,57 @@ const M = 'MESHPROF_SKYWALKING_';
 
 /**
  * Reads the SkyWalking settings. Returns undefined when no OAP address is set
- * (the exporter is off); throws, naming the variable, on invalid values.
+ * (the exporter is off); throws, naming the variable, on invalid values
+ * (ConfigErrors naming each one when several are bad).
  */
 export function readSkyWalkingEnv(env: Env): SkyWalkingEnvConfig | undefined {
   const addr = pick(env, [`${M}ADDR`, 'ROVER_BACKEND_ADDR']);
   if (addr === undefined) return undefined;
-  if (!/^[^\s]+:\d+$/.test(addr.value)) throw new Error(`reading ${addr.name}: "${addr.value}" is not host:port`);
+  const issues = new ConfigIssues();
+  if (!/^[^\s]+:\d+$/.test(addr.value)) issues.add(addr.name, `reading ${addr.name}: "${addr.value}" is not host:port`);
 
+  const cert = pick(env, [`${M}CLIENT_CERT`, 'ROVER_BACKEND_PEM_PATH']);
+  const key = pick(env, [`${M}CLIENT_KEY`, 'ROVER_BACKEND_KEY_PATH']);
   const tls: SkyWalkingTlsConfig = {
-    enabled: pickBool(env, [`${M}TLS`, 'ROVER_BACKEND_ENABLE_TLS']),
+    enabled: issues.check(() => pickBool(env, [`${M}TLS`, 'ROVER_BACKEND_ENABLE_TLS']), false),
     caPath: pick(env, [`${M}CA`, 'ROVER_BACKEND_CA_PEM_PATH'])?.value,
-    clientCertPath: pick(env, [`${M}CLIENT_CERT`, 'ROVER_BACKEND_PEM_PATH'])?.value,
-    clientKeyPath: pick(env, [`${M}CLIENT_KEY`, 'ROVER_BACKEND_KEY_PATH'])?.value,
-    insecureSkipVerify: pickBool(env, [`${M}INSECURE`, 'ROVER_BACKEND_INSECURE_SKIP_VERIFY']),
+    clientCertPath: cert?.value,
+    clientKeyPath: key?.value,
+    insecureSkipVerify: issues.check(() => pickBool(env, [`${M}INSECURE`, 'ROVER_BACKEND_INSECURE_SKIP_VERIFY']), false),
   };
-  if ((tls.clientCertPath === undefined) !== (tls.clientKeyPath === undefined)) {
-    throw new Error(`reading ${M}CLIENT_CERT and ${M}CLIENT_KEY: set both or neither`);
+  if ((cert === undefined) !== (key === undefined)) {
+    issues.add((cert ?? key)?.name ?? `${M}CLIENT_CERT`, `reading ${M}CLIENT_CERT and ${M}CLIENT_KEY: set both or neither`);
   }
 
   const d = defaultSkyWalkingPeriods;
+  const duration = (names: readonly string[], fallback: number): number => issues.check(() => pickDuration(env, names, fallback), fallback);
   const periods: SkyWalkingPeriods = {
-    heartbeatMs: pickDuration(env, [`${M}HEARTBEAT_PERIOD`, 'ROVER_PROCESS_DISCOVERY_HEARTBEAT_PERIOD'], d.heartbeatMs),
-    reportEveryBeats: pickCount(
+    heartbeatMs: duration([`${M}HEARTBEAT_PERIOD`, 'ROVER_PROCESS_DISCOVERY_HEARTBEAT_PERIOD'], d.heartbeatMs),
+    reportEveryBeats: issues.check(() => pickCount(
       env,
       [`${M}PROPERTIES_REPORT_PERIOD`, 'ROVER_PROCESS_DISCOVERY_PROPERTIES_REPORT_PERIOD'],
       d.reportEveryBeats,
-    ),
-    taskQueryMs: pickDuration(env, [`${M}TASK_QUERY_INTERVAL`, 'ROVER_PROFILING_CHECK_INTERVAL'], d.taskQueryMs),
-    flushMs: pickDuration(env, [`${M}FLUSH_INTERVAL`, 'ROVER_PROFILING_FLUSH_INTERVAL'], d.flushMs),
-    continuousFetchMs: pickDuration(
-      env,
+    ), d.reportEveryBeats),
+    taskQueryMs: duration([`${M}TASK_QUERY_INTERVAL`, 'ROVER_PROFILING_CHECK_INTERVAL'], d.taskQueryMs),
+    flushMs: duration([`${M}FLUSH_INTERVAL`, 'ROVER_PROFILING_FLUSH_INTERVAL'], d.flushMs),
+    continuousFetchMs: duration(
       [`${M}CONTINUOUS_FETCH_INTERVAL`, 'ROVER_PROFILING_CONTINUOUS_FETCH_INTERVAL'],
       d.continuousFetchMs,
     ),
-    continuousCheckMs: pickDuration(
-      env,
+    continuousCheckMs: duration(
       [`${M}CONTINUOUS_CHECK_INTERVAL`, 'ROVER_PROFILING_CONTINUOUS_CHECK_INTERVAL'],
       d.continuousCheckMs,
     ),
-    continuousExecuteMs: pickDuration(
-      env,
+    continuousExecuteMs: duration(
       [`${M}CONTINUOUS_EXECUTE_DURATION`, 'ROVER_PROFILING_CONTINUOUS_TRIGGER_EXECUTE_DURATION'],
       d.continuousExecuteMs,
     ),
-    continuousSilenceMs: pickDuration(
-      env,
+    continuousSilenceMs: duration(
       [`${M}CONTINUOUS_SILENCE_DURATION`, 'ROVER_PROFILING_CONTINUOUS_TRIGGER_SILENCE_DURATION'],
       d.continuousSilenceMs,
     ),
   };
+  issues.throwIfAny();
 
   return {
     addr: addr.value,

@@ -1,13 +1,8 @@
 import { agentDefaults, type AgentConfig, type LocalFormat, type ProfileKind } from './agent-config.js';
+import { ConfigError, ConfigIssues } from './config-error.js';
 import { parseDurationMs } from './duration.js';
 
-/** A setting that cannot work; the message names the variable or flag and what to change. */
-export class ConfigError extends Error {
-  constructor(readonly setting: string, message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError, ConfigErrors } from './config-error.js';
 
 const profileKinds: readonly ProfileKind[] = ['oncpu', 'offcpu'];
 const formats: readonly LocalFormat[] = ['pprof', 'html', 'folded'];
@@ -55,13 +50,11 @@ function duration(name: string, raw: string, minMs: number): number {
   return ms;
 }
 
+/** Parses a variable when set, else gives fallback; a bad value is recorded and fallback used. */
+type OptionalSetting = <T>(name: string, parse: (name: string, raw: string) => T, fallback: T) => T;
+
 /** The export settings: queue, retry, request size, shutdown deadline. */
-function exportSettings(values: Readonly<Record<string, string>>, d: AgentConfig): Pick<AgentConfig, 'shutdownTimeoutMs' | 'exportQueue' | 'exportRetry' | 'exportMaxRequestBytes'> {
-  const v = (name: string): string | undefined => values[name];
-  const opt = <T>(name: string, parse: (name: string, raw: string) => T, fallback: T): T => {
-    const raw = v(name);
-    return raw === undefined ? fallback : parse(name, raw);
-  };
+function exportSettings(opt: OptionalSetting, d: AgentConfig): Pick<AgentConfig, 'shutdownTimeoutMs' | 'exportQueue' | 'exportRetry' | 'exportMaxRequestBytes'> {
   return {
     shutdownTimeoutMs: opt('MESHPROF_SHUTDOWN_TIMEOUT', (n, r) => duration(n, r, 100), d.shutdownTimeoutMs),
     exportQueue: {
@@ -78,47 +71,64 @@ function exportSettings(values: Readonly<Record<string, string>>, d: AgentConfig
   };
 }
 
-/** Merges defaults with env values (already blank-filtered) and validates the result. */
+/**
+ * Merges defaults with env values (already blank-filtered) and validates the
+ * result. Every bad variable is reported: one ConfigError when one is bad,
+ * ConfigErrors listing them all when several are.
+ */
 export function resolveAgentConfig(values: Readonly<Record<string, string>>, defaults: AgentConfig = agentDefaults): AgentConfig {
-  let intervalMs = defaults.intervalMs;
-  if (values.MESHPROF_INTERVAL !== undefined) {
-    const ms = parseDurationMs(values.MESHPROF_INTERVAL);
+  const issues = new ConfigIssues();
+  const opt: OptionalSetting = (name, parse, fallback) => {
+    const raw = values[name];
+    return raw === undefined ? fallback : issues.check(() => parse(name, raw), fallback);
+  };
+  const intervalMs = opt('MESHPROF_INTERVAL', (name, raw) => {
+    const ms = parseDurationMs(raw);
     if (ms === undefined || ms < 1000) {
-      throw new ConfigError('MESHPROF_INTERVAL', `MESHPROF_INTERVAL=${values.MESHPROF_INTERVAL}: not a duration of at least 1s: use e.g. 15s or 1m`);
+      throw new ConfigError(name, `MESHPROF_INTERVAL=${raw}: not a duration of at least 1s: use e.g. 15s or 1m`);
     }
-    intervalMs = ms;
-  }
-  let frequencyHz = defaults.frequencyHz;
-  if (values.MESHPROF_FREQUENCY !== undefined) {
-    frequencyHz = Number(values.MESHPROF_FREQUENCY);
-    if (!Number.isInteger(frequencyHz) || frequencyHz < 1 || frequencyHz > 10_000) {
-      throw new ConfigError('MESHPROF_FREQUENCY', `MESHPROF_FREQUENCY=${values.MESHPROF_FREQUENCY}: use a whole number of Hz from 1 to 10000`);
+    return ms;
+  }, defaults.intervalMs);
+  const frequencyHz = opt('MESHPROF_FREQUENCY', (name, raw) => {
+    const hz = Number(raw);
+    if (!Number.isInteger(hz) || hz < 1 || hz > 10_000) {
+      throw new ConfigError(name, `MESHPROF_FREQUENCY=${raw}: use a whole number of Hz from 1 to 10000`);
     }
-  }
-  const profiles = values.MESHPROF_PROFILES !== undefined ? list('MESHPROF_PROFILES', values.MESHPROF_PROFILES, profileKinds) : defaults.profiles;
-  if (profiles.length === 0) throw new ConfigError('MESHPROF_PROFILES', 'MESHPROF_PROFILES is empty: use oncpu, offcpu or both');
+    return hz;
+  }, defaults.frequencyHz);
+  const profiles = opt('MESHPROF_PROFILES', (name, raw) => {
+    const kinds = list(name, raw, profileKinds);
+    if (kinds.length === 0) throw new ConfigError(name, 'MESHPROF_PROFILES is empty: use oncpu, offcpu or both');
+    return kinds;
+  }, defaults.profiles);
   const dir = values.MESHPROF_OUTPUT_DIR;
   const outputDir = dir === undefined ? defaults.outputDir : dir === 'none' ? undefined : dir;
-  const localFormats = values.MESHPROF_LOCAL_FORMATS !== undefined ? list('MESHPROF_LOCAL_FORMATS', values.MESHPROF_LOCAL_FORMATS, formats) : defaults.localFormats;
-  const includeIdle = values.MESHPROF_INCLUDE_IDLE !== undefined ? bool('MESHPROF_INCLUDE_IDLE', values.MESHPROF_INCLUDE_IDLE) : defaults.includeIdle;
-  const keepMangled = values.MESHPROF_KEEP_MANGLED !== undefined ? bool('MESHPROF_KEEP_MANGLED', values.MESHPROF_KEEP_MANGLED) : defaults.keepMangled;
-  const lineInfo = values.MESHPROF_LINE_INFO !== undefined ? bool('MESHPROF_LINE_INFO', values.MESHPROF_LINE_INFO) : defaults.lineInfo;
-  const unwind = values.MESHPROF_UNWIND !== undefined ? oneOf('MESHPROF_UNWIND', values.MESHPROF_UNWIND, ['eh-frame', 'frame-pointers'] as const) : defaults.unwind;
-  const unwindTableBytes = values.MESHPROF_UNWIND_TABLE_MEMORY !== undefined
-    ? bytes('MESHPROF_UNWIND_TABLE_MEMORY', values.MESHPROF_UNWIND_TABLE_MEMORY, 64 * 1024)
-    : defaults.unwindTableBytes;
-  const logLevel = values.MESHPROF_LOG_LEVEL ?? defaults.logLevel;
-  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
-    throw new ConfigError('MESHPROF_LOG_LEVEL', `MESHPROF_LOG_LEVEL=${logLevel}: use one of trace, debug, info, warn, error, silent`);
-  }
-  const metricsAddr = values.MESHPROF_METRICS_ADDR ?? defaults.metricsAddr;
-  if (metricsAddr !== undefined && !/^[^:]*:\d+$/.test(metricsAddr)) {
-    throw new ConfigError('MESHPROF_METRICS_ADDR', `MESHPROF_METRICS_ADDR=${metricsAddr}: use host:port, e.g. 0.0.0.0:9464`);
-  }
+  const localFormats = opt('MESHPROF_LOCAL_FORMATS', (n, r) => list(n, r, formats), defaults.localFormats);
+  const includeIdle = opt('MESHPROF_INCLUDE_IDLE', bool, defaults.includeIdle);
+  const keepMangled = opt('MESHPROF_KEEP_MANGLED', bool, defaults.keepMangled);
+  const lineInfo = opt('MESHPROF_LINE_INFO', bool, defaults.lineInfo);
+  const unwind = opt('MESHPROF_UNWIND', (n, r) => oneOf(n, r, ['eh-frame', 'frame-pointers'] as const), defaults.unwind);
+  const unwindTableBytes = opt('MESHPROF_UNWIND_TABLE_MEMORY', (n, r) => bytes(n, r, 64 * 1024), defaults.unwindTableBytes);
+  const logLevel = issues.check(() => {
+    const level = values.MESHPROF_LOG_LEVEL ?? defaults.logLevel;
+    if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
+      throw new ConfigError('MESHPROF_LOG_LEVEL', `MESHPROF_LOG_LEVEL=${level}: use one of trace, debug, info, warn, error, silent`);
+    }
+    return level;
+  }, defaults.logLevel);
+  const metricsAddr = issues.check(() => {
+    const addr = values.MESHPROF_METRICS_ADDR ?? defaults.metricsAddr;
+    if (addr !== undefined && !/^[^:]*:\d+$/.test(addr)) {
+      throw new ConfigError('MESHPROF_METRICS_ADDR', `MESHPROF_METRICS_ADDR=${addr}: use host:port, e.g. 0.0.0.0:9464`);
+    }
+    return addr;
+  }, defaults.metricsAddr);
+  const exports = exportSettings(opt, defaults);
+  issues.throwIfAny();
   return {
     intervalMs, frequencyHz, profiles, outputDir, localFormats,
     procRoot: values.MESHPROF_HOST_PROC ?? defaults.procRoot,
     includeIdle, keepMangled, lineInfo, unwind, unwindTableBytes, logLevel, metricsAddr,
-    ...exportSettings(values, defaults),
+    ...exports,
   };
 }

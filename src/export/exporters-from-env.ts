@@ -5,27 +5,30 @@
  */
 import { hostname } from 'node:os';
 import type { OtlpEncodeOptions } from '../encode/otlp.js';
-import type { EnvRecord } from '../config/otlp-env.js';
-import { readOtlpEnv, readOtlpResourceEnv } from '../config/otlp-env.js';
-import { readPyroscopeEnv } from '../config/pyroscope-env.js';
+import type { ExportersEnvConfig } from '../config/exporters-env.js';
+import type { EnvRecord, OtlpResourceConfig } from '../config/otlp-env.js';
+import { readOtlpResourceEnv } from '../config/otlp-env.js';
 import type { ExporterDeps } from './otlp-exporter.js';
 import { createOtlpExporter } from './otlp-exporter.js';
 import { createPyroscopeExporter } from './pyroscope-exporter.js';
 import type { ProfileExporter } from './queued-exporter.js';
 
-/** Resource settings from OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES plus this host's name. */
-export function resourceOptionsFromEnv(env: EnvRecord, hostName: string = hostname()): OtlpEncodeOptions {
-  const resource = readOtlpResourceEnv(env);
+/** Resource settings (OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES, already read) plus this host's name. */
+export function resourceOptions(resource: OtlpResourceConfig, hostName: string = hostname()): OtlpEncodeOptions {
   return { serviceName: resource.serviceName, resourceAttributes: resource.resourceAttributes, hostName };
 }
 
-/** Creates the exporters env configures; throws, naming the variable, on bad values. */
-export function createExportersFromEnv(env: EnvRecord, deps: ExporterDeps, hostName?: string): ProfileExporter[] {
-  const resource = resourceOptionsFromEnv(env, hostName);
+/** Resource settings from OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES plus this host's name. */
+export function resourceOptionsFromEnv(env: EnvRecord, hostName: string = hostname()): OtlpEncodeOptions {
+  return resourceOptions(readOtlpResourceEnv(env), hostName);
+}
+
+/** Creates the exporters the (already validated) settings ask for. */
+export function createExporters(settings: ExportersEnvConfig, deps: ExporterDeps, hostName?: string): ProfileExporter[] {
+  const resource = resourceOptions(settings.resource, hostName);
   const exporters: ProfileExporter[] = [];
-  const otlp = readOtlpEnv(env);
-  if (otlp.endpointExplicit) exporters.push(createOtlpExporter(otlp, resource, deps));
-  const pyroscope = readPyroscopeEnv(env);
-  if (pyroscope) exporters.push(createPyroscopeExporter(pyroscope, resource, deps));
+  if (settings.otlp.endpointExplicit) exporters.push(createOtlpExporter(settings.otlp, resource, deps));
+  if (settings.pyroscope) exporters.push(createPyroscopeExporter(settings.pyroscope, resource, deps));
   return exporters;
 }
+

@@ -22,6 +22,6 @@ export { createQueuedExporter } from './queued-exporter.js';
 export type { ExporterDeps } from './otlp-exporter.js';
 export { createOtlpExporter, createOtlpTransport } from './otlp-exporter.js';
 export { createPyroscopeExporter } from './pyroscope-exporter.js';
-export { createExportersFromEnv, resourceOptionsFromEnv } from './exporters-from-env.js';
+export { createExporters, resourceOptionsFromEnv } from './exporters-from-env.js';
 export type { SelfTelemetry } from './self-telemetry.js';
 export { createSelfTelemetry, startSelfTelemetry } from './self-telemetry.js';

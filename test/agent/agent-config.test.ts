@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentDefaults } from '../../src/config/agent-config.js';
 import { readAgentEnv } from '../../src/config/agent-env.js';
-import { ConfigError, resolveAgentConfig } from '../../src/config/validate-agent-config.js';
+import { ConfigError, ConfigErrors, resolveAgentConfig } from '../../src/config/validate-agent-config.js';
 
 const resolve = (env: Record<string, string>) => resolveAgentConfig(readAgentEnv(env));
 
@@ -69,5 +69,26 @@ describe('agent configuration', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).setting).toBe(name);
     expect((err as Error).message).toContain(message);
+  });
+
+  it('reports every bad variable at once, each with its own message', () => {
+    let err: unknown;
+    try {
+      resolve({ MESHPROF_INTERVAL: '500ms', MESHPROF_PROFILES: 'oncpu,wall', MESHPROF_LOG_LEVEL: 'loud', MESHPROF_EXPORT_RETRY_MAX_ELAPSED: 'never' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigErrors);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigErrors).errors.map((e) => e.setting)).toEqual([
+      'MESHPROF_INTERVAL', 'MESHPROF_PROFILES', 'MESHPROF_LOG_LEVEL', 'MESHPROF_EXPORT_RETRY_MAX_ELAPSED',
+    ]);
+    expect((err as Error).message).toBe([
+      '4 settings need changing:',
+      '  MESHPROF_INTERVAL=500ms: not a duration of at least 1s: use e.g. 15s or 1m',
+      '  MESHPROF_PROFILES=oncpu,wall: unknown value "wall": use a comma-separated list of oncpu, offcpu',
+      '  MESHPROF_LOG_LEVEL=loud: use one of trace, debug, info, warn, error, silent',
+      '  MESHPROF_EXPORT_RETRY_MAX_ELAPSED=never: not a duration of at least 1ms: use e.g. 10s, 500ms or 1m',
+    ].join('\n'));
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startDiscoveryService, type DiscoveryService } from '../../src/agent/discovery-service.js';
+import { discoveryConfigFromEnv } from '../../src/config/discovery-env.js';
 import type { TargetSelection } from '../../src/samplers/raw-stacks.js';
 import { writeFakeProcess } from '../helpers/fake-proc.js';
 
@@ -13,8 +14,10 @@ function fakeProcess(pid: number, exe: string): void {
   writeFakeProcess(root, pid, { exe });
 }
 const log = { warn: () => {}, info: () => {} };
-const start = (env: Record<string, string>): Promise<DiscoveryService> =>
-  startDiscoveryService({ MESHPROF_HOST_PROC: root, MESHPROF_KUBERNETES: 'off', ...env }, log);
+const start = (vars: Record<string, string>): Promise<DiscoveryService> => {
+  const env = { MESHPROF_HOST_PROC: root, MESHPROF_KUBERNETES: 'off', ...vars };
+  return startDiscoveryService(discoveryConfigFromEnv(env), log, env);
+};
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'meshprof-proc-'));

@@ -52,4 +52,13 @@ describe('discoveryConfigFromEnv', () => {
     expect(() => discoveryConfigFromEnv({ MESHPROF_EXCLUDE_EXE: '/[/' })).toThrow(/^reading MESHPROF_EXCLUDE_EXE: /);
     expect(() => discoveryConfigFromEnv({ MESHPROF_READ_ENVIRON: 'yes' })).toThrow(/^reading MESHPROF_READ_ENVIRON/);
   });
+
+  it('lists every bad variable at once, one line each', () => {
+    expect(() => discoveryConfigFromEnv({ MESHPROF_KUBERNETES: 'maybe', MESHPROF_TARGET_PIDS: 'x,y', MESHPROF_EXCLUDE_ROLES: 'gateway' })).toThrow([
+      '3 settings need changing:',
+      '  reading MESHPROF_KUBERNETES: "maybe" is not one of auto, on, off',
+      '  reading MESHPROF_TARGET_PIDS: "x" is not a process id',
+      '  reading MESHPROF_EXCLUDE_ROLES: "gateway" is not one of sidecar, app, ztunnel',
+    ].join('\n'));
+  });
 });

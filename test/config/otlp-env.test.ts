@@ -78,6 +78,22 @@ describe('readOtlpEnv', () => {
   ])('rejects %o naming the variable', (env, message) => {
     expect(() => readOtlpEnv(env)).toThrow(message);
   });
+
+  it('lists every bad variable at once, one line each', () => {
+    expect(() => readOtlpEnv({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4317',
+      OTEL_EXPORTER_OTLP_PROFILES_COMPRESSION: 'zstd',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '10s',
+      OTEL_EXPORTER_OTLP_HEADERS: 'novalue',
+    })).toThrow([
+      '4 settings need changing:',
+      // http/protobuf (the default) takes URLs only
+      '  reading OTEL_EXPORTER_OTLP_ENDPOINT: scheme collector: is not http or https',
+      '  reading OTEL_EXPORTER_OTLP_PROFILES_COMPRESSION: unsupported compression "zstd" (use gzip or none)',
+      '  reading OTEL_EXPORTER_OTLP_HEADERS: entry "novalue" is not key=value',
+      '  reading OTEL_EXPORTER_OTLP_TIMEOUT: "10s" is not a positive number of milliseconds',
+    ].join('\n'));
+  });
 });
 
 describe('readOtlpResourceEnv', () => {

@@ -47,3 +47,14 @@ describe('readPyroscopeEnv', () => {
     expect(() => readPyroscopeEnv(env)).toThrow(message);
   });
 });
+
+describe('readPyroscopeEnv with several bad variables', () => {
+  it('lists each one, not only the first', () => {
+    expect(() => readPyroscopeEnv({ MESHPROF_PYROSCOPE_URL: '::', MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD: 'x', MESHPROF_PYROSCOPE_TIMEOUT: '10s' })).toThrow([
+      '3 settings need changing:',
+      '  reading MESHPROF_PYROSCOPE_URL: "::" is not a URL',
+      '  reading MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD: set without MESHPROF_PYROSCOPE_BASIC_AUTH_USER',
+      '  reading MESHPROF_PYROSCOPE_TIMEOUT: "10s" is not a positive number of milliseconds',
+    ].join('\n'));
+  });
+});

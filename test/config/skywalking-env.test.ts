@@ -78,4 +78,13 @@ describe('readSkyWalkingEnv', () => {
     expect(parseDurationMs('10')).toBe(10_000);
     expect(parseDurationMs('ten')).toBeUndefined();
   });
+
+  it('lists every bad variable at once, one line each', () => {
+    expect(() => readSkyWalkingEnv({ ROVER_BACKEND_ADDR: 'nohost', MESHPROF_SKYWALKING_TLS: 'maybe', ROVER_BACKEND_KEY_PATH: '/k.pem' })).toThrow([
+      '3 settings need changing:',
+      '  reading ROVER_BACKEND_ADDR: "nohost" is not host:port',
+      '  reading MESHPROF_SKYWALKING_TLS: "maybe" is not a boolean',
+      '  reading MESHPROF_SKYWALKING_CLIENT_CERT and MESHPROF_SKYWALKING_CLIENT_KEY: set both or neither',
+    ].join('\n'));
+  });
 });

@@ -183,9 +183,11 @@ describe('backoffDelay', () => {
   });
 });
 
-describe('createExportersFromEnv', () => {
+describe('createExporters', () => {
   it('creates only the exporters the environment asks for', async () => {
-    const { createExportersFromEnv } = await import('../../src/export/exporters-from-env.js');
+    const { createExporters } = await import('../../src/export/exporters-from-env.js');
+    const { readExportersEnv } = await import('../../src/config/exporters-env.js');
+    const createExportersFromEnv = (env: Record<string, string>, d: ReturnType<typeof deps>) => createExporters(readExportersEnv(env), d);
     const d = deps();
     expect(createExportersFromEnv({}, d)).toEqual([]);
     const both = createExportersFromEnv(

@@ -1,0 +1,26 @@
+/**
+ * The profile exporters' settings, read together: OTLP (OTEL_EXPORTER_OTLP_*),
+ * Pyroscope (MESHPROF_PYROSCOPE_*) and the resource they all describe
+ * (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES).
+ */
+import { readEvery } from './config-error.js';
+import { readOtlpEnv, readOtlpResourceEnv, type EnvRecord, type OtlpExporterConfig, type OtlpResourceConfig } from './otlp-env.js';
+import { readPyroscopeEnv, type PyroscopeExporterConfig } from './pyroscope-env.js';
+
+/** What export/exporters-from-env.ts builds the exporters from. */
+export interface ExportersEnvConfig {
+  /** OTLP export is on when otlp.endpointExplicit. */
+  readonly otlp: OtlpExporterConfig;
+  /** Undefined when MESHPROF_PYROSCOPE_URL is unset. */
+  readonly pyroscope: PyroscopeExporterConfig | undefined;
+  readonly resource: OtlpResourceConfig;
+}
+
+/** Reads every exporter variable; throws naming each bad one (ConfigErrors when several are). */
+export function readExportersEnv(env: EnvRecord): ExportersEnvConfig {
+  return readEvery<ExportersEnvConfig>({
+    otlp: () => readOtlpEnv(env),
+    pyroscope: () => readPyroscopeEnv(env),
+    resource: () => readOtlpResourceEnv(env),
+  });
+}

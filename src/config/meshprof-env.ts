@@ -1,0 +1,49 @@
+/**
+ * Every environment variable `meshprof agent` reads, validated in one pass
+ * before anything starts: the agent's own MESHPROF_* settings, the exporters'
+ * (OTLP, Pyroscope), SkyWalking's, self-telemetry's switch and discovery's
+ * (MESHPROF_KUBERNETES, MESHPROF_TARGET_*, ...). A user with several bad
+ * variables learns about all of them at once, one line each.
+ */
+import type { DiscoveryConfig } from '../discovery/discovery.js';
+import type { AgentConfig } from './agent-config.js';
+import { readAgentEnv } from './agent-env.js';
+import { readEvery } from './config-error.js';
+import { discoveryConfigFromEnv } from './discovery-env.js';
+import { readExportersEnv, type ExportersEnvConfig } from './exporters-env.js';
+import type { EnvRecord } from './otlp-env.js';
+import { readSkyWalkingEnv, type SkyWalkingEnvConfig } from './skywalking-env.js';
+import { readTracesExporterEnv, type TracesExporter } from './telemetry-env.js';
+import { resolveAgentConfig } from './validate-agent-config.js';
+
+export { ConfigError, ConfigErrors, configErrorsOf } from './config-error.js';
+export type { ExportersEnvConfig } from './exporters-env.js';
+
+/** The agent's validated settings, one part per reader. */
+export interface MeshprofEnv {
+  /** MESHPROF_INTERVAL, MESHPROF_PROFILES, MESHPROF_OUTPUT_DIR, ... (config/agent-env.ts). */
+  readonly agent: AgentConfig;
+  /** OTEL_EXPORTER_OTLP_*, MESHPROF_PYROSCOPE_*, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES. */
+  readonly exporters: ExportersEnvConfig;
+  /** MESHPROF_SKYWALKING_* / ROVER_*; undefined when no OAP address is set. */
+  readonly skywalking: SkyWalkingEnvConfig | undefined;
+  /** OTEL_TRACES_EXPORTER. */
+  readonly tracesExporter: TracesExporter;
+  /** MESHPROF_KUBERNETES, MESHPROF_NODE_NAME, MESHPROF_TARGET_*, MESHPROF_EXCLUDE_*, ... */
+  readonly discovery: DiscoveryConfig;
+}
+
+/**
+ * Runs every reader over env. Throws one ConfigError when one variable is
+ * bad, or ConfigErrors whose message is "N settings need changing:" and each
+ * variable's own message (what to change) on its own line.
+ */
+export function resolveMeshprofEnv(env: EnvRecord): MeshprofEnv {
+  return readEvery<MeshprofEnv>({
+    agent: () => resolveAgentConfig(readAgentEnv(env)),
+    exporters: () => readExportersEnv(env),
+    skywalking: () => readSkyWalkingEnv(env),
+    tracesExporter: () => readTracesExporterEnv(env),
+    discovery: () => discoveryConfigFromEnv(env),
+  });
+}
