@@ -132,32 +132,51 @@ struct {
 
 /* unwind_asks: tgids of processes sampled without tables, for user space
  * to install theirs at once (a forked worker, a new program) instead of
- * after the next drain; each tgid at most once a second (unwind_asked). */
+ * after the next drain; each tgid about once a second (unwind_asked).
+ * 16-byte records (header + tgid): 4096 asks between two reads. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
 } unwind_asks SEC(".maps");
 
-/* unwind_asked: tgid -> when it was last put in unwind_asks */
+/* When a tgid was last asked for. */
+struct unwind_asked_slot {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ns;
+};
+
+#define UNWIND_ASKED_SLOTS 4096
+
+/* unwind_asked[tgid % 4096]: an array, not an LRU hash, because the on-CPU
+ * program may run in NMI inside the off-CPU one on the same CPU, and a hash
+ * map's bucket or LRU lock taken there would never be released. Two tgids
+ * sharing a slot only cost an extra ask; racing writers, a torn slot, the
+ * same. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, UNWIND_ASKED_SLOTS);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct unwind_asked_slot);
 } unwind_asked SEC(".maps");
 
 #define UNWIND_ASK_EVERY_NS 1000000000ULL
 
-/* Asks user space for tgid's tables; a full ring is retried a second later. */
+/* Asks user space for tgid's tables; a full ring is retried a second later.
+ * No wakeup: user space polls the ring on a timer. */
 static __always_inline void unwind_ask(__u32 tgid)
 {
+	__u32 slot = tgid % UNWIND_ASKED_SLOTS;
+	struct unwind_asked_slot *a = bpf_map_lookup_elem(&unwind_asked, &slot);
 	__u64 now = bpf_ktime_get_ns();
-	__u64 *last = bpf_map_lookup_elem(&unwind_asked, &tgid);
 
-	if (last && now - *last < UNWIND_ASK_EVERY_NS)
+	if (!a)
 		return;
-	bpf_map_update_elem(&unwind_asked, &tgid, &now, BPF_ANY);
-	bpf_ringbuf_output(&unwind_asks, &tgid, sizeof(tgid), 0);
+	if (a->tgid == tgid && now - a->ns < UNWIND_ASK_EVERY_NS)
+		return;
+	a->tgid = tgid;
+	a->ns = now;
+	bpf_ringbuf_output(&unwind_asks, &tgid, sizeof(tgid), BPF_RB_NO_WAKEUP);
 }
 
 /* unwind_drops[reason]: walks cut short or lost, see enum unwind_drop_reason */

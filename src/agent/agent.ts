@@ -108,7 +108,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       metrics.recordProfile(kind, profile);
       log.info({ kind, ...summarize(profile) }, 'collected interval');
       for (const sink of sinks) {
-    try {
+        try {
           await sink.consume(kind, profile);
         } catch (err) {
           log.error({ sink: sink.name, kind, err: err instanceof Error ? err.message : String(err) }, 'sink failed: profile dropped for this sink');

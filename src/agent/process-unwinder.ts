@@ -96,6 +96,7 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
   try {
     asks = openRingBuffer(maps.asks);
   } catch (err) {
+    for (const u of unsubscribe) u();
     tables.close();
     maps.close();
     throw err;

@@ -89,7 +89,8 @@ export function createOnCpuSampler(
         const cpus = opts.cpus ?? onlineCpus();
         const sized = defaultOnCpuMapEntries(frequencyHz, cpus.length);
         for (const m of ['counts0', 'counts1']) o.resizeMap(m, opts.countsMaxEntries ?? sized);
-        for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? sized);
+        // stack trace maps are direct-mapped (a colliding stack is dropped): 4x the room keeps that rare
+        for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? Math.min(16384, sized * 4));
         o.resizeMap('targets', opts.targetsMaxEntries ?? 1024);
         prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? sized);
         o.load();
@@ -129,12 +130,13 @@ export function createOnCpuSampler(
 }
 
 /**
- * Entries per generation of the counts and stack maps: a drain (every
- * second, or two when late) holds at most frequency × CPUs × 2 distinct
- * samples. The stack maps preallocate about 1 KiB per entry, twice (two
- * generations) for kernel and twice for walked user stacks, so on a small
- * node 16k entries would hold 130 MiB of kernel memory for a few hundred
- * samples. Between 2,048 and 16,384, a power of two.
+ * Entries per generation of the counts map and the walked user stacks: a
+ * drain (every second, or two when late) holds at most frequency × CPUs ×
+ * 2 distinct samples. The stack maps preallocate about 1 KiB per entry,
+ * twice (two generations), so on a small node 16k entries each would hold
+ * 130 MiB of kernel memory for a few hundred samples. Between 2,048 and
+ * 16,384, a power of two. The kernel's stack trace maps get four times
+ * as much (at most 16,384), since they drop a stack whose hash bucket is taken.
  */
 export function defaultOnCpuMapEntries(frequencyHz: number, cpus: number): number {
   const want = 2 * frequencyHz * Math.max(1, cpus);

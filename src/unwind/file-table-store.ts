@@ -8,6 +8,7 @@
  * process left and that comes back (a prefork server's next worker, a
  * command run again) is written into the maps at once, not built again.
  */
+import { statSync } from 'node:fs';
 import type { ElfProgramHeader } from '../elf/elf-types.js';
 import type { FileUnwindTable } from './file-unwind-table.js';
 import { createRowAllocator, type RowRun } from './row-allocator.js';
@@ -85,22 +86,49 @@ export function createFileTableStore(
   const failed = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   let closed = false;
-  // built tables by key, oldest use first
-  const built = new Map<string, FileUnwindTable>();
+  // files without room in the maps: counted once each until they fit
+  const noRoom = new Set<string>();
+  // built tables by key, oldest use first, with the file's identity when built
+  const built = new Map<string, { file: FileUnwindTable; stamp: string }>();
   let builtBytes = 0;
-  const remember = (key: string, file: FileUnwindTable): void => {
-    if (file.table.length > cacheLimitBytes) return;
+  const forget = (key: string): void => {
     const old = built.get(key);
-    if (old) builtBytes -= old.table.length;
+    if (old) builtBytes -= old.file.table.length;
     built.delete(key);
-    built.set(key, file);
+  };
+  const remember = (key: string, file: FileUnwindTable): void => {
+    const stamp = stampOf(key);
+    if (file.table.length > cacheLimitBytes || stamp === undefined) return;
+    forget(key);
+    built.set(key, { file, stamp });
     builtBytes += file.table.length;
-    for (const [k, f] of built) {
+    for (const [k, b] of built) {
       if (builtBytes <= cacheLimitBytes) break;
       built.delete(k);
-      builtBytes -= f.table.length;
+      builtBytes -= b.file.table.length;
     }
   };
+  /** A cached table, if the file is still the one it was built from (dev:inode can be reused or rewritten in place). */
+  const cached = (key: string): FileUnwindTable | undefined => {
+    const b = built.get(key);
+    if (b === undefined) return undefined;
+    if (stampOf(key) === b.stamp) {
+      built.delete(key);
+      built.set(key, b);
+      return b.file;
+    }
+    forget(key);
+    return undefined;
+  };
+  /** Size, mtime and ctime of the file `key` as a process that maps it now sees it. */
+  function stampOf(key: string): string | undefined {
+    try {
+      const st = statSync(pathOf(key), { bigint: true });
+      return `${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    } catch {
+      return undefined;
+    }
+  }
 
   const write = (file: FileUnwindTable, id: number, run: RowRun, count: number): void => {
     const chunkBytes = UNWIND_ROWS_PER_CHUNK * UNWIND_ROW_SIZE;
@@ -119,28 +147,37 @@ export function createFileTableStore(
     maps.tables.update(u32Key(id), encodeUnwindRange(run.first * UNWIND_ROWS_PER_CHUNK, count));
   };
 
-  /** Puts a built table into the maps; undefined when it has no rows or no room. */
-  const store = (file: FileUnwindTable, label: string): ReadyEntry | undefined => {
+  /**
+   * Puts a built table into the maps: the entry, 'empty' (no .eh_frame:
+   * frame pointers are all there is) or 'no-room' (tried again, from the
+   * cache, when the file is next asked for; counted once until it fits).
+   */
+  const store = (key: string, file: FileUnwindTable, label: string): ReadyEntry | 'empty' | 'no-room' => {
     const count = unwindRowCount(file.table);
-    if (count === 0) return undefined; // no .eh_frame: frame pointers are all there is
+    if (count === 0) return 'empty';
     const id = freeIds.pop();
     const run = count <= UNWIND_MAX_TABLE_ROWS ? rows.allocate(Math.ceil(count / UNWIND_ROWS_PER_CHUNK)) : undefined;
+    const outOfRoom = (why: string): 'no-room' => {
+      if (!noRoom.has(key)) {
+        noRoom.add(key);
+        stats.tablesOutOfRoom++;
+        log?.('warn', `loading unwind table of ${label}: ${why}: frame pointers instead`);
+      }
+      return 'no-room';
+    };
     if (id === undefined || run === undefined) {
       if (id !== undefined) freeIds.push(id);
       if (run !== undefined) rows.free(run);
-      stats.tablesOutOfRoom++;
-      log?.('warn', `loading unwind table of ${label}: no room for ${count} rows (${rows.used}/${rows.capacity} chunks used): frame pointers instead`);
-      return undefined;
+      return outOfRoom(`no room for ${count} rows (${rows.used}/${rows.capacity} chunks used)`);
     }
     try {
       write(file, id, run, count);
     } catch (err) {
       rows.free(run);
       freeIds.push(id);
-      stats.tablesOutOfRoom++;
-      log?.('warn', `writing unwind table of ${label}: ${(err as Error).message}: frame pointers instead`);
-      return undefined;
+      return outOfRoom(`writing it: ${(err as Error).message}`);
     }
+    noRoom.delete(key);
     stats.filesLoaded++;
     return { state: 'ready', refs: 0, table: { id, loadSegments: file.loadSegments }, run };
   };
@@ -153,9 +190,9 @@ export function createFileTableStore(
     // a later build of the same file (released and asked for again meanwhile) is not needed now
     e.abort.abort();
     if (file !== undefined && unwindRowCount(file.table) > 0) remember(key, file);
-    const stored = file === undefined ? undefined : store(file, label);
-    if (stored === undefined) {
-      failed.add(key);
+    const stored = file === undefined ? 'empty' : store(key, file, label);
+    if (typeof stored === 'string') {
+      if (stored === 'empty') failed.add(key);
       files.delete(key);
     } else {
       files.set(key, { ...stored, refs: e.refs });
@@ -186,7 +223,9 @@ export function createFileTableStore(
         } catch {
           next = undefined;
         }
-        if (next !== undefined && next !== tried && attempt < MAX_BUILD_ATTEMPTS) {
+        // only a path that could not be opened is worth another process's path
+        const unopened = err instanceof Error && /ENOENT|ESRCH|ENOTDIR|no readable path/.test(err.message);
+        if (unopened && next !== undefined && next !== tried && attempt < MAX_BUILD_ATTEMPTS) {
           build(key, label, entry, attempt + 1);
           return;
         }
@@ -206,11 +245,10 @@ export function createFileTableStore(
         return stateOf(known);
       }
       if (failed.has(key)) return NONE;
-      const again = built.get(key);
+      const again = cached(key);
       if (again !== undefined) {
-        remember(key, again);
-        const stored = store(again, label);
-        if (stored === undefined) return NONE;
+        const stored = store(key, again, label);
+        if (typeof stored === 'string') return NONE;
         files.set(key, { ...stored, refs: 1 });
         return { state: 'ready', table: stored.table };
       }

@@ -44,7 +44,7 @@ export interface UnwindMapSizes {
 /** Default UnwindMapSizes. */
 export const DEFAULT_UNWIND_MAP_SIZES: Required<UnwindMapSizes> = { rowChunks: 1 << 14, tables: 4096, procs: 1024 };
 
-/** unwind_asks' size: 16k tgids between two reads. */
+/** unwind_asks' size: 4096 tgids between two reads (16-byte records). */
 export const UNWIND_ASKS_BYTES = 64 * 1024;
 
 /** Walker maps owned by user space, shared by every sampler that walks with them. */
@@ -78,9 +78,10 @@ export function createUnwindMapSet(sizes: UnwindMapSizes = {}): UnwindMapSet {
     // what the programs ask for, and when they last did (one ask per tgid a second)
     const asks = openOwnedMap({ type: MapType.ringbuf, name: 'unwind_asks', keySize: 0, valueSize: 0, maxEntries: UNWIND_ASKS_BYTES });
     owned.push(asks);
-    const asked = make('unwind_asked', MapType.lruHash, 8, 4096);
+    // struct unwind_asked_slot: an array, lock-free (see bpf/unwinder.h)
+    const asked = make('unwind_asked', MapType.array, 16, 4096);
     const bytes = rows.maxEntries * rows.valueSize + tables.maxEntries * tables.valueSize + procs.maxEntries * procs.valueSize +
-      UNWIND_ASKS_BYTES + asked.maxEntries * (4 + 8);
+      UNWIND_ASKS_BYTES + asked.maxEntries * asked.valueSize;
     return {
       rows, tables, procs, asks, bytes,
       shareWith(o) {

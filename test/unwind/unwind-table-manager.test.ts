@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BpfMap } from '../../src/kernel/index.js';
 import type { FileUnwindTable } from '../../src/unwind/file-unwind-table.js';
@@ -218,18 +221,30 @@ describe('unwind table manager over fake maps', () => {
     expect(maps.procs.lookup(u32(30))!.readUInt32LE(0)).toBe(64);
   });
 
-  it('writes a table built before at once when its file comes back, without building it again', async () => {
+  it('writes a table built before at once when its file comes back, and builds it again once the file changed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshprof-cache-'));
+    const worker = join(dir, 'worker');
+    writeFileSync(worker, 'v1');
     const loads: string[] = [];
     const maps = fakeMaps(8, 4, 4);
     const m = createUnwindTableManager({ maps: maps as UnwindMaps, filePath: (_, mp) => mp.path, builder: createInlineTableBuilder((p) => (loads.push(p), table(p, 100))) });
-    m.setProcess({ pid: 40, mappings: [mapping('/usr/sbin/worker', 5, 0x400000n)] });
+    m.setProcess({ pid: 40, mappings: [mapping(worker, 5, 0x400000n)] });
     await m.settled();
     m.removeProcess(40);
     expect(m.stats()).toMatchObject({ tablesLive: 0, chunksUsed: 0 });
     // the next forked worker: installed in the same call, from the built table
-    m.setProcess({ pid: 41, mappings: [mapping('/usr/sbin/worker', 5, 0x400000n)] });
+    m.setProcess({ pid: 41, mappings: [mapping(worker, 5, 0x400000n)] });
     expect(maps.procs.lookup(u32(41))!.readUInt32LE(0)).toBe(1);
-    expect(loads).toEqual(['/usr/sbin/worker']);
+    expect(loads).toEqual([worker]);
     expect(m.stats()).toMatchObject({ tablesLive: 1, chunksUsed: 2 });
+    m.removeProcess(41);
+    // rewritten in place (same dev:inode, as `cp` over it does): the old table must not be reused
+    writeFileSync(worker, 'version 2');
+    m.setProcess({ pid: 42, mappings: [mapping(worker, 5, 0x400000n)] });
+    expect(maps.procs.lookup(u32(42))).toBeUndefined();
+    await m.settled();
+    expect(loads).toEqual([worker, worker]);
+    expect(maps.procs.lookup(u32(42))!.readUInt32LE(0)).toBe(1);
+    rmSync(dir, { recursive: true });
   });
 });
