@@ -39,11 +39,16 @@ export interface MeshprofEnv {
  * variable's own message (what to change) on its own line.
  */
 export function resolveMeshprofEnv(env: EnvRecord): MeshprofEnv {
+  // Rover's name for the host's /proc counts for the whole agent, not only
+  // SkyWalking's tasks: samplers and tasks must read the same processes.
+  const procVars = env.MESHPROF_HOST_PROC === undefined && env.ROVER_HOST_PROC_MAPPING !== undefined
+    ? { ...env, MESHPROF_HOST_PROC: env.ROVER_HOST_PROC_MAPPING }
+    : env;
   return readEvery<MeshprofEnv>({
-    agent: () => resolveAgentConfig(readAgentEnv(env)),
+    agent: () => resolveAgentConfig(readAgentEnv(procVars)),
     exporters: () => readExportersEnv(env),
     skywalking: () => readSkyWalkingEnv(env),
     tracesExporter: () => readTracesExporterEnv(env),
-    discovery: () => discoveryConfigFromEnv(env),
+    discovery: () => discoveryConfigFromEnv(procVars),
   });
 }

@@ -122,4 +122,13 @@ describe('resolveMeshprofEnv', () => {
     expect(parts.tracesExporter).toBe('none');
     expect(parts.discovery).toEqual(discoveryConfigFromEnv({}));
   });
+
+  it('reads the host /proc from Rover\'s ROVER_HOST_PROC_MAPPING for the samplers and discovery too', () => {
+    const c = resolveMeshprofEnv({ ROVER_BACKEND_ADDR: 'oap:11800', ROVER_HOST_PROC_MAPPING: '/host/proc' });
+    expect(c.skywalking?.hostProcPath).toBe('/host/proc');
+    expect(c.agent.procRoot).toBe('/host/proc');
+    expect(c.discovery.procRoot).toBe('/host/proc');
+    // MESHPROF_HOST_PROC wins when both are set
+    expect(resolveMeshprofEnv({ MESHPROF_HOST_PROC: '/hp', ROVER_HOST_PROC_MAPPING: '/host/proc' }).agent.procRoot).toBe('/hp');
+  });
 });
