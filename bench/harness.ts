@@ -4,7 +4,9 @@
  * a busy laptop and a quiet CI box compare. Absolute times are kept in the
  * results only as context; nothing anywhere asserts on them.
  */
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 
 /** One benchmark: a name to select it by, and a run that returns its figures. */
 export interface Benchmark {
@@ -108,4 +110,23 @@ export function timeMs(fn: () => void): number {
 export function benchRuns(fallback: number): number {
   const v = Number(process.env.BENCH_RUNS ?? '');
   return Number.isInteger(v) && v >= 1 ? v : fallback;
+}
+
+/**
+ * Whether the module at `moduleUrl` runs as a script (`npx vite-node
+ * bench/x.ts`, which hides the script path from argv, or `node dist/bench/x.js`)
+ * rather than under run.ts, which sets BENCH_RUNNER before importing it.
+ */
+export function isBenchScript(moduleUrl: string): boolean {
+  const entry = process.argv[1];
+  return process.env.BENCH_RUNNER === undefined && entry !== undefined &&
+    (resolve(entry) === fileURLToPath(moduleUrl) || entry.endsWith('vite-node'));
+}
+
+/** Runs one benchmark as a script: its result as JSON on stdout, exit code 1 on failure. */
+export function runBenchScript(benchmark: Benchmark): void {
+  benchmark.run().then((r) => console.log(JSON.stringify(r, null, 2)), (err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

@@ -7,14 +7,12 @@
  * come from the kernel's bpf_stats, read after a 1.5 s warm-up so the
  * walker's side is measured once the tables are in.
  */
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createProcessUnwinder, withProcessUnwinder } from '../src/agent/process-unwinder.js';
 import { createProcessTable } from '../src/process/process-table.js';
 import { createOffCpuSampler } from '../src/samplers/offcpu-sampler.js';
 import type { StackSampler } from '../src/samplers/raw-stacks.js';
 import { newProgStats, progIds, withBpfStats, type BpfRunStats } from './bpf-run-stats.js';
-import { benchResult, benchRuns, measureInterleaved, type Benchmark, type BenchResult } from './harness.js';
+import { benchResult, benchRuns, measureInterleaved, type Benchmark, type BenchResult, isBenchScript, runBenchScript } from './harness.js';
 import { parsePipeUsecsPerOp } from './offcpu-overhead.js';
 import { runChild } from './run-child.js';
 import { addDrops, withSampler } from './with-sampler.js';
@@ -85,11 +83,5 @@ export const offCpuWalker: Benchmark = {
   },
 };
 
-const entry = process.argv[1];
-if (process.env.BENCH_RUNNER === undefined && entry !== undefined &&
-  (resolve(entry) === fileURLToPath(import.meta.url) || entry.endsWith('vite-node'))) {
-  offCpuWalker.run().then((r) => console.log(JSON.stringify(r, null, 2)), (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+// As a script: `npx vite-node bench/offcpu-walker.ts`.
+if (isBenchScript(import.meta.url)) runBenchScript(offCpuWalker);

@@ -5,12 +5,10 @@
  * figure is the longest gap between 5 ms timer ticks during the build,
  * which is how late a poll, a drain or an export would have been.
  */
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { createInlineTableBuilder, createWorkerTableBuilder, type UnwindTableBuilder } from '../src/unwind/table-builder.js';
 import { unwindRowCount } from '../src/unwind/unwind-table-codec.js';
-import { benchResult, benchRuns, measureInterleaved, type Benchmark, type BenchResult } from './harness.js';
+import { benchResult, benchRuns, measureInterleaved, type Benchmark, type BenchResult, isBenchScript, runBenchScript } from './harness.js';
 
 const FILE = process.execPath;
 
@@ -58,11 +56,5 @@ export const unwindBuildStall: Benchmark = {
   },
 };
 
-const entry = process.argv[1];
-if (process.env.BENCH_RUNNER === undefined && entry !== undefined &&
-  (resolve(entry) === fileURLToPath(import.meta.url) || entry.endsWith('vite-node'))) {
-  unwindBuildStall.run().then((r) => console.log(JSON.stringify(r, null, 2)), (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+// As a script: `npx vite-node bench/unwind-build-stall.ts`.
+if (isBenchScript(import.meta.url)) runBenchScript(unwindBuildStall);

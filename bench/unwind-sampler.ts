@@ -10,15 +10,14 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { packageRoot } from '../src/kernel/index.js';
 import { createProcessTable } from '../src/process/process-table.js';
 import { createOnCpuSampler } from '../src/samplers/oncpu-sampler.js';
 import { createProcessUnwinder } from '../src/agent/process-unwinder.js';
 import { DEFAULT_UNWIND_MAP_SIZES, UNWIND_PROC_SIZE } from '../src/unwind/unwind-maps.js';
 import { newProgStats, progIds, withBpfStats, type BpfRunStats } from './bpf-run-stats.js';
-import { benchResult, benchRuns, measureInterleaved, type Benchmark, type BenchResult } from './harness.js';
+import { benchResult, benchRuns, measureInterleaved, type Benchmark, type BenchResult, isBenchScript, runBenchScript } from './harness.js';
 
 const DEPTH = 40;
 const SECONDS_PER_RUN = 1;
@@ -106,13 +105,5 @@ export const unwindSampler: Benchmark = {
   },
 };
 
-// As a script: `npx vite-node bench/unwind-sampler.ts` (vite-node hides the
-// script path from argv); run.ts sets BENCH_RUNNER to keep this out.
-const entry = process.argv[1];
-if (process.env.BENCH_RUNNER === undefined && entry !== undefined &&
-  (resolve(entry) === fileURLToPath(import.meta.url) || entry.endsWith('vite-node'))) {
-  unwindSampler.run().then((r) => console.log(JSON.stringify(r, null, 2)), (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+// As a script: `npx vite-node bench/unwind-sampler.ts`.
+if (isBenchScript(import.meta.url)) runBenchScript(unwindSampler);

@@ -7,14 +7,13 @@
  * `npx vite-node bench/unwind-tables.ts`.
  */
 import { existsSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename } from 'node:path';
 import { ElfFile } from '../src/elf/elf-file.js';
 import { readEhFrame } from '../src/elf/eh-frame-section.js';
 import { loadFileUnwindTable } from '../src/unwind/file-unwind-table.js';
 import { buildUnwindTable } from '../src/unwind/unwind-table.js';
 import { encodeUnwindTable } from '../src/unwind/unwind-table-codec.js';
-import { benchResult, benchRuns, median, timeMs, type Benchmark, type BenchResult } from './harness.js';
+import { benchResult, benchRuns, median, timeMs, type Benchmark, type BenchResult, isBenchScript } from './harness.js';
 
 /** The files benchmarked: a large shared library and a large executable. */
 export const UNWIND_BENCH_FILES = ['/lib/x86_64-linux-gnu/libc.so.6', '/usr/sbin/nginx'] as const;
@@ -124,6 +123,4 @@ function main(): void {
 // Run as a script: `node dist/bench/unwind-tables.js`, or `npx vite-node
 // bench/unwind-tables.ts` (vite-node hides the script path from argv, so it
 // is recognised by its own name; run.ts sets BENCH_RUNNER first to keep it out).
-const entry = process.argv[1];
-if (process.env.BENCH_RUNNER === undefined && entry !== undefined &&
-  (resolve(entry) === fileURLToPath(import.meta.url) || entry.endsWith('vite-node'))) main();
+if (isBenchScript(import.meta.url)) main();
