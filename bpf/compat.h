@@ -58,4 +58,14 @@ static __always_inline void current_user_regs(struct uapi_pt_regs_x86 *regs,
 	*bp = BPF_CORE_READ(saved, bp);
 }
 
+/* Adds one to slot `idx` of a per-CPU u64 array of counters (drop reasons):
+ * the slot is this CPU's own, so no other writer races it. */
+static __always_inline void percpu_count(void *counters, __u32 idx)
+{
+	__u64 *n = bpf_map_lookup_elem(counters, &idx);
+
+	if (n)
+		*n += 1;
+}
+
 #endif /* __MESHPROF_COMPAT_H */

@@ -43,10 +43,7 @@ struct {
 
 static __always_inline void drop(__u32 reason)
 {
-	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
-
-	if (n)
-		*n += 1;	/* per-CPU slot: no other writer */
+	percpu_count(&drops, reason);
 }
 
 /* -EFAULT means "no stack of this kind here" (a sample taken in user mode

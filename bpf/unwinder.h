@@ -83,6 +83,8 @@ struct user_stack {
 
 #ifdef __VMLINUX_H__
 
+#include "compat.h"
+
 /* Registers and results of the walk in progress; per-CPU scratch because
  * a user_stack is too big for the 512-byte BPF stack. */
 struct walk_state {
@@ -189,10 +191,7 @@ struct {
 
 static __always_inline void unwind_drop(__u32 reason)
 {
-	__u64 *n = bpf_map_lookup_elem(&unwind_drops, &reason);
-
-	if (n)
-		*n += 1;	/* per-CPU slot: no other writer */
+	percpu_count(&unwind_drops, reason);
 }
 
 /* unwind_scratch[0]: this CPU's walk in progress */

@@ -1,4 +1,3 @@
-import { busyProcesses } from '../process/busy-processes.js';
 import { createProcessTable, type ProcessTable } from '../process/process-table.js';
 import type { ProcessMetadata } from '../profile/model.js';
 import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
@@ -12,7 +11,7 @@ import { createSymbolCache } from '../symbolize/symbol-cache.js';
 import { createSymbolizer, type Symbolizer } from '../symbolize/symbolizer.js';
 import { createExecWatcherThread } from './exec-watcher-thread.js';
 import { createProcessTracking, type ProcessTracking } from './process-tracking.js';
-import { createProcessUnwinder, withProcessUnwinder, type ProcessUnwinder } from './process-unwinder.js';
+import { createProcessUnwinder, startWalkingOrFramePointers, withProcessUnwinder, type ProcessUnwinder } from './process-unwinder.js';
 import { ProfileCollector } from './profile-collector.js';
 
 /** The kinds of profile a collector can produce. */
@@ -143,9 +142,6 @@ export function createCollector(kind: CollectorKind, opts: CollectorOptions, sha
   });
 }
 
-/** How long prepare() watches CPU use to find the busy processes when sampling every process. */
-const BUSY_WINDOW_MS = 200;
-
 /** How long start() waits for named targets' tables before sampling anyway (they keep loading). */
 const PREPARE_TIMEOUT_MS = 15_000;
 
@@ -188,12 +184,7 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: 
         opts.log?.('warn', `unwind tables unavailable (${(err as Error).message}): user stacks follow frame pointers only`);
         return;
       }
-      if (opts.targets === 'all') {
-        // Every process: get ready for the ones burning CPU now, which the first samples will come from.
-        for (const pid of await busyProcesses(processes.procRoot, BUSY_WINDOW_MS)) {
-          if (processes.tryObserve(pid)) u.sampled(pid);
-        }
-      }
+      if (opts.targets === 'all') await u.followBusy();
       if (opts.awaitTables === false) return;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), PREPARE_TIMEOUT_MS); });
@@ -203,24 +194,20 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: 
     },
     start() {
       const options = { ...opts, targets: targetsNow };
+      const framePointers = (): StackSampler => createSampler(kind, options);
       if (fpOnly) {
-        const s = createSampler(kind, options);
-        s.start();
-        sampler = s;
+        sampler = framePointers();
+        sampler.start();
         return;
       }
-      try {
+      const started = startWalkingOrFramePointers(() => {
         const u = unwinder ?? follow();
-        const s = withProcessUnwinder(createSampler(kind, options, u), processes, u);
-        s.start();
-        sampler = s;
-      } catch (err) {
+        return withProcessUnwinder(createSampler(kind, options, u), processes, u);
+      }, framePointers, (m) => opts.log?.('warn', m));
+      sampler = started.sampler;
+      if (!started.walks) {
         release();
         unwinder = undefined;
-        opts.log?.('warn', `the .eh_frame stack walker did not load (${(err as Error).message}): user stacks follow frame pointers only`);
-        const s = createSampler(kind, options);
-        s.start();
-        sampler = s;
       }
     },
     drain: () => current().drain(),

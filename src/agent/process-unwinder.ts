@@ -9,6 +9,7 @@
  * tables within a fraction of a second. Until then it is walked by frame
  * pointers (user_stack_no_process_tables). Exits release them.
  */
+import { busyProcesses } from '../process/busy-processes.js';
 import { resolveMappingFile } from '../process/mapping-file.js';
 import type { ProcMapping } from '../process/proc-maps.js';
 import type { ProcessInfo, ProcessTable } from '../process/process-table.js';
@@ -40,12 +41,21 @@ export interface ProcessUnwinder {
   follow(pid: number): void;
   /** A process showed up in a sample: build its tables if that has not happened yet. */
   sampled(pid: number): void;
+  /**
+   * With every process sampled: asks for the tables of the processes busy on
+   * the CPU now, which the first samples will come from. Runs once per
+   * unwinder, however many samplers share it.
+   */
+  followBusy(): Promise<void>;
   /** The table manager's losses since the last call, as drop reasons (counted once, whichever sampler asks). */
   takeDrops(): DropCounts;
   /** Resolves once the tables asked for so far are loaded. */
   settled(): Promise<void>;
   close(): void;
 }
+
+/** How long followBusy() watches CPU use to find the busy processes. */
+const BUSY_WINDOW_MS = 200;
 
 /** How often the programs' asks for tables are read. */
 const ASK_POLL_MS = 20;
@@ -76,6 +86,7 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
   });
   const named = new Set(opts.targets);
   let before = tables.stats();
+  let busy: Promise<void> | undefined;
 
   const install = (p: ProcessInfo): void => {
     if (p.exited || p.pid === selfPid) return;
@@ -132,6 +143,12 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
       const p = processes.get(pid);
       if (p) install(p);
     },
+    followBusy() {
+      busy ??= busyProcesses(processes.procRoot, BUSY_WINDOW_MS).then((pids) => {
+        for (const pid of pids) if (processes.tryObserve(pid)) unwinder.sampled(pid);
+      });
+      return busy;
+    },
     takeDrops() {
       const after = tables.stats();
       const drops: DropCounts = {};
@@ -154,6 +171,29 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
   };
   for (const pid of opts.targets) unwinder.follow(pid);
   return unwinder;
+}
+
+/**
+ * Starts the sampler `walking()` makes; where that fails (a kernel without
+ * bpf_loop, walker maps that cannot be made), says so and starts the
+ * frame-pointer sampler `framePointers()` makes instead. Returns the one
+ * that runs, and whether it walks.
+ */
+export function startWalkingOrFramePointers(
+  walking: () => StackSampler,
+  framePointers: () => StackSampler,
+  warn?: (message: string) => void,
+): { readonly sampler: StackSampler; readonly walks: boolean } {
+  try {
+    const s = walking();
+    s.start();
+    return { sampler: s, walks: true };
+  } catch (err) {
+    warn?.(`the .eh_frame stack walker did not load (${(err as Error).message}): user stacks follow frame pointers only`);
+  }
+  const s = framePointers();
+  s.start();
+  return { sampler: s, walks: false };
 }
 
 /**

@@ -26,7 +26,7 @@ import { createSymbolizer } from '../symbolize/symbolizer.js';
 import type { SkyWalkingProfilingKind } from '../encode/skywalking.js';
 import type { StackSampler } from '../samplers/raw-stacks.js';
 import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
-import { withProcessUnwinder, type ProcessUnwinder } from './process-unwinder.js';
+import { startWalkingOrFramePointers, withProcessUnwinder, type ProcessUnwinder } from './process-unwinder.js';
 
 /** The agent's process table and unwind tables, once its samplers run; tasks walk with them too. */
 export interface TaskUnwinding {
@@ -52,22 +52,23 @@ export function taskSamplerFactory(config: AgentConfig, log: Logger, unwinding: 
       u.processes.tryObserve(pid);
       u.unwinder.follow(pid);
     }
-    const walking = withProcessUnwinder(create(kind, pids, { unwindMaps: u.unwinder.maps }), u.processes, u.unwinder, false);
     // A kernel that cannot load the walker still runs the task, with frame pointers.
-    let active: StackSampler = walking;
+    let active: StackSampler | undefined;
+    const running = (): StackSampler => {
+      if (!active) throw new Error('using a task sampler: not started');
+      return active;
+    };
     return {
       start() {
-        try {
-          walking.start();
-        } catch (err) {
-          log.warn(`skywalking: the .eh_frame stack walker did not load (${(err as Error).message}): frame pointers only`);
-          active = create(kind, pids, {});
-          active.start();
-        }
+        active = startWalkingOrFramePointers(
+          () => withProcessUnwinder(create(kind, pids, { unwindMaps: u.unwinder.maps }), u.processes, u.unwinder, false),
+          () => create(kind, pids, {}),
+          (m) => log.warn(`skywalking: ${m}`),
+        ).sampler;
       },
-      drain: () => active.drain(),
-      setTargets: (t) => active.setTargets(t),
-      stop: () => active.stop(),
+      drain: () => running().drain(),
+      setTargets: (t) => running().setTargets(t),
+      stop: () => active?.stop(),
     };
   };
 }

@@ -7,6 +7,7 @@
 import { openBpfObject } from '../kernel/index.js';
 import type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory, BpfRingBuffer } from '../kernel/index.js';
 import { sumPerCpuU64, u32Bytes } from './oncpu-layout.js';
+import { startWithTracepointFallback, type TracepointAttachMode } from './tracepoint-attach.js';
 
 /** One lifecycle event; `pid` is the thread group id in the root pid namespace. */
 export interface ProcessEvent {
@@ -17,7 +18,7 @@ export interface ProcessEvent {
 /** Options for createExecWatcher. */
 export interface ExecWatcherOptions {
   /** Which hooks: tp_btf (5.5+), raw_tp (4.17+), or the first that attaches (default). */
-  readonly attachMode?: 'auto' | 'tp_btf' | 'raw_tp';
+  readonly attachMode?: TracepointAttachMode;
   readonly log?: BpfLogSink;
 }
 
@@ -86,20 +87,7 @@ export function createExecWatcher(
     },
     start() {
       if (obj) throw new Error('starting exec watcher: already started');
-      const mode = opts.attachMode ?? 'auto';
-      try {
-        tryStart(mode === 'raw_tp' ? 'raw_tp' : 'tp_btf');
-      } catch (err) {
-        stop();
-        if (mode !== 'auto') throw err;
-        opts.log?.('warn', `tp_btf/sched_process_exec unavailable (${(err as Error).message}); using raw_tp`);
-        try {
-          tryStart('raw_tp');
-        } catch (err2) {
-          stop();
-          throw err2;
-        }
-      }
+      startWithTracepointFallback(opts.attachMode ?? 'auto', 'sched_process_exec', tryStart, stop, opts.log);
     },
     poll(timeoutMs = 0) {
       if (!ring) throw new Error('polling exec watcher: not started: call start() first');

@@ -6,6 +6,7 @@ import { OFFCPU_DROP_REASONS, OffCpuStateFilter, u64Bytes, type OffCpuState } fr
 import { createGenerationDrain } from './generation-drain.js';
 import { normalizeTargets, type NormalizedTargets, type RawStackBatch, type StackSampler, type TargetSelection } from './raw-stacks.js';
 import { prepareWalkerMaps, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
+import { startWithTracepointFallback, type TracepointAttachMode } from './tracepoint-attach.js';
 
 /** Settings of the off-CPU sampler; every field has a default. */
 export interface OffCpuSamplerOptions {
@@ -20,7 +21,7 @@ export interface OffCpuSamplerOptions {
   /** A tgid never profiled, normally the agent's own; default process.pid. */
   readonly selfTgid?: number;
   /** Which scheduler hook: tp_btf (5.5+), raw_tp (4.17+), or the first that attaches. */
-  readonly attachMode?: 'auto' | 'tp_btf' | 'raw_tp';
+  readonly attachMode?: TracepointAttachMode;
   readonly countsMaxEntries?: number;
   readonly stacksMaxEntries?: number;
   /** Threads that can be off-CPU at once; default 32768 (LRU beyond). */
@@ -96,20 +97,7 @@ export function createOffCpuSampler(
     get attachedWith() { return attachedWith; },
     start() {
       if (obj) throw new Error('starting off-cpu sampler: already started');
-      const mode = opts.attachMode ?? 'auto';
-      try {
-        tryStart(mode === 'raw_tp' ? 'raw_tp' : 'tp_btf');
-      } catch (err) {
-        stop();
-        if (mode !== 'auto') throw err;
-        opts.log?.('warn', `tp_btf/sched_switch unavailable (${err instanceof Error ? err.message : String(err)}); using raw_tp`);
-        try {
-          tryStart('raw_tp');
-        } catch (err2) {
-          stop();
-          throw err2;
-        }
-      }
+      startWithTracepointFallback(opts.attachMode ?? 'auto', 'sched_switch', tryStart, stop, opts.log);
     },
     drain(): RawStackBatch {
       if (!obj) throw new Error('draining off-cpu sampler: not started: call start() first');
