@@ -85,6 +85,14 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
     e.exited = true;
     exited.emit(e);
   };
+  // A process past exit_mm (a zombie, or one still exiting) reads as empty
+  // maps and no exe; no live user process has zero mappings. Taking that read
+  // would wipe what its samples, drained later, are symbolized against.
+  const readAsExiting = (e: Entry, maps: readonly ProcMapping[]): boolean => {
+    if (maps.length > 0 || e.mappings.length === 0) return false;
+    markExited(e);
+    return true;
+  };
 
   const table: ProcessTable = {
     procRoot,
@@ -143,6 +151,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
         markExited(e);
         return e;
       }
+      if (readAsExiting(e, maps)) return e;
       if (!sameMappings(e.mappings, maps)) {
         e.mappings = maps;
         changed.emit(e);
@@ -151,15 +160,20 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
     },
     reobserve(pid) {
       const e = entries.get(pid);
-      if (e === undefined || e.exited) {
-        if (e !== undefined) entries.delete(pid); // an exited entry under a live pid: the pid was reused
+      if (e === undefined) return table.tryObserve(pid);
+      const snap = readProcSnapshot(procRoot, pid);
+      if (e.exited) {
+        // Still the zombie of the old process, or gone: keep what it was.
+        if (snap === undefined || readAsExiting(e, snap.mappings)) return e;
+        // An exited entry under a live pid: the pid was reused.
+        entries.delete(pid);
         return table.tryObserve(pid);
       }
-      const snap = readProcSnapshot(procRoot, pid);
       if (snap === undefined) {
         markExited(e);
         return e;
       }
+      if (readAsExiting(e, snap.mappings)) return e;
       e.comm = snap.comm;
       e.exePath = snap.exePath;
       e.cmdline = snap.cmdline;
@@ -171,6 +185,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
     },
     adopt(pid, snap) {
       const e = entries.get(pid);
+      if (e !== undefined && readAsExiting(e, snap.mappings)) return e;
       if (e === undefined || e.exited) {
         const fresh: Entry = { pid, ...snap, exited: false };
         entries.set(pid, fresh);

@@ -1,5 +1,6 @@
 // reobserve(): a process that exec'ed is read again, in place, with a mappings event.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createProcessTable } from '../../src/process/process-table.js';
 
@@ -34,6 +35,33 @@ describe('ProcessTable.reobserve', () => {
       expect(new Set(changed)).toEqual(new Set([pid]));
     } finally {
       child.kill();
+    }
+  });
+
+  it('keeps the mappings of a process that turned zombie, and marks it exited', async () => {
+    // sh starts a short sleep, then becomes a long one that never reaps it: a zombie for 3 s,
+    // whose /proc/PID/maps reads empty and whose exe link is gone.
+    const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 3'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(d.toString()))));
+      const table = createProcessTable();
+      const alive = table.observe(pid);
+      const mappings = alive.mappings;
+      expect(mappings.some((m) => m.path === alive.exePath && m.executable)).toBe(true);
+      const exited: number[] = [];
+      table.onProcessExited((p) => exited.push(p.pid));
+      const state = (): string => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0]!;
+      for (let i = 0; i < 100 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(state()).toBe('Z');
+      expect(readFileSync(`/proc/${pid}/maps`, 'utf8')).toBe('');
+
+      expect(table.reloadMappings(pid)?.mappings).toBe(mappings);
+      expect(table.reobserve(pid)?.mappings).toBe(mappings);
+      expect(table.get(pid)?.exePath).toBe(alive.exePath);
+      expect(table.adopt(pid, { comm: 'sleep', exePath: undefined, cmdline: [], mappings: [] }).mappings).toBe(mappings);
+      expect(exited).toEqual([pid]);
+    } finally {
+      parent.kill();
     }
   });
 
