@@ -85,14 +85,11 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
     e.exited = true;
     exited.emit(e);
   };
-  // A process past exit_mm (a zombie, or one still exiting) reads as empty
-  // maps and no exe; no live user process has zero mappings. Taking that read
-  // would wipe what its samples, drained later, are symbolized against.
-  const readAsExiting = (e: Entry, maps: readonly ProcMapping[]): boolean => {
-    if (maps.length > 0 || e.mappings.length === 0) return false;
-    markExited(e);
-    return true;
-  };
+  // No live user process has zero mappings: an empty read is one that raced
+  // the end of an mm, either exit (a zombie) or exec (maps opened on the old
+  // mm). Taking it would wipe what samples drained later are symbolized
+  // against; the exit event or the next read settles which it was.
+  const emptyRead = (e: Entry, maps: readonly ProcMapping[]): boolean => maps.length === 0 && e.mappings.length > 0;
 
   const table: ProcessTable = {
     procRoot,
@@ -151,7 +148,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
         markExited(e);
         return e;
       }
-      if (readAsExiting(e, maps)) return e;
+      if (emptyRead(e, maps)) return e;
       if (!sameMappings(e.mappings, maps)) {
         e.mappings = maps;
         changed.emit(e);
@@ -164,7 +161,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       const snap = readProcSnapshot(procRoot, pid);
       if (e.exited) {
         // Still the zombie of the old process, or gone: keep what it was.
-        if (snap === undefined || readAsExiting(e, snap.mappings)) return e;
+        if (snap === undefined || emptyRead(e, snap.mappings)) return e;
         // An exited entry under a live pid: the pid was reused.
         entries.delete(pid);
         return table.tryObserve(pid);
@@ -173,7 +170,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
         markExited(e);
         return e;
       }
-      if (readAsExiting(e, snap.mappings)) return e;
+      if (emptyRead(e, snap.mappings)) return e;
       e.comm = snap.comm;
       e.exePath = snap.exePath;
       e.cmdline = snap.cmdline;
@@ -185,7 +182,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
     },
     adopt(pid, snap) {
       const e = entries.get(pid);
-      if (e !== undefined && readAsExiting(e, snap.mappings)) return e;
+      if (e !== undefined && emptyRead(e, snap.mappings)) return e;
       if (e === undefined || e.exited) {
         const fresh: Entry = { pid, ...snap, exited: false };
         entries.set(pid, fresh);

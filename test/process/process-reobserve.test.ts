@@ -1,6 +1,6 @@
 // reobserve(): a process that exec'ed is read again, in place, with a mappings event.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createProcessTable } from '../../src/process/process-table.js';
 
@@ -38,7 +38,7 @@ describe('ProcessTable.reobserve', () => {
     }
   });
 
-  it('keeps the mappings of a process that turned zombie, and marks it exited', async () => {
+  it('keeps the mappings of a process that turned zombie', async () => {
     // sh starts a short sleep, then becomes a long one that never reaps it: a zombie for 3 s,
     // whose /proc/PID/maps reads empty and whose exe link is gone.
     const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 3'], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -48,8 +48,6 @@ describe('ProcessTable.reobserve', () => {
       const alive = table.observe(pid);
       const mappings = alive.mappings;
       expect(mappings.some((m) => m.path === alive.exePath && m.executable)).toBe(true);
-      const exited: number[] = [];
-      table.onProcessExited((p) => exited.push(p.pid));
       const state = (): string => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0]!;
       for (let i = 0; i < 100 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20));
       expect(state()).toBe('Z');
@@ -59,7 +57,11 @@ describe('ProcessTable.reobserve', () => {
       expect(table.reobserve(pid)?.mappings).toBe(mappings);
       expect(table.get(pid)?.exePath).toBe(alive.exePath);
       expect(table.adopt(pid, { comm: 'sleep', exePath: undefined, cmdline: [], mappings: [] }).mappings).toBe(mappings);
-      expect(exited).toEqual([pid]);
+      // Once reaped, the next read finds it gone.
+      parent.kill();
+      for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(table.reloadMappings(pid)?.exited).toBe(true);
+      expect(table.get(pid)?.mappings).toBe(mappings);
     } finally {
       parent.kill();
     }
