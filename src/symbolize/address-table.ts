@@ -26,8 +26,23 @@ export interface AddressEntry {
   readonly tag?: number | undefined;
 }
 
+/**
+ * A built table as plain data: typed arrays and one string of all names, so
+ * a worker thread can build it and post it back without a copy per symbol.
+ */
+export interface AddressTableParts {
+  readonly starts: BigUint64Array;
+  readonly ends: BigUint64Array;
+  readonly tags: Uint32Array;
+  /** Every name, concatenated; name i is names.slice(nameEnds[i - 1] ?? 0, nameEnds[i]). */
+  readonly names: string;
+  readonly nameEnds: Uint32Array;
+}
+
 /** The built table. */
 export interface AddressTable {
+  /** The table as plain data, for addressTableFromParts in another thread. */
+  readonly parts: AddressTableParts;
   readonly length: number;
   /** Index of the entry covering `address`, or -1. */
   indexOf(address: bigint): number;
@@ -63,9 +78,10 @@ export function buildAddressTable(input: AddressEntry[]): AddressTable {
   const n = kept.length;
   const starts = new BigUint64Array(n);
   const ends = new BigUint64Array(n);
-  const names = new Array<string>(n);
   const tags = new Uint32Array(n);
-  let nameBytes = 0;
+  const nameEnds = new Uint32Array(n);
+  const names: string[] = [];
+  let nameLength = 0;
   for (let i = 0; i < n; i++) {
     const e = kept[i]!;
     starts[i] = e.start;
@@ -76,10 +92,18 @@ export function buildAddressTable(input: AddressEntry[]): AddressTable {
       if (e.maxEnd !== undefined && e.maxEnd > e.start && e.maxEnd < end) end = e.maxEnd;
     }
     ends[i] = end;
-    names[i] = e.name;
+    names.push(e.name);
+    nameLength += e.name.length;
+    nameEnds[i] = nameLength;
     tags[i] = e.tag ?? 0;
-    nameBytes += e.name.length + 16;
   }
+  return addressTableFromParts({ starts, ends, tags, names: names.join(''), nameEnds });
+}
+
+/** The table over parts built by buildAddressTable, in this thread or another. */
+export function addressTableFromParts(parts: AddressTableParts): AddressTable {
+  const { starts, ends, tags, names, nameEnds } = parts;
+  const n = starts.length;
   const indexOf = (address: bigint): number => {
     let lo = 0;
     let hi = n - 1;
@@ -97,9 +121,10 @@ export function buildAddressTable(input: AddressEntry[]): AddressTable {
     lookup(address) {
       const i = indexOf(address);
       if (i < 0) return undefined;
-      return { name: names[i]!, start: starts[i]!, size: ends[i]! - starts[i]! };
+      return { name: names.slice(i > 0 ? nameEnds[i - 1] : 0, nameEnds[i]), start: starts[i]!, size: ends[i]! - starts[i]! };
     },
     tagAt: (i) => tags[i] ?? 0,
-    approximateBytes: n * 20 + nameBytes,
+    parts,
+    approximateBytes: n * 28 + names.length * 2,
   };
 }

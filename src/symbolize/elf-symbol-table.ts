@@ -1,7 +1,7 @@
 /** Address → function name for one ELF file, from .symtab ∪ .dynsym. */
 import type { ElfFile } from '../elf/elf-file.js';
 import type { ElfSection, ElfSymbol } from '../elf/elf-types.js';
-import { buildAddressTable, type AddressEntry, type SymbolHit } from './address-table.js';
+import { addressTableFromParts, buildAddressTable, type AddressEntry, type AddressTable, type AddressTableParts, type SymbolHit } from './address-table.js';
 
 export type { SymbolHit };
 
@@ -12,6 +12,8 @@ export interface ElfSymbolTable {
   /** Number of distinct symbol addresses. */
   readonly size: number;
   readonly approximateBytes: number;
+  /** The table as plain data, to post from a worker thread (elfSymbolTableFromParts). */
+  readonly parts: AddressTableParts;
 }
 
 const BINDING_RANK = { local: 0, weak: 1, global: 2 } as const;
@@ -40,10 +42,19 @@ export function elfSymbolTableFromSymbols(symbols: readonly ElfSymbol[], section
       maxEnd: sec !== undefined && sec.address > 0n ? sec.address + BigInt(sec.size) : undefined,
     });
   }
-  const table = buildAddressTable(entries);
+  return symbolTableOver(buildAddressTable(entries));
+}
+
+/** The table over parts another thread built. */
+export function elfSymbolTableFromParts(parts: AddressTableParts): ElfSymbolTable {
+  return symbolTableOver(addressTableFromParts(parts));
+}
+
+function symbolTableOver(table: AddressTable): ElfSymbolTable {
   return {
     lookup: (vaddr) => table.lookup(vaddr),
     size: table.length,
     approximateBytes: table.approximateBytes,
+    parts: table.parts,
   };
 }

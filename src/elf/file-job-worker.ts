@@ -1,0 +1,209 @@
+/**
+ * Per-file jobs (unwind tables, symbol tables) run in one worker thread, in
+ * request order. A large binary's table takes a second or more to build
+ * (node: 372k unwind rows, 170k symbols); built inline it would hold up the
+ * agent's poll loop, and with it every sampler's drain and every export.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parentPort, Worker } from 'node:worker_threads';
+
+/** What the main thread posts to a job worker. */
+export interface FileJobRequest {
+  readonly id: number;
+  readonly path: string;
+}
+
+/** What a job worker posts back. */
+export type FileJobReply<T> =
+  | { readonly id: number; readonly ok: true; readonly result: T }
+  | { readonly id: number; readonly ok: false; readonly message: string };
+
+/** Turns a file path into a result, eventually. */
+export interface FileJobs<R> {
+  /**
+   * Runs the job on the file at `path()`, called when the job starts (the
+   * process that offered the path may be gone by then). Rejects with the
+   * job's error, or with an AbortError when `signal` aborts before the job
+   * starts (nobody wants it any more: a burst of short-lived programs costs
+   * nothing) or the worker is closed.
+   */
+  run(path: () => string, signal?: AbortSignal): Promise<R>;
+  /** Jobs not finished yet. */
+  readonly pending: number;
+  /** Ends the worker; pending jobs reject. */
+  close(): void;
+}
+
+/** An AbortError for a job nobody wants any more. */
+export function abortError(what: string): Error {
+  const err = new Error(`${what}: no longer wanted`);
+  err.name = 'AbortError';
+  return err;
+}
+
+/** Runs jobs in the calling thread, one macrotask later: for tests, and where no worker script is built. */
+export function createInlineFileJobs<R>(what: string, job: (path: string) => R): FileJobs<R> {
+  let pending = 0;
+  return {
+    run(path, signal) {
+      pending++;
+      return new Promise((resolve, reject) => {
+        setImmediate(() => {
+          pending--;
+          if (signal?.aborted) {
+            reject(abortError(what));
+            return;
+          }
+          try {
+            resolve(job(path()));
+          } catch (err) {
+            reject(err as Error);
+          }
+        });
+      });
+    },
+    get pending() {
+      return pending;
+    },
+    close() {},
+  };
+}
+
+/**
+ * The compiled worker script `name` (e.g. 'unwind/table-builder-worker.js'):
+ * next to the calling module once built, else under dist/ (tests run the
+ * TypeScript sources); undefined when neither exists.
+ */
+export function compiledWorkerScript(callerUrl: string, packageRoot: string, name: string): URL | undefined {
+  const sibling = new URL(`./${name.split('/').pop()!}`, callerUrl);
+  if (existsSync(fileURLToPath(sibling))) return sibling;
+  const built = join(packageRoot, 'dist', 'src', name);
+  return existsSync(built) ? pathToFileURL(built) : undefined;
+}
+
+/** Options for createWorkerFileJobs. */
+export interface WorkerFileJobsOptions<T, R> {
+  /** The compiled worker script, which calls serveFileJobs. */
+  readonly script: URL;
+  /** What the jobs make, for errors: "unwind table worker". */
+  readonly what: string;
+  /** Turns the posted result back into the caller's type (e.g. an ArrayBuffer into a Buffer). */
+  readonly decode: (result: T) => R;
+}
+
+/**
+ * One worker thread running jobs in request order. A crash fails only the
+ * job running (its file may be what crashed the worker); the queue goes on
+ * in a new worker.
+ */
+export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): FileJobs<R> {
+  let worker: Worker | undefined;
+  let nextId = 0;
+  // Jobs wait here, not in the worker's message queue, so a job nobody
+  // wants any more is dropped before it costs anything.
+  const queue: Job<R>[] = [];
+  let running: Job<R> | undefined;
+
+  const crashed = (w: Worker, err: Error): void => {
+    if (worker !== w) return;
+    worker = undefined;
+    const job = running;
+    running = undefined;
+    job?.reject(err);
+    next();
+  };
+  const next = (): void => {
+    while (!running) {
+      const job = queue.shift();
+      if (!job) {
+        worker?.unref();
+        return;
+      }
+      if (job.signal?.aborted) {
+        job.reject(abortError(opts.what));
+        continue;
+      }
+      let path: string;
+      try {
+        path = job.path();
+      } catch (err) {
+        job.reject(new Error(`${opts.what}: ${(err as Error).message}`));
+        continue;
+      }
+      worker ??= spawn();
+      worker.ref();
+      running = job;
+      worker.postMessage({ id: job.id, path } satisfies FileJobRequest);
+    }
+  };
+  const spawn = (): Worker => {
+    const w = new Worker(opts.script);
+    w.on('message', (m: FileJobReply<T>) => {
+      const job = running;
+      if (!job || job.id !== m.id) return;
+      running = undefined;
+      if (m.ok) {
+        try {
+          job.resolve(opts.decode(m.result));
+        } catch (err) {
+          job.reject(err as Error);
+        }
+      } else job.reject(new Error(m.message));
+      next();
+    });
+    w.on('error', (err) => crashed(w, new Error(`${opts.what} failed: ${err.message}`)));
+    w.on('exit', (code) => crashed(w, new Error(`${opts.what} exited with code ${code}`)));
+    return w;
+  };
+
+  return {
+    run(path, signal) {
+      return new Promise((resolve, reject) => {
+        queue.push({ id: nextId++, path, resolve, reject, ...(signal ? { signal } : {}) });
+        next();
+      });
+    },
+    get pending() {
+      return queue.length + (running ? 1 : 0);
+    },
+    close() {
+      const w = worker;
+      worker = undefined;
+      const jobs = [...(running ? [running] : []), ...queue.splice(0)];
+      running = undefined;
+      for (const j of jobs) j.reject(abortError(`${opts.what} (closed)`));
+      void w?.terminate();
+    },
+  };
+}
+
+/**
+ * The worker side: answers each request with `job(path)`, posting the
+ * buffers it names as transferred, not copied.
+ */
+export function serveFileJobs<T>(job: (path: string) => { readonly result: T; readonly transfer: readonly ArrayBuffer[] }): void {
+  const port = parentPort;
+  if (port === null) throw new Error('file job worker: not started as a worker thread');
+  port.on('message', (req: FileJobRequest) => {
+    let reply: FileJobReply<T>;
+    let transfer: readonly ArrayBuffer[] = [];
+    try {
+      const done = job(req.path);
+      reply = { id: req.id, ok: true, result: done.result };
+      transfer = done.transfer;
+    } catch (err) {
+      reply = { id: req.id, ok: false, message: err instanceof Error ? err.message : String(err) };
+    }
+    port.postMessage(reply, [...transfer]);
+  });
+}
+
+interface Job<R> {
+  readonly id: number;
+  readonly path: () => string;
+  readonly signal?: AbortSignal;
+  readonly resolve: (r: R) => void;
+  readonly reject: (e: Error) => void;
+}
