@@ -123,10 +123,16 @@ export function isBenchScript(moduleUrl: string): boolean {
     (resolve(entry) === fileURLToPath(moduleUrl) || entry.endsWith('vite-node'));
 }
 
-/** Runs one benchmark as a script: its result as JSON on stdout, exit code 1 on failure. */
-export function runBenchScript(benchmark: Benchmark): void {
-  benchmark.run().then((r) => console.log(JSON.stringify(r, null, 2)), (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+/** Runs benchmarks as a script, one after another: each result as JSON on stdout, exit code 1 on a failure. */
+export function runBenchScript(...benchmarks: Benchmark[]): void {
+  void (async () => {
+    for (const b of benchmarks) {
+      try {
+        console.log(JSON.stringify(await b.run(), null, 2));
+      } catch (err) {
+        console.error(err);
+        process.exitCode = 1;
+      }
+    }
+  })();
 }

@@ -22,7 +22,7 @@ import { offCpuWalker } from './offcpu-walker.js';
 import { onCpuOverhead } from './oncpu-overhead.js';
 import { formatResultsTable, type BenchFailure } from './results-table.js';
 import { symbolLookup } from './symbol-lookup.js';
-import { unwindBuildStall } from './unwind-build-stall.js';
+import { symbolLoadStall, unwindBuildStall } from './main-thread-stall.js';
 import { unwindSampler } from './unwind-sampler.js';
 import { unwindTables } from './unwind-tables.js';
 
@@ -35,6 +35,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   lineInfo,
   ...unwindTables,
   unwindBuildStall,
+  symbolLoadStall,
   unwindSampler,
 ];
 

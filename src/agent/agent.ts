@@ -100,7 +100,8 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
 
   let services: ProcessServices | undefined;
   const deliver = (): Promise<void> => telemetry.span('collection cycle', async () => {
-    const profiles = collectors.map(({ kind, collector }) => ({ kind, profile: collector.collect() }));
+    const profiles: { kind: (typeof collectors)[number]['kind']; profile: Profile }[] = [];
+    for (const { kind, collector } of collectors) profiles.push({ kind, profile: await collector.collect() });
     // Every collector has symbolized its samples of exited processes: now they can go.
     const gone = services?.processes.forgetExited() ?? [];
     for (const { collector } of collectors) collector.forgotten(gone);
@@ -197,6 +198,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     unwinding.current = undefined;
     unwinder?.close();
     services?.tracking?.stop();
+    services?.close();
     await discovery?.stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping discovery'));
     log.info({ dropped: metrics.drops(), exportDropped: metrics.export.drops() }, 'agent stopped');
     await metricsServer?.close();

@@ -5,9 +5,8 @@ import type { OffCpuState } from '../samplers/offcpu-layout.js';
 import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
 import type { StackSampler, TargetSelection } from '../samplers/raw-stacks.js';
 import { createDemangler } from '../symbolize/demangle.js';
-import { createFileSymbolLookup } from '../symbolize/file-lookup.js';
+import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
-import { createSymbolCache } from '../symbolize/symbol-cache.js';
 import { createSymbolizer, type Symbolizer } from '../symbolize/symbolizer.js';
 import { createExecWatcherThread } from './exec-watcher-thread.js';
 import { createProcessTracking, type ProcessTracking } from './process-tracking.js';
@@ -82,6 +81,8 @@ export interface ProcessServices {
   forgotten(pids: readonly number[]): void;
   /** Exec tracking, when on: started before the samplers, stopped after them. */
   readonly tracking: ProcessTracking | undefined;
+  /** Ends the symbol table worker; after the samplers and tracking stopped. */
+  close(): void;
 }
 
 /** The options createProcessServices reads. */
@@ -95,13 +96,15 @@ export function createProcessServices(opts: ProcessServicesOptions): ProcessServ
   const processes = createProcessTable({ procRoot: opts.procRoot ?? '/proc' });
   const demangler = createDemangler({ keepMangled: opts.keepMangled ?? false, onError: (e) => opts.log?.('warn', e.message) });
   const jit = createPerfMapResolver({ procRoot: processes.procRoot });
+  // Symbol tables are read in a worker thread: node's takes about a second.
+  const symbolCache = createFileSymbolCache(opts.log);
   const symbolizer = createSymbolizer({
     processes,
     demangle: (names) => demangler.demangle(names),
     resolveJit: (pid, address) => jit.resolve(pid, address),
     prepareJit: (pid) => jit.prepare(pid),
     lineInfo: opts.lineInfo ?? false,
-    symbolCache: createSymbolCache({ createLookup: createFileSymbolLookup }),
+    symbolCache,
     ...(opts.describeProcess ? { describeProcess: opts.describeProcess } : {}),
   });
   const named = opts.targets === undefined || typeof opts.targets === 'string' ? undefined : new Set(opts.targets);
@@ -120,6 +123,7 @@ export function createProcessServices(opts: ProcessServicesOptions): ProcessServ
     // Perf maps stay readable for samples drained after exit; drop them with the process.
     forgotten: (pids) => { for (const pid of pids) jit.forget(pid); },
     tracking,
+    close: () => symbolCache.close(),
   };
 }
 
@@ -138,6 +142,7 @@ export function createCollector(kind: CollectorKind, opts: CollectorOptions, sha
     sampler, processes, symbolizer, explicitTargets,
     onForgotten: (pids) => services.forgotten(pids),
     ...(shared === undefined && services.tracking ? { tracking: services.tracking } : {}),
+    ...(shared === undefined ? { onStop: () => services.close() } : {}),
     forgetsExited: shared === undefined,
   });
 }

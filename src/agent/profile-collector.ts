@@ -14,6 +14,8 @@ export interface ProcessObserver {
 
 /** What the collector needs from symbolization. */
 export interface BatchSymbolizer {
+  /** Loads the symbols the batch needs, off the main thread where it can. */
+  load?(batch: RawStackBatch): Promise<void>;
   symbolize(batch: RawStackBatch): Profile;
   /** Loads a live process's symbols now, so they resolve after it exits. */
   prepare?(pid: number): void;
@@ -30,6 +32,8 @@ export interface ProfileCollectorParts {
   readonly onForgotten?: (pids: readonly number[]) => void;
   /** Captures processes at exec, between polls (createProcessTracking); optional. */
   readonly tracking?: { start(): void; stop(): void };
+  /** Frees what the collector owns once stopped (its symbol table worker). */
+  readonly onStop?: () => void;
   /**
    * Whether collect() drops exited processes from the table; default true.
    * False when the table is shared: its owner forgets them once every
@@ -56,6 +60,7 @@ export class ProfileCollector {
   private readonly onForgotten: (pids: readonly number[]) => void;
   private readonly tracking: { start(): void; stop(): void } | undefined;
   private readonly forgetsExited: boolean;
+  private readonly onStop: () => void;
 
   constructor(parts: ProfileCollectorParts) {
     this.sampler = parts.sampler;
@@ -65,6 +70,7 @@ export class ProfileCollector {
     this.onForgotten = parts.onForgotten ?? (() => {});
     this.tracking = parts.tracking;
     this.forgetsExited = parts.forgetsExited ?? true;
+    this.onStop = parts.onStop ?? (() => {});
   }
 
   /** Captures the named targets, prepares the sampler (their unwind tables), and starts it. */
@@ -111,11 +117,12 @@ export class ProfileCollector {
   }
 
   /** Everything since the previous collect(), symbolized. */
-  collect(): Profile {
+  async collect(): Promise<Profile> {
     this.poll();
     const merged = mergeBatches(this.pending);
     this.pending = [];
     this.samples = 0;
+    await this.symbolizer.load?.(merged);
     const profile = this.symbolizer.symbolize(merged);
     if (this.forgetsExited) this.forgotten(this.processes.forgetExited() ?? []);
     return profile;
@@ -133,7 +140,11 @@ export class ProfileCollector {
   }
 
   stop(): void {
-    this.sampler.stop();
-    this.tracking?.stop();
+    try {
+      this.sampler.stop();
+      this.tracking?.stop();
+    } finally {
+      this.onStop();
+    }
   }
 }

@@ -19,9 +19,8 @@ import { createProcessTable, type ProcessTable } from '../process/process-table.
 import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
 import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
 import { createDemangler } from '../symbolize/demangle.js';
-import { createFileSymbolLookup } from '../symbolize/file-lookup.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
-import { createSymbolCache } from '../symbolize/symbol-cache.js';
+import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 import { createSymbolizer } from '../symbolize/symbolizer.js';
 import type { SkyWalkingProfilingKind } from '../encode/skywalking.js';
 import type { StackSampler } from '../samplers/raw-stacks.js';
@@ -82,10 +81,11 @@ export function taskSymbolizer(procRoot: string, log: Logger): Symbolizer {
     processes,
     demangle: (names) => demangler.demangle(names),
     resolveJit: (pid, address) => jit.resolve(pid, address),
-    symbolCache: createSymbolCache({ createLookup: createFileSymbolLookup }),
+    symbolCache: createFileSymbolCache((level, message) => log[level](message)),
   });
-  return (batch) => {
+  return async (batch) => {
     processes.refresh();
+    await symbolizer.load(batch);
     const profile = symbolizer.symbolize(batch);
     for (const pid of processes.forgetExited()) jit.forget(pid);
     return profile;

@@ -99,7 +99,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
       const so = collector.poll();
       progress.update(Math.max(0, durationMs - (Date.now() - started)), so);
     }
-    const profile = collector.collect();
+    const profile = await collector.collect();
     progress.done();
     const valueIndex = opts.type === 'offcpu' && opts.value === 'duration' ? 1 : 0;
     await writeProfileFile(opts.output, format, profile, { valueIndex, title: `meshprof ${opts.type} profile` });

@@ -1,7 +1,7 @@
 /**
  * Per-file jobs (unwind tables, symbol tables) run in one worker thread, in
  * request order. A large binary's table takes a second or more to build
- * (node: 372k unwind rows, 170k symbols); built inline it would hold up the
+ * (node: 372k unwind rows, 78k symbols); built inline it would hold up the
  * agent's poll loop, and with it every sampler's drain and every export.
  */
 import { existsSync } from 'node:fs';
@@ -74,12 +74,13 @@ export function createInlineFileJobs<R>(what: string, job: (path: string) => R):
 /**
  * The compiled worker script `name` (e.g. 'unwind/table-builder-worker.js'):
  * next to the calling module once built, else under dist/ (tests run the
- * TypeScript sources); undefined when neither exists.
+ * TypeScript sources from src/); undefined when neither exists.
  */
-export function compiledWorkerScript(callerUrl: string, packageRoot: string, name: string): URL | undefined {
+export function compiledWorkerScript(callerUrl: string, name: string): URL | undefined {
   const sibling = new URL(`./${name.split('/').pop()!}`, callerUrl);
   if (existsSync(fileURLToPath(sibling))) return sibling;
-  const built = join(packageRoot, 'dist', 'src', name);
+  // This module is src/elf/ under the package root.
+  const built = join(fileURLToPath(new URL('../../', import.meta.url)), 'dist', 'src', name);
   return existsSync(built) ? pathToFileURL(built) : undefined;
 }
 

@@ -1,8 +1,7 @@
 import { ElfFile } from '../elf/elf-file.js';
 import { locateDebugFile } from './debug-file-locator.js';
-import { createElfSymbolTable, type ElfSymbolTable } from './elf-symbol-table.js';
-import { createGoSymbolLookup } from './go-pclntab.js';
-import type { SymbolLookup } from './symbol-cache.js';
+import { createElfSymbolTable } from './elf-symbol-table.js';
+import type { FileSymbolTables } from './symbol-cache.js';
 
 /** Splits `/proc/PID/root/usr/bin/x` into the container root and the path inside it. */
 export function splitRoot(hostPath: string): { root: string; path: string } {
@@ -17,34 +16,41 @@ export function findDebugFile(elf: ElfFile): { path: string } | undefined {
   return locateDebugFile(query, { root }) ?? (root === '/' ? undefined : locateDebugFile(query, { root: '/' }));
 }
 
-/** Symbols of a separate debug file, first; the binary's own (.dynsym) where it has none. */
-function withFallback(primary: ElfSymbolTable, fallback: SymbolLookup): SymbolLookup {
-  return {
-    lookup: (vaddr) => primary.lookup(vaddr) ?? fallback.lookup(vaddr),
-    approximateBytes: primary.approximateBytes + fallback.approximateBytes,
-  };
+/**
+ * A file's own symbol table (.symtab ∪ .dynsym) and, for a stripped binary
+ * (no .symtab), the full table of its separate debug file, found by build-id
+ * or .gnu_debuglink inside the process's root then the host's. This is the
+ * costly part of loading a file's symbols: it runs in the symbol table worker.
+ */
+export function readFileSymbolTables(elf: ElfFile): FileSymbolTables {
+  const own = createElfSymbolTable(elf);
+  if (elf.section('.symtab') !== undefined) return { own };
+  const found = findDebugFile(elf);
+  if (found === undefined) return { own };
+  const debug = ElfFile.open(found.path);
+  try {
+    return { own, debug: createElfSymbolTable(debug) };
+  } catch {
+    // An unreadable debug file leaves the binary's own symbols in charge.
+    return { own };
+  } finally {
+    debug.close();
+  }
 }
 
-/**
- * The symbol cache's per-file lookup: a stripped binary (no .symtab) gets the
- * full table of its separate debug file, found by build-id or .gnu_debuglink
- * inside the process's root then the host's; Go binaries answer from
- * .gopclntab with file:line and the 'go' frame kind.
- */
-export function createFileSymbolLookup(elf: ElfFile, table: ElfSymbolTable): SymbolLookup {
-  let base: SymbolLookup = table;
-  if (elf.section('.symtab') === undefined) {
-    const found = findDebugFile(elf);
-    if (found !== undefined) {
-      const debug = ElfFile.open(found.path);
-      try {
-        base = withFallback(createElfSymbolTable(debug), table);
-      } catch {
-        // An unreadable debug file leaves the binary's own symbols in charge.
-      } finally {
-        debug.close();
-      }
-    }
+/** readFileSymbolTables of the file at `path`; throws "loading symbols of PATH: cause". */
+export function readSymbolTablesAt(path: string): FileSymbolTables {
+  let elf: ElfFile;
+  try {
+    elf = ElfFile.open(path);
+  } catch (err) {
+    throw new Error(`loading symbols of ${path}: ${(err as Error).message}`);
   }
-  return createGoSymbolLookup(elf, base);
+  try {
+    return readFileSymbolTables(elf);
+  } catch (err) {
+    throw new Error(`loading symbols of ${path}: ${(err as Error).message}`);
+  } finally {
+    elf.close();
+  }
 }

@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs';
 import { ElfFile, fileOffsetToVaddr } from '../elf/elf-file.js';
 import type { ElfProgramHeader } from '../elf/elf-types.js';
+import type { FileJobs } from '../elf/file-job-worker.js';
 import { createElfSymbolTable, type ElfSymbolTable } from './elf-symbol-table.js';
 import type { FrameKind } from '../profile/model.js';
 import type { SymbolHit } from './address-table.js';
@@ -28,17 +29,31 @@ export interface FileSymbols {
   readonly approximateBytes: number;
 }
 
+/** The ELF symbol tables of one file: its own, and its separate debug file's when one was read. */
+export interface FileSymbolTables {
+  readonly own: ElfSymbolTable;
+  readonly debug?: ElfSymbolTable | undefined;
+}
+
 /** Options for createSymbolCache. */
 export interface SymbolCacheOptions {
   /** Most files kept; default 256. */
   readonly maxEntries?: number;
   /** Approximate byte budget for all tables; default 256 MiB. */
   readonly maxBytes?: number;
+  /** Reads a file's tables; default its own .symtab ∪ .dynsym (readFileSymbolTables adds a debug file's). */
+  readonly readTables?: (elf: ElfFile) => FileSymbolTables;
   /**
-   * Builds the lookup for a file; default is its .symtab ∪ .dynsym table.
-   * The hook lets a Go pclntab reader take over for Go binaries.
+   * Builds the lookup for a file over its tables (a debug file's first,
+   * then its own); default the tables themselves. The hook lets a Go
+   * pclntab reader take over for Go binaries.
    */
-  readonly createLookup?: (elf: ElfFile, table: ElfSymbolTable) => SymbolLookup;
+  readonly createLookup?: (elf: ElfFile, tables: SymbolLookup) => SymbolLookup;
+  /**
+   * Reads tables off the main thread for load(), as `readTables` would;
+   * default: load() reads them inline.
+   */
+  readonly tableJobs?: FileJobs<FileSymbolTables>;
 }
 
 /** Cache counters. */
@@ -53,6 +68,16 @@ export interface SymbolCacheStats {
 export interface SymbolCache {
   /** Symbols of the ELF file at `path`; throws "loading symbols of PATH: cause" when it cannot be read. */
   get(path: string): FileSymbols;
+  /**
+   * Like get, with the tables read by `tableJobs` (a worker thread): the
+   * caller's thread is held only for the file's headers. Loads of one file
+   * share one read.
+   */
+  load(path: string): Promise<FileSymbols>;
+  /** Whether `path`'s symbols are loaded (false when it cannot be read). */
+  has(path: string): boolean;
+  /** Ends the table worker; pending loads reject. */
+  close(): void;
   stats(): SymbolCacheStats;
   clear(): void;
 }
@@ -66,7 +91,8 @@ interface Entry {
 export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache {
   const maxEntries = options.maxEntries ?? 256;
   const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
-  const createLookup = options.createLookup ?? ((_elf: ElfFile, table: ElfSymbolTable) => table);
+  const createLookup = options.createLookup ?? ((_elf: ElfFile, tables: SymbolLookup) => tables);
+  const readTables = options.readTables ?? ((elf: ElfFile): FileSymbolTables => ({ own: createElfSymbolTable(elf) }));
   const byKey = new Map<string, Entry>();
   // Insertion order is recency order: a hit re-inserts the entry.
   const lru = new Set<Entry>();
@@ -89,45 +115,101 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
     }
   };
 
-  return {
+  const identity = (path: string): string => {
+    try {
+      const st = statSync(path, { bigint: true });
+      return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
+    } catch (err) {
+      throw new Error(`loading symbols of ${path}: ${(err as Error).message}`);
+    }
+  };
+  const openElf = (path: string): ElfFile => {
+    try {
+      return ElfFile.open(path);
+    } catch (err) {
+      throw new Error(`loading symbols of ${path}: ${(err as Error).message}`);
+    }
+  };
+  const known = (id: string): FileSymbols | undefined => {
+    const e = byKey.get(id);
+    if (e === undefined) return undefined;
+    hits++;
+    return touch(e);
+  };
+  // The same contents under another identity (another container's copy).
+  const sameBuild = (id: string, buildId: string | undefined): FileSymbols | undefined => {
+    const shared = buildId === undefined ? undefined : byKey.get(`build-id:${buildId}`);
+    if (shared === undefined) return undefined;
+    shared.keys.push(id);
+    byKey.set(id, shared);
+    return touch(shared);
+  };
+  const insert = (id: string, elf: ElfFile, buildId: string | undefined, tables: FileSymbolTables): FileSymbols => {
+    const symbols = loadFileSymbols(elf, buildId, tables, createLookup);
+    const entry: Entry = { symbols, keys: [id] };
+    if (buildId !== undefined) entry.keys.push(`build-id:${buildId}`);
+    for (const k of entry.keys) byKey.set(k, entry);
+    lru.add(entry);
+    bytes += symbols.approximateBytes;
+    evict();
+    return symbols;
+  };
+  const loading = new Map<string, Promise<FileSymbols>>();
+  const loadOffThread = async (id: string, path: string, jobs: FileJobs<FileSymbolTables>): Promise<FileSymbols> => {
+    // Opened now, so the file read later is the one stat'ed, and its headers stay at hand.
+    const elf = openElf(path);
+    try {
+      const buildId = elf.buildId();
+      const early = sameBuild(id, buildId);
+      if (early !== undefined) return early;
+      let tables: FileSymbolTables;
+      try {
+        tables = await jobs.run(() => path);
+      } catch (err) {
+        if ((err as Error).name === 'AbortError') throw err;
+        // The path may have gone with its process (/proc/PID/root/...); the
+        // file stays readable through the descriptor opened above.
+        tables = readTables(elf);
+      }
+      return known(id) ?? sameBuild(id, buildId) ?? insert(id, elf, buildId, tables);
+    } finally {
+      elf.close();
+    }
+  };
+
+  const cache: SymbolCache = {
     get(path) {
-      let id: string;
-      try {
-        const st = statSync(path, { bigint: true });
-        id = `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
-      } catch (err) {
-        throw new Error(`loading symbols of ${path}: ${(err as Error).message}`);
-      }
-      const known = byKey.get(id);
-      if (known !== undefined) {
-        hits++;
-        return touch(known);
-      }
+      const id = identity(path);
+      const hit = known(id);
+      if (hit !== undefined) return hit;
       misses++;
-      let elf: ElfFile;
-      try {
-        elf = ElfFile.open(path);
-      } catch (err) {
-        throw new Error(`loading symbols of ${path}: ${(err as Error).message}`);
-      }
+      const elf = openElf(path);
       try {
         const buildId = elf.buildId();
-        const shared = buildId === undefined ? undefined : byKey.get(`build-id:${buildId}`);
-        if (shared !== undefined) {
-          shared.keys.push(id);
-          byKey.set(id, shared);
-          return touch(shared);
-        }
-        const symbols = loadFileSymbols(elf, buildId, createLookup);
-        const entry: Entry = { symbols, keys: [id] };
-        if (buildId !== undefined) entry.keys.push(`build-id:${buildId}`);
-        for (const k of entry.keys) byKey.set(k, entry);
-        lru.add(entry);
-        bytes += symbols.approximateBytes;
-        evict();
-        return symbols;
+        return sameBuild(id, buildId) ?? insert(id, elf, buildId, readTables(elf));
       } finally {
         elf.close();
+      }
+    },
+    async load(path) {
+      const jobs = options.tableJobs;
+      if (jobs === undefined) return cache.get(path);
+      const id = identity(path);
+      const hit = known(id);
+      if (hit !== undefined) return hit;
+      let p = loading.get(id);
+      if (p === undefined) {
+        misses++;
+        p = loadOffThread(id, path, jobs).finally(() => loading.delete(id));
+        loading.set(id, p);
+      }
+      return p;
+    },
+    has(path) {
+      try {
+        return byKey.has(identity(path));
+      } catch {
+        return false;
       }
     },
     stats: () => ({ hits, misses, entries: lru.size, approximateBytes: bytes }),
@@ -136,16 +218,29 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
       lru.clear();
       bytes = 0;
     },
+    close() {
+      options.tableJobs?.close();
+    },
+  };
+  return cache;
+}
+
+/** A debug file's symbols first, then the binary's own (its .dynsym) where the debug file has none. */
+function withFallback(primary: SymbolLookup, fallback: SymbolLookup): SymbolLookup {
+  return {
+    lookup: (vaddr) => primary.lookup(vaddr) ?? fallback.lookup(vaddr),
+    approximateBytes: primary.approximateBytes + fallback.approximateBytes,
   };
 }
 
 function loadFileSymbols(
   elf: ElfFile,
   buildId: string | undefined,
-  createLookup: (elf: ElfFile, table: ElfSymbolTable) => SymbolLookup,
+  tables: FileSymbolTables,
+  createLookup: (elf: ElfFile, tables: SymbolLookup) => SymbolLookup,
 ): FileSymbols {
   const segments: readonly ElfProgramHeader[] = elf.loadSegments;
-  const lookup = createLookup(elf, createElfSymbolTable(elf));
+  const lookup = createLookup(elf, tables.debug === undefined ? tables.own : withFallback(tables.debug, tables.own));
   return {
     buildId,
     frameKind: lookup.frameKind ?? 'native',

@@ -14,7 +14,7 @@ import { createLineTableCache } from './line-table-cache.js';
 import { createKernelFrameResolver, type MutableFrame } from './kernel-frames.js';
 import { createSymbolCache, type FileSymbols, type SymbolCache } from './symbol-cache.js';
 import { extractVdsoImage } from './vdso-image.js';
-import { createUserFrameResolver, mappingState, type JitSymbol, type MappingState, type UserFrameContext, type UserFrameResolver } from './user-frames.js';
+import { createUserFrameResolver, mappingPath, setMappingState, type JitSymbol, type MappingState, type UserFrameContext, type UserFrameResolver } from './user-frames.js';
 
 export type { JitSymbol };
 
@@ -54,8 +54,18 @@ export interface SymbolizerStats {
 
 /** The symbolizer; one per agent, called once per drain. */
 export interface Symbolizer {
+  /**
+   * Loads the symbols the batch's user frames need through the cache's
+   * load(): with its table worker, off this thread, so symbolize() then
+   * holds the thread only for lookups. Files that fail are left to
+   * symbolize(), which counts the error.
+   */
+  load(batch: RawStackBatch): Promise<void>;
   symbolize(batch: RawStackBatch): Profile;
-  /** Loads the symbols of a live process's executable file mappings now, so they resolve after it exits. */
+  /**
+   * Starts loading the symbols of a live process's executable file mappings
+   * (the file is stat'ed and opened now), so they resolve after it exits.
+   */
   prepare(pid: number): void;
   stats(): SymbolizerStats;
 }
@@ -133,7 +143,37 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
     return options.describeProcess?.(base) ?? base;
   };
 
+  // Loads `path` for the mappings that resolve to it; a failure is left to symbolize().
+  const loadFor = (path: string, mappings: readonly ProcMapping[]): Promise<void> =>
+    ctx.cache.load(path).then(
+      (file) => { for (const m of mappings) if (!ctx.states.has(m)) setMappingState(ctx, m, file, path); },
+      () => {},
+    );
+
   return {
+    async load(batch) {
+      const byPath = new Map<string, ProcMapping[]>();
+      const seen = new Set<ProcMapping>();
+      const addresses = new Map<number, Set<bigint>>();
+      for (const s of batch.samples) {
+        if (s.userStack.length === 0) continue;
+        let done = addresses.get(s.tgid);
+        if (done === undefined) {
+          processes.tryObserve(s.tgid);
+          addresses.set(s.tgid, (done = new Set()));
+        }
+        for (const a of s.userStack) {
+          if (done.has(a)) continue;
+          done.add(a);
+          const m = processes.findMapping(s.tgid, a, false);
+          if (m === undefined || m.kind !== 'file' || seen.has(m) || ctx.states.has(m)) continue;
+          seen.add(m);
+          const path = mappingPath(ctx, s.tgid, m);
+          if (path !== undefined) byPath.set(path, [...(byPath.get(path) ?? []), m]);
+        }
+      }
+      await Promise.all([...byPath].map(([path, mappings]) => loadFor(path, mappings)));
+    },
     symbolize(batch) {
       // Every distinct frame of the batch, each once: for demangling and counting.
       const created: MutableFrame[] = [];
@@ -186,8 +226,13 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
     },
     prepare(pid) {
       const p = processes.tryObserve(pid);
-      for (const m of p?.mappings ?? []) if (m.executable && m.kind === 'file') mappingState(ctx, pid, m);
-      if (p !== undefined) options.prepareJit?.(pid);
+      if (p === undefined) return;
+      for (const m of p.mappings) {
+        if (!m.executable || m.kind !== 'file' || ctx.states.has(m)) continue;
+        const path = mappingPath(ctx, pid, m);
+        if (path !== undefined) void loadFor(path, [m]);
+      }
+      options.prepareJit?.(pid);
     },
     stats: () => ({ frames, unsymbolizedFrames: unsymbolized, fileErrors, lastFileError, kallsymsError }),
   };

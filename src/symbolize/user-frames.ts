@@ -56,10 +56,10 @@ export interface UserFrameResolver {
 
 /** The mapping state of `m` in `pid`, loading the file's symbols on first use. */
 export function mappingState(ctx: UserFrameContext, pid: number, m: ProcMapping): MappingState {
-  let s = ctx.states.get(m);
-  if (s !== undefined) return s;
+  const known = ctx.states.get(m);
+  if (known !== undefined) return known;
   let file: FileSymbols | undefined;
-  const path = m.kind === 'vdso' ? ctx.vdsoPath() : resolveMappingFile(ctx.processes.procRoot, pid, m);
+  const path = mappingPath(ctx, pid, m);
   if (path !== undefined) {
     try {
       file = ctx.cache.get(path);
@@ -67,9 +67,19 @@ export function mappingState(ctx: UserFrameContext, pid: number, m: ProcMapping)
       ctx.onFileError(err as Error);
     }
   }
+  return setMappingState(ctx, m, file, path);
+}
+
+/** Where the symbols of `m` are read from: the file behind it, or the agent's copy of the vDSO. */
+export function mappingPath(ctx: UserFrameContext, pid: number, m: ProcMapping): string | undefined {
+  return m.kind === 'vdso' ? ctx.vdsoPath() : resolveMappingFile(ctx.processes.procRoot, pid, m);
+}
+
+/** Records what `m` resolved to (symbols loaded from `path`, or none). */
+export function setMappingState(ctx: UserFrameContext, m: ProcMapping, file: FileSymbols | undefined, path: string | undefined): MappingState {
   const module = m.path === '' ? '[anon]' : m.path.startsWith('/') ? basename(m.path) : m.path;
   const mapping: Mapping = { start: m.start, limit: m.end, fileOffset: m.offset, file: m.path === '' ? '[anon]' : m.path, buildId: file?.buildId };
-  s = { mapping, module, file, path: file === undefined ? undefined : path };
+  const s: MappingState = { mapping, module, file, path: file === undefined ? undefined : path };
   ctx.states.set(m, s);
   return s;
 }

@@ -4,7 +4,6 @@
  * the agent's poll loop, and with it every sampler's drain and every export.
  */
 import { compiledWorkerScript, createInlineFileJobs, createWorkerFileJobs, type FileJobs } from '../elf/file-job-worker.js';
-import { packageRoot } from '../kernel/index.js';
 import { loadFileUnwindTable, type FileUnwindTable } from './file-unwind-table.js';
 import type { PostedUnwindTable } from './table-builder-worker.js';
 
@@ -47,7 +46,7 @@ function asTableBuilder(jobs: FileJobs<FileUnwindTable>): UnwindTableBuilder {
  * builds run inline, and say so once through `log`.
  */
 export function createWorkerTableBuilder(log?: (level: 'warn' | 'debug', message: string) => void): UnwindTableBuilder {
-  const script = compiledWorkerScript(import.meta.url, packageRoot(), 'unwind/table-builder-worker.js');
+  const script = compiledWorkerScript(import.meta.url, 'unwind/table-builder-worker.js');
   if (script === undefined) {
     log?.('warn', 'unwind table worker not built (run `npm run build`): building tables in the main thread');
     return createInlineTableBuilder();

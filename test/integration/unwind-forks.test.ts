@@ -44,7 +44,7 @@ async function recordForks(binary: string, dwarfUnwind: boolean): Promise<{ prof
       await sleep(1000);
       collector.poll();
     }
-    return { profile: collector.collect(), parent: parent.pid };
+    return { profile: await collector.collect(), parent: parent.pid };
   } finally {
     collector.stop();
     parent.kill('SIGKILL');

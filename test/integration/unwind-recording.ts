@@ -41,7 +41,7 @@ export async function record(
       await sleep(Math.min(1000, until - Date.now()));
       collector.poll();
     }
-    const profile = collector.collect();
+    const profile = await collector.collect();
     const byNames = new Map<string, NamedStack>();
     let total = 0;
     for (const s of profile.samples) {

@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProcessTable } from '../../src/process/process-table.js';
 import type { RawStackBatch } from '../../src/samplers/raw-stacks.js';
-import { createFileSymbolLookup } from '../../src/symbolize/file-lookup.js';
+import { createFileSymbolCache } from '../../src/symbolize/symbol-table-jobs.js';
 import { createLineTableCache } from '../../src/symbolize/line-table-cache.js';
-import { createSymbolCache } from '../../src/symbolize/symbol-cache.js';
 import { createSymbolizer } from '../../src/symbolize/symbolizer.js';
 import { repoRoot } from '../helpers/fixtures.js';
 import { nmSymbols, runtimeAddress } from '../fixtures/sym-fixtures.js';
@@ -75,8 +74,12 @@ describe('symbolizer lineInfo', () => {
     const table = createProcessTable();
     table.observe(pid);
     // The agent's symbol cache: debug files and Go tables, as collector-factory.ts wires it.
-    const symbolCache = createSymbolCache({ createLookup: createFileSymbolLookup });
-    const withLines = createSymbolizer({ processes: table, kallsyms: null, symbolCache, lineInfo: true }).symbolize(batch(pid, stack));
+    const symbolCache = createFileSymbolCache();
+    // Through load(): the tables (the debug file's too) come from the worker thread.
+    const symbolizer = createSymbolizer({ processes: table, kallsyms: null, symbolCache, lineInfo: true });
+    await symbolizer.load(batch(pid, stack));
+    expect(symbolCache.stats()).toMatchObject({ misses: 1, entries: 1 });
+    const withLines = symbolizer.symbolize(batch(pid, stack));
     const frames = withLines.samples[0]!.frames;
     expect(frames.map((f) => f.functionName)).toEqual(['mix_static', 'hot_static_loop']);
     expect(frames.map((f) => `${f.fileName}:${f.line}`)).toEqual(expected);
@@ -84,6 +87,7 @@ describe('symbolizer lineInfo', () => {
     const plain = createSymbolizer({ processes: table, kallsyms: null, symbolCache }).symbolize(batch(pid, stack)).samples[0]!.frames;
     expect(plain.map((f) => f.functionName)).toEqual(['mix_static', 'hot_static_loop']);
     expect(plain.map((f) => f.fileName)).toEqual([undefined, undefined]);
+    symbolCache.close();
   });
 
   it('caches one table per file and answers undefined for a file without line info', () => {

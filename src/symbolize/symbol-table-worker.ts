@@ -1,0 +1,22 @@
+/**
+ * Worker thread body of createSymbolTableJobs: reads one file's symbol
+ * tables per request (readFileSymbolTables) and posts them as typed arrays.
+ */
+import { serveFileJobs } from '../elf/file-job-worker.js';
+import type { AddressTableParts } from './address-table.js';
+import { readSymbolTablesAt } from './file-lookup.js';
+
+/** A file's tables as posted. */
+export interface PostedSymbolTables {
+  readonly own: AddressTableParts;
+  readonly debug: AddressTableParts | undefined;
+}
+
+const buffers = (p: AddressTableParts): ArrayBuffer[] =>
+  [p.starts.buffer, p.ends.buffer, p.tags.buffer, p.nameEnds.buffer] as ArrayBuffer[];
+
+serveFileJobs<PostedSymbolTables>((path) => {
+  const t = readSymbolTablesAt(path);
+  const debug = t.debug?.parts;
+  return { result: { own: t.own.parts, debug }, transfer: [...buffers(t.own.parts), ...(debug ? buffers(debug) : [])] };
+});

@@ -1,0 +1,103 @@
+// Symbol tables read in a worker thread (createSymbolTableJobs) and the cache's load() over them.
+import { copyFileSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInlineFileJobs, type FileJobs } from '../../src/elf/file-job-worker.js';
+import { readFileSymbolTables, readSymbolTablesAt } from '../../src/symbolize/file-lookup.js';
+import { createSymbolCache, type FileSymbolTables, type FileSymbols } from '../../src/symbolize/symbol-cache.js';
+import { createSymbolTableJobs } from '../../src/symbolize/symbol-table-jobs.js';
+
+const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
+const NODE = process.execPath;
+
+let tmp = '';
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'meshprof-symjobs-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Loads `path` through a cache over `jobs`, counting how often the event loop turned meanwhile. */
+async function loadCountingTurns(jobs: FileJobs<FileSymbolTables>, path: string): Promise<{ symbols: FileSymbols; turns: number }> {
+  const cache = createSymbolCache({ readTables: readFileSymbolTables, tableJobs: jobs });
+  let turns = 0;
+  let done = false;
+  const spin = (): void => {
+    if (done) return;
+    turns++;
+    setImmediate(spin);
+  };
+  setImmediate(spin);
+  try {
+    return { symbols: await cache.load(path), turns };
+  } finally {
+    done = true;
+    cache.close();
+  }
+}
+
+/** Every 97th symbol start of the file's own table, as addresses inside the symbol. */
+function probeAddresses(path: string): bigint[] {
+  const { starts } = readSymbolTablesAt(path).own.parts;
+  const out: bigint[] = [];
+  for (let i = 0; i < starts.length; i += 97) out.push(starts[i]! + 1n);
+  return out;
+}
+
+describe('symbol tables in a worker thread', () => {
+  it('reads node\'s table in the worker, names every probe as the main thread does, and the loop keeps turning', async () => {
+    const worker = await loadCountingTurns(createSymbolTableJobs(), NODE);
+    const inline = await loadCountingTurns(createInlineFileJobs('loading symbols', readSymbolTablesAt), NODE);
+    const probes = probeAddresses(NODE);
+    const names = (s: FileSymbols): (string | undefined)[] => probes.map((a) => s.lookup(a)?.name);
+    const expected = names(inline.symbols);
+    console.log(`node: ${probes.length} probes; event-loop turns during the load: worker ${worker.turns}, inline ${inline.turns}`);
+    expect(probes.length).toBeGreaterThan(500);
+    expect(expected.filter((n) => n !== undefined).length).toBeGreaterThan(probes.length * 0.9);
+    expect(names(worker.symbols)).toEqual(expected);
+    expect(worker.symbols.buildId).toBe(inline.symbols.buildId);
+    // Inline, the read holds the loop; in the worker, it turns throughout (node's table takes hundreds of ms).
+    expect(inline.turns).toBeLessThanOrEqual(3);
+    expect(worker.turns).toBeGreaterThan(50);
+  });
+
+  it('shares one read between concurrent loads of a file, and get() then hits', async () => {
+    const cache = createSymbolCache({ readTables: readFileSymbolTables, tableJobs: createSymbolTableJobs() });
+    try {
+      const [a, b] = await Promise.all([cache.load(LIBC), cache.load(LIBC)]);
+      expect(b).toBe(a);
+      expect(cache.stats()).toMatchObject({ misses: 1, entries: 1 });
+      expect(cache.get(LIBC)).toBe(a);
+      expect(cache.has(LIBC)).toBe(true);
+      expect(a.lookup(probeAddresses(LIBC)[3]!)?.name).toBeTruthy();
+    } finally {
+      cache.close();
+    }
+  });
+
+  it('reads a file whose path is gone by the time the worker gets to it, through the descriptor load() opened', async () => {
+    const copy = join(tmp, 'libc-copy.so.6');
+    copyFileSync(LIBC, copy);
+    const cache = createSymbolCache({ readTables: readFileSymbolTables, tableJobs: createSymbolTableJobs() });
+    try {
+      const loading = cache.load(copy);
+      unlinkSync(copy); // like /proc/PID/root/... of a process that exited
+      const symbols = await loading;
+      const probe = probeAddresses(LIBC)[5]!;
+      expect(symbols.lookup(probe)?.name).toBe(createSymbolCache().get(LIBC).lookup(probe)?.name);
+    } finally {
+      cache.close();
+    }
+  });
+
+  it('rejects a file it cannot read with the path and the cause', async () => {
+    const cache = createSymbolCache({ readTables: readFileSymbolTables, tableJobs: createSymbolTableJobs() });
+    try {
+      await expect(cache.load('/etc/hostname')).rejects.toThrow('loading symbols of /etc/hostname: reading elf /etc/hostname: not an ELF file');
+      await expect(cache.load('/nonexistent/x.so')).rejects.toThrow('loading symbols of /nonexistent/x.so: ENOENT');
+      expect(cache.has('/etc/hostname')).toBe(false);
+    } finally {
+      cache.close();
+    }
+  });
+});
