@@ -7,6 +7,7 @@ import { createInlineFileJobs, type FileJobs } from '../../src/elf/file-job-work
 import { readFileSymbolTables, readSymbolTablesAt } from '../../src/symbolize/file-lookup.js';
 import { createSymbolCache, type FileSymbolTables, type FileSymbols } from '../../src/symbolize/symbol-cache.js';
 import { createSymbolTableJobs } from '../../src/symbolize/symbol-table-jobs.js';
+import { loopTurnsDuring } from '../helpers/loop-turns.js';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
 const NODE = process.execPath;
@@ -20,18 +21,10 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 /** Loads `path` through a cache over `jobs`, counting how often the event loop turned meanwhile. */
 async function loadCountingTurns(jobs: FileJobs<FileSymbolTables>, path: string): Promise<{ symbols: FileSymbols; turns: number }> {
   const cache = createSymbolCache({ readTables: readFileSymbolTables, tableJobs: jobs });
-  let turns = 0;
-  let done = false;
-  const spin = (): void => {
-    if (done) return;
-    turns++;
-    setImmediate(spin);
-  };
-  setImmediate(spin);
   try {
-    return { symbols: await cache.load(path), turns };
+    const { result: symbols, turns } = await loopTurnsDuring(() => cache.load(path));
+    return { symbols, turns };
   } finally {
-    done = true;
     cache.close();
   }
 }

@@ -2,25 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { loadFileUnwindTable } from '../../src/unwind/file-unwind-table.js';
 import { createInlineTableBuilder, createWorkerTableBuilder, type UnwindTableBuilder } from '../../src/unwind/table-builder.js';
 import { unwindRowCount } from '../../src/unwind/unwind-table-codec.js';
+import { loopTurnsDuring } from '../helpers/loop-turns.js';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
 const LS = '/usr/bin/ls';
 
 /** Builds `path` with `builder`, counting how often the event loop turned meanwhile. */
 async function buildCountingTurns(builder: UnwindTableBuilder, path: string): Promise<{ rows: number; table: Buffer; turns: number }> {
-  let turns = 0;
-  let done = false;
-  const spin = (): void => {
-    if (done) return;
-    turns++;
-    setImmediate(spin);
-  };
-  setImmediate(spin);
   try {
-    const t = await builder.build(() => path);
+    const { result: t, turns } = await loopTurnsDuring(() => builder.build(() => path));
     return { rows: unwindRowCount(t.table), table: t.table, turns };
   } finally {
-    done = true;
     builder.close();
   }
 }
