@@ -39,16 +39,6 @@ struct counts_map {
 struct counts_map counts0 SEC(".maps");
 struct counts_map counts1 SEC(".maps");
 
-/* ustacks0/ustacks1: 31-bit hash of the pcs -> user stack walked by unwinder.h */
-struct ustacks_map {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct user_stack);
-};
-struct ustacks_map ustacks0 SEC(".maps");
-struct ustacks_map ustacks1 SEC(".maps");
-
 static __always_inline bool targeted(__u32 tgid, __u32 pid)
 {
 	__u32 zero = 0;

@@ -194,6 +194,17 @@ static __always_inline void unwind_drop(__u32 reason)
 	percpu_count(&unwind_drops, reason);
 }
 
+/* ustacks0/ustacks1: 31-bit hash of the pcs -> walked user stack, one map per
+ * generation of the including sampler (its stacks0/stacks1 beside them) */
+struct ustacks_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct user_stack);
+};
+struct ustacks_map ustacks0 SEC(".maps");
+struct ustacks_map ustacks1 SEC(".maps");
+
 /* unwind_scratch[0]: this CPU's walk in progress */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
