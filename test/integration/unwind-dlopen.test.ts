@@ -1,9 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bpfSkipReason } from '../kernel/bpf-env.js';
 import { compileFixture } from '../unwind/unwind-fixtures.js';
-import { record, startFixture, type Recording } from './unwind-recording.js';
+import { record, suiteFixtures, type Recording } from './unwind-recording.js';
 
 const skip = bpfSkipReason();
 
@@ -37,17 +36,12 @@ interface DlopenRun {
 }
 
 describe('unwind tables follow a library loaded with dlopen() while sampling', () => {
-  // A missing prerequisite fails the run instead of skipping it.
-  beforeAll(() => requirePrerequisites(skip));
+  const fixtures = suiteFixtures(skip);
   let binary = '';
   let library = '';
-  const children: ChildProcess[] = [];
   beforeAll(() => {
     library = compileFixture('unwind-dlopen-lib.c', ['-shared', '-fPIC']);
     binary = compileFixture('unwind-dlopen-main.c');
-  });
-  afterEach(() => {
-    for (const c of children.splice(0)) c.kill('SIGKILL');
   });
 
   /**
@@ -56,8 +50,7 @@ describe('unwind tables follow a library loaded with dlopen() while sampling', (
    * dlopen() the library.
    */
   async function dlopenRun(dwarfUnwind: boolean, ms: number): Promise<DlopenRun> {
-    const child = await startFixture(binary, [library, String(LOAD_AFTER_MS)], 100);
-    children.push(child);
+    const child = await fixtures.start(binary, [library, String(LOAD_AFTER_MS)], 100);
     const mapped = (): boolean => readFileSync(`/proc/${child.pid}/maps`, 'utf8').includes(library);
     let mappedAtStart = true;
     let sampling = 0;

@@ -1,30 +1,23 @@
-import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bpfSkipReason } from '../kernel/bpf-env.js';
 import { compileFixture } from '../unwind/unwind-fixtures.js';
-import { record, startFixture } from './unwind-recording.js';
+import { record, suiteFixtures } from './unwind-recording.js';
 
 const skip = bpfSkipReason();
 
 describe('unwind tables follow the process', () => {
-  // A missing prerequisite fails the run instead of skipping it.
-  beforeAll(() => requirePrerequisites(skip));
+  const fixtures = suiteFixtures(skip);
   let binary = '';
-  const children: ChildProcess[] = [];
   beforeAll(() => {
     binary = compileFixture('unwind-chain.c');
-  });
-  afterEach(() => {
-    for (const c of children.splice(0)) c.kill('SIGKILL');
   });
 
   it('after exec (same pid, new mappings) the stacks become complete within a poll or two', async () => {
     // the shell is what the process table first sees; the fixture replaces it 0.8 s later
-    const child = await startFixture('/bin/sh', ['-c', `sleep 0.8; exec ${binary} spin 7`], 100);
-    children.push(child);
+    const child = await fixtures.start('/bin/sh', ['-c', `sleep 0.8; exec ${binary} spin 7`], 100);
     const rec = await record('oncpu', [child.pid], 4000);
     const full = ['leaf', 'f7', 'f6', 'f5', 'f4', 'f3', 'f2', 'f1', 'main', '__libc_start_call_main', '__libc_start_main@@GLIBC_2.34', '_start'];
     const complete = rec.stacks.filter((s) => s.names.join(';') === full.join(';')).reduce((n, s) => n + s.count, 0);
@@ -38,8 +31,7 @@ describe('unwind tables follow the process', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshprof-deleted-'));
     const copy = join(dir, 'unwind-chain-deleted');
     copyFileSync(binary, copy);
-    const child = await startFixture(copy, ['spin', '5'], 100);
-    children.push(child);
+    const child = await fixtures.start(copy, ['spin', '5'], 100);
     // as after a package upgrade: /proc/PID/maps says "(deleted)" and the path is gone
     rmSync(dir, { recursive: true });
     const rec = await record('oncpu', [child.pid], 2500);

@@ -1,26 +1,19 @@
-import type { ChildProcess } from 'node:child_process';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bpfSkipReason } from '../kernel/bpf-env.js';
 import { compileFixture } from '../unwind/unwind-fixtures.js';
-import { record, startFixture } from './unwind-recording.js';
+import { record, suiteFixtures } from './unwind-recording.js';
 
 const skip = bpfSkipReason();
 
 describe('.eh_frame unwinding in the off-CPU sampler', () => {
-  // A missing prerequisite fails the run instead of skipping it.
-  beforeAll(() => requirePrerequisites(skip));
+  const fixtures = suiteFixtures(skip);
   let binary = '';
-  const children: ChildProcess[] = [];
   beforeAll(() => {
     binary = compileFixture('unwind-chain.c');
   });
-  afterEach(() => {
-    for (const c of children.splice(0)) c.kill('SIGKILL');
-  });
 
   it('walks from the registers saved at the syscall through libc to main', async () => {
-    const child = await startFixture(binary, ['sleep', '9']);
-    children.push(child);
+    const child = await fixtures.start(binary, ['sleep', '9']);
     const rec = await record('offcpu', [child.pid], 1500);
     const top = rec.stacks[0]!;
     console.log(`offcpu: ${rec.total} switches, top ${top.count}: ${top.names.join(' <- ')}; drops ${JSON.stringify(rec.profile.drops)}`);

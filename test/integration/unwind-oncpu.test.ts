@@ -1,8 +1,7 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
-import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bpfSkipReason } from '../kernel/bpf-env.js';
 import { compileFixture } from '../unwind/unwind-fixtures.js';
-import { record, startFixture } from './unwind-recording.js';
+import { record, suiteFixtures } from './unwind-recording.js';
 
 const skip = bpfSkipReason();
 
@@ -15,22 +14,16 @@ function chain(depth: number): string[] {
 }
 
 describe('.eh_frame unwinding in the on-CPU sampler', () => {
-  // A missing prerequisite fails the run instead of skipping it.
-  beforeAll(() => requirePrerequisites(skip));
+  const fixtures = suiteFixtures(skip);
   let cBinary = '';
   let ccBinary = '';
-  const children: ChildProcess[] = [];
   beforeAll(() => {
     cBinary = compileFixture('unwind-chain.c');
     ccBinary = compileFixture('unwind-chain.cc');
   });
-  afterEach(() => {
-    for (const c of children.splice(0)) c.kill('SIGKILL');
-  });
 
   it.each([5, 13, 27, 40])('C, -O2 -fomit-frame-pointer, chain depth %i: leaf to main', async (depth) => {
-    const child = await startFixture(cBinary, ['spin', String(depth)]);
-    children.push(child);
+    const child = await fixtures.start(cBinary, ['spin', String(depth)]);
     const rec = await record('oncpu', [child.pid], 1500);
     const top = rec.stacks[0]!;
     console.log(`depth ${depth}: ${rec.total} samples, top ${top.count}: ${top.names.join(' <- ')}; drops ${JSON.stringify(rec.profile.drops)}`);
@@ -39,8 +32,7 @@ describe('.eh_frame unwinding in the on-CPU sampler', () => {
   });
 
   it('C: qsort callback, complete through libc back into main', async () => {
-    const child = await startFixture(cBinary, ['qspin', '50']);
-    children.push(child);
+    const child = await fixtures.start(cBinary, ['qspin', '50']);
     const rec = await record('oncpu', [child.pid], 1500);
     const top = rec.stacks[0]!;
     console.log(`qsort: ${rec.total} samples, top ${top.count}: ${top.names.join(' <- ')}`);
@@ -51,8 +43,7 @@ describe('.eh_frame unwinding in the on-CPU sampler', () => {
   });
 
   it('C++: template recursion, std::function and try/catch frames', async () => {
-    const child = await startFixture(ccBinary, ['12', 'spin']);
-    children.push(child);
+    const child = await fixtures.start(ccBinary, ['12', 'spin']);
     const rec = await record('oncpu', [child.pid], 1500);
     const top = rec.stacks[0]!;
     console.log(`c++: ${rec.total} samples, top ${top.count}: ${top.names.join(' <- ')}`);
@@ -63,8 +54,7 @@ describe('.eh_frame unwinding in the on-CPU sampler', () => {
   });
 
   it('a stack deeper than 127 frames is kept cut at 127 and counted as truncated by depth', async () => {
-    const child = await startFixture(cBinary, ['deep', '300']);
-    children.push(child);
+    const child = await fixtures.start(cBinary, ['deep', '300']);
     const rec = await record('oncpu', [child.pid], 1500);
     const top = rec.stacks[0]!;
     console.log(`deep: ${rec.total} samples, top ${top.count} with ${top.names.length} frames; drops ${JSON.stringify(rec.profile.drops)}`);
@@ -75,8 +65,7 @@ describe('.eh_frame unwinding in the on-CPU sampler', () => {
   });
 
   it('without the unwinder (frame pointers only) the same stack stops at the leaf', async () => {
-    const child = await startFixture(cBinary, ['spin', '13']);
-    children.push(child);
+    const child = await fixtures.start(cBinary, ['spin', '13']);
     const rec = await record('oncpu', [child.pid], 1000, false);
     const withMain = rec.stacks.filter((s) => s.names.includes('main')).reduce((n, s) => n + s.count, 0);
     console.log(`fp only: ${rec.total} samples, ${withMain} with main; top ${rec.stacks[0]?.names.join(' <- ')}`);

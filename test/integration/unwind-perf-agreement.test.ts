@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason, toolSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bpfSkipReason, toolSkipReason } from '../kernel/bpf-env.js';
 import { compileFixture } from '../unwind/unwind-fixtures.js';
-import { record, startFixture } from './unwind-recording.js';
+import { record, suiteFixtures } from './unwind-recording.js';
 
 const run = promisify(execFile);
 const skip = bpfSkipReason() ?? toolSkipReason(['/usr/bin/perf'], 'needs perf (linux-perf)');
@@ -38,24 +37,18 @@ function dominantOwnFrames(stacks: PerfStack[], binary: string): { frames: strin
 }
 
 describe('agreement with perf record --call-graph dwarf', () => {
-  // A missing prerequisite fails the run instead of skipping it.
-  beforeAll(() => requirePrerequisites(skip));
+  const fixtures = suiteFixtures(skip);
   let binary = '';
   let dir = '';
-  const children: ChildProcess[] = [];
   beforeAll(() => {
     binary = compileFixture('unwind-chain.c');
     dir = mkdtempSync(join(tmpdir(), 'meshprof-perf-'));
     return () => rmSync(dir, { recursive: true, force: true });
   });
-  afterEach(() => {
-    for (const c of children.splice(0)) c.kill('SIGKILL');
-  });
 
   // depth 6 stays clear of f7's 70 KB frame, past what perf copies of the stack
   it.each([['spin', '6'], ['qspin', '50']])('%s %s: same dominant chain, recorded at the same time', async (mode, n) => {
-    const child = await startFixture(binary, [mode!, n!]);
-    children.push(child);
+    const child = await fixtures.start(binary, [mode!, n!]);
     const [perf, ours] = await Promise.all([perfRecord(child.pid, 2, dir), record('oncpu', [child.pid], 1500)]);
     const theirs = dominantOwnFrames(perf, binary);
     const top = ours.stacks[0]!;

@@ -5,8 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeAll } from 'vitest';
 import { createCollector, type CollectorKind } from '../../src/agent/collector-factory.js';
 import type { Profile } from '../../src/profile/model.js';
+import { requirePrerequisites } from '../kernel/bpf-env.js';
 
 /** One distinct user+kernel stack of a process and its first value. */
 export interface NamedStack {
@@ -79,4 +81,24 @@ export async function startFixture(binary: string, args: readonly string[], sett
 export function toMain(names: readonly string[]): string[] {
   const i = names.indexOf('main');
   return i < 0 ? [...names] : names.slice(0, i + 1);
+}
+
+/**
+ * A suite's fixture processes: its prerequisites required before it runs (a
+ * missing one fails the run instead of skipping it), and every process
+ * started through `start` killed after the test that started it.
+ */
+export function suiteFixtures(skip: string | undefined): { start: typeof startFixture } {
+  beforeAll(() => requirePrerequisites(skip));
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) c.kill('SIGKILL');
+  });
+  return {
+    async start(binary, args, settleMs) {
+      const child = await startFixture(binary, args, settleMs);
+      children.push(child);
+      return child;
+    },
+  };
 }
