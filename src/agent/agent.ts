@@ -16,6 +16,8 @@ import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import type { ProfileCollector } from './profile-collector.js';
 import type { ProfileSink } from './profile-sink.js';
 import { createSkyWalkingService, type TaskUnwinding } from './skywalking-service.js';
+import type { SymbolCache } from '../symbolize/symbol-cache.js';
+import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 
 export type { ProfileSink } from './profile-sink.js';
 
@@ -52,6 +54,8 @@ interface Wiring {
   readonly skywalking: SkyWalkingExporter | undefined;
   /** Set once the samplers' process table and unwinder exist; SkyWalking tasks walk with them. */
   readonly unwinding: { current?: TaskUnwinding };
+  /** Every file's symbols, for the collectors and SkyWalking's tasks alike: read once, in one worker. */
+  readonly symbolCache: SymbolCache;
 }
 
 /**
@@ -70,8 +74,9 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
     const sinks = [localSink(config, log), ...createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
       .filter((s): s is ProfileSink => s !== undefined);
     const unwinding: { current?: TaskUnwinding } = {};
-    const skywalking = sw ? createSkyWalkingService(sw, config, log, () => unwinding.current) : undefined;
-    return { config, discoveryConfig: settings.discovery, log, metrics, telemetry, sinks, skywalking, unwinding };
+    const symbolCache = createFileSymbolCache((level, message) => log[level](message));
+    const skywalking = sw ? createSkyWalkingService(sw, config, log, symbolCache, () => unwinding.current) : undefined;
+    return { config, discoveryConfig: settings.discovery, log, metrics, telemetry, sinks, skywalking, unwinding, symbolCache };
   } catch (err) {
     // The SDK's exporter would otherwise keep the process alive after the config error.
     void telemetry.shutdown();
@@ -86,7 +91,7 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
  * SIGTERM/SIGINT within MESHPROF_SHUTDOWN_TIMEOUT.
  */
 export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []): Promise<number> {
-  const { config, discoveryConfig, log, metrics, telemetry, sinks, skywalking, unwinding } = wire(env, extraSinks);
+  const { config, discoveryConfig, log, metrics, telemetry, sinks, skywalking, unwinding, symbolCache } = wire(env, extraSinks);
   requireProfilingPrivileges();
 
   const collectors: { kind: string; collector: ProfileCollector }[] = [];
@@ -127,7 +132,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     // kind: /proc is read, and each binary's symbols and .eh_frame table loaded, once.
     const bpfLog = (level: 'warn' | 'info' | 'debug', message: string): void => log[level](message);
     const shared = createProcessServices({
-      procRoot: config.procRoot, keepMangled: config.keepMangled, lineInfo: config.lineInfo, log: bpfLog,
+      procRoot: config.procRoot, keepMangled: config.keepMangled, lineInfo: config.lineInfo, log: bpfLog, symbolCache,
       describeProcess: (base) => naming.describeProcess(base),
     });
     services = shared;
@@ -198,7 +203,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     unwinding.current = undefined;
     unwinder?.close();
     services?.tracking?.stop();
-    services?.close();
+    symbolCache.close();
     await discovery?.stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping discovery'));
     log.info({ dropped: metrics.drops(), exportDropped: metrics.export.drops() }, 'agent stopped');
     await metricsServer?.close();

@@ -5,6 +5,7 @@ import type { OffCpuState } from '../samplers/offcpu-layout.js';
 import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
 import type { StackSampler, TargetSelection } from '../samplers/raw-stacks.js';
 import { createDemangler } from '../symbolize/demangle.js';
+import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
 import { createSymbolizer, type Symbolizer } from '../symbolize/symbolizer.js';
@@ -81,7 +82,7 @@ export interface ProcessServices {
   forgotten(pids: readonly number[]): void;
   /** Exec tracking, when on: started before the samplers, stopped after them. */
   readonly tracking: ProcessTracking | undefined;
-  /** Ends the symbol table worker; after the samplers and tracking stopped. */
+  /** Ends the symbol table worker of a cache it created; after the samplers and tracking stopped. */
   close(): void;
 }
 
@@ -89,6 +90,8 @@ export interface ProcessServices {
 export type ProcessServicesOptions = Pick<CollectorOptions, 'procRoot' | 'describeProcess' | 'keepMangled' | 'lineInfo' | 'trackExecs' | 'log'> & {
   /** Named targets: exec tracking follows only them. Default: every process. */
   readonly targets?: TargetSelection;
+  /** The caller's symbol cache (it closes it); default one of the services' own. */
+  readonly symbolCache?: SymbolCache;
 };
 
 /** Creates the services one collector, or all of an agent's, use. */
@@ -97,7 +100,7 @@ export function createProcessServices(opts: ProcessServicesOptions): ProcessServ
   const demangler = createDemangler({ keepMangled: opts.keepMangled ?? false, onError: (e) => opts.log?.('warn', e.message) });
   const jit = createPerfMapResolver({ procRoot: processes.procRoot });
   // Symbol tables are read in a worker thread: node's takes about a second.
-  const symbolCache = createFileSymbolCache(opts.log);
+  const symbolCache = opts.symbolCache ?? createFileSymbolCache(opts.log);
   const symbolizer = createSymbolizer({
     processes,
     demangle: (names) => demangler.demangle(names),
@@ -123,7 +126,7 @@ export function createProcessServices(opts: ProcessServicesOptions): ProcessServ
     // Perf maps stay readable for samples drained after exit; drop them with the process.
     forgotten: (pids) => { for (const pid of pids) jit.forget(pid); },
     tracking,
-    close: () => symbolCache.close(),
+    close: () => { if (opts.symbolCache === undefined) symbolCache.close(); },
   };
 }
 

@@ -2,7 +2,8 @@
  * SkyWalking in Rover's place: when MESHPROF_SKYWALKING_ADDR (or Rover's
  * ROVER_BACKEND_ADDR) is set, reports this host's processes to OAP and runs
  * the tasks OAP hands out, each with its own kernel sampler limited to the
- * task's pids, symbolized by a process table and symbolizer of its own.
+ * task's pids, symbolized by a process table and symbolizer of its own
+ * over the agent's symbol cache (each file's symbols are read once).
  */
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/agent-config.js';
@@ -20,7 +21,7 @@ import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
 import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
 import { createDemangler } from '../symbolize/demangle.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
-import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
+import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createSymbolizer } from '../symbolize/symbolizer.js';
 import type { SkyWalkingProfilingKind } from '../encode/skywalking.js';
 import type { StackSampler } from '../samplers/raw-stacks.js';
@@ -72,8 +73,11 @@ export function taskSamplerFactory(config: AgentConfig, log: Logger, unwinding: 
   };
 }
 
-/** A symbolizer for task batches, with its own process table: tasks run on their own clock, not the agent's intervals. */
-export function taskSymbolizer(procRoot: string, log: Logger): Symbolizer {
+/**
+ * A symbolizer for task batches, with its own process table: tasks run on
+ * their own clock, and the agent prunes its table on its intervals.
+ */
+export function taskSymbolizer(procRoot: string, log: Logger, symbolCache: SymbolCache): Symbolizer {
   const processes = createProcessTable({ procRoot });
   const demangler = createDemangler({ keepMangled: false, onError: (e) => log.warn(e.message) });
   const jit = createPerfMapResolver({ procRoot });
@@ -81,7 +85,7 @@ export function taskSymbolizer(procRoot: string, log: Logger): Symbolizer {
     processes,
     demangle: (names) => demangler.demangle(names),
     resolveJit: (pid, address) => jit.resolve(pid, address),
-    symbolCache: createFileSymbolCache((level, message) => log[level](message)),
+    symbolCache,
   });
   return async (batch) => {
     processes.refresh();
@@ -94,7 +98,7 @@ export function taskSymbolizer(procRoot: string, log: Logger): Symbolizer {
 
 /** Creates (not starts) the SkyWalking exporter over the real samplers. */
 export function createSkyWalkingService(
-  sw: SkyWalkingEnvConfig, config: AgentConfig, log: Logger, unwinding?: () => TaskUnwinding | undefined,
+  sw: SkyWalkingEnvConfig, config: AgentConfig, log: Logger, symbolCache: SymbolCache, unwinding?: () => TaskUnwinding | undefined,
 ): SkyWalkingExporter {
   const procRoot = sw.hostProcPath ?? config.procRoot;
   const swLog = log.child({ component: 'skywalking' });
@@ -102,7 +106,7 @@ export function createSkyWalkingService(
     config: sw,
     source: createProcfsProcessSource({ procRoot }),
     samplerFactory: taskSamplerFactory(config, swLog, unwinding),
-    symbolize: taskSymbolizer(procRoot, swLog),
+    symbolize: taskSymbolizer(procRoot, swLog, symbolCache),
     logger: { debug: (m) => swLog.debug(m), info: (m) => swLog.info(m), warn: (m) => swLog.warn(m) },
   });
 }
