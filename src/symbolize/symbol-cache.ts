@@ -87,6 +87,9 @@ interface Entry {
   readonly keys: string[];
 }
 
+/** Loads that open their file at once; later ones open it when the worker gets to them. */
+const MAX_OPEN_WAITING = 64;
+
 /** Creates an empty cache. */
 export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache {
   const maxEntries = options.maxEntries ?? 256;
@@ -156,24 +159,29 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
   };
   const loading = new Map<string, Promise<FileSymbols>>();
   const loadOffThread = async (id: string, path: string, jobs: FileJobs<FileSymbolTables>): Promise<FileSymbols> => {
-    // Opened now, so the file read later is the one stat'ed, and its headers stay at hand.
-    const elf = openElf(path);
+    // Opened now, while few loads wait, so a path that goes away with its
+    // process (/proc/PID/root/...) still reads; past that many, when its turn
+    // comes, so a host of processes cannot exhaust the descriptors.
+    let elf = loading.size < MAX_OPEN_WAITING ? openElf(path) : undefined;
     try {
-      const buildId = elf.buildId();
-      const early = sameBuild(id, buildId);
+      const early = elf === undefined ? undefined : sameBuild(id, elf.buildId());
       if (early !== undefined) return early;
       let tables: FileSymbolTables;
       try {
-        tables = await jobs.run(() => path);
+        tables = await jobs.run(() => {
+          elf ??= openElf(path);
+          return path;
+        });
       } catch (err) {
-        if ((err as Error).name === 'AbortError') throw err;
-        // The path may have gone with its process (/proc/PID/root/...); the
-        // file stays readable through the descriptor opened above.
+        if ((err as Error).name === 'AbortError' || elf === undefined) throw err;
+        // The path is gone; the file stays readable through the descriptor.
         tables = readTables(elf);
       }
-      return known(id) ?? sameBuild(id, buildId) ?? insert(id, elf, buildId, tables);
+      const opened = elf!;
+      const buildId = opened.buildId();
+      return known(id) ?? sameBuild(id, buildId) ?? insert(id, opened, buildId, tables);
     } finally {
-      elf.close();
+      elf?.close();
     }
   };
 

@@ -1,5 +1,5 @@
 // Symbol tables read in a worker thread (createSymbolTableJobs) and the cache's load() over them.
-import { copyFileSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,31 @@ describe('symbol tables in a worker thread', () => {
       const symbols = await loading;
       const probe = probeAddresses(LIBC)[5]!;
       expect(symbols.lookup(probe)?.name).toBe(createSymbolCache().get(LIBC).lookup(probe)?.name);
+    } finally {
+      cache.close();
+    }
+  });
+
+  it('keeps at most 64 waiting files open, and loads the rest when their turn comes', async () => {
+    const copies = Array.from({ length: 80 }, (_, i) => join(tmp, `true-${i}`));
+    for (const c of copies) copyFileSync('/bin/true', c);
+    const cache = createSymbolCache({ readTables: readFileSymbolTables, tableJobs: createSymbolTableJobs() });
+    // Descriptors this process holds on the copies.
+    const open = (): number => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${tmp}/true-`);
+      } catch {
+        return false;
+      }
+    }).length;
+    try {
+      const loading = Promise.all(copies.map((c) => cache.load(c)));
+      expect(open()).toBe(64);
+      const loaded = await loading;
+      // One build-id: every copy ends up sharing one table.
+      expect(new Set(loaded).size).toBe(1);
+      expect(cache.stats().entries).toBe(1);
+      expect(open()).toBe(0);
     } finally {
       cache.close();
     }
