@@ -32,11 +32,15 @@ export class ElfFile {
     this.fd = fd;
   }
 
-  /** Opens and parses the headers of `path`; throws "reading elf PATH: cause". */
-  static open(path: string): ElfFile {
+  /**
+   * Opens and parses the headers of `path`; throws "reading elf PATH: cause".
+   * With `via`, the file is read from there (another thread's descriptor,
+   * /proc/self/fd/N) and still named `path`.
+   */
+  static open(path: string, via?: string): ElfFile {
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openSync(via ?? path, 'r');
     } catch (err) {
       throw new Error(`reading elf ${path}: ${(err as Error).message}`);
     }
@@ -54,6 +58,12 @@ export class ElfFile {
       closeSync(fd);
       throw err;
     }
+  }
+
+  /** A path to this open file that every thread of the process can open (/proc/self/fd/N), valid until close(). */
+  descriptorPath(): string {
+    if (this.fd === undefined) throw new Error(`reading elf ${this.path}: file already closed`);
+    return `/proc/self/fd/${this.fd}`;
   }
 
   /** ET_EXEC, ET_DYN (PIE or shared library), ... as the numeric e_type. */

@@ -9,10 +9,14 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parentPort, Worker } from 'node:worker_threads';
 
+/** The file a job reads: `path` names it; `via`, when set, is where to open it (a descriptor the caller holds, /proc/self/fd/N). */
+export type FileJobTarget = string | { readonly path: string; readonly via: string };
+
 /** What the main thread posts to a job worker. */
 export interface FileJobRequest {
   readonly id: number;
   readonly path: string;
+  readonly via?: string | undefined;
 }
 
 /** What a job worker posts back. */
@@ -23,13 +27,13 @@ export type FileJobReply<T> =
 /** Turns a file path into a result, eventually. */
 export interface FileJobs<R> {
   /**
-   * Runs the job on the file at `path()`, called when the job starts (the
-   * process that offered the path may be gone by then). Rejects with the
+   * Runs the job on the file `target()` names, called when the job starts
+   * (the process that offered the path may be gone by then). Rejects with the
    * job's error, or with an AbortError when `signal` aborts before the job
    * starts (nobody wants it any more: a burst of short-lived programs costs
    * nothing) or the worker is closed.
    */
-  run(path: () => string, signal?: AbortSignal): Promise<R>;
+  run(target: () => FileJobTarget, signal?: AbortSignal): Promise<R>;
   /** Jobs not finished yet. */
   readonly pending: number;
   /** Ends the worker; pending jobs reject. */
@@ -44,10 +48,10 @@ export function abortError(what: string): Error {
 }
 
 /** Runs jobs in the calling thread, one macrotask later: for tests, and where no worker script is built. */
-export function createInlineFileJobs<R>(what: string, job: (path: string) => R): FileJobs<R> {
+export function createInlineFileJobs<R>(what: string, job: (path: string, via?: string) => R): FileJobs<R> {
   let pending = 0;
   return {
-    run(path, signal) {
+    run(target, signal) {
       pending++;
       return new Promise((resolve, reject) => {
         setImmediate(() => {
@@ -57,7 +61,8 @@ export function createInlineFileJobs<R>(what: string, job: (path: string) => R):
             return;
           }
           try {
-            resolve(job(path()));
+            const t = target();
+            resolve(typeof t === 'string' ? job(t) : job(t.path, t.via));
           } catch (err) {
             reject(err as Error);
           }
@@ -106,6 +111,7 @@ export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): F
   // wants any more is dropped before it costs anything.
   const queue: Job<R>[] = [];
   let running: Job<R> | undefined;
+  let closed = false;
 
   const crashed = (w: Worker, err: Error): void => {
     if (worker !== w) return;
@@ -126,9 +132,9 @@ export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): F
         job.reject(abortError(opts.what));
         continue;
       }
-      let path: string;
+      let target: FileJobTarget;
       try {
-        path = job.path();
+        target = job.target();
       } catch (err) {
         job.reject(new Error(`${opts.what}: ${(err as Error).message}`));
         continue;
@@ -136,7 +142,8 @@ export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): F
       worker ??= spawn();
       worker.ref();
       running = job;
-      worker.postMessage({ id: job.id, path } satisfies FileJobRequest);
+      const request: FileJobRequest = typeof target === 'string' ? { id: job.id, path: target } : { id: job.id, ...target };
+      worker.postMessage(request);
     }
   };
   const spawn = (): Worker => {
@@ -160,9 +167,10 @@ export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): F
   };
 
   return {
-    run(path, signal) {
+    run(target, signal) {
+      if (closed) return Promise.reject(abortError(`${opts.what} (closed)`));
       return new Promise((resolve, reject) => {
-        queue.push({ id: nextId++, path, resolve, reject, ...(signal ? { signal } : {}) });
+        queue.push({ id: nextId++, target, resolve, reject, ...(signal ? { signal } : {}) });
         next();
       });
     },
@@ -170,6 +178,7 @@ export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): F
       return queue.length + (running ? 1 : 0);
     },
     close() {
+      closed = true;
       const w = worker;
       worker = undefined;
       const jobs = [...(running ? [running] : []), ...queue.splice(0)];
@@ -184,14 +193,14 @@ export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): F
  * The worker side: answers each request with `job(path)`, posting the
  * buffers it names as transferred, not copied.
  */
-export function serveFileJobs<T>(job: (path: string) => { readonly result: T; readonly transfer: readonly ArrayBuffer[] }): void {
+export function serveFileJobs<T>(job: (path: string, via?: string) => { readonly result: T; readonly transfer: readonly ArrayBuffer[] }): void {
   const port = parentPort;
   if (port === null) throw new Error('file job worker: not started as a worker thread');
   port.on('message', (req: FileJobRequest) => {
     let reply: FileJobReply<T>;
     let transfer: readonly ArrayBuffer[] = [];
     try {
-      const done = job(req.path);
+      const done = job(req.path, req.via);
       reply = { id: req.id, ok: true, result: done.result };
       transfer = done.transfer;
     } catch (err) {
@@ -203,7 +212,7 @@ export function serveFileJobs<T>(job: (path: string) => { readonly result: T; re
 
 interface Job<R> {
   readonly id: number;
-  readonly path: () => string;
+  readonly target: () => FileJobTarget;
   readonly signal?: AbortSignal;
   readonly resolve: (r: R) => void;
   readonly reject: (e: Error) => void;

@@ -38,11 +38,14 @@ export function readFileSymbolTables(elf: ElfFile): FileSymbolTables {
   }
 }
 
-/** readFileSymbolTables of the file at `path`; throws "loading symbols of PATH: cause". */
-export function readSymbolTablesAt(path: string): FileSymbolTables {
+/**
+ * readFileSymbolTables of the file at `path` (read from `via` when given: a
+ * descriptor another thread holds); throws "loading symbols of PATH: cause".
+ */
+export function readSymbolTablesAt(path: string, via?: string): FileSymbolTables {
   let elf: ElfFile;
   try {
-    elf = ElfFile.open(path);
+    elf = ElfFile.open(path, via);
   } catch (err) {
     throw new Error(`loading symbols of ${path}: ${(err as Error).message}`);
   }

@@ -159,24 +159,21 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
   };
   const loading = new Map<string, Promise<FileSymbols>>();
   const loadOffThread = async (id: string, path: string, jobs: FileJobs<FileSymbolTables>): Promise<FileSymbols> => {
-    // Opened now, while few loads wait, so a path that goes away with its
-    // process (/proc/PID/root/...) still reads; past that many, when its turn
-    // comes, so a host of processes cannot exhaust the descriptors.
+    // The worker reads the file through this thread's descriptor, so it reads
+    // the file stat'ed, even once the path is gone with its process
+    // (/proc/PID/root/...). Opened now while few loads wait; past that many,
+    // when its turn comes, so a host of processes cannot exhaust descriptors.
     let elf = loading.size < MAX_OPEN_WAITING ? openElf(path) : undefined;
     try {
       const early = elf === undefined ? undefined : sameBuild(id, elf.buildId());
       if (early !== undefined) return early;
-      let tables: FileSymbolTables;
-      try {
-        tables = await jobs.run(() => {
-          elf ??= openElf(path);
-          return path;
-        });
-      } catch (err) {
-        if ((err as Error).name === 'AbortError' || elf === undefined) throw err;
-        // The path is gone; the file stays readable through the descriptor.
-        tables = readTables(elf);
-      }
+      const tables = await jobs.run(() => {
+        if (elf === undefined) {
+          elf = openElf(path);
+          if (identity(elf.descriptorPath()) !== id) throw new Error(`loading symbols of ${path}: the file changed while waiting`);
+        }
+        return { path, via: elf.descriptorPath() };
+      });
       const opened = elf!;
       const buildId = opened.buildId();
       return known(id) ?? sameBuild(id, buildId) ?? insert(id, opened, buildId, tables);

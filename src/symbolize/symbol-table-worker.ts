@@ -15,8 +15,8 @@ export interface PostedSymbolTables {
 const buffers = (p: AddressTableParts): ArrayBuffer[] =>
   [p.starts.buffer, p.ends.buffer, p.tags.buffer, p.nameEnds.buffer] as ArrayBuffer[];
 
-serveFileJobs<PostedSymbolTables>((path) => {
-  const t = readSymbolTablesAt(path);
+serveFileJobs<PostedSymbolTables>((path, via) => {
+  const t = readSymbolTablesAt(path, via);
   const debug = t.debug?.parts;
   return { result: { own: t.own.parts, debug }, transfer: [...buffers(t.own.parts), ...(debug ? buffers(debug) : [])] };
 });
