@@ -143,16 +143,25 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
     return options.describeProcess?.(base) ?? base;
   };
 
-  // Loads `path` for the mappings that resolve to it; a failure is left to symbolize().
-  const loadFor = (path: string, mappings: readonly ProcMapping[]): Promise<void> =>
-    ctx.cache.load(path).then(
-      (file) => { for (const m of mappings) if (!ctx.states.has(m)) setMappingState(ctx, m, file, path); },
+  // Loads in flight, by mapping: a batch waits for the load exec tracking
+  // started even when the process has exited and its path is gone.
+  const pending = new WeakMap<ProcMapping, Promise<void>>();
+  // Loads `path` for the mappings that resolve to it; a failure is left to
+  // symbolize(), which counts it. A mapping symbolize() gave up on while the
+  // load was waiting gets the symbols once they arrive.
+  const loadFor = (path: string, mappings: readonly ProcMapping[]): Promise<void> => {
+    const done = ctx.cache.load(path).then(
+      (file) => { for (const m of mappings) if (ctx.states.get(m)?.file === undefined) setMappingState(ctx, m, file, path); },
       () => {},
     );
+    for (const m of mappings) pending.set(m, done);
+    return done;
+  };
 
   return {
     async load(batch) {
       const byPath = new Map<string, ProcMapping[]>();
+      const waits: Promise<void>[] = [];
       const seen = new Set<ProcMapping>();
       const addresses = new Map<number, Set<bigint>>();
       for (const s of batch.samples) {
@@ -168,11 +177,16 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
           const m = processes.findMapping(s.tgid, a, false);
           if (m === undefined || m.kind !== 'file' || seen.has(m) || ctx.states.has(m)) continue;
           seen.add(m);
+          const inFlight = pending.get(m);
+          if (inFlight !== undefined) {
+            waits.push(inFlight);
+            continue;
+          }
           const path = mappingPath(ctx, s.tgid, m);
           if (path !== undefined) byPath.set(path, [...(byPath.get(path) ?? []), m]);
         }
       }
-      await Promise.all([...byPath].map(([path, mappings]) => loadFor(path, mappings)));
+      await Promise.all([...waits, ...[...byPath].map(([path, mappings]) => loadFor(path, mappings))]);
     },
     symbolize(batch) {
       // Every distinct frame of the batch, each once: for demangling and counting.
@@ -228,7 +242,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       const p = processes.tryObserve(pid);
       if (p === undefined) return;
       for (const m of p.mappings) {
-        if (!m.executable || m.kind !== 'file' || ctx.states.has(m)) continue;
+        if (!m.executable || m.kind !== 'file' || ctx.states.has(m) || pending.has(m)) continue;
         const path = mappingPath(ctx, pid, m);
         if (path !== undefined) void loadFor(path, [m]);
       }

@@ -6,6 +6,7 @@ import { ElfFile } from '../../src/elf/elf-file.js';
 import { createProcessTable } from '../../src/process/process-table.js';
 import type { RawStackBatch, RawStackSample } from '../../src/samplers/raw-stacks.js';
 import { parseKallsyms } from '../../src/symbolize/kallsyms.js';
+import { createFileSymbolCache } from '../../src/symbolize/symbol-table-jobs.js';
 import { createSymbolizer, SYMBOLIZE_DROPS } from '../../src/symbolize/symbolizer.js';
 import { extractVdsoImage } from '../../src/symbolize/vdso-image.js';
 import { buildSymFixtures, nmSymbols, runtimeAddress, startFixture, type RunningFixture, type SymFixtures } from '../fixtures/sym-fixtures.js';
@@ -165,6 +166,31 @@ describe('Symbolizer', () => {
     table.refresh();
     const p = sym.symbolize(batch([sample(run.pid, [a.sym_static_work!.start + 1n])]));
     expect(names(p.samples[0]!.frames)).toEqual(['sym_static_work']);
+  });
+
+  it('load() waits for the load prepare() started, after the process exited and its binary was deleted', async () => {
+    const exe = join(tmp, 'sym-target-queued');
+    copyFileSync(fx.pie, exe);
+    const run = await start(exe);
+    const a = addrs(run.pid, exe, ['sym_static_work']);
+    const table = createProcessTable();
+    const cache = createFileSymbolCache();
+    try {
+      const sym = createSymbolizer({ processes: table, kallsyms, symbolCache: cache });
+      // node's table keeps the worker busy: the program's load waits behind it.
+      const node = cache.load(process.execPath);
+      sym.prepare(run.pid);
+      await run.stop();
+      rmSync(exe);
+      table.refresh();
+      expect(cache.stats().entries).toBe(0); // neither load has finished yet
+      const b = batch([sample(run.pid, [a.sym_static_work!.start + 1n])]);
+      await sym.load(b);
+      expect(names(sym.symbolize(b).samples[0]!.frames)).toEqual(['sym_static_work']);
+      await node;
+    } finally {
+      cache.close();
+    }
   });
 
   it('resolves kernel addresses from the real kallsyms, module frames included', () => {
