@@ -105,10 +105,13 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
 
   let services: ProcessServices | undefined;
   const deliver = (): Promise<void> => telemetry.span('collection cycle', async () => {
+    // Gone before every collector's drain below: all their samples are in this interval.
+    const exited = services?.processes.exitedPids() ?? [];
     const profiles: { kind: (typeof collectors)[number]['kind']; profile: Profile }[] = [];
     for (const { kind, collector } of collectors) profiles.push({ kind, profile: await collector.collect() });
-    // Every collector has symbolized its samples of exited processes: now they can go.
-    const gone = services?.processes.forgetExited() ?? [];
+    // Every collector has symbolized their samples: now they can go. Processes
+    // found gone while symbols loaded wait for the next interval's drain.
+    const gone = services?.processes.forgetExited(exited) ?? [];
     for (const { collector } of collectors) collector.forgotten(gone);
     for (const { kind, profile } of profiles) {
       metrics.recordProfile(kind, profile);

@@ -8,8 +8,10 @@ export interface ProcessObserver {
   refresh(): void;
   /** Captures one process if it has not been seen; throws if it does not exist. */
   observe(pid: number): void;
-  /** Forgets processes that exited, once their samples are symbolized; returns their pids. */
-  forgetExited(): readonly number[] | void;
+  /** Pids of processes found gone, not yet forgotten. */
+  exitedPids(): readonly number[];
+  /** Forgets processes that exited (of `only`, when given), once their samples are symbolized; returns their pids. */
+  forgetExited(only?: Iterable<number>): readonly number[] | void;
 }
 
 /** What the collector needs from symbolization. */
@@ -118,13 +120,16 @@ export class ProfileCollector {
 
   /** Everything since the previous collect(), symbolized. */
   async collect(): Promise<Profile> {
+    // Gone before this drain: all their samples are in it. Others may be
+    // found gone while symbols load, with samples still in the kernel maps.
+    const exited = this.processes.exitedPids();
     this.poll();
     const merged = mergeBatches(this.pending);
     this.pending = [];
     this.samples = 0;
     await this.symbolizer.load?.(merged);
     const profile = this.symbolizer.symbolize(merged);
-    if (this.forgetsExited) this.forgotten(this.processes.forgetExited() ?? []);
+    if (this.forgetsExited) this.forgotten(this.processes.forgetExited(exited) ?? []);
     return profile;
   }
 

@@ -88,10 +88,12 @@ export function taskSymbolizer(procRoot: string, log: Logger, symbolCache: Symbo
     symbolCache,
   });
   return async (batch) => {
+    // Gone before this batch was read: later batches hold none of their samples.
+    const exited = processes.exitedPids();
     processes.refresh();
     await symbolizer.load(batch);
     const profile = symbolizer.symbolize(batch);
-    for (const pid of processes.forgetExited()) jit.forget(pid);
+    for (const pid of processes.forgetExited(exited)) jit.forget(pid);
     return profile;
   };
 }

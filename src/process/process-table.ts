@@ -62,8 +62,14 @@ export interface ProcessTable {
   adopt(pid: number, snapshot: ProcSnapshot): ProcessInfo;
   /** Path through which `pid`'s mount namespace sees `path`: <procRoot>/PID/root/<path>. */
   hostPath(pid: number, path: string): string;
-  /** Drops exited processes; call after a drain has symbolized their samples. */
-  forgetExited(): number[];
+  /** Pids of the processes found gone and not yet forgotten. */
+  exitedPids(): number[];
+  /**
+   * Drops exited processes (only those of `only` when given: the ones known
+   * to have exited before the last drain); call after that drain's samples
+   * were symbolized. Returns the pids dropped.
+   */
+  forgetExited(only?: Iterable<number>): number[];
   onProcessAdded(listener: (p: ProcessInfo) => void): Unsubscribe;
   onProcessExited(listener: (p: ProcessInfo) => void): Unsubscribe;
   /** Fired when reloadMappings finds a changed set of mappings. */
@@ -160,8 +166,8 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       if (e === undefined) return table.tryObserve(pid);
       const snap = readProcSnapshot(procRoot, pid);
       if (e.exited) {
-        // Still the zombie of the old process, or gone: keep what it was.
-        if (snap === undefined || emptyRead(e, snap.mappings)) return e;
+        // Gone, or still the zombie of the old process: nothing to read; its entry stays for its samples.
+        if (snap === undefined || emptyRead(e, snap.mappings)) return undefined;
         // An exited entry under a live pid: the pid was reused.
         entries.delete(pid);
         return table.tryObserve(pid);
@@ -182,7 +188,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
     },
     adopt(pid, snap) {
       const e = entries.get(pid);
-      if (e !== undefined && emptyRead(e, snap.mappings)) return e;
+      if (e !== undefined && !e.exited && emptyRead(e, snap.mappings)) return e;
       if (e === undefined || e.exited) {
         const fresh: Entry = { pid, ...snap, exited: false };
         entries.set(pid, fresh);
@@ -199,8 +205,9 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       return e;
     },
     hostPath: (pid, path) => `${procRoot}/${pid}/root${path.startsWith('/') ? '' : '/'}${path}`,
-    forgetExited() {
-      const gone = [...entries.values()].filter((e) => e.exited).map((e) => e.pid);
+    exitedPids: () => [...entries.values()].filter((e) => e.exited).map((e) => e.pid),
+    forgetExited(only) {
+      const gone = only === undefined ? table.exitedPids() : [...only].filter((pid) => entries.get(pid)?.exited === true);
       for (const pid of gone) entries.delete(pid);
       return gone;
     },

@@ -71,8 +71,12 @@ describe('ProcessTable', () => {
     const gone = table.get(run.pid)!;
     expect(gone.exited).toBe(true);
     expect(gone.mappings.some((m) => m.path === fx.nopie)).toBe(true);
-    expect(table.forgetExited()).toContain(run.pid);
+    expect(table.exitedPids()).toEqual([run.pid]);
+    // Only the pids named: one found gone after the last drain stays for the next.
+    expect(table.forgetExited([])).toEqual([]);
+    expect(table.forgetExited([run.pid, process.pid])).toEqual([run.pid]);
     expect(table.get(run.pid)).toBeUndefined();
+    expect(table.get(process.pid)?.exited).toBe(false);
   });
 
   it('re-reads mappings on a miss and reports the change', () => {
