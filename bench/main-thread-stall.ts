@@ -16,6 +16,12 @@ import { benchResult, benchRuns, measureInterleaved, type Benchmark, type BenchR
 
 const FILE = process.execPath;
 
+/** Collects what the builders say, e.g. that no compiled worker exists and the "worker" side ran inline. */
+function builderWarnings(): { log: (level: 'warn' | 'debug', message: string) => void; notes: string[] } {
+  const notes: string[] = [];
+  return { notes, log: (level, message) => { if (level === 'warn' && !notes.includes(message)) notes.push(message); } };
+}
+
 /** The longest gap between 5 ms ticks of this thread while `work` runs, in ms. */
 async function longestStallDuring(work: () => Promise<void>): Promise<number> {
   let last = performance.now();
@@ -60,10 +66,11 @@ export const unwindBuildStall: Benchmark = {
   description: 'main-thread stall while node\'s unwind table is built: inline vs worker thread',
   async run(): Promise<BenchResult> {
     const rows = { n: 0 };
+    const said = builderWarnings();
     const samples = await measureInterleaved(
       benchRuns(3),
       () => longestStallDuring(buildUnwindTable(createInlineTableBuilder(), rows)),
-      () => longestStallDuring(buildUnwindTable(createWorkerTableBuilder(), rows)),
+      () => longestStallDuring(buildUnwindTable(createWorkerTableBuilder(said.log), rows)),
     );
     return benchResult({
       name: 'unwind-build-stall',
@@ -72,7 +79,7 @@ export const unwindBuildStall: Benchmark = {
       measuredLabel: 'built in the worker thread',
       samples,
       metrics: { file: FILE, rows: rows.n },
-      notes: ['ratio well below 1 means the agent keeps polling while tables are built'],
+      notes: ['ratio well below 1 means the agent keeps polling while tables are built', ...said.notes],
     });
   },
 };
@@ -83,10 +90,11 @@ export const symbolLoadStall: Benchmark = {
   description: 'main-thread stall while node\'s symbol table is read: inline vs worker thread',
   async run(): Promise<BenchResult> {
     const symbols = readSymbolTablesAt(FILE).own.size;
+    const said = builderWarnings();
     const samples = await measureInterleaved(
       benchRuns(3),
       () => longestStallDuring(loadSymbols(createInlineFileJobs('loading symbols', readSymbolTablesAt))),
-      () => longestStallDuring(loadSymbols(createSymbolTableJobs())),
+      () => longestStallDuring(loadSymbols(createSymbolTableJobs(said.log))),
     );
     return benchResult({
       name: 'symbol-load-stall',
@@ -95,7 +103,7 @@ export const symbolLoadStall: Benchmark = {
       measuredLabel: 'read in the worker thread',
       samples,
       metrics: { file: FILE, symbols },
-      notes: ['ratio well below 1 means the first profile of a node process no longer holds the poll loop'],
+      notes: ['ratio well below 1 means the first profile of a node process no longer holds the poll loop', ...said.notes],
     });
   },
 };
