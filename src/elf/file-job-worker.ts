@@ -181,10 +181,14 @@ export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): F
       closed = true;
       const w = worker;
       worker = undefined;
-      const jobs = [...(running ? [running] : []), ...queue.splice(0)];
+      const job = running;
       running = undefined;
-      for (const j of jobs) j.reject(abortError(`${opts.what} (closed)`));
-      void w?.terminate();
+      for (const j of queue.splice(0)) j.reject(abortError(`${opts.what} (closed)`));
+      // The running job settles once its worker is gone: the caller may then
+      // free what the job reads (a descriptor the worker opens by number).
+      const settle = (): void => job?.reject(abortError(`${opts.what} (closed)`));
+      if (w === undefined) settle();
+      else void w.terminate().finally(settle);
     },
   };
 }

@@ -155,6 +155,8 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       () => {},
     );
     for (const m of mappings) pending.set(m, done);
+    // Settled: a state is set, or a later batch may try again off-thread.
+    void done.then(() => { for (const m of mappings) if (pending.get(m) === done) pending.delete(m); });
     return done;
   };
 

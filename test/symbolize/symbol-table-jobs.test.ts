@@ -108,6 +108,15 @@ describe('symbol tables in a worker thread', () => {
     }
   });
 
+  it('on close, rejects the running load once its worker is gone, and refuses loads after', async () => {
+    const cache = createSymbolCache({ readTables: readFileSymbolTables, tableJobs: createSymbolTableJobs() });
+    const loading = cache.load(NODE);
+    await new Promise((r) => setTimeout(r, 50));
+    cache.close();
+    await expect(loading).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(cache.load(LIBC)).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
   it('rejects a file it cannot read with the path and the cause', async () => {
     const cache = createSymbolCache({ readTables: readFileSymbolTables, tableJobs: createSymbolTableJobs() });
     try {
