@@ -174,7 +174,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       }
       if (snap === undefined) {
         markExited(e);
-        return e;
+        return undefined;
       }
       if (emptyRead(e, snap.mappings)) return e;
       e.comm = snap.comm;

@@ -62,6 +62,13 @@ describe('ProcessTable.reobserve', () => {
       for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 20));
       expect(table.reloadMappings(pid)?.exited).toBe(true);
       expect(table.get(pid)?.mappings).toBe(mappings);
+      // Gone: nothing to re-read, and the entry stays for samples not yet symbolized.
+      expect(table.reobserve(pid)).toBeUndefined();
+      expect(table.get(pid)?.mappings).toBe(mappings);
+      // The pid reused by a program caught at exec: a new entry, even from an empty snapshot.
+      const reused = table.adopt(pid, { comm: 'next', exePath: '/bin/next', cmdline: [], mappings: [] });
+      expect(reused).not.toBe(alive);
+      expect(reused).toMatchObject({ comm: 'next', exited: false });
     } finally {
       parent.kill();
     }

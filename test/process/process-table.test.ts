@@ -71,7 +71,7 @@ describe('ProcessTable', () => {
     const gone = table.get(run.pid)!;
     expect(gone.exited).toBe(true);
     expect(gone.mappings.some((m) => m.path === fx.nopie)).toBe(true);
-    expect(table.exitedPids()).toEqual([run.pid]);
+    expect(table.exitedPids()).toContain(run.pid); // other processes of the host may have exited too
     // Only the pids named: one found gone after the last drain stays for the next.
     expect(table.forgetExited([])).toEqual([]);
     expect(table.forgetExited([run.pid, process.pid])).toEqual([run.pid]);
