@@ -153,26 +153,28 @@ describe('Symbolizer', () => {
     expect(p.processes.get(run.pid)?.name).toBe('sym-target-nopi');
   });
 
-  it('prepare() keeps symbols of an exited process whose binary was deleted', async () => {
-    const exe = join(tmp, 'sym-target-ephemeral');
+  /** Runs a copy of the PIE fixture under `name` (deleted by the test), and where its sym_static_work is. */
+  async function startCopy(name: string): Promise<{ exe: string; run: RunningFixture; work: bigint }> {
+    const exe = join(tmp, name);
     copyFileSync(fx.pie, exe);
     const run = await start(exe);
-    const a = addrs(run.pid, exe, ['sym_static_work']);
+    return { exe, run, work: addrs(run.pid, exe, ['sym_static_work']).sym_static_work!.start };
+  }
+
+  it('prepare() keeps symbols of an exited process whose binary was deleted', async () => {
+    const { exe, run, work } = await startCopy('sym-target-ephemeral');
     const table = createProcessTable();
     const sym = createSymbolizer({ processes: table, kallsyms });
     sym.prepare(run.pid);
     await run.stop();
     rmSync(exe);
     table.refresh();
-    const p = sym.symbolize(batch([sample(run.pid, [a.sym_static_work!.start + 1n])]));
+    const p = sym.symbolize(batch([sample(run.pid, [work + 1n])]));
     expect(names(p.samples[0]!.frames)).toEqual(['sym_static_work']);
   });
 
   it('load() waits for the load prepare() started, after the process exited and its binary was deleted', async () => {
-    const exe = join(tmp, 'sym-target-queued');
-    copyFileSync(fx.pie, exe);
-    const run = await start(exe);
-    const a = addrs(run.pid, exe, ['sym_static_work']);
+    const { exe, run, work } = await startCopy('sym-target-queued');
     const table = createProcessTable();
     const cache = createFileSymbolCache();
     try {
@@ -184,7 +186,7 @@ describe('Symbolizer', () => {
       rmSync(exe);
       table.refresh();
       expect(cache.stats().entries).toBe(0); // neither load has finished yet
-      const b = batch([sample(run.pid, [a.sym_static_work!.start + 1n])]);
+      const b = batch([sample(run.pid, [work + 1n])]);
       await sym.load(b);
       expect(names(sym.symbolize(b).samples[0]!.frames)).toEqual(['sym_static_work']);
       await node;
