@@ -97,6 +97,8 @@ export interface WorkerFileJobsOptions<T, R> {
   readonly what: string;
   /** Turns the posted result back into the caller's type (e.g. an ArrayBuffer into a Buffer). */
   readonly decode: (result: T) => R;
+  /** How long an idle worker is kept; default 2 s. */
+  readonly idleMs?: number;
 }
 
 /**
@@ -112,6 +114,20 @@ export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): F
   const queue: Job<R>[] = [];
   let running: Job<R> | undefined;
   let closed = false;
+  // A worker idle this long is ended: its heap, grown by the last burst of
+  // tables, goes back to the system; the next job starts a new one (~50 ms).
+  let idleTimer: NodeJS.Timeout | undefined;
+  const idleSince = (): void => {
+    clearTimeout(idleTimer);
+    const w = worker;
+    if (w === undefined) return;
+    idleTimer = setTimeout(() => {
+      if (worker !== w || running !== undefined) return;
+      worker = undefined;
+      void w.terminate();
+    }, opts.idleMs ?? 2000);
+    idleTimer.unref();
+  };
 
   const crashed = (w: Worker, err: Error): void => {
     if (worker !== w) return;
@@ -126,6 +142,7 @@ export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): F
       const job = queue.shift();
       if (!job) {
         worker?.unref();
+        idleSince();
         return;
       }
       if (job.signal?.aborted) {
@@ -139,6 +156,7 @@ export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): F
         job.reject(new Error(`${opts.what}: ${(err as Error).message}`));
         continue;
       }
+      clearTimeout(idleTimer);
       worker ??= spawn();
       worker.ref();
       running = job;
@@ -179,6 +197,7 @@ export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): F
     },
     close() {
       closed = true;
+      clearTimeout(idleTimer);
       const w = worker;
       worker = undefined;
       const job = running;

@@ -2,11 +2,14 @@
 import { copyFileSync, mkdtempSync, readdirSync, readlinkSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInlineFileJobs, type FileJobs } from '../../src/elf/file-job-worker.js';
+import { compiledWorkerScript, createInlineFileJobs, createWorkerFileJobs, type FileJobs } from '../../src/elf/file-job-worker.js';
 import { readFileSymbolTables, readSymbolTablesAt } from '../../src/symbolize/file-lookup.js';
 import { createSymbolCache, type FileSymbolTables, type FileSymbols } from '../../src/symbolize/symbol-cache.js';
 import { createSymbolTableJobs } from '../../src/symbolize/symbol-table-jobs.js';
+import type { PostedSymbolTables } from '../../src/symbolize/symbol-table-worker.js';
+import { repoRoot } from '../helpers/fixtures.js';
 import { loopTurnsDuring } from '../helpers/loop-turns.js';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
@@ -115,6 +118,23 @@ describe('symbol tables in a worker thread', () => {
     cache.close();
     await expect(loading).rejects.toMatchObject({ name: 'AbortError' });
     await expect(cache.load(LIBC)).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('ends an idle worker, and starts a new one for the next job', async () => {
+    const script = compiledWorkerScript(pathToFileURL(join(repoRoot, 'src', 'symbolize', 'symbol-table-jobs.ts')).href, 'symbolize/symbol-table-worker.js')!;
+    const jobs = createWorkerFileJobs<PostedSymbolTables, number>({ script, what: 'symbol table worker', decode: (t) => t.own.starts.length, idleMs: 100 });
+    const threads = (): number => readdirSync('/proc/self/task').length;
+    try {
+      const before = threads();
+      expect(await jobs.run(() => LIBC)).toBeGreaterThan(1000);
+      const busy = threads();
+      expect(busy).toBeGreaterThan(before); // the worker's thread is alive after its job
+      for (let i = 0; i < 50 && threads() >= busy; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(threads()).toBeLessThan(busy);
+      expect(await jobs.run(() => LIBC)).toBeGreaterThan(1000);
+    } finally {
+      jobs.close();
+    }
   });
 
   it('rejects a file it cannot read with the path and the cause', async () => {
