@@ -2,6 +2,7 @@ import { pino, type Logger } from 'pino';
 import type { AgentConfig } from '../config/agent-config.js';
 import { resolveMeshprofEnv } from '../config/meshprof-env.js';
 import type { DiscoveryConfig } from '../discovery/discovery.js';
+import type { TargetSet } from '../discovery/target-selector.js';
 import { startSelfTelemetry, type SelfTelemetry } from '../export/index.js';
 import type { SkyWalkingExporter } from '../export/skywalking/index.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
@@ -41,6 +42,11 @@ function localSink(config: AgentConfig, log: Logger): ProfileSink | undefined {
     },
     async shutdown() {},
   };
+}
+
+/** Whether a sampler selection includes `pid`. */
+function selects(targets: TargetSet, pid: number): boolean {
+  return targets === 'all' || (targets !== 'none' && targets.includes(pid));
 }
 
 /** Everything the agent runs besides its collectors, built from the environment before any BPF is loaded. */
@@ -137,6 +143,9 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     const shared = createProcessServices({
       procRoot: config.procRoot, keepMangled: config.keepMangled, lineInfo: config.lineInfo, log: bpfLog, symbolCache,
       describeProcess: (base) => naming.describeProcess(base),
+      // With selection rules, only selected processes are sampled: preparing the symbols of every
+      // program exec'd on the host would load tables nobody asks for.
+      ...(naming.selective ? { wants: (pid: number) => selects(naming.currentTargets(), pid) } : {}),
     });
     services = shared;
     const table = shared.processes;

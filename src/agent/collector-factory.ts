@@ -92,6 +92,11 @@ export type ProcessServicesOptions = Pick<CollectorOptions, 'procRoot' | 'descri
   readonly targets?: TargetSelection;
   /** The caller's symbol cache (it closes it); default one of the services' own. */
   readonly symbolCache?: SymbolCache;
+  /**
+   * Which exec'd processes tracking prepares, when the selection changes over
+   * time (the agent's discovery rules); default: the named targets, or all.
+   */
+  readonly wants?: (pid: number) => boolean;
 };
 
 /** Creates the services one collector, or all of an agent's, use. */
@@ -116,7 +121,7 @@ export function createProcessServices(opts: ProcessServicesOptions): ProcessServ
       events: createExecWatcherThread({ procRoot: processes.procRoot }),
       processes,
       prepare: (pid) => symbolizer.prepare(pid),
-      ...(named ? { wants: (pid: number) => named.has(pid) } : {}),
+      ...(opts.wants ? { wants: opts.wants } : named ? { wants: (pid: number) => named.has(pid) } : {}),
       ...(opts.log ? { log: opts.log } : {}),
     })
     : undefined;
