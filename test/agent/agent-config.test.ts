@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { agentDefaults } from '../../src/config/agent-config.js';
 import { readAgentEnv } from '../../src/config/agent-env.js';
 import { ConfigError, ConfigErrors, resolveAgentConfig } from '../../src/config/validate-agent-config.js';
+import { settingsList } from '../helpers/settings-list.js';
 
 const resolve = (env: Record<string, string>) => resolveAgentConfig(readAgentEnv(env));
 
@@ -83,12 +84,11 @@ describe('agent configuration', () => {
     expect((err as ConfigErrors).errors.map((e) => e.setting)).toEqual([
       'MESHPROF_INTERVAL', 'MESHPROF_PROFILES', 'MESHPROF_LOG_LEVEL', 'MESHPROF_EXPORT_RETRY_MAX_ELAPSED',
     ]);
-    expect((err as Error).message).toBe([
-      '4 settings need changing:',
-      '  MESHPROF_INTERVAL=500ms: not a duration of at least 1s: use e.g. 15s or 1m',
-      '  MESHPROF_PROFILES=oncpu,wall: unknown value "wall": use a comma-separated list of oncpu, offcpu',
-      '  MESHPROF_LOG_LEVEL=loud: use one of trace, debug, info, warn, error, silent',
-      '  MESHPROF_EXPORT_RETRY_MAX_ELAPSED=never: not a duration of at least 1ms: use e.g. 10s, 500ms or 1m',
-    ].join('\n'));
+    expect((err as Error).message).toBe(settingsList(
+      'MESHPROF_INTERVAL=500ms: not a duration of at least 1s: use e.g. 15s or 1m',
+      'MESHPROF_PROFILES=oncpu,wall: unknown value "wall": use a comma-separated list of oncpu, offcpu',
+      'MESHPROF_LOG_LEVEL=loud: use one of trace, debug, info, warn, error, silent',
+      'MESHPROF_EXPORT_RETRY_MAX_ELAPSED=never: not a duration of at least 1ms: use e.g. 10s, 500ms or 1m',
+    ));
   });
 });

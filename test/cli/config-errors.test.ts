@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath } from '../helpers/cli.js';
+import { settingsList } from '../helpers/settings-list.js';
 
 interface Run {
   readonly code: number | null;
@@ -66,12 +67,10 @@ describe('bad environment variables', () => {
       MESHPROF_METRICS_ADDR: '127.0.0.1:0',
     });
     expect(run.code, run.stderr).toBe(1);
-    expect(run.stderr).toContain([
-      'meshprof: 2 settings need changing:',
-      '  MESHPROF_INTERVAL=500ms: not a duration of at least 1s: use e.g. 15s or 1m',
-      '  reading MESHPROF_TARGET_ROLES: "boss" is not one of sidecar, app, ztunnel',
-      '',
-    ].join('\n'));
+    expect(run.stderr).toContain(`meshprof: ${settingsList(
+      'MESHPROF_INTERVAL=500ms: not a duration of at least 1s: use e.g. 15s or 1m',
+      'reading MESHPROF_TARGET_ROLES: "boss" is not one of sidecar, app, ztunnel',
+    )}\n`);
     expect(run.stderr).not.toContain('loading the eBPF samplers');
     expect(run.stdout).not.toContain('agent started');
     expect(existsSync(out)).toBe(false);
@@ -85,25 +84,21 @@ describe('bad environment variables', () => {
       MESHPROF_OUTPUT_DIR: 'none',
     });
     expect(run.code, run.stderr).toBe(1);
-    expect(run.stderr).toContain([
-      'meshprof: 3 settings need changing:',
-      '  reading OTEL_EXPORTER_OTLP_PROTOCOL: unsupported protocol "xml" (use grpc or http/protobuf)',
-      '  reading MESHPROF_PYROSCOPE_URL: scheme ftp: is not http or https',
-      '  reading MESHPROF_KUBERNETES: "maybe" is not one of auto, on, off',
-      '',
-    ].join('\n'));
+    expect(run.stderr).toContain(`meshprof: ${settingsList(
+      'reading OTEL_EXPORTER_OTLP_PROTOCOL: unsupported protocol "xml" (use grpc or http/protobuf)',
+      'reading MESHPROF_PYROSCOPE_URL: scheme ftp: is not http or https',
+      'reading MESHPROF_KUBERNETES: "maybe" is not one of auto, on, off',
+    )}\n`);
   });
 
   it('meshprof record lists the bad discovery variables before loading any BPF', async () => {
     const output = join(dir, 'record.pb.gz');
     const run = await cli(['record', '--duration', '1s', '--output', output], { MESHPROF_TARGET_PIDS: 'abc', MESHPROF_EXCLUDE_ROLES: 'boss' });
     expect(run.code, run.stderr).toBe(1);
-    expect(run.stderr).toContain([
-      'meshprof: 2 settings need changing:',
-      '  reading MESHPROF_TARGET_PIDS: "abc" is not a process id',
-      '  reading MESHPROF_EXCLUDE_ROLES: "boss" is not one of sidecar, app, ztunnel',
-      '',
-    ].join('\n'));
+    expect(run.stderr).toContain(`meshprof: ${settingsList(
+      'reading MESHPROF_TARGET_PIDS: "abc" is not a process id',
+      'reading MESHPROF_EXCLUDE_ROLES: "boss" is not one of sidecar, app, ztunnel',
+    )}\n`);
     expect(run.stderr).not.toContain('recording ');
     expect(existsSync(output)).toBe(false);
   });

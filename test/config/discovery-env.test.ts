@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { discoveryConfigFromEnv } from '../../src/config/discovery-env.js';
+import { settingsList } from '../helpers/settings-list.js';
 
 describe('discoveryConfigFromEnv', () => {
   it('defaults, with blank values counting as unset', () => {
@@ -54,11 +55,10 @@ describe('discoveryConfigFromEnv', () => {
   });
 
   it('lists every bad variable at once, one line each', () => {
-    expect(() => discoveryConfigFromEnv({ MESHPROF_KUBERNETES: 'maybe', MESHPROF_TARGET_PIDS: 'x,y', MESHPROF_EXCLUDE_ROLES: 'gateway' })).toThrow([
-      '3 settings need changing:',
-      '  reading MESHPROF_KUBERNETES: "maybe" is not one of auto, on, off',
-      '  reading MESHPROF_TARGET_PIDS: "x" is not a process id',
-      '  reading MESHPROF_EXCLUDE_ROLES: "gateway" is not one of sidecar, app, ztunnel',
-    ].join('\n'));
+    expect(() => discoveryConfigFromEnv({ MESHPROF_KUBERNETES: 'maybe', MESHPROF_TARGET_PIDS: 'x,y', MESHPROF_EXCLUDE_ROLES: 'gateway' })).toThrow(settingsList(
+      'reading MESHPROF_KUBERNETES: "maybe" is not one of auto, on, off',
+      'reading MESHPROF_TARGET_PIDS: "x" is not a process id',
+      'reading MESHPROF_EXCLUDE_ROLES: "gateway" is not one of sidecar, app, ztunnel',
+    ));
   });
 });

@@ -7,6 +7,7 @@ import { readOtlpEnv, readOtlpResourceEnv } from '../../src/config/otlp-env.js';
 import { readPyroscopeEnv } from '../../src/config/pyroscope-env.js';
 import { readSkyWalkingEnv } from '../../src/config/skywalking-env.js';
 import { resolveAgentConfig } from '../../src/config/validate-agent-config.js';
+import { settingsList } from '../helpers/settings-list.js';
 
 type Env = Record<string, string>;
 
@@ -39,7 +40,7 @@ describe('resolveMeshprofEnv', () => {
     const err = thrown(() => resolveMeshprofEnv({ ...agentBad, ...otlpBad, ...discoveryBad, MESHPROF_OUTPUT_DIR: 'none' }));
     expect(err).toBeInstanceOf(ConfigErrors);
     expect(err).toBeInstanceOf(ConfigError);
-    expect(err.message).toBe(['3 settings need changing:', ...own.map((m) => `  ${m}`)].join('\n'));
+    expect(err.message).toBe(settingsList(...own));
     expect((err as ConfigErrors).errors.map((e) => e.setting)).toEqual(['MESHPROF_INTERVAL', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'MESHPROF_TARGET_ROLES']);
   });
 
@@ -54,17 +55,16 @@ describe('resolveMeshprofEnv', () => {
       MESHPROF_KUBERNETES: 'maybe',
       MESHPROF_EXCLUDE_PIDS: '12,abc',
     }));
-    expect(err.message.split('\n')).toEqual([
-      '8 settings need changing:',
-      '  MESHPROF_INTERVAL=soon: not a duration of at least 1s: use e.g. 15s or 1m',
-      '  MESHPROF_FREQUENCY=0: use a whole number of Hz from 1 to 10000',
-      '  reading MESHPROF_PYROSCOPE_URL: scheme ftp: is not http or https',
-      '  reading MESHPROF_PYROSCOPE_API: "grpc" is not push, ingest or auto',
-      '  reading MESHPROF_SKYWALKING_ADDR: "oap" is not host:port',
-      '  reading OTEL_TRACES_EXPORTER: "zipkin" is not supported (use otlp or none)',
-      '  reading MESHPROF_KUBERNETES: "maybe" is not one of auto, on, off',
-      '  reading MESHPROF_EXCLUDE_PIDS: "abc" is not a process id',
-    ]);
+    expect(err.message).toBe(settingsList(
+      'MESHPROF_INTERVAL=soon: not a duration of at least 1s: use e.g. 15s or 1m',
+      'MESHPROF_FREQUENCY=0: use a whole number of Hz from 1 to 10000',
+      'reading MESHPROF_PYROSCOPE_URL: scheme ftp: is not http or https',
+      'reading MESHPROF_PYROSCOPE_API: "grpc" is not push, ingest or auto',
+      'reading MESHPROF_SKYWALKING_ADDR: "oap" is not host:port',
+      'reading OTEL_TRACES_EXPORTER: "zipkin" is not supported (use otlp or none)',
+      'reading MESHPROF_KUBERNETES: "maybe" is not one of auto, on, off',
+      'reading MESHPROF_EXCLUDE_PIDS: "abc" is not a process id',
+    ));
   });
 
   it('throws one bad variable as its own ConfigError, message unchanged', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readOtlpEnv, readOtlpResourceEnv } from '../../src/config/otlp-env.js';
+import { settingsList } from '../helpers/settings-list.js';
 
 describe('readOtlpEnv', () => {
   it('defaults to http/protobuf on localhost:4318 with nothing set', () => {
@@ -85,14 +86,13 @@ describe('readOtlpEnv', () => {
       OTEL_EXPORTER_OTLP_PROFILES_COMPRESSION: 'zstd',
       OTEL_EXPORTER_OTLP_TIMEOUT: '10s',
       OTEL_EXPORTER_OTLP_HEADERS: 'novalue',
-    })).toThrow([
-      '4 settings need changing:',
+    })).toThrow(settingsList(
       // http/protobuf (the default) takes URLs only
-      '  reading OTEL_EXPORTER_OTLP_ENDPOINT: scheme collector: is not http or https',
-      '  reading OTEL_EXPORTER_OTLP_PROFILES_COMPRESSION: unsupported compression "zstd" (use gzip or none)',
-      '  reading OTEL_EXPORTER_OTLP_HEADERS: entry "novalue" is not key=value',
-      '  reading OTEL_EXPORTER_OTLP_TIMEOUT: "10s" is not a positive number of milliseconds',
-    ].join('\n'));
+      'reading OTEL_EXPORTER_OTLP_ENDPOINT: scheme collector: is not http or https',
+      'reading OTEL_EXPORTER_OTLP_PROFILES_COMPRESSION: unsupported compression "zstd" (use gzip or none)',
+      'reading OTEL_EXPORTER_OTLP_HEADERS: entry "novalue" is not key=value',
+      'reading OTEL_EXPORTER_OTLP_TIMEOUT: "10s" is not a positive number of milliseconds',
+    ));
   });
 });
 

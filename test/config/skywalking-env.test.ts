@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultSkyWalkingPeriods, parseDurationMs, readSkyWalkingEnv } from '../../src/config/skywalking-env.js';
+import { settingsList } from '../helpers/settings-list.js';
 
 describe('readSkyWalkingEnv', () => {
   it('is off without an address, and blank values count as unset', () => {
@@ -80,11 +81,10 @@ describe('readSkyWalkingEnv', () => {
   });
 
   it('lists every bad variable at once, one line each', () => {
-    expect(() => readSkyWalkingEnv({ ROVER_BACKEND_ADDR: 'nohost', MESHPROF_SKYWALKING_TLS: 'maybe', ROVER_BACKEND_KEY_PATH: '/k.pem' })).toThrow([
-      '3 settings need changing:',
-      '  reading ROVER_BACKEND_ADDR: "nohost" is not host:port',
-      '  reading MESHPROF_SKYWALKING_TLS: "maybe" is not a boolean',
-      '  reading MESHPROF_SKYWALKING_CLIENT_CERT and MESHPROF_SKYWALKING_CLIENT_KEY: set both or neither',
-    ].join('\n'));
+    expect(() => readSkyWalkingEnv({ ROVER_BACKEND_ADDR: 'nohost', MESHPROF_SKYWALKING_TLS: 'maybe', ROVER_BACKEND_KEY_PATH: '/k.pem' })).toThrow(settingsList(
+      'reading ROVER_BACKEND_ADDR: "nohost" is not host:port',
+      'reading MESHPROF_SKYWALKING_TLS: "maybe" is not a boolean',
+      'reading MESHPROF_SKYWALKING_CLIENT_CERT and MESHPROF_SKYWALKING_CLIENT_KEY: set both or neither',
+    ));
   });
 });
