@@ -1,7 +1,7 @@
 import { ElfFile } from '../elf/elf-file.js';
 import { locateDebugFile } from './debug-file-locator.js';
 import { createElfSymbolTable } from './elf-symbol-table.js';
-import type { FileSymbolTables } from './symbol-cache.js';
+import { openSymbolFile, type FileSymbolTables } from './symbol-cache.js';
 
 /** Splits `/proc/PID/root/usr/bin/x` into the container root and the path inside it. */
 export function splitRoot(hostPath: string): { root: string; path: string } {
@@ -43,12 +43,7 @@ export function readFileSymbolTables(elf: ElfFile): FileSymbolTables {
  * descriptor another thread holds); throws "loading symbols of PATH: cause".
  */
 export function readSymbolTablesAt(path: string, via?: string): FileSymbolTables {
-  let elf: ElfFile;
-  try {
-    elf = ElfFile.open(path, via);
-  } catch (err) {
-    throw new Error(`loading symbols of ${path}: ${(err as Error).message}`);
-  }
+  const elf = openSymbolFile(path, via);
   try {
     return readFileSymbolTables(elf);
   } catch (err) {

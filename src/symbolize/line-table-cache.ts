@@ -4,7 +4,7 @@
  * costs about 250 ms per 65k rows (bench/line-info.ts), so it is done only
  * when line info is asked for, once per file, and a few tables are kept.
  */
-import { statSync } from 'node:fs';
+import { fileIdentity } from '../elf/file-identity.js';
 import { ElfFile } from '../elf/elf-file.js';
 import { parseDwarfLines, sectionData, type DwarfLineTable } from './dwarf-lines.js';
 import { findDebugFile } from './file-lookup.js';
@@ -55,8 +55,7 @@ export function createLineTableCache(opts: { maxEntries?: number } = {}): LineTa
       let key: string;
       let table: DwarfLineTable | undefined;
       try {
-        const st = statSync(path, { bigint: true });
-        key = `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
+        key = fileIdentity(path);
         if (tables.has(key)) {
           table = tables.get(key);
           tables.delete(key);

@@ -3,7 +3,7 @@
  * inode, mtime and size (one stat); two identities with the same GNU
  * build-id (the same library in two containers) share one table.
  */
-import { statSync } from 'node:fs';
+import { fileIdentity } from '../elf/file-identity.js';
 import { ElfFile, fileOffsetToVaddr } from '../elf/elf-file.js';
 import type { ElfProgramHeader } from '../elf/elf-types.js';
 import type { FileJobs } from '../elf/file-job-worker.js';
@@ -87,6 +87,15 @@ interface Entry {
   readonly keys: string[];
 }
 
+/** Opens `path` (read from `via` when given) for its symbols; throws "loading symbols of PATH: cause". */
+export function openSymbolFile(path: string, via?: string): ElfFile {
+  try {
+    return ElfFile.open(path, via);
+  } catch (err) {
+    throw new Error(`loading symbols of ${path}: ${(err as Error).message}`);
+  }
+}
+
 /** Loads that open their file at once; later ones open it when the worker gets to them. */
 const MAX_OPEN_WAITING = 64;
 
@@ -120,19 +129,12 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
 
   const identity = (path: string): string => {
     try {
-      const st = statSync(path, { bigint: true });
-      return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
+      return fileIdentity(path);
     } catch (err) {
       throw new Error(`loading symbols of ${path}: ${(err as Error).message}`);
     }
   };
-  const openElf = (path: string): ElfFile => {
-    try {
-      return ElfFile.open(path);
-    } catch (err) {
-      throw new Error(`loading symbols of ${path}: ${(err as Error).message}`);
-    }
-  };
+  const openElf = (path: string): ElfFile => openSymbolFile(path);
   const known = (id: string): FileSymbols | undefined => {
     const e = byKey.get(id);
     if (e === undefined) return undefined;
