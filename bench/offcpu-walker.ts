@@ -7,10 +7,10 @@
  * come from the kernel's bpf_stats, read after a 1.5 s warm-up so the
  * walker's side is measured once the tables are in.
  */
-import { createProcessUnwinder, withProcessUnwinder } from '../src/agent/process-unwinder.js';
+import { createProcessUnwinder, withProcessUnwinder } from '../src/unwind/process-unwinder.js';
 import { createProcessTable } from '../src/process/process-table.js';
 import { createOffCpuSampler } from '../src/samplers/offcpu-sampler.js';
-import type { StackSampler } from '../src/samplers/raw-stacks.js';
+import type { StackSampler } from '../src/samplers/stack-sampler.js';
 import { newProgStats, progIds, withBpfStats, type BpfRunStats } from './bpf-run-stats.js';
 import { benchResult, benchRuns, measureInterleaved, type Benchmark, type BenchResult, isBenchScript, runBenchScript } from './harness.js';
 import { parsePipeUsecsPerOp } from './offcpu-overhead.js';

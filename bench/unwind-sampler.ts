@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../src/kernel/index.js';
 import { createProcessTable } from '../src/process/process-table.js';
 import { createOnCpuSampler } from '../src/samplers/oncpu-sampler.js';
-import { createProcessUnwinder } from '../src/agent/process-unwinder.js';
+import { createProcessUnwinder } from '../src/unwind/process-unwinder.js';
 import { DEFAULT_UNWIND_MAP_SIZES, UNWIND_PROC_SIZE } from '../src/unwind/unwind-maps.js';
 import { newProgStats, progIds, withBpfStats, type BpfRunStats } from './bpf-run-stats.js';
 import { benchResult, benchRuns, measureInterleaved, type Benchmark, type BenchResult, isBenchScript, runBenchScript } from './harness.js';

@@ -2,7 +2,8 @@
  * Runs a workload under a started sampler, draining it on a timer as the
  * agent does, so an overhead benchmark pays for the drains too.
  */
-import type { RawStackBatch, StackSampler } from '../src/samplers/raw-stacks.js';
+import type { RawStackBatch } from '../src/stacks/raw-stacks.js';
+import type { StackSampler } from '../src/samplers/stack-sampler.js';
 
 /** Options for withSampler. */
 export interface WithSamplerOptions {

@@ -3,16 +3,17 @@ import type { ProcessMetadata } from '../profile/model.js';
 import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
 import type { OffCpuState } from '../samplers/offcpu-layout.js';
 import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
-import type { StackSampler, TargetSelection } from '../samplers/raw-stacks.js';
+import type { TargetSelection } from '../stacks/raw-stacks.js';
+import type { StackSampler } from '../samplers/stack-sampler.js';
 import { createDemangler } from '../symbolize/demangle.js';
 import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
 import { createSymbolizer, type Symbolizer } from '../symbolize/symbolizer.js';
-import { createExecWatcherThread } from './exec-watcher-thread.js';
-import { createProcessTracking, type ProcessTracking } from './process-tracking.js';
-import { createProcessUnwinder, startWalkingOrFramePointers, withProcessUnwinder, type ProcessUnwinder } from './process-unwinder.js';
-import { ProfileCollector } from './profile-collector.js';
+import { createExecWatcherThread } from '../process/exec-watcher-thread.js';
+import { createProcessTracking, type ProcessTracking } from '../process/process-tracking.js';
+import { createProcessUnwinder, startWalkingOrFramePointers, withProcessUnwinder, type ProcessUnwinder } from '../unwind/process-unwinder.js';
+import { ProfileCollector } from '../profile/profile-collector.js';
 
 /** The kinds of profile a collector can produce. */
 export type CollectorKind = 'oncpu' | 'offcpu';

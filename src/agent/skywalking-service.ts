@@ -24,9 +24,9 @@ import { createPerfMapResolver } from '../symbolize/perf-map.js';
 import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createSymbolizer } from '../symbolize/symbolizer.js';
 import type { SkyWalkingProfilingKind } from '../encode/skywalking.js';
-import type { StackSampler } from '../samplers/raw-stacks.js';
+import type { StackSampler } from '../samplers/stack-sampler.js';
 import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
-import { startWalkingOrFramePointers, withProcessUnwinder, type ProcessUnwinder } from './process-unwinder.js';
+import { startWalkingOrFramePointers, withProcessUnwinder, type ProcessUnwinder } from '../unwind/process-unwinder.js';
 
 /** The agent's process table and unwind tables, once its samplers run; tasks walk with them too. */
 export interface TaskUnwinding {

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { createCollector, type CollectorKind } from '../agent/collector-factory.js';
 import { startDiscoveryService } from '../agent/discovery-service.js';
-import { writeProfileFile } from '../agent/write-profile-file.js';
+import { writeProfileFile } from '../export/write-profile-file.js';
 import { discoveryConfigFromEnv } from '../config/discovery-env.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
-import type { TargetSelection } from '../samplers/raw-stacks.js';
+import type { TargetSelection } from '../stacks/raw-stacks.js';
 import { formatFromFileName, type OutputFormat } from './output-format.js';
 import { parseDurationFlag, parseDurationNsFlag, parseIntFlag, parsePidList } from './parse-flags.js';
 import { createProgressLine } from './progress-line.js';

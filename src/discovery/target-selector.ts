@@ -2,7 +2,7 @@
  * Keeps the set of selected tgids current: rescans the proc root
  * periodically and whenever pods change, and reports changed selections.
  */
-import type { NormalizedTargets } from '../samplers/raw-stacks.js';
+import type { NormalizedTargets } from '../stacks/raw-stacks.js';
 import type { PodResolver } from './pod-resolver.js';
 import type { ProcessDescriber } from './process-describer.js';
 import type { ProcessInspector } from './process-inspector.js';

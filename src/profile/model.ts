@@ -2,7 +2,7 @@
  * The symbolized profile: what every serializer (pprof, folded, HTML, OTLP,
  * SkyWalking) reads. Plain data, no behaviour.
  */
-import type { DropCounts, ValueType } from '../samplers/raw-stacks.js';
+import type { DropCounts, ValueType } from '../stacks/raw-stacks.js';
 
 export type { DropCounts, ValueType };
 

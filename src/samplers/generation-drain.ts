@@ -1,5 +1,5 @@
 import type { BpfObject } from '../kernel/index.js';
-import type { DropCounts, RawStackBatch, RawStackSample, ValueType } from './raw-stacks.js';
+import type { DropCounts, RawStackBatch, RawStackSample, ValueType } from '../stacks/raw-stacks.js';
 import { addDropDeltas, dropReasons, readAllDropTotals } from './sampler-maps.js';
 import { createWallClock, sleepSync } from './wall-clock.js';
 

@@ -1,4 +1,4 @@
-import type { DropCounts, RawStackBatch, RawStackSample } from './raw-stacks.js';
+import type { DropCounts, RawStackBatch, RawStackSample } from '../stacks/raw-stacks.js';
 
 function stackKey(s: RawStackSample): string {
   return `${s.tgid}/${s.tid}/${s.comm}/${s.userStack.join(',')}/${s.kernelStack.join(',')}`;

@@ -2,7 +2,7 @@ import type { BpfObject } from '../kernel/index.js';
 import { readUserStacks, walkedStack } from './oncpu-drain.js';
 import { decodeOnCpuKey } from './oncpu-layout.js';
 import { decodeOffCpuStartStacks, decodeOffCpuValue } from './offcpu-layout.js';
-import type { DropCounts, RawStackSample } from './raw-stacks.js';
+import type { DropCounts, RawStackSample } from '../stacks/raw-stacks.js';
 import { createStackReader, mapKeys } from './sampler-maps.js';
 
 /**

@@ -4,7 +4,8 @@ import { encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
 import { drainOffCpuGeneration } from './offcpu-drain.js';
 import { OFFCPU_DROP_REASONS, OffCpuStateFilter, u64Bytes, type OffCpuState } from './offcpu-layout.js';
 import { createGenerationDrain } from './generation-drain.js';
-import { normalizeTargets, type NormalizedTargets, type RawStackBatch, type StackSampler, type TargetSelection } from './raw-stacks.js';
+import { normalizeTargets, type NormalizedTargets, type RawStackBatch, type TargetSelection } from '../stacks/raw-stacks.js';
+import { type StackSampler } from './stack-sampler.js';
 import { prepareWalkerMaps, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
 import { startWithTracepointFallback, type TracepointAttachMode } from './tracepoint-attach.js';
 

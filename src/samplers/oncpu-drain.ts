@@ -1,6 +1,6 @@
 import type { BpfObject } from '../kernel/index.js';
 import { decodeOnCpuKey, decodeUserStack, u32Bytes } from './oncpu-layout.js';
-import type { DropCounts, RawStackSample } from './raw-stacks.js';
+import type { DropCounts, RawStackSample } from '../stacks/raw-stacks.js';
 import { createStackReader } from './sampler-maps.js';
 
 /**

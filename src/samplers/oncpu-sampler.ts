@@ -3,7 +3,8 @@ import type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory } from '../kernel
 import { drainOnCpuGeneration } from './oncpu-drain.js';
 import { encodeOnCpuControl, ONCPU_DROP_REASONS, u32Bytes } from './oncpu-layout.js';
 import { createGenerationDrain } from './generation-drain.js';
-import { normalizeTargets, type NormalizedTargets, type RawStackBatch, type StackSampler, type TargetSelection } from './raw-stacks.js';
+import { normalizeTargets, type NormalizedTargets, type RawStackBatch, type TargetSelection } from '../stacks/raw-stacks.js';
+import { type StackSampler } from './stack-sampler.js';
 import { prepareWalkerMaps, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
 
 /** Settings of the on-CPU sampler; every field has a default. */

@@ -1,6 +1,6 @@
 import type { BpfMap, BpfObject } from '../kernel/index.js';
 import { decodeStack, sumPerCpuU64, u32Bytes } from './oncpu-layout.js';
-import type { DropCounts, TargetSelection } from './raw-stacks.js';
+import type { DropCounts, TargetSelection } from '../stacks/raw-stacks.js';
 
 /**
  * Makes the kernel `targets` hash (tgid → 1) hold exactly the listed tgids.

@@ -7,7 +7,7 @@
 import type { ProcessTable } from '../process/process-table.js';
 import type { ProcMapping } from '../process/proc-maps.js';
 import type { DropCounts, Mapping, Profile, ProcessMetadata, ProfileSample } from '../profile/model.js';
-import type { RawStackBatch, RawStackSample } from '../samplers/raw-stacks.js';
+import type { RawStackBatch, RawStackSample } from '../stacks/raw-stacks.js';
 import type { SymbolHit } from './address-table.js';
 import { loadKallsyms, type KallsymsTable } from './kallsyms.js';
 import { createLineTableCache } from './line-table-cache.js';

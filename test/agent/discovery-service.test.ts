@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startDiscoveryService, type DiscoveryService } from '../../src/agent/discovery-service.js';
 import { discoveryConfigFromEnv } from '../../src/config/discovery-env.js';
-import type { TargetSelection } from '../../src/samplers/raw-stacks.js';
+import type { TargetSelection } from '../../src/stacks/raw-stacks.js';
 import { writeFakeProcess } from '../helpers/fake-proc.js';
 
 // A stand-in host /proc (MESHPROF_HOST_PROC), Kubernetes off.

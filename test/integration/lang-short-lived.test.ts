@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExecWatcherThread } from '../../src/agent/exec-watcher-thread.js';
-import { createProcessTracking } from '../../src/agent/process-tracking.js';
+import { createExecWatcherThread } from '../../src/process/exec-watcher-thread.js';
+import { createProcessTracking } from '../../src/process/process-tracking.js';
 import { createProcessTable } from '../../src/process/process-table.js';
 import { createExecWatcher, type ProcessEvent } from '../../src/samplers/exec-watcher.js';
 import { startCli } from '../helpers/cli.js';
@@ -82,7 +82,7 @@ describe('short-lived processes (real BPF, as root)', () => {
 
   it('reads a program at exec in a worker thread while the main thread is blocked', async () => {
     // The compiled worker (sh scripts/setup.sh --build-only builds dist/).
-    const workerUrl = pathToFileURL(join(repoRoot, 'dist', 'src', 'agent', 'exec-watcher-worker.js'));
+    const workerUrl = pathToFileURL(join(repoRoot, 'dist', 'src', 'process', 'exec-watcher-worker.js'));
     const processes = createProcessTable();
     const prepared: number[] = [];
     const tracking = createProcessTracking({

@@ -1,6 +1,6 @@
 // Process tracking with a fake event source: what is read and prepared at exec, and for how long.
 import { describe, expect, it } from 'vitest';
-import { createProcessTracking, type ProcessEventSource } from '../../src/agent/process-tracking.js';
+import { createProcessTracking, type ProcessEventSource } from '../../src/process/process-tracking.js';
 import type { ProcessEvent } from '../../src/samplers/exec-watcher.js';
 
 function fakeEvents(): ProcessEventSource & { queue: ProcessEvent[]; started: boolean } {

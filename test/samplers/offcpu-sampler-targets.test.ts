@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOffCpuSampler, type OffCpuSampler } from '../../src/samplers/offcpu-sampler.js';
-import type { RawStackBatch } from '../../src/samplers/raw-stacks.js';
+import type { RawStackBatch } from '../../src/stacks/raw-stacks.js';
 import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
 import { exited } from './busy-fixture.js';
 

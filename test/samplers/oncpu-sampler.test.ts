@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOnCpuSampler, type OnCpuSampler } from '../../src/samplers/oncpu-sampler.js';
-import type { RawStackBatch } from '../../src/samplers/raw-stacks.js';
+import type { RawStackBatch } from '../../src/stacks/raw-stacks.js';
 import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
 import { buildBusy, cpuSeconds, execMapping, exited, functionRanges, startBusy } from './busy-fixture.js';
 

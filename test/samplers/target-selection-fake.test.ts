@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { BpfObjectFactory } from '../../src/kernel/index.js';
 import { createOffCpuSampler } from '../../src/samplers/offcpu-sampler.js';
 import { createOnCpuSampler } from '../../src/samplers/oncpu-sampler.js';
-import { normalizeTargets, type StackSampler, type TargetSelection } from '../../src/samplers/raw-stacks.js';
+import { normalizeTargets, type TargetSelection } from '../../src/stacks/raw-stacks.js';
+import { type StackSampler } from '../../src/samplers/stack-sampler.js';
 import { fakeMap, fakeOnCpuObject, type FakeMap, type FakeObject } from './fake-bpf.js';
 
 /** The on-CPU fake plus off-CPU's `start` map (threads off the CPU now), so either sampler drains. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProcessTable } from '../../src/process/process-table.js';
-import type { RawStackBatch } from '../../src/samplers/raw-stacks.js';
+import type { RawStackBatch } from '../../src/stacks/raw-stacks.js';
 import { createFileSymbolCache } from '../../src/symbolize/symbol-table-jobs.js';
 import { createLineTableCache } from '../../src/symbolize/line-table-cache.js';
 import { createSymbolizer } from '../../src/symbolize/symbolizer.js';

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElfFile } from '../../src/elf/elf-file.js';
 import { createProcessTable } from '../../src/process/process-table.js';
-import type { RawStackBatch, RawStackSample } from '../../src/samplers/raw-stacks.js';
+import type { RawStackBatch, RawStackSample } from '../../src/stacks/raw-stacks.js';
 import { parseKallsyms } from '../../src/symbolize/kallsyms.js';
 import { createFileSymbolCache } from '../../src/symbolize/symbol-table-jobs.js';
 import { createSymbolizer, SYMBOLIZE_DROPS } from '../../src/symbolize/symbolizer.js';

@@ -7,12 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProcessUnwinder, type ProcessUnwinder } from '../../src/agent/process-unwinder.js';
+import { createProcessUnwinder, type ProcessUnwinder } from '../../src/unwind/process-unwinder.js';
 import { openBpfObject, type BpfObject } from '../../src/kernel/index.js';
 import { createProcessTable } from '../../src/process/process-table.js';
 import { createOffCpuSampler } from '../../src/samplers/offcpu-sampler.js';
 import { createOnCpuSampler } from '../../src/samplers/oncpu-sampler.js';
-import type { RawStackBatch, StackSampler } from '../../src/samplers/raw-stacks.js';
+import type { RawStackBatch } from '../../src/stacks/raw-stacks.js';
+import type { StackSampler } from '../../src/samplers/stack-sampler.js';
 import { compileFixture, startFixture } from '../helpers/fixtures.js';
 import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
 

@@ -9,7 +9,7 @@ import { defaultSkyWalkingPeriods, type SkyWalkingEnvConfig, type SkyWalkingPeri
 import { createOapConnection } from './oap-connection.js';
 import { createProcessReporter, type ProcessSource, type ReportedProcess } from './process-reporter.js';
 import { defaultEntityRules, type EntityRules } from './process-entity.js';
-import { createTaskRunner, type SamplerFactory, type Symbolizer } from './task-runner.js';
+import { createTaskRunner, type SamplerFactory, type Symbolizer } from '../../agent/skywalking-tasks.js';
 import { createTaskPoller } from './task-poller.js';
 import { createContinuousProfiler } from './continuous-profiler.js';
 import { createProcessMetricsReader } from './process-metrics.js';

@@ -4,7 +4,7 @@
  * loader maps libraries), and its symbols loaded while it runs, so a program
  * that lives for a fraction of a second is still symbolized after it exits.
  */
-import type { ProcSnapshot } from '../process/proc-reader.js';
+import type { ProcSnapshot } from './proc-reader.js';
 import type { ProcessEvent } from '../samplers/exec-watcher.js';
 
 /**

@@ -2,18 +2,19 @@
  * Runs ON_CPU / OFF_CPU profiling tasks: one sampler per task for its
  * duration, drained every flush into one `collectProfilingData` stream.
  */
-import type { Profile } from '../../profile/model.js';
-import type { RawStackBatch, StackSampler } from '../../samplers/raw-stacks.js';
-import { encodeSkyWalkingProfilingData, type SkyWalkingProfilingKind } from '../../encode/skywalking.js';
+import type { Profile } from '../profile/model.js';
+import type { RawStackBatch } from '../stacks/raw-stacks.js';
+import type { StackSampler } from '../samplers/stack-sampler.js';
+import { encodeSkyWalkingProfilingData, type SkyWalkingProfilingKind } from '../encode/skywalking.js';
 import { create } from '@bufbuild/protobuf';
 import {
   EBPFProfilingService,
   EBPFProfilingTaskMetadataSchema,
   type EBPFProfilingData,
-} from '../../gen/skywalking/ebpf/profiling/Profile_pb.js';
-import type { OapConnection } from './oap-connection.js';
-import type { ProfilingTask } from './task-command.js';
-import type { SkyWalkingLogger } from './logger.js';
+} from '../gen/skywalking/ebpf/profiling/Profile_pb.js';
+import type { OapConnection } from '../export/skywalking/oap-connection.js';
+import type { ProfilingTask } from '../export/skywalking/task-command.js';
+import type { SkyWalkingLogger } from '../export/skywalking/logger.js';
 
 /** Builds a sampler restricted to the given processes; the runner starts and stops it. */
 export type SamplerFactory = (kind: SkyWalkingProfilingKind, pids: number[]) => StackSampler;

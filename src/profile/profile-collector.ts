@@ -1,6 +1,7 @@
-import type { Profile } from '../profile/model.js';
+import type { Profile } from './model.js';
 import { mergeBatches } from '../samplers/merge-batches.js';
-import type { RawStackBatch, StackSampler, TargetSelection } from '../samplers/raw-stacks.js';
+import type { RawStackBatch, TargetSelection } from '../stacks/raw-stacks.js';
+import type { StackSampler } from '../samplers/stack-sampler.js';
 
 /** What the collector needs from the process table. */
 export interface ProcessObserver {

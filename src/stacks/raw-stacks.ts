@@ -69,15 +69,3 @@ export function normalizeTargets(targets: TargetSelection): NormalizedTargets {
   const [first, ...rest] = new Set(targets);
   return first === undefined ? 'none' : [first, ...rest];
 }
-
-/** A kernel sampler: started once, drained once per interval, then stopped. */
-export interface StackSampler {
-  /** Optional slow work before start(), such as building the unwind tables of named targets. */
-  prepare?(): Promise<void>;
-  start(): void;
-  /** Reads and clears what the kernel aggregated since the last drain. */
-  drain(): RawStackBatch;
-  /** Changes which processes are sampled from now on; see TargetSelection ([] selects none). */
-  setTargets(targets: TargetSelection): void;
-  stop(): void;
-}

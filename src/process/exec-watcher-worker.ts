@@ -6,7 +6,7 @@
  * lives for a few hundred milliseconds is still read while it runs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { readProcMappings, readProcSnapshot, type ProcSnapshot } from '../process/proc-reader.js';
+import { readProcMappings, readProcSnapshot, type ProcSnapshot } from './proc-reader.js';
 import { createExecWatcher } from '../samplers/exec-watcher.js';
 import type { TrackedEvent } from './process-tracking.js';
 

@@ -13,11 +13,12 @@ import { busyProcesses } from '../process/busy-processes.js';
 import { resolveMappingFile } from '../process/mapping-file.js';
 import type { ProcMapping } from '../process/proc-maps.js';
 import type { ProcessInfo, ProcessTable } from '../process/process-table.js';
-import type { DropCounts, RawStackBatch, StackSampler } from '../samplers/raw-stacks.js';
+import type { DropCounts, RawStackBatch } from '../stacks/raw-stacks.js';
+import type { StackSampler } from '../samplers/stack-sampler.js';
 import { openRingBuffer } from '../kernel/index.js';
-import { createUnwindMapSet, type UnwindMapSet, type UnwindMapSizes } from '../unwind/unwind-maps.js';
-import { createUnwindTableManager, type UnwindManagerStats, type UnwindTableManager } from '../unwind/unwind-table-manager.js';
-import type { UnwindTableBuilder } from '../unwind/table-builder.js';
+import { createUnwindMapSet, type UnwindMapSet, type UnwindMapSizes } from './unwind-maps.js';
+import { createUnwindTableManager, type UnwindManagerStats, type UnwindTableManager } from './unwind-table-manager.js';
+import type { UnwindTableBuilder } from './table-builder.js';
 
 /** Options for createProcessUnwinder. */
 export interface ProcessUnwinderOptions {

@@ -1,0 +1,13 @@
+import type { RawStackBatch, TargetSelection } from '../stacks/raw-stacks.js';
+
+/** A kernel sampler: started once, drained once per interval, then stopped. */
+export interface StackSampler {
+  /** Optional slow work before start(), such as building the unwind tables of named targets. */
+  prepare?(): Promise<void>;
+  start(): void;
+  /** Reads and clears what the kernel aggregated since the last drain. */
+  drain(): RawStackBatch;
+  /** Changes which processes are sampled from now on; see TargetSelection ([] selects none). */
+  setTargets(targets: TargetSelection): void;
+  stop(): void;
+}
