@@ -4,7 +4,7 @@
  * It plugs into the symbolizer's `describeProcess` hook.
  */
 import { basename } from 'node:path';
-import type { ProcessMetadata } from '../profile/model.js';
+import type { ProcessMetadata } from '../stacks/process-metadata.js';
 import type { MeshRole } from './mesh-role.js';
 import type { PodResolver, ResolvedContainer } from './pod-resolver.js';
 import type { ProcessFacts, ProcessInspector } from './process-inspector.js';

@@ -2,51 +2,13 @@
  * The symbolized profile: what every serializer (pprof, folded, HTML, OTLP,
  * SkyWalking) reads. Plain data, no behaviour.
  */
+import type { Frame } from '../stacks/frames.js';
+import type { ProcessMetadata } from '../stacks/process-metadata.js';
 import type { DropCounts, ValueType } from '../stacks/raw-stacks.js';
 
 export type { DropCounts, ValueType };
-
-/** Frame kinds, named as the OTel `profile.frame.type` attribute names them. */
-export type FrameKind = 'native' | 'kernel' | 'go' | 'jvm' | 'v8js' | 'cpython';
-
-/** A mapped file (or anonymous/JIT region) of one process. */
-export interface Mapping {
-  readonly start: bigint;
-  readonly limit: bigint;
-  /** File offset of `start`. */
-  readonly fileOffset: bigint;
-  /** Path as the process sees it, e.g. /usr/lib/x86_64-linux-gnu/libc.so.6, [vdso], [kernel.kallsyms]. */
-  readonly file: string;
-  /** GNU build-id as lowercase hex, when the file has one. */
-  readonly buildId: string | undefined;
-}
-
-/** One resolved frame. */
-export interface Frame {
-  /** Display name: demangled function, or `module+0xOFFSET` when no symbol covers the address. */
-  readonly functionName: string;
-  /** Name as in the symbol table (mangled), when it differs from functionName. */
-  readonly systemName?: string | undefined;
-  readonly kind: FrameKind;
-  /** Runtime (virtual) address of the instruction. */
-  readonly address: bigint;
-  readonly mapping: Mapping | undefined;
-  readonly fileName?: string | undefined;
-  readonly line?: number | undefined;
-  /** False when the name is the `module+0xOFFSET` fallback. */
-  readonly symbolized: boolean;
-}
-
-/** What is known about the process a sample came from. */
-export interface ProcessMetadata {
-  readonly pid: number;
-  /** comm of the main thread. */
-  readonly name: string;
-  readonly executablePath?: string | undefined;
-  readonly commandLine?: string | undefined;
-  /** OpenTelemetry resource attributes (container.id, k8s.pod.name, service.name, ...). */
-  readonly attributes: Readonly<Record<string, string>>;
-}
+export type { Frame, FrameKind, Mapping } from '../stacks/frames.js';
+export type { ProcessMetadata } from '../stacks/process-metadata.js';
 
 /** One stack with its values. */
 export interface ProfileSample {

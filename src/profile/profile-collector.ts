@@ -1,5 +1,12 @@
+/**
+ * The collect cycle, the same for the agent, `record` and SkyWalking tasks:
+ * drain the sampler → load the symbols the batch needs → name its
+ * addresses → build the profile → forget the processes that exited.
+ */
 import type { Profile } from './model.js';
+import { buildProfile, type ProcessDescriber } from './profile-builder.js';
 import { mergeBatches } from '../samplers/merge-batches.js';
+import type { NamedStacks } from '../stacks/frames.js';
 import type { RawStackBatch, TargetSelection } from '../stacks/raw-stacks.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
 
@@ -19,7 +26,8 @@ export interface ProcessObserver {
 export interface BatchSymbolizer {
   /** Loads the symbols the batch needs, off the main thread where it can. */
   load?(batch: RawStackBatch): Promise<void>;
-  symbolize(batch: RawStackBatch): Profile;
+  /** Names every sample's addresses, `stacks[i]` for `batch.samples[i]`. */
+  name(batch: RawStackBatch): NamedStacks;
   /** Loads a live process's symbols now, so they resolve after it exits. */
   prepare?(pid: number): void;
 }
@@ -29,6 +37,8 @@ export interface ProfileCollectorParts {
   readonly sampler: StackSampler;
   readonly processes: ProcessObserver;
   readonly symbolizer: BatchSymbolizer;
+  /** Describes each sampled process (process table, then discovery's attributes). */
+  readonly describe: ProcessDescriber;
   /** Processes named by the user: captured before sampling starts. */
   readonly explicitTargets?: readonly number[];
   /** Told which exited processes were forgotten, to free per-process state. */
@@ -59,6 +69,7 @@ export class ProfileCollector {
   private readonly sampler: StackSampler;
   private readonly processes: ProcessObserver;
   private readonly symbolizer: BatchSymbolizer;
+  private readonly describe: ProcessDescriber;
   private readonly explicitTargets: readonly number[];
   private readonly onForgotten: (pids: readonly number[]) => void;
   private readonly tracking: { start(): void; stop(): void } | undefined;
@@ -69,6 +80,7 @@ export class ProfileCollector {
     this.sampler = parts.sampler;
     this.processes = parts.processes;
     this.symbolizer = parts.symbolizer;
+    this.describe = parts.describe;
     this.explicitTargets = parts.explicitTargets ?? [];
     this.onForgotten = parts.onForgotten ?? (() => {});
     this.tracking = parts.tracking;
@@ -129,7 +141,7 @@ export class ProfileCollector {
     this.pending = [];
     this.samples = 0;
     await this.symbolizer.load?.(merged);
-    const profile = this.symbolizer.symbolize(merged);
+    const profile = buildProfile(merged, this.symbolizer.name(merged), this.describe);
     if (this.forgetsExited) this.forgotten(this.processes.forgetExited(exited) ?? []);
     return profile;
   }

@@ -75,3 +75,35 @@ export function loadKallsyms(procRoot = '/proc'): KallsymsTable {
     throw new Error(`reading ${path}: ${(err as Error).message} (kernel frames need a readable kallsyms; run as root)`);
   }
 }
+
+/**
+ * Kernel symbols read once, on first use, and shared by whoever needs them
+ * (the symbolizer, the off-CPU sampler's hook trimming): kallsyms takes
+ * ~180 ms to parse. A failed read is remembered, not retried.
+ */
+export interface KallsymsSource {
+  /** The table, or undefined when it could not be read (see error). */
+  table(): KallsymsTable | undefined;
+  /** Why the table could not be read, once table() failed. */
+  readonly error: string | undefined;
+}
+
+/** A source over `table` as given (null: no kernel names), or over <procRoot>/kallsyms when undefined. */
+export function createKallsymsSource(procRoot = '/proc', table?: KallsymsTable | null): KallsymsSource {
+  let loaded: KallsymsTable | null | undefined = table;
+  let error: string | undefined;
+  return {
+    table() {
+      if (loaded === undefined) {
+        try {
+          loaded = loadKallsyms(procRoot);
+        } catch (err) {
+          loaded = null;
+          error = (err as Error).message;
+        }
+      }
+      return loaded ?? undefined;
+    },
+    get error() { return error; },
+  };
+}

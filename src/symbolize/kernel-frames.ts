@@ -1,5 +1,5 @@
 /** Kernel frames from kallsyms, memoized per batch. */
-import type { Frame, Mapping } from '../profile/model.js';
+import type { Frame, Mapping } from '../stacks/frames.js';
 import type { KallsymsTable } from './kallsyms.js';
 
 /** A frame under construction: names are rewritten once the batch is demangled. */

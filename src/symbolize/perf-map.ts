@@ -5,7 +5,7 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FrameKind } from '../profile/model.js';
+import type { FrameKind } from '../stacks/frames.js';
 
 /** One perf map line, named for display. */
 export interface PerfMapSymbol {

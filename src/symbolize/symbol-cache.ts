@@ -8,7 +8,7 @@ import { ElfFile, fileOffsetToVaddr } from '../elf/elf-file.js';
 import type { ElfProgramHeader } from '../elf/elf-types.js';
 import type { FileJobs } from '../elf/file-job-worker.js';
 import { createElfSymbolTable, type ElfSymbolTable } from './elf-symbol-table.js';
-import type { FrameKind } from '../profile/model.js';
+import type { FrameKind } from '../stacks/frames.js';
 import type { SymbolHit } from './address-table.js';
 
 /** Anything that resolves a file virtual address to a function. */

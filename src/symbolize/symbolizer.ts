@@ -1,15 +1,16 @@
 /**
- * Turns a RawStackBatch into a Profile: kernel frames from kallsyms, user
+ * Names a RawStackBatch's addresses: kernel frames from kallsyms, user
  * frames from each process's captured mappings and the files' ELF symbols.
  * Nothing is dropped: unnamed frames keep a `module+0xOFFSET` name and frames
  * outside any mapping are kept as `[unknown]+0x...` and counted in drops.
+ * Building the profile from the names is profile/'s job.
  */
 import type { ProcessTable } from '../process/process-table.js';
 import type { ProcMapping } from '../process/proc-maps.js';
-import type { DropCounts, Mapping, Profile, ProcessMetadata, ProfileSample } from '../profile/model.js';
-import type { RawStackBatch, RawStackSample } from '../stacks/raw-stacks.js';
+import type { Frame, Mapping, NamedStacks } from '../stacks/frames.js';
+import type { DropCounts, RawStackBatch } from '../stacks/raw-stacks.js';
 import type { SymbolHit } from './address-table.js';
-import { loadKallsyms, type KallsymsTable } from './kallsyms.js';
+import { createKallsymsSource, type KallsymsSource, type KallsymsTable } from './kallsyms.js';
 import { createLineTableCache } from './line-table-cache.js';
 import { createKernelFrameResolver, type MutableFrame } from './kernel-frames.js';
 import { createSymbolCache, type FileSymbols, type SymbolCache } from './symbol-cache.js';
@@ -21,11 +22,12 @@ export type { JitSymbol };
 /** Options for createSymbolizer. */
 export interface SymbolizerOptions {
   readonly processes: Pick<ProcessTable, 'procRoot' | 'get' | 'tryObserve' | 'findMapping' | 'reloadMappings'>;
-  /** Kernel symbols; default: <procRoot>/kallsyms read on the first kernel frame. Null disables kernel names. */
-  readonly kallsyms?: KallsymsTable | null;
+  /**
+   * Kernel symbols: a table, null to disable kernel names, or a source
+   * shared with others; default <procRoot>/kallsyms read on the first kernel frame.
+   */
+  readonly kallsyms?: KallsymsTable | null | KallsymsSource;
   readonly symbolCache?: SymbolCache;
-  /** Adds resource attributes (container, pod, service) to each process's metadata. */
-  readonly describeProcess?: (base: ProcessMetadata) => ProcessMetadata;
   /** Turns the batch's symbol names into display names, same order (e.g. a Demangler's demangle). */
   readonly demangle?: (names: readonly string[]) => string[];
   /** Names JIT code (perf maps) in anonymous mappings or outside any mapping. */
@@ -58,10 +60,11 @@ export interface Symbolizer {
    * Loads the symbols the batch's user frames need through the cache's
    * load(): with its table worker, off this thread, so symbolize() then
    * holds the thread only for lookups. Files that fail are left to
-   * symbolize(), which counts the error.
+   * name(), which counts the error.
    */
   load(batch: RawStackBatch): Promise<void>;
-  symbolize(batch: RawStackBatch): Profile;
+  /** Names every sample's addresses; `stacks[i]` belongs to `batch.samples[i]`. */
+  name(batch: RawStackBatch): NamedStacks;
   /**
    * Starts loading the symbols of a live process's executable file mappings
    * (the file is stat'ed and opened now), so they resolve after it exits.
@@ -77,25 +80,15 @@ export const SYMBOLIZE_DROPS = {
   kernelUnresolved: 'symbolize_kernel_unresolved',
 } as const;
 
-const hookFrame = /^(?:bpf_prog_[0-9a-f]+_|bpf_trace_run\d|__bpf_trace_|__traceiter_)/;
-
-/** How many leaf kernel frames belong to the tracing machinery that took the stack. */
-function leadingHookFrames(frames: readonly MutableFrame[]): number {
-  let n = 0;
-  while (n < frames.length && hookFrame.test(frames[n]?.functionName ?? '')) n++;
-  return n;
-}
-
 /** Creates a symbolizer over a process table. */
 export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
   const processes = options.processes;
-  let kallsyms: KallsymsTable | undefined | null = options.kallsyms;
+  const kallsyms = isKallsymsSource(options.kallsyms) ? options.kallsyms : createKallsymsSource(processes.procRoot, options.kallsyms);
   const kernelMappings = new Map<string, Mapping>();
   let frames = 0;
   let unsymbolized = 0;
   let fileErrors = 0;
   let lastFileError: string | undefined;
-  let kallsymsError: string | undefined;
   let vdso: string | null | undefined;
   const ctx: UserFrameContext = {
     processes,
@@ -119,30 +112,6 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
     },
     lineTables: options.lineInfo === true ? createLineTableCache() : undefined,
   };
-  const kernelTable = (): KallsymsTable | undefined => {
-    if (kallsyms === undefined) {
-      try {
-        kallsyms = loadKallsyms(processes.procRoot);
-      } catch (err) {
-        kallsyms = null; // frames are then counted as symbolize_kernel_unresolved
-        kallsymsError = (err as Error).message;
-      }
-    }
-    return kallsyms ?? undefined;
-  };
-
-  const describe = (pid: number, s: RawStackSample): ProcessMetadata => {
-    const p = processes.get(pid);
-    const base: ProcessMetadata = {
-      pid,
-      name: p?.comm ?? s.comm,
-      executablePath: p?.exePath,
-      commandLine: p === undefined || p.cmdline.length === 0 ? undefined : p.cmdline.join(' '),
-      attributes: {},
-    };
-    return options.describeProcess?.(base) ?? base;
-  };
-
   // Loads in flight, by mapping: a batch waits for the load exec tracking
   // started even when the process has exited and its path is gone.
   const pending = new WeakMap<ProcMapping, Promise<void>>();
@@ -190,18 +159,17 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       }
       await Promise.all([...waits, ...[...byPath].map(([path, mappings]) => loadFor(path, mappings))]);
     },
-    symbolize(batch) {
+    name(batch) {
       // Every distinct frame of the batch, each once: for demangling and counting.
       const created: MutableFrame[] = [];
-      const kernel = batch.samples.some((s) => s.kernelStack.length > 0) ? createKernelFrameResolver(kernelTable(), kernelMappings, created) : undefined;
+      const kernel = batch.samples.some((s) => s.kernelStack.length > 0) ? createKernelFrameResolver(kallsyms.table(), kernelMappings, created) : undefined;
       const names = new Map<FileSymbols, Map<bigint, SymbolHit | null>>();
       const users = new Map<number, UserFrameResolver>();
-      const metadata = new Map<number, ProcessMetadata>();
-      const drops: Record<string, number> = { ...batch.drops };
+      const drops: DropCounts = {};
       const add = (reason: string, n: number): void => {
         if (n > 0) drops[reason] = (drops[reason] ?? 0) + n;
       };
-      const samples: ProfileSample[] = [];
+      const stacks: Frame[][] = [];
       for (const s of batch.samples) {
         const pid = s.tgid;
         let user = users.get(pid);
@@ -210,18 +178,14 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
           processes.tryObserve(pid);
           user = createUserFrameResolver(ctx, pid, names, created);
           users.set(pid, user);
-          metadata.set(pid, describe(pid, s));
         }
         const out: MutableFrame[] = [];
         let i = 0;
         if (kernel !== undefined) for (const a of s.kernelStack) out[i] = kernel.frame(a, i++ > 0);
-        // A stack taken inside a tracepoint starts in the sampler's own BPF program.
-        const hook = leadingHookFrames(out);
-        if (hook > 0) { out.splice(0, hook); i -= hook; }
         const userStart = i;
         for (const a of s.userStack) out[i] = user.frame(a, i++ > userStart);
         frames += out.length;
-        samples.push({ pid, tid: s.tid, threadName: s.comm, frames: out, values: s.values.slice() });
+        stacks.push(out);
       }
       for (const [pid, u] of users) {
         add(processes.get(pid) === undefined ? SYMBOLIZE_DROPS.processUnknown : SYMBOLIZE_DROPS.unmapped, u.unmapped);
@@ -229,16 +193,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       add(SYMBOLIZE_DROPS.kernelUnresolved, kernel?.unresolved ?? 0);
       for (const f of created) if (!f.symbolized) unsymbolized++;
       if (options.demangle !== undefined) applyDemangle(created, options.demangle);
-      return {
-        sampleTypes: batch.valueTypes,
-        periodType: batch.periodType,
-        period: batch.period,
-        startTimeNs: batch.startTimeNs,
-        durationNs: batch.durationNs,
-        samples,
-        processes: metadata,
-        drops: drops as DropCounts,
-      };
+      return { stacks, drops };
     },
     prepare(pid) {
       const p = processes.tryObserve(pid);
@@ -250,7 +205,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       }
       options.prepareJit?.(pid);
     },
-    stats: () => ({ frames, unsymbolizedFrames: unsymbolized, fileErrors, lastFileError, kallsymsError }),
+    stats: () => ({ frames, unsymbolizedFrames: unsymbolized, fileErrors, lastFileError, kallsymsError: kallsyms.error }),
   };
 }
 
@@ -271,4 +226,8 @@ function applyDemangle(frames: readonly MutableFrame[], demangle: (names: readon
       f.functionName = d;
     }
   }
+}
+
+function isKallsymsSource(k: KallsymsTable | null | KallsymsSource | undefined): k is KallsymsSource {
+  return k !== null && k !== undefined && 'table' in k && typeof k.table === 'function';
 }

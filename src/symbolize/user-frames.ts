@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import type { ProcessTable } from '../process/process-table.js';
 import type { ProcMapping } from '../process/proc-maps.js';
-import type { FrameKind, Mapping } from '../profile/model.js';
+import type { FrameKind, Mapping } from '../stacks/frames.js';
 import type { SymbolHit } from './address-table.js';
 import type { DwarfLineTable, SourceLine } from './dwarf-lines.js';
 import type { LineTableCache } from './line-table-cache.js';

@@ -8,7 +8,7 @@ import { createProcessTable } from '../../src/process/process-table.js';
 import type { RawStackBatch } from '../../src/stacks/raw-stacks.js';
 import { createFileSymbolCache } from '../../src/symbolize/symbol-table-jobs.js';
 import { createLineTableCache } from '../../src/symbolize/line-table-cache.js';
-import { createSymbolizer } from '../../src/symbolize/symbolizer.js';
+import { createProfileSymbolizer } from './symbolize-profile.js';
 import { repoRoot } from '../helpers/fixtures.js';
 import { nmSymbols, runtimeAddress } from '../fixtures/sym-fixtures.js';
 
@@ -76,7 +76,7 @@ describe('symbolizer lineInfo', () => {
     // The agent's symbol cache: debug files and Go tables, as collector-factory.ts wires it.
     const symbolCache = createFileSymbolCache();
     // Through load(): the tables (the debug file's too) come from the worker thread.
-    const symbolizer = createSymbolizer({ processes: table, kallsyms: null, symbolCache, lineInfo: true });
+    const symbolizer = createProfileSymbolizer({ processes: table, kallsyms: null, symbolCache, lineInfo: true });
     await symbolizer.load(batch(pid, stack));
     expect(symbolCache.stats()).toMatchObject({ misses: 1, entries: 1 });
     const withLines = symbolizer.symbolize(batch(pid, stack));
@@ -84,7 +84,7 @@ describe('symbolizer lineInfo', () => {
     expect(frames.map((f) => f.functionName)).toEqual(['mix_static', 'hot_static_loop']);
     expect(frames.map((f) => `${f.fileName}:${f.line}`)).toEqual(expected);
     // Off by default: the same stack without positions.
-    const plain = createSymbolizer({ processes: table, kallsyms: null, symbolCache }).symbolize(batch(pid, stack)).samples[0]!.frames;
+    const plain = createProfileSymbolizer({ processes: table, kallsyms: null, symbolCache }).symbolize(batch(pid, stack)).samples[0]!.frames;
     expect(plain.map((f) => f.functionName)).toEqual(['mix_static', 'hot_static_loop']);
     expect(plain.map((f) => f.fileName)).toEqual([undefined, undefined]);
     symbolCache.close();

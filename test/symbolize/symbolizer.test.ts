@@ -7,7 +7,8 @@ import { createProcessTable } from '../../src/process/process-table.js';
 import type { RawStackBatch, RawStackSample } from '../../src/stacks/raw-stacks.js';
 import { parseKallsyms } from '../../src/symbolize/kallsyms.js';
 import { createFileSymbolCache } from '../../src/symbolize/symbol-table-jobs.js';
-import { createSymbolizer, SYMBOLIZE_DROPS } from '../../src/symbolize/symbolizer.js';
+import { SYMBOLIZE_DROPS } from '../../src/symbolize/symbolizer.js';
+import { createProfileSymbolizer } from './symbolize-profile.js';
 import { extractVdsoImage } from '../../src/symbolize/vdso-image.js';
 import { buildSymFixtures, nmSymbols, runtimeAddress, startFixture, type RunningFixture, type SymFixtures } from '../fixtures/sym-fixtures.js';
 
@@ -67,7 +68,7 @@ describe('Symbolizer', () => {
 
       const table = createProcessTable();
       table.observe(run.pid);
-      const sym = createSymbolizer({ processes: table, kallsyms });
+      const sym = createProfileSymbolizer({ processes: table, kallsyms });
       const stack = [
         a.sym_lib_static_helper!.start + 4n, // leaf: the address itself
         a.sym_lib_global!.start + a.sym_lib_global!.size, // return address at the very end: addr-1 is inside
@@ -96,7 +97,7 @@ describe('Symbolizer', () => {
     const run = await start(fx.pie);
     const a = addrs(run.pid, fx.pie, ['sym_static_work']);
     const table = createProcessTable();
-    const sym = createSymbolizer({
+    const sym = createProfileSymbolizer({
       processes: table,
       kallsyms,
       describeProcess: (base) => ({ ...base, attributes: { 'service.name': `svc-${base.name}` } }),
@@ -129,7 +130,7 @@ describe('Symbolizer', () => {
     const staticAddr = run.printed.get('sym_static_work')!;
     const staticOffset = staticAddr - info.mappings.find((m) => m.path === fx.stripped && staticAddr >= m.start && staticAddr < m.end)!.start
       + info.mappings.find((m) => m.path === fx.stripped && staticAddr >= m.start && staticAddr < m.end)!.offset;
-    const sym = createSymbolizer({ processes: table, kallsyms });
+    const sym = createProfileSymbolizer({ processes: table, kallsyms });
     const p = sym.symbolize(batch([sample(run.pid, [first.start + 0x10n, staticAddr, dyn.sym_global_entry!.start + 6n])]));
     const mod = basename(fx.stripped);
     expect(names(p.samples[0]!.frames)).toEqual([`${mod}+0x10`, `${mod}+0x${staticOffset.toString(16)}`, 'sym_global_entry']);
@@ -147,7 +148,7 @@ describe('Symbolizer', () => {
     await run.stop();
     table.refresh();
     expect(table.get(run.pid)?.exited).toBe(true);
-    const sym = createSymbolizer({ processes: table, kallsyms });
+    const sym = createProfileSymbolizer({ processes: table, kallsyms });
     const p = sym.symbolize(batch([sample(run.pid, [a.sym_lib_global!.start, a.sym_global_entry!.start + 2n])]));
     expect(names(p.samples[0]!.frames)).toEqual(['sym_lib_global', 'sym_global_entry']);
     expect(p.processes.get(run.pid)?.name).toBe('sym-target-nopi');
@@ -164,7 +165,7 @@ describe('Symbolizer', () => {
   it('prepare() keeps symbols of an exited process whose binary was deleted', async () => {
     const { exe, run, work } = await startCopy('sym-target-ephemeral');
     const table = createProcessTable();
-    const sym = createSymbolizer({ processes: table, kallsyms });
+    const sym = createProfileSymbolizer({ processes: table, kallsyms });
     sym.prepare(run.pid);
     await run.stop();
     rmSync(exe);
@@ -178,7 +179,7 @@ describe('Symbolizer', () => {
     const table = createProcessTable();
     const cache = createFileSymbolCache();
     try {
-      const sym = createSymbolizer({ processes: table, kallsyms, symbolCache: cache });
+      const sym = createProfileSymbolizer({ processes: table, kallsyms, symbolCache: cache });
       // node's table keeps the worker busy: the program's load waits behind it.
       const node = cache.load(process.execPath);
       sym.prepare(run.pid);
@@ -197,14 +198,14 @@ describe('Symbolizer', () => {
 
   it('resolves kernel addresses from the real kallsyms, module frames included', () => {
     const table = createProcessTable();
-    const sym = createSymbolizer({ processes: table });
+    const sym = createProfileSymbolizer({ processes: table });
     const line = readFileSync('/proc/kallsyms', 'utf8').split('\n').find((l) => / [Tt] schedule$/.test(l))!;
     const schedule = BigInt(`0x${line.split(' ')[0]!}`);
     const p = sym.symbolize(batch([sample(process.pid, [], [schedule + 4n, schedule + 1n, 0x1000n])]));
     expect(names(p.samples[0]!.frames)).toEqual(['schedule', 'schedule', '[kernel.kallsyms]+0x1000']);
     expect(p.drops).toEqual({ [SYMBOLIZE_DROPS.kernelUnresolved]: 1 });
 
-    const fake = createSymbolizer({ processes: table, kallsyms });
+    const fake = createProfileSymbolizer({ processes: table, kallsyms });
     const m = fake.symbolize(batch([sample(process.pid, [], [0xffffffffc0001010n])])).samples[0]!.frames[0]!;
     expect(m).toMatchObject({ functionName: 'nft_do_chain', kind: 'kernel' });
     expect(m.mapping?.file).toBe('[nf_tables]');
@@ -214,7 +215,7 @@ describe('Symbolizer', () => {
     const run = await start(fx.pie);
     const a = addrs(run.pid, fx.pie, ['sym_global_entry', 'sym_static_work']);
     const seen: string[][] = [];
-    const sym = createSymbolizer({
+    const sym = createProfileSymbolizer({
       processes: createProcessTable(),
       kallsyms,
       demangle: (ns) => {
@@ -236,7 +237,7 @@ describe('Symbolizer', () => {
     const run = await start(fx.pie);
     const table = createProcessTable();
     const anon = table.observe(run.pid).mappings.find((m) => m.kind === 'anon' || m.kind === 'heap')!;
-    const sym = createSymbolizer({
+    const sym = createProfileSymbolizer({
       processes: table,
       kallsyms,
       resolveJit: (pid, addr) => (pid === run.pid && addr === anon.start + 8n ? { name: 'hotFunction', kind: 'v8js', fileName: 'app.js', line: 3 } : undefined),
@@ -255,18 +256,18 @@ describe('Symbolizer', () => {
     const elf = ElfFile.open(image);
     expect(elf.buildId()).toMatch(/^[0-9a-f]+$/);
     elf.close();
-    const sym = createSymbolizer({ processes: table, kallsyms });
+    const sym = createProfileSymbolizer({ processes: table, kallsyms });
     const f = sym.symbolize(batch([sample(run.pid, [vdso.start + fn.value + 2n])])).samples[0]!.frames[0]!;
     expect(f).toMatchObject({ functionName: '__vdso_clock_gettime', symbolized: true });
     expect(f.mapping?.file).toBe('[vdso]');
-    const off = createSymbolizer({ processes: table, kallsyms, vdso: false });
+    const off = createProfileSymbolizer({ processes: table, kallsyms, vdso: false });
     expect(off.symbolize(batch([sample(run.pid, [vdso.start + 0x20n])])).samples[0]!.frames[0]!.functionName).toBe('[vdso]+0x20');
     await run.stop();
   });
 
   it('keeps frames of a process it never saw, counted as unknown', () => {
     const ghost = 0x3fffff0;
-    const sym = createSymbolizer({ processes: createProcessTable(), kallsyms });
+    const sym = createProfileSymbolizer({ processes: createProcessTable(), kallsyms });
     const p = sym.symbolize(batch([sample(ghost, [0x401000n, 0x401100n], [SCHEDULE + 1n])]));
     expect(names(p.samples[0]!.frames)).toEqual(['schedule', '[unknown]+0x401000', '[unknown]+0x401100']);
     expect(p.processes.get(ghost)).toEqual({ pid: ghost, name: 'thread-x', executablePath: undefined, commandLine: undefined, attributes: {} });
@@ -277,7 +278,7 @@ describe('Symbolizer', () => {
     const run = await start(fx.pie);
     const a = { ...addrs(run.pid, fx.pie, ['sym_static_work', 'sym_global_entry', 'main']), ...addrs(run.pid, fx.lib, ['sym_lib_global']) };
     const table = createProcessTable();
-    const sym = createSymbolizer({ processes: table, kallsyms });
+    const sym = createProfileSymbolizer({ processes: table, kallsyms });
     const fns = Object.values(a);
     const samples: RawStackSample[] = [];
     for (let i = 0; i < 10_000; i++) {
