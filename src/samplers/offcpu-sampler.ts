@@ -8,6 +8,7 @@ import { normalizeTargets, type NormalizedTargets, type RawStackBatch, type Targ
 import { type StackSampler } from './stack-sampler.js';
 import { prepareWalkerMaps, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
 import { startWithTracepointFallback, type TracepointAttachMode } from './tracepoint-attach.js';
+import { createHookFrameTrimmer, type KernelSymbolName } from './hook-frames.js';
 
 /** Settings of the off-CPU sampler; every field has a default. */
 export interface OffCpuSamplerOptions {
@@ -34,6 +35,12 @@ export interface OffCpuSamplerOptions {
    * Linux 5.17+); default none: frame pointers only.
    */
   readonly unwindMaps?: SharedWalkerMaps;
+  /**
+   * Names kernel addresses, so that each stack's leading frames of the
+   * sampler's own hook (bpf_prog_*, bpf_trace_run*) are cut in the drain;
+   * default none: stacks keep them.
+   */
+  readonly kernelSymbolName?: KernelSymbolName;
 }
 
 /** The off-CPU sampler: a StackSampler over bpf/offcpu.bpf.c. */
@@ -61,6 +68,7 @@ export function createOffCpuSampler(
   let link: BpfLink | undefined;
   let attachedWith: 'tp_btf' | 'raw_tp' | undefined;
   let targets: NormalizedTargets = normalizeTargets(opts.targets ?? 'all');
+  const trimHook = opts.kernelSymbolName ? createHookFrameTrimmer(opts.kernelSymbolName) : undefined;
 
   const writeControl = (o: BpfObject): void =>
     o.map('control').update(u32Bytes(0), encodeOnCpuControl(window.generation, targets === 'all'));
@@ -103,7 +111,10 @@ export function createOffCpuSampler(
     drain(): RawStackBatch {
       if (!obj) throw new Error('draining off-cpu sampler: not started: call start() first');
       const o = obj;
-      return window.drain(o, () => writeControl(o), (old, drops) => drainOffCpuGeneration(o, old, drops, dwarf));
+      return window.drain(o, () => writeControl(o), (old, drops) => {
+        const samples = drainOffCpuGeneration(o, old, drops, dwarf);
+        return trimHook ? samples.map((s) => ({ ...s, kernelStack: trimHook(s.kernelStack) })) : samples;
+      });
     },
     setTargets(next) {
       targets = normalizeTargets(next);
