@@ -1,31 +1,77 @@
+/**
+ * The one place samplers, the symbolizer and the unwinder are made, for
+ * `record`, the agent and SkyWalking tasks alike, so each honours every
+ * setting (mangling, line info, unwinding) the same way.
+ *
+ * Adding a sampler kind: its BPF program, its sampler module under
+ * samplers/, and one line in `samplerKinds` below.
+ */
 import { createProcessTable, type ProcessTable } from '../process/process-table.js';
+import { createExecWatcherThread } from '../process/exec-watcher-thread.js';
+import { createProcessTracking, type ProcessTracking } from '../process/process-tracking.js';
+import { createProcessDescriber, type ProcessDescriber } from '../profile/profile-builder.js';
+import { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProcessMetadata } from '../profile/model.js';
 import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
 import type { OffCpuState } from '../samplers/offcpu-layout.js';
 import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
-import type { TargetSelection } from '../stacks/raw-stacks.js';
+import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
+import type { TargetSelection } from '../stacks/raw-stacks.js';
 import { createDemangler } from '../symbolize/demangle.js';
+import { createKallsymsSource, type KallsymsSource } from '../symbolize/kallsyms.js';
+import { createPerfMapResolver } from '../symbolize/perf-map.js';
 import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
-import { createPerfMapResolver } from '../symbolize/perf-map.js';
 import { createSymbolizer, type Symbolizer } from '../symbolize/symbolizer.js';
-import { createExecWatcherThread } from '../process/exec-watcher-thread.js';
-import { createProcessTracking, type ProcessTracking } from '../process/process-tracking.js';
 import { createProcessUnwinder, startWalkingOrFramePointers, withProcessUnwinder, type ProcessUnwinder } from '../unwind/process-unwinder.js';
-import { ProfileCollector } from '../profile/profile-collector.js';
+import type { UnwindMapSizes } from '../unwind/unwind-maps.js';
 
-/** The kinds of profile a collector can produce. */
-export type CollectorKind = 'oncpu' | 'offcpu';
+/** Where the pipeline stages write what they have to say. */
+export type StageLog = (level: 'warn' | 'info' | 'debug', message: string) => void;
 
-/** Everything a collector needs to know; unused fields are ignored per kind. */
-export interface CollectorOptions {
-  readonly targets: TargetSelection;
+/** Sampler settings; each kind reads its own. */
+export interface SamplerSettings {
   readonly frequencyHz?: number;
   readonly includeIdle?: boolean;
   readonly minBlockNs?: bigint;
   readonly maxBlockNs?: bigint | undefined;
   readonly state?: OffCpuState;
+}
+
+/** What every sampler kind is made with besides its settings. */
+interface SamplerParts {
+  readonly targets: TargetSelection;
+  readonly log?: { log: StageLog };
+  /** The walker's maps, when the sampler walks .eh_frame tables. */
+  readonly unwindMaps?: SharedWalkerMaps;
+  readonly kallsyms: KallsymsSource;
+}
+
+/** One registration line per sampler kind. */
+const samplerKinds = {
+  oncpu: (s: SamplerSettings, p: SamplerParts): StackSampler => createOnCpuSampler({
+    targets: p.targets, frequencyHz: s.frequencyHz ?? 99, includeIdle: s.includeIdle ?? false, ...p.log, ...walker(p),
+  }),
+  offcpu: (s: SamplerSettings, p: SamplerParts): StackSampler => createOffCpuSampler({
+    targets: p.targets, minBlockNs: s.minBlockNs ?? 1000n, state: s.state ?? 'all', ...p.log, ...walker(p),
+    ...(s.maxBlockNs !== undefined ? { maxBlockNs: s.maxBlockNs } : {}),
+    kernelSymbolName: (a) => p.kallsyms.table()?.lookup(a)?.name,
+  }),
+} as const;
+
+/** The kinds of profile a collector can produce. */
+export type CollectorKind = keyof typeof samplerKinds;
+
+/** The kinds samplerKinds registers, for settings validation. */
+export const COLLECTOR_KINDS = Object.keys(samplerKinds) as CollectorKind[];
+
+function walker(p: SamplerParts): { unwindMaps?: SharedWalkerMaps } {
+  return p.unwindMaps ? { unwindMaps: p.unwindMaps } : {};
+}
+
+/** Settings that decide how frames are named and stacks walked: one set per agent or recording. */
+export interface PipelineSettings {
   readonly procRoot?: string;
   /** Adds container/pod/service attributes to each process (discovery). */
   readonly describeProcess?: (base: ProcessMetadata) => ProcessMetadata;
@@ -41,80 +87,78 @@ export interface CollectorOptions {
    * follow frame pointers only.
    */
   readonly dwarfUnwind?: boolean;
-  /** Shared with other collectors of the same agent, so each table is built and loaded once. */
-  readonly unwinder?: ProcessUnwinder;
+  /** Sizes of the walker's maps (MESHPROF_UNWIND_TABLE_BYTES). */
+  readonly unwindMapSizes?: UnwindMapSizes;
+  /** Named targets: exec tracking follows only them, and their tables are built first. Default: every process. */
+  readonly targets?: TargetSelection;
+  /**
+   * Which exec'd processes tracking prepares, when the selection changes over
+   * time (the agent's discovery rules); default: the named targets, or all.
+   */
+  readonly wants?: (pid: number) => boolean;
+  /** The caller's symbol cache (it closes it); default one of the services' own. */
+  readonly symbolCache?: SymbolCache;
+  readonly log?: StageLog;
+}
+
+/** Everything a collector needs to know; unused fields are ignored per kind. */
+export interface CollectorOptions extends PipelineSettings, SamplerSettings {
+  readonly targets: TargetSelection;
   /**
    * Whether start() waits (up to 15 s) for the unwind tables of the processes
    * it knows will be sampled, so a short recording is complete from its first
    * sample; default true. A long-running agent does not wait.
    */
   readonly awaitTables?: boolean;
-  readonly log?: (level: 'warn' | 'info' | 'debug', message: string) => void;
-}
-
-function createSampler(kind: CollectorKind, opts: CollectorOptions, unwinder?: ProcessUnwinder): StackSampler {
-  const log = opts.log ? { log: opts.log } : {};
-  const unwind = unwinder ? { unwindMaps: unwinder.maps } : {};
-  if (kind === 'oncpu') {
-    return createOnCpuSampler({
-      targets: opts.targets, frequencyHz: opts.frequencyHz ?? 99, includeIdle: opts.includeIdle ?? false, ...log, ...unwind,
-    });
-  }
-  return createOffCpuSampler({
-    targets: opts.targets,
-    ...unwind,
-    minBlockNs: opts.minBlockNs ?? 1000n,
-    ...(opts.maxBlockNs !== undefined ? { maxBlockNs: opts.maxBlockNs } : {}),
-    state: opts.state ?? 'all',
-    ...log,
-  });
+  /**
+   * Whether the table drops go into this collector's profiles; default true.
+   * False for SkyWalking tasks: the agent's own collectors report them, once.
+   */
+  readonly reportsTableDrops?: boolean;
 }
 
 /**
- * What every collector of one agent can share: the process table (so /proc
- * is read once), the symbolizer with its symbol cache (so each binary's
- * symbols are loaded once), the JIT perf-map reader and the exec tracking
- * (one ring buffer and worker thread).
+ * What every collector of one agent shares: the process table (so /proc is
+ * read once), the symbolizer with its symbol cache (each binary's symbols
+ * loaded once), kernel symbols, the JIT perf-map reader, exec tracking (one
+ * ring buffer and worker thread) and the .eh_frame unwinder (each table
+ * built and loaded once).
  */
 export interface ProcessServices {
+  readonly settings: PipelineSettings;
   readonly processes: ProcessTable;
   readonly symbolizer: Symbolizer;
-  /** Frees per-process state of exited processes the table forgot. */
-  forgotten(pids: readonly number[]): void;
+  readonly describe: ProcessDescriber;
+  readonly kallsyms: KallsymsSource;
   /** Exec tracking, when on: started before the samplers, stopped after them. */
   readonly tracking: ProcessTracking | undefined;
-  /** Ends the symbol table worker of a cache it created; after the samplers and tracking stopped. */
+  /**
+   * The unwinder, made on first use; undefined with dwarfUnwind off or
+   * where its maps cannot be made (said once, in the log).
+   */
+  unwinder(): ProcessUnwinder | undefined;
+  /** Frees per-process state of exited processes the table forgot. */
+  forgotten(pids: readonly number[]): void;
+  /** Ends the unwinder and the symbol table worker of a cache it created; after the samplers and tracking stopped. */
   close(): void;
 }
 
-/** The options createProcessServices reads. */
-export type ProcessServicesOptions = Pick<CollectorOptions, 'procRoot' | 'describeProcess' | 'keepMangled' | 'lineInfo' | 'trackExecs' | 'log'> & {
-  /** Named targets: exec tracking follows only them. Default: every process. */
-  readonly targets?: TargetSelection;
-  /** The caller's symbol cache (it closes it); default one of the services' own. */
-  readonly symbolCache?: SymbolCache;
-  /**
-   * Which exec'd processes tracking prepares, when the selection changes over
-   * time (the agent's discovery rules); default: the named targets, or all.
-   */
-  readonly wants?: (pid: number) => boolean;
-};
-
 /** Creates the services one collector, or all of an agent's, use. */
-export function createProcessServices(opts: ProcessServicesOptions): ProcessServices {
+export function createProcessServices(opts: PipelineSettings): ProcessServices {
   const processes = createProcessTable({ procRoot: opts.procRoot ?? '/proc' });
   const demangler = createDemangler({ keepMangled: opts.keepMangled ?? false, onError: (e) => opts.log?.('warn', e.message) });
   const jit = createPerfMapResolver({ procRoot: processes.procRoot });
+  const kallsyms = createKallsymsSource(processes.procRoot);
   // Symbol tables are read in a worker thread: node's takes about a second.
   const symbolCache = opts.symbolCache ?? createFileSymbolCache(opts.log);
   const symbolizer = createSymbolizer({
     processes,
+    kallsyms,
     demangle: (names) => demangler.demangle(names),
     resolveJit: (pid, address) => jit.resolve(pid, address),
     prepareJit: (pid) => jit.prepare(pid),
     lineInfo: opts.lineInfo ?? false,
     symbolCache,
-    ...(opts.describeProcess ? { describeProcess: opts.describeProcess } : {}),
   });
   const named = opts.targets === undefined || typeof opts.targets === 'string' ? undefined : new Set(opts.targets);
   const tracking = (opts.trackExecs ?? true)
@@ -126,13 +170,35 @@ export function createProcessServices(opts: ProcessServicesOptions): ProcessServ
       ...(opts.log ? { log: opts.log } : {}),
     })
     : undefined;
+  let unwinder: ProcessUnwinder | null | undefined = opts.dwarfUnwind === false ? null : undefined;
   return {
+    settings: opts,
     processes,
     symbolizer,
+    describe: createProcessDescriber(processes, opts.describeProcess),
+    kallsyms,
+    tracking,
+    unwinder() {
+      if (unwinder === undefined) {
+        try {
+          unwinder = createProcessUnwinder({
+            processes, targets: [], ...(opts.unwindMapSizes ? { mapSizes: opts.unwindMapSizes } : {}), ...(opts.log ? { log: opts.log } : {}),
+          });
+        } catch (err) {
+          // the maps could not be made (memory limits, no bpf_map_create): samplers use frame pointers
+          unwinder = null;
+          opts.log?.('warn', `unwind tables unavailable (${(err as Error).message}): user stacks follow frame pointers only`);
+        }
+      }
+      return unwinder ?? undefined;
+    },
     // Perf maps stay readable for samples drained after exit; drop them with the process.
     forgotten: (pids) => { for (const pid of pids) jit.forget(pid); },
-    tracking,
-    close: () => { if (opts.symbolCache === undefined) symbolCache.close(); },
+    close: () => {
+      unwinder?.close();
+      unwinder = null;
+      if (opts.symbolCache === undefined) symbolCache.close();
+    },
   };
 }
 
@@ -144,11 +210,11 @@ export function createProcessServices(opts: ProcessServicesOptions): ProcessServ
  */
 export function createCollector(kind: CollectorKind, opts: CollectorOptions, shared?: ProcessServices): ProfileCollector {
   const services = shared ?? createProcessServices(opts);
-  const { processes, symbolizer } = services;
+  const { processes, symbolizer, describe } = services;
   const explicitTargets = typeof opts.targets === 'string' ? [] : opts.targets;
-  const sampler = walkingSampler(kind, opts, processes, explicitTargets);
+  const sampler = walkingSampler(kind, opts, services, explicitTargets);
   return new ProfileCollector({
-    sampler, processes, symbolizer, explicitTargets,
+    sampler, processes, symbolizer, describe, explicitTargets,
     onForgotten: (pids) => services.forgotten(pids),
     ...(shared === undefined && services.tracking ? { tracking: services.tracking } : {}),
     ...(shared === undefined ? { onStop: () => services.close() } : {}),
@@ -160,69 +226,56 @@ export function createCollector(kind: CollectorKind, opts: CollectorOptions, sha
 const PREPARE_TIMEOUT_MS = 15_000;
 
 /**
- * The collector's sampler, walking with the .eh_frame tables unless they are
- * turned off: with the caller's shared unwinder, or one of its own that
- * stop() closes. prepare() waits for the tables of the named targets, or
- * with 'all' of the processes busy on the CPU right now, so the first
- * samples are complete too. A kernel that cannot load the walker gets
+ * The collector's sampler, walking with the services' .eh_frame unwinder
+ * unless unwinding is off. prepare() waits for the tables of the named
+ * targets, or with 'all' of the processes busy on the CPU right now, so the
+ * first samples are complete too. A kernel that cannot run the walker gets
  * a frame-pointer sampler instead, with a warning.
  */
-function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: ProcessTable, targets: readonly number[]): StackSampler {
-  if (opts.dwarfUnwind === false) return createSampler(kind, opts);
-  let owned: ProcessUnwinder | undefined;
-  let unwinder: ProcessUnwinder | undefined = opts.unwinder;
+function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: ProcessServices, targets: readonly number[]): StackSampler {
+  const log = opts.log ?? services.settings.log;
+  const make = (t: TargetSelection, unwindMaps?: SharedWalkerMaps): StackSampler =>
+    samplerKinds[kind](opts, { targets: t, kallsyms: services.kallsyms, ...(log ? { log: { log } } : {}), ...(unwindMaps ? { unwindMaps } : {}) });
+  const walks = opts.dwarfUnwind ?? services.settings.dwarfUnwind ?? true;
+  if (!walks) return make(opts.targets);
   let sampler: StackSampler | undefined;
   let targetsNow = opts.targets;
-  let fpOnly = false;
-  const release = (): void => {
-    owned?.close();
-    owned = undefined;
-  };
   const current = (): StackSampler => {
     if (!sampler) throw new Error(`using ${kind} sampler: not started: call start() first`);
     return sampler;
   };
-  const follow = (): ProcessUnwinder => {
-    if (unwinder === undefined) unwinder = owned = createProcessUnwinder({ processes, targets, ...(opts.log ? { log: opts.log } : {}) });
-    else for (const pid of targets) unwinder.follow(pid);
-    return unwinder;
+  const follow = (): ProcessUnwinder | undefined => {
+    const u = services.unwinder();
+    for (const pid of targets) {
+      services.processes.tryObserve(pid);
+      u?.follow(pid);
+    }
+    return u;
   };
   return {
     async prepare() {
-      let u: ProcessUnwinder;
-      try {
-        u = follow();
-      } catch (err) {
-        // the maps could not be made (memory limits, no bpf_map_create): start() will use frame pointers
-        fpOnly = true;
-        opts.log?.('warn', `unwind tables unavailable (${(err as Error).message}): user stacks follow frame pointers only`);
-        return;
-      }
+      const u = follow();
+      if (u === undefined) return;
       if (opts.targets === 'all') await u.followBusy();
       if (opts.awaitTables === false) return;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), PREPARE_TIMEOUT_MS); });
       const isLate = await Promise.race([u.settled().then(() => false), late]);
       clearTimeout(timer);
-      if (isLate) opts.log?.('warn', `unwind tables still building after ${PREPARE_TIMEOUT_MS / 1000} s: sampling meanwhile, with frame pointers where they are missing`);
+      if (isLate) log?.('warn', `unwind tables still building after ${PREPARE_TIMEOUT_MS / 1000} s: sampling meanwhile, with frame pointers where they are missing`);
     },
     start() {
-      const options = { ...opts, targets: targetsNow };
-      const framePointers = (): StackSampler => createSampler(kind, options);
-      if (fpOnly) {
-        sampler = framePointers();
+      const u = follow();
+      if (u === undefined) {
+        sampler = make(targetsNow);
         sampler.start();
         return;
       }
-      const started = startWalkingOrFramePointers(() => {
-        const u = unwinder ?? follow();
-        return withProcessUnwinder(createSampler(kind, options, u), processes, u);
-      }, framePointers, (m) => opts.log?.('warn', m));
-      sampler = started.sampler;
-      if (!started.walks) {
-        release();
-        unwinder = undefined;
-      }
+      sampler = startWalkingOrFramePointers(
+        () => withProcessUnwinder(make(targetsNow, u.maps), services.processes, u, opts.reportsTableDrops ?? true),
+        () => make(targetsNow),
+        (m) => log?.('warn', m),
+      ).sampler;
     },
     drain: () => current().drain(),
     setTargets: (t) => {
@@ -234,7 +287,6 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: 
         sampler?.stop();
       } finally {
         sampler = undefined;
-        release();
       }
     },
   };
