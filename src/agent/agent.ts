@@ -5,18 +5,18 @@ import type { DiscoveryConfig } from '../discovery/discovery.js';
 import type { TargetSet } from '../discovery/target-selector.js';
 import { startSelfTelemetry, type SelfTelemetry } from '../export/index.js';
 import type { SkyWalkingExporter } from '../export/skywalking/index.js';
+import type { SkyWalkingEnvConfig } from '../config/skywalking-env.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
 import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
 import { createCollector, createProcessServices, type ProcessServices } from './collector-factory.js';
-import { createProcessUnwinder, type ProcessUnwinder } from '../unwind/process-unwinder.js';
 import { startDiscoveryService, type DiscoveryService } from './discovery-service.js';
 import { createExporterSinks } from './exporter-sinks.js';
 import { LocalProfileFiles } from '../export/local-profile-files.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import type { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProfileSink } from './profile-sink.js';
-import { createSkyWalkingService, type TaskUnwinding } from './skywalking-service.js';
+import { createSkyWalkingService } from './skywalking-service.js';
 import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 
@@ -53,13 +53,11 @@ function selects(targets: TargetSet, pid: number): boolean {
 interface Wiring {
   readonly config: AgentConfig;
   readonly discoveryConfig: DiscoveryConfig;
+  readonly skywalkingConfig: SkyWalkingEnvConfig | undefined;
   readonly log: Logger;
   readonly metrics: AgentMetrics;
   readonly telemetry: SelfTelemetry;
   readonly sinks: ProfileSink[];
-  readonly skywalking: SkyWalkingExporter | undefined;
-  /** Set once the samplers' process table and unwinder exist; SkyWalking tasks walk with them. */
-  readonly unwinding: { current?: TaskUnwinding };
   /** Every file's symbols, for the collectors and SkyWalking's tasks alike: read once, in one worker. */
   readonly symbolCache: SymbolCache;
 }
@@ -72,17 +70,14 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
   const settings = resolveMeshprofEnv(env);
   const config = settings.agent;
   const log = pino({ level: config.logLevel, base: { service: 'meshprof' } });
-  const sw = settings.skywalking;
   const metrics = createAgentMetrics();
   // OTEL_TRACES_EXPORTER was checked above; the SDK reads its other OTEL_* variables itself.
   const telemetry = startSelfTelemetry(env);
   try {
     const sinks = [localSink(config, log), ...createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
       .filter((s): s is ProfileSink => s !== undefined);
-    const unwinding: { current?: TaskUnwinding } = {};
     const symbolCache = createFileSymbolCache((level, message) => log[level](message));
-    const skywalking = sw ? createSkyWalkingService(sw, config, log, symbolCache, () => unwinding.current) : undefined;
-    return { config, discoveryConfig: settings.discovery, log, metrics, telemetry, sinks, skywalking, unwinding, symbolCache };
+    return { config, discoveryConfig: settings.discovery, skywalkingConfig: settings.skywalking, log, metrics, telemetry, sinks, symbolCache };
   } catch (err) {
     // The SDK's exporter would otherwise keep the process alive after the config error.
     void telemetry.shutdown();
@@ -97,13 +92,13 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
  * SIGTERM/SIGINT within MESHPROF_SHUTDOWN_TIMEOUT.
  */
 export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []): Promise<number> {
-  const { config, discoveryConfig, log, metrics, telemetry, sinks, skywalking, unwinding, symbolCache } = wire(env, extraSinks);
+  const { config, discoveryConfig, skywalkingConfig, log, metrics, telemetry, sinks, symbolCache } = wire(env, extraSinks);
   requireProfilingPrivileges();
 
   const collectors: { kind: string; collector: ProfileCollector }[] = [];
   let metricsServer: MetricsServer | undefined;
   let discovery: DiscoveryService | undefined;
-  let unwinder: ProcessUnwinder | undefined;
+  let skywalking: SkyWalkingExporter | undefined;
   const stop = new AbortController();
   const onSignal = (signal: string): void => { log.info({ signal }, 'stopping: flushing the last interval'); stop.abort(); };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
@@ -115,6 +110,8 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     const exited = services?.processes.exitedPids() ?? [];
     const profiles: { kind: (typeof collectors)[number]['kind']; profile: Profile }[] = [];
     for (const { kind, collector } of collectors) profiles.push({ kind, profile: await collector.collect() });
+    // SkyWalking's tasks sample from the same table: they name their samples before it forgets.
+    await skywalking?.flushTasks();
     // Every collector has symbolized their samples: now they can go. Processes
     // found gone while symbols loaded wait for the next interval's drain.
     const gone = services?.processes.forgetExited(exited) ?? [];
@@ -142,22 +139,15 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     const bpfLog = (level: 'warn' | 'info' | 'debug', message: string): void => log[level](message);
     const shared = createProcessServices({
       procRoot: config.procRoot, keepMangled: config.keepMangled, lineInfo: config.lineInfo, log: bpfLog, symbolCache,
+      dwarfUnwind: config.unwind === 'eh-frame',
+      unwindMapSizes: { rowChunks: Math.floor(config.unwindTableBytes / 1024) },
       describeProcess: (base) => naming.describeProcess(base),
       // With selection rules, only selected processes are sampled: preparing the symbols of every
       // program exec'd on the host would load tables nobody asks for.
       ...(naming.selective ? { wants: (pid: number) => selects(naming.currentTargets(), pid) } : {}),
     });
     services = shared;
-    const table = shared.processes;
-    try {
-      if (config.unwind === 'eh-frame') {
-        const rowChunks = Math.floor(config.unwindTableBytes / 1024);
-        unwinder = createProcessUnwinder({ processes: table, targets: [], log: bpfLog, mapSizes: { rowChunks } });
-        unwinding.current = { processes: table, unwinder };
-      }
-    } catch (err) {
-      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'unwind tables unavailable: user stacks follow frame pointers only');
-    }
+    skywalking = skywalkingConfig ? createSkyWalkingService(skywalkingConfig, config, log, shared, metrics.export) : undefined;
     // Before the samplers: a program started in between is then seen at exec.
     shared.tracking?.start();
     for (const kind of config.profiles) {
@@ -165,7 +155,6 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
         targets: naming.currentTargets(), frequencyHz: config.frequencyHz, includeIdle: config.includeIdle, log: bpfLog,
         // a continuous profiler starts at once; the first interval's stacks complete as tables arrive
         awaitTables: false,
-        ...(unwinder ? { unwinder } : { dwarfUnwind: false }),
       }, shared);
       collectors.push({ kind, collector });
       await collector.start();
@@ -211,10 +200,9 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       ...sinks.map((s) => s.shutdown(deadline).catch((err: unknown) => log.error({ sink: s.name, err: String(err) }, 'shutting down sink'))),
       skywalking?.stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping skywalking')),
     ]);
-    // after SkyWalking's tasks, which walk with it too
-    unwinding.current = undefined;
-    unwinder?.close();
     services?.tracking?.stop();
+    // after SkyWalking's tasks, which share the unwinder and the table
+    services?.close();
     symbolCache.close();
     await discovery?.stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping discovery'));
     log.info({ dropped: metrics.drops(), exportDropped: metrics.export.drops() }, 'agent stopped');

@@ -1,61 +1,47 @@
 /**
- * Runs ON_CPU / OFF_CPU profiling tasks: one sampler per task for its
- * duration, drained every flush into one `collectProfilingData` stream.
+ * Runs SkyWalking's ON_CPU / OFF_CPU profiling tasks: one collector per task
+ * for its duration (made by the pipeline factory, so it names frames as the
+ * agent does), collected every flush and handed to the SkyWalking exporter's
+ * queue as task data.
  */
-import type { Profile } from '../profile/model.js';
-import type { RawStackBatch } from '../stacks/raw-stacks.js';
-import type { StackSampler } from '../samplers/stack-sampler.js';
 import { encodeSkyWalkingProfilingData, type SkyWalkingProfilingKind } from '../encode/skywalking.js';
-import { create } from '@bufbuild/protobuf';
-import {
-  EBPFProfilingService,
-  EBPFProfilingTaskMetadataSchema,
-  type EBPFProfilingData,
-} from '../gen/skywalking/ebpf/profiling/Profile_pb.js';
-import type { OapConnection } from '../export/skywalking/oap-connection.js';
-import type { ProfilingTask } from '../export/skywalking/task-command.js';
-import type { SkyWalkingLogger } from '../export/skywalking/logger.js';
+import type { ProfilingTaskScheduler, SkyWalkingLogger, TaskProfilingData } from '../export/skywalking/index.js';
+import type { ProfilingTask } from '../export/skywalking/index.js';
+import type { Profile } from '../profile/model.js';
 
-/** Builds a sampler restricted to the given processes; the runner starts and stops it. */
-export type SamplerFactory = (kind: SkyWalkingProfilingKind, pids: number[]) => StackSampler;
-/** Turns a drained batch into frames. */
-export type Symbolizer = (batch: RawStackBatch) => Profile | Promise<Profile>;
+/** A task's collect cycle (a ProfileCollector over the task's pids). */
+export interface TaskCollector {
+  start(): Promise<void> | void;
+  /** Everything since the last collect, named. */
+  collect(): Promise<Profile>;
+  stop(): void;
+}
+
+/** Makes a collector of `kind` restricted to `pids`; the runner starts and stops it. */
+export type TaskCollectorFactory = (kind: SkyWalkingProfilingKind, pids: number[]) => TaskCollector;
 
 /** Options; flushMs defaults to Rover's 5 s. */
 export interface TaskRunnerOptions {
-  readonly connection: OapConnection;
-  readonly samplerFactory: SamplerFactory;
-  readonly symbolize: Symbolizer;
+  readonly collectors: TaskCollectorFactory;
+  /** Queues one drain of one task for OAP (the SkyWalking exporter's queue). */
+  readonly send: (data: TaskProfilingData) => void;
   /** Host pid of an OAP process id, undefined when unknown. */
   readonly resolvePid: (processId: string) => number | undefined;
   readonly logger: SkyWalkingLogger;
   readonly flushMs?: number | undefined;
-  /** Unsent messages kept per task while OAP is unreachable. */
-  readonly maxPendingPerTask?: number | undefined;
   readonly now?: (() => number) | undefined;
 }
 
 /** Task lifecycle and the flush loop. */
-export interface TaskRunner {
-  /** Accepts a task: runs it now or at its start time. False when skipped (ended, unsupported, unknown process). */
-  run(task: ProfilingTask): boolean;
-  /** Drains every task and sends the data in one stream. */
-  flush(): Promise<void>;
-  /** Process ids with a task that is scheduled or running. */
-  busyProcessIds(): ReadonlySet<string>;
-  start(): void;
-  /** Stops every sampler and sends what is left. */
-  stop(): Promise<void>;
-}
+export type TaskRunner = ProfilingTaskScheduler;
 
 interface TaskState {
   task: ProfilingTask;
   kind: SkyWalkingProfilingKind;
   pids: number[];
-  sampler: StackSampler | undefined;
+  collector: TaskCollector | undefined;
   startedAt: number;
   ended: boolean;
-  pending: EBPFProfilingData[];
   timers: NodeJS.Timeout[];
 }
 
@@ -64,28 +50,29 @@ const identity = (t: ProfilingTask): string => `${[...t.processIds].sort().join(
 /** Creates the runner; call start() for the periodic flush. */
 export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   const now = options.now ?? Date.now;
-  const maxPending = options.maxPendingPerTask ?? 20_000;
   const log = options.logger;
   const tasks = new Map<string, TaskState>();
   const seen = new Set<string>();
   let flushTimer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
 
-  async function drain(s: TaskState): Promise<void> {
-    if (s.sampler === undefined) return;
-    const profile = await options.symbolize(s.sampler.drain());
-    s.pending.push(...encodeSkyWalkingProfilingData(profile, s.kind));
-    // Keep the newest data when OAP has been away for long.
-    if (s.pending.length > maxPending) s.pending.splice(0, s.pending.length - maxPending);
+  async function collect(s: TaskState): Promise<void> {
+    if (s.collector === undefined) return;
+    try {
+      const data = encodeSkyWalkingProfilingData(await s.collector.collect(), s.kind);
+      if (data.length > 0) options.send({ taskId: s.task.taskId, processId: s.task.processIds[0] ?? '', startedAtMs: s.startedAt, data });
+    } catch (err) {
+      log.warn(`skywalking: collecting profiling task ${s.task.taskId}: ${(err as Error).message}`);
+    }
   }
 
-  function begin(s: TaskState): void {
+  async function begin(s: TaskState): Promise<void> {
     try {
-      s.sampler = options.samplerFactory(s.kind, s.pids);
-      s.sampler.start();
+      s.collector = options.collectors(s.kind, s.pids);
+      await s.collector.start();
     } catch (err) {
       log.warn(`skywalking: starting profiling task ${s.task.taskId}: ${(err as Error).message}`);
-      s.sampler = undefined;
+      s.collector = undefined;
       s.ended = true;
       return;
     }
@@ -100,52 +87,15 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     if (s.ended) return;
     s.ended = true;
     for (const t of s.timers) clearTimeout(t);
-    try {
-      await drain(s);
-    } catch (err) {
-      log.warn(`skywalking: draining profiling task ${s.task.taskId}: ${(err as Error).message}`);
-    }
-    s.sampler?.stop();
-    s.sampler = undefined;
+    await collect(s);
+    s.collector?.stop();
+    s.collector = undefined;
     log.info(`skywalking: profiling task ${s.task.taskId} finished`);
   }
 
   async function flushOnce(): Promise<void> {
-    const batch: EBPFProfilingData[] = [];
-    const sent: TaskState[] = [];
-    const currentTime = BigInt(now());
-    for (const s of tasks.values()) {
-      if (!s.ended) {
-        try {
-          await drain(s);
-        } catch (err) {
-          log.warn(`skywalking: draining profiling task ${s.task.taskId}: ${(err as Error).message}`);
-        }
-      }
-      const first = s.pending[0];
-      if (first === undefined) continue;
-      // Only the first message of a task in a stream carries its metadata.
-      const head: EBPFProfilingData = {
-        ...first,
-        task: create(EBPFProfilingTaskMetadataSchema, {
-          taskId: s.task.taskId,
-          processId: s.task.processIds[0] ?? '',
-          profilingStartTime: BigInt(s.startedAt),
-          currentTime,
-        }),
-      };
-      batch.push(head, ...s.pending.slice(1).map((m) => ({ ...m, task: undefined })));
-      sent.push(s);
-    }
-    if (batch.length > 0) {
-      try {
-        await options.connection.clientStream(EBPFProfilingService.method.collectProfilingData, batch);
-        for (const s of sent) s.pending = [];
-      } catch (err) {
-        log.warn(`skywalking: sending profiling data: ${(err as Error).message}`);
-      }
-    }
-    for (const [id, s] of tasks) if (s.ended && s.pending.length === 0) tasks.delete(id);
+    for (const s of tasks.values()) if (!s.ended) await collect(s);
+    for (const [id, s] of tasks) if (s.ended) tasks.delete(id);
   }
 
   function flush(): Promise<void> {
@@ -179,25 +129,18 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
       if (seen.size > 10_000) seen.delete(seen.values().next().value ?? '');
       const existing = tasks.get(identity(task));
       if (existing !== undefined) {
-        // A newer task for the same processes and type replaces the old one; keep its unsent data.
+        // A newer task for the same processes and type replaces the old one; its last data still goes out.
         void finish(existing);
         tasks.set(`${identity(task)}#${existing.task.taskId}`, existing);
       }
       const s: TaskState = {
-        task,
-        kind: task.targetType === 'ON_CPU' ? 'oncpu' : 'offcpu',
-        pids,
-        sampler: undefined,
-        startedAt: 0,
-        ended: false,
-        pending: [],
-        timers: [],
+        task, kind: task.targetType === 'ON_CPU' ? 'oncpu' : 'offcpu', pids, collector: undefined, startedAt: 0, ended: false, timers: [],
       };
       tasks.set(identity(task), s);
       const wait = task.startTime - now();
-      if (wait <= 0) begin(s);
+      if (wait <= 0) void begin(s);
       else {
-        const t = setTimeout(() => begin(s), wait);
+        const t = setTimeout(() => void begin(s), wait);
         t.unref();
         s.timers.push(t);
       }
@@ -216,8 +159,9 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     async stop() {
       if (flushTimer !== undefined) clearInterval(flushTimer);
       flushTimer = undefined;
+      await flushing.catch(() => undefined);
       await Promise.all([...tasks.values()].map((s) => finish(s)));
-      await flush();
+      tasks.clear();
     },
   };
 }

@@ -16,26 +16,32 @@ export interface SerializedRequest {
   readonly samples: number;
 }
 
-/** Turns profiles into requests that fit the backend's size limit. */
-export interface ProfileSerializer {
-  serialize(profiles: readonly Profile[]): { readonly requests: SerializedRequest[]; readonly tooLargeSamples: number };
+/** Turns items (profiles, SkyWalking task data) into requests that fit the backend's size limit. */
+export interface ItemSerializer<T> {
+  serialize(items: readonly T[]): { readonly requests: SerializedRequest[]; readonly tooLargeSamples: number };
 }
 
-/** A running exporter, as the agent controller sees it. */
-export interface ProfileExporter {
+/** Turns profiles into requests that fit the backend's size limit. */
+export type ProfileSerializer = ItemSerializer<Profile>;
+
+/** A running exporter of items of type T. */
+export interface QueuedExporter<T> {
   readonly name: string;
   /** Serializes and enqueues; returns at once. */
-  export(profiles: readonly Profile[]): void;
+  export(items: readonly T[]): void;
   /** Resolves when everything queued was handled, or at the deadline (ms from now). */
   flush(deadlineMs: number): Promise<void>;
   /** Flushes within deadlineMs, then drops (and counts) what is left and closes the transport. */
   shutdown(deadlineMs: number): Promise<void>;
 }
 
+/** A running profile exporter, as the agent controller sees it. */
+export type ProfileExporter = QueuedExporter<Profile>;
+
 /** Parts an exporter is wired from. */
-export interface QueuedExporterOptions {
+export interface QueuedExporterOptions<T = Profile> {
   readonly name: string;
-  readonly serializer: ProfileSerializer;
+  readonly serializer: ItemSerializer<T>;
   readonly transport: RetryingTransport;
   readonly metrics: ExportMetrics;
   readonly logger: ExportLogger;
@@ -45,8 +51,18 @@ export interface QueuedExporterOptions {
   readonly traceSend?: (<T>(name: string, fn: () => Promise<T>) => Promise<T>) | undefined;
 }
 
-/** Wires a serializer, a queue and a retrying transport into an exporter. */
+const profileSamples = (profiles: readonly Profile[]): number => profiles.reduce((n, p) => n + p.samples.length, 0);
+
+/** Wires a profile serializer, a queue and a retrying transport into an exporter. */
 export function createQueuedExporter(options: QueuedExporterOptions): ProfileExporter {
+  return createItemExporter(options, profileSamples);
+}
+
+/**
+ * Wires any serializer, a queue and a retrying transport into an exporter;
+ * `countSamples` says how many samples a drop of `items` loses.
+ */
+export function createItemExporter<T>(options: QueuedExporterOptions<T>, countSamples: (items: readonly T[]) => number): QueuedExporter<T> {
   const { name, metrics, logger } = options;
   const queue = createBoundedQueue<SerializedRequest>(options.queue ?? DEFAULT_QUEUE_LIMITS);
   const abort = new AbortController();
@@ -92,18 +108,18 @@ export function createQueuedExporter(options: QueuedExporterOptions): ProfileExp
 
   return {
     name,
-    export(profiles) {
+    export(items) {
       if (closed) {
-        const samples = profiles.reduce((n, p) => n + p.samples.length, 0);
+        const samples = countSamples(items);
         if (samples > 0) drop('shutdown', samples, 'exporter is shut down');
         return;
       }
-      let serialized: ReturnType<ProfileSerializer['serialize']>;
+      let serialized: ReturnType<ItemSerializer<T>['serialize']>;
       try {
-        serialized = options.serializer.serialize(profiles);
+        serialized = options.serializer.serialize(items);
       } catch (err) {
         // A serializer bug must not take the collection loop down with it.
-        const samples = profiles.reduce((n, p) => n + p.samples.length, 0);
+        const samples = countSamples(items);
         drop('permanent_error', samples, `serializing profiles: ${(err as Error).message}`);
         return;
       }

@@ -1,7 +1,8 @@
 /**
  * The SkyWalking side of meshprof, in Rover's place: process reporting, task
  * polling and running, and continuous profiling over one OAP connection.
- * The controller supplies samplers, the symbolizer and the process list.
+ * The controller supplies the task scheduler (it owns the samplers) and the
+ * process list; task data goes out through a queued, retrying exporter.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
@@ -9,11 +10,39 @@ import { defaultSkyWalkingPeriods, type SkyWalkingEnvConfig, type SkyWalkingPeri
 import { createOapConnection } from './oap-connection.js';
 import { createProcessReporter, type ProcessSource, type ReportedProcess } from './process-reporter.js';
 import { defaultEntityRules, type EntityRules } from './process-entity.js';
-import { createTaskRunner, type SamplerFactory, type Symbolizer } from '../../agent/skywalking-tasks.js';
+import { createProfilingDataExporter, type TaskProfilingData } from './profiling-data-exporter.js';
+import type { ProfilingTask } from './task-command.js';
+import { createExportMetrics, type ExportMetrics } from '../export-metrics.js';
+import type { QueueLimits } from '../bounded-queue.js';
+import type { RetryOptions } from '../retrying-transport.js';
+import { silentLogger as silentExportLogger, type ExportLogger } from '../transport.js';
 import { createTaskPoller } from './task-poller.js';
 import { createContinuousProfiler } from './continuous-profiler.js';
 import { createProcessMetricsReader } from './process-metrics.js';
 import { silentLogger, type SkyWalkingLogger } from './logger.js';
+
+/** Runs the tasks OAP hands out (the controller's, which owns the samplers). */
+export interface ProfilingTaskScheduler {
+  /** Accepts a task: runs it now or at its start time. False when skipped (ended, unsupported, unknown process). */
+  run(task: ProfilingTask): boolean;
+  /** Process ids with a task that is scheduled or running. */
+  busyProcessIds(): ReadonlySet<string>;
+  start(): void;
+  /** Stops every task, after queueing what each collected. */
+  stop(): Promise<void>;
+  /** Collects every running task now and queues its data. */
+  flush(): Promise<void>;
+}
+
+/** What the exporter gives the task scheduler. */
+export interface TaskSchedulerParts {
+  /** Host pid of an OAP process id, undefined when unknown. */
+  readonly resolvePid: (processId: string) => number | undefined;
+  /** Queues one drain of one task for OAP. */
+  readonly send: (data: TaskProfilingData) => void;
+  readonly logger: SkyWalkingLogger;
+  readonly flushMs: number;
+}
 
 /** What the controller passes in. */
 export interface SkyWalkingExporterOptions {
@@ -23,9 +52,18 @@ export interface SkyWalkingExporterOptions {
       readonly periods?: Partial<SkyWalkingPeriods> | undefined;
     };
   readonly source: ProcessSource;
-  readonly samplerFactory: SamplerFactory;
-  readonly symbolize: Symbolizer;
+  /** Makes the task scheduler; profiling data goes out through `parts.send`. */
+  readonly tasks: (parts: TaskSchedulerParts) => ProfilingTaskScheduler;
   readonly logger?: SkyWalkingLogger | undefined;
+  /** The profiling data queue's metrics, logger, retry and limits, as the other exporters'. */
+  readonly export?: {
+    readonly metrics?: ExportMetrics | undefined;
+    readonly logger?: ExportLogger | undefined;
+    readonly retry?: RetryOptions | undefined;
+    readonly queue?: QueueLimits | undefined;
+    /** How long stop() waits for queued data to go out; default 5 s. */
+    readonly shutdownTimeoutMs?: number | undefined;
+  } | undefined;
   /** Defaults to a random UUID, as Rover's instance id. */
   readonly agentId?: string | undefined;
   /** Defaults to the first non-loopback IPv4 address. */
@@ -45,6 +83,8 @@ export interface SkyWalkingExporter {
   start(): void;
   /** Stops the loops, flushes what the tasks collected, and closes the connection. */
   stop(): Promise<void>;
+  /** Collects every running task now (before the shared process table forgets exited processes). */
+  flushTasks(): Promise<void>;
   processes(): readonly ReportedProcess[];
 }
 
@@ -80,14 +120,14 @@ export function createSkyWalkingExporter(options: SkyWalkingExporterOptions): Sk
     reportEveryBeats: periods.reportEveryBeats,
   });
   const resolvePid = (id: string): number | undefined => reporter.byProcessId(id)?.pid;
-  const runner = createTaskRunner({
+  const data = createProfilingDataExporter({
     connection,
-    samplerFactory: options.samplerFactory,
-    symbolize: options.symbolize,
-    resolvePid,
-    logger,
-    flushMs: periods.flushMs,
+    metrics: options.export?.metrics ?? createExportMetrics(),
+    logger: options.export?.logger ?? silentExportLogger,
+    retry: options.export?.retry,
+    queue: options.export?.queue,
   });
+  const runner = options.tasks({ resolvePid, send: (d) => data.export([d]), logger, flushMs: periods.flushMs });
   const poller = createTaskPoller({
     connection,
     agentId,
@@ -127,8 +167,10 @@ export function createSkyWalkingExporter(options: SkyWalkingExporterOptions): Sk
       poller.stop();
       reporter.stop();
       await runner.stop();
+      await data.shutdown(options.export?.shutdownTimeoutMs ?? 5_000);
       connection.close();
     },
+    flushTasks: () => runner.flush(),
     processes: reporter.processes,
   };
 }

@@ -5,7 +5,7 @@ import { ContinuousProfilingTriggeredMonitorType } from '../../../src/gen/skywal
 import { readProcfsProcess } from '../../../src/export/skywalking/procfs-process-source.js';
 import type { ProcessMetadata } from '../../../src/profile/model.js';
 import { startFakeOap, type FakeOap } from './fake-oap.js';
-import { fakeSamplerFactory, fakeSymbolize, memoryLogger, until } from './fakes.js';
+import { fakeSamplerFactory, memoryLogger, until, fakeTasks } from './fakes.js';
 
 describe('continuous profiling', () => {
   const children: ChildProcess[] = [];
@@ -62,8 +62,7 @@ describe('continuous profiling', () => {
       source: {
         list: () => pids.map((pid) => readProcfsProcess('/proc', pid)).filter((p): p is ProcessMetadata => p !== undefined),
       },
-      samplerFactory: samplers.factory,
-      symbolize: fakeSymbolize,
+      tasks: fakeTasks(samplers.factory),
       logger: log,
       hostIp: '10.0.0.5',
       policyQueryMs: 200,

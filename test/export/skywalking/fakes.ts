@@ -4,6 +4,8 @@ import type { StackSampler } from '../../../src/samplers/stack-sampler.js';
 import type { Frame, Profile, ProfileSample } from '../../../src/profile/model.js';
 import type { SkyWalkingProfilingKind } from '../../../src/encode/skywalking.js';
 import type { SkyWalkingLogger } from '../../../src/export/skywalking/logger.js';
+import type { SkyWalkingExporterOptions } from '../../../src/export/skywalking/skywalking-exporter.js';
+import { createTaskRunner } from '../../../src/agent/skywalking-tasks.js';
 
 /** Fixture symbols: kernel addresses are above 0xffff800000000000. */
 export const SYMBOLS = new Map<bigint, string>([
@@ -129,4 +131,19 @@ export async function until(predicate: () => boolean, timeoutMs = 10_000, what =
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * The agent's task runner over scripted samplers: each task's collector
+ * drains its sampler and names the batch from SYMBOLS, as the pipeline's
+ * collect cycle would.
+ */
+export function fakeTasks(factory: (kind: SkyWalkingProfilingKind, pids: number[]) => StackSampler): SkyWalkingExporterOptions['tasks'] {
+  return (parts) => createTaskRunner({
+    ...parts,
+    collectors: (kind, pids) => {
+      const s = factory(kind, pids);
+      return { start: () => s.start(), collect: () => Promise.resolve(fakeSymbolize(s.drain())), stop: () => s.stop() };
+    },
+  });
 }

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSkyWalkingExporter, type SkyWalkingExporter } from '../../../src/export/skywalking/skywalking-exporter.js';
 import { freePort, startFakeOap, type FakeOap } from './fake-oap.js';
-import { fakeSamplerFactory, fakeSymbolize, memoryLogger, until } from './fakes.js';
+import { fakeSamplerFactory, memoryLogger, until, fakeTasks } from './fakes.js';
 
 describe('skywalking exporter when OAP is away', () => {
   const log = memoryLogger();
@@ -26,8 +26,7 @@ describe('skywalking exporter when OAP is away', () => {
         periods: { heartbeatMs: 150, reportEveryBeats: 1_000, taskQueryMs: 150, flushMs: 200 },
       },
       source: { list: () => [{ pid: 77, name: 'app', executablePath: '/srv/app', attributes: {} }] },
-      samplerFactory: samplers.factory,
-      symbolize: fakeSymbolize,
+      tasks: fakeTasks(samplers.factory),
       logger: log,
       hostIp: '10.0.0.9',
       continuous: false,

@@ -3,7 +3,7 @@ import { createSkyWalkingExporter, type SkyWalkingExporter } from '../../../src/
 import { EBPFProfilingStackType, type EBPFProfilingData } from '../../../src/gen/skywalking/ebpf/profiling/Profile_pb.js';
 import type { ProcessMetadata } from '../../../src/profile/model.js';
 import { startFakeOap, type FakeOap } from './fake-oap.js';
-import { batch, fakeSamplerFactory, fakeSymbolize, memoryLogger, until } from './fakes.js';
+import { batch, fakeSamplerFactory, memoryLogger, until, fakeTasks } from './fakes.js';
 
 const K1 = 0xffffffff81000010n; // finish_task_switch
 const K2 = 0xffffffff81000020n; // __schedule
@@ -77,8 +77,7 @@ describe('skywalking exporter against a test OAP', () => {
         periods: { heartbeatMs: 150, reportEveryBeats: 4, taskQueryMs: 100, flushMs: 300 },
       },
       source: { list: () => processes },
-      samplerFactory: samplers.factory,
-      symbolize: fakeSymbolize,
+      tasks: fakeTasks(samplers.factory),
       logger: log,
       hostIp: '10.1.2.3',
       continuous: false,
