@@ -1,3 +1,4 @@
+import { formatDurationMs } from '../config/duration.js';
 import { createProcessTable, type ProcessTable } from '../process/process-table.js';
 import type { ProcessMetadata } from '../profile/model.js';
 import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
@@ -203,7 +204,7 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: 
       const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), PREPARE_TIMEOUT_MS); });
       const isLate = await Promise.race([u.settled().then(() => false), late]);
       clearTimeout(timer);
-      if (isLate) opts.log?.('warn', `unwind tables still building after ${PREPARE_TIMEOUT_MS / 1000} s: sampling meanwhile, with frame pointers where they are missing`);
+      if (isLate) opts.log?.('warn', `unwind tables still building after ${formatDurationMs(PREPARE_TIMEOUT_MS)}: sampling meanwhile, with frame pointers where they are missing`);
     },
     start() {
       const options = { ...opts, targets: targetsNow };
