@@ -6,6 +6,7 @@
  * Adding a sampler kind: its BPF program, its sampler module under
  * samplers/, and one line in `samplerKinds` below.
  */
+import { formatDurationMs } from '../config/duration.js';
 import { createProcessTable, type ProcessTable } from '../process/process-table.js';
 import { createExecWatcherThread } from '../process/exec-watcher-thread.js';
 import { createProcessTracking, type ProcessTracking } from '../process/process-tracking.js';
@@ -262,7 +263,7 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
       const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), PREPARE_TIMEOUT_MS); });
       const isLate = await Promise.race([u.settled().then(() => false), late]);
       clearTimeout(timer);
-      if (isLate) log?.('warn', `unwind tables still building after ${PREPARE_TIMEOUT_MS / 1000} s: sampling meanwhile, with frame pointers where they are missing`);
+      if (isLate) log?.('warn', `unwind tables still building after ${formatDurationMs(PREPARE_TIMEOUT_MS)}: sampling meanwhile, with frame pointers where they are missing`);
     },
     start() {
       const u = follow();

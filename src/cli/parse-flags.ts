@@ -16,9 +16,9 @@ export function parsePidList(values: readonly string[] | undefined): number[] {
   return [...new Set(pids)];
 }
 
-/** A duration flag in milliseconds, with the flag's name in the error. */
+/** A duration flag in milliseconds (config/duration.ts grammar; a bare number is seconds), with the flag's name in the error. */
 export function parseDurationFlag(flag: string, value: string): number {
-  const ms = parseDurationMs(value);
+  const ms = parseDurationMs(value, 's');
   if (ms === undefined || ms <= 0) throw new UsageError(`${flag} ${value}: not a duration: use e.g. 10s, 500ms or 2m`);
   return ms;
 }
@@ -30,9 +30,9 @@ export function parseIntFlag(flag: string, value: string, min: number, max: numb
   return n;
 }
 
-/** A duration flag in nanoseconds (block thresholds go down to microseconds). */
+/** A duration flag in nanoseconds (block thresholds go down to microseconds; a bare number is seconds). */
 export function parseDurationNsFlag(flag: string, value: string): bigint {
-  const ns = parseDurationNs(value);
-  if (ns === undefined || ns < 0) throw new UsageError(`${flag} ${value}: not a duration: use e.g. 1us, 10ms or 1s`);
-  return BigInt(ns);
+  const ns = parseDurationNs(value, 's');
+  if (ns === undefined || ns < 0n) throw new UsageError(`${flag} ${value}: not a duration: use e.g. 1us, 10ms or 1s`);
+  return ns;
 }

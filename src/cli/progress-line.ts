@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { formatDurationMs } from '../config/duration.js';
 
 /** A one-line progress display that only draws on a terminal. */
 export interface ProgressLine {
@@ -6,14 +7,14 @@ export interface ProgressLine {
   done(): void;
 }
 
-/** Draws "recording: 7s left, 1234 samples" in place on a TTY; silent elsewhere. */
+/** Draws "recording: 1m7s left, 1234 samples" in place on a TTY; silent elsewhere. */
 export function createProgressLine(out: Writable & { isTTY?: boolean }, unit: string): ProgressLine {
   const tty = out.isTTY === true;
   let drawn = false;
   return {
     update(msLeft, count) {
       if (!tty) return;
-      out.write(`\r\x1b[Krecording: ${Math.ceil(msLeft / 1000)}s left, ${count} ${unit} (Ctrl-C stops and writes the file)`);
+      out.write(`\r\x1b[Krecording: ${formatDurationMs(Math.ceil(msLeft / 1000) * 1000)} left, ${count} ${unit} (Ctrl-C stops and writes the file)`);
       drawn = true;
     },
     done() {

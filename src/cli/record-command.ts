@@ -3,6 +3,7 @@ import { createCollector, type CollectorKind } from '../agent/collector-factory.
 import { startDiscoveryService } from '../agent/discovery-service.js';
 import { writeProfileFile } from '../export/write-profile-file.js';
 import { discoveryConfigFromEnv } from '../config/discovery-env.js';
+import { formatDurationMs } from '../config/duration.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
@@ -91,7 +92,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   const started = Date.now();
   const what = pids.length > 0 ? `pid ${pids.join(',')}` : discovery.selective ? `the processes MESHPROF_TARGET_*/MESHPROF_EXCLUDE_* select (now ${selectedCount(discovery.currentTargets())})` : 'all processes';
   process.stderr.write(
-    `recording ${opts.type === 'oncpu' ? `on-CPU samples at ${frequencyHz} Hz` : 'off-CPU switches'} of ${what} for ${opts.duration} into ${opts.output}\n`,
+    `recording ${opts.type === 'oncpu' ? `on-CPU samples at ${frequencyHz} Hz` : 'off-CPU switches'} of ${what} for ${formatDurationMs(durationMs)} into ${opts.output}\n`,
   );
   try {
     while (!interrupted && Date.now() - started < durationMs) {
@@ -104,10 +105,11 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     const valueIndex = opts.type === 'offcpu' && opts.value === 'duration' ? 1 : 0;
     await writeProfileFile(opts.output, format, profile, { valueIndex, title: `meshprof ${opts.type} profile` });
     const processes = new Set(profile.samples.map((s: { pid: number }) => s.pid)).size;
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    // Tenths of a second: finer would be noise from the final collect.
+    const took = formatDurationMs(Math.round((Date.now() - started) / 100) * 100);
     process.stderr.write(
       `wrote ${opts.output} (${format}): ${totalOf(profile, 0)} ${opts.type === 'oncpu' ? 'samples' : 'switches'} ` +
-      `from ${processes} process${processes === 1 ? '' : 'es'} in ${seconds}s${interrupted ? ' (stopped early)' : ''}; dropped: ${describeDrops(profile)}\n`,
+      `from ${processes} process${processes === 1 ? '' : 'es'} in ${took}${interrupted ? ' (stopped early)' : ''}; dropped: ${describeDrops(profile)}\n`,
     );
     return 0;
   } finally {

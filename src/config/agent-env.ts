@@ -1,8 +1,4 @@
-/** Reads a variable, treating blank as unset, as the OTel SDKs do. */
-export function envValue(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
+import { envValue, type EnvRecord } from './env-values.js';
 
 /**
  * Collects the agent's MESHPROF_* variables without judging them; validation
@@ -19,7 +15,7 @@ export function envValue(env: Readonly<Record<string, string | undefined>>, name
  * MESHPROF_EXPORT_RETRY_MAX_BACKOFF (30s), MESHPROF_EXPORT_RETRY_MAX_ELAPSED (5m),
  * MESHPROF_EXPORT_MAX_REQUEST_BYTES (4MiB).
  */
-export function readAgentEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+export function readAgentEnv(env: EnvRecord): Record<string, string> {
   const names = [
     'MESHPROF_INTERVAL', 'MESHPROF_FREQUENCY', 'MESHPROF_PROFILES', 'MESHPROF_OUTPUT_DIR',
     'MESHPROF_LOCAL_FORMATS', 'MESHPROF_HOST_PROC', 'MESHPROF_INCLUDE_IDLE', 'MESHPROF_KEEP_MANGLED', 'MESHPROF_LINE_INFO', 'MESHPROF_LOG_LEVEL',

@@ -2,9 +2,9 @@
  * Discovery settings from the environment. Blank values count as unset.
  *
  *   MESHPROF_HOST_PROC          root of the host's /proc (default /proc; /host/proc in the DaemonSet)
- *   MESHPROF_KUBERNETES         auto (default) | on | off: watch this node's pods through the API server
+ *   MESHPROF_KUBERNETES         auto (default) | on | off (or any boolean word): watch this node's pods through the API server
  *   MESHPROF_NODE_NAME          node whose pods are watched (downward API spec.nodeName; default hostname)
- *   MESHPROF_READ_ENVIRON       true (default) | false: read OTEL_SERVICE_NAME from /proc/PID/environ
+ *   MESHPROF_READ_ENVIRON       boolean, default true: read OTEL_SERVICE_NAME from /proc/PID/environ
  *
  * Target selection. A process is profiled when it matches every MESHPROF_TARGET_*
  * variable that is set (the comma-separated values of one variable are
@@ -28,13 +28,7 @@ import { parseLabelSelector } from '../discovery/label-selector.js';
 import { MESH_ROLES, type MeshRole } from '../discovery/mesh-role.js';
 import type { ExePattern, TargetCriteria } from '../discovery/target-rules.js';
 import { ConfigError, ConfigIssues } from './config-error.js';
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-function value(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
-}
+import { envValue as value, parseBoolean, type EnvRecord as Env } from './env-values.js';
 
 function list(env: Env, name: string): string[] | undefined {
   const v = value(env, name);
@@ -67,6 +61,16 @@ function criteria(env: Env, prefix: 'MESHPROF_TARGET_' | 'MESHPROF_EXCLUDE_', is
   };
 }
 
+/** auto, or on/off in any of the boolean words (true, 1, yes, ...). */
+function kubernetesMode(raw: string | undefined): KubernetesMode {
+  if (raw === undefined || raw.toLowerCase() === 'auto') return 'auto';
+  try {
+    return parseBoolean('MESHPROF_KUBERNETES', raw) ? 'on' : 'off';
+  } catch {
+    throw new ConfigError('MESHPROF_KUBERNETES', `reading MESHPROF_KUBERNETES: "${raw}" is not one of auto, on, off`);
+  }
+}
+
 function exePattern(e: string): ExePattern {
   const m = /^\/(.*)\/([a-z]*)$/s.exec(e);
   // A regex with a comma cannot be given: commas separate the list.
@@ -87,23 +91,20 @@ function wrap<T>(name: string, fn: () => T): T {
  */
 export function discoveryConfigFromEnv(env: Env = process.env): DiscoveryConfig {
   const issues = new ConfigIssues();
-  const mode = value(env, 'MESHPROF_KUBERNETES') ?? 'auto';
-  if (mode !== 'auto' && mode !== 'on' && mode !== 'off') {
-    issues.add('MESHPROF_KUBERNETES', `reading MESHPROF_KUBERNETES: "${mode}" is not one of auto, on, off`);
-  }
-  const readEnviron = value(env, 'MESHPROF_READ_ENVIRON') ?? 'true';
-  if (readEnviron !== 'true' && readEnviron !== 'false') {
-    issues.add('MESHPROF_READ_ENVIRON', `reading MESHPROF_READ_ENVIRON: "${readEnviron}" is not true or false`);
-  }
+  const mode = issues.check(() => kubernetesMode(value(env, 'MESHPROF_KUBERNETES')), 'auto');
+  const readEnviron = issues.check(() => {
+    const raw = value(env, 'MESHPROF_READ_ENVIRON');
+    return raw === undefined ? true : parseBoolean('MESHPROF_READ_ENVIRON', raw);
+  }, true);
   const include = criteria(env, 'MESHPROF_TARGET_', issues);
   const exclude = criteria(env, 'MESHPROF_EXCLUDE_', issues);
   issues.throwIfAny();
   return {
     procRoot: value(env, 'MESHPROF_HOST_PROC') ?? '/proc',
-    kubernetes: mode as KubernetesMode,
+    kubernetes: mode,
     nodeName: value(env, 'MESHPROF_NODE_NAME'),
     watchNamespaces: include.namespaces ?? [],
     rules: { include, exclude },
-    readEnviron: readEnviron === 'true',
+    readEnviron,
   };
 }

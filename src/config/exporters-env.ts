@@ -4,7 +4,8 @@
  * (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES).
  */
 import { readEvery } from './config-error.js';
-import { readOtlpEnv, readOtlpResourceEnv, type EnvRecord, type OtlpExporterConfig, type OtlpResourceConfig } from './otlp-env.js';
+import type { EnvRecord } from './env-values.js';
+import { readOtlpEnv, readOtlpResourceEnv, type OtlpExporterConfig, type OtlpResourceConfig } from './otlp-env.js';
 import { readPyroscopeEnv, type PyroscopeExporterConfig } from './pyroscope-env.js';
 
 /** What export/exporters-from-env.ts builds the exporters from. */

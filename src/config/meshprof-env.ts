@@ -11,7 +11,7 @@ import { readAgentEnv } from './agent-env.js';
 import { readEvery } from './config-error.js';
 import { discoveryConfigFromEnv } from './discovery-env.js';
 import { readExportersEnv, type ExportersEnvConfig } from './exporters-env.js';
-import type { EnvRecord } from './otlp-env.js';
+import type { EnvRecord } from './env-values.js';
 import { readSkyWalkingEnv, type SkyWalkingEnvConfig } from './skywalking-env.js';
 import { readTracesExporterEnv, type TracesExporter } from './telemetry-env.js';
 import { resolveAgentConfig } from './validate-agent-config.js';

@@ -6,9 +6,7 @@
  */
 
 import { ConfigError, ConfigIssues } from './config-error.js';
-
-/** Env as process.env has it. */
-export type EnvRecord = Readonly<Record<string, string | undefined>>;
+import { envValue, parseBoolean, parseDurationSetting, pickEnv, type EnvRecord, type EnvSetting } from './env-values.js';
 
 /** OTLP wire protocols meshprof speaks. */
 export type OtlpProtocol = 'grpc' | 'http/protobuf';
@@ -48,13 +46,7 @@ const PROFILES = 'OTEL_EXPORTER_OTLP_PROFILES_';
  */
 export function readOtlpEnv(env: EnvRecord): OtlpExporterConfig {
   const issues = new ConfigIssues();
-  const pick = (suffix: string): { name: string; value: string } | undefined => {
-    for (const name of [PROFILES + suffix, GENERIC + suffix]) {
-      const value = valueOf(env, name);
-      if (value !== undefined) return { name, value };
-    }
-    return undefined;
-  };
+  const pick = (suffix: string): EnvSetting | undefined => pickEnv(env, [PROFILES + suffix, GENERIC + suffix]);
 
   const proto = pick('PROTOCOL');
   // The OTLP spec's default protocol is http/protobuf.
@@ -66,8 +58,8 @@ export function readOtlpEnv(env: EnvRecord): OtlpExporterConfig {
   // so an endpoint that suits the intended protocol is not reported as a second problem.
   const checked: OtlpProtocol = protocol === 'http/protobuf' ? protocol : 'grpc';
 
-  const specific = valueOf(env, PROFILES + 'ENDPOINT');
-  const generic = valueOf(env, GENERIC + 'ENDPOINT');
+  const specific = envValue(env, PROFILES + 'ENDPOINT');
+  const generic = envValue(env, GENERIC + 'ENDPOINT');
   let endpoint: string;
   if (specific !== undefined) endpoint = issues.check(() => checkUrl(PROFILES + 'ENDPOINT', specific, checked), specific);
   else if (generic !== undefined) {
@@ -93,7 +85,7 @@ export function readOtlpEnv(env: EnvRecord): OtlpExporterConfig {
     certificate: pick('CERTIFICATE')?.value,
     clientKey: pick('CLIENT_KEY')?.value,
     clientCertificate: pick('CLIENT_CERTIFICATE')?.value,
-    insecure: insecure ? issues.check(() => parseBool(insecure.name, insecure.value), false) : false,
+    insecure: insecure ? issues.check(() => parseBoolean(insecure.name, insecure.value), false) : false,
   };
   issues.throwIfAny();
   return config;
@@ -101,9 +93,9 @@ export function readOtlpEnv(env: EnvRecord): OtlpExporterConfig {
 
 /** Reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. */
 export function readOtlpResourceEnv(env: EnvRecord): OtlpResourceConfig {
-  const attrs = valueOf(env, 'OTEL_RESOURCE_ATTRIBUTES');
+  const attrs = envValue(env, 'OTEL_RESOURCE_ATTRIBUTES');
   return {
-    serviceName: valueOf(env, 'OTEL_SERVICE_NAME'),
+    serviceName: envValue(env, 'OTEL_SERVICE_NAME'),
     resourceAttributes: attrs ? parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', attrs) : {},
   };
 }
@@ -119,12 +111,6 @@ export function parseKeyValueList(variable: string, text: string): Record<string
     out[key] = decode(variable, entry.slice(eq + 1).trim());
   }
   return out;
-}
-
-/** A variable's value, or undefined when unset or blank. */
-export function valueOf(env: EnvRecord, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v === undefined || v === '' ? undefined : v;
 }
 
 function decode(variable: string, text: string): string {
@@ -150,16 +136,7 @@ function checkUrl(variable: string, value: string, protocol: OtlpProtocol): stri
   return value;
 }
 
+/** OTLP timeouts: a bare number is milliseconds, as the OTel spec has it; `10s` works too. */
 function parseTimeout(variable: string, value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) <= 0) {
-    throw new ConfigError(variable, `reading ${variable}: "${value}" is not a positive number of milliseconds`);
-  }
-  return Number(value);
-}
-
-function parseBool(variable: string, value: string): boolean {
-  const v = value.toLowerCase();
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  throw new ConfigError(variable, `reading ${variable}: "${value}" is not true or false`);
+  return parseDurationSetting(variable, value, { bare: 'ms', example: '10000 (milliseconds) or 10s' });
 }

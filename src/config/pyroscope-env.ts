@@ -8,11 +8,11 @@
  * - MESHPROF_PYROSCOPE_TENANT_ID: sent as X-Scope-OrgID (multi-tenant setups).
  * - MESHPROF_PYROSCOPE_API: push (Connect push.v1 API), ingest (legacy
  *   /ingest) or auto (push, falling back to ingest when push is missing); default auto.
- * - MESHPROF_PYROSCOPE_TIMEOUT: per-request timeout in ms; default 10000.
+ * - MESHPROF_PYROSCOPE_TIMEOUT: per-request timeout; a bare number is ms
+ *   (`10000`), or a duration such as `10s`; default 10000.
  */
 import { ConfigIssues } from './config-error.js';
-import type { EnvRecord } from './otlp-env.js';
-import { valueOf } from './otlp-env.js';
+import { envValue, parseDurationSetting, type EnvRecord } from './env-values.js';
 
 /** Which Pyroscope API to use. */
 export type PyroscopeApi = 'push' | 'ingest' | 'auto';
@@ -32,7 +32,7 @@ export interface PyroscopeExporterConfig {
  * Throws naming the variable on a bad value (ConfigErrors naming each one when several are bad).
  */
 export function readPyroscopeEnv(env: EnvRecord): PyroscopeExporterConfig | undefined {
-  const url = valueOf(env, 'MESHPROF_PYROSCOPE_URL');
+  const url = envValue(env, 'MESHPROF_PYROSCOPE_URL');
   if (url === undefined) return undefined;
   const issues = new ConfigIssues();
   let parsed: URL | undefined;
@@ -44,30 +44,30 @@ export function readPyroscopeEnv(env: EnvRecord): PyroscopeExporterConfig | unde
   if (parsed !== undefined && parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     issues.add('MESHPROF_PYROSCOPE_URL', `reading MESHPROF_PYROSCOPE_URL: scheme ${parsed.protocol} is not http or https`);
   }
-  const user = valueOf(env, 'MESHPROF_PYROSCOPE_BASIC_AUTH_USER');
-  const password = valueOf(env, 'MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD');
+  const user = envValue(env, 'MESHPROF_PYROSCOPE_BASIC_AUTH_USER');
+  const password = envValue(env, 'MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD');
   if (password !== undefined && user === undefined) {
     issues.add('MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD', 'reading MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD: set without MESHPROF_PYROSCOPE_BASIC_AUTH_USER');
   }
-  const bearerToken = valueOf(env, 'MESHPROF_PYROSCOPE_BEARER_TOKEN');
+  const bearerToken = envValue(env, 'MESHPROF_PYROSCOPE_BEARER_TOKEN');
   if (bearerToken !== undefined && user !== undefined) {
     issues.add('MESHPROF_PYROSCOPE_BEARER_TOKEN', 'reading MESHPROF_PYROSCOPE_BEARER_TOKEN: cannot be combined with MESHPROF_PYROSCOPE_BASIC_AUTH_USER');
   }
-  const api = valueOf(env, 'MESHPROF_PYROSCOPE_API') ?? 'auto';
+  const api = envValue(env, 'MESHPROF_PYROSCOPE_API') ?? 'auto';
   if (api !== 'push' && api !== 'ingest' && api !== 'auto') {
     issues.add('MESHPROF_PYROSCOPE_API', `reading MESHPROF_PYROSCOPE_API: "${api}" is not push, ingest or auto`);
   }
-  const timeout = valueOf(env, 'MESHPROF_PYROSCOPE_TIMEOUT');
-  if (timeout !== undefined && (!/^\d+$/.test(timeout) || Number(timeout) <= 0)) {
-    issues.add('MESHPROF_PYROSCOPE_TIMEOUT', `reading MESHPROF_PYROSCOPE_TIMEOUT: "${timeout}" is not a positive number of milliseconds`);
-  }
+  const timeout = envValue(env, 'MESHPROF_PYROSCOPE_TIMEOUT');
+  const timeoutMs = timeout === undefined
+    ? 10_000
+    : issues.check(() => parseDurationSetting('MESHPROF_PYROSCOPE_TIMEOUT', timeout, { bare: 'ms', example: '10000 (milliseconds) or 10s' }), 10_000);
   issues.throwIfAny();
   return {
     url: url.replace(/\/+$/, ''),
     basicAuth: user !== undefined ? { user, password: password ?? '' } : undefined,
     bearerToken,
-    tenantId: valueOf(env, 'MESHPROF_PYROSCOPE_TENANT_ID'),
+    tenantId: envValue(env, 'MESHPROF_PYROSCOPE_TENANT_ID'),
     api: api as PyroscopeApi,
-    timeoutMs: timeout !== undefined ? Number(timeout) : 10_000,
+    timeoutMs,
   };
 }

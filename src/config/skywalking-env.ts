@@ -3,6 +3,7 @@
  * SkyWalking Rover DaemonSet's names are read too, so it can switch images.
  */
 import { ConfigError, ConfigIssues } from './config-error.js';
+import { parseBoolean, parseDurationSetting, pickEnv, type EnvRecord } from './env-values.js';
 
 /** TLS settings for the OAP connection. */
 export interface SkyWalkingTlsConfig {
@@ -42,7 +43,7 @@ export interface SkyWalkingEnvConfig {
   readonly periods: SkyWalkingPeriods;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+type Env = EnvRecord;
 
 /** Default periods, as Rover ships them. */
 export const defaultSkyWalkingPeriods: SkyWalkingPeriods = {
@@ -56,44 +57,19 @@ export const defaultSkyWalkingPeriods: SkyWalkingPeriods = {
   continuousSilenceMs: 1_200_000,
 };
 
-/** First non-blank value among the names, with the name it came from. */
-function pick(env: Env, names: readonly string[]): { name: string; value: string } | undefined {
-  for (const name of names) {
-    const value = env[name]?.trim();
-    if (value !== undefined && value !== '') return { name, value };
-  }
-  return undefined;
-}
-
 function pickBool(env: Env, names: readonly string[]): boolean {
-  const found = pick(env, names);
-  if (found === undefined) return false;
-  const v = found.value.toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(v)) return true;
-  if (['false', '0', 'no', 'off'].includes(v)) return false;
-  throw new ConfigError(found.name, `reading ${found.name}: "${found.value}" is not a boolean`);
+  const found = pickEnv(env, names);
+  return found === undefined ? false : parseBoolean(found.name, found.value);
 }
 
-const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-
-/** Go-style durations as Rover's config uses them ("20s", "1m30s", "9ms"); a bare number is seconds. */
-export function parseDurationMs(text: string): number | undefined {
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1_000;
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
-  return parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] ?? 's'] ?? 0), 0);
-}
-
+/** Rover's periods are Go durations ("20s", "1m30s"); a bare number is seconds. */
 function pickDuration(env: Env, names: readonly string[], fallback: number): number {
-  const found = pick(env, names);
-  if (found === undefined) return fallback;
-  const ms = parseDurationMs(found.value);
-  if (ms === undefined || ms <= 0) throw new ConfigError(found.name, `reading ${found.name}: "${found.value}" is not a positive duration`);
-  return ms;
+  const found = pickEnv(env, names);
+  return found === undefined ? fallback : parseDurationSetting(found.name, found.value, { bare: 's', example: '20s or 1m30s' });
 }
 
 function pickCount(env: Env, names: readonly string[], fallback: number): number {
-  const found = pick(env, names);
+  const found = pickEnv(env, names);
   if (found === undefined) return fallback;
   const n = Number(found.value);
   if (!Number.isInteger(n) || n <= 0) throw new ConfigError(found.name, `reading ${found.name}: "${found.value}" is not a positive integer`);
@@ -108,16 +84,16 @@ const M = 'MESHPROF_SKYWALKING_';
  * (ConfigErrors naming each one when several are bad).
  */
 export function readSkyWalkingEnv(env: Env): SkyWalkingEnvConfig | undefined {
-  const addr = pick(env, [`${M}ADDR`, 'ROVER_BACKEND_ADDR']);
+  const addr = pickEnv(env, [`${M}ADDR`, 'ROVER_BACKEND_ADDR']);
   if (addr === undefined) return undefined;
   const issues = new ConfigIssues();
   if (!/^[^\s]+:\d+$/.test(addr.value)) issues.add(addr.name, `reading ${addr.name}: "${addr.value}" is not host:port`);
 
-  const cert = pick(env, [`${M}CLIENT_CERT`, 'ROVER_BACKEND_PEM_PATH']);
-  const key = pick(env, [`${M}CLIENT_KEY`, 'ROVER_BACKEND_KEY_PATH']);
+  const cert = pickEnv(env, [`${M}CLIENT_CERT`, 'ROVER_BACKEND_PEM_PATH']);
+  const key = pickEnv(env, [`${M}CLIENT_KEY`, 'ROVER_BACKEND_KEY_PATH']);
   const tls: SkyWalkingTlsConfig = {
     enabled: issues.check(() => pickBool(env, [`${M}TLS`, 'ROVER_BACKEND_ENABLE_TLS']), false),
-    caPath: pick(env, [`${M}CA`, 'ROVER_BACKEND_CA_PEM_PATH'])?.value,
+    caPath: pickEnv(env, [`${M}CA`, 'ROVER_BACKEND_CA_PEM_PATH'])?.value,
     clientCertPath: cert?.value,
     clientKeyPath: key?.value,
     insecureSkipVerify: issues.check(() => pickBool(env, [`${M}INSECURE`, 'ROVER_BACKEND_INSECURE_SKIP_VERIFY']), false),
@@ -159,10 +135,10 @@ export function readSkyWalkingEnv(env: Env): SkyWalkingEnvConfig | undefined {
   return {
     addr: addr.value,
     tls,
-    authentication: pick(env, [`${M}AUTHENTICATION`, 'ROVER_BACKEND_AUTHENTICATION'])?.value,
-    clusterName: pick(env, [`${M}CLUSTER`, 'ROVER_CORE_CLUSTER_NAME'])?.value,
-    nodeName: pick(env, [`${M}NODE_NAME`, 'ROVER_PROCESS_DISCOVERY_KUBERNETES_NODE_NAME', 'NODE_NAME'])?.value,
-    hostProcPath: pick(env, [`${M}HOST_PROC`, 'ROVER_HOST_PROC_MAPPING'])?.value,
+    authentication: pickEnv(env, [`${M}AUTHENTICATION`, 'ROVER_BACKEND_AUTHENTICATION'])?.value,
+    clusterName: pickEnv(env, [`${M}CLUSTER`, 'ROVER_CORE_CLUSTER_NAME'])?.value,
+    nodeName: pickEnv(env, [`${M}NODE_NAME`, 'ROVER_PROCESS_DISCOVERY_KUBERNETES_NODE_NAME', 'NODE_NAME'])?.value,
+    hostProcPath: pickEnv(env, [`${M}HOST_PROC`, 'ROVER_HOST_PROC_MAPPING'])?.value,
     periods,
   };
 }

@@ -1,6 +1,6 @@
 import { agentDefaults, type AgentConfig, type LocalFormat, type ProfileKind } from './agent-config.js';
 import { ConfigError, ConfigIssues } from './config-error.js';
-import { parseDurationMs } from './duration.js';
+import { parseBoolean, parseDurationSetting } from './env-values.js';
 
 export { ConfigError, ConfigErrors } from './config-error.js';
 
@@ -22,12 +22,6 @@ function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[
   throw new ConfigError(name, `${name}=${raw}: use one of ${allowed.join(', ')}`);
 }
 
-function bool(name: string, raw: string): boolean {
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new ConfigError(name, `${name}=${raw}: not a boolean: use true or false`);
-}
-
 const byteUnits: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1000, ki: 1024, kib: 1024, m: 1e6, mb: 1e6, mi: 2 ** 20, mib: 2 ** 20, g: 1e9, gb: 1e9, gi: 2 ** 30, gib: 2 ** 30 };
 
 function bytes(name: string, raw: string, min: number): number {
@@ -44,10 +38,9 @@ function count(name: string, raw: string): number {
   return n;
 }
 
+/** Durations here are timers (a bare number is seconds, as the docs say). */
 function duration(name: string, raw: string, minMs: number): number {
-  const ms = parseDurationMs(raw);
-  if (ms === undefined || ms < minMs) throw new ConfigError(name, `${name}=${raw}: not a duration of at least ${minMs}ms: use e.g. 10s, 500ms or 1m`);
-  return ms;
+  return parseDurationSetting(name, raw, { bare: 's', minMs });
 }
 
 /** Parses a variable when set, else gives fallback; a bad value is recorded and fallback used. */
@@ -82,13 +75,7 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
     const raw = values[name];
     return raw === undefined ? fallback : issues.check(() => parse(name, raw), fallback);
   };
-  const intervalMs = opt('MESHPROF_INTERVAL', (name, raw) => {
-    const ms = parseDurationMs(raw);
-    if (ms === undefined || ms < 1000) {
-      throw new ConfigError(name, `MESHPROF_INTERVAL=${raw}: not a duration of at least 1s: use e.g. 15s or 1m`);
-    }
-    return ms;
-  }, defaults.intervalMs);
+  const intervalMs = opt('MESHPROF_INTERVAL', (name, raw) => parseDurationSetting(name, raw, { bare: 's', minMs: 1000, example: '15s or 1m' }), defaults.intervalMs);
   const frequencyHz = opt('MESHPROF_FREQUENCY', (name, raw) => {
     const hz = Number(raw);
     if (!Number.isInteger(hz) || hz < 1 || hz > 10_000) {
@@ -104,9 +91,9 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
   const dir = values.MESHPROF_OUTPUT_DIR;
   const outputDir = dir === undefined ? defaults.outputDir : dir === 'none' ? undefined : dir;
   const localFormats = opt('MESHPROF_LOCAL_FORMATS', (n, r) => list(n, r, formats), defaults.localFormats);
-  const includeIdle = opt('MESHPROF_INCLUDE_IDLE', bool, defaults.includeIdle);
-  const keepMangled = opt('MESHPROF_KEEP_MANGLED', bool, defaults.keepMangled);
-  const lineInfo = opt('MESHPROF_LINE_INFO', bool, defaults.lineInfo);
+  const includeIdle = opt('MESHPROF_INCLUDE_IDLE', parseBoolean, defaults.includeIdle);
+  const keepMangled = opt('MESHPROF_KEEP_MANGLED', parseBoolean, defaults.keepMangled);
+  const lineInfo = opt('MESHPROF_LINE_INFO', parseBoolean, defaults.lineInfo);
   const unwind = opt('MESHPROF_UNWIND', (n, r) => oneOf(n, r, ['eh-frame', 'frame-pointers'] as const), defaults.unwind);
   const unwindTableBytes = opt('MESHPROF_UNWIND_TABLE_MEMORY', (n, r) => bytes(n, r, 64 * 1024), defaults.unwindTableBytes);
   const logLevel = issues.check(() => {

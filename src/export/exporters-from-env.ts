@@ -6,7 +6,8 @@
 import { hostname } from 'node:os';
 import type { OtlpEncodeOptions } from '../encode/otlp.js';
 import type { ExportersEnvConfig } from '../config/exporters-env.js';
-import type { EnvRecord, OtlpResourceConfig } from '../config/otlp-env.js';
+import type { EnvRecord } from '../config/env-values.js';
+import type { OtlpResourceConfig } from '../config/otlp-env.js';
 import { readOtlpResourceEnv } from '../config/otlp-env.js';
 import type { ExporterDeps } from './otlp-exporter.js';
 import { createOtlpExporter } from './otlp-exporter.js';

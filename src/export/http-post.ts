@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { formatDurationMs } from '../config/duration.js';
 
 /** TLS material for https endpoints (PEM contents, not paths). */
 export interface HttpTlsOptions {
@@ -44,7 +45,7 @@ export function httpPost(
         res.on('error', (err) => resolve({ kind: 'error', message: err.message }));
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+    req.on('timeout', () => req.destroy(new Error(`timed out after ${formatDurationMs(timeoutMs)}`)));
     req.on('error', (err) => resolve({ kind: 'error', message: err.message }));
     req.end(body);
   });

@@ -9,8 +9,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import type { EnvRecord } from '../config/otlp-env.js';
-import { valueOf } from '../config/otlp-env.js';
+import { envValue, type EnvRecord } from '../config/env-values.js';
 
 /** The agent's tracing handle. */
 export interface SelfTelemetry {
@@ -23,7 +22,7 @@ export interface SelfTelemetry {
 
 /** Starts self-telemetry when env asks for it (OTEL_TRACES_EXPORTER=otlp). */
 export function startSelfTelemetry(env: EnvRecord, serviceName = 'meshprof'): SelfTelemetry {
-  const choice = valueOf(env, 'OTEL_TRACES_EXPORTER') ?? 'none';
+  const choice = envValue(env, 'OTEL_TRACES_EXPORTER') ?? 'none';
   if (choice !== 'otlp' && choice !== 'none') {
     throw new Error(`reading OTEL_TRACES_EXPORTER: "${choice}" is not supported (use otlp or none)`);
   }

@@ -47,6 +47,23 @@ describe('agent configuration', () => {
       .toMatchObject({ unwind: 'frame-pointers', unwindTableBytes: 64 * 1024 * 1024 });
   });
 
+  it('reads Go-style compound durations, a bare number as seconds, and every boolean word', () => {
+    expect(resolve({ MESHPROF_INTERVAL: '1m30s', MESHPROF_SHUTDOWN_TIMEOUT: '20', MESHPROF_EXPORT_RETRY_MAX_ELAPSED: '1h0m0s' }))
+      .toMatchObject({ intervalMs: 90_000, shutdownTimeoutMs: 20_000, exportRetry: { maxElapsedMs: 3_600_000 } });
+    expect(resolve({ MESHPROF_INCLUDE_IDLE: 'yes', MESHPROF_KEEP_MANGLED: 'ON', MESHPROF_LINE_INFO: '1' }))
+      .toMatchObject({ includeIdle: true, keepMangled: true, lineInfo: true });
+    expect(resolve({ MESHPROF_INCLUDE_IDLE: 'no', MESHPROF_KEEP_MANGLED: 'off', MESHPROF_LINE_INFO: '0' }))
+      .toMatchObject({ includeIdle: false, keepMangled: false, lineInfo: false });
+  });
+
+  it('rejects a timer duration setTimeout cannot hold instead of firing after 1 ms', () => {
+    expect(() => resolve({ MESHPROF_SHUTDOWN_TIMEOUT: '1000000h' })).toThrow(
+      'MESHPROF_SHUTDOWN_TIMEOUT=1000000h: longer than 596h31m23.647s, the longest a timer can wait: use a shorter duration',
+    );
+    expect(() => resolve({ MESHPROF_EXPORT_RETRY_MAX_BACKOFF: '600h' })).toThrow(/^MESHPROF_EXPORT_RETRY_MAX_BACKOFF=600h: longer than/);
+    expect(resolve({ MESHPROF_SHUTDOWN_TIMEOUT: '596h' }).shutdownTimeoutMs).toBe(596 * 3_600_000);
+  });
+
   it('treats blank values as unset', () => {
     expect(resolve({ MESHPROF_INTERVAL: '  ', MESHPROF_EXPORT_QUEUE_MAX_BYTES: '' })).toEqual(agentDefaults);
   });
@@ -57,6 +74,7 @@ describe('agent configuration', () => {
     ['MESHPROF_EXPORT_QUEUE_MAX_BYTES', 'lots', 'MESHPROF_EXPORT_QUEUE_MAX_BYTES=lots: not a size of at least 1024 bytes'],
     ['MESHPROF_EXPORT_RETRY_MAX_BACKOFF', 'never', 'MESHPROF_EXPORT_RETRY_MAX_BACKOFF=never: not a duration'],
     ['MESHPROF_SHUTDOWN_TIMEOUT', '1ms', 'MESHPROF_SHUTDOWN_TIMEOUT=1ms: not a duration of at least 100ms'],
+    ['MESHPROF_LINE_INFO', 'maybe', 'MESHPROF_LINE_INFO=maybe: not a boolean: use true/false, 1/0, yes/no or on/off'],
     ['MESHPROF_METRICS_ADDR', '9464', 'MESHPROF_METRICS_ADDR=9464: use host:port'],
     ['MESHPROF_UNWIND', 'dwarf', 'MESHPROF_UNWIND=dwarf: use one of eh-frame, frame-pointers'],
     ['MESHPROF_UNWIND_TABLE_MEMORY', '1KiB', 'MESHPROF_UNWIND_TABLE_MEMORY=1KiB: not a size of at least 65536 bytes'],

@@ -45,13 +45,22 @@ describe('discoveryConfigFromEnv', () => {
     expect(exc.labels?.matches({ canary: 'true' })).toBe(false);
   });
 
+  it('reads the boolean words, and on/off for MESHPROF_KUBERNETES in any of them', () => {
+    expect(discoveryConfigFromEnv({ MESHPROF_READ_ENVIRON: 'no' }).readEnviron).toBe(false);
+    expect(discoveryConfigFromEnv({ MESHPROF_READ_ENVIRON: 'On' }).readEnviron).toBe(true);
+    expect(discoveryConfigFromEnv({ MESHPROF_KUBERNETES: 'true' }).kubernetes).toBe('on');
+    expect(discoveryConfigFromEnv({ MESHPROF_KUBERNETES: '0' }).kubernetes).toBe('off');
+    expect(discoveryConfigFromEnv({ MESHPROF_KUBERNETES: 'off' }).kubernetes).toBe('off');
+    expect(discoveryConfigFromEnv({ MESHPROF_KUBERNETES: 'Auto' }).kubernetes).toBe('auto');
+  });
+
   it('names the variable in validation errors', () => {
     expect(() => discoveryConfigFromEnv({ MESHPROF_KUBERNETES: 'maybe' })).toThrow(/^reading MESHPROF_KUBERNETES: "maybe"/);
     expect(() => discoveryConfigFromEnv({ MESHPROF_TARGET_PIDS: '12,abc' })).toThrow(/^reading MESHPROF_TARGET_PIDS: "abc"/);
     expect(() => discoveryConfigFromEnv({ MESHPROF_EXCLUDE_ROLES: 'gateway' })).toThrow(/^reading MESHPROF_EXCLUDE_ROLES: "gateway" is not one of sidecar, app, ztunnel/);
     expect(() => discoveryConfigFromEnv({ MESHPROF_TARGET_LABELS: 'env in ()' })).toThrow(/^reading MESHPROF_TARGET_LABELS: parsing label selector/);
     expect(() => discoveryConfigFromEnv({ MESHPROF_EXCLUDE_EXE: '/[/' })).toThrow(/^reading MESHPROF_EXCLUDE_EXE: /);
-    expect(() => discoveryConfigFromEnv({ MESHPROF_READ_ENVIRON: 'yes' })).toThrow(/^reading MESHPROF_READ_ENVIRON/);
+    expect(() => discoveryConfigFromEnv({ MESHPROF_READ_ENVIRON: 'maybe' })).toThrow(/^MESHPROF_READ_ENVIRON=maybe: not a boolean/);
   });
 
   it('lists every bad variable at once, one line each', () => {

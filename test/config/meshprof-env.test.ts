@@ -72,7 +72,7 @@ describe('resolveMeshprofEnv', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect(err).not.toBeInstanceOf(ConfigErrors);
     expect((err as ConfigError).setting).toBe('MESHPROF_PYROSCOPE_TIMEOUT');
-    expect(err.message).toBe('reading MESHPROF_PYROSCOPE_TIMEOUT: "-1" is not a positive number of milliseconds');
+    expect(err.message).toBe('MESHPROF_PYROSCOPE_TIMEOUT=-1: not a duration of at least 1ms: use e.g. 10000 (milliseconds) or 10s');
   });
 
   it('reports a mistyped OTLP protocol alone, not the gRPC endpoint meant with it', () => {

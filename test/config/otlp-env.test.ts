@@ -64,6 +64,13 @@ describe('readOtlpEnv', () => {
     expect(c.endpointExplicit).toBe(false);
   });
 
+  it('reads the timeout as milliseconds or a duration, and insecure as any boolean word', () => {
+    expect(readOtlpEnv({ OTEL_EXPORTER_OTLP_TIMEOUT: '2500' }).timeoutMs).toBe(2500);
+    expect(readOtlpEnv({ OTEL_EXPORTER_OTLP_PROFILES_TIMEOUT: '10s' }).timeoutMs).toBe(10_000);
+    expect(readOtlpEnv({ OTEL_EXPORTER_OTLP_INSECURE: 'yes' }).insecure).toBe(true);
+    expect(readOtlpEnv({ OTEL_EXPORTER_OTLP_INSECURE: 'OFF' }).insecure).toBe(false);
+  });
+
   it('accepts bare host:port for grpc', () => {
     expect(readOtlpEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }).endpoint).toBe('collector:4317');
   });
@@ -71,8 +78,8 @@ describe('readOtlpEnv', () => {
   it.each([
     [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'reading OTEL_EXPORTER_OTLP_PROTOCOL: unsupported protocol "http/json"'],
     [{ OTEL_EXPORTER_OTLP_PROFILES_COMPRESSION: 'zstd' }, 'reading OTEL_EXPORTER_OTLP_PROFILES_COMPRESSION: unsupported compression "zstd"'],
-    [{ OTEL_EXPORTER_OTLP_TIMEOUT: '10s' }, 'reading OTEL_EXPORTER_OTLP_TIMEOUT: "10s" is not a positive number'],
-    [{ OTEL_EXPORTER_OTLP_INSECURE: 'yes' }, 'reading OTEL_EXPORTER_OTLP_INSECURE: "yes" is not true or false'],
+    [{ OTEL_EXPORTER_OTLP_TIMEOUT: 'soon' }, 'OTEL_EXPORTER_OTLP_TIMEOUT=soon: not a duration of at least 1ms'],
+    [{ OTEL_EXPORTER_OTLP_INSECURE: 'maybe' }, 'OTEL_EXPORTER_OTLP_INSECURE=maybe: not a boolean: use true/false, 1/0, yes/no or on/off'],
     [{ OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT: 'not a url' }, 'reading OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT: "not a url" is not a URL'],
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://x' }, 'reading OTEL_EXPORTER_OTLP_ENDPOINT: scheme ftp: is not http or https'],
     [{ OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, 'reading OTEL_EXPORTER_OTLP_HEADERS: entry "novalue" is not key=value'],
@@ -84,14 +91,14 @@ describe('readOtlpEnv', () => {
     expect(() => readOtlpEnv({
       OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4317',
       OTEL_EXPORTER_OTLP_PROFILES_COMPRESSION: 'zstd',
-      OTEL_EXPORTER_OTLP_TIMEOUT: '10s',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '0',
       OTEL_EXPORTER_OTLP_HEADERS: 'novalue',
     })).toThrow(settingsList(
       // http/protobuf (the default) takes URLs only
       'reading OTEL_EXPORTER_OTLP_ENDPOINT: scheme collector: is not http or https',
       'reading OTEL_EXPORTER_OTLP_PROFILES_COMPRESSION: unsupported compression "zstd" (use gzip or none)',
       'reading OTEL_EXPORTER_OTLP_HEADERS: entry "novalue" is not key=value',
-      'reading OTEL_EXPORTER_OTLP_TIMEOUT: "10s" is not a positive number of milliseconds',
+      'OTEL_EXPORTER_OTLP_TIMEOUT=0: not a duration of at least 1ms: use e.g. 10000 (milliseconds) or 10s',
     ));
   });
 });

@@ -26,6 +26,7 @@ describe('readPyroscopeEnv', () => {
       api: 'ingest',
       timeoutMs: 3000,
     });
+    expect(readPyroscopeEnv({ MESHPROF_PYROSCOPE_URL: 'http://p:4040', MESHPROF_PYROSCOPE_TIMEOUT: '2.5s' })?.timeoutMs).toBe(2500);
     expect(readPyroscopeEnv({ MESHPROF_PYROSCOPE_URL: 'http://p:4040', MESHPROF_PYROSCOPE_BEARER_TOKEN: 't' })).toMatchObject({
       bearerToken: 't',
       basicAuth: undefined,
@@ -43,7 +44,7 @@ describe('readPyroscopeEnv', () => {
       'reading MESHPROF_PYROSCOPE_BEARER_TOKEN: cannot be combined',
     ],
     [{ MESHPROF_PYROSCOPE_URL: 'http://p', MESHPROF_PYROSCOPE_API: 'grpc' }, 'reading MESHPROF_PYROSCOPE_API'],
-    [{ MESHPROF_PYROSCOPE_URL: 'http://p', MESHPROF_PYROSCOPE_TIMEOUT: '-1' }, 'reading MESHPROF_PYROSCOPE_TIMEOUT'],
+    [{ MESHPROF_PYROSCOPE_URL: 'http://p', MESHPROF_PYROSCOPE_TIMEOUT: '-1' }, 'MESHPROF_PYROSCOPE_TIMEOUT=-1: not a duration'],
   ])('rejects %o naming the variable', (env, message) => {
     expect(() => readPyroscopeEnv(env)).toThrow(message);
   });
@@ -51,10 +52,10 @@ describe('readPyroscopeEnv', () => {
 
 describe('readPyroscopeEnv with several bad variables', () => {
   it('lists each one, not only the first', () => {
-    expect(() => readPyroscopeEnv({ MESHPROF_PYROSCOPE_URL: '::', MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD: 'x', MESHPROF_PYROSCOPE_TIMEOUT: '10s' })).toThrow(settingsList(
+    expect(() => readPyroscopeEnv({ MESHPROF_PYROSCOPE_URL: '::', MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD: 'x', MESHPROF_PYROSCOPE_TIMEOUT: 'soon' })).toThrow(settingsList(
       'reading MESHPROF_PYROSCOPE_URL: "::" is not a URL',
       'reading MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD: set without MESHPROF_PYROSCOPE_BASIC_AUTH_USER',
-      'reading MESHPROF_PYROSCOPE_TIMEOUT: "10s" is not a positive number of milliseconds',
+      'MESHPROF_PYROSCOPE_TIMEOUT=soon: not a duration of at least 1ms: use e.g. 10000 (milliseconds) or 10s',
     ));
   });
 });

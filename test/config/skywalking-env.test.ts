@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultSkyWalkingPeriods, parseDurationMs, readSkyWalkingEnv } from '../../src/config/skywalking-env.js';
+import { defaultSkyWalkingPeriods, readSkyWalkingEnv } from '../../src/config/skywalking-env.js';
 import { settingsList } from '../helpers/settings-list.js';
 
 describe('readSkyWalkingEnv', () => {
@@ -72,18 +72,24 @@ describe('readSkyWalkingEnv', () => {
     );
   });
 
-  it('parses Go-style durations', () => {
-    expect(parseDurationMs('20s')).toBe(20_000);
-    expect(parseDurationMs('1m30s')).toBe(90_000);
-    expect(parseDurationMs('9ms')).toBe(9);
-    expect(parseDurationMs('10')).toBe(10_000);
-    expect(parseDurationMs('ten')).toBeUndefined();
+  it('reads Go-style durations, a bare number as seconds', () => {
+    const periods = (env: Record<string, string>) => readSkyWalkingEnv({ MESHPROF_SKYWALKING_ADDR: 'a:1', ...env })?.periods;
+    expect(periods({ ROVER_PROCESS_DISCOVERY_HEARTBEAT_PERIOD: '20s' })?.heartbeatMs).toBe(20_000);
+    expect(periods({ ROVER_PROFILING_CHECK_INTERVAL: '1m30s' })?.taskQueryMs).toBe(90_000);
+    expect(periods({ ROVER_PROFILING_FLUSH_INTERVAL: '9ms' })?.flushMs).toBe(9);
+    expect(periods({ ROVER_PROFILING_CONTINUOUS_FETCH_INTERVAL: '10' })?.continuousFetchMs).toBe(10_000);
+    expect(() => periods({ ROVER_PROFILING_CONTINUOUS_CHECK_INTERVAL: 'ten' })).toThrow(
+      'ROVER_PROFILING_CONTINUOUS_CHECK_INTERVAL=ten: not a duration of at least 1ms: use e.g. 20s or 1m30s',
+    );
+    expect(() => periods({ ROVER_PROFILING_CONTINUOUS_TRIGGER_SILENCE_DURATION: '1000000h' })).toThrow(
+      /^ROVER_PROFILING_CONTINUOUS_TRIGGER_SILENCE_DURATION=1000000h: longer than 596h31m23.647s/,
+    );
   });
 
   it('lists every bad variable at once, one line each', () => {
     expect(() => readSkyWalkingEnv({ ROVER_BACKEND_ADDR: 'nohost', MESHPROF_SKYWALKING_TLS: 'maybe', ROVER_BACKEND_KEY_PATH: '/k.pem' })).toThrow(settingsList(
       'reading ROVER_BACKEND_ADDR: "nohost" is not host:port',
-      'reading MESHPROF_SKYWALKING_TLS: "maybe" is not a boolean',
+      'MESHPROF_SKYWALKING_TLS=maybe: not a boolean: use true/false, 1/0, yes/no or on/off',
       'reading MESHPROF_SKYWALKING_CLIENT_CERT and MESHPROF_SKYWALKING_CLIENT_KEY: set both or neither',
     ));
   });
