@@ -1,7 +1,7 @@
 /**
- * A bounded cache of per-file symbol tables. Files are identified by device,
- * inode, mtime and size (one stat); two identities with the same GNU
- * build-id (the same library in two containers) share one table.
+ * A bounded cache of per-file symbol tables. Files are identified by their
+ * key and stamp (file-identity.ts, one stat); two identities with the same
+ * GNU build-id (the same library in two containers) share one table.
  */
 import { LRUCache } from 'lru-cache';
 import { fileIdentity } from '../elf/file-identity.js';

@@ -8,8 +8,8 @@
  * process left and that comes back (a prefork server's next worker, a
  * command run again) is written into the maps at once, not built again.
  */
-import { statSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
+import { statFileIdentity } from '../elf/file-identity.js';
 import type { ElfProgramHeader } from '../elf/elf-types.js';
 import type { FileUnwindTable } from './file-unwind-table.js';
 import { createRowAllocator, type RowRun } from './row-allocator.js';
@@ -37,7 +37,7 @@ export type TableState = { readonly state: 'ready'; readonly table: StoredTable 
 /** See the module comment. */
 export interface FileTableStore {
   /**
-   * Takes a reference to file `key` (dev:inode); the first starts its build
+   * Takes a reference to file `key` (fileKey: dev:inode); the first starts its build
    * (or writes it from the cache of built tables). Every acquire needs a release.
    */
   acquire(key: string, label: string): TableState;
@@ -108,11 +108,10 @@ export function createFileTableStore(
     built.delete(key);
     return undefined;
   };
-  /** Size, mtime and ctime of the file `key` as a process that maps it now sees it. */
+  /** The stamp of the file `key` as a process that maps it now sees it. */
   function stampOf(key: string): string | undefined {
     try {
-      const st = statSync(pathOf(key), { bigint: true });
-      return `${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+      return statFileIdentity(pathOf(key)).stamp;
     } catch {
       return undefined;
     }
