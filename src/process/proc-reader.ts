@@ -45,6 +45,23 @@ function readText(path: string): string | undefined {
   }
 }
 
+/** Thread-group ids (processes) listed in `procRoot`; throws "listing processes in ROOT: cause". */
+export function listProcPids(procRoot: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(procRoot);
+  } catch (err) {
+    throw new Error(`listing processes in ${procRoot}: ${(err as Error).message}`);
+  }
+  const out: number[] = [];
+  for (const n of names) {
+    if (n.charCodeAt(0) < 48 || n.charCodeAt(0) > 57) continue;
+    const pid = Number(n);
+    if (Number.isInteger(pid) && pid > 0) out.push(pid);
+  }
+  return out;
+}
+
 /** Target of `<procRoot>/PID/exe` without " (deleted)"; undefined for kernel threads, zombies and unreadable links. */
 export function readProcExe(procRoot: string, pid: number): string | undefined {
   try {
@@ -100,7 +117,7 @@ export function readProcMappings(procRoot: string, pid: number): ProcMapping[] |
  */
 export interface ProcReader {
   readonly root: string;
-  /** Thread-group ids (processes) listed in the root; throws "listing processes in ROOT: cause". */
+  /** Thread-group ids (processes) listed in the root; throws as listProcPids does. */
   listPids(): number[];
   /** The comm, without its newline. */
   readComm(pid: number): string | undefined;
@@ -133,21 +150,7 @@ export function createProcReader(root = '/proc'): ProcReader {
   const file = (pid: number, name: string): string | undefined => text(join(root, String(pid), name));
   const reader: ProcReader = {
     root,
-    listPids() {
-      let names: string[];
-      try {
-        names = readdirSync(root);
-      } catch (err) {
-        throw new Error(`listing processes in ${root}: ${(err as Error).message}`);
-      }
-      const out: number[] = [];
-      for (const n of names) {
-        if (n.charCodeAt(0) < 48 || n.charCodeAt(0) > 57) continue;
-        const pid = Number(n);
-        if (Number.isInteger(pid) && pid > 0) out.push(pid);
-      }
-      return out;
-    },
+    listPids: () => listProcPids(root),
     readComm: (pid) => file(pid, 'comm')?.replace(/\n$/, ''),
     readExe: (pid) => readProcExe(root, pid),
     readCmdline(pid) {
