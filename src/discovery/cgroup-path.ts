@@ -1,6 +1,6 @@
 /**
  * Parses /proc/PID/cgroup into the container and pod a process belongs to.
- * Pure functions: the reading happens in proc-reader.ts.
+ * Pure functions: the reading happens in process/proc-reader.ts.
  */
 
 /** Container runtime, as the cgroup path names it. */

@@ -9,7 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterWatch, DiscoveryLog } from './cluster-watch.js';
 import { kubernetesEnabled, loadKubeConfig, type KubernetesMode } from './kube-config.js';
 import { createPodResolver, type PodResolver } from './pod-resolver.js';
-import { createProcReader } from './proc-reader.js';
+import { createProcReader } from '../process/proc-reader.js';
 import { createProcessDescriber, type ProcessDescriber } from './process-describer.js';
 import { createProcessInspector, type ProcessInspector } from './process-inspector.js';
 import type { TargetRules } from './target-rules.js';

@@ -16,7 +16,6 @@ export { parseLabelSelector, type LabelSelector } from './label-selector.js';
 export { MESH_ROLES, meshRoleOf, type MeshRole } from './mesh-role.js';
 export { createPodResolver, type PodEvent, type PodResolver, type ResolvedContainer } from './pod-resolver.js';
 export type { PodContainer, PodSummary } from './pod-summary.js';
-export { createProcReader, type ProcReader } from './proc-reader.js';
 export { createProcessDescriber, type ProcessDescriber, type ProcessIdentity } from './process-describer.js';
 export { createProcessInspector, type ProcessFacts, type ProcessInspector } from './process-inspector.js';
 export { containerAttributes } from './resource-attributes.js';

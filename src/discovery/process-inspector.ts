@@ -4,7 +4,7 @@
  */
 import { basename } from 'node:path';
 import { parseCgroupFile, type CgroupInfo } from './cgroup-path.js';
-import type { ProcReader } from './proc-reader.js';
+import type { ProcReader } from '../process/proc-reader.js';
 
 /** /proc facts of one process. */
 export interface ProcessFacts {

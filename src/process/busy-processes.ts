@@ -3,29 +3,23 @@
  * twice, `windowMs` apart. A profiler that samples every process uses it
  * to get ready for the processes its first samples will come from.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createProcReader } from './proc-reader.js';
 
 /** utime + stime (clock ticks) of every process, by pid. */
 function cpuTicks(procRoot: string): Map<number, number> {
   const ticks = new Map<number, number>();
-  let names: string[];
+  const proc = createProcReader(procRoot);
+  let pids: number[];
   try {
-    names = readdirSync(procRoot);
+    pids = proc.listPids();
   } catch {
     return ticks;
   }
-  for (const name of names) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid) || pid <= 0) continue;
-    try {
-      const stat = readFileSync(`${procRoot}/${pid}/stat`, 'latin1');
-      // comm may hold spaces and parentheses: fields count from the last ')'
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks.set(pid, Number(fields[11]) + Number(fields[12]));
-    } catch {
-      // gone meanwhile
-    }
+  for (const pid of pids) {
+    // undefined: gone meanwhile
+    const fields = proc.readStat(pid);
+    if (fields !== undefined) ticks.set(pid, Number(fields[11]) + Number(fields[12]));
   }
   return ticks;
 }

@@ -4,10 +4,9 @@
  * after a short-lived process ended still symbolize. It publishes events and
  * knows nothing of unwinding or symbolization.
  */
-import { readdirSync } from 'node:fs';
 import { createListenerSet, type Unsubscribe } from './listener-set.js';
 import { findMapping, type ProcMapping } from './proc-maps.js';
-import { readProcMappings, readProcSnapshot, type ProcSnapshot } from './proc-reader.js';
+import { listProcPids, readProcMappings, readProcSnapshot, type ProcSnapshot } from './proc-reader.js';
 
 /** One process as the table knows it. */
 export interface ProcessInfo {
@@ -117,11 +116,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
     get: (pid) => entries.get(pid),
     all: () => entries.values(),
     refresh() {
-      const live = new Set<number>();
-      for (const name of readdirSync(procRoot)) {
-        const pid = Number(name);
-        if (Number.isInteger(pid) && pid > 0) live.add(pid);
-      }
+      const live = new Set(listProcPids(procRoot));
       const newPids: number[] = [];
       for (const pid of live) {
         const known = entries.get(pid);

@@ -4,6 +4,7 @@
  * all three and is kept up to date by the toolchain maintainers.
  */
 import { spawnSync } from 'node:child_process';
+import { LRUCache } from 'lru-cache';
 
 /** Options for {@link createDemangler}. */
 export interface DemanglerOptions {
@@ -58,18 +59,10 @@ export function cleanRustName(mangled: string, demangled: string): string {
  * Throws "demangling names: ..." when c++filt cannot be run.
  */
 export function createDemangler(opts: DemanglerOptions = {}): Demangler {
-  const cacheSize = opts.cacheSize ?? 50_000;
   const cxxfilt = opts.cxxfiltPath ?? 'c++filt';
-  const cache = new Map<string, string>();
+  // A hit refreshes recency (get), so hot names survive eviction; has() does not.
+  const cache = new LRUCache<string, string>({ max: opts.cacheSize ?? 50_000 });
   let broken = false;
-
-  const remember = (mangled: string, demangled: string): void => {
-    if (cache.size >= cacheSize) {
-      const oldest = cache.keys().next();
-      if (oldest.done !== true) cache.delete(oldest.value);
-    }
-    cache.set(mangled, demangled);
-  };
 
   const runCxxfilt = (names: readonly string[]): string[] => {
     const result = spawnSync(cxxfilt, [], {
@@ -108,18 +101,13 @@ export function createDemangler(opts: DemanglerOptions = {}): Demangler {
         todo.forEach((name, i) => {
           const clean = cleanRustName(name, out[i] ?? name);
           fresh.set(name, clean);
-          remember(name, clean);
+          cache.set(name, clean);
         });
       }
       return names.map((name) => {
         const done = fresh.get(name);
         if (done !== undefined) return done;
-        const hit = cache.get(name);
-        if (hit === undefined) return name;
-        // Refresh recency so hot names survive eviction.
-        cache.delete(name);
-        cache.set(name, hit);
-        return hit;
+        return cache.get(name) ?? name;
       });
     },
     close() {

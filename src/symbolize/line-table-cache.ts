@@ -4,6 +4,7 @@
  * costs about 250 ms per 65k rows (bench/line-info.ts), so it is done only
  * when line info is asked for, once per file, and a few tables are kept.
  */
+import { LRUCache } from 'lru-cache';
 import { fileIdentity } from '../elf/file-identity.js';
 import { ElfFile } from '../elf/elf-file.js';
 import { parseDwarfLines, sectionData, type DwarfLineTable } from './dwarf-lines.js';
@@ -47,30 +48,21 @@ function lineTableOf(elf: ElfFile): DwarfLineTable | undefined {
 
 /** Creates a cache keeping the `maxEntries` (default 32) most recently used tables. */
 export function createLineTableCache(opts: { maxEntries?: number } = {}): LineTableCache {
-  const maxEntries = opts.maxEntries ?? 32;
-  // Insertion order is recency order: a hit re-inserts its key.
-  const tables = new Map<string, DwarfLineTable | undefined>();
+  // Boxed: a file without line info is remembered too, and lru-cache holds no undefined.
+  const tables = new LRUCache<string, { readonly table: DwarfLineTable | undefined }>({ max: opts.maxEntries ?? 32 });
   return {
     get(path) {
       let key: string;
       let table: DwarfLineTable | undefined;
       try {
         key = fileIdentity(path);
-        if (tables.has(key)) {
-          table = tables.get(key);
-          tables.delete(key);
-          tables.set(key, table);
-          return table;
-        }
+        const known = tables.get(key);
+        if (known !== undefined) return known.table;
         table = readLineTable(path);
       } catch (err) {
         throw new Error(`reading line info of ${path}: ${(err as Error).message}`);
       }
-      tables.set(key, table);
-      for (const k of tables.keys()) {
-        if (tables.size <= maxEntries) break;
-        tables.delete(k);
-      }
+      tables.set(key, { table });
       return table;
     },
   };

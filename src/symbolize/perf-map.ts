@@ -3,8 +3,9 @@
  * (`--perf-basic-prof`), the JVM (`jcmd PID Compiler.perfmap`, perf-map-agent)
  * and CPython 3.12+ (`-X perf`). Each line is `START SIZE name`, hex numbers.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { readProcFile } from '../process/proc-reader.js';
 import type { FrameKind } from '../stacks/frames.js';
 
 /** One perf map line, named for display. */
@@ -60,9 +61,10 @@ export function parsePerfMap(text: string, fallback: FrameKind = 'jvm'): PerfMap
   return out;
 }
 
-/** The pid as the process's own pid namespace sees it: the last NSpid value. */
+/** The pid as the process's own pid namespace sees it: the last NSpid value. Throws when the process is gone. */
 export function readNamespacePid(pid: number, procRoot = '/proc'): number {
-  const status = readFileSync(`${procRoot}/${pid}/status`, 'utf8');
+  const status = readProcFile(procRoot, pid, 'status');
+  if (status === undefined) throw new Error(`reading ${procRoot}/${pid}/status: no such process or no access`);
   const line = /^NSpid:\s*(.*)$/m.exec(status);
   const last = line?.[1]?.trim().split(/\s+/).pop();
   return last === undefined || last === '' ? pid : Number(last);

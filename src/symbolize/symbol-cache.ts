@@ -1,8 +1,9 @@
 /**
- * A bounded cache of per-file symbol tables. Files are identified by device,
- * inode, mtime and size (one stat); two identities with the same GNU
- * build-id (the same library in two containers) share one table.
+ * A bounded cache of per-file symbol tables. Files are identified by their
+ * key and stamp (file-identity.ts, one stat); two identities with the same
+ * GNU build-id (the same library in two containers) share one table.
  */
+import { LRUCache } from 'lru-cache';
 import { fileIdentity } from '../elf/file-identity.js';
 import { ElfFile, fileOffsetToVaddr } from '../elf/elf-file.js';
 import type { ElfProgramHeader } from '../elf/elf-types.js';
@@ -84,6 +85,8 @@ export interface SymbolCache {
 
 interface Entry {
   readonly symbols: FileSymbols;
+  /** The identity it was loaded under: its key in the LRU order. */
+  readonly id: string;
   readonly keys: string[];
 }
 
@@ -105,26 +108,26 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
   const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
   const createLookup = options.createLookup ?? ((_elf: ElfFile, tables: SymbolLookup) => tables);
   const readTables = options.readTables ?? ((elf: ElfFile): FileSymbolTables => ({ own: createElfSymbolTable(elf) }));
+  // Every key of an entry: its file identities and its build-id.
   const byKey = new Map<string, Entry>();
-  // Insertion order is recency order: a hit re-inserts the entry.
-  const lru = new Set<Entry>();
   let bytes = 0;
   let hits = 0;
   let misses = 0;
+  // Entries by the identity they were loaded under. One larger than the whole
+  // budget counts as the budget: it evicts all others and stays, as the one just added.
+  const lru = new LRUCache<string, Entry>({
+    max: maxEntries,
+    maxSize: maxBytes,
+    sizeCalculation: (e) => Math.max(1, Math.min(Math.ceil(e.symbols.approximateBytes), maxBytes)),
+    dispose: (e) => {
+      bytes -= e.symbols.approximateBytes;
+      for (const k of e.keys) if (byKey.get(k) === e) byKey.delete(k);
+    },
+  });
 
   const touch = (e: Entry): FileSymbols => {
-    lru.delete(e);
-    lru.add(e);
+    lru.get(e.id);
     return e.symbols;
-  };
-  const evict = (): void => {
-    for (const e of lru) {
-      if (lru.size <= maxEntries && bytes <= maxBytes) return;
-      if (lru.size === 1) return; // never evict the entry just added
-      lru.delete(e);
-      bytes -= e.symbols.approximateBytes;
-      for (const k of e.keys) byKey.delete(k);
-    }
   };
 
   const identity = (path: string): string => {
@@ -151,12 +154,11 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
   };
   const insert = (id: string, elf: ElfFile, buildId: string | undefined, tables: FileSymbolTables): FileSymbols => {
     const symbols = loadFileSymbols(elf, buildId, tables, createLookup);
-    const entry: Entry = { symbols, keys: [id] };
+    const entry: Entry = { symbols, id, keys: [id] };
     if (buildId !== undefined) entry.keys.push(`build-id:${buildId}`);
     for (const k of entry.keys) byKey.set(k, entry);
-    lru.add(entry);
     bytes += symbols.approximateBytes;
-    evict();
+    lru.set(id, entry);
     return symbols;
   };
   const loading = new Map<string, Promise<FileSymbols>>();
@@ -221,9 +223,7 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
     },
     stats: () => ({ hits, misses, entries: lru.size, approximateBytes: bytes }),
     clear() {
-      byKey.clear();
       lru.clear();
-      bytes = 0;
     },
     close() {
       options.tableJobs?.close();

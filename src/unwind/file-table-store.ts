@@ -8,7 +8,8 @@
  * process left and that comes back (a prefork server's next worker, a
  * command run again) is written into the maps at once, not built again.
  */
-import { statSync } from 'node:fs';
+import { LRUCache } from 'lru-cache';
+import { statFileIdentity } from '../elf/file-identity.js';
 import type { ElfProgramHeader } from '../elf/elf-types.js';
 import type { FileUnwindTable } from './file-unwind-table.js';
 import { createRowAllocator, type RowRun } from './row-allocator.js';
@@ -36,7 +37,7 @@ export type TableState = { readonly state: 'ready'; readonly table: StoredTable 
 /** See the module comment. */
 export interface FileTableStore {
   /**
-   * Takes a reference to file `key` (dev:inode); the first starts its build
+   * Takes a reference to file `key` (fileKey: dev:inode); the first starts its build
    * (or writes it from the cache of built tables). Every acquire needs a release.
    */
   acquire(key: string, label: string): TableState;
@@ -88,43 +89,29 @@ export function createFileTableStore(
   let closed = false;
   // files without room in the maps: counted once each until they fit
   const noRoom = new Set<string>();
-  // built tables by key, oldest use first, with the file's identity when built
-  const built = new Map<string, { file: FileUnwindTable; stamp: string }>();
-  let builtBytes = 0;
-  const forget = (key: string): void => {
-    const old = built.get(key);
-    if (old) builtBytes -= old.file.table.length;
-    built.delete(key);
-  };
+  // built tables by key, with the file's identity when built, bounded in bytes
+  const built = new LRUCache<string, { readonly file: FileUnwindTable; readonly stamp: string }>({
+    maxSize: cacheLimitBytes,
+    sizeCalculation: (b) => b.file.table.length,
+  });
   const remember = (key: string, file: FileUnwindTable): void => {
     const stamp = stampOf(key);
+    // checked here, not left to lru-cache: an oversized table must not drop the one cached before
     if (file.table.length > cacheLimitBytes || stamp === undefined) return;
-    forget(key);
     built.set(key, { file, stamp });
-    builtBytes += file.table.length;
-    for (const [k, b] of built) {
-      if (builtBytes <= cacheLimitBytes) break;
-      built.delete(k);
-      builtBytes -= b.file.table.length;
-    }
   };
   /** A cached table, if the file is still the one it was built from (dev:inode can be reused or rewritten in place). */
   const cached = (key: string): FileUnwindTable | undefined => {
     const b = built.get(key);
     if (b === undefined) return undefined;
-    if (stampOf(key) === b.stamp) {
-      built.delete(key);
-      built.set(key, b);
-      return b.file;
-    }
-    forget(key);
+    if (stampOf(key) === b.stamp) return b.file;
+    built.delete(key);
     return undefined;
   };
-  /** Size, mtime and ctime of the file `key` as a process that maps it now sees it. */
+  /** The stamp of the file `key` as a process that maps it now sees it. */
   function stampOf(key: string): string | undefined {
     try {
-      const st = statSync(pathOf(key), { bigint: true });
-      return `${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+      return statFileIdentity(pathOf(key)).stamp;
     } catch {
       return undefined;
     }

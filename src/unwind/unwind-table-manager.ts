@@ -10,6 +10,7 @@
  * frame pointers in the kernel.
  */
 import { fileOffsetToVaddr } from '../elf/elf-file.js';
+import { fileKey } from '../elf/file-identity.js';
 import { createFileTableStore, type FileTableStore } from './file-table-store.js';
 import { createWorkerTableBuilder, type UnwindTableBuilder } from './table-builder.js';
 import { encodeUnwindProc, u32Key, UNWIND_MAX_MAPPINGS, type KernelUnwindMapping, type UnwindMaps } from './unwind-maps.js';
@@ -202,7 +203,7 @@ export function createUnwindTableManager<M extends UnwindSourceMapping = UnwindS
       const keys = new Set<string>();
       for (const m of p.mappings) {
         if (!m.executable || m.kind !== 'file' || m.inode === 0n) continue;
-        const key = `${m.devMajor}:${m.devMinor}:${m.inode}`;
+        const key = fileKey(m.devMajor, m.devMinor, m.inode);
         let h = holders.get(key);
         if (!h) holders.set(key, (h = new Map()));
         h.set(p.pid, m);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createProcReader } from '../../src/discovery/proc-reader.js';
+import { createProcReader } from '../../src/process/proc-reader.js';
 import { createProcessDescriber } from '../../src/discovery/process-describer.js';
 import { createProcessInspector } from '../../src/discovery/process-inspector.js';
 import { writeFakeProcess } from '../helpers/fake-proc.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createProcReader } from '../../src/discovery/proc-reader.js';
+import { createProcReader } from '../../src/process/proc-reader.js';
 import { createProcessDescriber } from '../../src/discovery/process-describer.js';
 import { createProcessInspector } from '../../src/discovery/process-inspector.js';
 import type { TargetRules } from '../../src/discovery/target-rules.js';

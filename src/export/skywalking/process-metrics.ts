@@ -3,8 +3,7 @@
  * percent over the last interval (not over the process's life), thread count,
  * and the 1-minute system load.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createProcReader } from '../../process/proc-reader.js';
 
 /** One reading of a process. */
 export interface ProcessReading {
@@ -25,20 +24,14 @@ export interface ProcessMetricsReader {
 /** Clock ticks per second: USER_HZ is 100 on every Linux architecture meshprof supports. */
 const CLK_TCK = 100;
 
-/** Fields after the `(comm)` of /proc/PID/stat; comm may contain spaces and parentheses. */
-export function parseStatFields(stat: string): string[] {
-  return stat.slice(stat.lastIndexOf(')') + 2).trim().split(/\s+/);
-}
-
 /** Creates a reader over `procRoot` (the host's /proc, possibly mounted elsewhere). */
 export function createProcessMetricsReader(procRoot = '/proc', now: () => number = () => performance.now()): ProcessMetricsReader {
+  const proc = createProcReader(procRoot);
   const previous = new Map<number, { ticks: number; at: number }>();
   return {
     readProcess(pid) {
-      let fields: string[];
-      try {
-        fields = parseStatFields(readFileSync(join(procRoot, String(pid), 'stat'), 'utf8'));
-      } catch {
+      const fields = proc.readStat(pid);
+      if (fields === undefined) {
         previous.delete(pid);
         return undefined;
       }
@@ -52,14 +45,7 @@ export function createProcessMetricsReader(procRoot = '/proc', now: () => number
       const cpuPercent = before === undefined || elapsedS <= 0 ? undefined : ((ticks - before.ticks) / CLK_TCK / elapsedS) * 100;
       return { cpuPercent, threads };
     },
-    systemLoad() {
-      try {
-        const v = Number(readFileSync(join(procRoot, 'loadavg'), 'utf8').split(' ')[0]);
-        return Number.isFinite(v) ? v : undefined;
-      } catch {
-        return undefined;
-      }
-    },
+    systemLoad: () => proc.readLoadAverage(),
     retain(pids) {
       for (const pid of previous.keys()) if (!pids.has(pid)) previous.delete(pid);
     },

@@ -3,8 +3,7 @@
  * with an executable mapping, kernel threads excluded, its service taken from
  * its OTEL_SERVICE_NAME. The controller may pass the process table instead.
  */
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { createProcReader, type ProcReader } from '../../process/proc-reader.js';
 import type { ProcessMetadata } from '../../profile/model.js';
 import type { ProcessSource } from './process-reporter.js';
 
@@ -16,14 +15,6 @@ export interface ProcfsProcessSourceOptions {
   readonly select?: ((process: ProcessMetadata) => boolean) | undefined;
 }
 
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
 /** OTEL_SERVICE_NAME from a NUL-separated environ block. */
 export function otelServiceName(environ: string): string | undefined {
   const entry = environ.split('\0').find((e) => e.startsWith('OTEL_SERVICE_NAME='));
@@ -33,17 +24,16 @@ export function otelServiceName(environ: string): string | undefined {
 
 /** Reads one process; undefined for kernel threads and vanished processes. */
 export function readProcfsProcess(procRoot: string, pid: number): ProcessMetadata | undefined {
-  const dir = join(procRoot, String(pid));
-  let executablePath: string;
-  try {
-    // Kernel threads have no exe link: reading it fails with ENOENT.
-    executablePath = readlinkSync(join(dir, 'exe')).replace(/ \(deleted\)$/, '');
-  } catch {
-    return undefined;
-  }
-  const name = read(join(dir, 'comm'))?.trim() ?? '';
-  const commandLine = read(join(dir, 'cmdline'))?.split('\0').filter((s) => s !== '').join(' ');
-  const service = otelServiceName(read(join(dir, 'environ')) ?? '');
+  return describe(createProcReader(procRoot), pid);
+}
+
+function describe(proc: ProcReader, pid: number): ProcessMetadata | undefined {
+  // Kernel threads have no exe link.
+  const executablePath = proc.readExe(pid);
+  if (executablePath === undefined) return undefined;
+  const name = proc.readComm(pid)?.trim() ?? '';
+  const commandLine = proc.readCmdline(pid)?.filter((s) => s !== '').join(' ');
+  const service = otelServiceName(proc.readEnviron(pid) ?? '');
   return {
     pid,
     name,
@@ -53,15 +43,14 @@ export function readProcfsProcess(procRoot: string, pid: number): ProcessMetadat
   };
 }
 
-/** Creates the source; each list() rescans procfs. */
+/** Creates the source; each list() rescans procfs (throws "listing processes in ROOT: cause" when it cannot). */
 export function createProcfsProcessSource(options: ProcfsProcessSourceOptions = {}): ProcessSource {
-  const procRoot = options.procRoot ?? '/proc';
+  const proc = createProcReader(options.procRoot ?? '/proc');
   return {
     list() {
       const out: ProcessMetadata[] = [];
-      for (const entry of readdirSync(procRoot)) {
-        if (!/^\d+$/.test(entry)) continue;
-        const meta = readProcfsProcess(procRoot, Number(entry));
+      for (const pid of proc.listPids()) {
+        const meta = describe(proc, pid);
         if (meta !== undefined && (options.select?.(meta) ?? true)) out.push(meta);
       }
       return out;

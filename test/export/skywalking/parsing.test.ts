@@ -5,7 +5,7 @@ import { parseProfilingTaskCommand } from '../../../src/export/skywalking/task-c
 import { parsePolicyCommand } from '../../../src/export/skywalking/continuous-policy.js';
 import { defaultEntityRules, resolveProcessEntity } from '../../../src/export/skywalking/process-entity.js';
 import { SampleWindow } from '../../../src/export/skywalking/sample-window.js';
-import { parseStatFields } from '../../../src/export/skywalking/process-metrics.js';
+import { parseStatFields } from '../../../src/process/proc-reader.js';
 import { otelServiceName } from '../../../src/export/skywalking/procfs-process-source.js';
 
 const command = (name: string, args: Record<string, string>) =>
