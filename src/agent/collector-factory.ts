@@ -14,6 +14,7 @@ import { createExecWatcherThread } from '../process/exec-watcher-thread.js';
 import { createProcessTracking, type ProcessTracking } from '../process/process-tracking.js';
 import { createProcessUnwinder, startWalkingOrFramePointers, withProcessUnwinder, type ProcessUnwinder } from '../unwind/process-unwinder.js';
 import { ProfileCollector } from '../profile/profile-collector.js';
+import { ResourceLimitError } from '../kernel/index.js';
 
 /** The kinds of profile a collector can produce. */
 export type CollectorKind = 'oncpu' | 'offcpu';
@@ -193,9 +194,10 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, processes: 
       try {
         u = follow();
       } catch (err) {
-        // the maps could not be made (memory limits, no bpf_map_create): start() will use frame pointers
+        // only the kernel refusing the maps' memory means frame pointers: start() uses them
+        if (!(err instanceof ResourceLimitError)) throw err;
         fpOnly = true;
-        opts.log?.('warn', `unwind tables unavailable (${(err as Error).message}): user stacks follow frame pointers only`);
+        opts.log?.('warn', `unwind tables unavailable (${err.message}): user stacks follow frame pointers only`);
         return;
       }
       if (opts.targets === 'all') await u.followBusy();

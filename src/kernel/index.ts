@@ -5,7 +5,7 @@ export { createBpfMap, MapType, UpdateFlags } from './bpf-map.js';
 export type { BpfMap, MapEntries, OwnedBpfMap, OwnedMapSpec } from './bpf-map.js';
 export { openOwnedMap, openRingBuffer } from './owned-map.js';
 export { onlineCpus, parseCpuList, possibleCpus } from './cpus.js';
-export { BpfError, errnoName, UnsupportedFeatureError } from './errors.js';
+export { BpfError, errnoName, ResourceLimitError, toResourceLimitError, UnsupportedFeatureError } from './errors.js';
 export { buildPath, packageRoot } from './package-root.js';
 export {
   parseKernelRelease, probeBpfLoop, probeBpfSyscall, probeBtf, probeCapabilities, probeCpuClock, probeFentry,
