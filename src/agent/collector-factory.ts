@@ -7,6 +7,7 @@
  * samplers/, and one line in `samplerKinds` below.
  */
 import { formatDurationMs } from '../config/duration.js';
+import { ResourceLimitError } from '../kernel/index.js';
 import { createProcessTable, type ProcessTable } from '../process/process-table.js';
 import { createExecWatcherThread } from '../process/exec-watcher-thread.js';
 import { createProcessTracking, type ProcessTracking } from '../process/process-tracking.js';
@@ -186,7 +187,8 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
             processes, targets: [], ...(opts.unwindMapSizes ? { mapSizes: opts.unwindMapSizes } : {}), ...(opts.log ? { log: opts.log } : {}),
           });
         } catch (err) {
-          // the maps could not be made (memory limits, no bpf_map_create): samplers use frame pointers
+          // only the kernel refusing the maps' memory means frame pointers; other errors are bugs to report
+          if (!(err instanceof ResourceLimitError)) throw err;
           unwinder = null;
           opts.log?.('warn', `unwind tables unavailable (${(err as Error).message}): user stacks follow frame pointers only`);
         }

@@ -40,6 +40,36 @@ export class UnsupportedFeatureError extends Error {
   }
 }
 
+/**
+ * The kernel would not give a map or program the memory it asked for:
+ * ENOMEM (memory cgroup, or RLIMIT_MEMLOCK that libbpf could not raise),
+ * E2BIG (larger than the kernel allocates at once), or EPERM, which is what
+ * bpf() said for RLIMIT_MEMLOCK before linux 5.11 (and says for missing
+ * privileges: the message keeps the cause). Smaller sizes or higher limits
+ * help; a caller may fall back to something that needs less.
+ */
+export class ResourceLimitError extends Error {
+  override readonly name = 'ResourceLimitError';
+  constructor(
+    message: string,
+    readonly errno: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const resourceLimitErrnos = new Set(['ENOMEM', 'E2BIG', 'EPERM']);
+
+/**
+ * A ResourceLimitError "doing: cause" for a BpfError whose errno says the
+ * kernel refused the memory; any other error is returned unchanged.
+ */
+export function toResourceLimitError(doing: string, err: unknown): unknown {
+  if (!(err instanceof BpfError) || !resourceLimitErrnos.has(errnoName(err.errno))) return err;
+  return new ResourceLimitError(`${doing}: ${err.message}`, err.errno, { cause: err });
+}
+
 /** What the user should change for a given errno, appended to messages. */
 export function errnoHint(errno: number): string {
   switch (errnoName(errno)) {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { openBpfObject, type BpfObject } from './bpf-object.js';
-import { errnoName, errnoOf } from './errors.js';
+import { errnoName, errnoOf, UnsupportedFeatureError } from './errors.js';
 import { loadNativeAddon } from './native-addon.js';
 import { effectiveCapabilities, missingProfilingCapabilities } from './privileges.js';
 
@@ -48,6 +48,44 @@ export function probeCpuClock(): FeatureCheck {
   const r = loadNativeAddon().probeCpuClock(0);
   return check('perf_event cpu-clock', true, r === 0, r === 0 ? 'cpu-clock sampling event opens' : `perf_event_open failed: ${errnoName(-r)}`,
     'run as root or grant CAP_PERFMON, or lower kernel.perf_event_paranoid');
+}
+
+/** What the .eh_frame stack walker needs that frame pointers do not: bpf_loop, linux 5.17. */
+const STACK_WALKER = { feature: 'bpf_loop (the .eh_frame stack walker)', minimumKernel: '5.17' } as const;
+
+let bpfLoopProbed: number | undefined;
+
+/**
+ * libbpf's probe for bpf_loop in a perf_event program, asked once per process
+ * (the kernel does not change under us). bpf_loop is a base helper, so every
+ * program type the samplers use (perf_event, tp_btf, raw_tp) has it or none does.
+ */
+function bpfLoopProbe(): number {
+  bpfLoopProbed ??= loadNativeAddon().probeHelper('perf_event', 'loop');
+  return bpfLoopProbed;
+}
+
+/** The bpf_loop helper (5.17+): optional, without it user stacks follow frame pointers. */
+export function probeBpfLoop(): FeatureCheck {
+  const r = bpfLoopProbe();
+  const detail = r === 1 ? 'perf_event programs may call bpf_loop'
+    : r === 0 ? 'the verifier does not know bpf_loop: user stacks follow frame pointers only'
+      : `probing bpf_loop failed: ${errnoName(-r)}`;
+  return check('bpf_loop', false, r === 1, detail,
+    `needs linux ${STACK_WALKER.minimumKernel}+ to walk user stacks without frame pointers (optional)`);
+}
+
+/**
+ * Throws UnsupportedFeatureError when this kernel lacks what the .eh_frame
+ * stack walker needs (bpf_loop, linux 5.17), so callers can fall back to
+ * frame pointers for that reason and no other. A probe that could not run
+ * throws nothing: loading the walker then reports the real failure.
+ * The probe runs once per process.
+ */
+export function requireStackWalker(): void {
+  if (bpfLoopProbe() === 0) {
+    throw new UnsupportedFeatureError(STACK_WALKER.feature, STACK_WALKER.minimumKernel, `running linux ${release()}`);
+  }
 }
 
 /** Loads (and attaches) only one program of build/probe.bpf.o. */
@@ -131,7 +169,7 @@ export function probeCapabilities(status: string = readFileSync('/proc/self/stat
 /** Every check, in the order `meshprof check` prints them. */
 export function runFeatureProbes(): FeatureCheck[] {
   return [probeKernelVersion(), probeCapabilities(), probeBtf(), probeBpfSyscall(), probeCpuClock(),
-    probeTpBtf(), probeRawTp(), probeUprobes(), probeTracefs(), probeKprobes(), probeFentry()];
+    probeTpBtf(), probeRawTp(), probeUprobes(), probeBpfLoop(), probeTracefs(), probeKprobes(), probeFentry()];
 }
 
 function libcPath(): string {

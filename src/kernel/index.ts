@@ -5,11 +5,11 @@ export { createBpfMap, MapType, UpdateFlags } from './bpf-map.js';
 export type { BpfMap, MapEntries, OwnedBpfMap, OwnedMapSpec } from './bpf-map.js';
 export { openOwnedMap, openRingBuffer } from './owned-map.js';
 export { onlineCpus, parseCpuList, possibleCpus } from './cpus.js';
-export { BpfError, errnoName, UnsupportedFeatureError } from './errors.js';
+export { BpfError, errnoName, ResourceLimitError, toResourceLimitError, UnsupportedFeatureError } from './errors.js';
 export { buildPath, packageRoot } from './package-root.js';
 export {
-  parseKernelRelease, probeBpfSyscall, probeBtf, probeCapabilities, probeCpuClock, probeFentry, probeKernelVersion,
-  probeKprobes, probeRawTp, probeTpBtf, probeTracefs, probeUprobes, runFeatureProbes,
+  parseKernelRelease, probeBpfLoop, probeBpfSyscall, probeBtf, probeCapabilities, probeCpuClock, probeFentry,
+  probeKernelVersion, probeKprobes, probeRawTp, probeTpBtf, probeTracefs, probeUprobes, requireStackWalker, runFeatureProbes,
 } from './feature-probes.js';
 export type { FeatureCheck } from './feature-probes.js';
 export { libbpfLogText, parseLibbpfLog } from './libbpf-log.js';

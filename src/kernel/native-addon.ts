@@ -16,6 +16,9 @@ export interface NativeMapInfo {
   maxEntries: number;
 }
 
+/** Program types native/probe.c can probe (its prog_types table). */
+export type NativeProgType = 'perf_event' | 'tracing' | 'raw_tracepoint' | 'kprobe' | 'tracepoint' | 'socket_filter';
+
 /** Raw batch result: `count` keys and values packed back to back. */
 export interface NativeBatch {
   keys: Buffer;
@@ -54,7 +57,9 @@ export interface NativeAddon {
   updateBatch(fd: number, keys: Buffer, values: Buffer, count: number): void;
   createMap(type: number, name: string, keySize: number, valueSize: number, maxEntries: number): number;
   closeFd(fd: number): void;
-  probeProgType(type: 'perf_event' | 'tracing' | 'raw_tracepoint' | 'kprobe' | 'tracepoint' | 'socket_filter'): number;
+  probeProgType(type: NativeProgType): number;
+  /** 1 when `type` programs may call the helper (bpf.h's name without BPF_FUNC_), 0 when not, else -errno. */
+  probeHelper(type: NativeProgType, helper: 'loop'): number;
   probeCpuClock(cpu: number): number;
   numPossibleCpus(): number;
   ringbufNew(mapFd: number): NativeRingBufferHandle;

@@ -15,7 +15,7 @@ import type { ProcMapping } from '../process/proc-maps.js';
 import type { ProcessInfo, ProcessTable } from '../process/process-table.js';
 import type { DropCounts, RawStackBatch } from '../stacks/raw-stacks.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
-import { openRingBuffer } from '../kernel/index.js';
+import { openRingBuffer, requireStackWalker, UnsupportedFeatureError } from '../kernel/index.js';
 import { createUnwindMapSet, type UnwindMapSet, type UnwindMapSizes } from './unwind-maps.js';
 import { createUnwindTableManager, type UnwindManagerStats, type UnwindTableManager } from './unwind-table-manager.js';
 import type { UnwindTableBuilder } from './table-builder.js';
@@ -175,22 +175,27 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
 }
 
 /**
- * Starts the sampler `walking()` makes; where that fails (a kernel without
- * bpf_loop, walker maps that cannot be made), says so and starts the
- * frame-pointer sampler `framePointers()` makes instead. Returns the one
- * that runs, and whether it walks.
+ * Starts the sampler `walking()` makes; where the kernel cannot run the
+ * walker (UnsupportedFeatureError: no bpf_loop before linux 5.17), says so
+ * and starts the frame-pointer sampler `framePointers()` makes instead. Any
+ * other failure is thrown: it would not go away with frame pointers, or it
+ * is a bug to see. Returns the one that runs, and whether it walks.
+ * `requireWalker` (default requireStackWalker) is asked first.
  */
 export function startWalkingOrFramePointers(
   walking: () => StackSampler,
   framePointers: () => StackSampler,
   warn?: (message: string) => void,
+  requireWalker: () => void = requireStackWalker,
 ): { readonly sampler: StackSampler; readonly walks: boolean } {
   try {
+    requireWalker();
     const s = walking();
     s.start();
     return { sampler: s, walks: true };
   } catch (err) {
-    warn?.(`the .eh_frame stack walker did not load (${(err as Error).message}): user stacks follow frame pointers only`);
+    if (!(err instanceof UnsupportedFeatureError)) throw err;
+    warn?.(`the .eh_frame stack walker did not load (${err.message}): user stacks follow frame pointers only`);
   }
   const s = framePointers();
   s.start();

@@ -2,7 +2,7 @@
  * The BPF side of the unwind tables (bpf/unwinder.h): the three maps the
  * kernel walker reads and the byte layouts of their values.
  */
-import { MapType, openOwnedMap, type BpfMap, type BpfObject, type OwnedBpfMap } from '../kernel/index.js';
+import { MapType, openOwnedMap, toResourceLimitError, type BpfMap, type BpfObject, type OwnedBpfMap } from '../kernel/index.js';
 import { UNWIND_ROW_SIZE } from './unwind-table-codec.js';
 
 /** UNWIND_MAX_MAPPINGS: mapping entries per process. */
@@ -61,7 +61,9 @@ export interface UnwindMapSet extends UnwindMaps {
 /**
  * Creates the three walker maps outside any object, so the on- and off-CPU
  * samplers read the same tables (built and written once) and the tables
- * survive a sampler being restarted.
+ * survive a sampler being restarted. Throws ResourceLimitError when the
+ * kernel will not give them the memory (ENOMEM, E2BIG, EPERM), so callers
+ * can fall back to frame pointers for that reason alone.
  */
 export function createUnwindMapSet(sizes: UnwindMapSizes = {}): UnwindMapSet {
   const s = { ...DEFAULT_UNWIND_MAP_SIZES, ...sizes };
@@ -97,7 +99,7 @@ export function createUnwindMapSet(sizes: UnwindMapSizes = {}): UnwindMapSet {
     };
   } catch (err) {
     for (const m of owned) m.close();
-    throw err;
+    throw toResourceLimitError('creating the .eh_frame walker maps', err);
   }
 }
 

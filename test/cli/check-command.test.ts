@@ -27,11 +27,13 @@ describe('meshprof check', () => {
     ].join('\n'));
   });
 
-  it('exits 0 on this kernel and reports every required feature ok', async () => {
+  it('exits 0 on this kernel and reports every required feature, and bpf_loop, ok', async () => {
     const { stdout } = await run('node', [cliPath, 'check']);
     for (const name of ['btf', 'bpf', 'perf_event cpu-clock', 'tp_btf', 'raw_tp', 'uprobes', 'capabilities', 'kernel version']) {
       expect(stdout).toMatch(new RegExp(`^${name}\\s+ok\\s`, 'm'));
     }
+    // optional, but this kernel is newer than its 5.17 minimum
+    expect(stdout).toMatch(/^bpf_loop\s+ok\s+perf_event programs may call bpf_loop$/m);
     expect(stdout).toContain('profiling can work here');
   });
 });

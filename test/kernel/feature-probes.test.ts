@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  parseKernelRelease, probeBpfSyscall, probeBtf, probeCapabilities, probeCpuClock, probeFentry, probeKernelVersion,
-  probeKprobes, probeRawTp, probeTpBtf, probeTracefs, probeUprobes, runFeatureProbes,
+  parseKernelRelease, probeBpfLoop, probeBpfSyscall, probeBtf, probeCapabilities, probeCpuClock, probeFentry,
+  probeKernelVersion, probeKprobes, probeRawTp, probeTpBtf, probeTracefs, probeUprobes, requireStackWalker, runFeatureProbes,
 } from '../../src/kernel/index.js';
 import { bpfSkipReason, requirePrerequisites } from './bpf-env.js';
 
@@ -43,6 +43,15 @@ describe('feature probes on this kernel (6.18)', () => {
     expect(c, c.detail).toMatchObject({ ok: true, fix: '' });
   });
 
+  // Optional for the agent, but 6.18 is newer than its 5.17 minimum: missing here is a broken probe.
+  it('bpf_loop is reported present, and the stack walker is not refused', () => {
+    const c = probeBpfLoop();
+    expect(c.name).toBe('bpf_loop');
+    expect(c.required).toBe(false);
+    expect(c, c.detail).toMatchObject({ ok: true, fix: '' });
+    expect(() => requireStackWalker()).not.toThrow();
+  });
+
   it('reports kprobes, fentry and tracefs as informational with a detail', () => {
     for (const c of [probeKprobes(), probeFentry(), probeTracefs()]) {
       expect(c.required).toBe(false);
@@ -55,7 +64,7 @@ describe('feature probes on this kernel (6.18)', () => {
     const all = runFeatureProbes();
     expect(all.map((c) => c.name)).toEqual([
       'kernel version', 'capabilities', 'btf', 'bpf', 'perf_event cpu-clock', 'tp_btf', 'raw_tp', 'uprobes',
-      'tracefs', 'kprobes', 'fentry',
+      'bpf_loop', 'tracefs', 'kprobes', 'fentry',
     ]);
     expect(all.filter((c) => c.required && !c.ok)).toEqual([]);
   });
