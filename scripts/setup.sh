@@ -68,7 +68,8 @@ fi
 make -s -C bpf
 make -s -C native
 # tsc's own incremental check still takes seconds; skip it when nothing changed.
-if [ ! -f dist/.tsbuildinfo ] || [ -n "$(find src bench tsconfig.json package-lock.json -newer dist/.tsbuildinfo \( -name '*.ts' -o -name '*.json' \) 2>/dev/null | head -1)" ]; then
+# The stamp is setup's own: `tsc --noEmit` rewrites .tsbuildinfo without emitting.
+if [ ! -f dist/.setup-stamp ] || [ -n "$(find src bench tsconfig.json package-lock.json -newer dist/.setup-stamp \( -name '*.ts' -o -name '*.json' \) 2>/dev/null | head -1)" ]; then
   npx --no-install tsc -p tsconfig.json
-  touch dist/.tsbuildinfo
+  touch dist/.setup-stamp
 fi
