@@ -1,10 +1,8 @@
 /**
  * The one place samplers, the symbolizer and the unwinder are made, for
  * `record`, the agent and SkyWalking tasks alike, so each honours every
- * setting (mangling, line info, unwinding) the same way.
- *
- * Adding a sampler kind: its BPF program, its sampler module under
- * samplers/, and one line in `samplerKinds` below.
+ * setting (mangling, line info, unwinding) the same way. Sampler kinds come
+ * from the registry in profile/sampler-kinds.ts.
  */
 import { formatDurationMs } from '../config/duration.js';
 import { ResourceLimitError } from '../kernel/index.js';
@@ -14,9 +12,7 @@ import { createProcessTracking, type ProcessTracking } from '../process/process-
 import { createProcessDescriber, type ProcessDescriber } from '../profile/profile-builder.js';
 import { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProcessMetadata } from '../profile/model.js';
-import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
-import type { OffCpuState } from '../samplers/offcpu-layout.js';
-import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
+import { samplerKinds, type ProfileKind, type SamplerSettings, type StageLog } from '../profile/sampler-kinds.js';
 import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
@@ -29,48 +25,8 @@ import { createSymbolizer, type Symbolizer } from '../symbolize/symbolizer.js';
 import { createProcessUnwinder, startWalkingOrFramePointers, withProcessUnwinder, type ProcessUnwinder } from '../unwind/process-unwinder.js';
 import type { UnwindMapSizes } from '../unwind/unwind-maps.js';
 
-/** Where the pipeline stages write what they have to say. */
-export type StageLog = (level: 'warn' | 'info' | 'debug', message: string) => void;
-
-/** Sampler settings; each kind reads its own. */
-export interface SamplerSettings {
-  readonly frequencyHz?: number;
-  readonly includeIdle?: boolean;
-  readonly minBlockNs?: bigint;
-  readonly maxBlockNs?: bigint | undefined;
-  readonly state?: OffCpuState;
-}
-
-/** What every sampler kind is made with besides its settings. */
-interface SamplerParts {
-  readonly targets: TargetSelection;
-  readonly log?: { log: StageLog };
-  /** The walker's maps, when the sampler walks .eh_frame tables. */
-  readonly unwindMaps?: SharedWalkerMaps;
-  readonly kallsyms: KallsymsSource;
-}
-
-/** One registration line per sampler kind. */
-const samplerKinds = {
-  oncpu: (s: SamplerSettings, p: SamplerParts): StackSampler => createOnCpuSampler({
-    targets: p.targets, frequencyHz: s.frequencyHz ?? 99, includeIdle: s.includeIdle ?? false, ...p.log, ...walker(p),
-  }),
-  offcpu: (s: SamplerSettings, p: SamplerParts): StackSampler => createOffCpuSampler({
-    targets: p.targets, minBlockNs: s.minBlockNs ?? 1000n, state: s.state ?? 'all', ...p.log, ...walker(p),
-    ...(s.maxBlockNs !== undefined ? { maxBlockNs: s.maxBlockNs } : {}),
-    kernelSymbolName: (a) => p.kallsyms.table()?.lookup(a)?.name,
-  }),
-} as const;
-
 /** The kinds of profile a collector can produce. */
-export type CollectorKind = keyof typeof samplerKinds;
-
-/** The kinds samplerKinds registers, for settings validation. */
-export const COLLECTOR_KINDS = Object.keys(samplerKinds) as CollectorKind[];
-
-function walker(p: SamplerParts): { unwindMaps?: SharedWalkerMaps } {
-  return p.unwindMaps ? { unwindMaps: p.unwindMaps } : {};
-}
+export type CollectorKind = ProfileKind;
 
 /** Settings that decide how frames are named and stacks walked: one set per agent or recording. */
 export interface PipelineSettings {

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { runAgentCommand } from './agent-command.js';
 import { runCheckCommand } from './check-command.js';
 import { runRecordCommand, type RecordOptions } from './record-command.js';
+import { PROFILE_KINDS } from '../profile/profile-kinds.js';
 import { UsageError } from './usage-error.js';
 
 /** Exit code for a bad flag or argument, as most Unix tools use. */
@@ -23,7 +24,7 @@ function buildProgram(run: { code: number; task?: () => Promise<number> }): Comm
     .option('-F, --frequency <hz>', 'on-CPU samples per second per CPU', '99')
     .option('-o, --output <file>', 'where to write the profile', 'profile.pb.gz')
     .addOption(new Option('-f, --format <format>', 'override the format the file name implies').choices(['pprof', 'folded', 'html', 'otlp', 'otlp-json']))
-    .addOption(new Option('-t, --type <type>', 'what to profile').choices(['oncpu', 'offcpu']).default('oncpu'))
+    .addOption(new Option('-t, --type <type>', 'what to profile').choices(PROFILE_KINDS).default('oncpu'))
     .addOption(new Option('--value <value>', 'off-CPU folded output: total blocked time or number of switches').choices(['duration', 'switches']).default('duration'))
     .option('--min-block <duration>', 'off-CPU: ignore blocks shorter than this (e.g. 1ms)', '1us')
     .option('--max-block <duration>', 'off-CPU: ignore blocks longer than this')

@@ -2,7 +2,9 @@
  * The agent's own settings (not the exporters'): what to sample, how often,
  * and where local files go. Exporter settings live next to their env parsers.
  */
-export type ProfileKind = 'oncpu' | 'offcpu';
+import type { ProfileKind } from '../profile/profile-kinds.js';
+
+export type { ProfileKind };
 export type LocalFormat = 'pprof' | 'html' | 'folded';
 
 export interface AgentConfig {

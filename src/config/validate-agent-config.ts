@@ -1,10 +1,11 @@
+import { PROFILE_KINDS } from '../profile/profile-kinds.js';
 import { agentDefaults, type AgentConfig, type LocalFormat, type ProfileKind } from './agent-config.js';
 import { ConfigError, ConfigIssues } from './config-error.js';
 import { parseBoolean, parseDurationSetting } from './env-values.js';
 
 export { ConfigError, ConfigErrors } from './config-error.js';
 
-const profileKinds: readonly ProfileKind[] = ['oncpu', 'offcpu'];
+const profileKinds: readonly ProfileKind[] = PROFILE_KINDS;
 const formats: readonly LocalFormat[] = ['pprof', 'html', 'folded'];
 
 function list<T extends string>(name: string, raw: string, allowed: readonly T[]): T[] {

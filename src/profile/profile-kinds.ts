@@ -1,0 +1,10 @@
+/**
+ * The kinds of profile meshprof can take. Kept apart from the sampler
+ * registry (sampler-kinds.ts) so that reading settings and printing
+ * `--help` do not load the samplers; the registry must cover every kind
+ * here (the compiler checks).
+ */
+export const PROFILE_KINDS = ['oncpu', 'offcpu'] as const;
+
+/** One of PROFILE_KINDS. */
+export type ProfileKind = (typeof PROFILE_KINDS)[number];

@@ -1,0 +1,55 @@
+/**
+ * The sampler registry: one line per kind of profile (PROFILE_KINDS). The
+ * factory builds samplers from it, and the settings (`MESHPROF_PROFILES`,
+ * `record --type`) accept exactly those kinds.
+ */
+import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
+import type { OffCpuState } from '../samplers/offcpu-layout.js';
+import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
+import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
+import type { StackSampler } from '../samplers/stack-sampler.js';
+import type { TargetSelection } from '../stacks/raw-stacks.js';
+import type { KallsymsSource } from '../symbolize/kallsyms.js';
+import type { ProfileKind } from './profile-kinds.js';
+
+export type { ProfileKind };
+
+/** Where the pipeline stages write what they have to say. */
+export type StageLog = (level: 'warn' | 'info' | 'debug', message: string) => void;
+
+/** Sampler settings; each kind reads its own. */
+export interface SamplerSettings {
+  readonly frequencyHz?: number;
+  readonly includeIdle?: boolean;
+  readonly minBlockNs?: bigint;
+  readonly maxBlockNs?: bigint | undefined;
+  readonly state?: OffCpuState;
+}
+
+/** What every sampler kind is made with besides its settings. */
+export interface SamplerParts {
+  readonly targets: TargetSelection;
+  readonly log?: { log: StageLog };
+  /** The walker's maps, when the sampler walks .eh_frame tables. */
+  readonly unwindMaps?: SharedWalkerMaps;
+  readonly kallsyms: KallsymsSource;
+}
+
+function walker(p: SamplerParts): { unwindMaps?: SharedWalkerMaps } {
+  return p.unwindMaps ? { unwindMaps: p.unwindMaps } : {};
+}
+
+/** Makes a kind's sampler. */
+export type SamplerMaker = (settings: SamplerSettings, parts: SamplerParts) => StackSampler;
+
+/** One registration line per sampler kind. */
+export const samplerKinds: { readonly [K in ProfileKind]: SamplerMaker } = {
+  oncpu: (s: SamplerSettings, p: SamplerParts): StackSampler => createOnCpuSampler({
+    targets: p.targets, frequencyHz: s.frequencyHz ?? 99, includeIdle: s.includeIdle ?? false, ...p.log, ...walker(p),
+  }),
+  offcpu: (s: SamplerSettings, p: SamplerParts): StackSampler => createOffCpuSampler({
+    targets: p.targets, minBlockNs: s.minBlockNs ?? 1000n, state: s.state ?? 'all', ...p.log, ...walker(p),
+    ...(s.maxBlockNs !== undefined ? { maxBlockNs: s.maxBlockNs } : {}),
+    kernelSymbolName: (a) => p.kallsyms.table()?.lookup(a)?.name,
+  }),
+};
