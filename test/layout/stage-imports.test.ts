@@ -52,11 +52,12 @@ describe('pipeline layout', () => {
     expect(listed).toEqual([...STAGE_ORDER].reverse());
   });
 
-  it('builds samplers and the symbolizer in one place outside their folders', () => {
-    const sites = files.filter((f) => !['samplers', 'symbolize'].includes(stageOf(f)))
-      .filter((f) => /\bcreate(OnCpuSampler|OffCpuSampler|Symbolizer)\(/.test(readFileSync(f, 'utf8')))
+  it('builds samplers in one place and the symbolizer in one place outside their folders', () => {
+    const sitesOf = (pattern: RegExp): string[] => files
+      .filter((f) => !['samplers', 'symbolize'].includes(stageOf(f)) && pattern.test(readFileSync(f, 'utf8')))
       .map((f) => relative(root, f));
-    expect(sites).toEqual(['src/agent/collector-factory.ts']);
+    expect(sitesOf(/\bcreate(OnCpuSampler|OffCpuSampler)\(/)).toEqual(['src/profile/sampler-kinds.ts']);
+    expect(sitesOf(/\bcreateSymbolizer\(/)).toEqual(['src/agent/collector-factory.ts']);
   });
 
   it('keeps the native addon behind kernel/', () => {
