@@ -68,7 +68,9 @@ export function resolveProcessEntity(meta: ProcessMetadata, rules: EntityRules):
   const processName = exeName(meta);
   const pod = attr(meta, 'k8s.pod.name');
   if (pod === undefined) {
-    const service = attr(meta, 'service.name') ?? processName;
+    // `unknown_service:…` is OpenTelemetry's placeholder, not a name: Rover names such processes by their executable.
+    const named = attr(meta, 'service.name');
+    const service = named === undefined || named.startsWith('unknown_service') ? processName : named;
     return { layer: rules.hostLayer, serviceName: prefix + service, instanceName: rules.hostInstanceName, processName, labels: [] };
   }
 
