@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElfFile } from '../../src/elf/elf-file.js';
-import { repoRoot } from '../helpers/fixtures.js';
-import { countChain, readFolded, recordPid, sleep, total } from './lang-record.js';
+import { repoRoot } from '../helpers/repo-root.js';
+import { countChain, readFolded, recordPid, total } from '../helpers/record-pid.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 describe('meshprof record on a C program with separate debug info (real BPF, as root)', () => {
   let dir = '';

@@ -10,9 +10,11 @@ import { createExecWatcherThread } from '../../src/process/exec-watcher-thread.j
 import { createProcessTracking } from '../../src/process/process-tracking.js';
 import { createProcessTable } from '../../src/process/process-table.js';
 import { createExecWatcher, type ProcessEvent } from '../../src/samplers/exec-watcher.js';
-import { startCli } from '../helpers/cli.js';
-import { compileFixture, repoRoot } from '../helpers/fixtures.js';
-import { countChain, readFolded, sleep } from './lang-record.js';
+import { startCli } from '../helpers/start-cli.js';
+import { compileFixture } from '../helpers/compile-fixture.js';
+import { repoRoot } from '../helpers/repo-root.js';
+import { countChain, readFolded } from '../helpers/record-pid.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const run = promisify(execFile);
 
@@ -21,7 +23,7 @@ describe('short-lived processes (real BPF, as root)', () => {
   let fixture = '';
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'lang-short-lived-'));
-    fixture = compileFixture('lang-c/short-lived.c', 'short-lived', ['-O0', '-g', '-fno-omit-frame-pointer']);
+    fixture = compileFixture('lang-c/short-lived.c', { name: 'short-lived', flags: ['-O0', '-g', '-fno-omit-frame-pointer'] });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

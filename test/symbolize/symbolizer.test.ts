@@ -9,7 +9,9 @@ import { parseKallsyms } from '../../src/symbolize/kallsyms.js';
 import { createFileSymbolCache } from '../../src/symbolize/symbol-table-jobs.js';
 import { createSymbolizer, SYMBOLIZE_DROPS } from '../../src/symbolize/symbolizer.js';
 import { extractVdsoImage } from '../../src/symbolize/vdso-image.js';
-import { buildSymFixtures, nmSymbols, runtimeAddress, startFixture, type RunningFixture, type SymFixtures } from '../fixtures/sym-fixtures.js';
+import { buildSymFixtures, startSymFixture, type RunningFixture, type SymFixtures } from '../helpers/build-sym-fixtures.js';
+import { nmSymbols } from '../helpers/nm-symbols.js';
+import { runtimeAddress } from '../helpers/runtime-address.js';
 
 let fx: SymFixtures;
 let tmp: string;
@@ -24,7 +26,7 @@ afterAll(async () => {
 });
 
 async function start(path: string): Promise<RunningFixture> {
-  const r = await startFixture(path);
+  const r = await startSymFixture(path);
   running.push(r);
   return r;
 }

@@ -1,9 +1,9 @@
 /** Scripted samplers and a table symbolizer standing in for the kernel side. */
-import type { RawStackBatch, RawStackSample } from '../../../src/stacks/raw-stacks.js';
-import type { StackSampler } from '../../../src/samplers/stack-sampler.js';
-import type { Frame, Profile, ProfileSample } from '../../../src/profile/model.js';
-import type { SkyWalkingProfilingKind } from '../../../src/encode/skywalking.js';
-import type { SkyWalkingLogger } from '../../../src/export/skywalking/logger.js';
+import type { RawStackBatch, RawStackSample } from '../../src/stacks/raw-stacks.js';
+import type { StackSampler } from '../../src/samplers/stack-sampler.js';
+import type { Frame, Profile, ProfileSample } from '../../src/profile/model.js';
+import type { SkyWalkingProfilingKind } from '../../src/encode/skywalking.js';
+import type { SkyWalkingLogger } from '../../src/export/skywalking/logger.js';
 
 /** Fixture symbols: kernel addresses are above 0xffff800000000000. */
 export const SYMBOLS = new Map<bigint, string>([
