@@ -2,9 +2,9 @@
  * A test OAP: a grpc-js server over our generated skywalking.v3 services that
  * records every call and answers with scripted tasks and policies.
  */
+import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMessage, type DescService, type MessageShape } from '@bufbuild/protobuf';
-import { createServer } from 'node:net';
 import type { Command } from '../../src/gen/skywalking/common/Command_pb.js';
 import {
   EBPFProcessService,

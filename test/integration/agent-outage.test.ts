@@ -10,14 +10,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROFILES_EXPORT_METHOD } from '../../src/export/otlp-grpc-transport.js';
 import { metricValue } from '../helpers/metric-value.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startAgent } from '../helpers/start-agent.js';
 import { freePort } from '../helpers/start-fake-oap.js';
 import { resolveRequest } from '../helpers/resolve-request.js';
-import { PROFILES_EXPORT_METHOD } from '../../src/export/otlp-grpc-transport.js';
 import { startGrpcServer } from '../helpers/test-servers.js';
 import { compileFixture } from '../helpers/compile-fixture.js';
 

@@ -6,10 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EBPFProfilingData } from '../../src/gen/skywalking/ebpf/profiling/Profile_pb.js';
 import { EBPFProfilingStackType } from '../../src/gen/skywalking/ebpf/profiling/Profile_pb.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startAgent, type AgentRun } from '../helpers/start-agent.js';
 import { startFakeOap, type FakeOap } from '../helpers/start-fake-oap.js';
 import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';

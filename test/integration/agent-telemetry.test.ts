@@ -4,8 +4,8 @@
  * per export request to the OTLP trace endpoint; profiles go elsewhere
  * through the _PROFILES_ variables.
  */
-import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
 import { startAgent } from '../helpers/start-agent.js';
 import { startGrpcServer } from '../helpers/test-servers.js';
 

@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFixture } from '../helpers/compile-fixture.js';
 import { countChain, readFolded, readOtlpKinds, recordPid, total } from '../helpers/record-pid.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 describe('meshprof record on a C++ program (real BPF, as root)', () => {
   let dir = '';

@@ -3,10 +3,10 @@ import { copyFileSync, mkdtempSync, renameSync, rmSync, unlinkSync } from 'node:
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFixture } from '../helpers/compile-fixture.js';
 import { countChain, readFolded, readOtlpKinds, recordPid, total } from '../helpers/record-pid.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 const ADD = 'shop::Cart<int>::add(int)';
 

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecWatcherThread } from '../../src/process/exec-watcher-thread.js';
 import { createProcessTracking } from '../../src/process/process-tracking.js';
@@ -14,7 +15,6 @@ import { startCli } from '../helpers/start-cli.js';
 import { compileFixture } from '../helpers/compile-fixture.js';
 import { repoRoot } from '../helpers/repo-root.js';
 import { countChain, readFolded } from '../helpers/record-pid.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 const run = promisify(execFile);
 
