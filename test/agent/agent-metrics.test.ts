@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createAgentMetrics } from '../../src/agent/agent-metrics.js';
 import { startMetricsServer } from '../../src/agent/metrics-server.js';
 import type { Profile } from '../../src/profile/model.js';
-import { metricValue } from './agent-run.js';
+import { metricValue } from '../helpers/metric-value.js';
 
 const profile = (values: number[][], drops: Record<string, number>): Profile => ({
   sampleTypes: [{ type: 'samples', unit: 'count' }, { type: 'cpu', unit: 'nanoseconds' }],

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startDiscoveryService, type DiscoveryService } from '../../src/agent/discovery-service.js';
 import { discoveryConfigFromEnv } from '../../src/config/discovery-env.js';
 import type { TargetSelection } from '../../src/stacks/raw-stacks.js';
-import { writeFakeProcess } from '../helpers/fake-proc.js';
+import { writeFakeProcess } from '../helpers/write-fake-process.js';
 
 // A stand-in host /proc (MESHPROF_HOST_PROC), Kubernetes off.
 let root: string;

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { formatCheckTable } from '../../src/cli/check-command.js';
 import type { FeatureCheck } from '../../src/kernel/feature-probes.js';
-import { cliPath } from '../helpers/cli.js';
+import { cliPath } from '../helpers/start-cli.js';
 
 const run = promisify(execFile);
 

@@ -10,9 +10,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeKubeApi, type FakeKubeApi } from '../discovery/fake-kube-api.js';
-import { NODE } from '../discovery/k8s-fixtures.js';
-import { cliPath } from '../helpers/cli.js';
+import { startFakeKubeApi, type FakeKubeApi } from '../helpers/start-fake-kube-api.js';
+import { NODE } from '../helpers/k8s-objects.js';
+import { cliPath } from '../helpers/start-cli.js';
 
 const HOOKS = `import { appendFileSync } from 'node:fs';
 let out;

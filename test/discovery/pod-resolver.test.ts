@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClusterWatch, type ClusterWatch } from '../../src/discovery/cluster-watch.js';
 import { createPodResolver, type PodEvent, type PodResolver } from '../../src/discovery/pod-resolver.js';
-import { startFakeKubeApi, type FakeKubeApi } from './fake-kube-api.js';
-import { NODE, containerId, injectedPod, pod, replicaSet, service } from './k8s-fixtures.js';
+import { startFakeKubeApi, type FakeKubeApi } from '../helpers/start-fake-kube-api.js';
+import { NODE, containerId, injectedPod, pod, replicaSet, service } from '../helpers/k8s-objects.js';
 
 async function until<T>(fn: () => T | undefined, what: string, ms = 5000): Promise<T> {
   const end = Date.now() + ms;

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProcReader } from '../../src/process/proc-reader.js';
 import { createProcessDescriber } from '../../src/discovery/process-describer.js';
 import { createProcessInspector } from '../../src/discovery/process-inspector.js';
-import { writeFakeProcess } from '../helpers/fake-proc.js';
+import { writeFakeProcess } from '../helpers/write-fake-process.js';
 
 const ID = 'e'.repeat(64);
 const UID = '5d0c6a3e-8f1b-4c2a-9e7d-1b2c3d4e5f60';

@@ -12,9 +12,9 @@ import { discoveryConfigFromEnv } from '../../src/config/discovery-env.js';
 import { createDiscovery, type Discovery } from '../../src/discovery/discovery.js';
 import type { TargetSet } from '../../src/discovery/target-selector.js';
 import type { ProcessMetadata } from '../../src/profile/model.js';
-import { startFakeKubeApi, type FakeKubeApi } from './fake-kube-api.js';
-import { cgroupfsContainerPath, createCgroupSandbox, systemdContainerPath, V1_ROOTS, V2_ROOT } from './kube-cgroups.js';
-import { NODE, containerId, injectedPod, pod, replicaSet } from './k8s-fixtures.js';
+import { startFakeKubeApi, type FakeKubeApi } from '../helpers/start-fake-kube-api.js';
+import { cgroupfsContainerPath, createCgroupSandbox, systemdContainerPath, V1_ROOTS, V2_ROOT } from '../helpers/create-cgroup-sandbox.js';
+import { NODE, containerId, injectedPod, pod, replicaSet } from '../helpers/k8s-objects.js';
 
 const NS = 'shop';
 const RS = 'cart-7d9f8b6c5d';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { summarizePod, type PodLookups, type PodSummary } from '../../src/discovery/pod-summary.js';
 import type { ResolvedContainer } from '../../src/discovery/pod-resolver.js';
 import { containerAttributes, imageName, podServiceName } from '../../src/discovery/resource-attributes.js';
-import { containerId, pod } from './k8s-fixtures.js';
+import { containerId, pod } from '../helpers/k8s-objects.js';
 
 const none: PodLookups = { replicaSet: () => undefined, services: () => [] };
 

@@ -7,7 +7,7 @@ import { createProcessDescriber } from '../../src/discovery/process-describer.js
 import { createProcessInspector } from '../../src/discovery/process-inspector.js';
 import type { TargetRules } from '../../src/discovery/target-rules.js';
 import { createTargetSelector, type TargetSet } from '../../src/discovery/target-selector.js';
-import { writeFakeProcess } from '../helpers/fake-proc.js';
+import { writeFakeProcess } from '../helpers/write-fake-process.js';
 
 // A stand-in host /proc, as in process-describer.test.ts.
 let root: string;

@@ -6,7 +6,9 @@ import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElfFile } from '../../src/elf/elf-file.js';
 import { ET_DYN, ET_EXEC, PT_LOAD } from '../../src/elf/elf-types.js';
-import { buildSymFixtures, nmSymbols, readelfLoads, type SymFixtures } from '../fixtures/sym-fixtures.js';
+import { buildSymFixtures, type SymFixtures } from '../helpers/build-sym-fixtures.js';
+import { nmSymbols } from '../helpers/nm-symbols.js';
+import { readelfLoads } from '../helpers/runtime-address.js';
 
 let fx: SymFixtures;
 let tmp: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeFolded, foldedName } from '../../src/encode/folded.js';
-import { buildTestProfile, F } from './sample-profile.js';
+import { buildTestProfile, F } from '../helpers/build-test-profile.js';
 
 describe('encodeFolded', () => {
   it('prints merged, sorted stacks of sample counts with the process name first', () => {

@@ -9,7 +9,7 @@ import type { CompactNode, FlameData } from '../../src/encode/flame-data.js';
 import { buildFlameTree, type FlameNode } from '../../src/encode/flame-tree.js';
 import { encodeHtml, FLAME_DATA_ELEMENT_ID } from '../../src/encode/html.js';
 import { decodePng } from './png-pixels.js';
-import { buildTestProfile, F } from './sample-profile.js';
+import { buildTestProfile, F } from '../helpers/build-test-profile.js';
 
 const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';

@@ -5,8 +5,8 @@ import { encodeOtlpFile } from '../../src/encode/otlp-file.js';
 import { otlpRequestToJson } from '../../src/encode/otlp-json.js';
 import { encodeOtlpRequests } from '../../src/encode/otlp-split.js';
 import { ExportProfilesServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
-import { APP_PROC, manyProcessesProfile, offCpuProfile, onCpuProfile } from '../export/fixtures.js';
-import { expectedRows, resolveRequest, sortRows } from '../export/otlp-decode.js';
+import { APP_PROC, manyProcessesProfile, offCpuProfile, onCpuProfile } from '../helpers/on-cpu-profile.js';
+import { expectedRows, resolveRequest, sortRows } from '../helpers/resolve-request.js';
 
 const opts = { hostName: 'node-1', serviceName: 'fallback-svc', resourceAttributes: { 'deployment.environment': 'prod', 'service.name': 'ignored' } };
 

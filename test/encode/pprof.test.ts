@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodePprof } from '../../src/encode/pprof.js';
-import { buildTestProfile } from './sample-profile.js';
+import { buildTestProfile } from '../helpers/build-test-profile.js';
 
 const run = promisify(execFile);
 

@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeOtlpBinary } from '../../src/encode/otlp.js';
 import { createFileTransport, sequencedPath } from '../../src/export/file-transport.js';
 import { isOtlpFilePath, writeOtlpFile } from '../../src/export/otlp-file.js';
-import { offCpuProfile, onCpuProfile } from './fixtures.js';
-import { expectedRows, resolveRequest, sortRows } from './otlp-decode.js';
+import { offCpuProfile, onCpuProfile } from '../helpers/on-cpu-profile.js';
+import { expectedRows, resolveRequest, sortRows } from '../helpers/resolve-request.js';
 
 let dir = '';
 beforeEach(async () => {

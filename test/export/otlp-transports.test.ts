@@ -7,9 +7,9 @@ import { encodeOtlpBinary } from '../../src/encode/otlp.js';
 import { createOtlpGrpcTransport } from '../../src/export/otlp-grpc-transport.js';
 import { createOtlpHttpTransport } from '../../src/export/otlp-http-transport.js';
 import type { ExportTransport } from '../../src/export/transport.js';
-import { onCpuProfile } from './fixtures.js';
-import { expectedRows, resolveRequest, sortRows } from './otlp-decode.js';
-import { startGrpcServer, startHttpServer } from './test-servers.js';
+import { onCpuProfile } from '../helpers/on-cpu-profile.js';
+import { expectedRows, resolveRequest, sortRows } from '../helpers/resolve-request.js';
+import { startGrpcServer, startHttpServer } from '../helpers/test-servers.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -8,9 +8,9 @@ import type { ExporterDeps } from '../../src/export/otlp-exporter.js';
 import type { ProfileExporter } from '../../src/export/queued-exporter.js';
 import { backoffDelay } from '../../src/export/retrying-transport.js';
 import type { ExportLogger } from '../../src/export/transport.js';
-import { manyProcessesProfile, onCpuProfile } from './fixtures.js';
-import { expectedRows, resolveRequest, sortRows } from './otlp-decode.js';
-import { startGrpcServer, startHttpServer } from './test-servers.js';
+import { manyProcessesProfile, onCpuProfile } from '../helpers/on-cpu-profile.js';
+import { expectedRows, resolveRequest, sortRows } from '../helpers/resolve-request.js';
+import { startGrpcServer, startHttpServer } from '../helpers/test-servers.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -8,9 +8,9 @@ import { createPyroscopeExporter } from '../../src/export/pyroscope-exporter.js'
 import { silentLogger } from '../../src/export/transport.js';
 import { PushRequestSchema } from '../../src/gen/pyroscope/push/v1/push_pb.js';
 import type { Profile } from '../../src/profile/model.js';
-import { offCpuProfile, onCpuProfile } from './fixtures.js';
-import type { HttpReply, HttpRequestRecord } from './test-servers.js';
-import { startHttpServer } from './test-servers.js';
+import { offCpuProfile, onCpuProfile } from '../helpers/on-cpu-profile.js';
+import type { HttpReply, HttpRequestRecord } from '../helpers/test-servers.js';
+import { startHttpServer } from '../helpers/test-servers.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSelfTelemetry } from '../../src/export/self-telemetry.js';
-import { startGrpcServer } from './test-servers.js';
+import { startGrpcServer } from '../helpers/test-servers.js';
 
 const TRACE_EXPORT = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 const cleanup: (() => Promise<void>)[] = [];

@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PushRequestSchema } from '../../src/gen/pyroscope/push/v1/push_pb.js';
-import { pprofFileStacks, pprofStacksOf, startAgent, type PprofStacks } from '../agent/agent-run.js';
-import { resolveRequest } from '../export/otlp-decode.js';
-import { startGrpcServer, startHttpServer, type HttpTestServer } from '../export/test-servers.js';
-import { compileFixture } from '../helpers/fixtures.js';
+import { pprofFileStacks, pprofStacksOf, type PprofStacks } from '../helpers/pprof-stacks.js';
+import { startAgent } from '../helpers/start-agent.js';
+import { resolveRequest } from '../helpers/resolve-request.js';
+import { startGrpcServer, startHttpServer, type HttpTestServer } from '../helpers/test-servers.js';
+import { compileFixture } from '../helpers/compile-fixture.js';
 
 /** Per interval (keyed by start time in ns): the fixture's stacks as one OTLP request carries them. */
 function otlpIntervals(requests: readonly Uint8Array[], pid: number): Map<bigint, Record<string, number>> {
@@ -70,7 +71,7 @@ describe('meshprof agent exports what it writes locally (real BPF, as root)', ()
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'meshprof-agent-export-'));
-    split = compileFixture('split.c', 'split-O0', ['-O0', '-fno-omit-frame-pointer', '-g']);
+    split = compileFixture('split.c', { name: 'split-O0', flags: ['-O0', '-fno-omit-frame-pointer', '-g'] });
     fixture = spawn(split, ['120'], { stdio: 'ignore' });
     pid = fixture.pid!;
   });

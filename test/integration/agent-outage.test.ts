@@ -10,14 +10,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metricValue, sleep, startAgent } from '../agent/agent-run.js';
-import { freePort } from '../export/skywalking/fake-oap.js';
-import { resolveRequest } from '../export/otlp-decode.js';
 import { PROFILES_EXPORT_METHOD } from '../../src/export/otlp-grpc-transport.js';
-import { startGrpcServer } from '../export/test-servers.js';
-import { compileFixture } from '../helpers/fixtures.js';
+import { metricValue } from '../helpers/metric-value.js';
+import { startAgent } from '../helpers/start-agent.js';
+import { freePort } from '../helpers/start-fake-oap.js';
+import { resolveRequest } from '../helpers/resolve-request.js';
+import { startGrpcServer } from '../helpers/test-servers.js';
+import { compileFixture } from '../helpers/compile-fixture.js';
 
 /** A ProfilesService that accepts everything, on a given port (the stopped backend coming back). */
 async function startProfilesServerOn(port: number): Promise<{ requests: { bytes: Buffer }[]; close(): Promise<void> }> {
@@ -53,7 +55,7 @@ describe('meshprof agent through a backend outage (real BPF, as root)', () => {
   let fixture: ChildProcess;
 
   beforeAll(() => {
-    const split = compileFixture('split.c', 'split-O0', ['-O0', '-fno-omit-frame-pointer', '-g']);
+    const split = compileFixture('split.c', { name: 'split-O0', flags: ['-O0', '-fno-omit-frame-pointer', '-g'] });
     fixture = spawn(split, ['600'], { stdio: 'ignore' });
   });
   afterAll(() => { fixture.kill(); });

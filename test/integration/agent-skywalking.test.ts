@@ -6,12 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EBPFProfilingData } from '../../src/gen/skywalking/ebpf/profiling/Profile_pb.js';
 import { EBPFProfilingStackType } from '../../src/gen/skywalking/ebpf/profiling/Profile_pb.js';
-import { sleep, startAgent, type AgentRun } from '../agent/agent-run.js';
-import { startFakeOap, type FakeOap } from '../export/skywalking/fake-oap.js';
-import { compileFixture } from '../helpers/fixtures.js';
+import { startAgent, type AgentRun } from '../helpers/start-agent.js';
+import { startFakeOap, type FakeOap } from '../helpers/start-fake-oap.js';
+import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
 
 /** The messages of one task, in order; a task's group starts at its metadata message. */
 function messagesOf(streams: readonly EBPFProfilingData[][], taskId: string): { groups: number; messages: EBPFProfilingData[] } {
@@ -51,12 +52,12 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
   const started = Date.now();
 
   beforeAll(async () => {
-    splitPath = compileFixture('split.c', 'split-O0', ['-O0', '-fno-omit-frame-pointer', '-g']);
-    const offcpuPath = compileFixture('offcpu.c', 'offcpu', ['-O0', '-g', '-fno-omit-frame-pointer', '-pthread']);
+    splitPath = compileFixture('split.c', { name: 'split-O0', flags: ['-O0', '-fno-omit-frame-pointer', '-g'] });
+    const offcpuPath = compileFixture('offcpu.c', { name: 'offcpu', flags: ['-O0', '-g', '-fno-omit-frame-pointer', '-pthread'] });
     split = spawn(splitPath, ['60'], { stdio: 'ignore' });
     offcpu = spawn(offcpuPath, [], { stdio: ['pipe', 'ignore', 'ignore'] });
     // No frame pointers anywhere: only the .eh_frame walker gets from leaf to main.
-    const chainPath = compileFixture('unwind-chain.c', 'unwind-chain-O2', ['-O2', '-fomit-frame-pointer']);
+    const chainPath = compileFixture('unwind-chain.c', { flags: OMIT_FRAME_POINTER });
     chain = spawn(chainPath, ['spin', '12'], { stdio: 'ignore' });
     oap = await startFakeOap();
     agent = startAgent({

@@ -4,9 +4,10 @@
  * per export request to the OTLP trace endpoint; profiles go elsewhere
  * through the _PROFILES_ variables.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { sleep, startAgent } from '../agent/agent-run.js';
-import { startGrpcServer } from '../export/test-servers.js';
+import { startAgent } from '../helpers/start-agent.js';
+import { startGrpcServer } from '../helpers/test-servers.js';
 
 const TRACE_EXPORT = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 

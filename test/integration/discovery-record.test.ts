@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeKubeApi, type FakeKubeApi } from '../discovery/fake-kube-api.js';
-import { createCgroupSandbox, systemdContainerPath, V2_ROOT } from '../discovery/kube-cgroups.js';
-import { NODE, containerId, injectedPod, replicaSet } from '../discovery/k8s-fixtures.js';
-import { startCli } from '../helpers/cli.js';
-import { compileFixture } from '../helpers/fixtures.js';
+import { startFakeKubeApi, type FakeKubeApi } from '../helpers/start-fake-kube-api.js';
+import { createCgroupSandbox, systemdContainerPath, V2_ROOT } from '../helpers/create-cgroup-sandbox.js';
+import { NODE, containerId, injectedPod, replicaSet } from '../helpers/k8s-objects.js';
+import { startCli } from '../helpers/start-cli.js';
+import { compileFixture } from '../helpers/compile-fixture.js';
 
 const NS = 'shop';
 const RS = 'cart-7d9f8b6c5d';
@@ -50,7 +50,7 @@ describe('discovery in recorded profiles (real BPF, real cgroups, as root)', () 
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'meshprof-discovery-record-'));
-    const spin = compileFixture('split.c', 'split', ['-O0', '-g', '-fno-omit-frame-pointer']);
+    const spin = compileFixture('split.c', { name: 'split', flags: ['-O0', '-g', '-fno-omit-frame-pointer'] });
     // The sidecar's executable is envoy, as in the istio-proxy image.
     const envoy = join(dir, 'envoy');
     const cartExe = join(dir, 'cart');

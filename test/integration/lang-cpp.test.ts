@@ -3,9 +3,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileFixture } from '../helpers/fixtures.js';
-import { countChain, readFolded, readOtlpKinds, recordPid, sleep, total } from './lang-record.js';
+import { compileFixture } from '../helpers/compile-fixture.js';
+import { countChain, readFolded, readOtlpKinds, recordPid, total } from '../helpers/record-pid.js';
 
 describe('meshprof record on a C++ program (real BPF, as root)', () => {
   let dir = '';
@@ -13,7 +14,7 @@ describe('meshprof record on a C++ program (real BPF, as root)', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'lang-cpp-record-'));
     // -O0 keeps every caller's frame, so frame pointers give the whole chain.
-    binary = compileFixture('lang-cpp/cart-spin.cpp', 'lang-cpp-spin', ['-O0', '-g', '-fno-omit-frame-pointer']);
+    binary = compileFixture('lang-cpp/cart-spin.cpp', { name: 'lang-cpp-spin', flags: ['-O0', '-g', '-fno-omit-frame-pointer'] });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -3,10 +3,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElfFile } from '../../src/elf/elf-file.js';
-import { repoRoot } from '../helpers/fixtures.js';
-import { countChain, readFolded, readOtlpKinds, readPprofFrames, recordPid, sleep, total } from './lang-record.js';
+import { repoRoot } from '../helpers/repo-root.js';
+import { countChain, readFolded, readOtlpKinds, readPprofFrames, recordPid, total } from '../helpers/record-pid.js';
 
 describe('meshprof record on a stripped Go program (real BPF, as root)', () => {
   let dir = '';

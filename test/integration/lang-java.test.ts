@@ -3,9 +3,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers/fixtures.js';
-import { readFolded, readOtlpKinds, recordPid, sleep, total } from './lang-record.js';
+import { repoRoot } from '../helpers/repo-root.js';
+import { readFolded, readOtlpKinds, recordPid, total } from '../helpers/record-pid.js';
 
 describe('meshprof record on a JVM after jcmd Compiler.perfmap (real BPF, as root)', () => {
   let dir = '';

@@ -3,9 +3,10 @@ import { copyFileSync, mkdtempSync, renameSync, rmSync, unlinkSync } from 'node:
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileFixture } from '../helpers/fixtures.js';
-import { countChain, readFolded, readOtlpKinds, recordPid, sleep, total } from './lang-record.js';
+import { compileFixture } from '../helpers/compile-fixture.js';
+import { countChain, readFolded, readOtlpKinds, recordPid, total } from '../helpers/record-pid.js';
 
 const ADD = 'shop::Cart<int>::add(int)';
 
@@ -17,10 +18,10 @@ describe('meshprof record on executables without a path, and the vDSO (real BPF,
   let other = '';
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'lang-mappings-'));
-    cart = compileFixture('lang-cpp/cart-spin.cpp', 'lang-cpp-spin', ['-O0', '-g', '-fno-omit-frame-pointer']);
-    memfdExec = compileFixture('lang-c/memfd-exec.c', 'memfd-exec', ['-O1']);
-    vdsoSpin = compileFixture('lang-c/vdso-spin.c', 'vdso-spin', ['-O0', '-fno-omit-frame-pointer']);
-    other = compileFixture('lang-c/short-lived.c', 'short-lived', ['-O0', '-g', '-fno-omit-frame-pointer']);
+    cart = compileFixture('lang-cpp/cart-spin.cpp', { name: 'lang-cpp-spin', flags: ['-O0', '-g', '-fno-omit-frame-pointer'] });
+    memfdExec = compileFixture('lang-c/memfd-exec.c', { name: 'memfd-exec', flags: ['-O1'] });
+    vdsoSpin = compileFixture('lang-c/vdso-spin.c', { name: 'vdso-spin', flags: ['-O0', '-fno-omit-frame-pointer'] });
+    other = compileFixture('lang-c/short-lived.c', { name: 'short-lived', flags: ['-O0', '-g', '-fno-omit-frame-pointer'] });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -3,9 +3,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers/fixtures.js';
-import { countChain, readFolded, readOtlpKinds, readPprofFrames, recordPid, sleep, total } from './lang-record.js';
+import { repoRoot } from '../helpers/repo-root.js';
+import { countChain, readFolded, readOtlpKinds, readPprofFrames, recordPid, total } from '../helpers/record-pid.js';
 
 const script = join(repoRoot, 'test', 'fixtures', 'lang-node', 'hot.js');
 

@@ -3,9 +3,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers/fixtures.js';
-import { countChain, readFolded, recordPid, sleep, total } from './lang-record.js';
+import { repoRoot } from '../helpers/repo-root.js';
+import { countChain, readFolded, recordPid, total } from '../helpers/record-pid.js';
 
 const fixture = join(repoRoot, 'test', 'fixtures', 'lang-rust', 'spin');
 // rustup installs into /root/.cargo/bin, which may be missing from PATH.

@@ -5,14 +5,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExecWatcherThread } from '../../src/process/exec-watcher-thread.js';
 import { createProcessTracking } from '../../src/process/process-tracking.js';
 import { createProcessTable } from '../../src/process/process-table.js';
 import { createExecWatcher, type ProcessEvent } from '../../src/samplers/exec-watcher.js';
-import { startCli } from '../helpers/cli.js';
-import { compileFixture, repoRoot } from '../helpers/fixtures.js';
-import { countChain, readFolded, sleep } from './lang-record.js';
+import { startCli } from '../helpers/start-cli.js';
+import { compileFixture } from '../helpers/compile-fixture.js';
+import { repoRoot } from '../helpers/repo-root.js';
+import { countChain, readFolded } from '../helpers/record-pid.js';
 
 const run = promisify(execFile);
 
@@ -21,7 +23,7 @@ describe('short-lived processes (real BPF, as root)', () => {
   let fixture = '';
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'lang-short-lived-'));
-    fixture = compileFixture('lang-c/short-lived.c', 'short-lived', ['-O0', '-g', '-fno-omit-frame-pointer']);
+    fixture = compileFixture('lang-c/short-lived.c', { name: 'short-lived', flags: ['-O0', '-g', '-fno-omit-frame-pointer'] });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

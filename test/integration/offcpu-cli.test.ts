@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCli } from '../helpers/cli.js';
-import { compileFixture } from '../helpers/fixtures.js';
+import { startCli } from '../helpers/start-cli.js';
+import { compileFixture } from '../helpers/compile-fixture.js';
 
 interface Stack { frames: string[]; switches: number; ns: number }
 
@@ -37,7 +37,7 @@ describe('meshprof record --type offcpu (real BPF, as root)', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'meshprof-offcpu-'));
     // -O0 keeps a frame in every function, so frame pointers name each caller.
-    fixture = compileFixture('offcpu.c', 'offcpu', ['-O0', '-g', '-fno-omit-frame-pointer', '-pthread']);
+    fixture = compileFixture('offcpu.c', { name: 'offcpu', flags: ['-O0', '-g', '-fno-omit-frame-pointer', '-pthread'] });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

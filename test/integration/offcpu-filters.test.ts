@@ -6,8 +6,8 @@ import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOffCpuSampler } from '../../src/samplers/offcpu-sampler.js';
-import { startCli } from '../helpers/cli.js';
-import { compileFixture } from '../helpers/fixtures.js';
+import { startCli } from '../helpers/start-cli.js';
+import { compileFixture } from '../helpers/compile-fixture.js';
 
 /** Leaf-first frame names and the pid of every sample of a pprof file. */
 function samplesOf(file: string): { pid: number; frames: string[]; switches: number; ns: number }[] {
@@ -29,7 +29,7 @@ describe('off-CPU filters and hooks (real BPF, as root)', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'meshprof-offcpu-filters-'));
-    fixture = compileFixture('offcpu.c', 'offcpu', ['-O0', '-g', '-fno-omit-frame-pointer', '-pthread']);
+    fixture = compileFixture('offcpu.c', { name: 'offcpu', flags: ['-O0', '-g', '-fno-omit-frame-pointer', '-pthread'] });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -6,8 +6,9 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCli } from '../helpers/cli.js';
-import { compileFixture, repoRoot } from '../helpers/fixtures.js';
+import { startCli } from '../helpers/start-cli.js';
+import { compileFixture } from '../helpers/compile-fixture.js';
+import { repoRoot } from '../helpers/repo-root.js';
 
 const run = promisify(execFile);
 const cli = join(repoRoot, 'bin', 'meshprof.js');
@@ -38,7 +39,7 @@ describe('meshprof record (real BPF, as root)', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'meshprof-record-'));
     // -O0 gives every function a frame, so frame pointers name each caller.
-    split = compileFixture('split.c', 'split', ['-O0', '-g', '-fno-omit-frame-pointer']);
+    split = compileFixture('split.c', { name: 'split', flags: ['-O0', '-g', '-fno-omit-frame-pointer'] });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason } from '../kernel/bpf-env.js';
-import { compileFixture } from '../unwind/unwind-fixtures.js';
-import { record, suiteFixtures, type Recording } from './unwind-recording.js';
+import { bpfSkipReason } from '../helpers/bpf-prerequisites.js';
+import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
+import { record, type Recording } from '../helpers/record.js';
+import { suiteFixtures } from '../helpers/suite-fixtures.js';
 
 const skip = bpfSkipReason();
 
@@ -40,8 +41,8 @@ describe('unwind tables follow a library loaded with dlopen() while sampling', (
   let binary = '';
   let library = '';
   beforeAll(() => {
-    library = compileFixture('unwind-dlopen-lib.c', ['-shared', '-fPIC']);
-    binary = compileFixture('unwind-dlopen-main.c');
+    library = compileFixture('unwind-dlopen-lib.c', { flags: [...OMIT_FRAME_POINTER, '-shared', '-fPIC'] });
+    binary = compileFixture('unwind-dlopen-main.c', { flags: OMIT_FRAME_POINTER });
   });
 
   /**

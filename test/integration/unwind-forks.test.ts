@@ -10,9 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollector } from '../../src/agent/collector-factory.js';
 import type { Profile } from '../../src/profile/model.js';
-import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
-import { compileFixture } from '../unwind/unwind-fixtures.js';
-import { startFixture } from './unwind-recording.js';
+import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
+import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
+import { startFixture } from '../helpers/start-fixture.js';
 
 const CHAIN = ['leaf', 'w3', 'w2', 'w1', 'worker', 'spawn_worker', 'main'];
 
@@ -34,7 +34,7 @@ function children(profile: Profile, parent: number): { total: number; complete: 
 }
 
 async function recordForks(binary: string, dwarfUnwind: boolean): Promise<{ profile: Profile; parent: number }> {
-  const parent = await startFixture(binary, ['300', '250'], 100);
+  const parent = await startFixture(binary, ['300', '250'], { settleMs: 100 });
   procs.push(parent);
   const collector = createCollector('oncpu', { targets: 'all', frequencyHz: 199, dwarfUnwind });
   await collector.start();
@@ -57,7 +57,7 @@ describe('forked workers with every process sampled', () => {
   beforeAll(() => requirePrerequisites(bpfSkipReason()));
   let binary = '';
   beforeAll(() => {
-    binary = compileFixture('unwind-forks.c');
+    binary = compileFixture('unwind-forks.c', { flags: OMIT_FRAME_POINTER });
   });
   afterAll(() => {
     for (const p of procs) p.kill('SIGKILL');

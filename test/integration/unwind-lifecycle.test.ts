@@ -2,9 +2,10 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason } from '../kernel/bpf-env.js';
-import { compileFixture } from '../unwind/unwind-fixtures.js';
-import { record, suiteFixtures } from './unwind-recording.js';
+import { bpfSkipReason } from '../helpers/bpf-prerequisites.js';
+import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
+import { record } from '../helpers/record.js';
+import { suiteFixtures } from '../helpers/suite-fixtures.js';
 
 const skip = bpfSkipReason();
 
@@ -12,7 +13,7 @@ describe('unwind tables follow the process', () => {
   const fixtures = suiteFixtures(skip);
   let binary = '';
   beforeAll(() => {
-    binary = compileFixture('unwind-chain.c');
+    binary = compileFixture('unwind-chain.c', { flags: OMIT_FRAME_POINTER });
   });
 
   it('after exec (same pid, new mappings) the stacks become complete within a poll or two', async () => {

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason, toolSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
-import { record, startMs, type Recording } from './unwind-recording.js';
+import { bpfSkipReason, toolSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
+import { record, startMs, type Recording } from '../helpers/record.js';
 
 const skip = bpfSkipReason() ?? toolSkipReason(['/usr/sbin/nginx', '/usr/bin/wrk'], 'needs nginx and wrk (apt)');
 

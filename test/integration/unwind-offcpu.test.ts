@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason } from '../kernel/bpf-env.js';
-import { compileFixture } from '../unwind/unwind-fixtures.js';
-import { record, suiteFixtures } from './unwind-recording.js';
+import { bpfSkipReason } from '../helpers/bpf-prerequisites.js';
+import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
+import { record } from '../helpers/record.js';
+import { suiteFixtures } from '../helpers/suite-fixtures.js';
 
 const skip = bpfSkipReason();
 
@@ -9,7 +10,7 @@ describe('.eh_frame unwinding in the off-CPU sampler', () => {
   const fixtures = suiteFixtures(skip);
   let binary = '';
   beforeAll(() => {
-    binary = compileFixture('unwind-chain.c');
+    binary = compileFixture('unwind-chain.c', { flags: OMIT_FRAME_POINTER });
   });
 
   it('walks from the registers saved at the syscall through libc to main', async () => {

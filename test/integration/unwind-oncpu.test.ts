@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason } from '../kernel/bpf-env.js';
-import { compileFixture } from '../unwind/unwind-fixtures.js';
-import { record, suiteFixtures } from './unwind-recording.js';
+import { bpfSkipReason } from '../helpers/bpf-prerequisites.js';
+import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
+import { record } from '../helpers/record.js';
+import { suiteFixtures } from '../helpers/suite-fixtures.js';
 
 const skip = bpfSkipReason();
 
@@ -18,8 +19,8 @@ describe('.eh_frame unwinding in the on-CPU sampler', () => {
   let cBinary = '';
   let ccBinary = '';
   beforeAll(() => {
-    cBinary = compileFixture('unwind-chain.c');
-    ccBinary = compileFixture('unwind-chain.cc');
+    cBinary = compileFixture('unwind-chain.c', { flags: OMIT_FRAME_POINTER });
+    ccBinary = compileFixture('unwind-chain.cc', { flags: OMIT_FRAME_POINTER });
   });
 
   it.each([5, 13, 27, 40])('C, -O2 -fomit-frame-pointer, chain depth %i: leaf to main', async (depth) => {

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bpfSkipReason, toolSkipReason } from '../kernel/bpf-env.js';
-import { compileFixture } from '../unwind/unwind-fixtures.js';
-import { record, suiteFixtures } from './unwind-recording.js';
+import { bpfSkipReason, toolSkipReason } from '../helpers/bpf-prerequisites.js';
+import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
+import { record } from '../helpers/record.js';
+import { suiteFixtures } from '../helpers/suite-fixtures.js';
 
 const run = promisify(execFile);
 const skip = bpfSkipReason() ?? toolSkipReason(['/usr/bin/perf'], 'needs perf (linux-perf)');
@@ -41,7 +42,7 @@ describe('agreement with perf record --call-graph dwarf', () => {
   let binary = '';
   let dir = '';
   beforeAll(() => {
-    binary = compileFixture('unwind-chain.c');
+    binary = compileFixture('unwind-chain.c', { flags: OMIT_FRAME_POINTER });
     dir = mkdtempSync(join(tmpdir(), 'meshprof-perf-'));
     return () => rmSync(dir, { recursive: true, force: true });
   });

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BpfError, errnoName, MapType, onlineCpus, openBpfObject, possibleCpus, UpdateFlags } from '../../src/kernel/index.js';
 import type { BpfObject } from '../../src/kernel/index.js';
-import { bpfSkipReason, requirePrerequisites } from './bpf-env.js';
+import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 
 const skip = bpfSkipReason();
 

@@ -3,7 +3,7 @@ import {
   parseKernelRelease, probeBpfLoop, probeBpfSyscall, probeBtf, probeCapabilities, probeCpuClock, probeFentry,
   probeKernelVersion, probeKprobes, probeRawTp, probeTpBtf, probeTracefs, probeUprobes, requireStackWalker, runFeatureProbes,
 } from '../../src/kernel/index.js';
-import { bpfSkipReason, requirePrerequisites } from './bpf-env.js';
+import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 
 describe('feature probes (pure)', () => {
   it('parses kernel releases and judges the 5.8 minimum', () => {

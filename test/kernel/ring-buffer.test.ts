@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPath, openBpfObject } from '../../src/kernel/index.js';
-import { bpfSkipReason, requirePrerequisites } from './bpf-env.js';
+import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 
 const skip = bpfSkipReason();
 const dir = mkdtempSync(join(tmpdir(), 'meshprof-rb-'));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProcessTable } from '../../src/process/process-table.js';
-import { buildSymFixtures, startFixture, type SymFixtures } from '../fixtures/sym-fixtures.js';
+import { buildSymFixtures, startSymFixture, type SymFixtures } from '../helpers/build-sym-fixtures.js';
 
 let fx: SymFixtures;
 let tmp: string;
@@ -25,7 +25,7 @@ function fakeProc(root: string, pid: number, comm: string, maps: string): void {
 
 describe('ProcessTable', () => {
   it('captures comm, exe, cmdline and mappings of a live process', async () => {
-    const run = await startFixture(fx.pie);
+    const run = await startSymFixture(fx.pie);
     try {
       const table = createProcessTable();
       const p = table.observe(run.pid);
@@ -60,7 +60,7 @@ describe('ProcessTable', () => {
     expect(before).toBeGreaterThan(1);
     expect(added).toContain(process.pid);
 
-    const run = await startFixture(fx.nopie);
+    const run = await startSymFixture(fx.nopie);
     const r1 = table.refresh();
     expect(r1.added).toContain(run.pid);
     expect(table.get(run.pid)?.comm).toBe('sym-target-nopi'); // comm is cut at 15 characters

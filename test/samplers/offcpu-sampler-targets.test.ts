@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOffCpuSampler, type OffCpuSampler } from '../../src/samplers/offcpu-sampler.js';
 import type { RawStackBatch } from '../../src/stacks/raw-stacks.js';
-import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
-import { exited } from './busy-fixture.js';
+import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
+import { exited } from '../helpers/start-fixture.js';
 
 const skip = bpfSkipReason();
 

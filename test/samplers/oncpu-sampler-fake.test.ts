@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createOnCpuSampler, defaultOnCpuMapEntries } from '../../src/samplers/oncpu-sampler.js';
-import { fakeOnCpuObject, type FakeObject } from './fake-bpf.js';
+import { fakeOnCpuObject, type FakeObject } from '../helpers/fake-oncpu-object.js';
 
 function key(tgid: number, pid: number, user: number, kern: number, comm: string): Buffer {
   const k = Buffer.alloc(32);

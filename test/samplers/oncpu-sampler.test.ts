@@ -3,8 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOnCpuSampler, type OnCpuSampler } from '../../src/samplers/oncpu-sampler.js';
 import type { RawStackBatch } from '../../src/stacks/raw-stacks.js';
-import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
-import { buildBusy, cpuSeconds, execMapping, exited, functionRanges, startBusy } from './busy-fixture.js';
+import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
+import { compileFixture } from '../helpers/compile-fixture.js';
+import { cpuSeconds, execMapping, functionRanges } from './busy-oracles.js';
+import { exited, startFixture } from '../helpers/start-fixture.js';
 
 const skip = bpfSkipReason();
 
@@ -18,7 +20,7 @@ describe('on-CPU sampler on real BPF', () => {
   let busy = '';
   let sampler: OnCpuSampler | undefined;
   beforeAll(() => {
-    busy = realpathSync(buildBusy());
+    busy = realpathSync(compileFixture('busy.c', { flags: ['-O1', '-fno-omit-frame-pointer', '-g'] }));
   });
   afterEach(() => {
     sampler?.stop();
@@ -26,7 +28,7 @@ describe('on-CPU sampler on real BPF', () => {
   });
 
   it('samples only the target at ~99 Hz with frame-pointer user stacks, as deltas', async () => {
-    const child = await startBusy(busy, 3);
+    const child = await startFixture(busy, ['3'], { readyOn: 'ready' });
     const text = execMapping(child.pid, busy);
     const fns = functionRanges(busy, ['hot_a', 'hot_b', 'spin', 'main']);
     sampler = createOnCpuSampler({ frequencyHz: 99, targets: [child.pid] });
@@ -100,8 +102,8 @@ describe('on-CPU sampler on real BPF', () => {
   });
 
   it('switches targets at run time between a list and all', async () => {
-    const a = await startBusy(busy, 3);
-    const b = await startBusy(busy, 3);
+    const a = await startFixture(busy, ['3'], { readyOn: 'ready' });
+    const b = await startFixture(busy, ['3'], { readyOn: 'ready' });
     sampler = createOnCpuSampler({ targets: [a.pid] });
     sampler.start();
     await sleep(700);
@@ -128,7 +130,7 @@ describe('on-CPU sampler on real BPF', () => {
   });
 
   it("samples nothing with 'none' while a target spins, then the pid it is switched to", async () => {
-    const child = await startBusy(busy, 4);
+    const child = await startFixture(busy, ['4'], { readyOn: 'ready' });
     sampler = createOnCpuSampler({ targets: 'none' });
     sampler.start();
     let cpu0 = cpuSeconds(child.pid);
@@ -153,8 +155,8 @@ describe('on-CPU sampler on real BPF', () => {
   });
 
   it('counts samples a full counts map refused instead of losing them silently', async () => {
-    const a = await startBusy(busy, 2);
-    const b = await startBusy(busy, 2);
+    const a = await startFixture(busy, ['2'], { readyOn: 'ready' });
+    const b = await startFixture(busy, ['2'], { readyOn: 'ready' });
     sampler = createOnCpuSampler({ targets: 'all', countsMaxEntries: 2, frequencyHz: 199 });
     sampler.start();
     await sleep(1000);

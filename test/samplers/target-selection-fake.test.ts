@@ -4,7 +4,8 @@ import { createOffCpuSampler } from '../../src/samplers/offcpu-sampler.js';
 import { createOnCpuSampler } from '../../src/samplers/oncpu-sampler.js';
 import { normalizeTargets, type TargetSelection } from '../../src/stacks/raw-stacks.js';
 import { type StackSampler } from '../../src/samplers/stack-sampler.js';
-import { fakeMap, fakeOnCpuObject, type FakeMap, type FakeObject } from './fake-bpf.js';
+import { fakeMap, type FakeMap } from '../helpers/fake-map.js';
+import { fakeOnCpuObject, type FakeObject } from '../helpers/fake-oncpu-object.js';
 
 /** The on-CPU fake plus off-CPU's `start` map (threads off the CPU now), so either sampler drains. */
 function fakeSamplerObject(): FakeObject {

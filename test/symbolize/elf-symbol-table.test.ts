@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ElfFile } from '../../src/elf/elf-file.js';
 import type { ElfSection, ElfSymbol } from '../../src/elf/elf-types.js';
 import { createElfSymbolTable, elfSymbolTableFromSymbols, type ElfSymbolTable } from '../../src/symbolize/elf-symbol-table.js';
-import { buildSymFixtures, nmSymbols, type SymFixtures } from '../fixtures/sym-fixtures.js';
+import { buildSymFixtures, type SymFixtures } from '../helpers/build-sym-fixtures.js';
+import { nmSymbols } from '../helpers/nm-symbols.js';
 
 let fx: SymFixtures;
 beforeAll(() => {

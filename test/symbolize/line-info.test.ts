@@ -9,8 +9,9 @@ import type { RawStackBatch } from '../../src/stacks/raw-stacks.js';
 import { createFileSymbolCache } from '../../src/symbolize/symbol-table-jobs.js';
 import { createLineTableCache } from '../../src/symbolize/line-table-cache.js';
 import { createProfileSymbolizer } from './symbolize-profile.js';
-import { repoRoot } from '../helpers/fixtures.js';
-import { nmSymbols, runtimeAddress } from '../fixtures/sym-fixtures.js';
+import { repoRoot } from '../helpers/repo-root.js';
+import { nmSymbols } from '../helpers/nm-symbols.js';
+import { runtimeAddress } from '../helpers/runtime-address.js';
 
 const source = join(repoRoot, 'test', 'fixtures', 'lang-c', 'split.c');
 

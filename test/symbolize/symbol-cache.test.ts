@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSymbolCache } from '../../src/symbolize/symbol-cache.js';
-import { buildSymFixtures, nmSymbols, type SymFixtures } from '../fixtures/sym-fixtures.js';
+import { buildSymFixtures, type SymFixtures } from '../helpers/build-sym-fixtures.js';
+import { nmSymbols } from '../helpers/nm-symbols.js';
 
 let fx: SymFixtures;
 let tmp: string;

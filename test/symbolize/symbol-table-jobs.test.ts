@@ -9,8 +9,8 @@ import { readFileSymbolTables, readSymbolTablesAt } from '../../src/symbolize/fi
 import { createSymbolCache, type FileSymbolTables, type FileSymbols } from '../../src/symbolize/symbol-cache.js';
 import { createSymbolTableJobs } from '../../src/symbolize/symbol-table-jobs.js';
 import type { PostedSymbolTables } from '../../src/symbolize/symbol-table-worker.js';
-import { repoRoot } from '../helpers/fixtures.js';
-import { loopTurnsDuring } from '../helpers/loop-turns.js';
+import { repoRoot } from '../helpers/repo-root.js';
+import { loopTurnsDuring } from '../helpers/loop-turns-during.js';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
 const NODE = process.execPath;

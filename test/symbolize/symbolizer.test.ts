@@ -10,7 +10,9 @@ import { createFileSymbolCache } from '../../src/symbolize/symbol-table-jobs.js'
 import { SYMBOLIZE_DROPS } from '../../src/symbolize/symbolizer.js';
 import { createProfileSymbolizer } from './symbolize-profile.js';
 import { extractVdsoImage } from '../../src/symbolize/vdso-image.js';
-import { buildSymFixtures, nmSymbols, runtimeAddress, startFixture, type RunningFixture, type SymFixtures } from '../fixtures/sym-fixtures.js';
+import { buildSymFixtures, startSymFixture, type RunningFixture, type SymFixtures } from '../helpers/build-sym-fixtures.js';
+import { nmSymbols } from '../helpers/nm-symbols.js';
+import { runtimeAddress } from '../helpers/runtime-address.js';
 
 let fx: SymFixtures;
 let tmp: string;
@@ -25,7 +27,7 @@ afterAll(async () => {
 });
 
 async function start(path: string): Promise<RunningFixture> {
-  const r = await startFixture(path);
+  const r = await startSymFixture(path);
   running.push(r);
   return r;
 }

@@ -14,8 +14,9 @@ import { createOffCpuSampler } from '../../src/samplers/offcpu-sampler.js';
 import { createOnCpuSampler } from '../../src/samplers/oncpu-sampler.js';
 import type { RawStackBatch } from '../../src/stacks/raw-stacks.js';
 import type { StackSampler } from '../../src/samplers/stack-sampler.js';
-import { compileFixture, startFixture } from '../helpers/fixtures.js';
-import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
+import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
+import { startFixture, type StartedFixture } from '../helpers/start-fixture.js';
+import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 
 /** The kernel id of the map behind one of our fds. */
 function mapId(fd: number): number {
@@ -39,7 +40,7 @@ function deepShare(batch: RawStackBatch, pid: number, depth: number): { share: n
 
 describe('walker maps shared by the on- and off-CPU samplers', () => {
   beforeAll(() => requirePrerequisites(bpfSkipReason()));
-  const children: ReturnType<typeof startFixture>[] = [];
+  const children: StartedFixture[] = [];
   let unwinder: ProcessUnwinder | undefined;
   const samplers: StackSampler[] = [];
   afterAll(() => {
@@ -49,9 +50,9 @@ describe('walker maps shared by the on- and off-CPU samplers', () => {
   });
 
   it('loads each table once and walks both kinds of stack with it', async () => {
-    const bin = compileFixture('unwind-chain.c', 'unwind-chain-O2', ['-O2', '-fomit-frame-pointer']);
-    const spin = startFixture(bin, ['spin', '20']);
-    const nap = startFixture(bin, ['sleep', '20']);
+    const bin = compileFixture('unwind-chain.c', { flags: OMIT_FRAME_POINTER });
+    const spin = await startFixture(bin, ['spin', '20']);
+    const nap = await startFixture(bin, ['sleep', '20']);
     children.push(spin, nap);
     await sleep(100);
     const processes = createProcessTable();
@@ -90,8 +91,8 @@ describe('walker maps shared by the on- and off-CPU samplers', () => {
   });
 
   it('leaves the process table alone once closed: a later exit does not touch the closed maps', async () => {
-    const bin = compileFixture('unwind-chain.c', 'unwind-chain-O2', ['-O2', '-fomit-frame-pointer']);
-    const child = startFixture(bin, ['spin', '3']);
+    const bin = compileFixture('unwind-chain.c', { flags: OMIT_FRAME_POINTER });
+    const child = await startFixture(bin, ['spin', '3']);
     children.push(child);
     await sleep(100);
     const processes = createProcessTable();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadFileUnwindTable } from '../../src/unwind/file-unwind-table.js';
 import { createInlineTableBuilder, createWorkerTableBuilder, type UnwindTableBuilder } from '../../src/unwind/table-builder.js';
 import { unwindRowCount } from '../../src/unwind/unwind-table-codec.js';
-import { loopTurnsDuring } from '../helpers/loop-turns.js';
+import { loopTurnsDuring } from '../helpers/loop-turns-during.js';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
 const LS = '/usr/bin/ls';

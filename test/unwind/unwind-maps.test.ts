@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ResourceLimitError } from '../../src/kernel/index.js';
 import { createUnwindMapSet } from '../../src/unwind/unwind-maps.js';
-import { bpfSkipReason, requirePrerequisites } from '../kernel/bpf-env.js';
+import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 
 describe('createUnwindMapSet', () => {
   beforeAll(() => requirePrerequisites(bpfSkipReason()));

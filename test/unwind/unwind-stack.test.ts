@@ -5,7 +5,7 @@ import { fileOffsetToVaddr } from '../../src/elf/elf-file.js';
 import { loadFileUnwindTable, type FileUnwindTable } from '../../src/unwind/file-unwind-table.js';
 import { createUnwindLookup } from '../../src/unwind/unwind-lookup.js';
 import { unwindStack, type UnwindResult } from '../../src/unwind/unwind-stack.js';
-import { compileFixture } from './unwind-fixtures.js';
+import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
 import { coreMemory, stopUnderGdb, type StoppedProcess } from './stopped-process.js';
 
 interface Walked {
@@ -63,8 +63,8 @@ describe('reference walker on a stopped -O2 -fomit-frame-pointer process', () =>
   let fixture: string;
   let fixtureCc: string;
   beforeAll(() => {
-    fixture = compileFixture('unwind-chain.c');
-    fixtureCc = compileFixture('unwind-chain.cc');
+    fixture = compileFixture('unwind-chain.c', { flags: OMIT_FRAME_POINTER });
+    fixtureCc = compileFixture('unwind-chain.cc', { flags: OMIT_FRAME_POINTER });
   });
 
   for (const depth of [5, 23, 40]) {

@@ -2,33 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BpfMap } from '../../src/kernel/index.js';
 import type { FileUnwindTable } from '../../src/unwind/file-unwind-table.js';
 import { createRowAllocator } from '../../src/unwind/row-allocator.js';
 import { UNWIND_PROC_SIZE, type UnwindMaps } from '../../src/unwind/unwind-maps.js';
 import { createInlineTableBuilder, type UnwindTableBuilder } from '../../src/unwind/table-builder.js';
 import { createUnwindTableManager, type UnwindSourceMapping } from '../../src/unwind/unwind-table-manager.js';
-
-/** A fake map: hex key → value, with a capacity like the kernel's. */
-function fakeMap(name: string, keySize: number, valueSize: number, maxEntries: number): BpfMap & { entries: Map<string, Buffer> } {
-  const entries = new Map<string, Buffer>();
-  return {
-    name, fd: -1, type: 1, keySize, valueSize, userValueSize: valueSize, maxEntries, entries,
-    lookupBatch: () => ({ keys: [], values: [] }),
-    lookupAndDeleteBatch: () => ({ keys: [], values: [] }),
-    deleteBatch: () => 0,
-    lookup: (k) => entries.get(k.toString('hex')),
-    update: (k, v) => {
-      if (!entries.has(k.toString('hex')) && entries.size >= maxEntries) throw new Error('updating map: E2BIG');
-      entries.set(k.toString('hex'), Buffer.from(v));
-    },
-    updateBatch(ks, vs) {
-      ks.forEach((k, i) => this.update(k, vs[i]!));
-    },
-    delete: (k) => entries.delete(k.toString('hex')),
-    nextKey: () => undefined,
-  };
-}
+import { fakeMap } from '../helpers/fake-map.js';
 
 function fakeMaps(chunks: number, tables: number, procs: number) {
   return { rows: fakeMap('unwind_rows', 4, 1024, chunks), tables: fakeMap('unwind_tables', 4, 8, tables), procs: fakeMap('unwind_procs', 4, UNWIND_PROC_SIZE, procs) };

@@ -7,7 +7,7 @@ import {
   CFA_END, CFA_NONE, CFA_PLT, CFA_RBP, CFA_RSP, CFA_UNSUPPORTED, RBP_CFA_OFFSET, RBP_UNCHANGED, type CfaType, type RbpType,
 } from '../../src/unwind/unwind-row.js';
 import { readelfFdes, type ReadelfRow } from './readelf-frames.js';
-import { compileFixture } from './unwind-fixtures.js';
+import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
 
 interface Comparison {
   table: UnwindTable;
@@ -119,8 +119,8 @@ describe('unwind table against readelf --debug-dump=frames-interp', () => {
   let fixture: string;
   let fixtureCc: string;
   beforeAll(() => {
-    fixture = compileFixture('unwind-chain.c');
-    fixtureCc = compileFixture('unwind-chain.cc');
+    fixture = compileFixture('unwind-chain.c', { flags: OMIT_FRAME_POINTER });
+    fixtureCc = compileFixture('unwind-chain.cc', { flags: OMIT_FRAME_POINTER });
   });
 
   it('matches every row of the C fixture, rbp-based and PLT rows included', () => {

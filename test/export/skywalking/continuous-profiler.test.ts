@@ -4,8 +4,8 @@ import { createSkyWalkingExporter, type SkyWalkingExporter } from '../../../src/
 import { ContinuousProfilingTriggeredMonitorType } from '../../../src/gen/skywalking/ebpf/profiling/Continuous_pb.js';
 import { readProcfsProcess } from '../../../src/export/skywalking/procfs-process-source.js';
 import type { ProcessMetadata } from '../../../src/profile/model.js';
-import { startFakeOap, type FakeOap } from './fake-oap.js';
-import { fakeSamplerFactory, memoryLogger, until, fakeTasks } from './fakes.js';
+import { startFakeOap, type FakeOap } from '../../helpers/start-fake-oap.js';
+import { fakeSamplerFactory, memoryLogger, until, fakeTasks } from '../../helpers/fake-sampler-factory.js';
 
 describe('continuous profiling', () => {
   const children: ChildProcess[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeSkyWalkingProfilingData, skyWalkingStackId } from '../../../src/encode/skywalking.js';
 import { EBPFProfilingStackType } from '../../../src/gen/skywalking/ebpf/profiling/Profile_pb.js';
-import { batch, fakeSymbolize } from './fakes.js';
+import { batch, fakeSymbolize } from '../../helpers/fake-sampler-factory.js';
 
 describe('encodeSkyWalkingProfilingData', () => {
   it('orders kernel before user, leaf first, and merges threads', () => {

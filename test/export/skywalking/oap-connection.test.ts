@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOapConnection } from '../../../src/export/skywalking/oap-connection.js';
 import { EBPFProcessService } from '../../../src/gen/skywalking/ebpf/profiling/Process_pb.js';
-import { startFakeOap, type FakeOap } from './fake-oap.js';
+import { startFakeOap, type FakeOap } from '../../helpers/start-fake-oap.js';
 
 const openssl = (dir: string, ...args: string[]): void => {
   execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSkyWalkingExporter, type SkyWalkingExporter } from '../../../src/export/skywalking/skywalking-exporter.js';
-import { freePort, startFakeOap, type FakeOap } from './fake-oap.js';
-import { fakeSamplerFactory, memoryLogger, until, fakeTasks } from './fakes.js';
+import { freePort, startFakeOap, type FakeOap } from '../../helpers/start-fake-oap.js';
+import { fakeSamplerFactory, memoryLogger, until, fakeTasks } from '../../helpers/fake-sampler-factory.js';
 
 describe('skywalking exporter when OAP is away', () => {
   const log = memoryLogger();

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSkyWalkingExporter, type SkyWalkingExporter } from '../../../src/export/skywalking/skywalking-exporter.js';
 import { EBPFProfilingStackType, type EBPFProfilingData } from '../../../src/gen/skywalking/ebpf/profiling/Profile_pb.js';
 import type { ProcessMetadata } from '../../../src/profile/model.js';
-import { startFakeOap, type FakeOap } from './fake-oap.js';
-import { batch, fakeSamplerFactory, memoryLogger, until, fakeTasks } from './fakes.js';
+import { startFakeOap, type FakeOap } from '../../helpers/start-fake-oap.js';
+import { batch, fakeSamplerFactory, memoryLogger, until, fakeTasks } from '../../helpers/fake-sampler-factory.js';
 
 const K1 = 0xffffffff81000010n; // finish_task_switch
 const K2 = 0xffffffff81000020n; // __schedule

@@ -3,12 +3,9 @@
  * table, unwind tables, symbolizer) and reduces the profile to stacks of
  * function names, leaf first.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeAll } from 'vitest';
 import { createCollector, type CollectorKind } from '../../src/agent/collector-factory.js';
 import type { Profile } from '../../src/profile/model.js';
-import { requirePrerequisites } from '../kernel/bpf-env.js';
 
 /** One distinct user+kernel stack of a process and its first value. */
 export interface NamedStack {
@@ -66,39 +63,8 @@ export async function record(
 /** How long the last record() took to start (load BPF, build and write the tables). */
 export let startMs = 0;
 
-/** Starts `binary args` and waits `settleMs` so it reaches its steady state. */
-export async function startFixture(binary: string, args: readonly string[], settleMs = 300): Promise<ChildProcess & { pid: number }> {
-  const child = spawn(binary, args, { stdio: 'ignore' });
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('spawn', () => resolve());
-  });
-  await sleep(settleMs);
-  return child as ChildProcess & { pid: number };
-}
-
 /** The names up to and including `main`, or all of them when main is absent. */
 export function toMain(names: readonly string[]): string[] {
   const i = names.indexOf('main');
   return i < 0 ? [...names] : names.slice(0, i + 1);
-}
-
-/**
- * A suite's fixture processes: its prerequisites required before it runs (a
- * missing one fails the run instead of skipping it), and every process
- * started through `start` killed after the test that started it.
- */
-export function suiteFixtures(skip: string | undefined): { start: typeof startFixture } {
-  beforeAll(() => requirePrerequisites(skip));
-  const children: ChildProcess[] = [];
-  afterEach(() => {
-    for (const c of children.splice(0)) c.kill('SIGKILL');
-  });
-  return {
-    async start(binary, args, settleMs) {
-      const child = await startFixture(binary, args, settleMs);
-      children.push(child);
-      return child;
-    },
-  };
 }

@@ -1,40 +1,5 @@
-import type { BpfLink, BpfMap, BpfObject, MapEntries } from '../../src/kernel/index.js';
-
-/** An in-memory BpfMap: entries keyed by the key's hex. */
-export interface FakeMap extends BpfMap {
-  readonly entries: Map<string, Buffer>;
-  /** Called before each lookupAndDeleteBatch, to observe ordering. */
-  onDrain?: () => void;
-}
-
-export function fakeMap(name: string, keySize: number, userValueSize: number, maxEntries = 1 << 20): FakeMap {
-  const entries = new Map<string, Buffer>();
-  const all = (): MapEntries => {
-    const keys = [...entries.keys()].map((k) => Buffer.from(k, 'hex'));
-    return { keys, values: keys.map((k) => entries.get(k.toString('hex'))!) };
-  };
-  const map: FakeMap = {
-    name, fd: 100, type: 1, keySize, valueSize: userValueSize, userValueSize, maxEntries, entries,
-    lookupBatch: all,
-    lookupAndDeleteBatch: () => {
-      map.onDrain?.();
-      const r = all();
-      entries.clear();
-      return r;
-    },
-    deleteBatch: (keys) => keys.filter((k) => entries.delete(k.toString('hex'))).length,
-    lookup: (k) => entries.get(k.toString('hex')),
-    update: (k, v) => void entries.set(k.toString('hex'), Buffer.from(v)),
-    updateBatch: (ks, vs) => ks.forEach((k, i) => entries.set(k.toString('hex'), Buffer.from(vs[i]!))),
-    delete: (k) => entries.delete(k.toString('hex')),
-    nextKey: (k) => {
-      const keys = [...entries.keys()];
-      const i = k ? keys.indexOf(k.toString('hex')) + 1 : 0;
-      return keys[i] === undefined ? undefined : Buffer.from(keys[i]!, 'hex');
-    },
-  };
-  return map;
-}
+import type { BpfLink, BpfObject } from '../../src/kernel/index.js';
+import { fakeMap, type FakeMap } from './fake-map.js';
 
 /** A BpfObject over fake maps that records what the sampler did. */
 export interface FakeObject extends BpfObject {
@@ -46,6 +11,7 @@ export interface FakeObject extends BpfObject {
   failLoad?: Error;
 }
 
+/** The on-CPU program's maps, empty, with the sizes the sampler expects. */
 export function fakeOnCpuObject(): FakeObject {
   const maps = new Map<string, FakeMap>([
     ['control', fakeMap('control', 4, 8)],

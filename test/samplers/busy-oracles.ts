@@ -1,32 +1,9 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
-
-/** Compiles test/fixtures/busy.c with frame pointers into test/fixtures/bin/busy. */
-export function buildBusy(): string {
-  const out = join(fixtures, 'bin', 'busy');
-  mkdirSync(dirname(out), { recursive: true });
-  execFileSync('gcc', ['-O1', '-fno-omit-frame-pointer', '-g', '-o', out, join(fixtures, 'busy.c')]);
-  return out;
-}
-
-/** Starts busy for `seconds` and resolves once it printed "ready". */
-export async function startBusy(path: string, seconds: number): Promise<ChildProcess & { pid: number }> {
-  const child = spawn(path, [String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', reject);
-    child.stdout!.once('data', () => resolve());
-  });
-  return child as ChildProcess & { pid: number };
-}
-
-/** Resolves when the child has exited. */
-export function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
-}
+/**
+ * Oracles for the on-CPU sampler test, read independently of src/: where
+ * busy's code is mapped, its functions' ranges (nm), and its CPU time.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /** The r-xp mapping of `file` in /proc/pid/maps: runtime range and file offset. */
 export function execMapping(pid: number, file: string): { start: bigint; end: bigint; offset: bigint } {

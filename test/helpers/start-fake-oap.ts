@@ -2,25 +2,25 @@
  * A test OAP: a grpc-js server over our generated skywalking.v3 services that
  * records every call and answers with scripted tasks and policies.
  */
+import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMessage, type DescService, type MessageShape } from '@bufbuild/protobuf';
-import { createServer } from 'node:net';
-import type { Command } from '../../../src/gen/skywalking/common/Command_pb.js';
+import type { Command } from '../../src/gen/skywalking/common/Command_pb.js';
 import {
   EBPFProcessService,
   type EBPFProcessPingPkgList,
   type EBPFProcessReportList,
-} from '../../../src/gen/skywalking/ebpf/profiling/Process_pb.js';
+} from '../../src/gen/skywalking/ebpf/profiling/Process_pb.js';
 import {
   EBPFProfilingService,
   type EBPFProfilingData,
   type EBPFProfilingTaskQuery,
-} from '../../../src/gen/skywalking/ebpf/profiling/Profile_pb.js';
+} from '../../src/gen/skywalking/ebpf/profiling/Profile_pb.js';
 import {
   ContinuousProfilingService,
   type ContinuousProfilingPolicyQuery,
   type ContinuousProfilingReport,
-} from '../../../src/gen/skywalking/ebpf/profiling/Continuous_pb.js';
+} from '../../src/gen/skywalking/ebpf/profiling/Continuous_pb.js';
 
 type Handler = (request: unknown, metadata: grpc.Metadata) => unknown;
 

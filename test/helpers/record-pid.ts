@@ -1,15 +1,14 @@
 /**
- * Shared by the lang-*.test.ts files: record a running program with the real
- * CLI and read the result back as plain stacks, so each test asserts exact
- * frame names, kinds and source lines of a recorded profile.
+ * Records a running program with the real CLI (`meshprof record --pid`) and
+ * reads the result back as plain stacks, so a test asserts exact frame
+ * names, kinds and source lines of a recorded profile.
  */
-import { type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { Profile as PprofProfile } from 'pprof-format';
 import { expect } from 'vitest';
-import { resolveRequest } from '../export/otlp-decode.js';
-import { startCli } from '../helpers/cli.js';
+import { resolveRequest } from './resolve-request.js';
+import { startCli } from './start-cli.js';
 
 /** One folded line: frames root first (process name first), and its count. */
 export interface FoldedStack {
@@ -92,18 +91,3 @@ export function readOtlpKinds(file: string): Map<string, Set<string>> {
   }
   return kinds;
 }
-
-/** Resolves once `child` printed `text` on stdout. */
-export function waitForOutput(child: ChildProcess, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes(text)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`fixture exited (${code}) before printing ${text}: ${out}`)));
-  });
-}
-
-/** Waits `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

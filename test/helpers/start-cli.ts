@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from './fixtures.js';
+import { repoRoot } from './repo-root.js';
 
 /** The CLI as users run it (compiled, through bin/meshprof.js). */
 export const cliPath = join(repoRoot, 'bin', 'meshprof.js');

@@ -1,11 +1,11 @@
 /** Scripted samplers and a table symbolizer standing in for the kernel side. */
-import type { RawStackBatch, RawStackSample } from '../../../src/stacks/raw-stacks.js';
-import type { StackSampler } from '../../../src/samplers/stack-sampler.js';
-import type { Frame, Profile, ProfileSample } from '../../../src/profile/model.js';
-import type { SkyWalkingProfilingKind } from '../../../src/encode/skywalking.js';
-import type { SkyWalkingLogger } from '../../../src/export/skywalking/logger.js';
-import type { SkyWalkingExporterOptions } from '../../../src/export/skywalking/skywalking-exporter.js';
-import { createTaskRunner } from '../../../src/agent/skywalking-tasks.js';
+import type { RawStackBatch, RawStackSample } from '../../src/stacks/raw-stacks.js';
+import type { StackSampler } from '../../src/samplers/stack-sampler.js';
+import type { Frame, Profile, ProfileSample } from '../../src/profile/model.js';
+import type { SkyWalkingProfilingKind } from '../../src/encode/skywalking.js';
+import type { SkyWalkingLogger } from '../../src/export/skywalking/logger.js';
+import type { SkyWalkingExporterOptions } from '../../src/export/skywalking/skywalking-exporter.js';
+import { createTaskRunner } from '../../src/agent/skywalking-tasks.js';
 
 /** Fixture symbols: kernel addresses are above 0xffff800000000000. */
 export const SYMBOLS = new Map<bigint, string>([

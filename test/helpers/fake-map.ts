@@ -1,0 +1,46 @@
+import type { BpfMap, MapEntries } from '../../src/kernel/index.js';
+
+/** An in-memory BpfMap: entries keyed by the key's hex. */
+export interface FakeMap extends BpfMap {
+  readonly entries: Map<string, Buffer>;
+  /** Called before each lookupAndDeleteBatch, to observe ordering. */
+  onDrain?: () => void;
+}
+
+/**
+ * A BpfMap in memory, with the kernel's capacity: adding a key to a full map
+ * fails with E2BIG, as bpf_map_update_elem does.
+ */
+export function fakeMap(name: string, keySize: number, valueSize: number, maxEntries = 1 << 20): FakeMap {
+  const entries = new Map<string, Buffer>();
+  const all = (): MapEntries => {
+    const keys = [...entries.keys()].map((k) => Buffer.from(k, 'hex'));
+    return { keys, values: keys.map((k) => entries.get(k.toString('hex'))!) };
+  };
+  const update = (k: Buffer, v: Buffer): void => {
+    const key = k.toString('hex');
+    if (!entries.has(key) && entries.size >= maxEntries) throw new Error('updating map: E2BIG');
+    entries.set(key, Buffer.from(v));
+  };
+  const map: FakeMap = {
+    name, fd: 100, type: 1, keySize, valueSize, userValueSize: valueSize, maxEntries, entries,
+    lookupBatch: all,
+    lookupAndDeleteBatch: () => {
+      map.onDrain?.();
+      const r = all();
+      entries.clear();
+      return r;
+    },
+    deleteBatch: (keys) => keys.filter((k) => entries.delete(k.toString('hex'))).length,
+    lookup: (k) => entries.get(k.toString('hex')),
+    update,
+    updateBatch: (ks, vs) => ks.forEach((k, i) => update(k, vs[i]!)),
+    delete: (k) => entries.delete(k.toString('hex')),
+    nextKey: (k) => {
+      const keys = [...entries.keys()];
+      const i = k ? keys.indexOf(k.toString('hex')) + 1 : 0;
+      return keys[i] === undefined ? undefined : Buffer.from(keys[i]!, 'hex');
+    },
+  };
+  return map;
+}
