@@ -160,7 +160,8 @@ static napi_value init(napi_env env, napi_value exports)
 	    mp_link_register(env, exports) != napi_ok ||
 	    mp_maps_register(env, exports) != napi_ok ||
 	    mp_probe_register(env, exports) != napi_ok ||
-	    mp_ringbuf_register(env, exports) != napi_ok)
+	    mp_ringbuf_register(env, exports) != napi_ok ||
+	    mp_wait_register(env, exports) != napi_ok)
 		return NULL;
 	return exports;
 }

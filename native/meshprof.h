@@ -55,6 +55,7 @@ napi_status mp_link_register(napi_env env, napi_value exports);
 napi_status mp_maps_register(napi_env env, napi_value exports);
 napi_status mp_probe_register(napi_env env, napi_value exports);
 napi_status mp_ringbuf_register(napi_env env, napi_value exports);
+napi_status mp_wait_register(napi_env env, napi_value exports);
 
 /* Adds fn under name to exports. */
 napi_status mp_export(napi_env env, napi_value exports, const char *name, napi_callback fn);

@@ -1,6 +1,8 @@
 /* Ring buffer consumption: ringbufNew(mapFd) -> handle, ringbufPoll(handle,
  * timeoutMs) -> Buffer[] (every available record copied out; bounded by the
- * ring's size), ringbufFree(handle). timeoutMs 0 consumes without waiting. */
+ * ring's size), ringbufEpollFd(handle) -> fd that is readable while records
+ * wait (for pollReadable), ringbufFree(handle). timeoutMs 0 consumes without
+ * waiting. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +91,21 @@ static napi_value ringbuf__poll(napi_env env, napi_callback_info info)
 	return out;
 }
 
+static napi_value ringbuf__epoll_fd(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	void *p = NULL;
+
+	if (!mp_args(env, info, 1, argv))
+		return NULL;
+	if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p ||
+	    !((struct mp_ringbuf *)p)->rb) {
+		mp_throw_type(env, "expected a ring buffer handle");
+		return NULL;
+	}
+	return mp_int(env, ring_buffer__epoll_fd(((struct mp_ringbuf *)p)->rb));
+}
+
 static napi_value ringbuf__free(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1];
@@ -113,6 +130,7 @@ napi_status mp_ringbuf_register(napi_env env, napi_value exports)
 
 	if ((s = mp_export(env, exports, "ringbufNew", ringbuf__new)) != napi_ok ||
 	    (s = mp_export(env, exports, "ringbufPoll", ringbuf__poll)) != napi_ok ||
+	    (s = mp_export(env, exports, "ringbufEpollFd", ringbuf__epoll_fd)) != napi_ok ||
 	    (s = mp_export(env, exports, "ringbufFree", ringbuf__free)) != napi_ok)
 		return s;
 	return napi_ok;

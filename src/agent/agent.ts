@@ -105,6 +105,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
   process.once('SIGINT', () => onSignal('SIGINT'));
 
   let services: ProcessServices | undefined;
+  let lastDrops = '';
   const deliver = (): Promise<void> => telemetry.span('collection cycle', async () => {
     // Gone before every collector's drain below: all their samples are in this interval.
     const exited = services?.processes.exitedPids() ?? [];
@@ -127,8 +128,11 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
         }
       }
     }
-    // Totals since start, every interval, so a silent loss shows in the log.
-    log.info({ dropped: metrics.drops(), exportDropped: metrics.export.drops() }, 'drops so far');
+    // Totals since start: at info when they changed, so a silent loss shows in the log; else at debug.
+    const drops = { dropped: metrics.drops(), exportDropped: metrics.export.drops() };
+    const key = JSON.stringify(drops);
+    log[key === lastDrops ? 'debug' : 'info'](drops, 'drops so far');
+    lastDrops = key;
   }, { 'meshprof.profiles': config.profiles.join(',') });
 
   try {

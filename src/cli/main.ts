@@ -1,16 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { runAgentCommand } from './agent-command.js';
-import { runCheckCommand } from './check-command.js';
-import { runRecordCommand, type RecordOptions } from './record-command.js';
+import { packageRoot } from '../kernel/package-root.js';
+import type { RecordOptions } from './record-command.js';
 import { PROFILE_KINDS } from '../profile/profile-kinds.js';
 import { UsageError } from './usage-error.js';
 
 /** Exit code for a bad flag or argument, as most Unix tools use. */
 const usageExitCode = 2;
 
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+// Each command is imported when it runs: loading every command's dependencies
+// (encoders, exporters, gRPC, OpenTelemetry) would take most of a second.
 function buildProgram(run: { code: number; task?: () => Promise<number> }): Command {
   const program = new Command('meshprof')
     .description('eBPF profiler for Kubernetes and Istio: on-CPU and off-CPU stacks')
+    .version(version(), '-V, --version', 'print the version and exit')
     .exitOverride()
     .showHelpAfterError('(run meshprof <command> --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -34,17 +42,17 @@ function buildProgram(run: { code: number; task?: () => Promise<number> }): Comm
     .option('--line-info', 'add file:line from DWARF line tables where present (slower)', false)
     .addOption(new Option('--unwind <method>', 'user stacks: .eh_frame tables in the kernel (falling back to frame pointers), or frame pointers only')
       .choices(['eh-frame', 'frame-pointers']).default('eh-frame'))
-    .action((opts: RecordOptions) => { run.task = () => runRecordCommand(opts); });
+    .action((opts: RecordOptions) => { run.task = async () => (await import('./record-command.js')).runRecordCommand(opts); });
 
   program
     .command('agent')
     .description('profile continuously and export each interval (configured by MESHPROF_* and OTEL_* environment variables)')
-    .action(() => { run.task = () => runAgentCommand(process.env); });
+    .action(() => { run.task = async () => (await import('./agent-command.js')).runAgentCommand(process.env); });
 
   program
     .command('check')
     .description('show what this kernel and these privileges allow; exit 1 if profiling cannot work')
-    .action(() => { run.task = () => runCheckCommand(); });
+    .action(() => { run.task = async () => (await import('./check-command.js')).runCheckCommand(); });
 
   return program;
 }

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createCollector, type CollectorKind } from '../agent/collector-factory.js';
 import { startDiscoveryService } from '../agent/discovery-service.js';
-import { writeProfileFile } from '../export/write-profile-file.js';
 import { discoveryConfigFromEnv } from '../config/discovery-env.js';
 import { formatDurationMs } from '../config/duration.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
@@ -103,6 +102,8 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     const profile = await collector.collect();
     progress.done();
     const valueIndex = opts.type === 'offcpu' && opts.value === 'duration' ? 1 : 0;
+    // Imported only now: the encoders are not needed before the recording line.
+    const { writeProfileFile } = await import('../export/write-profile-file.js');
     await writeProfileFile(opts.output, format, profile, { valueIndex, title: `meshprof ${opts.type} profile` });
     const processes = new Set(profile.samples.map((s: { pid: number }) => s.pid)).size;
     // Tenths of a second: finer would be noise from the final collect.

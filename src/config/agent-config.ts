@@ -45,13 +45,13 @@ export interface AgentConfig {
   readonly exportMaxRequestBytes: number;
 }
 
-/** Defaults for a local run: profile the host, write pprof + HTML into ./profiles. */
+/** Defaults for a local run: profile the host, write pprof into ./profiles (HTML costs an encode per interval: on request). */
 export const agentDefaults: AgentConfig = {
   intervalMs: 15_000,
   frequencyHz: 99,
   profiles: ['oncpu'],
   outputDir: 'profiles',
-  localFormats: ['pprof', 'html'],
+  localFormats: ['pprof'],
   procRoot: '/proc',
   includeIdle: false,
   keepMangled: false,

@@ -7,8 +7,7 @@
  */
 import type { Tracer } from '@opentelemetry/api';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import { createRequire } from 'node:module';
 import { envValue, type EnvRecord } from '../config/env-values.js';
 
 /** The agent's tracing handle. */
@@ -27,6 +26,10 @@ export function startSelfTelemetry(env: EnvRecord, serviceName = 'meshprof'): Se
     throw new Error(`reading OTEL_TRACES_EXPORTER: "${choice}" is not supported (use otlp or none)`);
   }
   if (choice === 'none') return createSelfTelemetry(trace.getTracer('meshprof'), false, async () => {});
+  // Loaded only when asked for: the SDK and its gRPC exporter take most of a second to import.
+  const require = createRequire(import.meta.url);
+  const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc') as typeof import('@opentelemetry/exporter-trace-otlp-grpc');
   const sdk = new NodeSDK({ serviceName, traceExporter: new OTLPTraceExporter(), instrumentations: [] });
   sdk.start();
   return createSelfTelemetry(trace.getTracer('meshprof'), true, () => sdk.shutdown());

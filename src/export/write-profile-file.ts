@@ -1,7 +1,4 @@
 import { rename, writeFile } from 'node:fs/promises';
-import { encodeFolded } from '../encode/folded.js';
-import { encodeHtml } from '../encode/html.js';
-import { encodePprof } from '../encode/pprof.js';
 import type { Profile } from '../profile/model.js';
 
 /** Formats a profile can be written to one file in. */
@@ -13,15 +10,15 @@ export interface WriteOptions {
   readonly title?: string;
 }
 
-/** Serializes one profile in the given format. */
+/** Serializes one profile in the given format; each encoder is imported on first use. */
 export async function encodeProfileFile(format: ProfileFileFormat, profile: Profile, opts: WriteOptions = {}): Promise<Uint8Array | string> {
   switch (format) {
     case 'pprof':
-      return encodePprof(profile);
+      return (await import('../encode/pprof.js')).encodePprof(profile);
     case 'folded':
-      return encodeFolded(profile, { valueIndex: opts.valueIndex ?? 0 });
+      return (await import('../encode/folded.js')).encodeFolded(profile, { valueIndex: opts.valueIndex ?? 0 });
     case 'html':
-      return encodeHtml(profile, { title: opts.title ?? 'meshprof profile' });
+      return (await import('../encode/html.js')).encodeHtml(profile, { title: opts.title ?? 'meshprof profile' });
     case 'otlp':
     case 'otlp-json': {
       const { encodeOtlpFile } = await import('../encode/otlp-file.js');

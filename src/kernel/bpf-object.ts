@@ -18,6 +18,8 @@ export interface BpfLink {
 export interface BpfRingBuffer {
   /** Waits up to timeoutMs (0 = do not wait) and returns every record available, copied. */
   poll(timeoutMs: number): Buffer[];
+  /** Readable while records wait: for a worker thread that blocks in waitReadable with other fds. */
+  readonly fd: number;
   /** Frees the consumer; idempotent. */
   close(): void;
 }
@@ -134,6 +136,7 @@ export function openBpfObject(name: string, opts: OpenBpfObjectOptions = {}): Bp
       let closed = false;
       return {
         poll: (timeoutMs) => call(`polling ring buffer ${name}/${m}`, () => native.ringbufPoll(rb, timeoutMs)),
+        fd: native.ringbufEpollFd(rb),
         close: () => {
           if (!closed) native.ringbufFree(rb);
           closed = true;

@@ -64,7 +64,12 @@ export interface NativeAddon {
   numPossibleCpus(): number;
   ringbufNew(mapFd: number): NativeRingBufferHandle;
   ringbufPoll(rb: NativeRingBufferHandle, timeoutMs: number): Buffer[];
+  ringbufEpollFd(rb: NativeRingBufferHandle): number;
   ringbufFree(rb: NativeRingBufferHandle): void;
+  eventfdNew(): number;
+  eventfdSignal(fd: number): void;
+  /** Bit i set when fds[i] is readable; blocks the calling thread up to timeoutMs (-1: no limit). */
+  pollReadable(fds: number[], timeoutMs: number): number;
 }
 
 /**

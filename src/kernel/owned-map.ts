@@ -23,6 +23,7 @@ export function openRingBuffer(map: BpfMap): BpfRingBuffer {
   let closed = false;
   return {
     poll: (timeoutMs) => call('polling', () => native.ringbufPoll(rb, timeoutMs)),
+    fd: native.ringbufEpollFd(rb),
     close: () => {
       if (!closed) native.ringbufFree(rb);
       closed = true;

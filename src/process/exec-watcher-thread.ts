@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { createWakeFd, type WakeFd } from '../kernel/index.js';
 import { createExecWatcher, type ExecWatcher } from '../samplers/exec-watcher.js';
 import type { ExecWatcherMessage, ExecWatcherWorkerData } from './exec-watcher-worker.js';
 import type { ProcessEventSource, TrackedEvent } from './process-tracking.js';
@@ -23,23 +24,42 @@ export interface ExecWatcherThreadOptions {
 /**
  * Creates the source. start() only spawns the worker; a failure inside it
  * (no BPF privileges, no ring buffers) is thrown by the next poll(), once.
+ * The worker sleeps in the kernel until something happens; stop() wakes it
+ * through an eventfd and it ends at once.
  */
 export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): ProcessEventSource {
-  let worker: Worker | undefined;
   let queue: TrackedEvent[] = [];
   let failure: Error | undefined;
   let inThread: ExecWatcher | undefined;
+  let wake: WakeFd | undefined;
   return {
     start() {
       const url = opts.workerUrl ?? new URL('./exec-watcher-worker.js', import.meta.url);
       if (!existsSync(fileURLToPath(url))) {
-        // Run from TypeScript sources (tests): no compiled worker, so watch in this thread.
+        // Run from TypeScript sources (tests): no compiled worker, so watch in this
+        // thread, and only ever poll() without waiting: this thread must not block.
         inThread = createExecWatcher();
         inThread.start();
         return;
       }
-      const workerData: ExecWatcherWorkerData = { procRoot: opts.procRoot ?? '/proc', settleMs: opts.settleMs ?? 250, selfPid: process.pid };
-      const w = new Worker(url, { workerData });
+      const wakeFd = createWakeFd();
+      const workerData: ExecWatcherWorkerData = {
+        procRoot: opts.procRoot ?? '/proc', settleMs: opts.settleMs ?? 250, selfPid: process.pid, wakeFd: wakeFd.fd,
+      };
+      let w: Worker;
+      try {
+        w = new Worker(url, { workerData });
+      } catch (err) {
+        wakeFd.close();
+        throw err;
+      }
+      // Node joins its workers at exit; one asleep in the kernel must be woken to end.
+      const onExit = (): void => wakeFd.signal();
+      process.once('exit', onExit);
+      w.once('exit', () => {
+        process.removeListener('exit', onExit);
+        wakeFd.close();
+      });
       w.on('message', (m: ExecWatcherMessage) => {
         if (m.type === 'events') queue.push(...m.events);
         else failure = new Error(m.message);
@@ -49,14 +69,14 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
         failure = new Error(`running the exec watcher thread: ${err.message}`);
       });
       w.unref();
-      worker = w;
+      wake = wakeFd;
     },
     poll() {
-      if (inThread !== undefined) return inThread.poll();
+      if (inThread !== undefined) return inThread.poll(0);
       if (failure !== undefined) {
         const f = failure;
         failure = undefined;
-        worker = undefined;
+        wake = undefined;
         throw f;
       }
       const out = queue;
@@ -64,9 +84,9 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
       return out;
     },
     stop() {
-      // The worker detaches its BPF links itself before it exits.
-      worker?.postMessage('stop');
-      worker = undefined;
+      // The worker wakes, detaches its BPF links itself and exits; its 'exit' closes the fd.
+      wake?.signal();
+      wake = undefined;
       inThread?.stop();
       inThread = undefined;
       queue = [];

@@ -1,11 +1,15 @@
 /**
- * Worker thread body of createExecWatcherThread: waits on the exec watcher's
- * ring buffer and reads each new program's /proc entry at once, and again
- * while its loader maps libraries. Running apart from the main thread, it
- * is not held up by symbolization or unwind-table work, so a program that
- * lives for a few hundred milliseconds is still read while it runs.
+ * Worker thread body of createExecWatcherThread: sleeps in the kernel until
+ * the exec watcher's ring buffer has events, reads each new program's /proc
+ * entry at once, and re-reads it on a short timer while its loader maps
+ * libraries. With no young process it waits with no timer at all, so an
+ * idle host costs no wakeups; the main thread ends the wait by signalling
+ * the wake fd. Running apart from the main thread, it is not held up by
+ * symbolization or unwind-table work, so a program that lives for a few
+ * hundred milliseconds is still read while it runs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { waitReadable } from '../kernel/index.js';
 import { readProcMappings, readProcSnapshot, type ProcSnapshot } from './proc-reader.js';
 import { createExecWatcher } from '../samplers/exec-watcher.js';
 import type { TrackedEvent } from './process-tracking.js';
@@ -15,10 +19,21 @@ export interface ExecWatcherWorkerData {
   readonly procRoot: string;
   readonly settleMs: number;
   readonly selfPid: number;
+  /** An eventfd (createWakeFd) the main thread signals to stop the worker. */
+  readonly wakeFd: number;
 }
 
 /** Messages to the main thread. */
 export type ExecWatcherMessage = { readonly type: 'events'; readonly events: TrackedEvent[] } | { readonly type: 'error'; readonly message: string };
+
+/** How often young processes' mappings are re-read, while there are any. */
+const REREAD_MS = 10;
+/**
+ * The longest wait with nothing to do. Only a safety net: Node joins a
+ * worker when its parent ends, and a worker asleep in the kernel cannot be
+ * interrupted, so a missed stop signal holds the exit for at most this long.
+ */
+const IDLE_WAIT_MS = 2000;
 
 const data = workerData as ExecWatcherWorkerData;
 const port = parentPort;
@@ -27,64 +42,80 @@ if (port === null) throw new Error('exec watcher worker: not started as a worker
 const watcher = createExecWatcher();
 // pid → when it exec'ed and what was last sent.
 const young = new Map<number, { at: number; sent: ProcSnapshot }>();
-let stopped = false;
-port.on('message', (m) => {
-  if (m === 'stop') stopped = true;
-});
+let lastReread = 0;
 
 const send = (msg: ExecWatcherMessage): void => port.postMessage(msg);
 
-function loop(): void {
-  if (stopped) {
-    watcher.stop();
-    port?.close();
-    return;
+function end(): void {
+  watcher.stop();
+  port?.close();
+}
+
+/** The events waiting in the ring buffer, each exec with its process as read now. */
+function drain(out: TrackedEvent[]): void {
+  for (const e of watcher.poll(0)) {
+    if (e.pid === data.selfPid) continue;
+    if (e.kind === 'exit') {
+      young.delete(e.pid);
+      out.push(e);
+      continue;
+    }
+    const snapshot = readProcSnapshot(data.procRoot, e.pid);
+    if (snapshot === undefined) {
+      out.push(e); // already gone: the main thread will try and count it
+      continue;
+    }
+    if (young.size === 0) lastReread = Date.now();
+    young.set(e.pid, { at: Date.now(), sent: snapshot });
+    out.push({ ...e, snapshot });
   }
+}
+
+/** Re-reads the young processes' mappings; an update for each that changed. */
+function reread(out: TrackedEvent[], now: number): void {
+  lastReread = now;
+  for (const [pid, y] of young) {
+    if (now - y.at > data.settleMs) {
+      young.delete(pid);
+      continue;
+    }
+    const mappings = readProcMappings(data.procRoot, pid);
+    if (mappings === undefined) young.delete(pid);
+    else if (mappings.length !== y.sent.mappings.length) {
+      y.sent = { ...y.sent, mappings };
+      out.push({ pid, kind: 'exec', snapshot: y.sent, update: true });
+    }
+  }
+}
+
+function loop(ringFd: number): void {
   const out: TrackedEvent[] = [];
   try {
-    // Waiting in the kernel here blocks only this thread.
-    for (const e of watcher.poll(10)) {
-      if (e.pid === data.selfPid) continue;
-      if (e.kind === 'exit') {
-        young.delete(e.pid);
-        out.push(e);
-        continue;
-      }
-      const snapshot = readProcSnapshot(data.procRoot, e.pid);
-      if (snapshot === undefined) {
-        out.push(e); // already gone: the main thread will try and count it
-        continue;
-      }
-      young.set(e.pid, { at: Date.now(), sent: snapshot });
-      out.push({ ...e, snapshot });
+    const timeout = young.size === 0 ? IDLE_WAIT_MS : Math.max(0, lastReread + REREAD_MS - Date.now());
+    // Blocks this thread only, until events, the next re-read or the stop signal.
+    const [events, stop] = waitReadable([ringFd, data.wakeFd], timeout);
+    if (stop) {
+      end();
+      return;
     }
+    if (events) drain(out);
     const now = Date.now();
-    for (const [pid, y] of young) {
-      if (now - y.at > data.settleMs) {
-        young.delete(pid);
-        continue;
-      }
-      const mappings = readProcMappings(data.procRoot, pid);
-      if (mappings === undefined) young.delete(pid);
-      else if (mappings.length !== y.sent.mappings.length) {
-        y.sent = { ...y.sent, mappings };
-        out.push({ pid, kind: 'exec', snapshot: y.sent, update: true });
-      }
-    }
+    if (young.size > 0 && now - lastReread >= REREAD_MS) reread(out, now);
   } catch (err) {
     send({ type: 'error', message: `watching process execs: ${(err as Error).message}` });
-    watcher.stop();
-    port?.close();
+    end();
     return;
   }
   if (out.length > 0) send({ type: 'events', events: out });
-  setImmediate(loop);
+  setImmediate(() => loop(ringFd));
 }
 
 try {
   watcher.start();
-  loop();
+  const fd = watcher.fd;
+  if (fd === undefined) throw new Error('no ring buffer fd');
+  loop(fd);
 } catch (err) {
   send({ type: 'error', message: `starting the exec watcher: ${(err as Error).message}` });
-  port.close();
+  end();
 }

@@ -27,6 +27,11 @@ export interface ExecWatcher {
   start(): void;
   /** Events since the last poll, oldest first; waits up to `timeoutMs` (default 0) for the first. */
   poll(timeoutMs?: number): ProcessEvent[];
+  /**
+   * Once started, an fd that is readable while events wait, so a worker
+   * thread can sleep in waitReadable on it and a wake fd together.
+   */
+  readonly fd: number | undefined;
   /** Events the kernel dropped because the ring buffer was full, since start. */
   lost(): number;
   /** The hooks in use once started. */
@@ -84,6 +89,9 @@ export function createExecWatcher(
   return {
     get attachedWith() {
       return attachedWith;
+    },
+    get fd() {
+      return ring?.fd;
     },
     start() {
       if (obj) throw new Error('starting exec watcher: already started');

@@ -10,7 +10,7 @@ describe('agent configuration', () => {
   it('keeps `npm start` working: no env means local files into ./profiles every 15 s, no exporters', () => {
     const c = resolve({});
     expect(c).toEqual(agentDefaults);
-    expect(c.localFormats).toEqual(['pprof', 'html']);
+    expect(c.localFormats).toEqual(['pprof']);
     expect(c.profiles).toEqual(['oncpu']);
     expect(c.frequencyHz).toBe(99);
     expect(c.exportMaxRequestBytes).toBe(4_194_304);

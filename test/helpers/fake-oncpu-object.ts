@@ -45,7 +45,7 @@ export function fakeOnCpuObject(): FakeObject {
     },
     attach: () => ({ destroy: () => undefined }),
     attachUprobe: () => ({ destroy: () => undefined }),
-    ringBuffer: () => ({ poll: () => [], close: () => undefined }),
+    ringBuffer: () => ({ poll: () => [], fd: -1, close: () => undefined }),
     destroy: () => void (obj.destroyed = true),
   };
   return obj;

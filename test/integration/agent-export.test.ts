@@ -80,9 +80,9 @@ describe('meshprof agent exports what it writes locally (real BPF, as root)', ()
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('with no exporter configured (npm start), writes a pprof and an HTML flame graph per interval', async () => {
+  it('with no exporter configured (npm start), writes a pprof per interval, and an HTML flame graph when asked', async () => {
     const outDir = join(dir, 'npm-start');
-    const agent = startAgent({ MESHPROF_INTERVAL: '2s', MESHPROF_OUTPUT_DIR: outDir });
+    const agent = startAgent({ MESHPROF_INTERVAL: '2s', MESHPROF_OUTPUT_DIR: outDir, MESHPROF_LOCAL_FORMATS: 'pprof,html' });
     try {
       await agent.waitFor('wrote profile files', 60_000, 2);
     } finally {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPath, openBpfObject } from '../../src/kernel/index.js';
+import { buildPath, openBpfObject, waitReadable } from '../../src/kernel/index.js';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 
 const skip = bpfSkipReason();
@@ -29,6 +29,8 @@ describe('ring buffer consumer', () => {
       const link = o.attach('on_sys_enter');
       for (let i = 0; i < 5; i++) readFileSync('/proc/self/stat');
       link.destroy();
+      // What a worker sleeps on: readable while records wait.
+      expect(waitReadable([rb.fd], 1000)).toEqual([true]);
       const records = [...rb.poll(100), ...rb.poll(0)];
       expect(records.length).toBeGreaterThanOrEqual(5);
       for (const r of records) {

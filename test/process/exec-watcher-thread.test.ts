@@ -1,0 +1,49 @@
+// The exec watcher's worker sleeps in the kernel; stop(), or the end of the process, wakes it at once.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
+import { repoRoot } from '../helpers/repo-root.js';
+
+const run = promisify(execFile);
+const skip = bpfSkipReason();
+const dir = mkdtempSync(join(tmpdir(), 'meshprof-ewt-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Runs a node process that starts the compiled watcher thread, lets the
+ * worker fall asleep, then (with `stop`) stops it and in every case lets the
+ * process end by itself: Node joins the worker before it exits. Returns how
+ * long that took, from the moment the process was done.
+ */
+async function msToExit(stop: boolean): Promise<number> {
+  const mod = pathToFileURL(join(repoRoot, 'dist', 'src', 'process', 'exec-watcher-thread.js')).href;
+  const script = `
+    const { createExecWatcherThread } = await import(${JSON.stringify(mod)});
+    const w = createExecWatcherThread();
+    w.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    w.poll();
+    ${stop ? 'w.stop();' : ''}
+    process.stdout.write(String(performance.timeOrigin + performance.now()));`;
+  // A file, not --eval: the worker inherits execArgv.
+  const file = join(dir, `watch-${stop ? 'stop' : 'exit'}.mjs`);
+  writeFileSync(file, script);
+  const { stdout } = await run(process.execPath, [file]);
+  return Date.now() - Number(stdout);
+}
+
+describe('exec watcher thread (real BPF, as root)', () => {
+  beforeAll(() => requirePrerequisites(skip));
+  // The idle wait's safety limit is 2 s: ending well under it means the wake fd woke the worker.
+  it('ends its worker promptly on stop()', async () => {
+    expect(await msToExit(true)).toBeLessThan(1000);
+  });
+  it('ends its worker promptly when the process ends without stop()', async () => {
+    expect(await msToExit(false)).toBeLessThan(1000);
+  });
+});
