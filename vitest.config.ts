@@ -11,7 +11,7 @@ import { defineConfig } from 'vitest/config';
  */
 const unit = [
   'test/agent/agent-config.test.ts',
-  'test/agent/agent-metrics.test.ts',
+  'test/export/agent-metrics.test.ts',
   'test/agent/discovery-service.test.ts',
   'test/config/*.test.ts',
   'test/discovery/cgroup-path.test.ts',

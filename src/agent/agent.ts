@@ -8,19 +8,19 @@ import type { SkyWalkingExporter } from '../export/skywalking/index.js';
 import type { SkyWalkingEnvConfig } from '../config/skywalking-env.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
-import { createAgentMetrics, type AgentMetrics } from './agent-metrics.js';
+import { createAgentMetrics, type AgentMetrics } from '../export/agent-metrics.js';
 import { createCollector, createProcessServices, type ProcessServices } from './collector-factory.js';
 import { startDiscoveryService, type DiscoveryService } from './discovery-service.js';
-import { createExporterSinks } from './exporter-sinks.js';
+import { createExporterSinks } from '../export/exporter-sinks.js';
 import { LocalProfileFiles } from '../export/local-profile-files.js';
-import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { startMetricsServer, type MetricsServer } from '../export/metrics-server.js';
 import type { ProfileCollector } from '../profile/profile-collector.js';
-import type { ProfileSink } from './profile-sink.js';
+import type { ProfileSink } from '../export/profile-sink.js';
 import { createSkyWalkingService } from './skywalking-service.js';
 import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 
-export type { ProfileSink } from './profile-sink.js';
+export type { ProfileSink } from '../export/profile-sink.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

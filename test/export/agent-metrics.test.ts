@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createAgentMetrics } from '../../src/agent/agent-metrics.js';
-import { startMetricsServer } from '../../src/agent/metrics-server.js';
+import { createAgentMetrics } from '../../src/export/agent-metrics.js';
+import { startMetricsServer } from '../../src/export/metrics-server.js';
 import type { Profile } from '../../src/profile/model.js';
 import { metricValue } from '../helpers/metric-value.js';
 

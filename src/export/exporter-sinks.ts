@@ -6,8 +6,8 @@
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { ExportersEnvConfig } from '../config/exporters-env.js';
-import { createExporters } from '../export/exporters-from-env.js';
-import type { ExportMetrics, ProfileExporter, SelfTelemetry } from '../export/index.js';
+import { createExporters } from './exporters-from-env.js';
+import type { ExportMetrics, ProfileExporter, SelfTelemetry } from './index.js';
 import type { ProfileSink } from './profile-sink.js';
 
 /** What the exporters share. */
