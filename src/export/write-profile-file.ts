@@ -1,4 +1,6 @@
-import { rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Profile } from '../profile/model.js';
 
 /** Formats a profile can be written to one file in. */
@@ -27,14 +29,20 @@ export async function encodeProfileFile(format: ProfileFileFormat, profile: Prof
   }
 }
 
-/** Writes atomically (temp file + rename) so a reader never sees half a profile. */
+/**
+ * The one file writer: atomically (temp file + rename) so a reader never
+ * sees half a profile. The temp name is unpredictable and created
+ * exclusively (O_CREAT|O_EXCL never follows a symlink), so a link planted in
+ * a directory others can write cannot make root write anywhere else.
+ */
 export async function writeProfileFile(path: string, format: ProfileFileFormat, profile: Profile, opts: WriteOptions = {}): Promise<void> {
   const data = await encodeProfileFile(format, profile, opts);
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
   try {
-    await writeFile(tmp, data);
+    await writeFile(tmp, data, { flag: 'wx', mode: 0o644 });
     await rename(tmp, path);
   } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
     throw new Error(`writing profile ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
