@@ -13,13 +13,14 @@ import { createSymbolTableJobs } from '../src/symbolize/symbol-table-jobs.js';
 import { createInlineTableBuilder, createWorkerTableBuilder, type UnwindTableBuilder } from '../src/unwind/table-builder.js';
 import { unwindRowCount } from '../src/unwind/unwind-table-codec.js';
 import { benchResult, benchRuns, measureInterleaved, type Benchmark, type BenchResult, isBenchScript, runBenchScript } from './harness.js';
+import { createLogger, type Logger } from '../src/log/logger.js';
 
 const FILE = process.execPath;
 
 /** Collects what the builders say, e.g. that no compiled worker exists and the "worker" side ran inline. */
-function builderWarnings(): { log: (level: 'warn' | 'debug', message: string) => void; notes: string[] } {
+function builderWarnings(): { log: Logger; notes: string[] } {
   const notes: string[] = [];
-  return { notes, log: (level, message) => { if (level === 'warn' && !notes.includes(message)) notes.push(message); } };
+  return { notes, log: createLogger((level, message) => { if (level === 'warn' && !notes.includes(message)) notes.push(message); }) };
 }
 
 /** The longest gap between 5 ms ticks of this thread while `work` runs, in ms. */

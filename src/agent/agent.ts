@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
 import type { AgentConfig } from '../config/agent-config.js';
 import { resolveMeshprofEnv } from '../config/meshprof-env.js';
 import type { DiscoveryConfig } from '../discovery/discovery.js';
@@ -19,6 +19,7 @@ import type { ProfileSink } from '../export/profile-sink.js';
 import { createSkyWalkingService } from './skywalking-service.js';
 import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
+import { type Logger } from '../log/logger.js';
 
 export type { ProfileSink } from '../export/profile-sink.js';
 
@@ -76,7 +77,7 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
   try {
     const sinks = [localSink(config, log), ...createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
       .filter((s): s is ProfileSink => s !== undefined);
-    const symbolCache = createFileSymbolCache((level, message) => log[level](message));
+    const symbolCache = createFileSymbolCache(log);
     return { config, discoveryConfig: settings.discovery, skywalkingConfig: settings.skywalking, log, metrics, telemetry, sinks, symbolCache };
   } catch (err) {
     // The SDK's exporter would otherwise keep the process alive after the config error.
@@ -136,13 +137,12 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
   }, { 'meshprof.profiles': config.profiles.join(',') });
 
   try {
-    discovery = await startDiscoveryService(discoveryConfig, { warn: (m) => log.warn(m), info: (m) => log.info(m) }, env);
+    discovery = await startDiscoveryService(discoveryConfig, log, env);
     const naming = discovery;
     // One process table, symbolizer, exec tracking and set of unwind tables for every profile
     // kind: /proc is read, and each binary's symbols and .eh_frame table loaded, once.
-    const bpfLog = (level: 'warn' | 'info' | 'debug', message: string): void => log[level](message);
     const shared = createProcessServices({
-      procRoot: config.procRoot, keepMangled: config.keepMangled, lineInfo: config.lineInfo, log: bpfLog, symbolCache,
+      procRoot: config.procRoot, keepMangled: config.keepMangled, lineInfo: config.lineInfo, log, symbolCache,
       dwarfUnwind: config.unwind === 'eh-frame',
       unwindMapSizes: { rowChunks: Math.floor(config.unwindTableBytes / 1024) },
       describeProcess: (base) => naming.describeProcess(base),
@@ -156,7 +156,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     shared.tracking?.start();
     for (const kind of config.profiles) {
       const collector = createCollector(kind, {
-        targets: naming.currentTargets(), frequencyHz: config.frequencyHz, includeIdle: config.includeIdle, log: bpfLog,
+        targets: naming.currentTargets(), frequencyHz: config.frequencyHz, includeIdle: config.includeIdle, log,
         // a continuous profiler starts at once; the first interval's stacks complete as tables arrive
         awaitTables: false,
       }, shared);

@@ -12,7 +12,7 @@ import { createProcessTracking, type ProcessTracking } from '../process/process-
 import { createProcessDescriber, type ProcessDescriber } from '../profile/profile-builder.js';
 import { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProcessMetadata } from '../profile/model.js';
-import { samplerKinds, type ProfileKind, type SamplerSettings, type StageLog } from '../profile/sampler-kinds.js';
+import { samplerKinds, type ProfileKind, type SamplerSettings } from '../profile/sampler-kinds.js';
 import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
@@ -24,6 +24,7 @@ import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 import { createSymbolizer, type Symbolizer } from '../symbolize/symbolizer.js';
 import { createProcessUnwinder, startWalkingOrFramePointers, withProcessUnwinder, type ProcessUnwinder } from '../unwind/process-unwinder.js';
 import type { UnwindMapSizes } from '../unwind/unwind-maps.js';
+import { type Logger } from '../log/logger.js';
 
 /** The kinds of profile a collector can produce. */
 export type CollectorKind = ProfileKind;
@@ -56,7 +57,7 @@ export interface PipelineSettings {
   readonly wants?: (pid: number) => boolean;
   /** The caller's symbol cache (it closes it); default one of the services' own. */
   readonly symbolCache?: SymbolCache;
-  readonly log?: StageLog;
+  readonly log?: Logger;
 }
 
 /** Everything a collector needs to know; unused fields are ignored per kind. */
@@ -104,7 +105,7 @@ export interface ProcessServices {
 /** Creates the services one collector, or all of an agent's, use. */
 export function createProcessServices(opts: PipelineSettings): ProcessServices {
   const processes = createProcessTable({ procRoot: opts.procRoot ?? '/proc' });
-  const demangler = createDemangler({ keepMangled: opts.keepMangled ?? false, onError: (e) => opts.log?.('warn', e.message) });
+  const demangler = createDemangler({ keepMangled: opts.keepMangled ?? false, onError: (e) => opts.log?.warn(e.message) });
   const jit = createPerfMapResolver({ procRoot: processes.procRoot });
   const kallsyms = createKallsymsSource(processes.procRoot);
   // Symbol tables are read in a worker thread: node's takes about a second.
@@ -146,7 +147,7 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
           // only the kernel refusing the maps' memory means frame pointers; other errors are bugs to report
           if (!(err instanceof ResourceLimitError)) throw err;
           unwinder = null;
-          opts.log?.('warn', `unwind tables unavailable (${(err as Error).message}): user stacks follow frame pointers only`);
+          opts.log?.warn(`unwind tables unavailable (${(err as Error).message}): user stacks follow frame pointers only`);
         }
       }
       return unwinder ?? undefined;
@@ -194,7 +195,7 @@ const PREPARE_TIMEOUT_MS = 15_000;
 function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: ProcessServices, targets: readonly number[]): StackSampler {
   const log = opts.log ?? services.settings.log;
   const make = (t: TargetSelection, unwindMaps?: SharedWalkerMaps): StackSampler =>
-    samplerKinds[kind](opts, { targets: t, kallsyms: services.kallsyms, ...(log ? { log: { log } } : {}), ...(unwindMaps ? { unwindMaps } : {}) });
+    samplerKinds[kind](opts, { targets: t, kallsyms: services.kallsyms, ...(log ? { log } : {}), ...(unwindMaps ? { unwindMaps } : {}) });
   const walks = opts.dwarfUnwind ?? services.settings.dwarfUnwind ?? true;
   if (!walks) return make(opts.targets);
   let sampler: StackSampler | undefined;
@@ -221,7 +222,7 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
       const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), PREPARE_TIMEOUT_MS); });
       const isLate = await Promise.race([u.settled().then(() => false), late]);
       clearTimeout(timer);
-      if (isLate) log?.('warn', `unwind tables still building after ${formatDurationMs(PREPARE_TIMEOUT_MS)}: sampling meanwhile, with frame pointers where they are missing`);
+      if (isLate) log?.warn(`unwind tables still building after ${formatDurationMs(PREPARE_TIMEOUT_MS)}: sampling meanwhile, with frame pointers where they are missing`);
     },
     start() {
       const u = follow();
@@ -233,7 +234,7 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
       sampler = startWalkingOrFramePointers(
         () => withProcessUnwinder(make(targetsNow, u.maps), services.processes, u, opts.reportsTableDrops ?? true),
         () => make(targetsNow),
-        (m) => log?.('warn', m),
+        (m) => log?.warn(m),
       ).sampler;
     },
     drain: () => current().drain(),

@@ -1,8 +1,9 @@
 import type { DiscoveryConfig } from '../discovery/discovery.js';
-import { createDiscovery, type Discovery, type DiscoveryLog } from '../discovery/index.js';
+import { createDiscovery, type Discovery } from '../discovery/index.js';
 import { selectsEverything } from '../discovery/target-rules.js';
 import type { TargetSelector, TargetSet } from '../discovery/target-selector.js';
 import type { ProcessMetadata } from '../profile/model.js';
+import { type Logger } from '../log/logger.js';
 
 /** Discovery as the controller uses it: naming for every process, selection for the samplers. */
 export interface DiscoveryService {
@@ -26,7 +27,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * hook and the target selection. env only tells whether a cluster is
  * configured (KUBECONFIG, a pod's service account) and where its credentials are.
  */
-export async function startDiscoveryService(config: DiscoveryConfig, log: DiscoveryLog, env: Env = process.env): Promise<DiscoveryService> {
+export async function startDiscoveryService(config: DiscoveryConfig, log: Logger, env: Env = process.env): Promise<DiscoveryService> {
   const discovery: Discovery = await createDiscovery(config, { log, env });
   await discovery.start();
   const selective = !selectsEverything(config.rules);

@@ -4,7 +4,6 @@
  * table to OAP and runs the tasks OAP hands out, each as a collector of the
  * agent's pipeline (same process table, symbols, unwinder and settings).
  */
-import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { SkyWalkingEnvConfig } from '../config/skywalking-env.js';
 import type { ExportMetrics } from '../export/index.js';
@@ -12,6 +11,7 @@ import { createSkyWalkingExporter, type ProcessSource, type SkyWalkingExporter }
 import type { ProcessMetadata } from '../profile/model.js';
 import { createCollector, type ProcessServices } from './collector-factory.js';
 import { createTaskRunner } from './skywalking-tasks.js';
+import { type Logger } from '../log/logger.js';
 
 /**
  * The live processes of the table that run an executable (kernel threads
@@ -34,8 +34,6 @@ export function processTableSource(services: Pick<ProcessServices, 'processes' |
 export function createSkyWalkingService(
   sw: SkyWalkingEnvConfig, config: AgentConfig, log: Logger, services: ProcessServices, metrics: ExportMetrics,
 ): SkyWalkingExporter {
-  const swLog = log.child({ component: 'skywalking' });
-  const logger = { debug: (m: string) => swLog.debug(m), info: (m: string) => swLog.info(m), warn: (m: string) => swLog.warn(m) };
   return createSkyWalkingExporter({
     config: sw,
     source: processTableSource(services),
@@ -45,10 +43,10 @@ export function createSkyWalkingService(
       // collectors report the unwinder's drops, so tasks do not count them twice.
       collectors: (kind, pids) => createCollector(kind, {
         targets: pids, frequencyHz: config.frequencyHz, minBlockNs: 1000n, state: 'all', awaitTables: false, reportsTableDrops: false,
-        log: (level, message) => swLog[level](message),
+        log,
       }, services),
     }),
-    logger,
+    logger: log,
     export: { metrics, logger: log, retry: config.exportRetry, queue: config.exportQueue, shutdownTimeoutMs: config.shutdownTimeoutMs },
   });
 }

@@ -5,9 +5,10 @@
  * queue as task data.
  */
 import { encodeSkyWalkingProfilingData, type SkyWalkingProfilingKind } from '../encode/skywalking.js';
-import type { ProfilingTaskScheduler, SkyWalkingLogger, TaskProfilingData } from '../export/skywalking/index.js';
+import type { ProfilingTaskScheduler, TaskProfilingData } from '../export/skywalking/index.js';
 import type { ProfilingTask } from '../export/skywalking/index.js';
 import type { Profile } from '../profile/model.js';
+import { type Logger } from '../log/logger.js';
 
 /** A task's collect cycle (a ProfileCollector over the task's pids). */
 export interface TaskCollector {
@@ -27,7 +28,7 @@ export interface TaskRunnerOptions {
   readonly send: (data: TaskProfilingData) => void;
   /** Host pid of an OAP process id, undefined when unknown. */
   readonly resolvePid: (processId: string) => number | undefined;
-  readonly logger: SkyWalkingLogger;
+  readonly logger: Logger;
   readonly flushMs?: number | undefined;
   readonly now?: (() => number) | undefined;
 }

@@ -10,6 +10,7 @@ import { formatFromFileName, type OutputFormat } from './output-format.js';
 import { parseDurationFlag, parseDurationNsFlag, parseIntFlag, parsePidList } from './parse-flags.js';
 import { createProgressLine } from './progress-line.js';
 import { UsageError } from './usage-error.js';
+import { createLogger } from '../log/logger.js';
 
 /** Flags of `meshprof record`, as commander hands them over. */
 export interface RecordOptions {
@@ -67,8 +68,9 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   const discoveryConfig = discoveryConfigFromEnv(process.env);
   requireProfilingPrivileges();
 
-  const warn = (msg: string): void => { process.stderr.write(`meshprof: ${msg}\n`); };
-  const discovery = await startDiscoveryService(discoveryConfig, { warn, info: () => {} }, process.env);
+  // Warnings and errors go to stderr; a recording's progress line is its only other output.
+  const log = createLogger((level, text) => { if (level === 'warn' || level === 'error') process.stderr.write(`meshprof: ${text}\n`); });
+  const discovery = await startDiscoveryService(discoveryConfig, log, process.env);
   const collector = createCollector(opts.type, {
     targets: pids.length > 0 ? pids : discovery.currentTargets(),
     describeProcess: (base) => discovery.describeProcess(base),
@@ -80,7 +82,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     minBlockNs,
     maxBlockNs,
     state: opts.state,
-    log: (level, message) => { if (level === 'warn') warn(message); },
+    log,
   });
   const progress = createProgressLine(process.stderr, opts.type === 'oncpu' ? 'samples' : 'switches');
   let interrupted = false;

@@ -14,6 +14,7 @@ import {
   type V1ReplicaSet,
   type V1Service,
 } from '@kubernetes/client-node';
+import { type Logger } from '../log/logger.js';
 
 /** One change seen by a watch. */
 export type ClusterEvent =
@@ -22,10 +23,6 @@ export type ClusterEvent =
   | { readonly resource: 'replicaset'; readonly type: 'add' | 'update' | 'delete'; readonly object: V1ReplicaSet };
 
 /** Where log lines go; a pino logger fits. */
-export interface DiscoveryLog {
-  warn(msg: string): void;
-  info(msg: string): void;
-}
 
 /** Options of createClusterWatch. */
 export interface ClusterWatchOptions {
@@ -35,7 +32,7 @@ export interface ClusterWatchOptions {
   readonly namespaces?: readonly string[] | undefined;
   /** Delay before restarting a watch whose list or connection failed (default 5000 ms). */
   readonly retryMs?: number | undefined;
-  readonly log?: DiscoveryLog | undefined;
+  readonly log?: Logger | undefined;
 }
 
 /** The caches, plus a listener API. Lifetime: start() once, stop() once. */

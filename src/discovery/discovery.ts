@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 // Types only: cluster-watch.js loads @kubernetes/client-node, imported in createDiscovery when needed.
-import type { ClusterWatch, DiscoveryLog } from './cluster-watch.js';
+import type { ClusterWatch } from './cluster-watch.js';
 import { kubernetesEnabled, loadKubeConfig, type KubernetesMode } from './kube-config.js';
 import { createPodResolver, type PodResolver } from './pod-resolver.js';
 import { createProcReader } from '../process/proc-reader.js';
@@ -14,6 +14,7 @@ import { createProcessDescriber, type ProcessDescriber } from './process-describ
 import { createProcessInspector, type ProcessInspector } from './process-inspector.js';
 import type { TargetRules } from './target-rules.js';
 import { createTargetSelector, type TargetSelector, type TargetSet } from './target-selector.js';
+import { type Logger } from '../log/logger.js';
 
 /** Validated discovery settings (see config/discovery-env.ts for the variables). */
 export interface DiscoveryConfig {
@@ -33,7 +34,7 @@ export interface DiscoveryConfig {
 export interface DiscoveryDeps {
   /** Overrides loading the KubeConfig (and forces Kubernetes on). */
   readonly kubeConfig?: KubeConfig | undefined;
-  readonly log?: DiscoveryLog | undefined;
+  readonly log?: Logger | undefined;
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   /** Watch retry delay in ms. */
   readonly retryMs?: number | undefined;

@@ -10,7 +10,7 @@
  */
 export { createDiscovery, type Discovery, type DiscoveryConfig, type DiscoveryDeps } from './discovery.js';
 export { parseCgroupFile, parseCgroupPath, type CgroupInfo, type ContainerRuntime, type QosClass } from './cgroup-path.js';
-export type { ClusterEvent, ClusterWatch, DiscoveryLog } from './cluster-watch.js';
+export type { ClusterEvent, ClusterWatch } from './cluster-watch.js';
 export { kubernetesEnabled, loadKubeConfig, type KubernetesMode } from './kube-config.js';
 export { parseLabelSelector, type LabelSelector } from './label-selector.js';
 export { MESH_ROLES, meshRoleOf, type MeshRole } from './mesh-role.js';

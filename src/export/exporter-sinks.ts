@@ -3,12 +3,12 @@
  * profile sinks: each interval's profiles go to exporter.export(), which
  * queues and never blocks; shutdown flushes within the deadline.
  */
-import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { ExportersEnvConfig } from '../config/exporters-env.js';
 import { createExporters } from './exporters-from-env.js';
 import type { ExportMetrics, ProfileExporter, SelfTelemetry } from './index.js';
 import type { ProfileSink } from './profile-sink.js';
+import { type Logger } from '../log/logger.js';
 
 /** What the exporters share. */
 export interface ExporterSinkDeps {

@@ -1,6 +1,6 @@
 /** The export stage: transports, retry, queue, exporters and their metrics. */
-export type { ExportLogger, ExportTransport, SendResult } from './transport.js';
-export { httpResult, parseRetryAfter, RETRYABLE_HTTP_STATUSES, silentLogger } from './transport.js';
+export type { ExportTransport, SendResult } from './transport.js';
+export { httpResult, parseRetryAfter, RETRYABLE_HTTP_STATUSES } from './transport.js';
 export type { OtlpGrpcTransportOptions } from './otlp-grpc-transport.js';
 export { createOtlpGrpcTransport, PROFILES_EXPORT_METHOD } from './otlp-grpc-transport.js';
 export type { OtlpHttpTransportOptions } from './otlp-http-transport.js';

@@ -14,11 +14,12 @@ import type { ProfileExporter, QueuedExporterOptions } from './queued-exporter.j
 import { createQueuedExporter } from './queued-exporter.js';
 import type { RetryOptions } from './retrying-transport.js';
 import { createRetryingTransport } from './retrying-transport.js';
-import type { ExportLogger, ExportTransport } from './transport.js';
+import type { ExportTransport } from './transport.js';
+import { type Logger } from '../log/logger.js';
 
 /** Shared runtime parts every exporter factory takes. */
 export interface ExporterDeps {
-  readonly logger: ExportLogger;
+  readonly logger: Logger;
   readonly metrics: ExportMetrics;
   readonly retry?: RetryOptions | undefined;
   readonly queue?: QueueLimits | undefined;

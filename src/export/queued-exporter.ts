@@ -8,7 +8,7 @@ import type { QueueLimits } from './bounded-queue.js';
 import { createBoundedQueue, DEFAULT_QUEUE_LIMITS } from './bounded-queue.js';
 import type { DropReason, ExportMetrics } from './export-metrics.js';
 import type { RetryingTransport } from './retrying-transport.js';
-import type { ExportLogger } from './transport.js';
+import { type Logger } from '../log/logger.js';
 
 /** One serialized request and the number of samples in it. */
 export interface SerializedRequest {
@@ -44,7 +44,7 @@ export interface QueuedExporterOptions<T = Profile> {
   readonly serializer: ItemSerializer<T>;
   readonly transport: RetryingTransport;
   readonly metrics: ExportMetrics;
-  readonly logger: ExportLogger;
+  readonly logger: Logger;
   readonly timeoutMs?: number | undefined;
   readonly queue?: QueueLimits | undefined;
   /** Wraps each send, e.g. in a self-telemetry span. */

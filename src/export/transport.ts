@@ -24,21 +24,6 @@ export interface ExportTransport {
   shutdown(): Promise<void>;
 }
 
-/** Minimal pino-compatible logger the export stage writes to. */
-export interface ExportLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-/** A logger that discards everything, for callers that do not care. */
-export const silentLogger: ExportLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 /** HTTP statuses the OTLP spec (and Pyroscope) call retryable. */
 export const RETRYABLE_HTTP_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);

@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createBpfMap, type BpfMap } from './bpf-map.js';
 import { errnoName, toBpfError, UnsupportedFeatureError } from './errors.js';
-import { libbpfLogText, parseLibbpfLog, type LibbpfLevel } from './libbpf-log.js';
+import { libbpfLogText, parseLibbpfLog } from './libbpf-log.js';
 import { loadNativeAddon, type NativeLinkHandle } from './native-addon.js';
 import { buildPath } from './package-root.js';
+import { type Logger } from '../log/logger.js';
 
 /** Where libbpf's output goes: one call per line. */
-export type BpfLogSink = (level: LibbpfLevel, message: string) => void;
 
 /** An attachment; destroy() detaches (and closes its perf event). Idempotent. */
 export interface BpfLink {
@@ -67,7 +67,7 @@ export type BpfObjectFactory = (name: string) => BpfObject;
 export interface OpenBpfObjectOptions {
   /** Defaults to build/<name>.bpf.o under the package root. */
   readonly path?: string;
-  readonly log?: BpfLogSink;
+  readonly log?: Logger;
 }
 
 /** Opens build/<name>.bpf.o (or opts.path) with the native addon. */
@@ -81,7 +81,7 @@ export function openBpfObject(name: string, opts: OpenBpfObjectOptions = {}): Bp
   const forward = (raw: string): string => {
     const messages = parseLibbpfLog(raw);
     if (opts.log) {
-      for (const m of messages) for (const line of m.text.split('\n')) if (line) opts.log(m.level, line);
+      for (const m of messages) for (const line of m.text.split('\n')) if (line) opts.log[m.level](line);
     }
     return libbpfLogText(messages);
   };

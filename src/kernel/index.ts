@@ -1,6 +1,6 @@
 /** The kernel stage: the only code that touches build/meshprof.node. */
 export { openBpfObject } from './bpf-object.js';
-export type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory, BpfRingBuffer, OpenBpfObjectOptions, UprobeTarget } from './bpf-object.js';
+export type { BpfLink, BpfObject, BpfObjectFactory, BpfRingBuffer, OpenBpfObjectOptions, UprobeTarget } from './bpf-object.js';
 export { createBpfMap, MapType, UpdateFlags } from './bpf-map.js';
 export type { BpfMap, MapEntries, OwnedBpfMap, OwnedMapSpec } from './bpf-map.js';
 export { openOwnedMap, openRingBuffer } from './owned-map.js';

@@ -6,6 +6,7 @@
  */
 import type { ProcSnapshot } from './proc-reader.js';
 import type { ProcessEvent } from '../samplers/exec-watcher.js';
+import { type Logger } from '../log/logger.js';
 
 /**
  * A lifecycle event, with the process as read at that moment when the source
@@ -49,7 +50,7 @@ export interface ProcessTrackingOptions {
    */
   readonly wants?: (pid: number) => boolean;
   readonly now?: () => number;
-  readonly log?: (level: 'warn' | 'info' | 'debug', message: string) => void;
+  readonly log?: Logger;
 }
 
 /** Tracking; started before the sampler, stopped after it. */
@@ -81,7 +82,7 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
       else if (p.mappings !== before) opts.prepare(pid);
     } catch (err) {
       young.delete(pid);
-      opts.log?.('debug', `capturing pid ${pid} after exec: ${(err as Error).message}`);
+      opts.log?.debug(`capturing pid ${pid} after exec: ${(err as Error).message}`);
     }
   };
 
@@ -91,7 +92,7 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
     try {
       events = opts.events.poll();
     } catch (err) {
-      opts.log?.('warn', `reading process events: ${(err as Error).message}`);
+      opts.log?.warn(`reading process events: ${(err as Error).message}`);
       return;
     }
     for (const e of events) {
@@ -128,7 +129,7 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
       try {
         opts.events.start();
       } catch (err) {
-        opts.log?.('warn', `watching process execs: ${(err as Error).message}; short-lived processes may stay unsymbolized`);
+        opts.log?.warn(`watching process execs: ${(err as Error).message}; short-lived processes may stay unsymbolized`);
         return;
       }
       running = true;

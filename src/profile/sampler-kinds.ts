@@ -11,11 +11,11 @@ import type { StackSampler } from '../samplers/stack-sampler.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
 import type { KallsymsSource } from '../symbolize/kallsyms.js';
 import type { ProfileKind } from './profile-kinds.js';
+import { type Logger } from '../log/logger.js';
 
 export type { ProfileKind };
 
 /** Where the pipeline stages write what they have to say. */
-export type StageLog = (level: 'warn' | 'info' | 'debug', message: string) => void;
 
 /** Sampler settings; each kind reads its own. */
 export interface SamplerSettings {
@@ -29,7 +29,7 @@ export interface SamplerSettings {
 /** What every sampler kind is made with besides its settings. */
 export interface SamplerParts {
   readonly targets: TargetSelection;
-  readonly log?: { log: StageLog };
+  readonly log?: Logger;
   /** The walker's maps, when the sampler walks .eh_frame tables. */
   readonly unwindMaps?: SharedWalkerMaps;
   readonly kallsyms: KallsymsSource;
@@ -45,10 +45,10 @@ export type SamplerMaker = (settings: SamplerSettings, parts: SamplerParts) => S
 /** One registration line per sampler kind. */
 export const samplerKinds: { readonly [K in ProfileKind]: SamplerMaker } = {
   oncpu: (s: SamplerSettings, p: SamplerParts): StackSampler => createOnCpuSampler({
-    targets: p.targets, frequencyHz: s.frequencyHz ?? 99, includeIdle: s.includeIdle ?? false, ...p.log, ...walker(p),
+    targets: p.targets, frequencyHz: s.frequencyHz ?? 99, includeIdle: s.includeIdle ?? false, ...(p.log ? { log: p.log } : {}), ...walker(p),
   }),
   offcpu: (s: SamplerSettings, p: SamplerParts): StackSampler => createOffCpuSampler({
-    targets: p.targets, minBlockNs: s.minBlockNs ?? 1000n, state: s.state ?? 'all', ...p.log, ...walker(p),
+    targets: p.targets, minBlockNs: s.minBlockNs ?? 1000n, state: s.state ?? 'all', ...(p.log ? { log: p.log } : {}), ...walker(p),
     ...(s.maxBlockNs !== undefined ? { maxBlockNs: s.maxBlockNs } : {}),
     kernelSymbolName: (a) => p.kallsyms.table()?.lookup(a)?.name,
   }),

@@ -5,9 +5,10 @@
  * program's mappings while it still runs.
  */
 import { openBpfObject } from '../kernel/index.js';
-import type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory, BpfRingBuffer } from '../kernel/index.js';
+import type { BpfLink, BpfObject, BpfObjectFactory, BpfRingBuffer } from '../kernel/index.js';
 import { sumPerCpuU64, u32Bytes } from './oncpu-layout.js';
 import { startWithTracepointFallback, type TracepointAttachMode } from './tracepoint-attach.js';
+import { type Logger } from '../log/logger.js';
 
 /** One lifecycle event; `pid` is the thread group id in the root pid namespace. */
 export interface ProcessEvent {
@@ -19,7 +20,7 @@ export interface ProcessEvent {
 export interface ExecWatcherOptions {
   /** Which hooks: tp_btf (5.5+), raw_tp (4.17+), or the first that attaches (default). */
   readonly attachMode?: TracepointAttachMode;
-  readonly log?: BpfLogSink;
+  readonly log?: Logger;
 }
 
 /** The watcher; start() once, poll() often, stop() once. Minimum kernel 5.8 (ring buffers). */

@@ -1,5 +1,5 @@
 import { openBpfObject } from '../kernel/index.js';
-import type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory } from '../kernel/index.js';
+import type { BpfLink, BpfObject, BpfObjectFactory } from '../kernel/index.js';
 import { encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
 import { drainOffCpuGeneration } from './offcpu-drain.js';
 import { OFFCPU_DROP_REASONS, OffCpuStateFilter, u64Bytes, type OffCpuState } from './offcpu-layout.js';
@@ -9,6 +9,7 @@ import { type StackSampler } from './stack-sampler.js';
 import { prepareWalkerMaps, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
 import { startWithTracepointFallback, type TracepointAttachMode } from './tracepoint-attach.js';
 import { createHookFrameTrimmer, type KernelSymbolName } from './hook-frames.js';
+import { type Logger } from '../log/logger.js';
 
 /** Settings of the off-CPU sampler; every field has a default. */
 export interface OffCpuSamplerOptions {
@@ -29,7 +30,7 @@ export interface OffCpuSamplerOptions {
   /** Threads that can be off-CPU at once; default 32768 (LRU beyond). */
   readonly startMaxEntries?: number;
   readonly settleMs?: number;
-  readonly log?: BpfLogSink;
+  readonly log?: Logger;
   /**
    * Walk user stacks with the .eh_frame tables in these maps (bpf/unwinder.h,
    * Linux 5.17+); default none: frame pointers only.

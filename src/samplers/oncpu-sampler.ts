@@ -1,11 +1,12 @@
 import { onlineCpus, openBpfObject } from '../kernel/index.js';
-import type { BpfLink, BpfLogSink, BpfObject, BpfObjectFactory } from '../kernel/index.js';
+import type { BpfLink, BpfObject, BpfObjectFactory } from '../kernel/index.js';
 import { drainOnCpuGeneration } from './oncpu-drain.js';
 import { encodeOnCpuControl, ONCPU_DROP_REASONS, u32Bytes } from './oncpu-layout.js';
 import { createGenerationDrain } from './generation-drain.js';
 import { normalizeTargets, type NormalizedTargets, type RawStackBatch, type TargetSelection } from '../stacks/raw-stacks.js';
 import { type StackSampler } from './stack-sampler.js';
 import { prepareWalkerMaps, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
+import { type Logger } from '../log/logger.js';
 
 /** Settings of the on-CPU sampler; every field has a default. */
 export interface OnCpuSamplerOptions {
@@ -27,7 +28,7 @@ export interface OnCpuSamplerOptions {
   readonly settleMs?: number;
   /** CPUs to sample; default every online CPU. */
   readonly cpus?: readonly number[];
-  readonly log?: BpfLogSink;
+  readonly log?: Logger;
   /**
    * Walk user stacks with the .eh_frame tables in these maps (bpf/unwinder.h,
    * Linux 5.17+); default none: frame pointers only.

@@ -1,3 +1,4 @@
+import { type Logger } from '../log/logger.js';
 /** How a sched tracepoint program is attached: tp_btf (5.5+), raw_tp (4.17+), or the first that works. */
 export type TracepointAttachMode = 'auto' | 'tp_btf' | 'raw_tp';
 
@@ -11,7 +12,7 @@ export function startWithTracepointFallback(
   tracepoint: string,
   tryStart: (hook: 'tp_btf' | 'raw_tp') => void,
   cleanup: () => void,
-  log?: (level: 'warn', message: string) => void,
+  log?: Logger,
 ): void {
   try {
     tryStart(mode === 'raw_tp' ? 'raw_tp' : 'tp_btf');
@@ -19,7 +20,7 @@ export function startWithTracepointFallback(
   } catch (err) {
     cleanup();
     if (mode !== 'auto') throw err;
-    log?.('warn', `tp_btf/${tracepoint} unavailable (${err instanceof Error ? err.message : String(err)}); using raw_tp`);
+    log?.warn(`tp_btf/${tracepoint} unavailable (${err instanceof Error ? err.message : String(err)}); using raw_tp`);
   }
   try {
     tryStart('raw_tp');

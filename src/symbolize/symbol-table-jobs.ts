@@ -9,15 +9,16 @@ import { readFileSymbolTables, readSymbolTablesAt } from './file-lookup.js';
 import { createGoSymbolLookup } from './go-pclntab.js';
 import { createSymbolCache, type FileSymbolTables, type SymbolCache } from './symbol-cache.js';
 import type { PostedSymbolTables } from './symbol-table-worker.js';
+import { type Logger } from '../log/logger.js';
 
 /**
  * The symbol cache's `tableJobs` for readFileSymbolTables: one worker thread,
  * or inline where no compiled worker script exists (said once through `log`).
  */
-export function createSymbolTableJobs(log?: (level: 'warn' | 'debug', message: string) => void): FileJobs<FileSymbolTables> {
+export function createSymbolTableJobs(log?: Logger): FileJobs<FileSymbolTables> {
   const script = compiledWorkerScript(import.meta.url, 'symbolize/symbol-table-worker.js');
   if (script === undefined) {
-    log?.('warn', 'symbol table worker not built (run `npm run build`): reading symbols in the main thread');
+    log?.warn('symbol table worker not built (run `npm run build`): reading symbols in the main thread');
     return createInlineFileJobs('loading symbols of a file', readSymbolTablesAt);
   }
   return createWorkerFileJobs<PostedSymbolTables, FileSymbolTables>({
@@ -31,6 +32,6 @@ export function createSymbolTableJobs(log?: (level: 'warn' | 'debug', message: s
  * The symbol cache the agent and `record` use: a stripped binary's debug
  * file, Go binaries' pclntab, and tables read in a worker thread.
  */
-export function createFileSymbolCache(log?: (level: 'warn' | 'debug', message: string) => void): SymbolCache {
+export function createFileSymbolCache(log?: Logger): SymbolCache {
   return createSymbolCache({ readTables: readFileSymbolTables, createLookup: createGoSymbolLookup, tableJobs: createSymbolTableJobs(log) });
 }

@@ -16,6 +16,7 @@ import { createRowAllocator, type RowRun } from './row-allocator.js';
 import type { UnwindTableBuilder } from './table-builder.js';
 import { UNWIND_ROW_SIZE, unwindRowCount } from './unwind-table-codec.js';
 import { encodeUnwindRange, u32Key, UNWIND_MAX_TABLE_ROWS, UNWIND_ROWS_PER_CHUNK, type UnwindMaps } from './unwind-maps.js';
+import { type Logger } from '../log/logger.js';
 
 /** A file's table as loaded into the maps; the rows themselves live only in the kernel. */
 export interface StoredTable {
@@ -76,7 +77,7 @@ export function createFileTableStore(
   onReady: (key: string) => void,
   /** A readable path to the file `key` through a process that maps it now; throws when none does. */
   pathOf: (key: string) => string,
-  log?: (level: 'warn' | 'debug', message: string) => void,
+  log?: Logger,
   cacheLimitBytes = DEFAULT_TABLE_CACHE_BYTES,
 ): FileTableStore {
   const rows = createRowAllocator(maps.rows.maxEntries);
@@ -148,7 +149,7 @@ export function createFileTableStore(
       if (!noRoom.has(key)) {
         noRoom.add(key);
         stats.tablesOutOfRoom++;
-        log?.('warn', `loading unwind table of ${label}: ${why}: frame pointers instead`);
+        log?.warn(`loading unwind table of ${label}: ${why}: frame pointers instead`);
       }
       return 'no-room';
     };
@@ -217,7 +218,7 @@ export function createFileTableStore(
           return;
         }
         stats.filesUnreadable++;
-        log?.('debug', `loading unwind table of ${label}: ${err instanceof Error ? err.message : String(err)}`);
+        log?.debug(`loading unwind table of ${label}: ${err instanceof Error ? err.message : String(err)}`);
         finish(key, label, undefined);
       },
     ).finally(() => inFlight.delete(done));

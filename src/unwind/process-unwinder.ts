@@ -19,6 +19,7 @@ import { openRingBuffer, requireStackWalker, UnsupportedFeatureError } from '../
 import { createUnwindMapSet, type UnwindMapSet, type UnwindMapSizes } from './unwind-maps.js';
 import { createUnwindTableManager, type UnwindManagerStats, type UnwindTableManager } from './unwind-table-manager.js';
 import type { UnwindTableBuilder } from './table-builder.js';
+import { type Logger } from '../log/logger.js';
 
 /** Options for createProcessUnwinder. */
 export interface ProcessUnwinderOptions {
@@ -30,7 +31,7 @@ export interface ProcessUnwinderOptions {
   readonly builder?: UnwindTableBuilder;
   /** The agent's own pid, never walked; default process.pid. */
   readonly selfPid?: number;
-  readonly log?: (level: 'warn' | 'info' | 'debug', message: string) => void;
+  readonly log?: Logger;
 }
 
 /** See the module comment. */
@@ -94,7 +95,7 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
     try {
       tables.setProcess(p);
     } catch (err) {
-      log?.('warn', `loading unwind tables of pid ${p.pid}: ${(err as Error).message}`);
+      log?.warn(`loading unwind tables of pid ${p.pid}: ${(err as Error).message}`);
     }
   };
   const unsubscribe = [
@@ -118,7 +119,7 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
     try {
       records = asks.poll(0);
     } catch (err) {
-      log?.('warn', `reading unwind table asks: ${(err as Error).message}`);
+      log?.warn(`reading unwind table asks: ${(err as Error).message}`);
       return;
     }
     for (const r of records) {

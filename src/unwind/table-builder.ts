@@ -6,6 +6,7 @@
 import { compiledWorkerScript, createInlineFileJobs, createWorkerFileJobs, type FileJobs } from '../elf/file-job-worker.js';
 import { loadFileUnwindTable, type FileUnwindTable } from './file-unwind-table.js';
 import type { PostedUnwindTable } from './table-builder-worker.js';
+import { type Logger } from '../log/logger.js';
 
 /** Turns a file path into its unwind table, eventually. */
 export interface UnwindTableBuilder {
@@ -45,10 +46,10 @@ function asTableBuilder(jobs: FileJobs<FileUnwindTable>): UnwindTableBuilder {
  * transferred buffers, not copies. Without a compiled worker script the
  * builds run inline, and say so once through `log`.
  */
-export function createWorkerTableBuilder(log?: (level: 'warn' | 'debug', message: string) => void): UnwindTableBuilder {
+export function createWorkerTableBuilder(log?: Logger): UnwindTableBuilder {
   const script = compiledWorkerScript(import.meta.url, 'unwind/table-builder-worker.js');
   if (script === undefined) {
-    log?.('warn', 'unwind table worker not built (run `npm run build`): building tables in the main thread');
+    log?.warn('unwind table worker not built (run `npm run build`): building tables in the main thread');
     return createInlineTableBuilder();
   }
   return asTableBuilder(createWorkerFileJobs<PostedUnwindTable, FileUnwindTable>({

@@ -14,6 +14,7 @@ import { fileKey } from '../elf/file-identity.js';
 import { createFileTableStore, type FileTableStore } from './file-table-store.js';
 import { createWorkerTableBuilder, type UnwindTableBuilder } from './table-builder.js';
 import { encodeUnwindProc, u32Key, UNWIND_MAX_MAPPINGS, type KernelUnwindMapping, type UnwindMaps } from './unwind-maps.js';
+import { type Logger } from '../log/logger.js';
 
 /** The fields of a /proc/PID/maps line the manager needs (src/process's ProcMapping fits). */
 export interface UnwindSourceMapping {
@@ -60,7 +61,7 @@ export interface UnwindTableManagerOptions<M extends UnwindSourceMapping = Unwin
   readonly filePath: (pid: number, m: M) => string;
   /** Default: a worker thread (createWorkerTableBuilder). */
   readonly builder?: UnwindTableBuilder;
-  readonly log?: (level: 'warn' | 'debug', message: string) => void;
+  readonly log?: Logger;
 }
 
 /** See the module comment. */
@@ -161,7 +162,7 @@ export function createUnwindTableManager<M extends UnwindSourceMapping = UnwindS
       if (!outOfRoom.has(pid)) {
         outOfRoom.add(pid);
         stats.procsOutOfRoom++;
-        opts.log?.('warn', `installing unwind mappings of pid ${pid}: ${(err as Error).message}: frame pointers instead`);
+        opts.log?.warn(`installing unwind mappings of pid ${pid}: ${(err as Error).message}: frame pointers instead`);
       }
       if (inKernel.delete(pid)) maps.procs.delete(u32Key(pid));
     }

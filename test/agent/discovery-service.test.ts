@@ -6,6 +6,7 @@ import { startDiscoveryService, type DiscoveryService } from '../../src/agent/di
 import { discoveryConfigFromEnv } from '../../src/config/discovery-env.js';
 import type { TargetSelection } from '../../src/stacks/raw-stacks.js';
 import { writeFakeProcess } from '../helpers/write-fake-process.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 // A stand-in host /proc (MESHPROF_HOST_PROC), Kubernetes off.
 let root: string;
@@ -13,10 +14,9 @@ let service: DiscoveryService | undefined;
 function fakeProcess(pid: number, exe: string): void {
   writeFakeProcess(root, pid, { exe });
 }
-const log = { warn: () => {}, info: () => {} };
 const start = (vars: Record<string, string>): Promise<DiscoveryService> => {
   const env = { MESHPROF_HOST_PROC: root, MESHPROF_KUBERNETES: 'off', ...vars };
-  return startDiscoveryService(discoveryConfigFromEnv(env), log, env);
+  return startDiscoveryService(discoveryConfigFromEnv(env), silentLogger, env);
 };
 
 beforeEach(() => {

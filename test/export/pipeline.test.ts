@@ -7,20 +7,20 @@ import { createOtlpExporter } from '../../src/export/otlp-exporter.js';
 import type { ExporterDeps } from '../../src/export/otlp-exporter.js';
 import type { ProfileExporter } from '../../src/export/queued-exporter.js';
 import { backoffDelay } from '../../src/export/retrying-transport.js';
-import type { ExportLogger } from '../../src/export/transport.js';
 import { manyProcessesProfile, onCpuProfile } from '../helpers/on-cpu-profile.js';
 import { expectedRows, resolveRequest, sortRows } from '../helpers/resolve-request.js';
 import { startGrpcServer, startHttpServer } from '../helpers/test-servers.js';
+import { type LogFn, type Logger } from '../../src/log/logger.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-function recordingLogger(): ExportLogger & { warnings: { obj: object; msg: string }[] } {
+function recordingLogger(): Logger & { warnings: { obj: object; msg: string }[] } {
   const warnings: { obj: object; msg: string }[] = [];
   const none = (): void => undefined;
-  return { warnings, debug: none, info: none, error: none, warn: (obj, msg) => warnings.push({ obj, msg }) };
+  return { warnings, debug: none, info: none, error: none, warn: ((obj: object, msg: string) => { warnings.push({ obj, msg }); }) as LogFn };
 }
 
 function deps(overrides: Partial<ExporterDeps> = {}): ExporterDeps & { logger: ReturnType<typeof recordingLogger> } {
@@ -197,7 +197,7 @@ describe('createExporters', () => {
     expect(both.map((e) => e.name)).toEqual(['otlp-grpc', 'pyroscope']);
     await Promise.all(both.map((e) => e.shutdown(10)));
     expect(() => createExportersFromEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_INSECURE: 'maybe' }, d)).toThrow(
-      'reading OTEL_EXPORTER_OTLP_INSECURE',
+      'OTEL_EXPORTER_OTLP_INSECURE=maybe: not a boolean',
     );
   });
 });

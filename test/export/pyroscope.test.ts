@@ -5,12 +5,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readPyroscopeEnv } from '../../src/config/pyroscope-env.js';
 import { createExportMetrics } from '../../src/export/export-metrics.js';
 import { createPyroscopeExporter } from '../../src/export/pyroscope-exporter.js';
-import { silentLogger } from '../../src/export/transport.js';
 import { PushRequestSchema } from '../../src/gen/pyroscope/push/v1/push_pb.js';
 import type { Profile } from '../../src/profile/model.js';
 import { offCpuProfile, onCpuProfile } from '../helpers/on-cpu-profile.js';
 import type { HttpReply, HttpRequestRecord } from '../helpers/test-servers.js';
 import { startHttpServer } from '../helpers/test-servers.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

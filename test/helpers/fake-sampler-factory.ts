@@ -3,9 +3,9 @@ import type { RawStackBatch, RawStackSample } from '../../src/stacks/raw-stacks.
 import type { StackSampler } from '../../src/samplers/stack-sampler.js';
 import type { Frame, Profile, ProfileSample } from '../../src/profile/model.js';
 import type { SkyWalkingProfilingKind } from '../../src/encode/skywalking.js';
-import type { SkyWalkingLogger } from '../../src/export/skywalking/logger.js';
 import type { SkyWalkingExporterOptions } from '../../src/export/skywalking/skywalking-exporter.js';
 import { createTaskRunner } from '../../src/agent/skywalking-tasks.js';
+import { createLogger, type Logger } from '../../src/log/logger.js';
 
 /** Fixture symbols: kernel addresses are above 0xffff800000000000. */
 export const SYMBOLS = new Map<bigint, string>([
@@ -116,12 +116,9 @@ export function fakeSymbolize(b: RawStackBatch): Profile {
 }
 
 /** A logger that keeps its lines for assertions. */
-export function memoryLogger(): SkyWalkingLogger & { lines: string[] } {
+export function memoryLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
-  const push = (msg: string): void => {
-    lines.push(msg);
-  };
-  return { lines, debug: push, info: push, warn: push };
+  return { lines, ...createLogger((_level, text) => { lines.push(text); }) };
 }
 
 /** Polls until the predicate holds or the timeout passes. */

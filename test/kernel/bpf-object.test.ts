@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BpfError, errnoName, MapType, onlineCpus, openBpfObject, possibleCpus, UpdateFlags } from '../../src/kernel/index.js';
 import type { BpfObject } from '../../src/kernel/index.js';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
+import { createLogger } from '../../src/log/logger.js';
 
 const skip = bpfSkipReason();
 
@@ -24,7 +25,7 @@ function u64(n: number): Buffer {
 
 function withObject(fn: (o: BpfObject, log: string[]) => void, resize = 4): void {
   const log: string[] = [];
-  const o = openBpfObject('oncpu', { log: (level, msg) => log.push(`${level}: ${msg}`) });
+  const o = openBpfObject('oncpu', { log: createLogger((level, msg) => { log.push(`${level}: ${msg}`); }) });
   try {
     o.setGlobal('filter_tgid', Buffer.from([1]));
     o.setGlobal('self_tgid', u64(0).subarray(0, 4));

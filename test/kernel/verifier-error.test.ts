@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfError, buildPath, errnoName, openBpfObject } from '../../src/kernel/index.js';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
+import { createLogger } from '../../src/log/logger.js';
 
 const skip = bpfSkipReason();
 const dir = mkdtempSync(join(tmpdir(), 'meshprof-bad-'));
@@ -19,7 +20,7 @@ describe('verifier rejection', () => {
     const obj = join(dir, 'bad.bpf.o');
     execFileSync('clang', ['-g', '-O2', '-target', 'bpf', '-I', dirname(buildPath('vmlinux.h')), '-c', src, '-o', obj]);
     const lines: string[] = [];
-    const o = openBpfObject('bad', { path: obj, log: (level, msg) => lines.push(`${level} ${msg}`) });
+    const o = openBpfObject('bad', { path: obj, log: createLogger((level, msg) => { lines.push(`${level} ${msg}`); }) });
     try {
       o.load();
       expect.unreachable();

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createProcessTracking, type ProcessEventSource } from '../../src/process/process-tracking.js';
 import type { ProcessEvent } from '../../src/samplers/exec-watcher.js';
+import { createLogger } from '../../src/log/logger.js';
 
 function fakeEvents(): ProcessEventSource & { queue: ProcessEvent[]; started: boolean } {
   const src = {
@@ -92,7 +93,7 @@ describe('createProcessTracking', () => {
       events: { start: () => { throw new Error('loading bpf program procevents: EPERM'); }, poll: () => [], stop: () => {} },
       processes: { reobserve: () => undefined, adopt: () => ({ mappings: [] }), reloadMappings: () => undefined, get: () => undefined },
       prepare: () => {},
-      log: (level, message) => logs.push(`${level}: ${message}`),
+      log: createLogger((level, message) => { logs.push(`${level}: ${message}`); }),
     });
     tracking.start();
     tracking.tick();

@@ -13,7 +13,7 @@ import type { ProcessMetricsReader } from './process-metrics.js';
 import type { ProfilingTask, ProfilingTargetType } from './task-command.js';
 import { POLICY_COMMAND, parsePolicyCommand, type PolicyItem, type ServicePolicy } from './continuous-policy.js';
 import { SampleWindow } from './sample-window.js';
-import type { SkyWalkingLogger } from './logger.js';
+import { type Logger } from '../../log/logger.js';
 
 /** Options; periods default to Rover's (1 s fetch, 5 s check, 10 min task, 20 min silence). */
 export interface ContinuousProfilerOptions {
@@ -24,7 +24,7 @@ export interface ContinuousProfilerOptions {
   readonly run: (task: ProfilingTask) => boolean;
   /** Process ids that already have a task. */
   readonly busy: () => ReadonlySet<string>;
-  readonly logger: SkyWalkingLogger;
+  readonly logger: Logger;
   readonly policyQueryMs?: number | undefined;
   readonly fetchMs?: number | undefined;
   readonly checkMs?: number | undefined;

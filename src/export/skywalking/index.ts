@@ -7,4 +7,3 @@ export type { ProcessSource, ReportedProcess } from './process-reporter.js';
 export { createProcfsProcessSource } from './procfs-process-source.js';
 export { defaultEntityRules, resolveProcessEntity } from './process-entity.js';
 export type { EntityRules, ProcessEntity } from './process-entity.js';
-export type { SkyWalkingLogger } from './logger.js';

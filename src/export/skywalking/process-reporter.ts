@@ -11,7 +11,7 @@ import {
 } from '../../gen/skywalking/ebpf/profiling/Process_pb.js';
 import type { OapConnection } from './oap-connection.js';
 import { resolveProcessEntity, sameEntity, type EntityRules, type ProcessEntity } from './process-entity.js';
-import type { SkyWalkingLogger } from './logger.js';
+import { type Logger } from '../../log/logger.js';
 
 /** Where the current processes come from (the process table, or procfs). */
 export interface ProcessSource {
@@ -34,7 +34,7 @@ export interface ProcessReporterOptions {
   readonly source: ProcessSource;
   readonly rules: EntityRules;
   readonly hostIp: string;
-  readonly logger: SkyWalkingLogger;
+  readonly logger: Logger;
   readonly heartbeatMs?: number | undefined;
   /** Full re-report every this many heartbeats. */
   readonly reportEveryBeats?: number | undefined;

@@ -17,8 +17,9 @@ import type { QueueLimits } from '../bounded-queue.js';
 import type { ExportMetrics } from '../export-metrics.js';
 import { createItemExporter, type QueuedExporter, type SerializedRequest } from '../queued-exporter.js';
 import { createRetryingTransport, type RetryOptions } from '../retrying-transport.js';
-import type { ExportLogger, ExportTransport, SendResult } from '../transport.js';
+import type { ExportTransport, SendResult } from '../transport.js';
 import type { OapConnection } from './oap-connection.js';
+import { type Logger } from '../../log/logger.js';
 
 /** What one drain of one profiling task produced, with the task it belongs to. */
 export interface TaskProfilingData {
@@ -38,7 +39,7 @@ export const SKYWALKING_PROFILING_EXPORTER = 'skywalking';
 export interface ProfilingDataExporterOptions {
   readonly connection: OapConnection;
   readonly metrics: ExportMetrics;
-  readonly logger: ExportLogger;
+  readonly logger: Logger;
   readonly retry?: RetryOptions | undefined;
   readonly queue?: QueueLimits | undefined;
   readonly now?: () => number;

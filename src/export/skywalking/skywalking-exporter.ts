@@ -15,11 +15,10 @@ import type { ProfilingTask } from './task-command.js';
 import { createExportMetrics, type ExportMetrics } from '../export-metrics.js';
 import type { QueueLimits } from '../bounded-queue.js';
 import type { RetryOptions } from '../retrying-transport.js';
-import { silentLogger as silentExportLogger, type ExportLogger } from '../transport.js';
 import { createTaskPoller } from './task-poller.js';
 import { createContinuousProfiler } from './continuous-profiler.js';
 import { createProcessMetricsReader } from './process-metrics.js';
-import { silentLogger, type SkyWalkingLogger } from './logger.js';
+import { silentLogger, type Logger } from '../../log/logger.js';
 
 /** Runs the tasks OAP hands out (the controller's, which owns the samplers). */
 export interface ProfilingTaskScheduler {
@@ -40,7 +39,7 @@ export interface TaskSchedulerParts {
   readonly resolvePid: (processId: string) => number | undefined;
   /** Queues one drain of one task for OAP. */
   readonly send: (data: TaskProfilingData) => void;
-  readonly logger: SkyWalkingLogger;
+  readonly logger: Logger;
   readonly flushMs: number;
 }
 
@@ -54,11 +53,11 @@ export interface SkyWalkingExporterOptions {
   readonly source: ProcessSource;
   /** Makes the task scheduler; profiling data goes out through `parts.send`. */
   readonly tasks: (parts: TaskSchedulerParts) => ProfilingTaskScheduler;
-  readonly logger?: SkyWalkingLogger | undefined;
+  readonly logger?: Logger | undefined;
   /** The profiling data queue's metrics, logger, retry and limits, as the other exporters'. */
   readonly export?: {
     readonly metrics?: ExportMetrics | undefined;
-    readonly logger?: ExportLogger | undefined;
+    readonly logger?: Logger | undefined;
     readonly retry?: RetryOptions | undefined;
     readonly queue?: QueueLimits | undefined;
     /** How long stop() waits for queued data to go out; default 5 s. */
@@ -123,7 +122,7 @@ export function createSkyWalkingExporter(options: SkyWalkingExporterOptions): Sk
   const data = createProfilingDataExporter({
     connection,
     metrics: options.export?.metrics ?? createExportMetrics(),
-    logger: options.export?.logger ?? silentExportLogger,
+    logger: options.export?.logger ?? silentLogger,
     retry: options.export?.retry,
     queue: options.export?.queue,
   });

@@ -5,7 +5,7 @@
 import { EBPFProfilingService } from '../../gen/skywalking/ebpf/profiling/Profile_pb.js';
 import type { OapConnection } from './oap-connection.js';
 import { PROFILING_TASK_COMMAND, parseProfilingTaskCommand, type ProfilingTask } from './task-command.js';
-import type { SkyWalkingLogger } from './logger.js';
+import { type Logger } from '../../log/logger.js';
 
 /** Options; intervalMs defaults to Rover's 10 s. */
 export interface TaskPollerOptions {
@@ -15,7 +15,7 @@ export interface TaskPollerOptions {
   readonly run: (task: ProfilingTask) => boolean;
   /** True when every process of the task is known; unknown ones are asked for again later. */
   readonly knowsProcesses: (task: ProfilingTask) => boolean;
-  readonly logger: SkyWalkingLogger;
+  readonly logger: Logger;
   readonly intervalMs?: number | undefined;
 }
 
