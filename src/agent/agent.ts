@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import type { AgentConfig } from '../config/agent-config.js';
 import { resolveMeshprofEnv } from '../config/meshprof-env.js';
 import type { DiscoveryConfig } from '../discovery/discovery.js';
-import type { TargetSet } from '../discovery/target-selector.js';
+import type { SelectorProcesses, TargetSet } from '../discovery/target-selector.js';
 import { startSelfTelemetry, type SelfTelemetry } from '../export/index.js';
 import type { SkyWalkingExporter } from '../export/skywalking/index.js';
 import type { SkyWalkingEnvConfig } from '../config/skywalking-env.js';
@@ -42,6 +42,14 @@ function localSink(config: AgentConfig, log: Logger): ProfileSink | undefined {
       log.info({ kind, paths, startTimeNs: String(profile.startTimeNs), durationNs: String(profile.durationNs) }, 'wrote profile files');
     },
     async shutdown() {},
+  };
+}
+
+/** The process table as discovery's selector reads it: one /proc scan for both. */
+function livePidsOf(table: ProcessServices['processes']): SelectorProcesses {
+  return {
+    livePids: () => { const pids: number[] = []; for (const p of table.all()) if (!p.exited) pids.push(p.pid); return pids; },
+    onProcessAdded: (listener) => table.onProcessAdded(() => listener()),
   };
 }
 
@@ -167,7 +175,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     naming.followTargets((targets) => {
       for (const c of collectors) c.collector.setTargets(targets);
       log.info({ targets: typeof targets === 'string' ? targets : targets.length }, 'target selection changed');
-    });
+    }, livePidsOf(shared.processes));
     if (config.metricsAddr !== undefined) metricsServer = await startMetricsServer(config.metricsAddr, metrics.registry);
     skywalking?.start();
     log.info({

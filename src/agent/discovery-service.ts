@@ -1,7 +1,7 @@
 import type { DiscoveryConfig } from '../discovery/discovery.js';
 import { createDiscovery, type Discovery } from '../discovery/index.js';
 import { selectsEverything } from '../discovery/target-rules.js';
-import type { TargetSelector, TargetSet } from '../discovery/target-selector.js';
+import type { SelectorProcesses, TargetSelector, TargetSet } from '../discovery/target-selector.js';
 import type { ProcessMetadata } from '../profile/model.js';
 import { type Logger } from '../log/logger.js';
 
@@ -13,8 +13,11 @@ export interface DiscoveryService {
   readonly selective: boolean;
   /** The selection now, for the samplers: 'all' without selectors, 'none' when they match no process. */
   currentTargets(): TargetSet;
-  /** Pushes every change of the selection (within a second of a process or pod change). */
-  followTargets(apply: (targets: TargetSet) => void): void;
+  /**
+   * Pushes every change of the selection: at once for a process the table
+   * adds (when given), within a second of any other process or pod change.
+   */
+  followTargets(apply: (targets: TargetSet) => void, processes?: SelectorProcesses): void;
   stop(): Promise<void>;
 }
 
@@ -41,12 +44,12 @@ export async function startDiscoveryService(config: DiscoveryConfig, log: Logger
     describeProcess: (base) => discovery.describer.describe(base),
     selective,
     currentTargets: () => current,
-    followTargets(apply) {
+    followTargets(apply, processes) {
       if (!selective) return;
       const selector = discovery.createTargetSelector((set) => {
         current = set;
         apply(set);
-      });
+      }, undefined, processes);
       selectors.push(selector);
       selector.start();
     },

@@ -13,7 +13,7 @@ import { createProcReader } from '../process/proc-reader.js';
 import { createProcessDescriber, type ProcessDescriber } from './process-describer.js';
 import { createProcessInspector, type ProcessInspector } from './process-inspector.js';
 import type { TargetRules } from './target-rules.js';
-import { createTargetSelector, type TargetSelector, type TargetSet } from './target-selector.js';
+import { createTargetSelector, type SelectorProcesses, type TargetSelector, type TargetSet } from './target-selector.js';
 import { type Logger } from '../log/logger.js';
 
 /** Validated discovery settings (see config/discovery-env.ts for the variables). */
@@ -54,7 +54,7 @@ export interface Discovery {
    */
   start(): Promise<void>;
   /** A selector over config.rules; call its start() to begin notifying. */
-  createTargetSelector(onTargets: (targets: TargetSet) => void, intervalMs?: number): TargetSelector;
+  createTargetSelector(onTargets: (targets: TargetSet) => void, intervalMs?: number, processes?: SelectorProcesses): TargetSelector;
   stop(): Promise<void>;
 }
 
@@ -95,7 +95,7 @@ export async function createDiscovery(config: DiscoveryConfig, deps: DiscoveryDe
       clearTimeout(timer);
       if (first === 'timeout') deps.log?.warn('listing pods: no answer from the API server yet; naming pods once it answers');
     },
-    createTargetSelector(onTargets, intervalMs) {
+    createTargetSelector(onTargets, intervalMs, processes) {
       const sel = createTargetSelector({
         rules: config.rules,
         inspector,
@@ -103,6 +103,7 @@ export async function createDiscovery(config: DiscoveryConfig, deps: DiscoveryDe
         resolver,
         onTargets,
         intervalMs,
+        processes,
         onError: (err) => deps.log?.warn(`selecting targets: ${err.message}`),
       });
       selectors.add(sel);

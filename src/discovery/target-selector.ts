@@ -29,6 +29,20 @@ export interface TargetSelectorOptions {
   /** Rescan period (default 1000 ms, at most 1000 so new processes join within a second). */
   readonly intervalMs?: number | undefined;
   readonly onError?: ((err: Error) => void) | undefined;
+  /**
+   * The agent's process table, when it has one: its live pids replace a
+   * scan of the proc root, and each process it adds (at exec, or found by
+   * its poll) is selected or not at once instead of at the next rescan.
+   */
+  readonly processes?: SelectorProcesses | undefined;
+}
+
+/** What the selector reads of a process table. */
+export interface SelectorProcesses {
+  /** The processes alive now. */
+  livePids(): number[];
+  /** Calls `listener` for each process added from now on; returns the unsubscribe. */
+  onProcessAdded(listener: () => void): () => void;
 }
 
 /** Lifetime: start() once, stop() once; rescan() at any time in between. */
@@ -48,11 +62,12 @@ export function createTargetSelector(opts: TargetSelectorOptions): TargetSelecto
   let timer: NodeJS.Timeout | undefined;
   let pending = false;
   let offPods: (() => void) | undefined;
+  let offProcesses: (() => void) | undefined;
 
   let scans = 0;
   const compute = (forceFull: boolean): TargetSet => {
     if (everything) return 'all';
-    const pids = opts.inspector.proc.listPids();
+    const pids = opts.processes?.livePids() ?? opts.inspector.proc.listPids();
     opts.inspector.prune(new Set(pids));
     // Re-reading a process costs three /proc reads (~0.1-0.3 ms). New and young
     // processes are read each scan (they may still exec or be moved into their
@@ -92,21 +107,25 @@ export function createTargetSelector(opts: TargetSelectorOptions): TargetSelecto
       update(true);
       timer = setInterval(() => update(false), period);
       timer.unref();
-      // Pod events arrive in bursts (a Service update touches a namespace): coalesce them.
-      offPods = opts.resolver?.on(() => {
+      // Pod events and execs arrive in bursts (a Service update touches a namespace): coalesce them.
+      const soon = (): void => {
         if (pending) return;
         pending = true;
         setImmediate(() => {
           pending = false;
           if (timer !== undefined) update(false);
         });
-      });
+      };
+      offPods = opts.resolver?.on(soon);
+      offProcesses = opts.processes?.onProcessAdded(soon);
     },
     stop() {
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
       offPods?.();
       offPods = undefined;
+      offProcesses?.();
+      offProcesses = undefined;
     },
     rescan: () => update(true),
     current: () => current ?? 'none',

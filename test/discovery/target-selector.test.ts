@@ -29,6 +29,32 @@ function selector(rules: TargetRules, seen: TargetSet[]) {
 const onlyEnvoy: TargetRules = { include: { exe: ['envoy'] }, exclude: {} };
 
 describe('target selector', () => {
+  it('reads the pids of the process table it is given, and selects a process the table adds at once', async () => {
+    fakeProcess(10, '/usr/bin/server');
+    fakeProcess(20, '/usr/local/bin/envoy');
+    fakeProcess(30, '/usr/local/bin/envoy');
+    // The table knows 10 and 20 only: 30 is not read from the proc root.
+    const live = [10, 20];
+    const listeners: (() => void)[] = [];
+    const inspector = createProcessInspector(createProcReader(root));
+    const seen: TargetSet[] = [];
+    const s = createTargetSelector({
+      rules: onlyEnvoy, inspector, describer: createProcessDescriber({ inspector }), onTargets: (t) => seen.push(t), intervalMs: 1000,
+      processes: { livePids: () => live, onProcessAdded: (l) => { listeners.push(l); return () => listeners.splice(listeners.indexOf(l), 1); } },
+    });
+    s.start();
+    try {
+      expect(seen).toEqual([[20]]);
+      live.push(30);
+      for (const l of listeners) l();
+      await new Promise((r) => setImmediate(r));
+      expect(seen).toEqual([[20], [20, 30]]);
+    } finally {
+      s.stop();
+    }
+    expect(listeners).toEqual([]);
+  });
+
   it("selects 'none', explicitly, when the rules match no process, and follows processes in and out", () => {
     fakeProcess(10, '/usr/bin/server');
     fakeProcess(11, '/usr/bin/sleep');
