@@ -12,7 +12,7 @@ import { defineConfig } from 'vitest/config';
 const unit = [
   'test/agent/agent-config.test.ts',
   'test/export/agent-metrics.test.ts',
-  'test/agent/discovery-service.test.ts',
+  'test/discovery/discovery-service.test.ts',
   'test/config/*.test.ts',
   'test/discovery/cgroup-path.test.ts',
   'test/discovery/deploy-manifest.test.ts',

@@ -10,7 +10,7 @@ import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
 import { createAgentMetrics, type AgentMetrics } from '../export/agent-metrics.js';
 import { createCollector, createProcessServices, type ProcessServices } from './collector-factory.js';
-import { startDiscoveryService, type DiscoveryService } from './discovery-service.js';
+import { startDiscoveryService, type DiscoveryService } from '../discovery/discovery-service.js';
 import { createExporterSinks } from '../export/exporter-sinks.js';
 import { LocalProfileFiles } from '../export/local-profile-files.js';
 import { startMetricsServer, type MetricsServer } from '../export/metrics-server.js';

@@ -4,6 +4,7 @@
  * agent does), collected every flush and handed to the SkyWalking exporter's
  * queue as task data.
  */
+import { LRUCache } from 'lru-cache';
 import { encodeSkyWalkingProfilingData, type SkyWalkingProfilingKind } from '../encode/skywalking.js';
 import type { ProfilingTaskScheduler, TaskProfilingData } from '../export/skywalking/index.js';
 import type { ProfilingTask } from '../export/skywalking/index.js';
@@ -53,7 +54,8 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   const now = options.now ?? Date.now;
   const log = options.logger;
   const tasks = new Map<string, TaskState>();
-  const seen = new Set<string>();
+  // Bounded: the oldest ids are long ended and OAP no longer sends them.
+  const seen = new LRUCache<string, true>({ max: 10_000 });
   let flushTimer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
 
@@ -125,9 +127,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         }
         pids.push(pid);
       }
-      seen.add(task.taskId);
-      // Bounded: the oldest ids are long ended and OAP no longer sends them.
-      if (seen.size > 10_000) seen.delete(seen.values().next().value ?? '');
+      seen.set(task.taskId, true);
       const existing = tasks.get(identity(task));
       if (existing !== undefined) {
         // A newer task for the same processes and type replaces the old one; its last data still goes out.

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createCollector, type CollectorKind } from '../agent/collector-factory.js';
-import { startDiscoveryService } from '../agent/discovery-service.js';
+import { startDiscoveryService } from '../discovery/discovery-service.js';
 import { discoveryConfigFromEnv } from '../config/discovery-env.js';
 import { formatDurationMs } from '../config/duration.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';

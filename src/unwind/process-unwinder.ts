@@ -13,6 +13,14 @@ import { busyProcesses } from '../process/busy-processes.js';
 import { resolveMappingFile } from '../process/mapping-file.js';
 import type { ProcMapping } from '../process/proc-maps.js';
 import type { ProcessInfo, ProcessTable } from '../process/process-table.js';
+
+/**
+ * What the unwinder needs of the process table: its events (a process
+ * added, its mappings changed, it exited) and lookups. The table publishes;
+ * the unwinder subscribes, and the table never knows about unwinding.
+ */
+export type UnwinderProcesses = Pick<ProcessTable,
+  'procRoot' | 'get' | 'tryObserve' | 'findMapping' | 'onProcessAdded' | 'onMappingsChanged' | 'onProcessExited'>;
 import type { DropCounts, RawStackBatch } from '../stacks/raw-stacks.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
 import { openRingBuffer, requireStackWalker, UnsupportedFeatureError } from '../kernel/index.js';
@@ -23,7 +31,7 @@ import { type Logger } from '../log/logger.js';
 
 /** Options for createProcessUnwinder. */
 export interface ProcessUnwinderOptions {
-  readonly processes: ProcessTable;
+  readonly processes: UnwinderProcesses;
   /** Processes named by the user: their tables are built before any sample asks. */
   readonly targets: readonly number[];
   readonly mapSizes?: UnwindMapSizes;
@@ -210,7 +218,7 @@ export function startWalkingOrFramePointers(
  * lies outside them (dlopen, exec), so its tables follow.
  */
 export function withProcessUnwinder(
-  sampler: StackSampler, processes: ProcessTable, unwinder: ProcessUnwinder,
+  sampler: StackSampler, processes: Pick<ProcessTable, 'tryObserve' | 'findMapping'>, unwinder: ProcessUnwinder,
   /** False for samplers whose drops go nowhere (SkyWalking tasks): the agent's own collectors report them. */
   reportsTableDrops = true,
 ): StackSampler {

@@ -46,6 +46,13 @@ describe('pipeline layout', () => {
     expect(upward).toEqual([]);
   });
 
+  it('keeps the serializers and transports away from the samplers', () => {
+    const reaching = files.filter((f) => ['encode', 'export'].includes(stageOf(f)))
+      .filter((f) => importsOf(f).some((t) => stageOf(t) === 'samplers'))
+      .map((f) => relative(root, f));
+    expect(reaching).toEqual([]);
+  });
+
   it('lists the same stage order in docs/internals.md', () => {
     const doc = readFileSync(join(root, 'docs/internals.md'), 'utf8');
     const listed = [...doc.matchAll(/^src\/(\w+)\//gm)].map((m) => m[1]);

@@ -1,8 +1,8 @@
-import type { DiscoveryConfig } from '../discovery/discovery.js';
-import { createDiscovery, type Discovery } from '../discovery/index.js';
-import { selectsEverything } from '../discovery/target-rules.js';
-import type { SelectorProcesses, TargetSelector, TargetSet } from '../discovery/target-selector.js';
-import type { ProcessMetadata } from '../profile/model.js';
+import type { DiscoveryConfig } from './discovery.js';
+import { createDiscovery, type Discovery } from './index.js';
+import { selectsEverything } from './target-rules.js';
+import type { SelectorProcesses, TargetSelector, TargetSet } from './target-selector.js';
+import type { ProcessMetadata } from '../stacks/process-metadata.js';
 import { type Logger } from '../log/logger.js';
 
 /** Discovery as the controller uses it: naming for every process, selection for the samplers. */

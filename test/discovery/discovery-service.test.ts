@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startDiscoveryService, type DiscoveryService } from '../../src/agent/discovery-service.js';
+import { startDiscoveryService, type DiscoveryService } from '../../src/discovery/discovery-service.js';
 import { discoveryConfigFromEnv } from '../../src/config/discovery-env.js';
 import type { TargetSelection } from '../../src/stacks/raw-stacks.js';
 import { writeFakeProcess } from '../helpers/write-fake-process.js';
