@@ -44,28 +44,39 @@ export function baselineSpinRate(runs: readonly ToolRun[]): number {
   return base.reduce((a, r) => a + r.spinIterPerSec, 0) / Math.max(1, base.length);
 }
 
+/** CPU per second profiled, % of one core: start, sampling and writing, over the profile's length. */
+export function cpuPerProfiledSecondPct(r: ToolRun): number {
+  return (r.cpuMs / r.profileMs) * 100;
+}
+
 /** One markdown table for one setting; ratios are against the same run's bpftrace and perf. */
 export function formatPeerConfig(c: PeerConfigResult): string {
   const bpftrace = c.runs.find((r) => r.name === 'bpftrace');
   const perf = c.runs.find((r) => r.name === 'perf');
+  const perSec = (r: ToolRun | undefined): number | undefined => (r === undefined ? undefined : cpuPerProfiledSecondPct(r));
   const base = baselineSpinRate(c.runs);
   const rows = c.runs.map((r) => {
-    const tool = r.name === 'no tool';
+    const spin = base > 0 ? (r.spinIterPerSec / base).toFixed(3) : '–';
+    if (r.name === 'no tool') return [r.name, formatNumber(r.wallMs / 1000), '–', '–', '–', '–', '–', '–', '–', '–', '–', spin];
     return [
       r.name,
-      tool ? '–' : pct(r.cpuPct),
-      tool ? '–' : times(r.cpuPct, bpftrace?.cpuPct),
-      tool ? '–' : times(r.cpuPct, perf?.cpuPct),
+      formatNumber(r.wallMs / 1000),
+      formatNumber(r.cpuMs / 1000),
+      pct(perSec(r)),
+      times(perSec(r)!, perSec(bpftrace)),
+      times(perSec(r)!, perSec(perf)),
+      pct(r.samplingCpuPct),
       r.steadyCpuPct === undefined ? '–' : `${pct(r.steadyCpuPct)} (max ${pct(r.steadyMaxSecondPct)})`,
-      tool ? '–' : formatNumber(r.peakRssMb),
-      tool ? '–' : times(r.peakRssMb, bpftrace?.peakRssMb),
-      tool ? '–' : times(r.peakRssMb, perf?.peakRssMb),
-      base > 0 ? (r.spinIterPerSec / base).toFixed(3) : '–',
+      formatNumber(r.peakRssMb),
+      times(r.peakRssMb, bpftrace?.peakRssMb),
+      times(r.peakRssMb, perf?.peakRssMb),
+      spin,
     ];
   });
   const title = `${c.hz} Hz, ${c.churnPerSec > 0 ? `${c.churnPerSec} execs/s of churn (measured ${c.churnMeasuredPerSec.toFixed(1)})` : 'no churn'}`;
   return `**${title}**\n\n${formatMarkdownTable(
-    ['tool', 'CPU total (% core)', '× bpftrace', '× perf', 'CPU steady (% core)', 'peak RSS (MB)', '× bpftrace', '× perf', 'spinner work (× no tool)'],
+    ['tool', 'wall (s)', 'CPU (s)', 'CPU per profiled s (% core)', '× bpftrace', '× perf', 'CPU while profiling (% core)', 'steady (% core)',
+      'peak RSS (MB)', '× bpftrace', '× perf', 'spinner work (× no tool)'],
     rows,
   )}`;
 }

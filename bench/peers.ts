@@ -19,7 +19,7 @@ import { benchResult, isBenchScript, median, type Benchmark, type BenchResult } 
 import { compilePeerPrograms, type PeerPrograms } from './peer-programs.js';
 import { runSoak, type SoakResult } from './peers-soak.js';
 import { measureStartup } from './peers-startup.js';
-import { baselineSpinRate, configName, formatPeerConfig, formatStartup, type PeerConfigResult, type StartupResult } from './peers-table.js';
+import { baselineSpinRate, configName, cpuPerProfiledSecondPct, formatPeerConfig, formatStartup, type PeerConfigResult, type StartupResult } from './peers-table.js';
 import { startChurner } from './churner.js';
 import { runTool, type ToolRun, type ToolSpec } from './tool-run.js';
 
@@ -62,7 +62,7 @@ function agentSpec(hz: number, outDir: string, agentMs: number): ToolSpec {
     env: { ...cleanEnv(), MESHPROF_FREQUENCY: String(hz), MESHPROF_PROFILES: 'oncpu', MESHPROF_OUTPUT_DIR: join(outDir, 'agent-profiles') },
     stopAfterMs: agentMs,
     steadyWindowMs: [agentMs / 2, agentMs],
-    spinMs: agentMs,
+    profileMs: agentMs,
   };
 }
 
@@ -70,18 +70,18 @@ function toolSpecs(hz: number, outDir: string, quick: boolean): ToolSpec[] {
   const { toolMs, agentMs } = durations(quick);
   const s = toolMs / 1000;
   const env = cleanEnv();
-  const noTool: ToolSpec = { name: 'no tool', command: 'sleep', args: [String(s)], env, spinMs: toolMs };
+  const noTool: ToolSpec = { name: 'no tool', command: 'sleep', args: [String(s)], env, profileMs: toolMs };
   return [
     noTool,
     agentSpec(hz, outDir, agentMs),
-    { name: 'record', command: process.execPath, args: [join(packageRoot(), 'bin', 'meshprof.js'), 'record', '--all', '-d', `${s}s`, '-F', String(hz), '-o', join(outDir, 'x.pb.gz')], env, spinMs: toolMs },
-    { name: 'perf', command: 'perf', args: ['record', '-g', '-F', String(hz), '-a', '-o', join(outDir, 'x.data'), '--', 'sleep', String(s)], env, spinMs: toolMs },
+    { name: 'record', command: process.execPath, args: [join(packageRoot(), 'bin', 'meshprof.js'), 'record', '--all', '-d', `${s}s`, '-F', String(hz), '-o', join(outDir, 'x.pb.gz')], env, profileMs: toolMs },
+    { name: 'perf', command: 'perf', args: ['record', '-g', '-F', String(hz), '-a', '-o', join(outDir, 'x.data'), '--', 'sleep', String(s)], env, profileMs: toolMs },
     {
       name: 'bpftrace',
       command: 'bpftrace',
       args: ['-o', join(outDir, 'bpftrace.out'), '-e', `profile:hz:${hz} { @[ustack, kstack, comm] = count(); } interval:s:${s} { exit(); }`],
       env,
-      spinMs: toolMs,
+      profileMs: toolMs,
     },
     // A second baseline at the end, so a change in other jobs' load over the run shows.
     noTool,
@@ -118,13 +118,16 @@ const KEYS: Record<string, string> = { 'no tool': 'none', agent: 'agent', record
 
 /** One setting as a runner result: record's total CPU against bpftrace's (the issue's goal), every figure in metrics. */
 export function peerConfigResult(c: PeerConfigResult): BenchResult {
-  const cpu = (name: string): number[] => c.runs.filter((r) => r.name === name).map((r) => r.cpuPct);
+  const cpu = (name: string): number[] => c.runs.filter((r) => r.name === name).map(cpuPerProfiledSecondPct);
   const base = baselineSpinRate(c.runs);
   const metrics: Record<string, number | string> = { hz: c.hz, churnPerSec: c.churnPerSec, churnMeasuredPerSec: Number(c.churnMeasuredPerSec.toFixed(1)) };
   c.runs.forEach((r, i) => {
     const k = r.name === 'no tool' ? `none${i === 0 ? '' : 'End'}` : KEYS[r.name] ?? r.name;
     if (r.name !== 'no tool') {
-      metrics[`${k}CpuPct`] = Number(r.cpuPct.toFixed(2));
+      metrics[`${k}CpuS`] = Number((r.cpuMs / 1000).toFixed(2));
+      metrics[`${k}WallS`] = Number((r.wallMs / 1000).toFixed(1));
+      metrics[`${k}CpuPerProfiledSecondPct`] = Number(cpuPerProfiledSecondPct(r).toFixed(2));
+      if (r.samplingCpuPct !== undefined) metrics[`${k}CpuWhileProfilingPct`] = Number(r.samplingCpuPct.toFixed(2));
       metrics[`${k}PeakRssMb`] = Number(r.peakRssMb.toFixed(1));
     }
     if (r.steadyCpuPct !== undefined) metrics[`${k}SteadyCpuPct`] = Number(r.steadyCpuPct.toFixed(2));
@@ -133,13 +136,13 @@ export function peerConfigResult(c: PeerConfigResult): BenchResult {
   });
   return benchResult({
     name: configName(c),
-    unit: '% of a core',
-    baselineLabel: `bpftrace profile:hz:${c.hz}, whole host, total CPU`,
-    measuredLabel: 'meshprof record --all, total CPU',
+    unit: '% core per profiled s',
+    baselineLabel: `bpftrace profile:hz:${c.hz}, whole host, all its CPU over the profile's length`,
+    measuredLabel: 'meshprof record --all, the same',
     samples: { baseline: cpu('bpftrace'), measured: cpu('record') },
     metrics,
     notes: [
-      'CPU is utime+stime of the tool and its reaped children (wait4 rusage) over spawn→exit wall time; steady is /proc over the second half of the agent\'s run',
+      'CPU is utime+stime of the tool and its reaped children (wait4 rusage) from spawn to exit, over the seconds profiled (20 s; the agent 40 s); CpuWhileProfiling stops at that length, so leaves out writing and printing; steady is /proc over the second half of the agent\'s run',
       'SpinWork is the two spinners\' iterations per wall second over the mean of the no-tool runs: 1 means no work lost',
       'peak RSS is VmHWM summed over the tool\'s processes, sampled each second, the main process also from rusage',
     ],

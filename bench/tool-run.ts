@@ -24,8 +24,8 @@ export interface ToolSpec {
   readonly stopAfterMs?: number;
   /** [from, to) ms after spawn over which steady-state CPU is taken. */
   readonly steadyWindowMs?: readonly [number, number];
-  /** How long the spinners run, from just before the tool's spawn. */
-  readonly spinMs: number;
+  /** How long the tool profiles (its -d, sleep or stop time); the spinners run as long, from just before its spawn. */
+  readonly profileMs: number;
 }
 
 /** One point of a tool's series: ms since spawn, CPU used so far, RSS summed over its processes. */
@@ -44,6 +44,10 @@ export interface ToolRun {
   readonly cpuMs: number;
   /** cpuMs over wallMs, in % of one core. */
   readonly cpuPct: number;
+  /** The spec's profileMs: CPU per profiled second (cpuMs / profileMs) compares tools that end at different times. */
+  readonly profileMs: number;
+  /** CPU from spawn to profileMs (start and sampling, not what comes after, e.g. writing), % of one core. */
+  readonly samplingCpuPct?: number;
   /** CPU over the steady window, % of one core; only with steadyWindowMs. */
   readonly steadyCpuPct?: number;
   /** The busiest one-second step inside the steady window, % of one core. */
@@ -83,7 +87,7 @@ function tail(path: string): string {
 export async function runTool(programs: PeerPrograms, spec: ToolSpec, logDir: string): Promise<ToolRun> {
   const logPath = join(logDir, `${spec.name.replace(/\W+/g, '-')}.log`);
   const log = openSync(logPath, 'w');
-  const spinners = [spin(programs, spec.spinMs), spin(programs, spec.spinMs)];
+  const spinners = [spin(programs, spec.profileMs), spin(programs, spec.profileMs)];
   const started = performance.now();
   const child = spawn(programs.wrapper.path, [spec.command, ...spec.args], { env: spec.env, stdio: ['ignore', log, log, 'pipe'] });
   closeSync(log);
@@ -144,6 +148,8 @@ export async function runTool(programs: PeerPrograms, spec: ToolSpec, logDir: st
     wallMs,
     cpuMs,
     cpuPct: (cpuMs / wallMs) * 100,
+    profileMs: spec.profileMs,
+    ...samplingFigure(series, spec.profileMs),
     ...steadyFigures(series, spec.steadyWindowMs),
     peakRssMb: [...hwm.values()].reduce((a, b) => a + b, 0) / 1024,
     spinIterPerSec: spinWall,
@@ -167,4 +173,14 @@ export function steadyFigures(series: readonly ToolSample[], window: readonly [n
     if (dt >= 500) max = Math.max(max, ((inside[i]!.cpuMs - inside[i - 1]!.cpuMs) / dt) * 100);
   }
   return { steadyCpuPct: ((last.cpuMs - first.cpuMs) / (last.tMs - first.tMs)) * 100, steadyMaxSecondPct: max };
+}
+
+/** CPU over [0, profileMs], the series interpolated at profileMs; none when the tool ended before it. */
+export function samplingFigure(series: readonly ToolSample[], profileMs: number): { samplingCpuPct?: number } {
+  const after = series.findIndex((s) => s.tMs >= profileMs);
+  if (after < 0) return {};
+  const b = series[after]!;
+  const a = after > 0 ? series[after - 1]! : { tMs: 0, cpuMs: 0 };
+  const cpuAt = b.tMs === a.tMs ? b.cpuMs : a.cpuMs + ((b.cpuMs - a.cpuMs) * (profileMs - a.tMs)) / (b.tMs - a.tMs);
+  return { samplingCpuPct: (cpuAt / profileMs) * 100 };
 }
