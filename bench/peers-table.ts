@@ -57,7 +57,8 @@ export function formatPeerConfig(c: PeerConfigResult): string {
   const base = baselineSpinRate(c.runs);
   const rows = c.runs.map((r) => {
     const spin = base > 0 ? (r.spinIterPerSec / base).toFixed(3) : '–';
-    if (r.name === 'no tool') return [r.name, formatNumber(r.wallMs / 1000), '–', '–', '–', '–', '–', '–', '–', '–', '–', spin];
+    const forks = r.hostForksPerSec.toFixed(0);
+    if (r.name === 'no tool') return [r.name, formatNumber(r.wallMs / 1000), '–', '–', '–', '–', '–', '–', '–', '–', '–', spin, forks];
     return [
       r.name,
       formatNumber(r.wallMs / 1000),
@@ -71,12 +72,13 @@ export function formatPeerConfig(c: PeerConfigResult): string {
       times(r.peakRssMb, bpftrace?.peakRssMb),
       times(r.peakRssMb, perf?.peakRssMb),
       spin,
+      forks,
     ];
   });
   const title = `${c.hz} Hz, ${c.churnPerSec > 0 ? `${c.churnPerSec} execs/s of churn (measured ${c.churnMeasuredPerSec.toFixed(1)})` : 'no churn'}`;
   return `**${title}**\n\n${formatMarkdownTable(
     ['tool', 'wall (s)', 'CPU (s)', 'CPU per profiled s (% core)', '× bpftrace', '× perf', 'CPU while profiling (% core)', 'steady (% core)',
-      'peak RSS (MB)', '× bpftrace', '× perf', 'spinner work (× no tool)'],
+      'peak RSS (MB)', '× bpftrace', '× perf', 'spinner work (× no tool)', 'host forks/s'],
     rows,
   )}`;
 }

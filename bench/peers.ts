@@ -135,6 +135,7 @@ export function peerConfigResult(c: PeerConfigResult): BenchResult {
     if (r.steadyCpuPct !== undefined) metrics[`${k}SteadyCpuPct`] = Number(r.steadyCpuPct.toFixed(2));
     if (r.steadyMaxSecondPct !== undefined) metrics[`${k}SteadyMaxSecondPct`] = Number(r.steadyMaxSecondPct.toFixed(1));
     metrics[`${k}SpinWork`] = Number((r.spinIterPerSec / base).toFixed(4));
+    metrics[`${k}HostForksPerSec`] = Math.round(r.hostForksPerSec);
   });
   return benchResult({
     name: configName(c),

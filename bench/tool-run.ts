@@ -58,8 +58,15 @@ export interface ToolRun {
   readonly spinIterPerSec: number;
   /** Both spinners' iterations per second of their own CPU time. */
   readonly spinIterPerCpuSec: number;
+  /** Forks a second on the whole host during the run (/proc/stat `processes`): other jobs' churn besides ours. */
+  readonly hostForksPerSec: number;
   readonly exitCode: number;
   readonly series: readonly ToolSample[];
+}
+
+/** Processes created since boot, from /proc/stat. */
+function forksSinceBoot(): number {
+  return Number(/^processes (\d+)/m.exec(readFileSync('/proc/stat', 'latin1'))?.[1] ?? 0);
 }
 
 interface Spin {
@@ -88,6 +95,7 @@ export async function runTool(programs: PeerPrograms, spec: ToolSpec, logDir: st
   const logPath = join(logDir, `${spec.name.replace(/\W+/g, '-')}.log`);
   const log = openSync(logPath, 'w');
   const spinners = [spin(programs, spec.profileMs), spin(programs, spec.profileMs)];
+  const forksBefore = forksSinceBoot();
   const started = performance.now();
   const child = spawn(programs.wrapper.path, [spec.command, ...spec.args], { env: spec.env, stdio: ['ignore', log, log, 'pipe'] });
   closeSync(log);
@@ -129,6 +137,7 @@ export async function runTool(programs: PeerPrograms, spec: ToolSpec, logDir: st
     for (const t of oneShots) clearTimeout(t);
   }
   const wallMs = performance.now() - started;
+  const hostForksPerSec = (forksSinceBoot() - forksBefore) / (wallMs / 1000);
   const spun = await Promise.all(spinners);
 
   const [utimeUs, stimeUs, maxRssKb, status] = Buffer.concat(rusage).toString().trim().split(/\s+/).map(Number);
@@ -154,6 +163,7 @@ export async function runTool(programs: PeerPrograms, spec: ToolSpec, logDir: st
     peakRssMb: [...hwm.values()].reduce((a, b) => a + b, 0) / 1024,
     spinIterPerSec: spinWall,
     spinIterPerCpuSec: spinCpu,
+    hostForksPerSec,
     exitCode,
     series,
   };
