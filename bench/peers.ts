@@ -8,6 +8,7 @@
  *
  *   node dist/bench/peers.js                      the comparison (~12 min) and start-up
  *   node dist/bench/peers.js --quick              5 s runs, 99 Hz with churn only: a smoke run
+ *   node dist/bench/peers.js --hz 19              only the settings at these frequencies
  *   node dist/bench/peers.js --soak [--soak-minutes N]   the agent for an hour (or N min) at 50 execs/s
  *   node dist/bench/run.js peers [--quick]        the same through the runner (peers-soak for the soak)
  */
@@ -28,11 +29,20 @@ export interface PeersOptions {
   readonly quick: boolean;
   readonly soak: boolean;
   readonly soakMinutes: number;
+  /** Frequencies to compare (--hz 99,19); all by default. */
+  readonly hz: readonly number[];
 }
 
-/** Reads --quick, --soak and --soak-minutes N (or =N); ignores everything else. */
+/** Reads --quick, --soak, --soak-minutes N and --hz 99,19 (or =value); ignores everything else. */
 export function parsePeersOptions(argv: readonly string[]): PeersOptions {
   let soakMinutes = 60;
+  let hz = [99, 19];
+  argv.forEach((a, i) => {
+    const v = a.startsWith('--hz=') ? a.slice('--hz='.length) : a === '--hz' ? argv[i + 1] : undefined;
+    if (v === undefined) return;
+    hz = v.split(',').map(Number);
+    if (hz.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`reading --hz: "${v}" is not a list of whole frequencies`);
+  });
   argv.forEach((a, i) => {
     const v = a.startsWith('--soak-minutes=') ? a.slice('--soak-minutes='.length) : a === '--soak-minutes' ? argv[i + 1] : undefined;
     if (v === undefined) return;
@@ -40,7 +50,7 @@ export function parsePeersOptions(argv: readonly string[]): PeersOptions {
     if (!Number.isInteger(n) || n < 1) throw new Error(`reading --soak-minutes: "${v}" is not a whole number of minutes`);
     soakMinutes = n;
   });
-  return { quick: argv.includes('--quick'), soak: argv.includes('--soak') || argv.some((a) => a.startsWith('--soak-minutes')), soakMinutes };
+  return { quick: argv.includes('--quick'), soak: argv.includes('--soak') || argv.some((a) => a.startsWith('--soak-minutes')), soakMinutes, hz };
 }
 
 /** Durations of one setting: one-shot tools and the baseline run `toolMs`, the agent `agentMs` and is measured steady over its second half. */
@@ -257,22 +267,28 @@ async function main(argv: readonly string[]): Promise<number> {
   const started = new Date();
   const host = { kernel: release(), arch: arch(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, loadavgAtStart: loadavg() };
   const out: Record<string, unknown> = { startedAt: started.toISOString(), host, options: opts };
-  if (opts.soak) {
-    const s = await soak(opts.soakMinutes);
-    out.soak = s;
-    console.log(formatSoak(s));
-  } else {
-    const settings = opts.quick ? SETTINGS.filter((s) => s.hz === 99 && s.churnPerSec > 0) : SETTINGS;
-    const configs: PeerConfigResult[] = [];
-    out.configs = configs;
-    for (const s of settings) {
-      const c = await withPrograms((p) => runPeerConfig(p, s.hz, s.churnPerSec, opts.quick));
-      configs.push(c);
-      console.log(`${formatPeerConfig(c)}\n`);
+  try {
+    if (opts.soak) {
+      const s = await soak(opts.soakMinutes);
+      out.soak = s;
+      console.log(formatSoak(s));
+    } else {
+      const settings = opts.quick ? SETTINGS.filter((s) => s.hz === 99 && s.churnPerSec > 0) : SETTINGS.filter((s) => opts.hz.includes(s.hz));
+      const configs: PeerConfigResult[] = [];
+      out.configs = configs;
+      for (const s of settings) {
+        const c = await withPrograms((p) => runPeerConfig(p, s.hz, s.churnPerSec, opts.quick));
+        configs.push(c);
+        console.log(`${formatPeerConfig(c)}\n`);
+      }
+      const st = await startup(opts.quick);
+      out.startup = st;
+      console.log(formatStartup(st));
     }
-    const st = await startup(opts.quick);
-    out.startup = st;
-    console.log(formatStartup(st));
+  } catch (err) {
+    // A tool failing in the last setting should not cost the settings already measured.
+    out.error = (err as Error).message;
+    console.error(`bench: peers: ${(err as Error).message}`);
   }
   out.loadavgAtEnd = loadavg();
   const dir = join(packageRoot(), 'bench', 'results');
@@ -280,7 +296,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const file = join(dir, `peers-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   console.log(`\nresults: ${file}`);
-  return 0;
+  return out.error === undefined ? 0 : 1;
 }
 
 if (isBenchScript(import.meta.url)) {
