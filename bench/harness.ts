@@ -14,6 +14,8 @@ export interface Benchmark {
   readonly name: string;
   /** One line: what is compared with what. */
   readonly description: string;
+  /** Left out of a run of everything: it takes minutes (peers, soaks); run it by its name or group. */
+  readonly onlyWhenNamed?: boolean;
   run(): Promise<BenchResult>;
 }
 

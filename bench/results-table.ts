@@ -32,3 +32,9 @@ export function formatResultsTable(results: readonly BenchResult[], failures: re
   for (const f of failures) out.push(`${f.name}: FAILED: ${f.error}`);
   return out.join('\n');
 }
+
+/** A GitHub-flavoured markdown table, for figures meant to be pasted into docs/. */
+export function formatMarkdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n');
+}

@@ -9,6 +9,7 @@
  *   node dist/bench/run.js unwind-tables        a group (unwind-tables:libc, unwind-tables:nginx)
  *   node dist/bench/run.js --list               names and descriptions
  *   BENCH_RUNS=9 node dist/bench/run.js ...     more repetitions per side
+ *   node dist/bench/run.js peers --quick        a long one, only run when named; --flags go to it
  */
 import './runner-mode.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { lineInfo } from './line-info.js';
 import { offCpuOverhead } from './offcpu-overhead.js';
 import { offCpuWalker } from './offcpu-walker.js';
 import { onCpuOverhead } from './oncpu-overhead.js';
+import { peersBenchmarks, peersSoak } from './peers.js';
 import { formatResultsTable, type BenchFailure } from './results-table.js';
 import { symbolLookup } from './symbol-lookup.js';
 import { symbolLoadStall, unwindBuildStall } from './main-thread-stall.js';
@@ -37,11 +39,13 @@ export const BENCHMARKS: readonly Benchmark[] = [
   unwindBuildStall,
   symbolLoadStall,
   unwindSampler,
+  ...peersBenchmarks,
+  peersSoak,
 ];
 
-/** The benchmarks `names` select: exact names, or a `group` for every `group:…`; all when empty. */
+/** The benchmarks `names` select: exact names, or a `group` for every `group:…`; all but the onlyWhenNamed ones when empty. */
 export function selectBenchmarks(all: readonly Benchmark[], names: readonly string[]): Benchmark[] {
-  if (names.length === 0) return [...all];
+  if (names.length === 0) return all.filter((b) => b.onlyWhenNamed !== true);
   const unknown = names.filter((n) => !all.some((b) => b.name === n || b.name.startsWith(`${n}:`)));
   if (unknown.length > 0) throw new Error(`selecting benchmarks: unknown ${unknown.join(', ')} (known: ${all.map((b) => b.name).join(', ')})`);
   return all.filter((b) => names.some((n) => b.name === n || b.name.startsWith(`${n}:`)));
@@ -49,12 +53,13 @@ export function selectBenchmarks(all: readonly Benchmark[], names: readonly stri
 
 async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes('--list')) {
-    for (const b of BENCHMARKS) console.log(`${b.name.padEnd(22)} ${b.description}`);
+    for (const b of BENCHMARKS) console.log(`${b.name.padEnd(22)} ${b.description}${b.onlyWhenNamed === true ? ' (only when named)' : ''}`);
     return 0;
   }
   let selected: Benchmark[];
   try {
-    selected = selectBenchmarks(BENCHMARKS, argv);
+    // --flags (peers' --quick, --soak-minutes=N) are read by the benchmarks themselves.
+    selected = selectBenchmarks(BENCHMARKS, argv.filter((a) => !a.startsWith('--')));
   } catch (err) {
     console.error((err as Error).message);
     return 2;

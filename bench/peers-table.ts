@@ -1,0 +1,94 @@
+/**
+ * The peers benchmark's figures as markdown: one table per frequency and
+ * churn setting, every tool's cost beside bpftrace's and perf's from the
+ * same run, and one table for start-up times.
+ */
+import { median } from './harness.js';
+import { formatMarkdownTable, formatNumber } from './results-table.js';
+import type { ToolRun } from './tool-run.js';
+
+/** One frequency and churn setting: every tool's run, the no-tool baselines included. */
+export interface PeerConfigResult {
+  readonly hz: number;
+  /** Execs a second asked of the churner; 0 for none. */
+  readonly churnPerSec: number;
+  /** What the churner really managed, execs a second. */
+  readonly churnMeasuredPerSec: number;
+  readonly runs: readonly ToolRun[];
+}
+
+/** Start-up medians in ms, with every run. */
+export interface StartupResult {
+  readonly runs: number;
+  readonly nodeBareMs: readonly number[];
+  readonly helpMs: readonly number[];
+  readonly recordReadyMs: readonly number[];
+}
+
+/** `peers:99hz` or `peers:19hz-churn`. */
+export function configName(c: { hz: number; churnPerSec: number }): string {
+  return `peers:${c.hz}hz${c.churnPerSec > 0 ? '-churn' : ''}`;
+}
+
+function pct(v: number | undefined): string {
+  return v === undefined ? '–' : `${v.toFixed(v < 10 ? 2 : 1)}%`;
+}
+
+function times(v: number, of: number | undefined): string {
+  return of === undefined || !(of > 0) ? '–' : `${formatNumber(v / of)}×`;
+}
+
+/** The mean spinner rate over the no-tool runs, the reference for "work lost". */
+export function baselineSpinRate(runs: readonly ToolRun[]): number {
+  const base = runs.filter((r) => r.name === 'no tool');
+  return base.reduce((a, r) => a + r.spinIterPerSec, 0) / Math.max(1, base.length);
+}
+
+/** CPU per second profiled, % of one core: start, sampling and writing, over the profile's length. */
+export function cpuPerProfiledSecondPct(r: ToolRun): number {
+  return (r.cpuMs / r.profileMs) * 100;
+}
+
+/** One markdown table for one setting; ratios are against the same run's bpftrace and perf. */
+export function formatPeerConfig(c: PeerConfigResult): string {
+  const bpftrace = c.runs.find((r) => r.name === 'bpftrace');
+  const perf = c.runs.find((r) => r.name === 'perf');
+  const perSec = (r: ToolRun | undefined): number | undefined => (r === undefined ? undefined : cpuPerProfiledSecondPct(r));
+  const base = baselineSpinRate(c.runs);
+  const rows = c.runs.map((r) => {
+    const spin = base > 0 ? (r.spinIterPerSec / base).toFixed(3) : '–';
+    const forks = r.hostForksPerSec.toFixed(0);
+    if (r.name === 'no tool') return [r.name, formatNumber(r.wallMs / 1000), '–', '–', '–', '–', '–', '–', '–', '–', '–', spin, forks];
+    return [
+      r.name,
+      formatNumber(r.wallMs / 1000),
+      formatNumber(r.cpuMs / 1000),
+      pct(perSec(r)),
+      times(perSec(r)!, perSec(bpftrace)),
+      times(perSec(r)!, perSec(perf)),
+      pct(r.samplingCpuPct),
+      r.steadyCpuPct === undefined ? '–' : `${pct(r.steadyCpuPct)} (max ${pct(r.steadyMaxSecondPct)})`,
+      formatNumber(r.peakRssMb),
+      times(r.peakRssMb, bpftrace?.peakRssMb),
+      times(r.peakRssMb, perf?.peakRssMb),
+      spin,
+      forks,
+    ];
+  });
+  const title = `${c.hz} Hz, ${c.churnPerSec > 0 ? `${c.churnPerSec} execs/s of churn (measured ${c.churnMeasuredPerSec.toFixed(1)})` : 'no churn'}`;
+  return `**${title}**\n\n${formatMarkdownTable(
+    ['tool', 'wall (s)', 'CPU (s)', 'CPU per profiled s (% core)', '× bpftrace', '× perf', 'CPU while profiling (% core)', 'steady (% core)',
+      'peak RSS (MB)', '× bpftrace', '× perf', 'spinner work (× no tool)', 'host forks/s'],
+    rows,
+  )}`;
+}
+
+/** Start-up medians against a bare `node -e 0` from the same run. */
+export function formatStartup(s: StartupResult): string {
+  const bare = median(s.nodeBareMs);
+  const row = (name: string, v: readonly number[]): string[] => [name, formatNumber(median(v)), `${formatNumber(Math.min(...v))}–${formatNumber(Math.max(...v))}`, times(median(v), bare)];
+  return `**Start-up, median of ${s.runs} runs (wall time)**\n\n${formatMarkdownTable(
+    ['command', 'median (ms)', 'range (ms)', '× node -e 0'],
+    [row('node -e 0', s.nodeBareMs), row('meshprof --help', s.helpMs), row('meshprof record: exec → "recording" line', s.recordReadyMs)],
+  )}`;
+}

@@ -1,0 +1,68 @@
+/**
+ * Reads a process tree's CPU time and memory from /proc while it runs: what
+ * a tool and every process it started have used so far. CPU comes from
+ * /proc/PID/stat in clock ticks (USER_HZ, 100 a second here), memory from
+ * VmRSS and VmHWM in /proc/PID/status.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Ticks per second of /proc/PID/stat's time fields; USER_HZ is 100 on Linux x86-64 and arm64. */
+export const CLOCK_TICKS_PER_SECOND = 100;
+
+/** One process's figures at one moment. */
+export interface ProcFigures {
+  readonly pid: number;
+  readonly ppid: number;
+  /** utime + stime + cutime + cstime: its own threads and the children it reaped, ms. */
+  readonly cpuMs: number;
+  readonly rssKb: number;
+  readonly hwmKb: number;
+}
+
+function readStat(pid: number): { ppid: number; cpuTicks: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // The command name may hold spaces and parentheses: fields start after the last ')'.
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // f[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14..17.
+  const n = (i: number): number => Number(f[i - 3] ?? 0);
+  return { ppid: n(4), cpuTicks: n(14) + n(15) + n(16) + n(17) };
+}
+
+function readMemKb(pid: number): { rssKb: number; hwmKb: number } {
+  let text = '';
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'latin1');
+  } catch {
+    // Gone between the stat and the status read: it counts as no memory.
+  }
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
+}
+
+/** Every process below `root` (not `root` itself), with its figures; one pass over /proc. */
+export function readDescendants(root: number): ProcFigures[] {
+  const parent = new Map<number, { ppid: number; cpuTicks: number }>();
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    const s = readStat(pid);
+    if (s !== undefined) parent.set(pid, s);
+  }
+  const below = (pid: number): boolean => {
+    for (let p = parent.get(pid)?.ppid, hops = 0; p !== undefined && p > 0 && hops < 64; p = parent.get(p)?.ppid, hops++) {
+      if (p === root) return true;
+    }
+    return false;
+  };
+  const out: ProcFigures[] = [];
+  for (const [pid, s] of parent) {
+    if (pid === root || !below(pid)) continue;
+    out.push({ pid, ppid: s.ppid, cpuMs: (s.cpuTicks * 1000) / CLOCK_TICKS_PER_SECOND, ...readMemKb(pid) });
+  }
+  return out;
+}
