@@ -3,9 +3,11 @@
  * loaded into BPF once and shared by every process mapping the file.
  */
 import { ElfFile } from '../elf/elf-file.js';
+import { indexEhFrame } from '../elf/eh-frame-index.js';
 import { readEhFrame } from '../elf/eh-frame-section.js';
 import type { ElfProgramHeader } from '../elf/elf-types.js';
 import { encodeUnwindTable } from './unwind-table-codec.js';
+import { compileUnwindTable, type CompiledUnwindTable } from './unwind-table-compiler.js';
 import { buildUnwindTable, type UnwindTableStats } from './unwind-table.js';
 
 /** One file's table plus what is needed to map runtime addresses into it. */
@@ -28,12 +30,11 @@ export function loadFileUnwindTable(path: string): FileUnwindTable {
     throw new Error(`building unwind table for ${path}: ${(err as Error).message}`);
   }
   try {
-    const eh = readEhFrame(elf);
-    const built = eh === undefined ? undefined : buildUnwindTable(eh);
+    const built = buildEncodedTable(elf);
     return {
       path,
       buildId: elf.buildId(),
-      table: built === undefined ? Buffer.alloc(0) : encodeUnwindTable(built.rows),
+      table: built?.table ?? Buffer.alloc(0),
       stats: built?.stats,
       loadSegments: elf.loadSegments,
     };
@@ -42,4 +43,22 @@ export function loadFileUnwindTable(path: string): FileUnwindTable {
   } finally {
     elf.close();
   }
+}
+
+/**
+ * The encoded table of `elf`'s .eh_frame, undefined without one: compiled
+ * from the flat index when the fast path takes the file, else built by the
+ * reference path (parse into objects, run, convert, encode), which also
+ * produces the errors.
+ */
+export function buildEncodedTable(elf: ElfFile): CompiledUnwindTable | undefined {
+  const sec = elf.section('.eh_frame');
+  if (sec === undefined || sec.size === 0) return undefined;
+  const index = indexEhFrame(sec.bytes(), sec.address, { dataRel: elf.section('.got')?.address, textRel: elf.section('.text')?.address });
+  const fast = index === undefined ? undefined : compileUnwindTable(index);
+  if (fast !== undefined) return fast;
+  const eh = readEhFrame(elf);
+  if (eh === undefined) return undefined;
+  const built = buildUnwindTable(eh);
+  return { table: encodeUnwindTable(built.rows), stats: built.stats };
 }
