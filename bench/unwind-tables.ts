@@ -11,12 +11,14 @@
  * `node dist/bench/unwind-tables.js`.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ElfFile } from '../src/elf/elf-file.js';
 import { readEhFrame } from '../src/elf/eh-frame-section.js';
-import { buildEncodedTable } from '../src/unwind/file-unwind-table.js';
+import { buildEncodedTable, loadFileUnwindTable } from '../src/unwind/file-unwind-table.js';
+import { openTableDiskCache } from '../src/unwind/table-disk-cache.js';
 import { buildUnwindTable } from '../src/unwind/unwind-table.js';
 import { encodeUnwindTable } from '../src/unwind/unwind-table-codec.js';
 import { benchResult, benchRuns, isBenchScript, measureInterleaved, median, type Benchmark, type BenchResult } from './harness.js';
@@ -84,6 +86,22 @@ export interface UnwindTableBench {
   readonly identical: boolean;
   readonly warm: { readonly reference: number[]; readonly fast: number[] };
   readonly cold: { readonly reference: number[]; readonly fast: number[] };
+  /** loadFileUnwindTable from a warm disk cache (open the ELF, read and check the cached file). */
+  readonly cacheHit: number[];
+}
+
+/** CPU ms of `runs` loads of `path` whose table is in a fresh disk cache already. */
+function cacheHitMs(path: string, runs: number): number[] {
+  const dir = mkdtempSync(join(tmpdir(), 'meshprof-bench-cache-'));
+  try {
+    const cache = openTableDiskCache(dir, 2 ** 30)!;
+    loadFileUnwindTable(path, cache);
+    return Array.from({ length: runs }, () => cpuMs(() => {
+      if (loadFileUnwindTable(path, cache).fromCache !== true) throw new Error(`benchmarking ${path}: cache miss`);
+    }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Measures one file: `runs` interleaved warm builds each way, and `runs` cold ones. */
@@ -98,6 +116,7 @@ export async function benchUnwindTable(path: string, runs = 5): Promise<UnwindTa
     identical: fast.equals(reference),
     warm: { reference: warm.baseline, fast: warm.measured },
     cold: { reference: cold.baseline, fast: cold.measured },
+    cacheHit: cacheHitMs(path, runs),
   };
 }
 
@@ -127,6 +146,7 @@ export function unwindTableBenchmark(path: string): Benchmark {
           coldReferenceMs: round(coldRef),
           coldFastMs: round(coldFast),
           coldSpeedup: round(coldRef / coldFast),
+          cacheHitMs: round(median(b.cacheHit)),
         },
         notes: ['tables byte-identical; cold = first build in a fresh process (modules loaded, not counted)'],
       });
@@ -140,14 +160,14 @@ export const unwindTables: readonly Benchmark[] = UNWIND_BENCH_FILES.map(unwindT
 async function main(): Promise<void> {
   const runs = benchRuns(5);
   console.log(`unwind tables, CPU ms, median of ${runs}; reference = the build before issue 13, fast = indexEhFrame + compileUnwindTable`);
-  console.log('file                 rows     warm ref  warm fast  speedup   cold ref  cold fast  speedup  identical');
+  console.log('file                 rows     warm ref  warm fast  speedup   cold ref  cold fast  speedup  cache hit  identical');
   for (const path of UNWIND_BENCH_FILES) {
     if (!existsSync(path)) continue;
     const b = await benchUnwindTable(path, runs);
     const [wr, wf, cr, cf] = [b.warm.reference, b.warm.fast, b.cold.reference, b.cold.fast].map(median) as [number, number, number, number];
     console.log(
       `${basename(path).padEnd(18)} ${String(b.rows).padStart(7)} ${wr.toFixed(0).padStart(10)} ${wf.toFixed(0).padStart(10)} ${(wr / wf).toFixed(1).padStart(7)}x` +
-      ` ${cr.toFixed(0).padStart(10)} ${cf.toFixed(0).padStart(10)} ${(cr / cf).toFixed(1).padStart(7)}x  ${b.identical}`,
+      ` ${cr.toFixed(0).padStart(10)} ${cf.toFixed(0).padStart(10)} ${(cr / cf).toFixed(1).padStart(7)}x ${median(b.cacheHit).toFixed(1).padStart(10)}  ${b.identical}`,
     );
   }
 }

@@ -10,6 +10,7 @@ import { formatFromFileName, type OutputFormat } from './output-format.js';
 import { parseDurationFlag, parseDurationNsFlag, parseIntFlag, parsePidList } from './parse-flags.js';
 import { createProgressLine } from './progress-line.js';
 import { UsageError } from './usage-error.js';
+import { readTableCacheEnv } from '../config/table-cache-env.js';
 
 /** Flags of `meshprof record`, as commander hands them over. */
 export interface RecordOptions {
@@ -65,6 +66,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   }
   // MESHPROF_TARGET_*, MESHPROF_KUBERNETES, ...: every bad one reported before any BPF is loaded.
   const discoveryConfig = discoveryConfigFromEnv(process.env);
+  const tableCache = readTableCacheEnv(process.env);
   requireProfilingPrivileges();
 
   const warn = (msg: string): void => { process.stderr.write(`meshprof: ${msg}\n`); };
@@ -75,6 +77,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     keepMangled: opts.keepMangled,
     lineInfo: opts.lineInfo,
     dwarfUnwind: opts.unwind !== 'frame-pointers',
+    tableCache,
     frequencyHz,
     includeIdle: opts.includeIdle,
     minBlockNs,
