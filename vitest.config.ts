@@ -59,6 +59,8 @@ const unit = [
   'test/unwind/unwind-header.test.ts',
   'test/unwind/unwind-stack-unit.test.ts',
   'test/unwind/unwind-table-manager.test.ts',
+  'test/unwind/table-disk-cache.test.ts',
+  'test/unwind/unwind-table-compiler.test.ts',
   'test/unwind/unwind-table-readelf.test.ts',
 ];
 

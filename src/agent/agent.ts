@@ -20,6 +20,7 @@ import { createSkyWalkingService } from './skywalking-service.js';
 import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 import { type Logger } from '../log/logger.js';
+import { readTableCacheEnv } from '../config/table-cache-env.js';
 
 export type { ProfileSink } from '../export/profile-sink.js';
 
@@ -153,6 +154,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       procRoot: config.procRoot, keepMangled: config.keepMangled, lineInfo: config.lineInfo, log, symbolCache,
       dwarfUnwind: config.unwind === 'eh-frame',
       unwindMapSizes: { rowChunks: Math.floor(config.unwindTableBytes / 1024) },
+      tableCache: readTableCacheEnv(env),
       describeProcess: (base) => naming.describeProcess(base),
       // With selection rules, only selected processes are sampled: preparing the symbols of every
       // program exec'd on the host would load tables nobody asks for.

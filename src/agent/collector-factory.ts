@@ -25,6 +25,8 @@ import { createSymbolizer, type Symbolizer } from '../symbolize/symbolizer.js';
 import { createProcessUnwinder, startWalkingOrFramePointers, withProcessUnwinder, type ProcessUnwinder } from '../unwind/process-unwinder.js';
 import type { UnwindMapSizes } from '../unwind/unwind-maps.js';
 import { type Logger } from '../log/logger.js';
+import { createWorkerTableBuilder } from '../unwind/table-builder.js';
+import type { TableCacheSettings } from '../unwind/table-disk-cache.js';
 
 /** The kinds of profile a collector can produce. */
 export type CollectorKind = ProfileKind;
@@ -48,6 +50,8 @@ export interface PipelineSettings {
   readonly dwarfUnwind?: boolean;
   /** Sizes of the walker's maps (MESHPROF_UNWIND_TABLE_BYTES). */
   readonly unwindMapSizes?: UnwindMapSizes;
+  /** The disk cache of built tables (MESHPROF_CACHE_DIR, MESHPROF_CACHE_MAX_BYTES); default none. */
+  readonly tableCache?: TableCacheSettings;
   /** Named targets: exec tracking follows only them, and their tables are built first. Default: every process. */
   readonly targets?: TargetSelection;
   /**
@@ -142,6 +146,7 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
         try {
           unwinder = createProcessUnwinder({
             processes, targets: [], ...(opts.unwindMapSizes ? { mapSizes: opts.unwindMapSizes } : {}), ...(opts.log ? { log: opts.log } : {}),
+            builder: createWorkerTableBuilder(opts.log, opts.tableCache),
           });
         } catch (err) {
           // only the kernel refusing the maps' memory means frame pointers; other errors are bugs to report

@@ -11,6 +11,7 @@ import { parseDurationFlag, parseDurationNsFlag, parseIntFlag, parsePidList } fr
 import { createProgressLine } from './progress-line.js';
 import { UsageError } from './usage-error.js';
 import { createLogger } from '../log/logger.js';
+import { readTableCacheEnv } from '../config/table-cache-env.js';
 
 /** Flags of `meshprof record`, as commander hands them over. */
 export interface RecordOptions {
@@ -66,6 +67,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   }
   // MESHPROF_TARGET_*, MESHPROF_KUBERNETES, ...: every bad one reported before any BPF is loaded.
   const discoveryConfig = discoveryConfigFromEnv(process.env);
+  const tableCache = readTableCacheEnv(process.env);
   requireProfilingPrivileges();
 
   // Warnings and errors go to stderr; a recording's progress line is its only other output.
@@ -77,6 +79,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     keepMangled: opts.keepMangled,
     lineInfo: opts.lineInfo,
     dwarfUnwind: opts.unwind !== 'frame-pointers',
+    tableCache,
     frequencyHz,
     includeIdle: opts.includeIdle,
     minBlockNs,

@@ -69,3 +69,14 @@ export function parseDurationSetting(name: string, raw: string, rule: DurationRu
   }
   return ms;
 }
+
+const byteUnits: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1000, ki: 1024, kib: 1024, m: 1e6, mb: 1e6, mi: 2 ** 20, mib: 2 ** 20, g: 1e9, gb: 1e9, gi: 2 ** 30, gib: 2 ** 30 };
+
+/** Reads a size setting: a number with an optional unit (65536, 4MiB, 1.5GB); throws naming the setting below `min` bytes. */
+export function parseByteSize(name: string, raw: string, min: number): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw);
+  const unit = m ? byteUnits[(m[2] ?? '').toLowerCase()] : undefined;
+  const n = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!Number.isFinite(n) || n < min) throw new ConfigError(name, `${name}=${raw}: not a size of at least ${min} bytes: use e.g. 4MiB or 65536`);
+  return n;
+}

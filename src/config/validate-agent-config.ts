@@ -1,7 +1,7 @@
 import { PROFILE_KINDS } from '../profile/profile-kinds.js';
 import { agentDefaults, type AgentConfig, type LocalFormat, type ProfileKind } from './agent-config.js';
 import { ConfigError, ConfigIssues } from './config-error.js';
-import { parseBoolean, parseDurationSetting } from './env-values.js';
+import { parseBoolean, parseByteSize, parseDurationSetting } from './env-values.js';
 
 export { ConfigError, ConfigErrors } from './config-error.js';
 
@@ -21,16 +21,6 @@ function list<T extends string>(name: string, raw: string, allowed: readonly T[]
 function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(raw)) return raw as T;
   throw new ConfigError(name, `${name}=${raw}: use one of ${allowed.join(', ')}`);
-}
-
-const byteUnits: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1000, ki: 1024, kib: 1024, m: 1e6, mb: 1e6, mi: 2 ** 20, mib: 2 ** 20, g: 1e9, gb: 1e9, gi: 2 ** 30, gib: 2 ** 30 };
-
-function bytes(name: string, raw: string, min: number): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw);
-  const unit = m ? byteUnits[(m[2] ?? '').toLowerCase()] : undefined;
-  const n = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
-  if (!Number.isFinite(n) || n < min) throw new ConfigError(name, `${name}=${raw}: not a size of at least ${min} bytes: use e.g. 4MiB or 65536`);
-  return n;
 }
 
 function count(name: string, raw: string): number {
@@ -53,7 +43,7 @@ function exportSettings(opt: OptionalSetting, d: AgentConfig): Pick<AgentConfig,
     shutdownTimeoutMs: opt('MESHPROF_SHUTDOWN_TIMEOUT', (n, r) => duration(n, r, 100), d.shutdownTimeoutMs),
     exportQueue: {
       maxItems: opt('MESHPROF_EXPORT_QUEUE_MAX_REQUESTS', count, d.exportQueue.maxItems),
-      maxBytes: opt('MESHPROF_EXPORT_QUEUE_MAX_BYTES', (n, r) => bytes(n, r, 1024), d.exportQueue.maxBytes),
+      maxBytes: opt('MESHPROF_EXPORT_QUEUE_MAX_BYTES', (n, r) => parseByteSize(n, r, 1024), d.exportQueue.maxBytes),
     },
     exportRetry: {
       maxAttempts: opt('MESHPROF_EXPORT_RETRY_MAX_ATTEMPTS', count, d.exportRetry.maxAttempts),
@@ -61,7 +51,7 @@ function exportSettings(opt: OptionalSetting, d: AgentConfig): Pick<AgentConfig,
       maxBackoffMs: opt('MESHPROF_EXPORT_RETRY_MAX_BACKOFF', (n, r) => duration(n, r, 1), d.exportRetry.maxBackoffMs),
       maxElapsedMs: opt('MESHPROF_EXPORT_RETRY_MAX_ELAPSED', (n, r) => duration(n, r, 1), d.exportRetry.maxElapsedMs),
     },
-    exportMaxRequestBytes: opt('MESHPROF_EXPORT_MAX_REQUEST_BYTES', (n, r) => bytes(n, r, 1024), d.exportMaxRequestBytes),
+    exportMaxRequestBytes: opt('MESHPROF_EXPORT_MAX_REQUEST_BYTES', (n, r) => parseByteSize(n, r, 1024), d.exportMaxRequestBytes),
   };
 }
 
@@ -96,7 +86,7 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
   const keepMangled = opt('MESHPROF_KEEP_MANGLED', parseBoolean, defaults.keepMangled);
   const lineInfo = opt('MESHPROF_LINE_INFO', parseBoolean, defaults.lineInfo);
   const unwind = opt('MESHPROF_UNWIND', (n, r) => oneOf(n, r, ['eh-frame', 'frame-pointers'] as const), defaults.unwind);
-  const unwindTableBytes = opt('MESHPROF_UNWIND_TABLE_MEMORY', (n, r) => bytes(n, r, 64 * 1024), defaults.unwindTableBytes);
+  const unwindTableBytes = opt('MESHPROF_UNWIND_TABLE_MEMORY', (n, r) => parseByteSize(n, r, 64 * 1024), defaults.unwindTableBytes);
   const logLevel = issues.check(() => {
     const level = values.MESHPROF_LOG_LEVEL ?? defaults.logLevel;
     if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {

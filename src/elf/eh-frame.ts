@@ -83,7 +83,11 @@ export function parseEhFrame(bytes: Buffer, sectionAddress: bigint, options: EhF
         cies.set(offset, parseCie(entry, offset, bases));
       } else {
         const cieOffset = debugFrame ? Number(id) : idPos - Number(id);
-        const cie = cies.get(cieOffset) ?? parseCieAt(bytes, cieOffset, bases, cies);
+        let cie = cies.get(cieOffset);
+        if (cie === undefined) {
+          cie = parseCieAt(bytes, cieOffset, bases);
+          cies.set(cieOffset, cie);
+        }
         fdes.push(parseFde(entry, offset, cie, bases));
       }
       cur.pos = end;
@@ -94,8 +98,12 @@ export function parseEhFrame(bytes: Buffer, sectionAddress: bigint, options: EhF
   return { cies: [...cies.values()], fdes };
 }
 
-// FDEs may point at a CIE that comes later in the section (rare, but legal).
-function parseCieAt(bytes: Buffer, offset: number, bases: PointerBases, cies: Map<number, Cie>): Cie {
+/**
+ * Parses the CIE whose length field is at `offset` of an .eh_frame: for FDEs
+ * that point at a CIE later in the section (rare, but legal), and for
+ * readers that index FDEs without parsing them (eh-frame-index.ts).
+ */
+export function parseCieAt(bytes: Buffer, offset: number, bases: PointerBases): Cie {
   if (offset < 0 || offset + 4 > bytes.length) throw new Error(`cie pointer 0x${offset.toString(16)} outside the section`);
   const cur = new DwarfCursor(bytes, offset);
   let length = cur.u32();
@@ -104,9 +112,7 @@ function parseCieAt(bytes: Buffer, offset: number, bases: PointerBases, cies: Ma
   const entry = new DwarfCursor(bytes, cur.pos, cur.pos + length);
   if (dwarf64) entry.u64();
   else entry.u32();
-  const cie = parseCie(entry, offset, bases);
-  cies.set(offset, cie);
-  return cie;
+  return parseCie(entry, offset, bases);
 }
 
 function parseCie(cur: DwarfCursor, offset: number, bases: PointerBases): Cie {

@@ -99,6 +99,8 @@ export interface WorkerFileJobsOptions<T, R> {
   readonly decode: (result: T) => R;
   /** How long an idle worker is kept; default 2 s. */
   readonly idleMs?: number;
+  /** Given to each worker started (settings it reads once). */
+  readonly workerData?: unknown;
 }
 
 /**
@@ -165,7 +167,7 @@ export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): F
     }
   };
   const spawn = (): Worker => {
-    const w = new Worker(opts.script);
+    const w = new Worker(opts.script, opts.workerData === undefined ? {} : { workerData: opts.workerData });
     w.on('message', (m: FileJobReply<T>) => {
       const job = running;
       if (!job || job.id !== m.id) return;

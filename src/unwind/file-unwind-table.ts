@@ -3,9 +3,13 @@
  * loaded into BPF once and shared by every process mapping the file.
  */
 import { ElfFile } from '../elf/elf-file.js';
+import { fileIdentity } from '../elf/file-identity.js';
+import { indexEhFrame } from '../elf/eh-frame-index.js';
 import { readEhFrame } from '../elf/eh-frame-section.js';
 import type { ElfProgramHeader } from '../elf/elf-types.js';
 import { encodeUnwindTable } from './unwind-table-codec.js';
+import type { TableDiskCache } from './table-disk-cache.js';
+import { compileUnwindTable, type CompiledUnwindTable } from './unwind-table-compiler.js';
 import { buildUnwindTable, type UnwindTableStats } from './unwind-table.js';
 
 /** One file's table plus what is needed to map runtime addresses into it. */
@@ -17,10 +21,16 @@ export interface FileUnwindTable {
   readonly stats: UnwindTableStats | undefined;
   /** PT_LOAD segments, to turn a file offset into a file virtual address. */
   readonly loadSegments: readonly ElfProgramHeader[];
+  /** True when the rows came from the disk cache, not from this file's .eh_frame. */
+  readonly fromCache?: boolean;
 }
 
-/** Reads `path` and builds its table; throws "building unwind table for PATH: cause". */
-export function loadFileUnwindTable(path: string): FileUnwindTable {
+/**
+ * Reads `path` and builds its table, or takes it from `cache` (keyed by
+ * build-id, else by the file's identity) and stores what it built there;
+ * throws "building unwind table for PATH: cause".
+ */
+export function loadFileUnwindTable(path: string, cache?: TableDiskCache): FileUnwindTable {
   let elf: ElfFile;
   try {
     elf = ElfFile.open(path);
@@ -28,12 +38,16 @@ export function loadFileUnwindTable(path: string): FileUnwindTable {
     throw new Error(`building unwind table for ${path}: ${(err as Error).message}`);
   }
   try {
-    const eh = readEhFrame(elf);
-    const built = eh === undefined ? undefined : buildUnwindTable(eh);
+    const buildId = elf.buildId();
+    const key = cache === undefined ? undefined : buildId !== undefined ? `build-id:${buildId}` : `file:${fileIdentity(path)}`;
+    const hit = key === undefined ? undefined : cache?.get(key);
+    if (hit !== undefined) return { path, buildId, table: hit.table, stats: hit.stats, loadSegments: elf.loadSegments, fromCache: true };
+    const built = buildEncodedTable(elf);
+    if (key !== undefined && built !== undefined && built.table.length > 0) cache?.put(key, built);
     return {
       path,
-      buildId: elf.buildId(),
-      table: built === undefined ? Buffer.alloc(0) : encodeUnwindTable(built.rows),
+      buildId,
+      table: built?.table ?? Buffer.alloc(0),
       stats: built?.stats,
       loadSegments: elf.loadSegments,
     };
@@ -42,4 +56,22 @@ export function loadFileUnwindTable(path: string): FileUnwindTable {
   } finally {
     elf.close();
   }
+}
+
+/**
+ * The encoded table of `elf`'s .eh_frame, undefined without one: compiled
+ * from the flat index when the fast path takes the file, else built by the
+ * reference path (parse into objects, run, convert, encode), which also
+ * produces the errors.
+ */
+export function buildEncodedTable(elf: ElfFile): CompiledUnwindTable | undefined {
+  const sec = elf.section('.eh_frame');
+  if (sec === undefined || sec.size === 0) return undefined;
+  const index = indexEhFrame(sec.bytes(), sec.address, { dataRel: elf.section('.got')?.address, textRel: elf.section('.text')?.address });
+  const fast = index === undefined ? undefined : compileUnwindTable(index);
+  if (fast !== undefined) return fast;
+  const eh = readEhFrame(elf);
+  if (eh === undefined) return undefined;
+  const built = buildUnwindTable(eh);
+  return { table: encodeUnwindTable(built.rows), stats: built.stats };
 }

@@ -7,6 +7,13 @@ import { compiledWorkerScript, createInlineFileJobs, createWorkerFileJobs, type 
 import { loadFileUnwindTable, type FileUnwindTable } from './file-unwind-table.js';
 import type { PostedUnwindTable } from './table-builder-worker.js';
 import { type Logger } from '../log/logger.js';
+import { openTableDiskCache, type TableCacheSettings } from './table-disk-cache.js';
+
+/** What the table worker is started with. */
+export interface TableBuilderWorkerData {
+  readonly cacheDir: string | undefined;
+  readonly cacheMaxBytes: number;
+}
 
 /** Turns a file path into its unwind table, eventually. */
 export interface UnwindTableBuilder {
@@ -27,7 +34,7 @@ export interface UnwindTableBuilder {
 const WHAT = 'building unwind table for a file';
 
 /** Builds in the calling thread, one macrotask later: for tests and fakes. */
-export function createInlineTableBuilder(load: (path: string) => FileUnwindTable = loadFileUnwindTable): UnwindTableBuilder {
+export function createInlineTableBuilder(load: (path: string) => FileUnwindTable = (path) => loadFileUnwindTable(path)): UnwindTableBuilder {
   return asTableBuilder(createInlineFileJobs(WHAT, load));
 }
 
@@ -46,14 +53,19 @@ function asTableBuilder(jobs: FileJobs<FileUnwindTable>): UnwindTableBuilder {
  * transferred buffers, not copies. Without a compiled worker script the
  * builds run inline, and say so once through `log`.
  */
-export function createWorkerTableBuilder(log?: Logger): UnwindTableBuilder {
+export function createWorkerTableBuilder(log?: Logger, cache?: TableCacheSettings): UnwindTableBuilder {
   const script = compiledWorkerScript(import.meta.url, 'unwind/table-builder-worker.js');
+  // Opened here first: the directory is checked (and its problems logged) once, in the thread that logs.
+  const usable = cache?.dir !== undefined && openTableDiskCache(cache.dir, cache.maxBytes, log) !== undefined;
   if (script === undefined) {
     log?.warn('unwind table worker not built (run `npm run build`): building tables in the main thread');
-    return createInlineTableBuilder();
+    const disk = usable ? openTableDiskCache(cache.dir!, cache.maxBytes) : undefined;
+    return createInlineTableBuilder((path) => loadFileUnwindTable(path, disk));
   }
+  const workerData: TableBuilderWorkerData = { cacheDir: usable ? cache.dir : undefined, cacheMaxBytes: cache?.maxBytes ?? 0 };
   return asTableBuilder(createWorkerFileJobs<PostedUnwindTable, FileUnwindTable>({
     script,
+    workerData,
     what: 'unwind table worker',
     decode: (t) => ({ ...t, table: Buffer.from(t.table) }),
   }));
