@@ -31,6 +31,11 @@ export interface PeersOptions {
   readonly soakMinutes: number;
   /** Frequencies to compare (--hz 99,19); all by default. */
   readonly hz: readonly number[];
+  /**
+   * Another checkout of meshprof (--baseline DIR, built), whose agent and
+   * record run beside this one's in the same settings: before/after in one run.
+   */
+  readonly baseline?: string | undefined;
 }
 
 /** Reads --quick, --soak, --soak-minutes N and --hz 99,19 (or =value); ignores everything else. */
@@ -50,7 +55,12 @@ export function parsePeersOptions(argv: readonly string[]): PeersOptions {
     if (!Number.isInteger(n) || n < 1) throw new Error(`reading --soak-minutes: "${v}" is not a whole number of minutes`);
     soakMinutes = n;
   });
-  return { quick: argv.includes('--quick'), soak: argv.includes('--soak') || argv.some((a) => a.startsWith('--soak-minutes')), soakMinutes, hz };
+  let baseline: string | undefined;
+  argv.forEach((a, i) => {
+    const v = a.startsWith('--baseline=') ? a.slice('--baseline='.length) : a === '--baseline' ? argv[i + 1] : undefined;
+    if (v !== undefined) baseline = v;
+  });
+  return { quick: argv.includes('--quick'), soak: argv.includes('--soak') || argv.some((a) => a.startsWith('--soak-minutes')), soakMinutes, hz, baseline };
 }
 
 /** Durations of one setting: one-shot tools and the baseline run `toolMs`, the agent `agentMs` and is measured steady over its second half. */
@@ -64,11 +74,11 @@ function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 /** The agent as the comparison runs it: on-CPU only (what perf and bpftrace do), whole host, local pprof/HTML files. */
-function agentSpec(hz: number, outDir: string, agentMs: number): ToolSpec {
+function agentSpec(hz: number, outDir: string, agentMs: number, root = packageRoot(), name = 'agent'): ToolSpec {
   return {
-    name: 'agent',
+    name,
     command: process.execPath,
-    args: [join(packageRoot(), 'bin', 'meshprof.js'), 'agent'],
+    args: [join(root, 'bin', 'meshprof.js'), 'agent'],
     env: { ...cleanEnv(), MESHPROF_FREQUENCY: String(hz), MESHPROF_PROFILES: 'oncpu', MESHPROF_OUTPUT_DIR: join(outDir, 'agent-profiles') },
     stopAfterMs: agentMs,
     steadyWindowMs: [agentMs / 2, agentMs],
@@ -76,15 +86,19 @@ function agentSpec(hz: number, outDir: string, agentMs: number): ToolSpec {
   };
 }
 
-function toolSpecs(hz: number, outDir: string, quick: boolean): ToolSpec[] {
+function toolSpecs(hz: number, outDir: string, quick: boolean, baseline?: string): ToolSpec[] {
   const { toolMs, agentMs } = durations(quick);
   const s = toolMs / 1000;
   const env = cleanEnv();
   const noTool: ToolSpec = { name: 'no tool', command: 'sleep', args: [String(s)], env, profileMs: toolMs };
+  const record = (root: string, name: string): ToolSpec => ({
+    name, command: process.execPath, args: [join(root, 'bin', 'meshprof.js'), 'record', '--all', '-d', `${s}s`, '-F', String(hz), '-o', join(outDir, 'x.pb.gz')], env, profileMs: toolMs,
+  });
   return [
     noTool,
+    ...(baseline !== undefined ? [agentSpec(hz, join(outDir, 'baseline'), agentMs, baseline, 'agent (baseline)'), record(baseline, 'record (baseline)')] : []),
     agentSpec(hz, outDir, agentMs),
-    { name: 'record', command: process.execPath, args: [join(packageRoot(), 'bin', 'meshprof.js'), 'record', '--all', '-d', `${s}s`, '-F', String(hz), '-o', join(outDir, 'x.pb.gz')], env, profileMs: toolMs },
+    record(packageRoot(), 'record'),
     { name: 'perf', command: 'perf', args: ['record', '-g', '-F', String(hz), '-a', '-o', join(outDir, 'x.data'), '--', 'sleep', String(s)], env, profileMs: toolMs },
     {
       name: 'bpftrace',
@@ -101,13 +115,13 @@ function toolSpecs(hz: number, outDir: string, quick: boolean): ToolSpec[] {
 }
 
 /** Runs every tool of one setting, one at a time, with the churner on throughout when churnPerSec > 0. */
-export async function runPeerConfig(programs: PeerPrograms, hz: number, churnPerSec: number, quick: boolean): Promise<PeerConfigResult> {
+export async function runPeerConfig(programs: PeerPrograms, hz: number, churnPerSec: number, quick: boolean, baseline?: string): Promise<PeerConfigResult> {
   const outDir = mkdtempSync(join(tmpdir(), 'meshprof-bench-peers-'));
   const churner = churnPerSec > 0 ? startChurner(programs, churnPerSec) : undefined;
   const runs: ToolRun[] = [];
   let churned: { execs: number; wallMs: number } | undefined;
   try {
-    for (const spec of toolSpecs(hz, outDir, quick)) {
+    for (const spec of toolSpecs(hz, outDir, quick, baseline)) {
       process.stderr.write(`bench: peers: ${hz} Hz, churn ${churnPerSec}/s: ${spec.name}\n`);
       runs.push(await runTool(programs, spec, outDir));
     }
@@ -277,7 +291,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const configs: PeerConfigResult[] = [];
       out.configs = configs;
       for (const s of settings) {
-        const c = await withPrograms((p) => runPeerConfig(p, s.hz, s.churnPerSec, opts.quick));
+        const c = await withPrograms((p) => runPeerConfig(p, s.hz, s.churnPerSec, opts.quick, opts.baseline));
         configs.push(c);
         console.log(`${formatPeerConfig(c)}\n`);
       }
