@@ -66,6 +66,7 @@ describe('meshprof record (real BPF, as root)', () => {
       const b = foldedShare(folded, 'hot_b');
       const perfA = perfShare(report, 'hot_a');
       const perfB = perfShare(report, 'hot_b');
+      console.log(`split shares: ours ${a.toFixed(1)}/${b.toFixed(1)}, perf ${perfA.toFixed(1)}/${perfB.toFixed(1)}`);
       expect(perfA).toBeGreaterThan(50);
       expect(Math.abs(a - perfA)).toBeLessThanOrEqual(3);
       expect(Math.abs(b - perfB)).toBeLessThanOrEqual(3);
