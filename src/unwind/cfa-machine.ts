@@ -13,6 +13,7 @@ import {
   CFA_END, CFA_PLT, CFA_RBP, CFA_RSP, CFA_UNSUPPORTED, RA_CFA_OFFSET, RBP_CFA_OFFSET, RBP_UNCHANGED, RBP_UNSUPPORTED,
 } from './unwind-row.js';
 import { DWARF_RBP, DWARF_RSP } from './unwind-rule.js';
+import { UnwindRowColumns } from './unwind-row-columns.js';
 
 /** The program ran. */
 export const CFA_OK = 0;
@@ -32,7 +33,7 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const STATE = 9; // numbers per remembered state: the CFA rule's five, ra's two, rbp's two
 
 /** A CFA machine with its rows: reuse one for a whole table. */
-export class CfaMachine {
+export class CfaMachine extends UnwindRowColumns {
   // the CFA: register + offset, or an expression at [cfaExpr, cfaExpr + cfaExprLen) of `bytes`
   // Fields that may hold doubles (addresses past 2^31, -0 offsets) start as
   // -0, a double, so V8 never changes their representation mid-table and
@@ -56,15 +57,10 @@ export class CfaMachine {
   private stack = new Float64Array(16 * STATE);
   private depth = 0;
 
-  /** Rows of the last run: pc, cfa type, cfa offset, rbp type, rbp offset. */
-  count = 0;
-  pc = new Float64Array(256);
-  cfaType = new Uint8Array(256);
-  cfaOffset = new Int32Array(256);
-  rbpType = new Uint8Array(256);
-  rbpOffset = new Int32Array(256);
-
-  constructor(private readonly bytes: Buffer) {}
+  /** Its rows (the inherited columns) are those of the last run. */
+  constructor(private readonly bytes: Buffer) {
+    super(256);
+  }
 
   /** Starts a CIE: no rules at all, and no initial rules to restore. */
   resetForCie(raReg: number): void {
@@ -192,14 +188,7 @@ export class CfaMachine {
 
   /** Appends a row made elsewhere (by the reference implementation). */
   pushRow(pc: number, cfaType: number, cfaOffset: number, rbpType: number, rbpOffset: number): void {
-    const n = this.count;
-    if (n === this.pc.length) this.grow();
-    this.pc[n] = pc;
-    this.cfaType[n] = cfaType;
-    this.cfaOffset[n] = cfaOffset;
-    this.rbpType[n] = rbpType;
-    this.rbpOffset[n] = rbpOffset;
-    this.count = n + 1;
+    this.setRow(this.count, pc, cfaType, cfaOffset, rbpType, rbpOffset);
   }
 
   /** The rules after a CIE's program, for start(). */
@@ -256,9 +245,6 @@ export class CfaMachine {
 
   /** Appends the row the current rules give at `loc`, converted as unwindRuleFromCfa does. */
   private emitRow(): void {
-    const n = this.count;
-    if (n === this.pc.length) this.grow();
-    this.pc[n] = this.loc;
     let cfaType = CFA_UNSUPPORTED;
     let cfaOffset = 0;
     let rbpType = RBP_UNCHANGED;
@@ -285,19 +271,6 @@ export class CfaMachine {
         }
       }
     }
-    this.cfaType[n] = cfaType;
-    this.cfaOffset[n] = cfaOffset;
-    this.rbpType[n] = rbpType;
-    this.rbpOffset[n] = rbpOffset;
-    this.count = n + 1;
-  }
-
-  private grow(): void {
-    const size = this.pc.length * 2;
-    const pc = new Float64Array(size); pc.set(this.pc); this.pc = pc;
-    const ct = new Uint8Array(size); ct.set(this.cfaType); this.cfaType = ct;
-    const co = new Int32Array(size); co.set(this.cfaOffset); this.cfaOffset = co;
-    const rt = new Uint8Array(size); rt.set(this.rbpType); this.rbpType = rt;
-    const ro = new Int32Array(size); ro.set(this.rbpOffset); this.rbpOffset = ro;
+    this.setRow(this.count, this.loc, cfaType, cfaOffset, rbpType, rbpOffset);
   }
 }

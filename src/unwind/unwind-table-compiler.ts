@@ -15,6 +15,7 @@ import { CFA_END, CFA_NONE, CFA_PLT, CFA_UNSUPPORTED, RBP_UNCHANGED, RBP_UNSUPPO
 import { unwindRuleFromCfa } from './unwind-rule.js';
 import { UNWIND_ROW_SIZE } from './unwind-table-codec.js';
 import type { UnwindTableStats } from './unwind-table.js';
+import { UnwindRowColumns } from './unwind-row-columns.js';
 
 /** An encoded table and its build statistics. */
 export interface CompiledUnwindTable {
@@ -135,22 +136,7 @@ function referenceRows(index: EhFrameIndex, i: number, m: CfaMachine): number {
 }
 
 /** The table being built: merged rows in typed arrays, grown by doubling. */
-class RowSink {
-  count = 0;
-  private pc: Float64Array;
-  private cfaType: Uint8Array;
-  private cfaOffset: Int32Array;
-  private rbpType: Uint8Array;
-  private rbpOffset: Int32Array;
-
-  constructor(capacity: number) {
-    this.pc = new Float64Array(capacity);
-    this.cfaType = new Uint8Array(capacity);
-    this.cfaOffset = new Int32Array(capacity);
-    this.rbpType = new Uint8Array(capacity);
-    this.rbpOffset = new Int32Array(capacity);
-  }
-
+class RowSink extends UnwindRowColumns {
   /**
    * Adds a row as buildUnwindTable does: a later row at the same pc wins,
    * then a row that unwinds like the one before it is dropped. False when
@@ -167,13 +153,7 @@ class RowSink {
         return true;
       }
     }
-    if (n === this.pc.length) this.grow();
-    this.pc[n] = pc;
-    this.cfaType[n] = cfaType;
-    this.cfaOffset[n] = cfaOffset;
-    this.rbpType[n] = rbpType;
-    this.rbpOffset[n] = rbpOffset;
-    this.count = n + 1;
+    this.setRow(n, pc, cfaType, cfaOffset, rbpType, rbpOffset);
     return true;
   }
 
@@ -192,14 +172,5 @@ class RowSink {
       view.setUint8(at + 15, this.rbpType[i]!);
     }
     return buf;
-  }
-
-  private grow(): void {
-    const size = this.pc.length * 2;
-    const pc = new Float64Array(size); pc.set(this.pc); this.pc = pc;
-    const ct = new Uint8Array(size); ct.set(this.cfaType); this.cfaType = ct;
-    const co = new Int32Array(size); co.set(this.cfaOffset); this.cfaOffset = co;
-    const rt = new Uint8Array(size); rt.set(this.rbpType); this.rbpType = rt;
-    const ro = new Int32Array(size); ro.set(this.rbpOffset); this.rbpOffset = ro;
   }
 }
