@@ -8,6 +8,9 @@ import { defineConfig } from 'vitest/config';
  * a file that loads BPF, needs root, starts processes it then observes
  * (fixtures, the CLI, the agent, gdb), builds Go/Rust/Java programs or runs
  * Chromium is an integration test, and so is any file not listed here.
+ * So are the two worker-thread suites (symbol-table-jobs, table-builder):
+ * they read node's own binary in a compiled worker and count event-loop
+ * turns, which other files running beside them would disturb.
  */
 const unit = [
   'test/agent/agent-config.test.ts',
@@ -53,8 +56,6 @@ const unit = [
   'test/symbolize/lang-dwarf-lines.test.ts',
   'test/symbolize/perf-map-exit.test.ts',
   'test/symbolize/symbol-cache.test.ts',
-  'test/symbolize/symbol-table-jobs.test.ts',
-  'test/unwind/table-builder.test.ts',
   'test/unwind/process-unwinder.test.ts',
   'test/unwind/unwind-header.test.ts',
   'test/unwind/unwind-stack-unit.test.ts',
