@@ -114,7 +114,12 @@ export function createOffCpuSampler(
       const o = obj;
       return window.drain(o, () => writeControl(o), (old, drops) => {
         const samples = drainOffCpuGeneration(o, old, drops, dwarf);
-        return trimHook ? samples.map((s) => ({ ...s, kernelStack: trimHook(s.kernelStack) })) : samples;
+        if (!trimHook) return samples;
+        // Most stacks keep their sample object: only a trimmed one is copied.
+        return samples.map((s) => {
+          const kernelStack = trimHook(s.kernelStack);
+          return kernelStack === s.kernelStack ? s : { ...s, kernelStack };
+        });
       });
     },
     setTargets(next) {
