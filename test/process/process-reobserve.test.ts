@@ -44,6 +44,10 @@ describe('ProcessTable.reobserve', () => {
     const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 3'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(d.toString()))));
+      // $! is printed right after fork: wait until the child has exec'ed sleep, or the table
+      // reads the exe of sh and the maps of sleep.
+      const comm = (): string => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      for (let i = 0; i < 100 && comm() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 5));
       const table = createProcessTable();
       const alive = table.observe(pid);
       const mappings = alive.mappings;
