@@ -165,7 +165,9 @@ struct {
 #define UNWIND_ASK_EVERY_NS 1000000000ULL
 
 /* Asks user space for tgid's tables; a full ring is retried a second later.
- * No wakeup: user space polls the ring on a timer. */
+ * Default (adaptive) wakeup: user space sleeps on the ring's fd rather than
+ * polling it on a timer, and asks are rare (each tgid about once a second);
+ * the wakeup goes through irq_work, so it is safe under sched_switch or in NMI. */
 static __always_inline void unwind_ask(__u32 tgid)
 {
 	__u32 slot = tgid % UNWIND_ASKED_SLOTS;
@@ -178,7 +180,7 @@ static __always_inline void unwind_ask(__u32 tgid)
 		return;
 	a->tgid = tgid;
 	a->ns = now;
-	bpf_ringbuf_output(&unwind_asks, &tgid, sizeof(tgid), BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_output(&unwind_asks, &tgid, sizeof(tgid), 0);
 }
 
 /* unwind_drops[reason]: walks cut short or lost, see enum unwind_drop_reason */

@@ -4,8 +4,8 @@ export type { BpfLink, BpfObject, BpfObjectFactory, BpfRingBuffer, OpenBpfObject
 export { createBpfMap, MapType, UpdateFlags } from './bpf-map.js';
 export type { BpfMap, MapEntries, OwnedBpfMap, OwnedMapSpec } from './bpf-map.js';
 export { openOwnedMap, openRingBuffer } from './owned-map.js';
-export { createWakeFd, waitReadable } from './wait.js';
-export type { WakeFd } from './wait.js';
+export { createWakeFd, waitReadable, watchReadable } from './wait.js';
+export type { FdWatch, WakeFd } from './wait.js';
 export { onlineCpus, parseCpuList, possibleCpus } from './cpus.js';
 export { BpfError, errnoName, ResourceLimitError, toResourceLimitError, UnsupportedFeatureError } from './errors.js';
 export { buildPath, packageRoot } from './package-root.js';

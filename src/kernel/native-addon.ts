@@ -6,6 +6,7 @@ import { buildPath } from './package-root.js';
 export type NativeObjectHandle = { readonly __brand: 'bpf_object' };
 export type NativeLinkHandle = { readonly __brand: 'bpf_link' };
 export type NativeRingBufferHandle = { readonly __brand: 'ring_buffer' };
+export type NativeFdWatchHandle = { readonly __brand: 'fd_watch' };
 
 /** What mapInfo() reports; fd is -1 before load. */
 export interface NativeMapInfo {
@@ -68,6 +69,9 @@ export interface NativeAddon {
   ringbufFree(rb: NativeRingBufferHandle): void;
   eventfdNew(): number;
   eventfdSignal(fd: number): void;
+  /** Calls onReadable on this thread's event loop whenever fd is readable; the watch does not keep the loop alive. */
+  fdWatchStart(fd: number, onReadable: () => void): NativeFdWatchHandle;
+  fdWatchStop(watch: NativeFdWatchHandle): void;
   /** Bit i set when fds[i] is readable; blocks the calling thread up to timeoutMs (-1: no limit). */
   pollReadable(fds: number[], timeoutMs: number): number;
 }

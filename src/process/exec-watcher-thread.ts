@@ -32,6 +32,8 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
   let failure: Error | undefined;
   let inThread: ExecWatcher | undefined;
   let wake: WakeFd | undefined;
+  let listener: (() => void) | undefined;
+  let worker: Worker | undefined;
   return {
     start() {
       const url = opts.workerUrl ?? new URL('./exec-watcher-worker.js', import.meta.url);
@@ -63,13 +65,22 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
       w.on('message', (m: ExecWatcherMessage) => {
         if (m.type === 'events') queue.push(...m.events);
         else failure = new Error(m.message);
+        listener?.();
       });
       // Without a listener an 'error' event would end the agent.
       w.on('error', (err) => {
         failure = new Error(`running the exec watcher thread: ${err.message}`);
+        listener?.();
       });
       w.unref();
       wake = wakeFd;
+      worker = w;
+    },
+    onReadable(l) {
+      // The worker's messages say when events wait; the in-thread watcher is polled.
+      if (worker === undefined) return false;
+      listener = l;
+      return true;
     },
     poll() {
       if (inThread !== undefined) return inThread.poll(0);
@@ -87,6 +98,8 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
       // The worker wakes, detaches its BPF links itself and exits; its 'exit' closes the fd.
       wake?.signal();
       wake = undefined;
+      listener = undefined;
+      worker = undefined;
       inThread?.stop();
       inThread = undefined;
       queue = [];

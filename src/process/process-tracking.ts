@@ -19,6 +19,11 @@ export interface ProcessEventSource {
   start(): void;
   poll(): TrackedEvent[];
   stop(): void;
+  /**
+   * Registers `listener` to be called once events wait (after start());
+   * false when this source cannot tell, and must be polled on a timer.
+   */
+  onReadable?(listener: () => void): boolean;
 }
 
 /** What tracking needs from the process table. */
@@ -37,7 +42,7 @@ export interface ProcessTrackingOptions {
   readonly processes: TrackedProcessTable;
   /** Loads a live process's symbols (Symbolizer.prepare). */
   readonly prepare: (pid: number) => void;
-  /** How often the ring buffer is read; default 20 ms. */
+  /** How often the source is read when it cannot say when events wait, and young processes re-read; default 20 ms. */
   readonly intervalMs?: number;
   /** How long after an exec the mappings are re-read (dlopen, ld.so); default 250 ms. */
   readonly settleMs?: number;
@@ -71,7 +76,10 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
   const selfPid = opts.selfPid ?? process.pid;
   // pid → when it exec'ed, while its mappings may still grow.
   const young = new Map<number, number>();
+  const intervalMs = opts.intervalMs ?? 20;
+  // A timer only while something is due: polling a source that cannot signal, or young processes to re-read.
   let timer: NodeJS.Timeout | undefined;
+  let polled = false;
   let running = false;
   let execs = 0;
 
@@ -122,6 +130,13 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
       // Unchanged mappings come back as the same array: nothing to prepare.
       capture(pid, (p) => opts.processes.reloadMappings(p), opts.processes.get(pid)?.mappings);
     }
+    if (!polled && young.size > 0 && timer === undefined) {
+      timer = setTimeout(() => {
+        timer = undefined;
+        tick();
+      }, intervalMs);
+      timer.unref();
+    }
   };
 
   return {
@@ -133,8 +148,12 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
         return;
       }
       running = true;
-      timer = setInterval(tick, opts.intervalMs ?? 20);
-      timer.unref();
+      // An idle host then costs no wakeups: the source calls when an exec or exit waits.
+      polled = opts.events.onReadable?.(tick) !== true;
+      if (polled) {
+        timer = setInterval(tick, intervalMs);
+        timer.unref();
+      }
     },
     tick,
     stop() {

@@ -5,7 +5,7 @@
  * are seen; with 'all', a process gets them once it shows up in a sample,
  * so a host's idle daemons cost nothing: the BPF programs put the tgid of
  * a sampled process without tables in the unwind_asks ring buffer, read
- * here every 20 ms, so a forked worker or a new program is walked with
+ * here as soon as it has records (a watch on the event loop, no timer), so a forked worker or a new program is walked with
  * tables within a fraction of a second. Until then it is walked by frame
  * pointers (user_stack_no_process_tables). Exits release them.
  */
@@ -23,7 +23,7 @@ export type UnwinderProcesses = Pick<ProcessTable,
   'procRoot' | 'get' | 'tryObserve' | 'findMapping' | 'onProcessAdded' | 'onMappingsChanged' | 'onProcessExited'>;
 import type { DropCounts, RawStackBatch } from '../stacks/raw-stacks.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
-import { openRingBuffer, requireStackWalker, UnsupportedFeatureError } from '../kernel/index.js';
+import { openRingBuffer, requireStackWalker, UnsupportedFeatureError, watchReadable, type FdWatch } from '../kernel/index.js';
 import { createUnwindMapSet, type UnwindMapSet, type UnwindMapSizes } from './unwind-maps.js';
 import { createUnwindTableManager, type UnwindManagerStats, type UnwindTableManager } from './unwind-table-manager.js';
 import type { UnwindTableBuilder } from './table-builder.js';
@@ -67,7 +67,7 @@ export interface ProcessUnwinder {
 /** How long followBusy() watches CPU use to find the busy processes. */
 const BUSY_WINDOW_MS = 200;
 
-/** How often the programs' asks for tables are read. */
+/** How often the programs' asks for tables are read where the event loop cannot watch their ring buffer. */
 const ASK_POLL_MS = 20;
 
 const UNWIND_DROPS: readonly [keyof UnwindManagerStats, string][] = [
@@ -137,8 +137,16 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
       if (p) install(p);
     }
   };
-  const asking = setInterval(answer, ASK_POLL_MS);
-  asking.unref();
+  // Read when the programs ask, not on a timer: an idle agent then never wakes for them.
+  let asking: FdWatch;
+  try {
+    asking = watchReadable(asks.fd, answer);
+  } catch (err) {
+    log?.debug(`watching unwind table asks (${(err as Error).message}): reading them every ${ASK_POLL_MS} ms`);
+    const timer = setInterval(answer, ASK_POLL_MS);
+    timer.unref();
+    asking = { close: () => clearInterval(timer) };
+  }
 
   const unwinder: ProcessUnwinder = {
     maps,
@@ -173,7 +181,7 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
     close() {
       // the table outlives the unwinder (a collector falling back to frame pointers keeps it)
       for (const u of unsubscribe) u();
-      clearInterval(asking);
+      asking.close();
       asks.close();
       tables.close();
       maps.close();
