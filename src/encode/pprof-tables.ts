@@ -17,6 +17,10 @@ export class PprofTables {
   readonly #mappingIds = new Map<string, number>();
   readonly #functionIds = new Map<string, number>();
   readonly #locationIds = new Map<string, number>();
+  // The symbolizer makes each distinct frame of a batch once and shares it between
+  // samples: by identity, most lookups skip building a key (BigInt to string, concatenation).
+  readonly #frameLocations = new Map<Frame, number>();
+  readonly #mappingObjects = new Map<Mapping, number>();
 
   /**
    * @param strings the profile's string table.
@@ -39,6 +43,14 @@ export class PprofTables {
 
   /** Location id for a frame, creating the location (and its mapping and function) once. */
   locationId(frame: Frame): number {
+    const same = this.#frameLocations.get(frame);
+    if (same !== undefined) return same;
+    const id = this.#locationIdByKey(frame);
+    this.#frameLocations.set(frame, id);
+    return id;
+  }
+
+  #locationIdByKey(frame: Frame): number {
     const mappingId = this.mappingIdOf(frame);
     // Unsymbolized frames get no Line: the address, mapping and build id let
     // a backend (or `go tool pprof` with the binary) symbolize them later.
@@ -61,8 +73,11 @@ export class PprofTables {
   }
 
   #mappingId(mapping: Mapping, frame: Frame): number {
-    const key = `${mapping.file}\u0000${mapping.start}`;
-    let id = this.#mappingIds.get(key);
+    let id = this.#mappingObjects.get(mapping);
+    if (id === undefined) {
+      id = this.#mappingIds.get(`${mapping.file}\u0000${mapping.start}`);
+      if (id !== undefined) this.#mappingObjects.set(mapping, id);
+    }
     let entry = id === undefined ? undefined : this.mappings[id - 1];
     if (id === undefined || entry === undefined) {
       id = this.mappings.length + 1;
@@ -75,7 +90,8 @@ export class PprofTables {
         buildId: this.strings.dedup(mapping.buildId ?? ''),
       });
       this.mappings.push(entry);
-      this.#mappingIds.set(key, id);
+      this.#mappingIds.set(`${mapping.file}\u0000${mapping.start}`, id);
+      this.#mappingObjects.set(mapping, id);
     }
     // The has_* flags tell pprof tools not to re-symbolize what we resolved.
     if (frame.symbolized) entry.hasFunctions = true;
