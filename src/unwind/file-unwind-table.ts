@@ -39,7 +39,7 @@ export function loadFileUnwindTable(path: string, cache?: TableDiskCache): FileU
   }
   try {
     const buildId = elf.buildId();
-    const key = cache === undefined ? undefined : buildId !== undefined ? `build-id:${buildId}` : `file:${fileIdentity(path)}`;
+    const key = cache === undefined ? undefined : tableCacheKey(path, buildId);
     const hit = key === undefined ? undefined : cache?.get(key);
     if (hit !== undefined) return { path, buildId, table: hit.table, stats: hit.stats, loadSegments: elf.loadSegments, fromCache: true };
     const built = buildEncodedTable(elf);
@@ -53,6 +53,35 @@ export function loadFileUnwindTable(path: string, cache?: TableDiskCache): FileU
     };
   } catch (err) {
     throw new Error(`building unwind table for ${path}: ${(err as Error).message}`);
+  } finally {
+    elf.close();
+  }
+}
+
+/** A file's key in the table cache: its build-id, else its identity (key and stamp). */
+function tableCacheKey(path: string, buildId: string | undefined): string {
+  return buildId !== undefined ? `build-id:${buildId}` : `file:${fileIdentity(path)}`;
+}
+
+/**
+ * `path`'s table when `cache` holds it, else undefined (also when the file
+ * cannot be read: building it says why). Reads only the ELF headers and
+ * the cache file: cheap enough for the main thread, so a warm cache needs
+ * no worker thread at all.
+ */
+export function cachedFileUnwindTable(path: string, cache: TableDiskCache): FileUnwindTable | undefined {
+  let elf: ElfFile;
+  try {
+    elf = ElfFile.open(path);
+  } catch {
+    return undefined;
+  }
+  try {
+    const buildId = elf.buildId();
+    const hit = cache.get(tableCacheKey(path, buildId));
+    return hit === undefined ? undefined : { path, buildId, table: hit.table, stats: hit.stats, loadSegments: elf.loadSegments, fromCache: true };
+  } catch {
+    return undefined;
   } finally {
     elf.close();
   }

@@ -4,10 +4,10 @@
  * the agent's poll loop, and with it every sampler's drain and every export.
  */
 import { compiledWorkerScript, createInlineFileJobs, createWorkerFileJobs, type FileJobs } from '../elf/file-job-worker.js';
-import { loadFileUnwindTable, type FileUnwindTable } from './file-unwind-table.js';
+import { cachedFileUnwindTable, loadFileUnwindTable, type FileUnwindTable } from './file-unwind-table.js';
 import type { PostedUnwindTable } from './table-builder-worker.js';
 import { type Logger } from '../log/logger.js';
-import { openTableDiskCache, type TableCacheSettings } from './table-disk-cache.js';
+import { openTableDiskCache, type TableCacheSettings, type TableDiskCache } from './table-disk-cache.js';
 
 /** What the table worker is started with. */
 export interface TableBuilderWorkerData {
@@ -63,10 +63,35 @@ export function createWorkerTableBuilder(log?: Logger, cache?: TableCacheSetting
     return createInlineTableBuilder((path) => loadFileUnwindTable(path, disk));
   }
   const workerData: TableBuilderWorkerData = { cacheDir: usable ? cache.dir : undefined, cacheMaxBytes: cache?.maxBytes ?? 0 };
-  return asTableBuilder(createWorkerFileJobs<PostedUnwindTable, FileUnwindTable>({
+  const jobs = asTableBuilder(createWorkerFileJobs<PostedUnwindTable, FileUnwindTable>({
     script,
     workerData,
     what: 'unwind table worker',
     decode: (t) => ({ ...t, table: Buffer.from(t.table) }),
   }));
+  return usable ? withCacheHitsInThisThread(jobs, openTableDiskCache(cache.dir!, cache.maxBytes)) : jobs;
+}
+
+/**
+ * Takes tables the disk cache holds in the calling thread (a header read and
+ * one file read, milliseconds even for node's), so with a warm cache no
+ * worker thread is started at all: starting one costs ~100 ms of CPU.
+ */
+export function withCacheHitsInThisThread(builder: UnwindTableBuilder, disk: TableDiskCache | undefined): UnwindTableBuilder {
+  if (disk === undefined) return builder;
+  return {
+    build(path, signal) {
+      let hit: FileUnwindTable | undefined;
+      try {
+        hit = cachedFileUnwindTable(path(), disk);
+      } catch {
+        // no path now: the builder asks again, and says why
+      }
+      return hit !== undefined ? Promise.resolve(hit) : builder.build(path, signal);
+    },
+    get pending() {
+      return builder.pending;
+    },
+    close: () => builder.close(),
+  };
 }

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readTableCacheEnv } from '../../src/config/table-cache-env.js';
 import { loadFileUnwindTable } from '../../src/unwind/file-unwind-table.js';
 import { openTableDiskCache } from '../../src/unwind/table-disk-cache.js';
+import { withCacheHitsInThisThread, type UnwindTableBuilder } from '../../src/unwind/table-builder.js';
 import { createLogger } from '../../src/log/logger.js';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
@@ -85,5 +86,32 @@ describe('unwind table disk cache', () => {
     expect(readTableCacheEnv({ MESHPROF_CACHE_DIR: ' ', MESHPROF_CACHE_MAX_BYTES: '64MiB' }, 0)).toEqual({ dir: '/var/cache/meshprof', maxBytes: 64 * 2 ** 20 });
     expect(() => readTableCacheEnv({ MESHPROF_CACHE_DIR: 'rel/dir' }, 0)).toThrow(/MESHPROF_CACHE_DIR=rel\/dir: not an absolute path/);
     expect(() => readTableCacheEnv({ MESHPROF_CACHE_MAX_BYTES: 'lots' }, 0)).toThrow(/MESHPROF_CACHE_MAX_BYTES=lots/);
+  });
+});
+
+describe('cache hits in the calling thread', () => {
+  it('answers a cached file without the worker builder, and passes a miss on to it', async () => {
+    const dir = freshDir();
+    const cache = openTableDiskCache(dir, 256 * 2 ** 20)!;
+    const built = loadFileUnwindTable(LS, cache);
+    const asked: string[] = [];
+    const worker: UnwindTableBuilder = {
+      build: async (path) => {
+        asked.push(path());
+        return loadFileUnwindTable(path());
+      },
+      pending: 0,
+      close: () => {},
+    };
+    const builder = withCacheHitsInThisThread(worker, openTableDiskCache(dir, 256 * 2 ** 20));
+    const hit = await builder.build(() => LS);
+    expect(hit.fromCache).toBe(true);
+    expect(hit.table.equals(built.table)).toBe(true);
+    expect(asked).toEqual([]);
+    const miss = await builder.build(() => LIBC);
+    expect(miss.fromCache).toBeUndefined();
+    expect(asked).toEqual([LIBC]);
+    // A path that cannot be given now goes to the builder, which says why.
+    await expect(builder.build(() => { throw new Error('pid 1 gone'); })).rejects.toThrow(/pid 1 gone/);
   });
 });
