@@ -56,6 +56,7 @@ const unit = [
   'test/symbolize/lang-dwarf-lines.test.ts',
   'test/symbolize/perf-map-exit.test.ts',
   'test/symbolize/symbol-cache.test.ts',
+  'test/symbolize/symbol-disk-cache.test.ts',
   'test/unwind/process-unwinder.test.ts',
   'test/unwind/unwind-header.test.ts',
   'test/unwind/unwind-stack-unit.test.ts',

@@ -86,7 +86,7 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
   try {
     const sinks = [localSink(config, log), ...createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
       .filter((s): s is ProfileSink => s !== undefined);
-    const symbolCache = createFileSymbolCache(log);
+    const symbolCache = createFileSymbolCache(log, readTableCacheEnv(env));
     return { config, discoveryConfig: settings.discovery, skywalkingConfig: settings.skywalking, log, metrics, telemetry, sinks, symbolCache };
   } catch (err) {
     // The SDK's exporter would otherwise keep the process alive after the config error.

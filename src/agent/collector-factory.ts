@@ -113,7 +113,7 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
   const jit = createPerfMapResolver({ procRoot: processes.procRoot });
   const kallsyms = createKallsymsSource(processes.procRoot);
   // Symbol tables are read in a worker thread: node's takes about a second.
-  const symbolCache = opts.symbolCache ?? createFileSymbolCache(opts.log);
+  const symbolCache = opts.symbolCache ?? createFileSymbolCache(opts.log, opts.tableCache);
   const symbolizer = createSymbolizer({
     processes,
     kallsyms,

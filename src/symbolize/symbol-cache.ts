@@ -36,6 +36,17 @@ export interface FileSymbolTables {
   readonly debug?: ElfSymbolTable | undefined;
 }
 
+/**
+ * Tables kept across processes (symbol-disk-cache.ts): looked up in the
+ * calling thread before a worker is asked, written after it answered.
+ */
+export interface SymbolTableStore {
+  /** The key of `elf`'s tables; `identity` is its file identity (key and stamp). */
+  key(elf: ElfFile, identity: string): string;
+  get(key: string): FileSymbolTables | undefined;
+  put(key: string, tables: FileSymbolTables): void;
+}
+
 /** Options for createSymbolCache. */
 export interface SymbolCacheOptions {
   /** Most files kept; default 256. */
@@ -55,6 +66,8 @@ export interface SymbolCacheOptions {
    * default: load() reads them inline.
    */
   readonly tableJobs?: FileJobs<FileSymbolTables>;
+  /** Tables kept on disk, for load(); default none. */
+  readonly store?: SymbolTableStore;
 }
 
 /** Cache counters. */
@@ -161,6 +174,22 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
     lru.set(id, entry);
     return symbols;
   };
+  // The store never fails a load: a file it cannot key or read is read from the ELF file.
+  const storeKey = (elf: ElfFile, id: string): string | undefined => {
+    try {
+      return options.store?.key(elf, id);
+    } catch {
+      return undefined;
+    }
+  };
+  const fromStore = (elf: ElfFile, id: string): FileSymbolTables | undefined => {
+    const key = storeKey(elf, id);
+    return key === undefined ? undefined : options.store?.get(key);
+  };
+  const toStore = (elf: ElfFile, id: string, tables: FileSymbolTables): void => {
+    const key = storeKey(elf, id);
+    if (key !== undefined) options.store?.put(key, tables);
+  };
   const loading = new Map<string, Promise<FileSymbols>>();
   const loadOffThread = async (id: string, path: string, jobs: FileJobs<FileSymbolTables>): Promise<FileSymbols> => {
     // The worker reads the file through this thread's descriptor, so it reads
@@ -171,6 +200,8 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
     try {
       const early = elf === undefined ? undefined : sameBuild(id, elf.buildId());
       if (early !== undefined) return early;
+      const stored = elf === undefined ? undefined : fromStore(elf, id);
+      if (stored !== undefined) return insert(id, elf!, elf!.buildId(), stored);
       const tables = await jobs.run(() => {
         if (elf === undefined) {
           elf = openElf(path);
@@ -180,6 +211,7 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
       });
       const opened = elf!;
       const buildId = opened.buildId();
+      toStore(opened, id, tables);
       return known(id) ?? sameBuild(id, buildId) ?? insert(id, opened, buildId, tables);
     } finally {
       elf?.close();

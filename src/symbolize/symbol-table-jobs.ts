@@ -8,6 +8,8 @@ import { elfSymbolTableFromParts } from './elf-symbol-table.js';
 import { readFileSymbolTables, readSymbolTablesAt } from './file-lookup.js';
 import { createGoSymbolLookup } from './go-pclntab.js';
 import { createSymbolCache, type FileSymbolTables, type SymbolCache } from './symbol-cache.js';
+import { openSymbolDiskCache } from './symbol-disk-cache.js';
+import type { FileDataCacheSettings } from '../elf/file-data-cache.js';
 import type { PostedSymbolTables } from './symbol-table-worker.js';
 import { type Logger } from '../log/logger.js';
 
@@ -30,8 +32,12 @@ export function createSymbolTableJobs(log?: Logger): FileJobs<FileSymbolTables> 
 
 /**
  * The symbol cache the agent and `record` use: a stripped binary's debug
- * file, Go binaries' pclntab, and tables read in a worker thread.
+ * file, Go binaries' pclntab, tables read in a worker thread, and kept on
+ * disk when `disk` names a directory (MESHPROF_CACHE_DIR).
  */
-export function createFileSymbolCache(log?: Logger): SymbolCache {
-  return createSymbolCache({ readTables: readFileSymbolTables, createLookup: createGoSymbolLookup, tableJobs: createSymbolTableJobs(log) });
+export function createFileSymbolCache(log?: Logger, disk?: FileDataCacheSettings): SymbolCache {
+  const store = disk === undefined ? undefined : openSymbolDiskCache(disk, log);
+  return createSymbolCache({
+    readTables: readFileSymbolTables, createLookup: createGoSymbolLookup, tableJobs: createSymbolTableJobs(log), ...(store ? { store } : {}),
+  });
 }
