@@ -51,7 +51,11 @@ export interface SymbolTableStore {
 export interface SymbolCacheOptions {
   /** Most files kept; default 256. */
   readonly maxEntries?: number;
-  /** Approximate byte budget for all tables; default 256 MiB. */
+  /**
+   * Approximate byte budget for all tables; default 64 MiB (node's takes about 8). Every
+   * program exec'd on a busy host has its tables loaded; with the disk cache an
+   * evicted table comes back in milliseconds, so memory need not hold them all.
+   */
   readonly maxBytes?: number;
   /** Reads a file's tables; default its own .symtab ∪ .dynsym (readFileSymbolTables adds a debug file's). */
   readonly readTables?: (elf: ElfFile) => FileSymbolTables;
@@ -118,7 +122,7 @@ const MAX_OPEN_WAITING = 64;
 /** Creates an empty cache. */
 export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache {
   const maxEntries = options.maxEntries ?? 256;
-  const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+  const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
   const createLookup = options.createLookup ?? ((_elf: ElfFile, tables: SymbolLookup) => tables);
   const readTables = options.readTables ?? ((elf: ElfFile): FileSymbolTables => ({ own: createElfSymbolTable(elf) }));
   // Every key of an entry: its file identities and its build-id.

@@ -66,8 +66,12 @@ const BUILDING: TableState = { state: 'building' };
 /** Row chunks per batch update: 1 MiB per syscall. */
 const CHUNKS_PER_BATCH = 1024;
 
-/** Default bound of the built-table cache: node's table is 6 MB, libc's 0.5 MB. */
-export const DEFAULT_TABLE_CACHE_BYTES = 64 * 1024 * 1024;
+/**
+ * Default bound of the built-table cache: node's table is 6 MB, libc's 0.5 MB.
+ * Beyond it a table comes back from the disk cache (milliseconds), so memory
+ * holds only the recently used ones.
+ */
+export const DEFAULT_TABLE_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** Creates a store over empty maps; `onReady` hears of each file whose table has just been written. */
 export function createFileTableStore(
