@@ -81,6 +81,15 @@ export interface NativeAddon {
  * one instance (libbpf's print callback is per process anyway).
  */
 export function loadNativeAddon(): NativeAddon {
+  // Node caches the module too, but resolving it again (stat, require cache) cost
+  // every ring buffer poll and wait of the exec watcher thread.
+  addon ??= requireNativeAddon();
+  return addon;
+}
+
+let addon: NativeAddon | undefined;
+
+function requireNativeAddon(): NativeAddon {
   const path = buildPath('meshprof.node');
   if (!existsSync(path)) {
     throw new Error('loading native addon: build/meshprof.node not found: run `npm run build`');

@@ -8,6 +8,14 @@ import { fileURLToPath } from 'node:url';
  * dist/src/ once compiled.
  */
 export function packageRoot(): string {
+  // Constant for this module's location; every addon call used to walk and parse package.json again.
+  root ??= findPackageRoot();
+  return root;
+}
+
+let root: string | undefined;
+
+function findPackageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, 'package.json');
