@@ -84,6 +84,9 @@ export function openFileDataCache(dir: string, maxBytes: number, kind: FileDataK
   const counters: FileDataCacheCounters = { hits: 0, misses: 0, corrupt: 0, writes: 0, evicted: 0 };
   const fileOf = (key: string): string => join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 40)}${kind.suffix}`);
 
+  // Bytes in the directory as last listed plus what this process wrote since: the
+  // directory is listed again only when that passes the bound, not after every write.
+  let knownBytes: number | undefined;
   const evict = (): void => {
     const files: { path: string; size: number; mtime: number }[] = [];
     let total = 0;
@@ -108,6 +111,7 @@ export function openFileDataCache(dir: string, maxBytes: number, kind: FileDataK
       }
       total -= f.size;
     }
+    knownBytes = total;
   };
 
   return {
@@ -148,7 +152,7 @@ export function openFileDataCache(dir: string, maxBytes: number, kind: FileDataK
         }
         renameSync(tmp, fileOf(key));
         counters.writes++;
-        evict();
+        if (knownBytes === undefined || (knownBytes += e.payload.length + HEADER) > maxBytes) evict();
       } catch (err) {
         try { unlinkSync(tmp); } catch { /* never created */ }
         log?.debug(`writing ${kind.what} cache ${dir}: ${(err as Error).message}`);
