@@ -1,6 +1,7 @@
 /* bpf_object lifecycle: open, set .rodata globals, resize maps, choose
  * programs, load, look maps up, destroy. Mirrors what a skeleton does. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,16 +207,23 @@ static napi_value object__prog_set_autoload(napi_env env, napi_callback_info inf
 	return mp_undefined(env);
 }
 
-/* load(handle); the verifier log is in takeLog() on failure. */
+/* load(handle); the verifier log is in takeLog() on failure. Signals are
+ * blocked meanwhile: the verifier gives up with EAGAIN when one is pending,
+ * and the walker takes it longer than the 1 ms between a profiler's SIGPROFs
+ * (node --cpu-prof), so libbpf's five attempts all failed. */
 static napi_value object__load(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1];
 	struct mp_object *o;
+	sigset_t all, old;
 	int err;
 
 	if (!mp_args(env, info, 1, argv) || !mp_get_object(env, argv[0], &o))
 		return NULL;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	err = bpf_object__load(o->obj);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		mp_throw_errno(env, "loading bpf object", err);
 		return NULL;
