@@ -14,7 +14,7 @@ import { runChild } from './run-child.js';
 function recordReady(cli: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cli, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let text = '';
     let readyMs: number | undefined;
     child.stderr.on('data', (b: Buffer) => {
@@ -34,7 +34,7 @@ export async function measureStartup(cli: string, runs: number, outDir: string, 
   const out = { runs, nodeBareMs: [] as number[], helpMs: [] as number[], recordReadyMs: [] as number[] };
   for (let i = 0; i < runs; i++) {
     out.nodeBareMs.push((await runChild(process.execPath, ['-e', '0'])).wallMs);
-    out.helpMs.push((await runChild(process.execPath, [cli, '--help'])).wallMs);
+    out.helpMs.push((await runChild(cli, ['--help'])).wallMs);
     out.recordReadyMs.push(await recordReady(cli, ['record', '--all', '-d', '1s', '-o', join(outDir, 'startup.pb.gz')], env));
   }
   return out;

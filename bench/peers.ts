@@ -77,8 +77,9 @@ function cleanEnv(): NodeJS.ProcessEnv {
 function agentSpec(hz: number, outDir: string, agentMs: number, root = packageRoot(), name = 'agent'): ToolSpec {
   return {
     name,
-    command: process.execPath,
-    args: [join(root, 'bin', 'meshprof.js'), 'agent'],
+    // The launcher itself, as users run it: its shebang carries the V8 flags.
+    command: join(root, 'bin', 'meshprof.js'),
+    args: ['agent'],
     env: { ...cleanEnv(), MESHPROF_FREQUENCY: String(hz), MESHPROF_PROFILES: 'oncpu', MESHPROF_OUTPUT_DIR: join(outDir, 'agent-profiles') },
     stopAfterMs: agentMs,
     steadyWindowMs: [agentMs / 2, agentMs],
@@ -92,7 +93,7 @@ function toolSpecs(hz: number, outDir: string, quick: boolean, baseline?: string
   const env = cleanEnv();
   const noTool: ToolSpec = { name: 'no tool', command: 'sleep', args: [String(s)], env, profileMs: toolMs };
   const record = (root: string, name: string): ToolSpec => ({
-    name, command: process.execPath, args: [join(root, 'bin', 'meshprof.js'), 'record', '--all', '-d', `${s}s`, '-F', String(hz), '-o', join(outDir, 'x.pb.gz')], env, profileMs: toolMs,
+    name, command: join(root, 'bin', 'meshprof.js'), args: ['record', '--all', '-d', `${s}s`, '-F', String(hz), '-o', join(outDir, 'x.pb.gz')], env, profileMs: toolMs,
   });
   return [
     noTool,

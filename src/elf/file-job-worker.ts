@@ -167,7 +167,9 @@ export function createWorkerFileJobs<T, R>(opts: WorkerFileJobsOptions<T, R>): F
     }
   };
   const spawn = (): Worker => {
-    const w = new Worker(opts.script, opts.workerData === undefined ? {} : { workerData: opts.workerData });
+    // V8's default young generation (48 MiB) would count in the agent's peak RSS on every burst.
+    const resourceLimits = { maxYoungGenerationSizeMb: 8 };
+    const w = new Worker(opts.script, opts.workerData === undefined ? { resourceLimits } : { workerData: opts.workerData, resourceLimits });
     w.on('message', (m: FileJobReply<T>) => {
       const job = running;
       if (!job || job.id !== m.id) return;

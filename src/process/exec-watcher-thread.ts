@@ -50,7 +50,8 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
       };
       let w: Worker;
       try {
-        w = new Worker(url, { workerData });
+        // A small young generation: the thread lives as long as the agent and holds little.
+        w = new Worker(url, { workerData, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       } catch (err) {
         wakeFd.close();
         throw err;
