@@ -42,13 +42,24 @@ const pass = (b: Buffer): Buffer => b;
 /** Starts the server on config.grpc. */
 export async function startOtlpGrpcReceiver(config: ReceiverConfig & { readonly grpc: ListenAddress }, deps: GrpcReceiverDeps): Promise<ReceiverServer> {
   const { intake, metrics, checkToken, log } = deps;
-  // Statuses grpc-js sends before the handler runs (size limits) are only seen here.
-  const countLimits: grpc.ServerInterceptor = (_method, call) => new grpc.ServerInterceptingCall(call, {
-    sendStatus(status, next) {
-      if (status.code === grpc.status.RESOURCE_EXHAUSTED) metrics.recordRejected(protocol, 'too_large');
-      next(status);
-    },
-  });
+  // grpc-js ends a call over the size limit (as sent or as inflated) itself, before any
+  // interceptor or handler sees a message or a status: such a call is seen only ending.
+  // A client that cancels before its message arrives is counted the same way.
+  const countLimits: grpc.ServerInterceptor = (_method, call) => {
+    let seen = false;
+    return new grpc.ServerInterceptingCall(call, {
+      start(next) {
+        next(new grpc.ServerListenerBuilder()
+          .withOnReceiveMessage((message, nextMessage) => { seen = true; nextMessage(message); })
+          .withOnCancel(() => { if (!seen) metrics.recordRejected(protocol, 'too_large'); })
+          .build());
+      },
+      sendStatus(status, next) {
+        seen = true;
+        next(status);
+      },
+    });
+  };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.maxBytes,
     interceptors: [countLimits],
