@@ -47,6 +47,7 @@ const unit = [
   'test/kernel/privileges.test.ts',
   'test/layout/stage-imports.test.ts',
   'test/process/proc-maps.test.ts',
+  'test/receive/receive-units.test.ts',
   'test/process/process-tracking.test.ts',
   'test/samplers/oncpu-sampler-fake.test.ts',
   'test/samplers/target-selection-fake.test.ts',
