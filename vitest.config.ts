@@ -32,6 +32,7 @@ const unit = [
   'test/encode/otlp.test.ts',
   'test/encode/pprof.test.ts',
   'test/export/file-output.test.ts',
+  'test/export/otlp-merge.test.ts',
   'test/export/otlp-transports.test.ts',
   'test/export/pipeline.test.ts',
   'test/export/pyroscope.test.ts',

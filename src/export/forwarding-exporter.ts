@@ -23,6 +23,11 @@ export interface ForwardingSerializers {
   readonly received: ItemSerializer<ReceivedProfiles>;
 }
 
+/** How long received requests wait to go out together: a thousand a second become five requests. */
+export const FORWARD_BATCH_MS = 200;
+/** Received requests that go out at once, however short the wait. */
+const FORWARD_BATCH_ITEMS = 1024;
+
 const samplesOf = (items: readonly ExportItem[]): number =>
   items.reduce((n, i) => n + ('own' in i ? i.own.samples.length : i.received.samples), 0);
 
@@ -45,11 +50,30 @@ export function createForwardingExporter(
     },
   };
   const inner = createItemExporter<ExportItem>({ ...options, serializer }, samplesOf);
+  // Received requests wait a moment and are handed over together, so the serializer can merge them.
+  let pending: ExportItem[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const handOver = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (pending.length > 0) inner.export(pending.splice(0));
+  };
   return {
     name: inner.name,
     export: (profiles) => inner.export(profiles.map((own) => ({ own }))),
-    forward: (received) => inner.export([{ received }]),
-    flush: (deadlineMs) => inner.flush(deadlineMs),
-    shutdown: (deadlineMs) => inner.shutdown(deadlineMs),
+    forward(received) {
+      pending.push({ received });
+      if (pending.length >= FORWARD_BATCH_ITEMS) handOver();
+      else timer ??= setTimeout(handOver, FORWARD_BATCH_MS);
+    },
+    flush(deadlineMs) {
+      handOver();
+      return inner.flush(deadlineMs);
+    },
+    shutdown(deadlineMs) {
+      handOver();
+      pending = [];
+      return inner.shutdown(deadlineMs);
+    },
   };
 }

@@ -83,7 +83,7 @@ export async function startHttpReceiver(config: ReceiverConfig & { readonly http
     } catch (err) {
       throw new Refusal(400, 'malformed', `decoding ExportProfilesServiceRequest: ${(err as Error).message}`);
     }
-    const outcome = intake.acceptOtlp('otlp-http', request);
+    const outcome = intake.acceptOtlp('otlp-http', request, isJson(type) ? undefined : body.length);
     const response = create(ExportProfilesServiceResponseSchema, outcome.rejectedProfiles > 0
       ? { partialSuccess: { rejectedProfiles: BigInt(outcome.rejectedProfiles), errorMessage: outcome.errorMessage } }
       : {});

@@ -82,7 +82,7 @@ export async function startOtlpGrpcReceiver(config: ReceiverConfig & { readonly 
         return fail(callback, grpc.status.INVALID_ARGUMENT, `decoding ExportProfilesServiceRequest: ${(err as Error).message}`);
       }
       try {
-        const outcome = intake.acceptOtlp(protocol, request);
+        const outcome = intake.acceptOtlp(protocol, request, call.request.length);
         const response = create(ExportProfilesServiceResponseSchema, outcome.rejectedProfiles > 0
           ? { partialSuccess: { rejectedProfiles: BigInt(outcome.rejectedProfiles), errorMessage: outcome.errorMessage } }
           : {});

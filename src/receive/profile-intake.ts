@@ -11,6 +11,9 @@ import type { ReceiverMetrics } from './receiver-metrics.js';
 import { receivedProfiles, type ReceivedProfiles, type ReceivedProtocol } from './received-profiles.js';
 import type { ResourceEnricher } from './resource-enricher.js';
 
+/** Upper bound on what enrichment adds to one resource, serialized. */
+const ENRICHMENT_BYTES = 8192;
+
 /** OTLP's partial success: how many profiles were refused and why. */
 export interface IntakeOutcome {
   readonly rejectedProfiles: number;
@@ -19,7 +22,8 @@ export interface IntakeOutcome {
 
 /** Accepts decoded requests. Both methods throw InvalidRequestError when nothing can be accepted. */
 export interface ProfileIntake {
-  acceptOtlp(protocol: ReceivedProtocol, request: ExportProfilesServiceRequest): IntakeOutcome;
+  /** `receivedBytes`: the request's size as it arrived (uncompressed), a hint for batching. */
+  acceptOtlp(protocol: ReceivedProtocol, request: ExportProfilesServiceRequest, receivedBytes?: number): IntakeOutcome;
   acceptPprof(protocol: ReceivedProtocol, series: readonly PprofSeries[]): void;
 }
 
@@ -34,13 +38,15 @@ export interface ProfileIntakeDeps {
 /** Creates the intake. */
 export function createProfileIntake(deps: ProfileIntakeDeps): ProfileIntake {
   const { metrics } = deps;
-  const pass = (protocol: ReceivedProtocol, request: ExportProfilesServiceRequest, profiles: number, samples: number): void => {
-    deps.enricher.enrich(request);
+  const pass = (protocol: ReceivedProtocol, request: ExportProfilesServiceRequest, profiles: number, samples: number, receivedBytes?: number): void => {
+    const added = deps.enricher.enrich(request);
     metrics.recordReceived(protocol, profiles, samples);
-    if (profiles > 0) deps.deliver(receivedProfiles(protocol, samples, () => request, () => otlpToProfiles(request)));
+    // Enrichment adds well under ENRICHMENT_BYTES per resource.
+    const sizeHint = receivedBytes === undefined ? undefined : receivedBytes + added * ENRICHMENT_BYTES;
+    if (profiles > 0) deps.deliver(receivedProfiles(protocol, samples, () => request, () => otlpToProfiles(request), sizeHint));
   };
   return {
-    acceptOtlp(protocol, request) {
+    acceptOtlp(protocol, request, receivedBytes) {
       let checked;
       try {
         checked = validateOtlpRequest(request);
@@ -49,7 +55,8 @@ export function createProfileIntake(deps: ProfileIntakeDeps): ProfileIntake {
         throw err;
       }
       metrics.recordRejected(protocol, 'invalid_profile', checked.rejectedProfiles);
-      pass(protocol, checked.request, checked.acceptedProfiles, checked.acceptedSamples);
+      // Rejected profiles only make it smaller.
+      pass(protocol, checked.request, checked.acceptedProfiles, checked.acceptedSamples, receivedBytes);
       const more = checked.rejectedProfiles - checked.errors.length;
       const errorMessage = checked.rejectedProfiles === 0 ? '' : [
         `${checked.rejectedProfiles} profiles rejected`,

@@ -27,6 +27,8 @@ export interface ReceivedProfiles {
   readonly protocol: ReceivedProtocol;
   /** Samples accepted (rows, not values): the unit forwarding is counted in. */
   readonly samples: number;
+  /** About how large otlp() serializes (never less), so batching need not serialize each request; undefined when unknown. */
+  readonly sizeHint: number | undefined;
   /** The enriched request, for OTLP exporters. */
   otlp(): ExportProfilesServiceRequest;
   /** The same samples as Profiles, for every other sink. */
@@ -39,12 +41,14 @@ export function receivedProfiles(
   samples: number,
   otlp: () => ExportProfilesServiceRequest,
   profiles: () => readonly ReceivedProfile[],
+  sizeHint?: number,
 ): ReceivedProfiles {
   let request: ExportProfilesServiceRequest | undefined;
   let converted: readonly ReceivedProfile[] | undefined;
   return {
     protocol,
     samples,
+    sizeHint,
     otlp: () => (request ??= otlp()),
     profiles: () => (converted ??= profiles()),
   };

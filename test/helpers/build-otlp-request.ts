@@ -71,12 +71,13 @@ export function buildOtlpRequest(resources: readonly HandBuiltResource[]): Expor
   });
 }
 
-/** Every sample of a request as `leaf;...;root value` lines (sorted), read through its dictionary. */
-export function otlpStacks(request: ExportProfilesServiceRequest): string[] {
+/** Every sample of a request (or of its resource `only`) as `leaf;...;root value` lines (sorted), read through its dictionary. */
+export function otlpStacks(request: ExportProfilesServiceRequest, only?: number): string[] {
   const d = request.dictionary!;
   const name = (loc: number): string => d.stringTable[d.functionTable[d.locationTable[loc]!.lines[0]!.functionIndex]!.nameStrindex]!;
   const lines: string[] = [];
-  for (const rp of request.resourceProfiles) {
+  for (const [i, rp] of request.resourceProfiles.entries()) {
+    if (only !== undefined && i !== only) continue;
     for (const sp of rp.scopeProfiles) {
       for (const p of sp.profiles) {
         for (const s of p.samples) lines.push(`${d.stackTable[s.stackIndex]!.locationIndices.map(name).join(';')} ${s.values.join(',')}`);
@@ -91,4 +92,9 @@ export function resourceAttributes(request: ExportProfilesServiceRequest, index 
   const out: Record<string, string> = {};
   for (const kv of request.resourceProfiles[index]?.resource?.attributes ?? []) out[kv.key] = String(kv.value?.value.value ?? '');
   return out;
+}
+
+/** Every resource of every request: its attributes and its stacks, in arrival order. */
+export function resourcesOf(requests: readonly ExportProfilesServiceRequest[]): { attributes: Record<string, string>; stacks: string[] }[] {
+  return requests.flatMap((r) => r.resourceProfiles.map((_, i) => ({ attributes: resourceAttributes(r, i), stacks: otlpStacks(r, i) })));
 }
