@@ -5,7 +5,12 @@
  * stacks and values, with this process's node attributes added. Refusals
  * (token, malformed, oversized, gzip bombs) must forward nothing.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { create, fromBinary, toBinary, toJsonString } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
@@ -317,5 +322,35 @@ describe('profile receiver', () => {
     const m = await metrics(r);
     expect(metricValue(m, 'meshprof_receiver_rejected_total', { protocol: 'otlp-http', reason: 'too_large' })).toBeGreaterThanOrEqual(2);
     expect(metricValue(m, 'meshprof_receiver_rejected_total', { protocol: 'otlp-grpc', reason: 'too_large' })).toBe(2);
+  });
+
+  it('serves TLS on both endpoints with the configured certificate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshprof-receiver-tls-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1',
+      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    const r = await rig({ MESHPROF_RECEIVER_TLS_CERT_FILE: cert, MESHPROF_RECEIVER_TLS_KEY_FILE: key });
+    const ca = readFileSync(cert);
+    const bytes = toBinary(ExportProfilesServiceRequestSchema, producerRequest());
+    // A plaintext client gets nothing through.
+    expect((await grpcExport(r.receiver.grpcAddress!, bytes, TOKEN, { 'grpc.max_reconnect_backoff_ms': 100 } as grpc.ChannelOptions).then((x) => x.error?.code))).toBe(grpc.status.UNAVAILABLE);
+    const client = new grpc.Client(r.receiver.grpcAddress!, grpc.credentials.createSsl(ca));
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${TOKEN}`);
+    const error = await new Promise<grpc.ServiceError | null>((resolve) => client.makeUnaryRequest(OTLP_PROFILES_EXPORT_PATH, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(bytes), metadata, (err) => resolve(err)));
+    client.close();
+    expect(error).toBeNull();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = https.request(`https://${r.receiver.httpAddress}/v1development/profiles`, {
+        method: 'POST', ca, headers: { 'Content-Type': 'application/x-protobuf', Authorization: `Bearer ${TOKEN}` },
+      }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      req.on('error', reject);
+      req.end(Buffer.from(bytes));
+    });
+    expect(status).toBe(200);
+    await r.flush();
+    expect(resourcesOf(forwardedRequests(r)).map((x) => x.stacks)).toEqual([otlpStacks(producerRequest()), otlpStacks(producerRequest())]);
   });
 });
