@@ -170,8 +170,8 @@ export async function startHttpReceiver(config: ReceiverConfig & { readonly http
       res.end(typeof a.body === 'string' ? a.body : Buffer.from(a.body));
     };
     if (route === undefined || req.method !== 'POST') {
-      req.resume();
-      send({ status: route === undefined ? 404 : 405, contentType: 'text/plain', body: `${route === undefined ? 'not found' : 'use POST'}: meshprof receives at POST ${Object.keys(routes).join(', ')}\n` });
+      // Not read: a large body to a wrong path ends with the connection.
+      send({ status: route === undefined ? 404 : 405, contentType: 'text/plain', body: `${route === undefined ? 'not found' : 'use POST'}: meshprof receives at POST ${Object.keys(routes).join(', ')}\n` }, !req.complete);
       return;
     }
     const refuse = (r: Refusal): void => {

@@ -25,7 +25,7 @@ interface Group {
 }
 
 /** Creates a buffer holding at most maxSamples sample rows per interval. */
-export function createReceivedAccumulator(maxSamples = 1_000_000): ReceivedAccumulator {
+export function createReceivedAccumulator(maxSamples = 200_000): ReceivedAccumulator {
   let groups = new Map<string, Group>();
   let held = 0;
   return {
