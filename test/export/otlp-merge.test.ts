@@ -1,5 +1,12 @@
-import { toBinary } from '@bufbuild/protobuf';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { readOtlpEnv } from '../../src/config/otlp-env.js';
+import { createExportMetrics } from '../../src/export/export-metrics.js';
+import { createOtlpExporter } from '../../src/export/otlp-exporter.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { receivedProfiles } from '../../src/receive/received-profiles.js';
+import { startGrpcServer } from '../helpers/test-servers.js';
 import { ExportProfilesServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
 import { mergeOtlpRequests } from '../../src/export/otlp-merge.js';
 import { validateOtlpRequest } from '../../src/receive/otlp-validation.js';
@@ -24,5 +31,26 @@ describe('mergeOtlpRequests', () => {
     expect(d.stackTable.map((s) => s.locationIndices.length)).toEqual([0, 2, 2, 1, 2, 3]);
     expect(d.attributeTable).toHaveLength(2);
     expect([toBinary(ExportProfilesServiceRequestSchema, a), toBinary(ExportProfilesServiceRequestSchema, b)]).toEqual(before);
+  });
+});
+
+describe('forwarding received requests through the OTLP exporter', () => {
+  it('sends 500 requests forwarded together as one merged request, every resource and sample intact', async () => {
+    const server = await startGrpcServer();
+    const registry = new Registry();
+    const metrics = createExportMetrics(registry);
+    const exporter = createOtlpExporter(readOtlpEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://${server.address}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), {}, { logger: silentLogger, metrics });
+    try {
+      const sent = Array.from({ length: 500 }, (_, i) => buildOtlpRequest([{ attributes: { 'service.name': `svc-${i % 7}`, 'process.pid': 1000 + i }, stacks: [{ frames: [`f${i % 13}`, 'main'], value: i + 1 }] }]));
+      for (const r of sent) exporter.forward(receivedProfiles('otlp-grpc', 1, () => r, () => [], toBinary(ExportProfilesServiceRequestSchema, r).length));
+      await exporter.flush(10_000);
+      expect(server.requests).toHaveLength(1);
+      const got = resourcesOf(server.requests.map((q) => fromBinary(ExportProfilesServiceRequestSchema, q.bytes)));
+      expect(got).toEqual(resourcesOf(sent));
+      expect(metrics.drops()).toEqual({});
+    } finally {
+      await exporter.shutdown(1000);
+      await server.close();
+    }
   });
 });
