@@ -23,6 +23,7 @@ import { offCpuWalker } from './offcpu-walker.js';
 import { onCpuOverhead } from './oncpu-overhead.js';
 import { peersBenchmarks, peersSoak } from './peers.js';
 import { formatResultsTable, type BenchFailure } from './results-table.js';
+import { receiverLoad } from './receiver-load.js';
 import { symbolLookup } from './symbol-lookup.js';
 import { symbolLoadStall, unwindBuildStall } from './main-thread-stall.js';
 import { unwindSampler } from './unwind-sampler.js';
@@ -39,6 +40,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   unwindBuildStall,
   symbolLoadStall,
   unwindSampler,
+  receiverLoad,
   ...peersBenchmarks,
   peersSoak,
 ];

@@ -21,6 +21,8 @@ import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 import { type Logger } from '../log/logger.js';
 import { readTableCacheEnv } from '../config/table-cache-env.js';
+import type { ReceiverConfig } from '../config/receiver-env.js';
+import { startReceiverService, type ReceiverService } from './receiver-service.js';
 
 export type { ProfileSink } from '../export/profile-sink.js';
 
@@ -64,6 +66,7 @@ interface Wiring {
   readonly config: AgentConfig;
   readonly discoveryConfig: DiscoveryConfig;
   readonly skywalkingConfig: SkyWalkingEnvConfig | undefined;
+  readonly receiverConfig: ReceiverConfig | undefined;
   readonly log: Logger;
   readonly metrics: AgentMetrics;
   readonly telemetry: SelfTelemetry;
@@ -87,7 +90,7 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
     const sinks = [localSink(config, log), ...createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
       .filter((s): s is ProfileSink => s !== undefined);
     const symbolCache = createFileSymbolCache(log, readTableCacheEnv(env));
-    return { config, discoveryConfig: settings.discovery, skywalkingConfig: settings.skywalking, log, metrics, telemetry, sinks, symbolCache };
+    return { config, discoveryConfig: settings.discovery, skywalkingConfig: settings.skywalking, receiverConfig: settings.receiver, log, metrics, telemetry, sinks, symbolCache };
   } catch (err) {
     // The SDK's exporter would otherwise keep the process alive after the config error.
     void telemetry.shutdown();
@@ -102,13 +105,14 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
  * SIGTERM/SIGINT within MESHPROF_SHUTDOWN_TIMEOUT.
  */
 export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []): Promise<number> {
-  const { config, discoveryConfig, skywalkingConfig, log, metrics, telemetry, sinks, symbolCache } = wire(env, extraSinks);
+  const { config, discoveryConfig, skywalkingConfig, receiverConfig, log, metrics, telemetry, sinks, symbolCache } = wire(env, extraSinks);
   requireProfilingPrivileges();
 
   const collectors: { kind: string; collector: ProfileCollector }[] = [];
   let metricsServer: MetricsServer | undefined;
   let discovery: DiscoveryService | undefined;
   let skywalking: SkyWalkingExporter | undefined;
+  let receiver: ReceiverService | undefined;
   const stop = new AbortController();
   const onSignal = (signal: string): void => { log.info({ signal }, 'stopping: flushing the last interval'); stop.abort(); };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
@@ -138,8 +142,15 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
         }
       }
     }
+    // What the receiver took in this interval, for the sinks that do not forward it as it comes (local files).
+    for (const { kind, profile } of receiver?.takeInterval() ?? []) {
+      for (const sink of sinks) {
+        if (sink.forward !== undefined) continue;
+        await sink.consume(kind, profile).catch((err: unknown) => log.error({ sink: sink.name, kind, err: err instanceof Error ? err.message : String(err) }, 'sink failed: received profile dropped for this sink'));
+      }
+    }
     // Totals since start: at info when they changed, so a silent loss shows in the log; else at debug.
-    const drops = { dropped: metrics.drops(), exportDropped: metrics.export.drops() };
+    const drops = { dropped: metrics.drops(), exportDropped: metrics.export.drops(), ...(receiver ? { receiver: receiver.metrics.totals() } : {}) };
     const key = JSON.stringify(drops);
     log[key === lastDrops ? 'debug' : 'info'](drops, 'drops so far');
     lastDrops = key;
@@ -178,11 +189,15 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       for (const c of collectors) c.collector.setTargets(targets);
       log.info({ targets: typeof targets === 'string' ? targets : targets.length }, 'target selection changed');
     }, livePidsOf(shared.processes));
+    // After discovery (it names received resources) and the sinks; before the loop, so nothing waits on it.
+    if (receiverConfig !== undefined) {
+      receiver = await startReceiverService(receiverConfig, { procRoot: config.procRoot, naming, sinks, registry: metrics.registry, log });
+    }
     if (config.metricsAddr !== undefined) metricsServer = await startMetricsServer(config.metricsAddr, metrics.registry);
     skywalking?.start();
     log.info({
       intervalMs: config.intervalMs, profiles: config.profiles, sinks: sinks.map((s) => s.name),
-      skywalking: skywalking !== undefined, metrics: metricsServer?.port, selfTelemetry: telemetry.enabled,
+      skywalking: skywalking !== undefined, receiver: receiver !== undefined, metrics: metricsServer?.port, selfTelemetry: telemetry.enabled,
     }, 'agent started');
 
     let intervalStart = Date.now();
@@ -199,8 +214,11 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
         await deliver();
       }
     }
+    // No new requests during the last interval's delivery: what was accepted goes out with it.
+    await receiver?.close();
     await deliver();
   } finally {
+    await receiver?.close().catch((err: unknown) => log.error({ err: String(err) }, 'stopping receiver'));
     for (const c of collectors) {
       try {
         c.collector.stop();

@@ -12,6 +12,7 @@ import { readEvery } from './config-error.js';
 import { discoveryConfigFromEnv } from './discovery-env.js';
 import { readExportersEnv, type ExportersEnvConfig } from './exporters-env.js';
 import type { EnvRecord } from './env-values.js';
+import { readReceiverEnv, type ReceiverConfig } from './receiver-env.js';
 import { readSkyWalkingEnv, type SkyWalkingEnvConfig } from './skywalking-env.js';
 import { readTracesExporterEnv, type TracesExporter } from './telemetry-env.js';
 import { resolveAgentConfig } from './validate-agent-config.js';
@@ -31,6 +32,8 @@ export interface MeshprofEnv {
   readonly tracesExporter: TracesExporter;
   /** MESHPROF_KUBERNETES, MESHPROF_NODE_NAME, MESHPROF_TARGET_*, MESHPROF_EXCLUDE_*, ... */
   readonly discovery: DiscoveryConfig;
+  /** MESHPROF_RECEIVER_*; undefined when no receiver endpoint is set. */
+  readonly receiver: ReceiverConfig | undefined;
 }
 
 /**
@@ -50,5 +53,6 @@ export function resolveMeshprofEnv(env: EnvRecord): MeshprofEnv {
     skywalking: () => readSkyWalkingEnv(env),
     tracesExporter: () => readTracesExporterEnv(env),
     discovery: () => discoveryConfigFromEnv(procVars),
+    receiver: () => readReceiverEnv(env),
   });
 }

@@ -1,4 +1,6 @@
+import { hostname } from 'node:os';
 import type { DiscoveryConfig } from './discovery.js';
+import { containerAttributes } from './resource-attributes.js';
 import { createDiscovery, type Discovery } from './index.js';
 import { selectsEverything } from './target-rules.js';
 import type { SelectorProcesses, TargetSelector, TargetSet } from './target-selector.js';
@@ -9,6 +11,8 @@ import { type Logger } from '../log/logger.js';
 export interface DiscoveryService {
   /** Adds container, pod, service and Istio attributes; the symbolizer's describeProcess hook. */
   describeProcess(base: ProcessMetadata): ProcessMetadata;
+  /** A pod container's attributes by container id (Kubernetes only); undefined when unknown. */
+  describeContainer(containerId: string): Record<string, string> | undefined;
   /** True when MESHPROF_TARGET_* / MESHPROF_EXCLUDE_* narrow the processes profiled. */
   readonly selective: boolean;
   /** The selection now, for the samplers: 'all' without selectors, 'none' when they match no process. */
@@ -42,6 +46,10 @@ export async function startDiscoveryService(config: DiscoveryConfig, log: Logger
   }
   return {
     describeProcess: (base) => discovery.describer.describe(base),
+    describeContainer(containerId) {
+      const container = discovery.resolver?.byContainerId(containerId);
+      return container === undefined ? undefined : containerAttributes(container, config.nodeName ?? hostname());
+    },
     selective,
     currentTargets: () => current,
     followTargets(apply, processes) {

@@ -6,7 +6,8 @@
 import type { AgentConfig } from '../config/agent-config.js';
 import type { ExportersEnvConfig } from '../config/exporters-env.js';
 import { createExporters } from './exporters-from-env.js';
-import type { ExportMetrics, ProfileExporter, SelfTelemetry } from './index.js';
+import type { ExportMetrics, SelfTelemetry } from './index.js';
+import type { ForwardingExporter } from './forwarding-exporter.js';
 import type { ProfileSink } from './profile-sink.js';
 import { type Logger } from '../log/logger.js';
 
@@ -19,13 +20,14 @@ export interface ExporterSinkDeps {
 }
 
 /** Wraps one exporter as a sink. */
-export function exporterSink(exporter: ProfileExporter): ProfileSink {
+export function exporterSink(exporter: ForwardingExporter): ProfileSink {
   return {
     name: exporter.name,
     consume(_kind, profile) {
       exporter.export([profile]);
       return Promise.resolve();
     },
+    forward: (received) => exporter.forward(received),
     shutdown: (deadlineMs) => exporter.shutdown(deadlineMs),
   };
 }

@@ -12,7 +12,7 @@ import { readOtlpResourceEnv } from '../config/otlp-env.js';
 import type { ExporterDeps } from './otlp-exporter.js';
 import { createOtlpExporter } from './otlp-exporter.js';
 import { createPyroscopeExporter } from './pyroscope-exporter.js';
-import type { ProfileExporter } from './queued-exporter.js';
+import type { ForwardingExporter } from './forwarding-exporter.js';
 
 /** Resource settings (OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES, already read) plus this host's name. */
 export function resourceOptions(resource: OtlpResourceConfig, hostName: string = hostname()): OtlpEncodeOptions {
@@ -25,9 +25,9 @@ export function resourceOptionsFromEnv(env: EnvRecord, hostName: string = hostna
 }
 
 /** Creates the exporters the (already validated) settings ask for. */
-export function createExporters(settings: ExportersEnvConfig, deps: ExporterDeps, hostName?: string): ProfileExporter[] {
+export function createExporters(settings: ExportersEnvConfig, deps: ExporterDeps, hostName?: string): ForwardingExporter[] {
   const resource = resourceOptions(settings.resource, hostName);
-  const exporters: ProfileExporter[] = [];
+  const exporters: ForwardingExporter[] = [];
   if (settings.otlp.endpointExplicit) exporters.push(createOtlpExporter(settings.otlp, resource, deps));
   if (settings.pyroscope) exporters.push(createPyroscopeExporter(settings.pyroscope, resource, deps));
   return exporters;

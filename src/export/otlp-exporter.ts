@@ -10,8 +10,9 @@ import type { QueueLimits } from './bounded-queue.js';
 import type { ExportMetrics } from './export-metrics.js';
 import { createOtlpGrpcTransport } from './otlp-grpc-transport.js';
 import { createOtlpHttpTransport } from './otlp-http-transport.js';
-import type { ProfileExporter, QueuedExporterOptions } from './queued-exporter.js';
-import { createQueuedExporter } from './queued-exporter.js';
+import type { QueuedExporterOptions } from './queued-exporter.js';
+import { createForwardingExporter, type ForwardingExporter } from './forwarding-exporter.js';
+import { createOtlpForwardSerializer } from './otlp-forward.js';
 import type { RetryOptions } from './retrying-transport.js';
 import { createRetryingTransport } from './retrying-transport.js';
 import type { ExportTransport } from './transport.js';
@@ -27,20 +28,25 @@ export interface ExporterDeps {
   readonly traceSend?: QueuedExporterOptions['traceSend'];
 }
 
-/** Creates the OTLP exporter for config; `encode` carries the resource settings. */
-export function createOtlpExporter(config: OtlpExporterConfig, encode: OtlpEncodeOptions, deps: ExporterDeps): ProfileExporter {
+/**
+ * Creates the OTLP exporter for config; `encode` carries the resource
+ * settings. Received requests are forwarded with their own dictionary.
+ */
+export function createOtlpExporter(config: OtlpExporterConfig, encode: OtlpEncodeOptions, deps: ExporterDeps): ForwardingExporter {
   const name = `otlp-${config.protocol === 'grpc' ? 'grpc' : 'http'}`;
   const transport = createOtlpTransport(config);
   const maxBytes = deps.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
-  return createQueuedExporter({
+  return createForwardingExporter({
     name,
-    serializer: { serialize: (profiles) => encodeOtlpRequests(profiles, maxBytes, encode) },
     transport: createRetryingTransport(transport, { ...deps.retry, onRetry: () => deps.metrics.recordRetry(name) }),
     metrics: deps.metrics,
     logger: deps.logger,
     timeoutMs: config.timeoutMs,
     queue: deps.queue,
     traceSend: deps.traceSend,
+  }, {
+    own: { serialize: (profiles) => encodeOtlpRequests(profiles, maxBytes, encode) },
+    received: createOtlpForwardSerializer(maxBytes),
   });
 }
 

@@ -12,7 +12,7 @@ const root = resolve(__dirname, '../..');
 const src = join(root, 'src');
 
 /** Bottom first: a stage may import only stages before it (and generated code). */
-const STAGE_ORDER = ['log', 'kernel', 'stacks', 'elf', 'samplers', 'process', 'unwind', 'symbolize', 'discovery', 'profile', 'config', 'encode', 'export', 'agent', 'cli'];
+const STAGE_ORDER = ['log', 'kernel', 'stacks', 'elf', 'samplers', 'process', 'unwind', 'symbolize', 'discovery', 'profile', 'config', 'encode', 'receive', 'export', 'agent', 'cli'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {

@@ -1,0 +1,74 @@
+/**
+ * The process under load in the receiver benchmark (bench/receiver-load.ts):
+ * `baseline` is a bare grpc-js ProfilesService that decodes each request,
+ * `receiver` is meshprof's receiver (validation, enrichment from /proc,
+ * forwarding through the real OTLP exporter) in front of that same bare
+ * service. Prints `ready <port>` and then one JSON line of memory and CPU
+ * figures every 500 ms until stdin closes.
+ */
+import { fromBinary } from '@bufbuild/protobuf';
+import * as grpc from '@grpc/grpc-js';
+import { Registry } from 'prom-client';
+import { startReceiverService } from '../src/agent/receiver-service.js';
+import { readExportersEnv } from '../src/config/exporters-env.js';
+import { readReceiverEnv } from '../src/config/receiver-env.js';
+import { exporterSink } from '../src/export/exporter-sinks.js';
+import { createExportMetrics } from '../src/export/export-metrics.js';
+import { createExporters } from '../src/export/exporters-from-env.js';
+import { ExportProfilesServiceRequestSchema } from '../src/gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
+import { createLogger, silentLogger } from '../src/log/logger.js';
+import { OTLP_PROFILES_EXPORT_PATH } from '../src/receive/index.js';
+
+/** A bare ProfilesService: decodes, counts samples, answers OK. */
+async function startBareService(): Promise<{ port: number; samples: () => number }> {
+  const server = new grpc.Server();
+  const pass = (b: Buffer): Buffer => b;
+  let samples = 0;
+  server.addService({
+    Export: { path: OTLP_PROFILES_EXPORT_PATH, requestStream: false, responseStream: false, requestSerialize: pass, requestDeserialize: pass, responseSerialize: pass, responseDeserialize: pass },
+  }, {
+    Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      const r = fromBinary(ExportProfilesServiceRequestSchema, call.request);
+      for (const rp of r.resourceProfiles) for (const sp of rp.scopeProfiles) for (const p of sp.profiles) samples += p.samples.length;
+      callback(null, Buffer.alloc(0));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  return { port, samples: () => samples };
+}
+
+async function main(mode: string): Promise<void> {
+  const bare = await startBareService();
+  let port = bare.port;
+  let dropped = (): number => 0;
+  if (mode === 'receiver') {
+    const registry = new Registry();
+    const metrics = createExportMetrics(registry);
+    const exporters = createExporters(readExportersEnv({
+      OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT: `http://127.0.0.1:${bare.port}`, OTEL_EXPORTER_OTLP_PROFILES_PROTOCOL: 'grpc',
+    }), { logger: silentLogger, metrics });
+    dropped = () => Object.values(metrics.drops()).reduce((n, byReason) => n + Object.values(byReason).reduce((a, b) => a + b, 0), 0);
+    const receiver = await startReceiverService(readReceiverEnv({ MESHPROF_RECEIVER_GRPC_ENDPOINT: '127.0.0.1:0', MESHPROF_RECEIVER_AUTH_TOKEN: 'bench' })!, {
+      procRoot: '/proc',
+      naming: { describeProcess: (base) => ({ ...base, attributes: { ...base.attributes, 'k8s.pod.name': 'bench-pod' } }), describeContainer: () => undefined },
+      sinks: exporters.map(exporterSink),
+      registry,
+      // Errors only: a failing receiver must say why in the bench's output.
+      log: createLogger((level, text) => { if (level === 'error') process.stderr.write(`receiver-target: ${text}\n`); }),
+    });
+    port = Number(receiver.grpcAddress!.split(':').pop());
+  } else if (mode !== 'baseline') {
+    throw new Error(`receiver-target: mode ${mode} is not baseline or receiver`);
+  }
+  console.log(`ready ${port}`);
+  const cpu0 = process.cpuUsage();
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    const c = process.cpuUsage(cpu0);
+    console.log(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, cpuMs: (c.user + c.system) / 1000, samples: bare.samples(), dropped: dropped() }));
+  }, 500);
+  process.stdin.resume();
+  process.stdin.on('end', () => { clearInterval(timer); process.exit(0); });
+}
+
+void main(process.argv[2] ?? '').catch((err: unknown) => { console.error(err); process.exit(1); });
