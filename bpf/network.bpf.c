@@ -154,7 +154,7 @@ struct tcp_map tcp1 SEC(".maps");
 /* events: struct http_event records */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
 /* drops[reason]: see enum net_drop_reason */
@@ -394,7 +394,8 @@ static __always_inline void emit(struct http_conn *conn, __u32 tgid, __u8 flags,
 		__builtin_memset(out->local_addr, 0, 16);
 		__builtin_memset(out->peer_addr, 0, 16);
 	}
-	bpf_ringbuf_submit(out, 0);
+	/* user space polls on a timer: no wakeup per event */
+	bpf_ringbuf_submit(out, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void on_response(struct conn_key *key, bool is_write, struct sock *sk,
