@@ -11,6 +11,7 @@ import { readAgentEnv } from './agent-env.js';
 import { readEvery } from './config-error.js';
 import { discoveryConfigFromEnv } from './discovery-env.js';
 import { readExportersEnv, type ExportersEnvConfig } from './exporters-env.js';
+import { readNetworkEnv, type NetworkSettings } from './network-env.js';
 import type { EnvRecord } from './env-values.js';
 import { readSkyWalkingEnv, type SkyWalkingEnvConfig } from './skywalking-env.js';
 import { readTracesExporterEnv, type TracesExporter } from './telemetry-env.js';
@@ -29,6 +30,8 @@ export interface MeshprofEnv {
   readonly skywalking: SkyWalkingEnvConfig | undefined;
   /** OTEL_TRACES_EXPORTER. */
   readonly tracesExporter: TracesExporter;
+  /** MESHPROF_NETWORK_* (config/network-env.ts), read whether or not network profiling is on. */
+  readonly network: NetworkSettings;
   /** MESHPROF_KUBERNETES, MESHPROF_NODE_NAME, MESHPROF_TARGET_*, MESHPROF_EXCLUDE_*, ... */
   readonly discovery: DiscoveryConfig;
 }
@@ -49,6 +52,7 @@ export function resolveMeshprofEnv(env: EnvRecord): MeshprofEnv {
     exporters: () => readExportersEnv(env),
     skywalking: () => readSkyWalkingEnv(env),
     tracesExporter: () => readTracesExporterEnv(env),
+    network: () => readNetworkEnv(env),
     discovery: () => discoveryConfigFromEnv(procVars),
   });
 }
