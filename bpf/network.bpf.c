@@ -59,9 +59,10 @@ struct active_call {
 	__u32 nr;
 };
 
-/* active: thread (pid_tgid) -> the syscall it is in, from enter to exit */
+/* active: thread (pid_tgid) -> the syscall it is in, from enter to exit;
+ * LRU so that entries of threads killed inside a syscall age out */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u64);
 	__type(value, struct active_call);
@@ -86,9 +87,9 @@ struct ssl_call {
 	__u64 len_ptr;	/* size_t * of the _ex variants, else 0 */
 };
 
-/* ssl_active: thread -> the SSL_read/SSL_write it is in */
+/* ssl_active: thread -> the SSL_read/SSL_write it is in (LRU, as active) */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u64);
 	__type(value, struct ssl_call);
