@@ -51,6 +51,7 @@ const unit = [
   'test/profile/network-aggregator.test.ts',
   'test/process/process-tracking.test.ts',
   'test/samplers/network-decode.test.ts',
+  'test/samplers/network-sampler-fake.test.ts',
   'test/samplers/oncpu-sampler-fake.test.ts',
   'test/samplers/target-selection-fake.test.ts',
   'test/symbolize/elf-symbol-table.test.ts',
