@@ -59,10 +59,10 @@ struct active_call {
 	__u32 nr;
 };
 
-/* active: thread (pid_tgid) -> the syscall it is in, from enter to exit;
- * LRU so that entries of threads killed inside a syscall age out */
+/* active: thread (pid_tgid) -> the syscall it is in, from enter to exit
+ * (sys_exit runs for a killed thread too, so entries do not leak) */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u64);
 	__type(value, struct active_call);
