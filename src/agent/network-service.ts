@@ -8,7 +8,7 @@ import type { AgentMetrics } from '../export/agent-metrics.js';
 import type { NetworkSettings } from '../config/network-env.js';
 import type { ExportersEnvConfig } from '../config/exporters-env.js';
 import { resourceOptions } from '../export/exporters-from-env.js';
-import { createOtlpMetricsExporter } from '../export/otlp-metrics-exporter.js';
+import { createOtlpMetricsExporter, createOtlpNotableLogsExporter } from '../export/otlp-network-exporters.js';
 import type { QueuedExporter } from '../export/queued-exporter.js';
 import type { NetworkReport } from '../profile/network-report.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
@@ -42,17 +42,21 @@ function summarize(r: NetworkReport): Record<string, unknown> {
 export function createNetworkService(
   settings: NetworkSettings, exporters: ExportersEnvConfig, config: AgentConfig, shared: ProcessServices, metrics: AgentMetrics, log: Logger,
 ): NetworkService {
+  const deps = { logger: log, metrics: metrics.export, retry: config.exportRetry, queue: config.exportQueue };
+  const resource = resourceOptions(exporters.resource);
   const exporter: QueuedExporter<NetworkReport> | undefined = exporters.otlpMetrics.endpointExplicit
-    ? createOtlpMetricsExporter(exporters.otlpMetrics, resourceOptions(exporters.resource), {
-      logger: log, metrics: metrics.export, retry: config.exportRetry, queue: config.exportQueue,
-    })
+    ? createOtlpMetricsExporter(exporters.otlpMetrics, resource, deps)
+    : undefined;
+  // slow, failed and unanswered requests as log records
+  const logs: QueuedExporter<NetworkReport> | undefined = exporters.otlpLogs.endpointExplicit
+    ? createOtlpNotableLogsExporter(exporters.otlpLogs, resource, deps)
     : undefined;
   let collector: ReturnType<typeof createNetworkCollectorFor> | undefined;
   return {
     async start(targets) {
       collector = createNetworkCollectorFor({ targets, ...settings, log }, shared);
       await collector.start();
-      log.info({ exporter: exporter?.name ?? 'none', slowMs: settings.slowThresholdNs / 1e6, tls: settings.tls }, 'network profiling started');
+      log.info({ exporter: exporter?.name ?? 'none', logs: logs?.name ?? 'none', slowMs: settings.slowThresholdNs / 1e6, tls: settings.tls }, 'network profiling started');
     },
     poll: () => { collector?.poll(); },
     setTargets: (t) => collector?.setTargets(t),
@@ -61,13 +65,14 @@ export function createNetworkService(
       const report = collector.collect();
       log.info({ kind: 'network', ...summarize(report) }, 'collected interval');
       if (report.http.length > 0 || report.tcp.length > 0) exporter?.export([report]);
+      if (report.notable.length > 0) logs?.export([report]);
     },
     async stop(deadlineMs) {
       try {
         collector?.stop();
       } finally {
         collector = undefined;
-        await exporter?.shutdown(deadlineMs);
+        await Promise.all([exporter?.shutdown(deadlineMs), logs?.shutdown(deadlineMs)]);
       }
     },
   };

@@ -14,6 +14,8 @@ export interface ExportersEnvConfig {
   readonly otlp: OtlpExporterConfig;
   /** OTLP metrics (network profiling): on when otlpMetrics.endpointExplicit (OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT). */
   readonly otlpMetrics: OtlpExporterConfig;
+  /** OTLP logs (slow and failed requests): on when otlpLogs.endpointExplicit (OTEL_EXPORTER_OTLP_(LOGS_)ENDPOINT). */
+  readonly otlpLogs: OtlpExporterConfig;
   /** Undefined when MESHPROF_PYROSCOPE_URL is unset. */
   readonly pyroscope: PyroscopeExporterConfig | undefined;
   readonly resource: OtlpResourceConfig;
@@ -24,6 +26,7 @@ export function readExportersEnv(env: EnvRecord): ExportersEnvConfig {
   return readEvery<ExportersEnvConfig>({
     otlp: () => readOtlpEnv(env),
     otlpMetrics: () => readOtlpEnv(env, 'METRICS'),
+    otlpLogs: () => readOtlpEnv(env, 'LOGS'),
     pyroscope: () => readPyroscopeEnv(env),
     resource: () => readOtlpResourceEnv(env),
   });

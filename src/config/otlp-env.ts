@@ -38,9 +38,11 @@ export interface OtlpResourceConfig {
 export const OTLP_HTTP_PROFILES_PATH = '/v1development/profiles';
 /** Path appended to the generic endpoint for OTLP/HTTP metrics. */
 export const OTLP_HTTP_METRICS_PATH = '/v1/metrics';
+/** Path appended to the generic endpoint for OTLP/HTTP logs. */
+export const OTLP_HTTP_LOGS_PATH = '/v1/logs';
 
 /** Which OTLP signal's variables to read: OTEL_EXPORTER_OTLP_<SIGNAL>_* win over the generic ones. */
-export type OtlpSignal = 'PROFILES' | 'METRICS';
+export type OtlpSignal = 'PROFILES' | 'METRICS' | 'LOGS';
 
 const GENERIC = 'OTEL_EXPORTER_OTLP_';
 
@@ -50,7 +52,7 @@ const GENERIC = 'OTEL_EXPORTER_OTLP_';
  */
 export function readOtlpEnv(env: EnvRecord, signal: OtlpSignal = 'PROFILES'): OtlpExporterConfig {
   const SPECIFIC = `OTEL_EXPORTER_OTLP_${signal}_`;
-  const httpPath = signal === 'PROFILES' ? OTLP_HTTP_PROFILES_PATH : OTLP_HTTP_METRICS_PATH;
+  const httpPath = { PROFILES: OTLP_HTTP_PROFILES_PATH, METRICS: OTLP_HTTP_METRICS_PATH, LOGS: OTLP_HTTP_LOGS_PATH }[signal];
   const issues = new ConfigIssues();
   const pick = (suffix: string): EnvSetting | undefined => pickEnv(env, [SPECIFIC + suffix, GENERIC + suffix]);
 

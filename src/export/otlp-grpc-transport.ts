@@ -12,6 +12,8 @@ export const PROFILES_EXPORT_METHOD =
 
 /** Full method path of the OTLP metrics export RPC. */
 export const METRICS_EXPORT_METHOD = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+/** Full method path of the OTLP logs export RPC. */
+export const LOGS_EXPORT_METHOD = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
 /** Settings for createOtlpGrpcTransport. */
 export interface OtlpGrpcTransportOptions {
@@ -45,7 +47,7 @@ export function createOtlpGrpcTransport(options: OtlpGrpcTransportOptions): Expo
   };
   const client = new grpc.Client(address, credentials, channelOptions);
   const method = options.method ?? PROFILES_EXPORT_METHOD;
-  const what = method === PROFILES_EXPORT_METHOD ? 'profiles' : 'metrics';
+  const what = method === PROFILES_EXPORT_METHOD ? 'profiles' : method === LOGS_EXPORT_METHOD ? 'logs' : 'metrics';
   const identity = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
   return {

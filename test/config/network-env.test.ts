@@ -27,5 +27,6 @@ describe('network settings', () => {
     expect(readOtlpEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:9/x' }, 'METRICS').endpoint).toBe('http://m:9/x');
     expect(readOtlpEnv({ OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_PROFILES_PROTOCOL: 'http/protobuf' }, 'METRICS').protocol).toBe('grpc');
     expect(readOtlpEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).endpoint).toBe('http://c:4318/v1development/profiles');
+    expect(readOtlpEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'LOGS').endpoint).toBe('http://c:4318/v1/logs');
   });
 });

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { encodeOtlpMetricsBinary, encodeOtlpMetricsJson } from '../../src/encode/otlp-metrics.js';
 import { buildNetworkView, bucketQuantile, encodeNetworkJson } from '../../src/encode/network-view.js';
 import { encodeNetworkHtml } from '../../src/encode/network-html.js';
+import { encodeNotableLogsBinary, NOTABLE_REQUEST_EVENT } from '../../src/encode/otlp-logs.js';
+import { ExportLogsServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import { ExportMetricsServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import type { KeyValue } from '../../src/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { HTTP_DURATION_BUCKETS, type NetworkReport } from '../../src/profile/network-report.js';
@@ -75,6 +77,24 @@ describe('OTLP metrics', () => {
     const h = json.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.histogram!;
     expect(h.aggregationTemporality).toBe(1);
     expect(h.dataPoints[0]!.count).toBe('3');
+  });
+});
+
+describe('OTLP logs of notable requests', () => {
+  it('writes one WARN record per slow request with its method, path, status, duration and ends', () => {
+    const req = fromBinary(ExportLogsServiceRequestSchema, encodeNotableLogsBinary(report, { hostName: 'node-1' })!);
+    expect(req.resourceLogs).toHaveLength(1);
+    const rec = req.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!;
+    expect(rec.eventName).toBe(NOTABLE_REQUEST_EVENT);
+    expect(rec.severityText).toBe('WARN');
+    expect(rec.timeUnixNano).toBe(1_700_000_000_100_000_000n);
+    expect(rec.body?.value).toEqual({ case: 'stringValue', value: 'slow GET /slow 200 150.0 ms' });
+    expect(attrs(rec.attributes)).toEqual({
+      'meshprof.network.reason': 'slow', 'meshprof.network.side': 'server', 'http.request.method': 'GET', 'url.path': '/slow', 'url.scheme': 'https',
+      'http.response.status_code': 200n, 'meshprof.http.duration': 0.15, 'server.address': '10.0.0.1', 'server.port': 443n,
+      'client.address': '10.0.0.9', 'client.port': 50123n, 'thread.id': 101n,
+    });
+    expect(encodeNotableLogsBinary({ ...report, notable: [] })).toBeUndefined();
   });
 });
 
