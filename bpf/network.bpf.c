@@ -320,6 +320,13 @@ static __always_inline bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* "PRI * HTTP/2.0": the client's HTTP/2 connection preface (RFC 9113, 3.4) */
+static __always_inline bool is_h2_preface(const char *p)
+{
+	return p[0] == 'P' && p[1] == 'R' && p[2] == 'I' && p[3] == ' ' && p[4] == '*' && p[5] == ' ' &&
+	       p[6] == 'H' && p[7] == 'T' && p[8] == 'T' && p[9] == 'P' && p[10] == '/' && p[11] == '2';
+}
+
 /* "HTTP/1.x NNN" */
 static __always_inline bool is_status_line(const char *p)
 {
@@ -434,8 +441,16 @@ static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock 
 	n = len > NET_REQUEST_LEN ? NET_REQUEST_LEN : len;
 	if (bpf_probe_read_user(ev->request, n, (void *)buf))
 		return;
-	if (method_len(ev->request))
+	if (method_len(ev->request)) {
 		on_request(&key, is_write, ev, n);
+	} else if (is_h2_preface(ev->request)) {
+		/* HTTP/2 frames are not parsed: the connection's bytes are counted as h2 from here */
+		__u64 skey = (__u64)sk;
+		struct sock_info *si = sk ? bpf_map_lookup_elem(&socks, &skey) : NULL;
+
+		if (si)
+			si->key.proto = NET_PROTO_HTTP2;
+	}
 	else if (is_status_line(ev->request))
 		on_response(&key, is_write, sk, ev, n);
 }

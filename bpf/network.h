@@ -15,6 +15,11 @@ enum net_role {
 	NET_ROLE_CLIENT = 1,	/* this process wrote the request and read the response */
 };
 
+enum net_proto {
+	NET_PROTO_UNKNOWN = 0,	/* HTTP/1.x, or not seen to be HTTP at all */
+	NET_PROTO_HTTP2 = 1,	/* the HTTP/2 connection preface went through */
+};
+
 /* http_event.flags */
 #define NET_F_TLS 1		/* plaintext seen through SSL_read/SSL_write */
 #define NET_F_NO_RESPONSE 2	/* the connection closed with this request unanswered */
@@ -59,7 +64,7 @@ struct http_event {
 struct net_tcp_key {
 	__u32 tgid;
 	__u8 role;
-	__u8 pad;
+	__u8 proto;	/* enum net_proto: what the connection was seen to speak */
 	__u16 family;
 	__u16 local_port;
 	__u16 peer_port;

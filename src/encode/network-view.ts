@@ -33,6 +33,8 @@ export interface TcpRow {
   readonly side: 'server' | 'client';
   readonly server: string;
   readonly client: string | null;
+  /** "http2" when the HTTP/2 preface was seen on these connections, else null. */
+  readonly protocol: string | null;
   readonly bytesSent: number;
   readonly bytesReceived: number;
   readonly opened: number;
@@ -161,7 +163,7 @@ export function buildNetworkView(report: NetworkReport): NetworkView {
       pid, name: m?.name ?? String(pid), executable: m?.executablePath ?? null, attributes: m?.attributes ?? {},
       http: report.http.filter((p) => p.pid === pid).map(httpRow).sort((a, b) => b.count - a.count),
       tcp: report.tcp.filter((f) => f.tgid === pid).map((f) => ({
-        side: f.role, server: endpoint(f.server)!, client: f.clientAddress ?? null, bytesSent: f.bytesSent, bytesReceived: f.bytesReceived,
+        side: f.role, server: endpoint(f.server)!, client: f.clientAddress ?? null, protocol: f.protocol ?? null, bytesSent: f.bytesSent, bytesReceived: f.bytesReceived,
         opened: f.opened, closed: f.closed, retransmits: f.retransmits, rttSeconds: f.rttCount > 0 ? f.rttSumUs / f.rttCount / 1e6 : null,
       })),
     };

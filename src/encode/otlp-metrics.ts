@@ -58,6 +58,7 @@ function tcpAttributes(f: TcpFlow): Record<string, AttrValue | undefined> {
     'server.address': f.server.address,
     'server.port': f.server.port,
     'client.address': f.clientAddress,
+    'network.protocol.name': f.protocol,
   };
 }
 

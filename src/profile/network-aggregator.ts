@@ -111,7 +111,7 @@ export function createNetworkAggregator(opts: NetworkAggregatorOptions = {}): Ne
 
   const addFlow = (f: TcpFlow): void => {
     pids.add(f.tgid);
-    const id = JSON.stringify([f.tgid, f.role, f.server, f.clientAddress]);
+    const id = JSON.stringify([f.tgid, f.role, f.server, f.clientAddress, f.protocol]);
     const t = tcp.get(id);
     tcp.set(id, t === undefined ? f : {
       ...t,

@@ -101,17 +101,19 @@ export interface TcpKeyRecord {
   readonly role: NetworkRole;
   readonly server: NetworkEndpoint;
   readonly clientAddress: string | undefined;
+  readonly protocol: 'http2' | undefined;
 }
 
 /** Decodes one struct net_tcp_key. */
 export function decodeTcpKey(buf: Buffer): TcpKeyRecord {
   const family = buf.readUInt16LE(6);
   const role: NetworkRole = buf.readUInt8(4) === 1 ? 'client' : 'server';
+  const protocol = buf.readUInt8(5) === 1 ? 'http2' as const : undefined;
   const local = formatAddress(family, buf.subarray(12, 28));
   const peer = formatAddress(family, buf.subarray(28, 44));
   return role === 'server'
-    ? { tgid: buf.readUInt32LE(0), role, server: { address: local, port: buf.readUInt16LE(8) }, clientAddress: peer }
-    : { tgid: buf.readUInt32LE(0), role, server: { address: peer, port: buf.readUInt16LE(10) }, clientAddress: undefined };
+    ? { tgid: buf.readUInt32LE(0), role, server: { address: local, port: buf.readUInt16LE(8) }, clientAddress: peer, protocol }
+    : { tgid: buf.readUInt32LE(0), role, server: { address: peer, port: buf.readUInt16LE(10) }, clientAddress: undefined, protocol };
 }
 
 /** struct net_tcp_value as numbers, in field order. */

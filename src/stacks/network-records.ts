@@ -49,6 +49,8 @@ export interface TcpFlow {
   readonly server: NetworkEndpoint;
   /** The client's address for 'server' flows (its port is ephemeral and dropped); undefined for 'client' flows. */
   readonly clientAddress: string | undefined;
+  /** 'http2' once the HTTP/2 connection preface went through (frames are not parsed); undefined otherwise. */
+  readonly protocol: 'http2' | undefined;
   readonly bytesSent: number;
   readonly bytesReceived: number;
   readonly opened: number;

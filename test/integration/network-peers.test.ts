@@ -2,7 +2,8 @@
  * Peers that are not loopback, and hostile input: a Node server in its own
  * network namespace behind a veth pair, called by a Node client on the host
  * (both followed), so every address the metrics name is a real interface's;
- * and a 1 MB request header to nginx, which answers 400.
+ * a 1 MB request header to nginx, which answers 400; and HTTP/2 without TLS
+ * (h2c), whose connections are marked and whose bytes are counted.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -46,7 +47,7 @@ const one = () => http.get({ host: process.argv[1], port: 8080, path: '/item', a
 process.stdin.once('data', one);
 `;
 
-describe('network peers over a veth pair, and a 1 MB header', () => {
+describe('network peers over a veth pair, a 1 MB header, HTTP/2', () => {
   beforeAll(() => requirePrerequisites(skip));
   const ns = `mpnet${process.pid}`;
   const subnet = `10.${200 + (process.pid % 50)}.${process.pid % 250}`;
@@ -117,5 +118,37 @@ describe('network peers over a veth pair, and a 1 MB header', () => {
     const rows = view.processes.find((p) => p.pid === stack!.worker)!.http.map((r) => [r.method, r.status, r.count]);
     expect(rows).toContainEqual(['GET', 400, 1]);
     expect(rows).toContainEqual(['GET', 200, 1]);
+  });
+
+  it('marks HTTP/2 connections by their preface and counts their bytes, with no HTTP/1 exchange made up', async () => {
+    const h2server = spawn(process.execPath, ['-e', `const h = require('node:http2').createServer((q, s) => s.end('ok'));
+h.listen(0, '127.0.0.1', () => console.log(h.address().port))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = Number(await new Promise<string>((r) => h2server.stdout!.once('data', (d: Buffer) => r(d.toString()))));
+      const h2client = spawn(process.execPath, ['-e', `process.stdin.once('data', () => {
+  const c = require('node:http2').connect('http://127.0.0.1:${port}');
+  let left = 20;
+  const one = () => { const r = c.request({ ':path': '/h2' }); r.resume(); r.on('end', () => (--left > 0 ? one() : (c.close(), console.log('done')))); r.end(); };
+  one();
+});`], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const { view } = await recordJson([h2server.pid!, h2client.pid!], join(dir, 'h2.json'), async () => {
+        h2client.stdin!.write('go\n');
+        await new Promise((r) => h2client.stdout!.once('data', r));
+      });
+      const byPid = new Map(view.processes.map((p) => [p.pid, p]));
+      const srv = byPid.get(h2server.pid!)!;
+      const cli = byPid.get(h2client.pid!)!;
+      expect(srv.http).toEqual([]);
+      expect(cli.http).toEqual([]);
+      const h2srv = srv.tcp.filter((t) => t.protocol === 'http2');
+      const h2cli = cli.tcp.filter((t) => t.protocol === 'http2');
+      expect(h2srv.map((t) => [t.side, t.server])).toEqual([['server', `127.0.0.1:${port}`]]);
+      expect(h2cli.map((t) => [t.side, t.server])).toEqual([['client', `127.0.0.1:${port}`]]);
+      // 20 requests' HEADERS and DATA frames went after the preface
+      expect(h2srv[0]!.bytesReceived).toBeGreaterThan(20 * 9);
+      expect(h2cli[0]!.bytesReceived).toBeGreaterThan(20 * 9);
+    } finally {
+      h2server.kill('SIGKILL');
+    }
   });
 });
