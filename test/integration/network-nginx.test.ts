@@ -105,11 +105,13 @@ describe('record --type network on nginx and a Node backend', () => {
     console.log(`wrk ${wrkRequests} requests; nginx server 200 (http) ${nginx200}, nginx → backend 200 ${proxied200}, backend 200 ${backend200}; sent ${JSON.stringify(sent)}`);
     expect(wrkRequests).toBeGreaterThan(100);
     expect(sent).toEqual({ notFound: 37, https200: 12, httpsPost404: 5, slow: 3 });
-    // wrk's requests plus the 3 slow ones; wrk does not count the few in flight when it stops
+    // wrk's requests plus the 3 slow ones, within 2%; wrk does not count the requests in flight on its
+    // 8 connections when it stops, which on a loaded machine with few requests can be more than 2%
     const expected200 = wrkRequests + sent.slow;
-    for (const n of [nginx200, backend200]) expect(Math.abs(n - expected200) / expected200).toBeLessThanOrEqual(0.02);
+    const slack = Math.max(0.02 * expected200, 8);
+    for (const n of [nginx200, backend200]) expect(Math.abs(n - expected200)).toBeLessThanOrEqual(slack);
     // the backend answered the proxied HTTP and HTTPS requests: wrk's, the slow ones and the 12 over HTTPS
-    expect(Math.abs(proxied200 - (expected200 + 12)) / expected200).toBeLessThanOrEqual(0.02);
+    expect(Math.abs(proxied200 - (expected200 + 12))).toBeLessThanOrEqual(slack);
     expect(countOf(points, stack.worker, 'http.server.request.duration', { 'http.response.status_code': 404n, 'url.scheme': 'http' })).toBe(37);
     expect(countOf(points, stack.backend, 'http.server.request.duration', { 'http.response.status_code': 404n })).toBe(42);
     expect(countOf(points, stack.worker, 'http.server.request.duration', { 'http.response.status_code': 200n, 'url.scheme': 'https', 'http.request.method': 'GET' })).toBe(12);
