@@ -9,7 +9,7 @@ import { escapeHtml } from './flame-data.js';
 import { buildNetworkView, type EdgeView, type NetworkView } from './network-view.js';
 
 const ms = (s: number): string => `${(s * 1000).toFixed(s < 0.01 ? 2 : 1)} ms`;
-const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+const pct = (x: number): string => `${(x * 100).toFixed(x > 0 && x < 0.01 ? 2 : 1)}%`;
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -35,7 +35,10 @@ function topology(edges: readonly EdgeView[]): string {
   }));
   const lines = edges.map((e, i) => {
     const a = pos.get(e.from)!, b = pos.get(e.to)!;
-    const mx = (a.x + b.x) / 2, my = (a.y + b.y) / 2 + (i % 2 === 0 ? -6 : 14);
+    // labels of edges that share a node sit at different points along their lines, off to one side
+    const t = 0.3 + 0.4 * ((i % 3) / 2);
+    const len = Math.hypot(b.x - a.x, b.y - a.y) || 1;
+    const mx = a.x + (b.x - a.x) * t - ((b.y - a.y) / len) * 12, my = a.y + (b.y - a.y) * t + ((b.x - a.x) / len) * 12;
     const label = `${e.requestsPerSecond.toFixed(1)} req/s, p50 ${ms(e.p50Seconds)}, p99 ${ms(e.p99Seconds)}, err ${pct(e.errorRate)}, ${bytes(e.bytes)}`;
     return `<line x1="${a.x.toFixed(1)}" y1="${a.y.toFixed(1)}" x2="${b.x.toFixed(1)}" y2="${b.y.toFixed(1)}" class="${e.errorRate > 0 ? 'edge err' : 'edge'}" marker-end="url(#arrow)"/>` +
       `<text x="${mx.toFixed(1)}" y="${my.toFixed(1)}" class="elabel">${escapeHtml(`(${e.seenBy}) ${label}`)}</text>`;
