@@ -54,17 +54,24 @@ struct {
 } targets SEC(".maps");
 
 struct active_call {
+	__u64 pid_tgid;	/* the thread in this slot's call, 0 when free */
 	__u64 buf;	/* first buffer of the call, 0 for sendfile/accept/connect */
 	__u32 fd;
 	__u32 nr;
 };
 
-/* active: thread (pid_tgid) -> the syscall it is in, from enter to exit
- * (sys_exit runs for a killed thread too, so entries do not leak) */
+/* slots of `active`: a power of two above the default pid_max (32768) */
+#define ACTIVE_SLOTS 65536
+
+/* active[tid % ACTIVE_SLOTS]: the syscall a thread is in, from enter to
+ * exit. An array, not a hash: a slot costs a load, where a hash update and
+ * delete at every followed syscall cost locks (sys_exit also runs for a
+ * killed thread, so slots are freed). Two threads in one slot at once: the
+ * second call is not followed and counted. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ACTIVE_SLOTS);
+	__type(key, __u32);
 	__type(value, struct active_call);
 } active SEC(".maps");
 
@@ -458,7 +465,8 @@ static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock 
 static __always_inline int on_enter(struct pt_regs *regs, long id)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct active_call c = {};
+	struct active_call c = {}, *p;
+	__u32 slot;
 	struct user_msghdr msg;
 	struct iovec iov;
 
@@ -484,10 +492,18 @@ static __always_inline int on_enter(struct pt_regs *regs, long id)
 	}
 	if (!targeted(pid_tgid >> 32))
 		return 0;
-	c.fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	c.nr = id;
-	if (bpf_map_update_elem(&active, &pid_tgid, &c, BPF_ANY))
+	slot = (__u32)pid_tgid & (ACTIVE_SLOTS - 1);
+	p = bpf_map_lookup_elem(&active, &slot);
+	if (!p)
+		return 0;
+	if (p->pid_tgid && p->pid_tgid != pid_tgid) {
 		percpu_count(&drops, NET_DROP_ACTIVE_FULL);
+		return 0;
+	}
+	p->buf = c.buf;
+	p->fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	p->nr = id;
+	p->pid_tgid = pid_tgid;
 	return 0;
 }
 
@@ -502,12 +518,14 @@ static __always_inline int on_exit(long ret)
 	struct sock *sk;
 	bool is_write;
 	__u64 skey;
+	__u32 slot;
 
-	p = bpf_map_lookup_elem(&active, &pid_tgid);
-	if (!p)
+	slot = (__u32)pid_tgid & (ACTIVE_SLOTS - 1);
+	p = bpf_map_lookup_elem(&active, &slot);
+	if (!p || p->pid_tgid != pid_tgid)
 		return 0;
 	c = *p;
-	bpf_map_delete_elem(&active, &pid_tgid);
+	p->pid_tgid = 0;
 	if (c.nr == NR_accept || c.nr == NR_accept4) {
 		if (ret >= 0 && (sk = fd_sock(ret)))
 			sock_info(sk, tgid, NET_ROLE_SERVER, true);

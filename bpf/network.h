@@ -32,7 +32,7 @@ enum net_drop_reason {
 	NET_DROP_NO_REQUEST = 3,	/* a response whose request was not seen (before start) */
 	NET_DROP_TCP_FULL = 4,		/* TCP counters lost: `tcp0/1` full */
 	NET_DROP_SOCKS_FULL = 5,	/* a connection not followed: `socks` full */
-	NET_DROP_ACTIVE_FULL = 6,	/* a syscall not followed: `active` full */
+	NET_DROP_ACTIVE_FULL = 6,	/* a syscall not followed: its `active` slot was taken */
 	NET_DROP_MAX = 7,
 };
 
