@@ -68,4 +68,18 @@ static __always_inline void percpu_count(void *counters, __u32 idx)
 		*n += 1;
 }
 
+/* include/uapi/linux/stat.h, include/linux/socket.h, include/linux/net.h:
+ * what tells a TCP socket's file apart from any other */
+#ifndef S_IFMT
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#endif
+#ifndef AF_INET
+#define AF_INET 2
+#define AF_INET6 10
+#endif
+#ifndef SOCK_STREAM
+#define SOCK_STREAM 1
+#endif
+
 #endif /* __MESHPROF_COMPAT_H */

@@ -17,6 +17,9 @@ import { startMetricsServer, type MetricsServer } from '../export/metrics-server
 import type { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProfileSink } from '../export/profile-sink.js';
 import { createSkyWalkingService } from './skywalking-service.js';
+import { createNetworkService, type NetworkService } from './network-service.js';
+import type { NetworkSettings } from '../config/network-env.js';
+import type { ExportersEnvConfig } from '../config/exporters-env.js';
 import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 import { type Logger } from '../log/logger.js';
@@ -71,6 +74,8 @@ interface Wiring {
   readonly metrics: AgentMetrics;
   readonly telemetry: SelfTelemetry;
   readonly sinks: ProfileSink[];
+  readonly network: NetworkSettings;
+  readonly exporters: ExportersEnvConfig;
   /** Every file's symbols, for the collectors and SkyWalking's tasks alike: read once, in one worker. */
   readonly symbolCache: SymbolCache;
 }
@@ -90,7 +95,10 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
     const sinks = [localSink(config, log), ...createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
       .filter((s): s is ProfileSink => s !== undefined);
     const symbolCache = createFileSymbolCache(log, readTableCacheEnv(env));
-    return { config, discoveryConfig: settings.discovery, skywalkingConfig: settings.skywalking, receiverConfig: settings.receiver, log, metrics, telemetry, sinks, symbolCache };
+    return {
+      config, discoveryConfig: settings.discovery, skywalkingConfig: settings.skywalking, receiverConfig: settings.receiver, log, metrics, telemetry, sinks, symbolCache,
+      network: settings.network, exporters: settings.exporters,
+    };
   } catch (err) {
     // The SDK's exporter would otherwise keep the process alive after the config error.
     void telemetry.shutdown();
@@ -105,7 +113,7 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
  * SIGTERM/SIGINT within MESHPROF_SHUTDOWN_TIMEOUT.
  */
 export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []): Promise<number> {
-  const { config, discoveryConfig, skywalkingConfig, receiverConfig, log, metrics, telemetry, sinks, symbolCache } = wire(env, extraSinks);
+  const { config, discoveryConfig, skywalkingConfig, receiverConfig, log, metrics, telemetry, sinks, symbolCache, network: networkSettings, exporters } = wire(env, extraSinks);
   requireProfilingPrivileges();
 
   const collectors: { kind: string; collector: ProfileCollector }[] = [];
@@ -113,6 +121,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
   let discovery: DiscoveryService | undefined;
   let skywalking: SkyWalkingExporter | undefined;
   let receiver: ReceiverService | undefined;
+  let network: NetworkService | undefined;
   const stop = new AbortController();
   const onSignal = (signal: string): void => { log.info({ signal }, 'stopping: flushing the last interval'); stop.abort(); };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
@@ -127,6 +136,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     for (const { kind, collector } of collectors) profiles.push({ kind, profile: await collector.collect() });
     // SkyWalking's tasks sample from the same table: they name their samples before it forgets.
     await skywalking?.flushTasks();
+    network?.deliver();
     // Every collector has symbolized their samples: now they can go. Processes
     // found gone while symbols loaded wait for the next interval's drain.
     const gone = services?.processes.forgetExited(exited) ?? [];
@@ -184,9 +194,14 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       collectors.push({ kind, collector });
       await collector.start();
     }
+    if (config.network) {
+      network = createNetworkService(networkSettings, exporters, config, shared, metrics, log);
+      await network.start(naming.currentTargets());
+    }
     // MESHPROF_TARGET_*/EXCLUDE_* selections become the samplers' kernel filter.
     naming.followTargets((targets) => {
       for (const c of collectors) c.collector.setTargets(targets);
+      network?.setTargets(targets);
       log.info({ targets: typeof targets === 'string' ? targets : targets.length }, 'target selection changed');
     }, livePidsOf(shared.processes));
     // After discovery (it names received resources) and the sinks; before the loop, so nothing waits on it.
@@ -196,7 +211,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     if (config.metricsAddr !== undefined) metricsServer = await startMetricsServer(config.metricsAddr, metrics.registry);
     skywalking?.start();
     log.info({
-      intervalMs: config.intervalMs, profiles: config.profiles, sinks: sinks.map((s) => s.name),
+      intervalMs: config.intervalMs, profiles: config.profiles, network: config.network, sinks: sinks.map((s) => s.name),
       skywalking: skywalking !== undefined, receiver: receiver !== undefined, metrics: metricsServer?.port, selfTelemetry: telemetry.enabled,
     }, 'agent started');
 
@@ -209,6 +224,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
         stop.signal.addEventListener('abort', onAbort, { once: true });
       });
       for (const c of collectors) c.collector.poll();
+      network?.poll();
       if (Date.now() - intervalStart >= config.intervalMs) {
         intervalStart = Date.now();
         await deliver();
@@ -229,6 +245,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     }
     const deadline = config.shutdownTimeoutMs;
     await Promise.all([
+      network?.stop(deadline).catch((err: unknown) => log.error({ err: String(err) }, 'stopping network profiling')),
       ...sinks.map((s) => s.shutdown(deadline).catch((err: unknown) => log.error({ sink: s.name, err: String(err) }, 'shutting down sink'))),
       skywalking?.stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping skywalking')),
     ]);

@@ -12,7 +12,9 @@ import { createProcessTracking, type ProcessTracking } from '../process/process-
 import { createProcessDescriber, type ProcessDescriber } from '../profile/profile-builder.js';
 import { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProcessMetadata } from '../profile/model.js';
-import { samplerKinds, type ProfileKind, type SamplerSettings } from '../profile/sampler-kinds.js';
+import { makeNetworkSampler, samplerKinds, type ProfileKind, type SamplerSettings } from '../profile/sampler-kinds.js';
+import { createNetworkCollector, type NetworkCollector } from '../profile/network-collector.js';
+import type { NetworkAggregatorOptions } from '../profile/network-aggregator.js';
 import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
@@ -255,4 +257,29 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
       }
     },
   };
+}
+
+/** Settings of a network collector: which processes, and how requests are aggregated. */
+export interface NetworkCollectorSettings extends NetworkAggregatorOptions {
+  readonly targets: TargetSelection;
+  /** Follow TLS through libssl uprobes; default true. */
+  readonly tls?: boolean;
+}
+
+/**
+ * A network collector over the services' process table and describer (its
+ * own services without `shared`): the network sampler needs no symbols,
+ * unwinding or exec tracking.
+ */
+export function createNetworkCollectorFor(opts: NetworkCollectorSettings & PipelineSettings, shared?: ProcessServices): NetworkCollector {
+  const processes = shared?.processes ?? createProcessTable({ procRoot: opts.procRoot ?? '/proc' });
+  const describe = shared?.describe ?? createProcessDescriber(processes, opts.describeProcess);
+  const log = opts.log ?? shared?.settings.log;
+  return createNetworkCollector({
+    ...opts,
+    sampler: makeNetworkSampler({ targets: opts.targets, ...(log ? { log } : {}) }),
+    processes,
+    describe,
+    ...(log ? { log } : {}),
+  });
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../kernel/package-root.js';
 import type { RecordOptions } from './record-command.js';
-import { PROFILE_KINDS } from '../profile/profile-kinds.js';
+import { RECORD_KINDS } from '../profile/profile-kinds.js';
 import { UsageError } from './usage-error.js';
 
 /** Exit code for a bad flag or argument, as most Unix tools use. */
@@ -31,8 +31,8 @@ function buildProgram(run: { code: number; task?: () => Promise<number> }): Comm
     .option('-d, --duration <duration>', 'how long to record, e.g. 10s, 500ms, 2m', '10s')
     .option('-F, --frequency <hz>', 'on-CPU samples per second per CPU', '99')
     .option('-o, --output <file>', 'where to write the profile', 'profile.pb.gz')
-    .addOption(new Option('-f, --format <format>', 'override the format the file name implies').choices(['pprof', 'folded', 'html', 'otlp', 'otlp-json']))
-    .addOption(new Option('-t, --type <type>', 'what to profile').choices(PROFILE_KINDS).default('oncpu'))
+    .addOption(new Option('-f, --format <format>', 'override the format the file name implies (json: network only)').choices(['pprof', 'folded', 'html', 'otlp', 'otlp-json', 'json']))
+    .addOption(new Option('-t, --type <type>', 'what to profile (network: HTTP and TCP metrics, written as .json, .html, .otlp.json or .otlp.pb)').choices(RECORD_KINDS).default('oncpu'))
     .addOption(new Option('--value <value>', 'off-CPU folded output: total blocked time or number of switches').choices(['duration', 'switches']).default('duration'))
     .option('--min-block <duration>', 'off-CPU: ignore blocks shorter than this (e.g. 1ms)', '1us')
     .option('--max-block <duration>', 'off-CPU: ignore blocks longer than this')

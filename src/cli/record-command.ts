@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { createCollector, type CollectorKind } from '../agent/collector-factory.js';
+import { createCollector } from '../agent/collector-factory.js';
+import type { RecordKind } from '../profile/profile-kinds.js';
 import { startDiscoveryService } from '../discovery/discovery-service.js';
 import { discoveryConfigFromEnv } from '../config/discovery-env.js';
 import { formatDurationMs } from '../config/duration.js';
@@ -20,8 +21,8 @@ export interface RecordOptions {
   duration: string;
   frequency: string;
   output: string;
-  format?: OutputFormat;
-  type: CollectorKind;
+  format?: OutputFormat | 'json';
+  type: RecordKind;
   value: 'duration' | 'switches';
   minBlock: string;
   maxBlock?: string;
@@ -51,6 +52,8 @@ function describeDrops(profile: Profile): string {
 
 /** `meshprof record`: sample for a while, then write one profile file. */
 export async function runRecordCommand(opts: RecordOptions): Promise<number> {
+  if (opts.type === 'network') return (await import('./network-record.js')).runNetworkRecord(opts);
+  const type = opts.type;
   const pids = parsePidList(opts.pid);
   if (opts.all === true && pids.length > 0) throw new UsageError('--all and --pid exclude each other: pass one of them');
   const durationMs = parseDurationFlag('--duration', opts.duration);
@@ -58,6 +61,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   const minBlockNs = parseDurationNsFlag('--min-block', opts.minBlock);
   const maxBlockNs = opts.maxBlock === undefined ? undefined : parseDurationNsFlag('--max-block', opts.maxBlock);
   if (maxBlockNs !== undefined && maxBlockNs < minBlockNs) throw new UsageError(`--max-block ${opts.maxBlock} is below --min-block ${opts.minBlock}: raise it`);
+  if (opts.format === 'json') throw new UsageError('--format json is for --type network only: profiles are pprof, folded, html, otlp or otlp-json');
   const format = opts.format ?? formatFromFileName(opts.output);
   if (format === undefined) {
     throw new UsageError(`cannot tell the format of ${opts.output} from its name: end it in .pb.gz, .pprof, .folded, .html, .otlp.pb or .otlp.json, or pass --format`);
@@ -73,7 +77,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   // Warnings and errors go to stderr; a recording's progress line is its only other output.
   const log = createLogger((level, text) => { if (level === 'warn' || level === 'error') process.stderr.write(`meshprof: ${text}\n`); });
   const discovery = await startDiscoveryService(discoveryConfig, log, process.env);
-  const collector = createCollector(opts.type, {
+  const collector = createCollector(type, {
     targets: pids.length > 0 ? pids : discovery.currentTargets(),
     describeProcess: (base) => discovery.describeProcess(base),
     keepMangled: opts.keepMangled,

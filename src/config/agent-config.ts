@@ -13,6 +13,8 @@ export interface AgentConfig {
   /** On-CPU sampling frequency, Hz. */
   readonly frequencyHz: number;
   readonly profiles: readonly ProfileKind[];
+  /** Network metrics (MESHPROF_PROFILES with `network`): HTTP and TCP, exported as OTLP metrics. */
+  readonly network: boolean;
   /** Directory for local profile files; undefined disables them. */
   readonly outputDir: string | undefined;
   readonly localFormats: readonly LocalFormat[];
@@ -50,6 +52,7 @@ export const agentDefaults: AgentConfig = {
   intervalMs: 15_000,
   frequencyHz: 99,
   profiles: ['oncpu'],
+  network: false,
   outputDir: 'profiles',
   localFormats: ['pprof'],
   procRoot: '/proc',

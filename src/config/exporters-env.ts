@@ -12,6 +12,10 @@ import { readPyroscopeEnv, type PyroscopeExporterConfig } from './pyroscope-env.
 export interface ExportersEnvConfig {
   /** OTLP export is on when otlp.endpointExplicit. */
   readonly otlp: OtlpExporterConfig;
+  /** OTLP metrics (network profiling): on when otlpMetrics.endpointExplicit (OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT). */
+  readonly otlpMetrics: OtlpExporterConfig;
+  /** OTLP logs (slow and failed requests): on when otlpLogs.endpointExplicit (OTEL_EXPORTER_OTLP_(LOGS_)ENDPOINT). */
+  readonly otlpLogs: OtlpExporterConfig;
   /** Undefined when MESHPROF_PYROSCOPE_URL is unset. */
   readonly pyroscope: PyroscopeExporterConfig | undefined;
   readonly resource: OtlpResourceConfig;
@@ -21,6 +25,8 @@ export interface ExportersEnvConfig {
 export function readExportersEnv(env: EnvRecord): ExportersEnvConfig {
   return readEvery<ExportersEnvConfig>({
     otlp: () => readOtlpEnv(env),
+    otlpMetrics: () => readOtlpEnv(env, 'METRICS'),
+    otlpLogs: () => readOtlpEnv(env, 'LOGS'),
     pyroscope: () => readPyroscopeEnv(env),
     resource: () => readOtlpResourceEnv(env),
   });

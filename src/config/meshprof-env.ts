@@ -11,6 +11,7 @@ import { readAgentEnv } from './agent-env.js';
 import { readEvery } from './config-error.js';
 import { discoveryConfigFromEnv } from './discovery-env.js';
 import { readExportersEnv, type ExportersEnvConfig } from './exporters-env.js';
+import { readNetworkEnv, type NetworkSettings } from './network-env.js';
 import type { EnvRecord } from './env-values.js';
 import { readReceiverEnv, type ReceiverConfig } from './receiver-env.js';
 import { readSkyWalkingEnv, type SkyWalkingEnvConfig } from './skywalking-env.js';
@@ -30,6 +31,8 @@ export interface MeshprofEnv {
   readonly skywalking: SkyWalkingEnvConfig | undefined;
   /** OTEL_TRACES_EXPORTER. */
   readonly tracesExporter: TracesExporter;
+  /** MESHPROF_NETWORK_* (config/network-env.ts), read whether or not network profiling is on. */
+  readonly network: NetworkSettings;
   /** MESHPROF_KUBERNETES, MESHPROF_NODE_NAME, MESHPROF_TARGET_*, MESHPROF_EXCLUDE_*, ... */
   readonly discovery: DiscoveryConfig;
   /** MESHPROF_RECEIVER_*; undefined when no receiver endpoint is set. */
@@ -52,6 +55,7 @@ export function resolveMeshprofEnv(env: EnvRecord): MeshprofEnv {
     exporters: () => readExportersEnv(env),
     skywalking: () => readSkyWalkingEnv(env),
     tracesExporter: () => readTracesExporterEnv(env),
+    network: () => readNetworkEnv(env),
     discovery: () => discoveryConfigFromEnv(procVars),
     receiver: () => readReceiverEnv(env),
   });

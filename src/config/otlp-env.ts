@@ -1,5 +1,5 @@
 /**
- * OTLP profiles exporter settings from the standard OTEL_EXPORTER_OTLP_*
+ * OTLP exporter settings (profiles, or metrics) from the standard OTEL_EXPORTER_OTLP_*
  * variables. Pure: reads only the record it is given. Blank values count as
  * unset, and each OTEL_EXPORTER_OTLP_PROFILES_* variable wins over its
  * generic OTEL_EXPORTER_OTLP_* counterpart.
@@ -36,17 +36,25 @@ export interface OtlpResourceConfig {
 
 /** Path appended to the generic endpoint for OTLP/HTTP profiles. */
 export const OTLP_HTTP_PROFILES_PATH = '/v1development/profiles';
+/** Path appended to the generic endpoint for OTLP/HTTP metrics. */
+export const OTLP_HTTP_METRICS_PATH = '/v1/metrics';
+/** Path appended to the generic endpoint for OTLP/HTTP logs. */
+export const OTLP_HTTP_LOGS_PATH = '/v1/logs';
+
+/** Which OTLP signal's variables to read: OTEL_EXPORTER_OTLP_<SIGNAL>_* win over the generic ones. */
+export type OtlpSignal = 'PROFILES' | 'METRICS' | 'LOGS';
 
 const GENERIC = 'OTEL_EXPORTER_OTLP_';
-const PROFILES = 'OTEL_EXPORTER_OTLP_PROFILES_';
 
 /**
  * Reads the OTLP exporter settings; throws naming the variable on a bad value
  * (ConfigErrors naming each one when several are bad).
  */
-export function readOtlpEnv(env: EnvRecord): OtlpExporterConfig {
+export function readOtlpEnv(env: EnvRecord, signal: OtlpSignal = 'PROFILES'): OtlpExporterConfig {
+  const SPECIFIC = `OTEL_EXPORTER_OTLP_${signal}_`;
+  const httpPath = { PROFILES: OTLP_HTTP_PROFILES_PATH, METRICS: OTLP_HTTP_METRICS_PATH, LOGS: OTLP_HTTP_LOGS_PATH }[signal];
   const issues = new ConfigIssues();
-  const pick = (suffix: string): EnvSetting | undefined => pickEnv(env, [PROFILES + suffix, GENERIC + suffix]);
+  const pick = (suffix: string): EnvSetting | undefined => pickEnv(env, [SPECIFIC + suffix, GENERIC + suffix]);
 
   const proto = pick('PROTOCOL');
   // The OTLP spec's default protocol is http/protobuf.
@@ -58,14 +66,14 @@ export function readOtlpEnv(env: EnvRecord): OtlpExporterConfig {
   // so an endpoint that suits the intended protocol is not reported as a second problem.
   const checked: OtlpProtocol = protocol === 'http/protobuf' ? protocol : 'grpc';
 
-  const specific = envValue(env, PROFILES + 'ENDPOINT');
+  const specific = envValue(env, SPECIFIC + 'ENDPOINT');
   const generic = envValue(env, GENERIC + 'ENDPOINT');
   let endpoint: string;
-  if (specific !== undefined) endpoint = issues.check(() => checkUrl(PROFILES + 'ENDPOINT', specific, checked), specific);
+  if (specific !== undefined) endpoint = issues.check(() => checkUrl(SPECIFIC + 'ENDPOINT', specific, checked), specific);
   else if (generic !== undefined) {
     const base = issues.check(() => checkUrl(GENERIC + 'ENDPOINT', generic, checked), generic);
-    endpoint = checked === 'http/protobuf' ? base.replace(/\/+$/, '') + OTLP_HTTP_PROFILES_PATH : base;
-  } else endpoint = checked === 'grpc' ? 'http://localhost:4317' : `http://localhost:4318${OTLP_HTTP_PROFILES_PATH}`;
+    endpoint = checked === 'http/protobuf' ? base.replace(/\/+$/, '') + httpPath : base;
+  } else endpoint = checked === 'grpc' ? 'http://localhost:4317' : `http://localhost:4318${httpPath}`;
 
   const headers = pick('HEADERS');
   const compression = pick('COMPRESSION');

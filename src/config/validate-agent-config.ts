@@ -5,7 +5,7 @@ import { parseBoolean, parseByteSize, parseDurationSetting } from './env-values.
 
 export { ConfigError, ConfigErrors } from './config-error.js';
 
-const profileKinds: readonly ProfileKind[] = PROFILE_KINDS;
+const profileKinds: readonly (ProfileKind | 'network')[] = [...PROFILE_KINDS, 'network'];
 const formats: readonly LocalFormat[] = ['pprof', 'html', 'folded'];
 
 function list<T extends string>(name: string, raw: string, allowed: readonly T[]): T[] {
@@ -76,9 +76,9 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
   }, defaults.frequencyHz);
   const profiles = opt('MESHPROF_PROFILES', (name, raw) => {
     const kinds = list(name, raw, profileKinds);
-    if (kinds.length === 0) throw new ConfigError(name, 'MESHPROF_PROFILES is empty: use oncpu, offcpu or both');
+    if (kinds.length === 0) throw new ConfigError(name, 'MESHPROF_PROFILES is empty: use oncpu, offcpu, network or several');
     return kinds;
-  }, defaults.profiles);
+  }, [...defaults.profiles, ...(defaults.network ? ['network' as const] : [])]);
   const dir = values.MESHPROF_OUTPUT_DIR;
   const outputDir = dir === undefined ? defaults.outputDir : dir === 'none' ? undefined : dir;
   const localFormats = opt('MESHPROF_LOCAL_FORMATS', (n, r) => list(n, r, formats), defaults.localFormats);
@@ -104,7 +104,8 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
   const exports = exportSettings(opt, defaults);
   issues.throwIfAny();
   return {
-    intervalMs, frequencyHz, profiles, outputDir, localFormats,
+    intervalMs, frequencyHz, outputDir, localFormats,
+    profiles: profiles.filter((k): k is ProfileKind => k !== 'network'), network: profiles.includes('network'),
     procRoot: values.MESHPROF_HOST_PROC ?? defaults.procRoot,
     includeIdle, keepMangled, lineInfo, unwind, unwindTableBytes, logLevel, metricsAddr,
     ...exports,

@@ -51,12 +51,13 @@ export function createOtlpExporter(config: OtlpExporterConfig, encode: OtlpEncod
 }
 
 /** The bare transport for config (files read here, errors name the file). */
-export function createOtlpTransport(config: OtlpExporterConfig): ExportTransport {
+export function createOtlpTransport(config: OtlpExporterConfig, grpcMethod?: string): ExportTransport {
   const certificate = readPem('OTLP certificate', config.certificate);
   const clientKey = readPem('OTLP client key', config.clientKey);
   const clientCertificate = readPem('OTLP client certificate', config.clientCertificate);
   if (config.protocol === 'grpc') {
     return createOtlpGrpcTransport({
+      method: grpcMethod,
       endpoint: config.endpoint,
       headers: config.headers,
       compression: config.compression,

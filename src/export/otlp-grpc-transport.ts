@@ -10,8 +10,15 @@ import type { ExportTransport, SendResult } from './transport.js';
 export const PROFILES_EXPORT_METHOD =
   '/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export';
 
+/** Full method path of the OTLP metrics export RPC. */
+export const METRICS_EXPORT_METHOD = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+/** Full method path of the OTLP logs export RPC. */
+export const LOGS_EXPORT_METHOD = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+
 /** Settings for createOtlpGrpcTransport. */
 export interface OtlpGrpcTransportOptions {
+  /** The export RPC; default PROFILES_EXPORT_METHOD. */
+  readonly method?: string | undefined;
   /** http(s)://host:port (the scheme picks TLS) or host:port (TLS unless insecure). */
   readonly endpoint: string;
   readonly headers?: Readonly<Record<string, string>> | undefined;
@@ -39,6 +46,8 @@ export function createOtlpGrpcTransport(options: OtlpGrpcTransportOptions): Expo
     ...(options.compression === 'gzip' ? { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip } : {}),
   };
   const client = new grpc.Client(address, credentials, channelOptions);
+  const method = options.method ?? PROFILES_EXPORT_METHOD;
+  const what = method === PROFILES_EXPORT_METHOD ? 'profiles' : method === LOGS_EXPORT_METHOD ? 'logs' : 'metrics';
   const identity = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
   return {
@@ -47,7 +56,7 @@ export function createOtlpGrpcTransport(options: OtlpGrpcTransportOptions): Expo
       for (const [k, v] of Object.entries(options.headers ?? {})) metadata.set(k, v);
       return new Promise((resolve) => {
         client.makeUnaryRequest<Uint8Array, Buffer>(
-          PROFILES_EXPORT_METHOD,
+          method,
           identity,
           (b: Buffer) => b,
           bytes,
@@ -59,7 +68,7 @@ export function createOtlpGrpcTransport(options: OtlpGrpcTransportOptions): Expo
               ok: false,
               retryable: RETRYABLE_CODES.has(err.code),
               retryAfterMs: retryDelayFromMetadata(err.metadata),
-              reason: `exporting profiles over grpc to ${address}: ${grpc.status[err.code] ?? err.code} ${err.details}`,
+              reason: `exporting ${what} over grpc to ${address}: ${grpc.status[err.code] ?? err.code} ${err.details}`,
             });
           },
         );

@@ -36,13 +36,17 @@ export async function encodeProfileFile(format: ProfileFileFormat, profile: Prof
  * a directory others can write cannot make root write anywhere else.
  */
 export async function writeProfileFile(path: string, format: ProfileFileFormat, profile: Profile, opts: WriteOptions = {}): Promise<void> {
-  const data = await encodeProfileFile(format, profile, opts);
+  await writeFileAtomically(path, await encodeProfileFile(format, profile, opts), 'profile');
+}
+
+/** Writes data to path through an exclusive temp file and a rename; `what` names it in errors. */
+export async function writeFileAtomically(path: string, data: Uint8Array | string, what: string): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
   try {
     await writeFile(tmp, data, { flag: 'wx', mode: 0o644 });
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);
-    throw new Error(`writing profile ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`writing ${what} ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

@@ -6,6 +6,7 @@
 import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
 import type { OffCpuState } from '../samplers/offcpu-layout.js';
 import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
+import { createNetworkSampler, type NetworkSampler } from '../samplers/network-sampler.js';
 import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
@@ -53,3 +54,7 @@ export const samplerKinds: { readonly [K in ProfileKind]: SamplerMaker } = {
     kernelSymbolName: (a) => p.kallsyms.table()?.lookup(a)?.name,
   }),
 };
+
+/** The network sampler kind (metrics, not stacks: it feeds a NetworkCollector, not the profile cycle). */
+export const makeNetworkSampler = (p: Pick<SamplerParts, 'targets' | 'log'>): NetworkSampler =>
+  createNetworkSampler({ targets: p.targets, ...(p.log ? { log: p.log } : {}) });

@@ -104,7 +104,7 @@ describe('agent configuration', () => {
     ]);
     expect((err as Error).message).toBe(settingsList(
       'MESHPROF_INTERVAL=500ms: not a duration of at least 1s: use e.g. 15s or 1m',
-      'MESHPROF_PROFILES=oncpu,wall: unknown value "wall": use a comma-separated list of oncpu, offcpu',
+      'MESHPROF_PROFILES=oncpu,wall: unknown value "wall": use a comma-separated list of oncpu, offcpu, network',
       'MESHPROF_LOG_LEVEL=loud: use one of trace, debug, info, warn, error, silent',
       'MESHPROF_EXPORT_RETRY_MAX_ELAPSED=never: not a duration of at least 1ms: use e.g. 10s, 500ms or 1m',
     ));

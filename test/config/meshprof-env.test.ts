@@ -99,7 +99,7 @@ describe('resolveMeshprofEnv', () => {
     };
     const parts = resolveMeshprofEnv(env);
     expect(parts.agent).toEqual(resolveAgentConfig(readAgentEnv(env)));
-    expect(parts.exporters).toEqual({ otlp: readOtlpEnv(env), pyroscope: readPyroscopeEnv(env), resource: readOtlpResourceEnv(env) });
+    expect(parts.exporters).toEqual({ otlp: readOtlpEnv(env), otlpMetrics: readOtlpEnv(env, 'METRICS'), otlpLogs: readOtlpEnv(env, 'LOGS'), pyroscope: readPyroscopeEnv(env), resource: readOtlpResourceEnv(env) });
     expect(parts.skywalking).toEqual(readSkyWalkingEnv(env));
     expect(parts.tracesExporter).toBe('otlp');
     expect(parts.discovery).toEqual(discoveryConfigFromEnv(env));

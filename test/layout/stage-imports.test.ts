@@ -63,7 +63,7 @@ describe('pipeline layout', () => {
     const sitesOf = (pattern: RegExp): string[] => files
       .filter((f) => !['samplers', 'symbolize'].includes(stageOf(f)) && pattern.test(readFileSync(f, 'utf8')))
       .map((f) => relative(root, f));
-    expect(sitesOf(/\bcreate(OnCpuSampler|OffCpuSampler)\(/)).toEqual(['src/profile/sampler-kinds.ts']);
+    expect(sitesOf(/\bcreate(OnCpuSampler|OffCpuSampler|NetworkSampler)\(/)).toEqual(['src/profile/sampler-kinds.ts']);
     expect(sitesOf(/\bcreateSymbolizer\(/)).toEqual(['src/agent/collector-factory.ts']);
   });
 

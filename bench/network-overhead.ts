@@ -1,0 +1,156 @@
+/**
+ * Benchmark: what the network sampler costs nginx at saturation. Debian's
+ * nginx with one worker answers `return 200` on loopback under wrk (one
+ * thread, 32 connections, 3 s); baseline without the sampler, measured with
+ * it following the worker and drained every second, as `record` does.
+ * Figures are the worker's CPU time per request, so the ratio is above 1 by
+ * what the sampler costs nginx (the issue's goal: at most 1.05).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { createNetworkSampler } from '../src/samplers/network-sampler.js';
+import { benchResult, benchRuns, median, isBenchScript, measureInterleaved, runBenchScript, type Benchmark, type BenchResult } from './harness.js';
+import { addDrops, formatDropsPerRun } from './with-sampler.js';
+import { newProgStats, progIds, withBpfStats, type BpfRunStats } from './bpf-run-stats.js';
+
+/** bpftool's names of the programs (BPF keeps 15 characters). */
+const PROGRAMS = ['sys_enter', 'sys_exit', 'inet_sock_set_s', 'tcp_retransmit_'];
+
+const run = promisify(execFile);
+const WRK_ARGS = ['-t1', '-c32', '-d3s'];
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+async function startNginx(dir: string, port: number): Promise<{ master: ChildProcess; worker: number }> {
+  const conf = join(dir, 'nginx.conf');
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir};`).join(' ');
+  writeFileSync(conf, `daemon off; master_process on; worker_processes 1; error_log stderr crit; pid ${join(dir, 'nginx.pid')};
+events {}
+http { access_log off; ${temp} server { listen 127.0.0.1:${port}; location / { return 200 'ok'; } } }
+`);
+  const master = spawn('/usr/sbin/nginx', ['-c', conf, '-p', dir], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    await sleep(100);
+    try {
+      const worker = Number(readFileSync(`/proc/${master.pid}/task/${master.pid}/children`, 'utf8').trim().split(' ')[0] || 0);
+      if (worker > 0) return { master, worker };
+    } catch { /* not yet */ }
+  }
+  master.kill('SIGKILL');
+  throw new Error('starting nginx: no worker process appeared');
+}
+
+/** The worker's user+system CPU time so far, µs (clock ticks of /proc/PID/stat). */
+function cpuUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15; after "pid (comm) " they are the 12th and 13th
+  return (Number(fields[11]) + Number(fields[12])) * (1e6 / 100);
+}
+
+interface WrkRun { readonly rps: number; readonly cpuUsPerRequest: number }
+
+async function wrk(port: number, worker: number): Promise<WrkRun> {
+  const before = cpuUs(worker);
+  const { stdout } = await run('wrk', [...WRK_ARGS, `http://127.0.0.1:${port}/`]);
+  const used = cpuUs(worker) - before;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
+  if (!Number.isFinite(rps) || rps <= 0 || !(requests > 0)) throw new Error(`reading wrk output: ${stdout}`);
+  return { rps, cpuUsPerRequest: used / requests };
+}
+
+async function benchmark(): Promise<BenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'meshprof-bench-net-'));
+  const port = await freePort();
+  const { master, worker } = await startNginx(dir, port);
+  const drops: Record<string, number> = {};
+  let exchanges = 0;
+  const stats: (BpfRunStats | undefined)[] = [];
+  let measuredReqs = 0;
+  try {
+    await wrk(port, worker); // warm-up
+    const rps = { baseline: [] as number[], measured: [] as number[] };
+    const runs = benchRuns(5);
+    const plain = async (): Promise<number> => {
+      const r = await wrk(port, worker);
+      rps.baseline.push(r.rps);
+      return r.cpuUsPerRequest;
+    };
+    const sampled = async (): Promise<number> => {
+      const before = progIds(...PROGRAMS);
+      const sampler = createNetworkSampler({ targets: [worker] });
+      sampler.start();
+      const take = (): void => {
+        const b = sampler.drain();
+        exchanges += b.exchanges.length;
+        addDrops(drops, b.drops);
+      };
+      const timer = setInterval(take, 1000);
+      try {
+        const r = await wrk(port, worker);
+        rps.measured.push(r.rps);
+        measuredReqs += r.rps * 3;
+        return r.cpuUsPerRequest;
+      } finally {
+        clearInterval(timer);
+        take();
+        for (const name of PROGRAMS) stats.push(newProgStats(name, before));
+        sampler.stop();
+      }
+    };
+    // the stats cost two clock reads per program run, on the measured side only: BENCH_BPF_STATS=0 leaves them off
+    const samples = process.env.BENCH_BPF_STATS === '0'
+      ? await measureInterleaved(runs, plain, sampled)
+      : await withBpfStats(() => measureInterleaved(runs, plain, sampled));
+    const known = stats.filter((x): x is BpfRunStats => x !== undefined);
+    const bpfNs = known.reduce((n, x) => n + x.runTimeNs, 0);
+    const bpfRuns = known.reduce((n, x) => n + x.runs, 0);
+    // the programs' own time per request, as a share of one request's time at the measured rate: what noise cannot move
+    const nsPerRequest = measuredReqs > 0 ? bpfNs / measuredReqs : 0;
+    return benchResult({
+      name: 'network-overhead',
+      unit: 'CPU µs/request',
+      baselineLabel: 'nginx (1 worker) under wrk, no sampler',
+      measuredLabel: 'same, network sampler following the worker',
+      samples,
+      metrics: {
+        rpsBaseline: Math.round(median(rps.baseline)), rpsMeasured: Math.round(median(rps.measured)),
+        rpsRatio: Number((median(rps.measured) / median(rps.baseline)).toFixed(3)),
+        bpfNsPerRequest: Math.round(nsPerRequest), bpfRunsPerRequest: Number((bpfRuns / Math.max(1, measuredReqs)).toFixed(2)),
+        bpfShareAtBaselineRate: Number((nsPerRequest * median(rps.baseline) / 1e9).toFixed(4)),
+        exchangesPerRun: Math.round(exchanges / runs), dropsPerRun: formatDropsPerRun(drops, runs), wrk: WRK_ARGS.join(' ') },
+      notes: [
+        'figures are the nginx worker\'s own CPU time (utime+stime, 10 ms ticks) per request wrk completed: BPF programs run in its context, and waiting behind other jobs does not count; ratio - 1 is the cost at saturation (goal ≤ 0.05)',
+        'rpsRatio is requests/s with over without: the end-to-end figure, at the mercy of other jobs on a shared machine',
+        'with kernel.bpf_stats_enabled (the default here) the measured side also pays the stats\' clock reads (about 2.8 µs per request on the 2-CPU VM): BENCH_BPF_STATS=0 measures without them, and without the bpf* figures',
+        'wrk, nginx and the agent share the machine\'s CPUs, so the agent\'s own draining competes with nginx too',
+        'bpfNsPerRequest is the kernel\'s own run time of the four programs (kernel.bpf_stats_enabled) per request, every process\'s syscalls included (they all pass the raw tracepoints); bpfShareAtBaselineRate is that time at the baseline rate as a share of one CPU, i.e. the slowdown of a CPU-bound single worker',
+        'exchangesPerRun should be close to the measured req/s × 3 s: a check that the sampler really matched the requests',
+      ],
+    });
+  } finally {
+    master.kill('SIGKILL');
+    try { process.kill(worker, 'SIGKILL'); } catch { /* gone */ }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The network overhead benchmark; needs root, nginx and wrk. */
+export const networkOverhead: Benchmark = {
+  name: 'network-overhead',
+  description: 'nginx requests/s under wrk with vs without the network sampler',
+  run: benchmark,
+};
+
+if (isBenchScript(import.meta.url)) runBenchScript(networkOverhead);

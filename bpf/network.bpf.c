@@ -1,0 +1,740 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Network sampler: HTTP/1.x exchanges and TCP counters of the targeted
+ * processes, from raw tracepoints and uprobes only (no kprobes, no fentry).
+ *
+ * At sys_enter of the read/write family the buffer is remembered; at
+ * sys_exit its first bytes are classified. A request line is queued on its
+ * connection (up to NET_PIPELINE waiting: keep-alive and pipelining), a
+ * status line takes the oldest one off and the pair goes to user space as
+ * one http_event. TLS plaintext comes from uprobes on SSL_read/SSL_write
+ * (and _ex); SSL_set_fd and the syscalls made inside an SSL call tie the
+ * SSL object to its socket. TCP bytes, connections, retransmits and RTT are
+ * summed per (process, side, peer) in two generations of counters, as the
+ * stack samplers do. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "network.h"
+#include "sampler.h"
+#include "compat.h"
+
+const volatile bool filter_tgid = false;
+const volatile __u32 self_tgid = 0;
+
+/* x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl) */
+#define NR_read 0
+#define NR_write 1
+#define NR_readv 19
+#define NR_writev 20
+#define NR_sendfile 40
+#define NR_connect 42
+#define NR_accept 43
+#define NR_sendto 44
+#define NR_recvfrom 45
+#define NR_sendmsg 46
+#define NR_recvmsg 47
+#define NR_accept4 288
+
+/* control[0]: generation of the TCP counters, run-time "all targets" switch */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sampler_control);
+} control SEC(".maps");
+
+/* targets: tgid -> 1 for every process to follow when filter_tgid */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct active_call {
+	__u64 pid_tgid;	/* the thread in this slot's call, 0 when free */
+	__u64 buf;	/* first buffer of the call, 0 for sendfile/accept/connect */
+	__u32 fd;
+	__u32 nr;
+};
+
+/* slots of `active`: a power of two above the default pid_max (32768) */
+#define ACTIVE_SLOTS 65536
+
+/* active[tid % ACTIVE_SLOTS]: the syscall a thread is in, from enter to
+ * exit. An array, not a hash: a slot costs a load, where a hash update and
+ * delete at every followed syscall cost locks (sys_exit also runs for a
+ * killed thread, so slots are freed). Two threads in one slot at once: the
+ * second call is not followed and counted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ACTIVE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct active_call);
+} active SEC(".maps");
+
+struct sock_info {
+	struct net_tcp_key key;
+	__u64 ssl;	/* the SSL object on this socket, 0 for none */
+};
+
+/* socks: struct sock * -> its owner, side and peer, until TCP_CLOSE */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct sock_info);
+} socks SEC(".maps");
+
+struct ssl_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 len_ptr;	/* size_t * of the _ex variants, else 0 */
+};
+
+/* ssl_active: thread -> the SSL_read/SSL_write it is in (LRU, as active) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u64);
+	__type(value, struct ssl_call);
+} ssl_active SEC(".maps");
+
+/* ssl_socks: SSL * -> struct sock *; LRU because SSL_free is not hooked,
+ * and a forgotten entry only costs that connection's peer address */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} ssl_socks SEC(".maps");
+
+struct conn_key {
+	__u32 tgid;
+	__u32 tls;
+	__u64 id;	/* struct sock *, or SSL * when tls */
+};
+
+struct http_conn {
+	__u64 start_ns[NET_PIPELINE];
+	__u16 request_len[NET_PIPELINE];
+	__u32 head, tail;	/* requests head..tail-1 wait, slot = index % NET_PIPELINE */
+	__u8 role[NET_PIPELINE];
+	char request[NET_PIPELINE][NET_REQUEST_LEN];
+};
+
+/* conns: connection -> its requests waiting for a response */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct conn_key);
+	__type(value, struct http_conn);
+} conns SEC(".maps");
+
+/* conn_zero[0]: an empty http_conn to create entries from (never written) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct http_conn);
+} conn_zero SEC(".maps");
+
+/* scratch[0]: the first bytes of the buffer being classified */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct http_event);
+} scratch SEC(".maps");
+
+/* tcp0/tcp1: struct net_tcp_key -> struct net_tcp_value, one map per generation */
+struct tcp_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct net_tcp_key);
+	__type(value, struct net_tcp_value);
+};
+struct tcp_map tcp0 SEC(".maps");
+struct tcp_map tcp1 SEC(".maps");
+
+/* events: struct http_event records */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+/* drops[reason]: see enum net_drop_reason */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NET_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+static __always_inline bool targeted(__u32 tgid)
+{
+	__u32 zero = 0;
+	struct sampler_control *ctl;
+
+	if (self_tgid && tgid == self_tgid)
+		return false;
+	if (!filter_tgid)
+		return true;
+	ctl = bpf_map_lookup_elem(&control, &zero);
+	if (ctl && ctl->all_targets)
+		return true;
+	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
+}
+
+/* The TCP socket behind the current task's fd, or NULL for anything else. */
+static __always_inline struct sock *fd_sock(__u32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if ((family != AF_INET && family != AF_INET6) || BPF_CORE_READ(sk, sk_type) != SOCK_STREAM ||
+	    BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+/* Both ends of sk: IPv4 addresses in the first 4 bytes, ports host order. */
+static __always_inline void read_ends(struct sock *sk, __u16 *family, __u8 *laddr, __u16 *lport,
+				      __u8 *paddr, __u16 *pport)
+{
+	*family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	*lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	*pport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__builtin_memset(laddr, 0, 16);
+	__builtin_memset(paddr, 0, 16);
+	if (*family == AF_INET) {
+		BPF_CORE_READ_INTO((__u32 *)laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)paddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO((struct in6_addr *)laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)paddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+/* The counters of si's key in the current generation, created at zero. */
+static __always_inline struct net_tcp_value *tcp_counters(struct sock_info *si)
+{
+	struct net_tcp_value zero_val = {}, *v;
+	struct sampler_control *ctl;
+	__u32 zero = 0;
+	void *tcp;
+
+	ctl = bpf_map_lookup_elem(&control, &zero);
+	if (!ctl)
+		return NULL;
+	tcp = ctl->generation ? (void *)&tcp1 : (void *)&tcp0;
+	v = bpf_map_lookup_elem(tcp, &si->key);
+	if (v)
+		return v;
+	/* EEXIST: another CPU made it first; either way it is looked up again */
+	bpf_map_update_elem(tcp, &si->key, &zero_val, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(tcp, &si->key);
+	if (!v)
+		percpu_count(&drops, NET_DROP_TCP_FULL);
+	return v;
+}
+
+/* sk's entry in `socks`, made for tgid on first sight. role < 0: unknown
+ * (a connection older than the sampler): the side with the lower port is
+ * taken as the server, since clients bind ephemeral ports. */
+static __always_inline struct sock_info *sock_info(struct sock *sk, __u32 tgid, int role, bool opened)
+{
+	__u64 key = (__u64)sk;
+	struct sock_info si = {}, *p;
+	struct net_tcp_value *v;
+	__u16 family, lport, pport;
+	__u8 laddr[16], paddr[16];
+
+	p = bpf_map_lookup_elem(&socks, &key);
+	if (p)
+		return p;
+	read_ends(sk, &family, laddr, &lport, paddr, &pport);
+	if (role < 0)
+		role = lport < pport ? NET_ROLE_SERVER : NET_ROLE_CLIENT;
+	si.key.tgid = tgid;
+	si.key.role = role;
+	si.key.family = family;
+	if (role == NET_ROLE_SERVER) {
+		si.key.local_port = lport;
+		__builtin_memcpy(si.key.local_addr, laddr, 16);
+	} else {
+		si.key.peer_port = pport;
+	}
+	__builtin_memcpy(si.key.peer_addr, paddr, 16);
+	bpf_map_update_elem(&socks, &key, &si, BPF_NOEXIST);
+	p = bpf_map_lookup_elem(&socks, &key);
+	if (!p) {
+		percpu_count(&drops, NET_DROP_SOCKS_FULL);
+		return NULL;
+	}
+	if (opened && (v = tcp_counters(p)))
+		__sync_fetch_and_add(&v->opened, 1);
+	return p;
+}
+
+/* Length of the method of a request line starting at p, or 0. */
+static __always_inline int method_len(const char *p)
+{
+	if (p[0] == 'G' && p[1] == 'E' && p[2] == 'T' && p[3] == ' ')
+		return 3;
+	if (p[0] == 'P' && p[1] == 'U' && p[2] == 'T' && p[3] == ' ')
+		return 3;
+	if (p[0] == 'P' && p[1] == 'O' && p[2] == 'S' && p[3] == 'T' && p[4] == ' ')
+		return 4;
+	if (p[0] == 'H' && p[1] == 'E' && p[2] == 'A' && p[3] == 'D' && p[4] == ' ')
+		return 4;
+	if (p[0] == 'P' && p[1] == 'A' && p[2] == 'T' && p[3] == 'C' && p[4] == 'H' && p[5] == ' ')
+		return 5;
+	if (p[0] == 'T' && p[1] == 'R' && p[2] == 'A' && p[3] == 'C' && p[4] == 'E' && p[5] == ' ')
+		return 5;
+	if (p[0] == 'D' && p[1] == 'E' && p[2] == 'L' && p[3] == 'E' && p[4] == 'T' && p[5] == 'E' && p[6] == ' ')
+		return 6;
+	if (p[0] == 'O' && p[1] == 'P' && p[2] == 'T' && p[3] == 'I' && p[4] == 'O' && p[5] == 'N' && p[6] == 'S' &&
+	    p[7] == ' ')
+		return 7;
+	if (p[0] == 'C' && p[1] == 'O' && p[2] == 'N' && p[3] == 'N' && p[4] == 'E' && p[5] == 'C' && p[6] == 'T' &&
+	    p[7] == ' ')
+		return 7;
+	return 0;
+}
+
+static __always_inline bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* "PRI * HTTP/2.0": the client's HTTP/2 connection preface (RFC 9113, 3.4) */
+static __always_inline bool is_h2_preface(const char *p)
+{
+	return p[0] == 'P' && p[1] == 'R' && p[2] == 'I' && p[3] == ' ' && p[4] == '*' && p[5] == ' ' &&
+	       p[6] == 'H' && p[7] == 'T' && p[8] == 'T' && p[9] == 'P' && p[10] == '/' && p[11] == '2';
+}
+
+/* "HTTP/1.x NNN" */
+static __always_inline bool is_status_line(const char *p)
+{
+	return p[0] == 'H' && p[1] == 'T' && p[2] == 'T' && p[3] == 'P' && p[4] == '/' && p[5] == '1' &&
+	       p[6] == '.' && is_digit(p[7]) && p[8] == ' ' && is_digit(p[9]) && is_digit(p[10]) &&
+	       is_digit(p[11]);
+}
+
+static __always_inline void on_request(struct conn_key *key, bool is_write, struct http_event *ev, __u32 n)
+{
+	struct http_conn *conn;
+	__u32 zero = 0, slot;
+	void *init;
+
+	conn = bpf_map_lookup_elem(&conns, key);
+	if (!conn) {
+		init = bpf_map_lookup_elem(&conn_zero, &zero);
+		if (!init)
+			return;
+		bpf_map_update_elem(&conns, key, init, BPF_NOEXIST);
+		conn = bpf_map_lookup_elem(&conns, key);
+		if (!conn) {
+			percpu_count(&drops, NET_DROP_CONNS_FULL);
+			return;
+		}
+	}
+	if (conn->tail - conn->head >= NET_PIPELINE) {
+		percpu_count(&drops, NET_DROP_PIPELINE_FULL);
+		return;
+	}
+	slot = conn->tail & (NET_PIPELINE - 1);
+	conn->start_ns[slot] = bpf_ktime_get_ns();
+	conn->request_len[slot] = n;
+	conn->role[slot] = is_write ? NET_ROLE_CLIENT : NET_ROLE_SERVER;
+	__builtin_memcpy(conn->request[slot], ev->request, NET_REQUEST_LEN);
+	conn->tail++;
+}
+
+/* Sends the oldest waiting request of conn with what ended it: the status
+ * line in `status` (n bytes), or none when the connection closed. */
+static __always_inline void emit(struct http_conn *conn, __u32 tgid, __u8 flags, struct sock *sk,
+				 const char *status, __u32 n)
+{
+	struct http_event *out;
+	__u32 slot = conn->head & (NET_PIPELINE - 1);
+
+	conn->head++;
+	out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
+	if (!out) {
+		percpu_count(&drops, NET_DROP_RINGBUF_FULL);
+		return;
+	}
+	out->start_ns = conn->start_ns[slot];
+	out->end_ns = bpf_ktime_get_ns();
+	out->tgid = tgid;
+	out->tid = (__u32)bpf_get_current_pid_tgid();
+	out->role = conn->role[slot];
+	out->flags = flags;
+	out->request_len = conn->request_len[slot];
+	__builtin_memcpy(out->request, conn->request[slot], NET_REQUEST_LEN);
+	out->response_len = n;
+	if (status)
+		__builtin_memcpy(out->response, status, NET_RESPONSE_LEN);
+	else
+		__builtin_memset(out->response, 0, NET_RESPONSE_LEN);
+	bpf_get_current_comm(out->comm, sizeof(out->comm));
+	if (sk) {
+		read_ends(sk, &out->family, out->local_addr, &out->local_port, out->peer_addr, &out->peer_port);
+	} else {
+		out->family = 0;
+		out->local_port = 0;
+		out->peer_port = 0;
+		__builtin_memset(out->local_addr, 0, 16);
+		__builtin_memset(out->peer_addr, 0, 16);
+	}
+	/* user space polls on a timer: no wakeup per event */
+	bpf_ringbuf_submit(out, BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void on_response(struct conn_key *key, bool is_write, struct sock *sk,
+					struct http_event *ev, __u32 n)
+{
+	struct http_conn *conn = bpf_map_lookup_elem(&conns, key);
+	__u32 slot;
+
+	if (!conn || conn->head == conn->tail) {
+		percpu_count(&drops, NET_DROP_NO_REQUEST);
+		return;
+	}
+	slot = conn->head & (NET_PIPELINE - 1);
+	/* a server writes its responses, a client reads them */
+	if (conn->role[slot] != (is_write ? NET_ROLE_SERVER : NET_ROLE_CLIENT)) {
+		percpu_count(&drops, NET_DROP_NO_REQUEST);
+		return;
+	}
+	emit(conn, key->tgid, key->tls ? NET_F_TLS : 0, sk, ev->request, n < NET_RESPONSE_LEN ? n : NET_RESPONSE_LEN);
+}
+
+/* Classifies the first bytes of a buffer that went through a connection. */
+static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock *sk, __u64 buf, long len,
+				    bool is_write)
+{
+	struct conn_key key = { .tgid = tgid, .tls = tls, .id = id };
+	struct http_event *ev;
+	__u32 zero = 0, n;
+
+	if (!buf || len < 12)
+		return;
+	ev = bpf_map_lookup_elem(&scratch, &zero);
+	if (!ev)
+		return;
+	n = len > NET_REQUEST_LEN ? NET_REQUEST_LEN : len;
+	if (bpf_probe_read_user(ev->request, n, (void *)buf))
+		return;
+	if (method_len(ev->request)) {
+		on_request(&key, is_write, ev, n);
+	} else if (is_h2_preface(ev->request)) {
+		/* HTTP/2 frames are not parsed: the connection's bytes are counted as h2 from here */
+		__u64 skey = (__u64)sk;
+		struct sock_info *si = sk ? bpf_map_lookup_elem(&socks, &skey) : NULL;
+
+		if (si)
+			si->key.proto = NET_PROTO_HTTP2;
+	}
+	else if (is_status_line(ev->request))
+		on_response(&key, is_write, sk, ev, n);
+}
+
+static __always_inline int on_enter(struct pt_regs *regs, long id)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct active_call c = {}, *p;
+	__u32 slot;
+	struct user_msghdr msg;
+	struct iovec iov;
+
+	switch (id) {
+	case NR_read: case NR_write: case NR_sendto: case NR_recvfrom:
+		c.buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		break;
+	case NR_readv: case NR_writev:
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs)))
+			return 0;
+		c.buf = (__u64)iov.iov_base;
+		break;
+	case NR_sendmsg: case NR_recvmsg:
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs)) ||
+		    bpf_probe_read_user(&iov, sizeof(iov), msg.msg_iov))
+			return 0;
+		c.buf = (__u64)iov.iov_base;
+		break;
+	case NR_sendfile: case NR_connect: case NR_accept: case NR_accept4:
+		break;
+	default:
+		return 0;
+	}
+	if (!targeted(pid_tgid >> 32))
+		return 0;
+	slot = (__u32)pid_tgid & (ACTIVE_SLOTS - 1);
+	p = bpf_map_lookup_elem(&active, &slot);
+	if (!p)
+		return 0;
+	if (p->pid_tgid && p->pid_tgid != pid_tgid) {
+		percpu_count(&drops, NET_DROP_ACTIVE_FULL);
+		return 0;
+	}
+	p->buf = c.buf;
+	p->fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	p->nr = id;
+	p->pid_tgid = pid_tgid;
+	return 0;
+}
+
+static __always_inline int on_exit(long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct active_call *p, c;
+	struct sock_info *si;
+	struct ssl_call *ssl;
+	struct net_tcp_value *v;
+	struct sock *sk;
+	bool is_write;
+	__u64 skey;
+	__u32 slot;
+
+	slot = (__u32)pid_tgid & (ACTIVE_SLOTS - 1);
+	p = bpf_map_lookup_elem(&active, &slot);
+	if (!p || p->pid_tgid != pid_tgid)
+		return 0;
+	c = *p;
+	p->pid_tgid = 0;
+	if (c.nr == NR_accept || c.nr == NR_accept4) {
+		if (ret >= 0 && (sk = fd_sock(ret)))
+			sock_info(sk, tgid, NET_ROLE_SERVER, true);
+		return 0;
+	}
+	if (c.nr == NR_connect) {
+		/* EINPROGRESS: a non-blocking connect on its way */
+		if ((ret == 0 || ret == -115) && (sk = fd_sock(c.fd)))
+			sock_info(sk, tgid, NET_ROLE_CLIENT, true);
+		return 0;
+	}
+	if (ret <= 0)
+		return 0;
+	sk = fd_sock(c.fd);
+	if (!sk)
+		return 0;
+	si = sock_info(sk, tgid, -1, false);
+	if (!si)
+		return 0;
+	is_write = c.nr == NR_write || c.nr == NR_writev || c.nr == NR_sendto || c.nr == NR_sendmsg ||
+		   c.nr == NR_sendfile;
+	v = tcp_counters(si);
+	if (v) {
+		if (is_write)
+			__sync_fetch_and_add(&v->bytes_sent, ret);
+		else
+			__sync_fetch_and_add(&v->bytes_received, ret);
+	}
+	ssl = bpf_map_lookup_elem(&ssl_active, &pid_tgid);
+	if (ssl) {
+		/* ciphertext of an SSL call: it names the SSL object's socket */
+		skey = (__u64)sk;
+		bpf_map_update_elem(&ssl_socks, &ssl->ssl, &skey, BPF_ANY);
+		si->ssl = ssl->ssl;
+		return 0;
+	}
+	on_data(tgid, (__u64)sk, false, sk, c.buf, ret, is_write);
+	return 0;
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	return on_enter(regs, id);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	return on_exit(ret);
+}
+
+/* Sends what closed connections left unanswered, then forgets them. */
+static __always_inline void flush_conn(struct conn_key *key, struct sock *sk)
+{
+	struct http_conn *conn = bpf_map_lookup_elem(&conns, key);
+
+	if (!conn)
+		return;
+	for (int i = 0; i < NET_PIPELINE; i++) {
+		if (conn->head == conn->tail)
+			break;
+		emit(conn, key->tgid, NET_F_NO_RESPONSE | (key->tls ? NET_F_TLS : 0), sk, NULL, 0);
+	}
+	bpf_map_delete_elem(&conns, key);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	__u64 skey = (__u64)sk;
+	struct conn_key key = {};
+	struct sock_info *si;
+	struct net_tcp_value *v;
+	__u32 srtt;
+
+	if (newstate != TCP_CLOSE)
+		return 0;
+	si = bpf_map_lookup_elem(&socks, &skey);
+	if (!si)
+		return 0;
+	v = tcp_counters(si);
+	if (v) {
+		__sync_fetch_and_add(&v->closed, 1);
+		srtt = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
+		if (srtt) {
+			__sync_fetch_and_add(&v->rtt_sum_us, srtt);
+			__sync_fetch_and_add(&v->rtt_count, 1);
+		}
+	}
+	key.tgid = si->key.tgid;
+	key.id = skey;
+	flush_conn(&key, sk);
+	if (si->ssl) {
+		key.tls = 1;
+		key.id = si->ssl;
+		flush_conn(&key, sk);
+		bpf_map_delete_elem(&ssl_socks, &si->ssl);
+	}
+	bpf_map_delete_elem(&socks, &skey);
+	return 0;
+}
+
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit_skb, struct sock *sk, struct sk_buff *skb)
+{
+	__u64 skey = (__u64)sk;
+	struct sock_info *si = bpf_map_lookup_elem(&socks, &skey);
+	struct net_tcp_value *v;
+
+	if (si && (v = tcp_counters(si)))
+		__sync_fetch_and_add(&v->retransmits, 1);
+	return 0;
+}
+
+/* TLS: the plaintext of SSL_read/SSL_write, on the connection of its SSL * */
+
+static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ssl_call c = { .ssl = (__u64)ssl, .buf = (__u64)buf, .len_ptr = (__u64)len_ptr };
+
+	if (!targeted(pid_tgid >> 32))
+		return 0;
+	if (bpf_map_update_elem(&ssl_active, &pid_tgid, &c, BPF_ANY))
+		percpu_count(&drops, NET_DROP_ACTIVE_FULL);
+	return 0;
+}
+
+/* ret: bytes for SSL_read/SSL_write, 1 for success of the _ex variants */
+static __always_inline int ssl_exit(long ret, bool is_write)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ssl_call *p, c;
+	struct sock *sk = NULL;
+	__u64 *skp, len = ret, skey;
+
+	p = bpf_map_lookup_elem(&ssl_active, &pid_tgid);
+	if (!p)
+		return 0;
+	c = *p;
+	bpf_map_delete_elem(&ssl_active, &pid_tgid);
+	if (ret <= 0)
+		return 0;
+	if (c.len_ptr && bpf_probe_read_user(&len, sizeof(len), (void *)c.len_ptr))
+		return 0;
+	skp = bpf_map_lookup_elem(&ssl_socks, &c.ssl);
+	/* a socket that closed (or was never seen) has no ends to report */
+	if (skp) {
+		skey = *skp;
+		if (bpf_map_lookup_elem(&socks, &skey))
+			sk = (struct sock *)skey;
+	}
+	on_data(pid_tgid >> 32, c.ssl, true, sk, c.buf, len, is_write);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_enter, void *ssl, void *buf, int num)
+{
+	return ssl_enter(ssl, buf, NULL);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex_enter, void *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	return ssl_enter(ssl, buf, readbytes);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_exit, int ret)
+{
+	return ssl_exit(ret, false);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_enter, void *ssl, const void *buf, int num)
+{
+	return ssl_enter(ssl, (void *)buf, NULL);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex_enter, void *ssl, const void *buf, size_t num, size_t *written)
+{
+	return ssl_enter(ssl, (void *)buf, written);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_exit, int ret)
+{
+	return ssl_exit(ret, true);
+}
+
+/* SSL_set_fd(ssl, fd): nginx's way of giving a connection to OpenSSL */
+SEC("uprobe")
+int BPF_KPROBE(ssl_set_fd, void *ssl, int fd)
+{
+	__u64 key = (__u64)ssl, skey;
+	struct sock_info *si;
+	struct sock *sk;
+
+	if (!targeted(bpf_get_current_pid_tgid() >> 32) || !(sk = fd_sock(fd)))
+		return 0;
+	skey = (__u64)sk;
+	bpf_map_update_elem(&ssl_socks, &key, &skey, BPF_ANY);
+	si = bpf_map_lookup_elem(&socks, &skey);
+	if (si)
+		si->ssl = key;
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

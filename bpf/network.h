@@ -1,0 +1,86 @@
+/* What the network sampler shares with user space (src/samplers/
+ * network-layout.ts); fixed-width types only. */
+#ifndef __NETWORK_H
+#define __NETWORK_H
+
+#define NET_COMM_LEN 16
+/* bytes kept of a request's first line, and of a response's status line */
+#define NET_REQUEST_LEN 96
+#define NET_RESPONSE_LEN 16
+/* requests a connection may have waiting for their responses (pipelining) */
+#define NET_PIPELINE 4
+
+enum net_role {
+	NET_ROLE_SERVER = 0,	/* this process read the request and wrote the response */
+	NET_ROLE_CLIENT = 1,	/* this process wrote the request and read the response */
+};
+
+enum net_proto {
+	NET_PROTO_UNKNOWN = 0,	/* HTTP/1.x, or not seen to be HTTP at all */
+	NET_PROTO_HTTP2 = 1,	/* the HTTP/2 connection preface went through */
+};
+
+/* http_event.flags */
+#define NET_F_TLS 1		/* plaintext seen through SSL_read/SSL_write */
+#define NET_F_NO_RESPONSE 2	/* the connection closed with this request unanswered */
+
+/* Index of the per-CPU `drops` array: why something was lost. */
+enum net_drop_reason {
+	NET_DROP_RINGBUF_FULL = 0,	/* an exchange lost: ring buffer full */
+	NET_DROP_CONNS_FULL = 1,	/* a request lost: `conns` full */
+	NET_DROP_PIPELINE_FULL = 2,	/* a request lost: NET_PIPELINE already waiting */
+	NET_DROP_NO_REQUEST = 3,	/* a response whose request was not seen (before start) */
+	NET_DROP_TCP_FULL = 4,		/* TCP counters lost: `tcp0/1` full */
+	NET_DROP_SOCKS_FULL = 5,	/* a connection not followed: `socks` full */
+	NET_DROP_ACTIVE_FULL = 6,	/* a syscall not followed: its `active` slot was taken */
+	NET_DROP_MAX = 7,
+};
+
+/* One request and its response (or its connection's close), matched in the
+ * kernel; sent through the `events` ring buffer. Addresses are in network
+ * order (IPv4 in the first 4 bytes), ports in host order. */
+struct http_event {
+	__u64 start_ns;		/* request seen (CLOCK_MONOTONIC) */
+	__u64 end_ns;		/* response seen, or the close */
+	__u32 tgid;
+	__u32 tid;		/* the thread that saw the response */
+	__u16 family;		/* AF_INET, AF_INET6, or 0 when the socket is unknown */
+	__u16 local_port;
+	__u16 peer_port;
+	__u8 role;		/* enum net_role */
+	__u8 flags;		/* NET_F_* */
+	__u8 local_addr[16];
+	__u8 peer_addr[16];
+	__u16 request_len;	/* bytes of request[] captured */
+	__u16 response_len;
+	char comm[NET_COMM_LEN];
+	char request[NET_REQUEST_LEN];
+	char response[NET_RESPONSE_LEN];
+};
+
+/* Key of the TCP counters: one process, one side, one peer. The server side
+ * keeps its own address and port and drops the client's ephemeral port; the
+ * client side keeps the server's address and port. */
+struct net_tcp_key {
+	__u32 tgid;
+	__u8 role;
+	__u8 proto;	/* enum net_proto: what the connection was seen to speak */
+	__u16 family;
+	__u16 local_port;
+	__u16 peer_port;
+	__u8 local_addr[16];
+	__u8 peer_addr[16];
+};
+
+/* TCP counters of one tcp_key within a generation */
+struct net_tcp_value {
+	__u64 bytes_sent;
+	__u64 bytes_received;
+	__u64 opened;
+	__u64 closed;
+	__u64 retransmits;
+	__u64 rtt_sum_us;	/* smoothed RTT at each close, summed */
+	__u64 rtt_count;
+};
+
+#endif /* __NETWORK_H */

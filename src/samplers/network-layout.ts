@@ -1,0 +1,124 @@
+/**
+ * Byte layouts shared with bpf/network.h, decoded in one place.
+ * Little-endian: the agent runs on the kernel's host.
+ */
+import type { NetworkEndpoint, NetworkRole } from '../stacks/network-records.js';
+
+/** enum net_drop_reason, by index, as DropCounts names. */
+export const NETWORK_DROP_REASONS = [
+  'events_ring_full', 'connections_map_full', 'pipeline_full', 'response_without_request',
+  'tcp_counters_map_full', 'sockets_map_full', 'syscalls_map_full',
+] as const;
+
+/** sizeof(struct http_event), as the ring buffer delivers it. */
+export const HTTP_EVENT_SIZE = 200;
+/** sizeof(struct net_tcp_key) and sizeof(struct net_tcp_value). */
+export const TCP_KEY_SIZE = 44;
+export const TCP_VALUE_SIZE = 56;
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const NET_F_TLS = 1;
+const NET_F_NO_RESPONSE = 2;
+
+/** struct http_event, decoded; request and response still raw bytes. */
+export interface HttpEventRecord {
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  readonly tgid: number;
+  readonly tid: number;
+  readonly role: NetworkRole;
+  readonly tls: boolean;
+  readonly noResponse: boolean;
+  readonly local: NetworkEndpoint | undefined;
+  readonly peer: NetworkEndpoint | undefined;
+  readonly comm: string;
+  readonly request: Buffer;
+  readonly response: Buffer;
+}
+
+/** An address in the kernel's 16 bytes (IPv4 in the first 4) as text. */
+export function formatAddress(family: number, bytes: Buffer): string {
+  if (family === AF_INET) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+  // IPv4-mapped (::ffff:a.b.c.d): dual-stack sockets talking IPv4
+  if (isIPv4MappedAddress(bytes)) return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  return compressIPv6(groups);
+}
+
+/** True for ::ffff:a.b.c.d in 16 network-order bytes. */
+function isIPv4MappedAddress(bytes: Buffer): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
+}
+
+function compressIPv6(groups: readonly string[]): string {
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== '0') { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+function cString(buf: Buffer): string {
+  const nul = buf.indexOf(0);
+  return buf.subarray(0, nul < 0 ? buf.length : nul).toString('utf8');
+}
+
+/** Decodes one struct http_event; undefined when the record is too short. */
+export function decodeHttpEvent(buf: Buffer): HttpEventRecord | undefined {
+  if (buf.length < HTTP_EVENT_SIZE) return undefined;
+  const family = buf.readUInt16LE(24);
+  const known = family === AF_INET || family === AF_INET6;
+  const flags = buf.readUInt8(31);
+  const requestLen = Math.min(buf.readUInt16LE(64), 96);
+  const responseLen = Math.min(buf.readUInt16LE(66), 16);
+  return {
+    startNs: buf.readBigUInt64LE(0),
+    endNs: buf.readBigUInt64LE(8),
+    tgid: buf.readUInt32LE(16),
+    tid: buf.readUInt32LE(20),
+    role: buf.readUInt8(30) === 1 ? 'client' : 'server',
+    tls: (flags & NET_F_TLS) !== 0,
+    noResponse: (flags & NET_F_NO_RESPONSE) !== 0,
+    local: known ? { address: formatAddress(family, buf.subarray(32, 48)), port: buf.readUInt16LE(26) } : undefined,
+    peer: known ? { address: formatAddress(family, buf.subarray(48, 64)), port: buf.readUInt16LE(28) } : undefined,
+    comm: cString(buf.subarray(68, 84)),
+    request: Buffer.from(buf.subarray(84, 84 + requestLen)),
+    response: Buffer.from(buf.subarray(180, 180 + responseLen)),
+  };
+}
+
+/** struct net_tcp_key, decoded. */
+export interface TcpKeyRecord {
+  readonly tgid: number;
+  readonly role: NetworkRole;
+  readonly server: NetworkEndpoint;
+  readonly clientAddress: string | undefined;
+  readonly protocol: 'http2' | undefined;
+}
+
+/** Decodes one struct net_tcp_key. */
+export function decodeTcpKey(buf: Buffer): TcpKeyRecord {
+  const family = buf.readUInt16LE(6);
+  const role: NetworkRole = buf.readUInt8(4) === 1 ? 'client' : 'server';
+  const protocol = buf.readUInt8(5) === 1 ? 'http2' as const : undefined;
+  const local = formatAddress(family, buf.subarray(12, 28));
+  const peer = formatAddress(family, buf.subarray(28, 44));
+  return role === 'server'
+    ? { tgid: buf.readUInt32LE(0), role, server: { address: local, port: buf.readUInt16LE(8) }, clientAddress: peer, protocol }
+    : { tgid: buf.readUInt32LE(0), role, server: { address: peer, port: buf.readUInt16LE(10) }, clientAddress: undefined, protocol };
+}
+
+/** struct net_tcp_value as numbers, in field order. */
+export function decodeTcpValue(buf: Buffer): readonly number[] {
+  const out: number[] = [];
+  for (let off = 0; off + 8 <= TCP_VALUE_SIZE; off += 8) out.push(Number(buf.readBigUInt64LE(off)));
+  return out;
+}

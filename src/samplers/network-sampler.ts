@@ -1,0 +1,212 @@
+import { openBpfObject } from '../kernel/index.js';
+import type { BpfLink, BpfObject, BpfObjectFactory, BpfRingBuffer } from '../kernel/index.js';
+import { type Logger } from '../log/logger.js';
+import type { HttpExchange, RawNetworkBatch, TcpFlow } from '../stacks/network-records.js';
+import { normalizeTargets, type DropCounts, type NormalizedTargets, type TargetSelection } from '../stacks/raw-stacks.js';
+import { parseRequestHead, parseStatusHead } from './http-head.js';
+import { decodeHttpEvent, decodeTcpKey, decodeTcpValue, NETWORK_DROP_REASONS, type HttpEventRecord } from './network-layout.js';
+import { encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
+import { addDropDeltas, readDropTotals, syncTargetMap } from './sampler-maps.js';
+import { createWallClock, sleepSync } from './wall-clock.js';
+
+/** Settings of the network sampler; every field has a default. */
+export interface NetworkSamplerOptions {
+  /** Processes to follow; default 'all'. */
+  readonly targets?: TargetSelection;
+  /** A tgid never followed, normally the agent's own; default process.pid. */
+  readonly selfTgid?: number;
+  /** How often the event ring buffer (8 MiB, about 40k exchanges) is read between drains; default 50 ms. */
+  readonly pollIntervalMs?: number;
+  /** Exchanges held between two drains at most; past it they are counted as 'exchanges_buffer_full'. Default 200k. */
+  readonly maxPendingExchanges?: number;
+  readonly settleMs?: number;
+  readonly log?: Logger;
+}
+
+/**
+ * The network sampler: HTTP/1.x exchanges and TCP counters of the targeted
+ * processes (bpf/network.bpf.c). Raw tracepoints (Linux 4.17+) for the
+ * syscalls and the TCP state changes, uprobes for TLS libraries.
+ */
+export interface NetworkSampler {
+  start(): void;
+  /** Everything since the previous drain: exchanges, the TCP counters' window, drops. */
+  drain(): RawNetworkBatch;
+  setTargets(targets: TargetSelection): void;
+  /**
+   * Puts uprobes on SSL_read/SSL_write (and _ex) and SSL_set_fd of each
+   * libssl file not probed yet; returns how many files were probed now. A
+   * file without those symbols is skipped with a warning.
+   */
+  addTlsLibraries(paths: readonly string[]): number;
+  /** The libssl files probed so far. */
+  readonly tlsLibraries: readonly string[];
+  stop(): void;
+}
+
+const uprobes = [
+  { fn: 'SSL_read', enter: 'ssl_read_enter', exit: 'ssl_read_exit' },
+  { fn: 'SSL_read_ex', enter: 'ssl_read_ex_enter', exit: 'ssl_read_exit' },
+  { fn: 'SSL_write', enter: 'ssl_write_enter', exit: 'ssl_write_exit' },
+  { fn: 'SSL_write_ex', enter: 'ssl_write_ex_enter', exit: 'ssl_write_exit' },
+] as const;
+
+/** One kernel record as an exchange; undefined (and counted) when its bytes do not parse. */
+function toExchange(r: HttpEventRecord, monoToWallNs: bigint): HttpExchange | undefined {
+  const req = parseRequestHead(r.request);
+  if (!req) return undefined;
+  const status = r.noResponse ? undefined : parseStatusHead(r.response);
+  if (!r.noResponse && !status) return undefined;
+  return {
+    tgid: r.tgid, tid: r.tid, comm: r.comm, role: r.role, tls: r.tls,
+    method: req.method, path: req.path, pathTruncated: req.pathTruncated,
+    protocolVersion: status?.version ?? (req.version || '1.1'),
+    statusCode: status?.statusCode,
+    startTimeNs: r.startNs + monoToWallNs,
+    durationNs: Number(r.endNs - r.startNs),
+    local: r.local, peer: r.peer,
+  };
+}
+
+/** Creates a network sampler (Linux 5.8+ for the ring buffer). */
+export function createNetworkSampler(
+  opts: NetworkSamplerOptions = {},
+  open: BpfObjectFactory = (name) => openBpfObject(name, opts.log ? { log: opts.log } : {}),
+): NetworkSampler {
+  const clock = createWallClock();
+  const maxPending = opts.maxPendingExchanges ?? 200_000;
+  let obj: BpfObject | undefined;
+  let ring: BpfRingBuffer | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const links: BpfLink[] = [];
+  const probed = new Map<string, BpfLink[]>();
+  let targets: NormalizedTargets = normalizeTargets(opts.targets ?? 'all');
+  let generation: 0 | 1 = 0;
+  let windowStart = 0n;
+  let dropTotals: readonly number[] = [];
+  let pending: HttpExchange[] = [];
+  let userDrops: DropCounts = {};
+  // bpf_ktime_get_ns and process.hrtime are both CLOCK_MONOTONIC
+  let monoToWallNs = 0n;
+
+  const writeControl = (o: BpfObject): void => o.map('control').update(u32Bytes(0), encodeOnCpuControl(generation, targets === 'all'));
+  const count = (reason: string): void => { userDrops[reason] = (userDrops[reason] ?? 0) + 1; };
+
+  const readRing = (): void => {
+    if (!ring) return;
+    for (const rec of ring.poll(0)) {
+      const r = decodeHttpEvent(rec);
+      const ex = r && toExchange(r, monoToWallNs);
+      if (!ex) count('unparsed_http_event');
+      else if (pending.length >= maxPending) count('exchanges_buffer_full');
+      else pending.push(ex);
+    }
+  };
+
+  const readTcp = (o: BpfObject, old: 0 | 1): TcpFlow[] => {
+    const { keys, values } = o.map(old ? 'tcp1' : 'tcp0').lookupAndDeleteBatch();
+    return keys.map((k, i) => {
+      const key = decodeTcpKey(k);
+      const v = decodeTcpValue(values[i]!);
+      return {
+        ...key, bytesSent: v[0]!, bytesReceived: v[1]!, opened: v[2]!, closed: v[3]!, retransmits: v[4]!,
+        rttSumUs: v[5]!, rttCount: v[6]!,
+      };
+    });
+  };
+
+  const stop = (): void => {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    for (const l of links) l.destroy();
+    links.length = 0;
+    for (const ls of probed.values()) for (const l of ls) l.destroy();
+    probed.clear();
+    ring?.close();
+    ring = undefined;
+    obj?.destroy();
+    obj = undefined;
+  };
+
+  return {
+    get tlsLibraries() { return [...probed.keys()]; },
+    start() {
+      if (obj) throw new Error('starting network sampler: already started');
+      try {
+        const o = open('network');
+        obj = o;
+        o.setGlobal('filter_tgid', Buffer.from([1]));
+        o.setGlobal('self_tgid', u32Bytes(opts.selfTgid ?? process.pid));
+        o.load();
+        syncTargetMap(o.map('targets'), targets);
+        writeControl(o);
+        dropTotals = readDropTotals(o, NETWORK_DROP_REASONS);
+        monoToWallNs = clock.nowNs() - process.hrtime.bigint();
+        windowStart = clock.nowNs();
+        ring = o.ringBuffer('events');
+        for (const p of ['sys_enter', 'sys_exit', 'inet_sock_set_state', 'tcp_retransmit_skb']) links.push(o.attach(p));
+        timer = setInterval(readRing, opts.pollIntervalMs ?? 50);
+        timer.unref();
+      } catch (err) {
+        stop();
+        throw err;
+      }
+    },
+    drain(): RawNetworkBatch {
+      const o = obj;
+      if (!o) throw new Error('draining network sampler: not started: call start() first');
+      const old = generation;
+      generation = old === 0 ? 1 : 0;
+      writeControl(o);
+      const windowEnd = clock.nowNs();
+      // programs that read the old generation just before the flip finish within microseconds
+      sleepSync(opts.settleMs ?? 5);
+      readRing();
+      const tcp = readTcp(o, old);
+      const drops: DropCounts = userDrops;
+      const totals = readDropTotals(o, NETWORK_DROP_REASONS);
+      addDropDeltas(drops, NETWORK_DROP_REASONS, dropTotals, totals);
+      dropTotals = totals;
+      const batch: RawNetworkBatch = { startTimeNs: windowStart, durationNs: windowEnd - windowStart, exchanges: pending, tcp, drops };
+      pending = [];
+      userDrops = {};
+      windowStart = windowEnd;
+      return batch;
+    },
+    setTargets(next) {
+      targets = normalizeTargets(next);
+      if (!obj) return;
+      // as the stack samplers: enter 'all' before emptying the list, fill the list before leaving 'all'
+      if (targets === 'all') {
+        writeControl(obj);
+        syncTargetMap(obj.map('targets'), targets);
+      } else {
+        syncTargetMap(obj.map('targets'), targets);
+        writeControl(obj);
+      }
+    },
+    addTlsLibraries(paths) {
+      const o = obj;
+      if (!o) throw new Error('probing tls libraries: network sampler not started: call start() first');
+      let added = 0;
+      for (const path of paths) {
+        if (probed.has(path)) continue;
+        const ls: BpfLink[] = [];
+        try {
+          ls.push(o.attachUprobe('ssl_set_fd', { pid: -1, binaryPath: path, functionName: 'SSL_set_fd' }));
+          for (const u of uprobes) {
+            ls.push(o.attachUprobe(u.enter, { pid: -1, binaryPath: path, functionName: u.fn }));
+            ls.push(o.attachUprobe(u.exit, { pid: -1, binaryPath: path, functionName: u.fn, retprobe: true }));
+          }
+          probed.set(path, ls);
+          added++;
+        } catch (err) {
+          for (const l of ls) l.destroy();
+          opts.log?.warn(`tls of ${path} not followed: ${(err as Error).message.split('\n')[0]}`);
+        }
+      }
+      return added;
+    },
+    stop,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The boundary between the network sampler and the network report: HTTP
+ * exchanges and TCP counters as the kernel matched and summed them, with
+ * the request and status lines already parsed.
+ */
+import type { DropCounts } from './raw-stacks.js';
+
+/** Which side of a connection a process was on. */
+export type NetworkRole = 'server' | 'client';
+
+/** An address and port; the address in its usual text form (1.2.3.4, ::1). */
+export interface NetworkEndpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** One HTTP/1.x request and its response, as one process saw them. */
+export interface HttpExchange {
+  readonly tgid: number;
+  /** The thread that saw the response (or the close). */
+  readonly tid: number;
+  readonly comm: string;
+  readonly role: NetworkRole;
+  /** Seen in plaintext through SSL_read/SSL_write. */
+  readonly tls: boolean;
+  /** GET, POST, ...: one of the methods the kernel recognizes. */
+  readonly method: string;
+  /** The request target up to '?' or the captured length (96 bytes of the request line); '' when unreadable. */
+  readonly path: string;
+  /** True when the request line was longer than what the kernel captured. */
+  readonly pathTruncated: boolean;
+  /** '1.0' or '1.1'. */
+  readonly protocolVersion: string;
+  /** The response's status code; undefined when the connection closed first. */
+  readonly statusCode: number | undefined;
+  /** Wall-clock time the request was seen, Unix nanoseconds. */
+  readonly startTimeNs: bigint;
+  readonly durationNs: number;
+  /** This process's end of the connection; undefined when the socket was not known (TLS before SSL_set_fd). */
+  readonly local: NetworkEndpoint | undefined;
+  readonly peer: NetworkEndpoint | undefined;
+}
+
+/** TCP counters of one process, side and peer, for one window. */
+export interface TcpFlow {
+  readonly tgid: number;
+  readonly role: NetworkRole;
+  /** The server's end: this process's own for 'server', the peer's for 'client'. */
+  readonly server: NetworkEndpoint;
+  /** The client's address for 'server' flows (its port is ephemeral and dropped); undefined for 'client' flows. */
+  readonly clientAddress: string | undefined;
+  /** 'http2' once the HTTP/2 connection preface went through (frames are not parsed); undefined otherwise. */
+  readonly protocol: 'http2' | undefined;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly opened: number;
+  readonly closed: number;
+  readonly retransmits: number;
+  /** Smoothed RTT summed over closed connections, microseconds, and their count. */
+  readonly rttSumUs: number;
+  readonly rttCount: number;
+}
+
+/** What one drain of the network sampler returns: everything since the previous drain. */
+export interface RawNetworkBatch {
+  readonly startTimeNs: bigint;
+  readonly durationNs: bigint;
+  readonly exchanges: readonly HttpExchange[];
+  readonly tcp: readonly TcpFlow[];
+  /** Lost on the way, by reason. */
+  readonly drops: DropCounts;
+}

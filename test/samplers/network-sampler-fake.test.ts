@@ -1,0 +1,142 @@
+/**
+ * The network sampler's user side behind a fake BpfObject: which
+ * generation the TCP counters are drained from, ring records decoded into
+ * exchanges, drop deltas, TLS probes, and unreadable records counted.
+ */
+import { describe, expect, it } from 'vitest';
+import type { BpfLink, BpfObject, UprobeTarget } from '../../src/kernel/index.js';
+import { createNetworkSampler } from '../../src/samplers/network-sampler.js';
+import { HTTP_EVENT_SIZE } from '../../src/samplers/network-layout.js';
+import { fakeMap, type FakeMap } from '../helpers/fake-map.js';
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+function event(request: string, response: string, over: { tgid?: number; flags?: number; startNs?: bigint; endNs?: bigint } = {}): Buffer {
+  const b = Buffer.alloc(HTTP_EVENT_SIZE);
+  b.writeBigUInt64LE(over.startNs ?? 5_000n, 0);
+  b.writeBigUInt64LE(over.endNs ?? 5_000n + 2_000_000n, 8);
+  b.writeUInt32LE(over.tgid ?? 7, 16);
+  b.writeUInt32LE(over.tgid ?? 7, 20);
+  b.writeUInt16LE(2, 24);
+  b.writeUInt16LE(80, 26);
+  b.writeUInt16LE(40000, 28);
+  b.writeUInt8(over.flags ?? 0, 31);
+  b.set([127, 0, 0, 1], 32);
+  b.set([127, 0, 0, 1], 48);
+  b.writeUInt16LE(request.length, 64);
+  b.writeUInt16LE(response.length, 66);
+  b.write('srv', 68, 'latin1');
+  b.write(request, 84, 'latin1');
+  b.write(response, 180, 'latin1');
+  return b;
+}
+
+interface FakeNetworkObject extends BpfObject {
+  readonly maps: Map<string, FakeMap>;
+  readonly records: Buffer[];
+  readonly uprobes: UprobeTarget[];
+  readonly attached: string[];
+}
+
+function fakeNetworkObject(): FakeNetworkObject {
+  const maps = new Map<string, FakeMap>([
+    ['control', fakeMap('control', 4, 8)],
+    ['targets', fakeMap('targets', 4, 1)],
+    ['tcp0', fakeMap('tcp0', 44, 56)],
+    ['tcp1', fakeMap('tcp1', 44, 56)],
+    ['drops', fakeMap('drops', 4, 16)], // two possible CPUs
+  ]);
+  const records: Buffer[] = [];
+  const link: BpfLink = { destroy: () => undefined };
+  const obj: FakeNetworkObject = {
+    name: 'network', maps, records, uprobes: [], attached: [],
+    setGlobal: () => undefined, resizeMap: () => undefined, setAutoload: () => undefined, reuseMap: () => undefined, load: () => undefined,
+    map: (n) => maps.get(n)!,
+    attachPerfEvent: () => link,
+    attach: (p) => { obj.attached.push(p); return link; },
+    attachUprobe: (_p, t) => {
+      if (t.binaryPath.includes('boring') && t.functionName === 'SSL_read_ex') throw new Error('attaching uprobe: ENOENT');
+      obj.uprobes.push(t);
+      return link;
+    },
+    ringBuffer: () => ({ poll: () => records.splice(0), fd: -1, close: () => undefined }),
+    destroy: () => undefined,
+  };
+  return obj;
+}
+
+function tcpKey(tgid: number): Buffer {
+  const k = Buffer.alloc(44);
+  k.writeUInt32LE(tgid, 0);
+  k.writeUInt16LE(2, 6);
+  k.writeUInt16LE(80, 8);
+  k.set([10, 0, 0, 1], 12);
+  k.set([10, 0, 0, 2], 28);
+  return k;
+}
+
+function tcpValue(sent: number): Buffer {
+  const v = Buffer.alloc(56);
+  v.writeBigUInt64LE(BigInt(sent), 0);
+  v.writeBigUInt64LE(1n, 16);
+  return v;
+}
+
+describe('network sampler (fake kernel)', () => {
+  it('drains the generation the kernel stopped writing, and decodes exchanges', () => {
+    const o = fakeNetworkObject();
+    const s = createNetworkSampler({ targets: [7], settleMs: 0, pollIntervalMs: 60_000 }, () => o);
+    s.start();
+    expect(o.attached).toEqual(['sys_enter', 'sys_exit', 'inet_sock_set_state', 'tcp_retransmit_skb']);
+    expect(o.maps.get('targets')!.entries.has(u32(7).toString('hex'))).toBe(true);
+    o.maps.get('tcp0')!.update(tcpKey(7), tcpValue(1000));
+    o.maps.get('tcp1')!.update(tcpKey(7), tcpValue(5));
+    o.records.push(event('GET /a?x=1 HTTP/1.1\r\n', 'HTTP/1.1 404 Not'), event('POST /b HTTP/1.1\r\n', '', { flags: 2 }), Buffer.alloc(10));
+    const b = s.drain();
+    // generation 0 was drained: the control entry now says 1
+    expect(o.maps.get('control')!.lookup(u32(0))!.readUInt32LE(0)).toBe(1);
+    expect(b.tcp.map((f) => [f.tgid, f.role, f.server, f.clientAddress, f.bytesSent, f.bytesReceived, f.opened])).toEqual([[7, 'server', { address: '10.0.0.1', port: 80 }, '10.0.0.2', 1000, 0, 1]]);
+    expect(b.exchanges.map((e) => [e.method, e.path, e.statusCode, e.durationNs, e.comm, e.peer?.port])).toEqual([
+      ['GET', '/a', 404, 2_000_000, 'srv', 40000], ['POST', '/b', undefined, 2_000_000, 'srv', 40000],
+    ]);
+    expect(b.drops).toEqual({ unparsed_http_event: 1 });
+    const next = s.drain();
+    expect(next.tcp.map((f) => f.bytesSent)).toEqual([5]);
+    expect(next.exchanges).toEqual([]);
+    expect(next.startTimeNs).toBe(b.startTimeNs + b.durationNs);
+    s.stop();
+  });
+
+  it('reports the growth of the kernel\'s drop counters by reason', () => {
+    const o = fakeNetworkObject();
+    const perCpu = (a: number, b: number): Buffer => { const v = Buffer.alloc(16); v.writeBigUInt64LE(BigInt(a), 0); v.writeBigUInt64LE(BigInt(b), 8); return v; };
+    o.maps.get('drops')!.update(u32(0), perCpu(3, 0));
+    const s = createNetworkSampler({ targets: 'all', settleMs: 0, pollIntervalMs: 60_000 }, () => o);
+    s.start();
+    o.maps.get('drops')!.update(u32(0), perCpu(3, 4));
+    o.maps.get('drops')!.update(u32(3), perCpu(1, 1));
+    expect(s.drain().drops).toEqual({ events_ring_full: 4, response_without_request: 2 });
+    expect(s.drain().drops).toEqual({});
+    s.stop();
+  });
+
+  it('probes each libssl once, and skips a library missing a symbol with a warning', () => {
+    const o = fakeNetworkObject();
+    const warnings: string[] = [];
+    const log = { debug: () => undefined, info: () => undefined, warn: (m: unknown) => void warnings.push(String(m)), error: () => undefined };
+    const s = createNetworkSampler({ targets: [7], pollIntervalMs: 60_000, log }, () => o);
+    s.start();
+    expect(s.addTlsLibraries(['/lib/libssl.so.3', '/lib/libssl.so.3', '/opt/boring/libssl.so'])).toBe(1);
+    expect(s.addTlsLibraries(['/lib/libssl.so.3'])).toBe(0);
+    expect(s.tlsLibraries).toEqual(['/lib/libssl.so.3']);
+    expect(o.uprobes.filter((u) => u.binaryPath === '/lib/libssl.so.3').map((u) => `${u.functionName}${u.retprobe ? ' ret' : ''}`)).toEqual([
+      'SSL_set_fd', 'SSL_read', 'SSL_read ret', 'SSL_read_ex', 'SSL_read_ex ret', 'SSL_write', 'SSL_write ret', 'SSL_write_ex', 'SSL_write_ex ret',
+    ]);
+    expect(warnings).toEqual([expect.stringContaining('tls of /opt/boring/libssl.so not followed')]);
+    s.stop();
+  });
+});
