@@ -206,6 +206,8 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
   const walks = opts.dwarfUnwind ?? services.settings.dwarfUnwind ?? true;
   if (!walks) return make(opts.targets);
   let sampler: StackSampler | undefined;
+  // Loaded (verified) during prepare(), attached by start().
+  let loaded: StackSampler | undefined;
   let targetsNow = opts.targets;
   const current = (): StackSampler => {
     if (!sampler) throw new Error(`using ${kind} sampler: not started: call start() first`);
@@ -219,11 +221,23 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
     }
     return u;
   };
+  const walkingOrFramePointers = (u: ProcessUnwinder, begin?: (s: StackSampler) => void): StackSampler =>
+    startWalkingOrFramePointers(
+      () => withProcessUnwinder(make(targetsNow, u.maps), services.processes, u, opts.reportsTableDrops ?? true),
+      () => make(targetsNow),
+      (m) => log?.warn(m),
+      undefined,
+      begin,
+    ).sampler;
   return {
     async prepare() {
       const u = follow();
       if (u === undefined) return;
-      if (opts.targets === 'all') await u.followBusy();
+      const busy = opts.targets === 'all' ? u.followBusy() : undefined;
+      // The verifier's hundreds of milliseconds run while the busy window elapses
+      // and the tables load; a kind that cannot load apart is made in start().
+      if (make(targetsNow).load !== undefined) loaded = walkingOrFramePointers(u, (s) => s.load?.());
+      await busy;
       if (opts.awaitTables === false) return;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), PREPARE_TIMEOUT_MS); });
@@ -233,27 +247,32 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
     },
     start() {
       const u = follow();
+      if (loaded !== undefined) {
+        sampler = loaded;
+        loaded = undefined;
+        sampler.start();
+        return;
+      }
       if (u === undefined) {
         sampler = make(targetsNow);
         sampler.start();
         return;
       }
-      sampler = startWalkingOrFramePointers(
-        () => withProcessUnwinder(make(targetsNow, u.maps), services.processes, u, opts.reportsTableDrops ?? true),
-        () => make(targetsNow),
-        (m) => log?.warn(m),
-      ).sampler;
+      sampler = walkingOrFramePointers(u);
     },
     drain: () => current().drain(),
     setTargets: (t) => {
       targetsNow = t;
       sampler?.setTargets(t);
+      loaded?.setTargets(t);
     },
     stop() {
       try {
         sampler?.stop();
+        loaded?.stop();
       } finally {
         sampler = undefined;
+        loaded = undefined;
       }
     },
   };

@@ -68,6 +68,8 @@ export function createOnCpuSampler(
     o.map('control').update(u32Bytes(0), encodeOnCpuControl(window.generation, targets === 'all'));
 
   const writeTargets = (o: BpfObject): void => syncTargetMap(o.map('targets'), targets);
+  let cpuList: readonly number[] | undefined;
+  const cpus = (): readonly number[] => (cpuList ??= opts.cpus ?? onlineCpus());
 
   const stop = (): void => {
     for (const l of links) l.destroy();
@@ -76,30 +78,41 @@ export function createOnCpuSampler(
     obj = undefined;
   };
 
+  const load = (): void => {
+    if (obj) throw new Error('loading on-cpu sampler: already loaded');
+    const o = open('oncpu');
+    obj = o;
+    try {
+      // filter_tgid stays on so setTargets() can switch between a list,
+      // 'none' (an empty list) and 'all' at run time through control.all_targets.
+      o.setGlobal('filter_tgid', Buffer.from([1]));
+      o.setGlobal('include_idle', Buffer.from([opts.includeIdle ? 1 : 0]));
+      o.setGlobal('self_tgid', u32Bytes(opts.selfTgid ?? process.pid));
+      const sized = defaultOnCpuMapEntries(frequencyHz, cpus().length);
+      for (const m of ['counts0', 'counts1']) o.resizeMap(m, opts.countsMaxEntries ?? sized);
+      // stack trace maps are direct-mapped (a colliding stack is dropped): 4x the room keeps that rare
+      for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? Math.min(16384, sized * 4));
+      o.resizeMap('targets', opts.targetsMaxEntries ?? 1024);
+      prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? sized);
+      o.load();
+      writeTargets(o);
+      writeControl(o);
+    } catch (err) {
+      stop();
+      throw err;
+    }
+  };
+
   return {
     frequencyHz,
+    load,
     start() {
-      if (obj) throw new Error('starting on-cpu sampler: already started');
-      const o = open('oncpu');
-      obj = o;
+      if (links.length > 0) throw new Error('starting on-cpu sampler: already started');
+      if (!obj) load();
+      const o = obj!;
       try {
-        // filter_tgid stays on so setTargets() can switch between a list,
-        // 'none' (an empty list) and 'all' at run time through control.all_targets.
-        o.setGlobal('filter_tgid', Buffer.from([1]));
-        o.setGlobal('include_idle', Buffer.from([opts.includeIdle ? 1 : 0]));
-        o.setGlobal('self_tgid', u32Bytes(opts.selfTgid ?? process.pid));
-        const cpus = opts.cpus ?? onlineCpus();
-        const sized = defaultOnCpuMapEntries(frequencyHz, cpus.length);
-        for (const m of ['counts0', 'counts1']) o.resizeMap(m, opts.countsMaxEntries ?? sized);
-        // stack trace maps are direct-mapped (a colliding stack is dropped): 4x the room keeps that rare
-        for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? Math.min(16384, sized * 4));
-        o.resizeMap('targets', opts.targetsMaxEntries ?? 1024);
-        prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? sized);
-        o.load();
-        writeTargets(o);
-        writeControl(o);
         window.begin(o);
-        for (const cpu of cpus) {
+        for (const cpu of cpus()) {
           links.push(o.attachPerfEvent('do_sample', { cpu, frequencyHz }));
         }
       } catch (err) {

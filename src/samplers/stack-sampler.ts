@@ -4,6 +4,13 @@ import type { RawStackBatch, TargetSelection } from '../stacks/raw-stacks.js';
 export interface StackSampler {
   /** Optional slow work before start(), such as building the unwind tables of named targets. */
   prepare?(): Promise<void>;
+  /**
+   * Optional: loads the programs (the verifier's work, hundreds of
+   * milliseconds for the walker) without sampling yet, so a caller can do it
+   * while it waits for something else; start() then only attaches. Without
+   * it, start() loads and attaches.
+   */
+  load?(): void;
   start(): void;
   /** Reads and clears what the kernel aggregated since the last drain. */
   drain(): RawStackBatch;

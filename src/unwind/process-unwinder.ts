@@ -204,18 +204,20 @@ export function startWalkingOrFramePointers(
   framePointers: () => StackSampler,
   warn?: (message: string) => void,
   requireWalker: () => void = requireStackWalker,
+  /** What starting means: start() by default; load() to verify now and attach later. */
+  begin: (s: StackSampler) => void = (s) => s.start(),
 ): { readonly sampler: StackSampler; readonly walks: boolean } {
   try {
     requireWalker();
     const s = walking();
-    s.start();
+    begin(s);
     return { sampler: s, walks: true };
   } catch (err) {
     if (!(err instanceof UnsupportedFeatureError)) throw err;
     warn?.(`the .eh_frame stack walker did not load (${err.message}): user stacks follow frame pointers only`);
   }
   const s = framePointers();
-  s.start();
+  begin(s);
   return { sampler: s, walks: false };
 }
 
@@ -232,6 +234,7 @@ export function withProcessUnwinder(
 ): StackSampler {
   return {
     ...(sampler.prepare ? { prepare: () => sampler.prepare!() } : {}),
+    ...(sampler.load ? { load: () => sampler.load!() } : {}),
     start: () => sampler.start(),
     stop: () => sampler.stop(),
     setTargets: (t) => sampler.setTargets(t),

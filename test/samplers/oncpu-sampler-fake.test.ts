@@ -28,6 +28,26 @@ const control = (o: FakeObject): [number, number] => {
 };
 
 describe('on-CPU sampler over a fake BPF object', () => {
+  it('loads apart from attaching: load() opens and loads once, start() then only attaches', () => {
+    let opened = 0;
+    let loads = 0;
+    const o = fakeOnCpuObject();
+    const load = o.load;
+    o.load = () => { loads++; load(); };
+    const s = createOnCpuSampler({ frequencyHz: 49, cpus: [0, 1] }, () => { opened++; return o; });
+    s.load!();
+    expect([opened, loads, o.attached.length]).toEqual([1, 1, 0]);
+    // the targets and control written at load: the programs see a valid selection once attached
+    expect(control(o)).toEqual([0, 1]);
+    s.start();
+    expect([opened, loads, o.attached.length]).toEqual([1, 1, 2]);
+    expect(() => s.start()).toThrow(/already started/);
+    expect(() => s.load!()).toThrow(/already loaded/);
+    s.stop();
+    expect(o.attached.every((a) => a.destroyed)).toBe(true);
+    expect(o.destroyed).toBe(true);
+  });
+
   it('configures, loads and attaches one perf event per CPU', () => {
     const o = fakeOnCpuObject();
     const s = createOnCpuSampler({ frequencyHz: 49, includeIdle: true, selfTgid: 77, targets: [5], cpus: [0, 1, 3],
