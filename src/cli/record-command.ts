@@ -7,7 +7,8 @@ import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
 import { formatFromFileName, type OutputFormat } from './output-format.js';
-import { parseDurationFlag, parseDurationNsFlag, parseIntFlag, parsePidList } from './parse-flags.js';
+import { parseByteSizeFlag, parseDurationFlag, parseDurationNsFlag, parseIntFlag, parsePidList } from './parse-flags.js';
+import { MAX_MEMORY_RATE } from '../samplers/memory-sampler.js';
 import { createProgressLine } from './progress-line.js';
 import { UsageError } from './usage-error.js';
 import { createLogger } from '../log/logger.js';
@@ -22,7 +23,7 @@ export interface RecordOptions {
   output: string;
   format?: OutputFormat;
   type: CollectorKind;
-  value: 'duration' | 'switches';
+  value?: 'duration' | 'switches' | 'inuse_space' | 'inuse_objects' | 'alloc_space' | 'alloc_objects';
   minBlock: string;
   maxBlock?: string;
   state: 'all' | 'sleep' | 'preempt';
@@ -30,7 +31,11 @@ export interface RecordOptions {
   keepMangled: boolean;
   lineInfo: boolean;
   unwind: 'eh-frame' | 'frame-pointers';
+  memoryRate: string;
 }
+
+/** What the progress and summary lines count, per kind: the first value of its samples. */
+const COUNTED: Record<CollectorKind, string> = { oncpu: 'samples', offcpu: 'switches', memory: 'allocations' };
 
 function selectedCount(targets: TargetSelection): string {
   if (targets === 'all') return 'all';
@@ -49,6 +54,27 @@ function describeDrops(profile: Profile): string {
   return parts.length === 0 ? 'none' : parts.join(', ');
 }
 
+const FOLDED_VALUES: Record<CollectorKind, readonly string[]> = {
+  oncpu: ['samples'],
+  offcpu: ['switches', 'duration'],
+  memory: ['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space'],
+};
+
+/** Which sample value folded output prints: --value, else the kind's default (blocked time, in-use bytes). */
+function foldedValueIndex(kind: CollectorKind, value: RecordOptions['value']): number {
+  const names = FOLDED_VALUES[kind];
+  if (value === undefined) return kind === 'offcpu' ? 1 : kind === 'memory' ? 3 : 0;
+  const i = names.indexOf(value);
+  if (i < 0) throw new UsageError(`--value ${value} does not apply to --type ${kind}: use ${names.length > 1 ? names.join(', ') : 'no --value'}`);
+  return i;
+}
+
+function describeKind(kind: CollectorKind, frequencyHz: number, memoryRateBytes: number): string {
+  if (kind === 'oncpu') return `on-CPU samples at ${frequencyHz} Hz`;
+  if (kind === 'offcpu') return 'off-CPU switches';
+  return memoryRateBytes === 1 ? 'every allocation' : `allocations sampled every ${memoryRateBytes} bytes`;
+}
+
 /** `meshprof record`: sample for a while, then write one profile file. */
 export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   const pids = parsePidList(opts.pid);
@@ -56,8 +82,10 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   const durationMs = parseDurationFlag('--duration', opts.duration);
   const frequencyHz = parseIntFlag('--frequency', opts.frequency, 1, 10_000);
   const minBlockNs = parseDurationNsFlag('--min-block', opts.minBlock);
+  const memoryRateBytes = parseByteSizeFlag('--memory-rate', opts.memoryRate, 1, MAX_MEMORY_RATE);
   const maxBlockNs = opts.maxBlock === undefined ? undefined : parseDurationNsFlag('--max-block', opts.maxBlock);
   if (maxBlockNs !== undefined && maxBlockNs < minBlockNs) throw new UsageError(`--max-block ${opts.maxBlock} is below --min-block ${opts.minBlock}: raise it`);
+  const valueIndex = foldedValueIndex(opts.type, opts.value);
   const format = opts.format ?? formatFromFileName(opts.output);
   if (format === undefined) {
     throw new UsageError(`cannot tell the format of ${opts.output} from its name: end it in .pb.gz, .pprof, .folded, .html, .otlp.pb or .otlp.json, or pass --format`);
@@ -85,9 +113,10 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     minBlockNs,
     maxBlockNs,
     state: opts.state,
+    memoryRateBytes,
     log,
   });
-  const progress = createProgressLine(process.stderr, opts.type === 'oncpu' ? 'samples' : 'switches');
+  const progress = createProgressLine(process.stderr, COUNTED[opts.type]);
   let interrupted = false;
   const onSigint = (): void => { interrupted = true; };
   process.once('SIGINT', onSigint);
@@ -96,7 +125,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   const started = Date.now();
   const what = pids.length > 0 ? `pid ${pids.join(',')}` : discovery.selective ? `the processes MESHPROF_TARGET_*/MESHPROF_EXCLUDE_* select (now ${selectedCount(discovery.currentTargets())})` : 'all processes';
   process.stderr.write(
-    `recording ${opts.type === 'oncpu' ? `on-CPU samples at ${frequencyHz} Hz` : 'off-CPU switches'} of ${what} for ${formatDurationMs(durationMs)} into ${opts.output}\n`,
+    `recording ${describeKind(opts.type, frequencyHz, memoryRateBytes)} of ${what} for ${formatDurationMs(durationMs)} into ${opts.output}\n`,
   );
   try {
     while (!interrupted && Date.now() - started < durationMs) {
@@ -106,7 +135,6 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     }
     const profile = await collector.collect();
     progress.done();
-    const valueIndex = opts.type === 'offcpu' && opts.value === 'duration' ? 1 : 0;
     // Imported only now: the encoders are not needed before the recording line.
     const { writeProfileFile } = await import('../export/write-profile-file.js');
     await writeProfileFile(opts.output, format, profile, { valueIndex, title: `meshprof ${opts.type} profile` });
@@ -114,7 +142,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     // Tenths of a second: finer would be noise from the final collect.
     const took = formatDurationMs(Math.round((Date.now() - started) / 100) * 100);
     process.stderr.write(
-      `wrote ${opts.output} (${format}): ${totalOf(profile, 0)} ${opts.type === 'oncpu' ? 'samples' : 'switches'} ` +
+      `wrote ${opts.output} (${format}): ${totalOf(profile, 0)} ${COUNTED[opts.type]} ` +
       `from ${processes} process${processes === 1 ? '' : 'es'} in ${took}${interrupted ? ' (stopped early)' : ''}; dropped: ${describeDrops(profile)}\n`,
     );
     return 0;

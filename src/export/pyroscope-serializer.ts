@@ -21,9 +21,10 @@ export const PYROSCOPE_LABELS: Readonly<Record<string, string>> = {
   'k8s.node.name': 'node',
 };
 
-/** The Pyroscope profile name of a Profile: off_cpu for off-CPU data, else process_cpu. */
-export function pyroscopeProfileName(profile: Profile): 'off_cpu' | 'process_cpu' {
-  return profile.sampleTypes.some((t) => t.type === 'off_cpu') ? 'off_cpu' : 'process_cpu';
+/** The Pyroscope profile name of a Profile: off_cpu for off-CPU data, memory for heap profiles (as Go's), else process_cpu. */
+export function pyroscopeProfileName(profile: Profile): 'off_cpu' | 'memory' | 'process_cpu' {
+  if (profile.sampleTypes.some((t) => t.type === 'off_cpu')) return 'off_cpu';
+  return profile.sampleTypes.some((t) => t.type === 'inuse_space') ? 'memory' : 'process_cpu';
 }
 
 /** Series labels for one process's profile, sorted by name as Pyroscope stores them. */
