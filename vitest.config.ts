@@ -48,6 +48,7 @@ const unit = [
   'test/layout/stage-imports.test.ts',
   'test/process/proc-maps.test.ts',
   'test/process/process-tracking.test.ts',
+  'test/samplers/memory-sampler-fake.test.ts',
   'test/samplers/oncpu-sampler-fake.test.ts',
   'test/samplers/target-selection-fake.test.ts',
   'test/symbolize/elf-symbol-table.test.ts',

@@ -151,19 +151,20 @@ export function createMemorySampler(
   };
 
   /** Forgets what exited processes held: their links, their in-use and their kernel `live` entries. */
-  const forgetExited = (o: BpfObject): void => {
+  const forgetExited = (o: BpfObject): ReadonlySet<number> => {
     const gone = new Set<number>();
     for (const s of states.values()) if (!gone.has(s.tgid) && !opts.processes.alive(s.tgid)) gone.add(s.tgid);
     for (const id of links.keys()) {
       const pid = Number(id.slice(0, id.indexOf('|')));
       if (pid !== -1 && !opts.processes.alive(pid)) gone.add(pid);
     }
-    if (gone.size === 0) return;
+    if (gone.size === 0) return gone;
     detachWhere((pid) => !gone.has(pid));
     for (const [k, s] of states) if (gone.has(s.tgid)) states.delete(k);
     const live = o.map('live');
     const all = live.lookupBatch();
     live.deleteBatch(all.keys.filter((k) => gone.has(liveKeyTgid(k))).map((k) => Buffer.from(k)));
+    return gone;
   };
 
   const read = (o: BpfObject, gen: 0 | 1, drops: DropCounts): RawStackSample[] => {
@@ -248,9 +249,14 @@ export function createMemorySampler(
       if (!obj) throw new Error('draining memory sampler: not started: call start() first');
       const o = obj;
       const batch = window.drain(o, () => writeControl(o), (old, drops) => read(o, old, drops));
-      forgetExited(o);
+      const gone = forgetExited(o);
       attachAll(o);
-      return batch;
+      if (gone.size === 0) return batch;
+      // a process that exited holds nothing: its allocations of the window stay, its in-use goes
+      const samples = batch.samples
+        .map((s) => (gone.has(s.tgid) ? { ...s, values: [s.values[0] ?? 0, s.values[1] ?? 0, 0, 0] } : s))
+        .filter((s) => s.values.some((x) => x !== 0));
+      return { ...batch, samples };
     },
     setTargets(next) {
       targets = normalizeTargets(next);
