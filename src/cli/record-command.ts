@@ -35,7 +35,7 @@ export interface RecordOptions {
 }
 
 /** What the progress and summary lines count, per kind: the first value of its samples. */
-const COUNTED: Record<CollectorKind, string> = { oncpu: 'samples', offcpu: 'switches', memory: 'allocations' };
+const COUNTED: Record<CollectorKind, string> = { oncpu: 'samples', offcpu: 'switches', memory: 'allocations', 'page-faults': 'page faults' };
 
 function selectedCount(targets: TargetSelection): string {
   if (targets === 'all') return 'all';
@@ -58,6 +58,7 @@ const FOLDED_VALUES: Record<CollectorKind, readonly string[]> = {
   oncpu: ['samples'],
   offcpu: ['switches', 'duration'],
   memory: ['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space'],
+  'page-faults': ['page_faults'],
 };
 
 /** Which sample value folded output prints: --value, else the kind's default (blocked time, in-use bytes). */
@@ -72,6 +73,7 @@ function foldedValueIndex(kind: CollectorKind, value: RecordOptions['value']): n
 function describeKind(kind: CollectorKind, frequencyHz: number, memoryRateBytes: number): string {
   if (kind === 'oncpu') return `on-CPU samples at ${frequencyHz} Hz`;
   if (kind === 'offcpu') return 'off-CPU switches';
+  if (kind === 'page-faults') return 'user page faults';
   return memoryRateBytes === 1 ? 'every allocation' : `allocations sampled every ${memoryRateBytes} bytes`;
 }
 

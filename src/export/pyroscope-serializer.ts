@@ -21,10 +21,12 @@ export const PYROSCOPE_LABELS: Readonly<Record<string, string>> = {
   'k8s.node.name': 'node',
 };
 
-/** The Pyroscope profile name of a Profile: off_cpu for off-CPU data, memory for heap profiles (as Go's), else process_cpu. */
-export function pyroscopeProfileName(profile: Profile): 'off_cpu' | 'memory' | 'process_cpu' {
-  if (profile.sampleTypes.some((t) => t.type === 'off_cpu')) return 'off_cpu';
-  return profile.sampleTypes.some((t) => t.type === 'inuse_space') ? 'memory' : 'process_cpu';
+/** The Pyroscope profile name of a Profile: off_cpu, memory (heap profiles, as Go's), page_faults, else process_cpu. */
+export function pyroscopeProfileName(profile: Profile): 'off_cpu' | 'memory' | 'page_faults' | 'process_cpu' {
+  const has = (type: string): boolean => profile.sampleTypes.some((t) => t.type === type);
+  if (has('off_cpu')) return 'off_cpu';
+  if (has('inuse_space')) return 'memory';
+  return has('page_faults') ? 'page_faults' : 'process_cpu';
 }
 
 /** Series labels for one process's profile, sorted by name as Pyroscope stores them. */

@@ -7,6 +7,7 @@ import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
 import type { OffCpuState } from '../samplers/offcpu-layout.js';
 import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
 import { createMemorySampler, type MemoryProcessView } from '../samplers/memory-sampler.js';
+import { createPageFaultSampler } from '../samplers/pagefault-sampler.js';
 import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
@@ -59,5 +60,8 @@ export const samplerKinds: { readonly [K in ProfileKind]: SamplerMaker } = {
   }),
   memory: (s: SamplerSettings, p: SamplerParts): StackSampler => createMemorySampler({
     targets: p.targets, processes: p.processView, rateBytes: s.memoryRateBytes ?? 512 * 1024, ...(p.log ? { log: p.log } : {}), ...walker(p),
+  }),
+  'page-faults': (_s: SamplerSettings, p: SamplerParts): StackSampler => createPageFaultSampler({
+    targets: p.targets, ...(p.log ? { log: p.log } : {}), ...walker(p),
   }),
 };

@@ -10,16 +10,16 @@ import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.j
 import { readFolded } from '../helpers/record-pid.js';
 import { resolveRequest } from '../helpers/resolve-request.js';
 import { startCli } from '../helpers/start-cli.js';
-import { heapTotals, type HeapTotals } from './memory-profile.js';
+import { heapTotals, heapTotalsOf, type HeapTotals } from './memory-profile.js';
 
 const MiB = 1 << 20;
 
 /**
- * Starts `binary`, records it with one `meshprof record --type memory` per
+ * Starts `binary`, records it with one `meshprof record --type TYPE` per
  * output, lets it allocate once every recording is attached, and stops the
  * recordings (SIGINT) once it says it is done, however long that took.
  */
-async function recordFixture(binary: string, outputs: readonly string[], extra: readonly string[]): Promise<void> {
+async function recordFixture(binary: string, outputs: readonly string[], extra: readonly string[], type = 'memory'): Promise<void> {
   const child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   const printed = (text: string): Promise<void> => new Promise((resolve, reject) => {
@@ -30,7 +30,7 @@ async function recordFixture(binary: string, outputs: readonly string[], extra: 
   });
   try {
     await printed('ready');
-    const clis = outputs.map((o) => startCli(['record', '--type', 'memory', '--pid', String(child.pid), '--duration', '10m', '-o', o, ...extra]));
+    const clis = outputs.map((o) => startCli(['record', '--type', type, '--pid', String(child.pid), '--duration', '10m', '-o', o, ...extra]));
     await Promise.all(clis.map((c) => c.started));
     child.stdin!.write('g');
     await printed('done');
@@ -137,5 +137,16 @@ describe('meshprof record --type memory (real BPF, as root)', () => {
     expect(t.stacks.some((s) => s[0] === 'operator new(unsigned long)' && s[1] === 'new_arrays()')).toBe(true);
     // a vector of a million ints grows by doubling: 21 blocks, 4 * (2^21 - 1) bytes, all freed
     expect(t.of('vector_growth()')).toEqual({ allocObjects: 21, allocBytes: 4 * (2 ** 21 - 1), inuseObjects: 0, inuseBytes: 0 });
+  });
+
+  it('counts user page faults per stack with --type page-faults', async () => {
+    const pf = compileFixture('pagefault.c', { name: 'pagefault', flags: [...OMIT_FRAME_POINTER, '-g'] });
+    const file = join(dir, 'faults.pb.gz');
+    await recordFixture(pf, [file], [], 'page-faults');
+    const p = heapTotalsOf(readFileSync(file));
+    expect(p.types).toEqual(['page_faults/count']);
+    // one fault per 4 KiB page of 64 MiB, first touched in touch_pages; no malloc involved
+    expect(p.sumWith('touch_pages')).toBe(16384);
+    expect(p.stacks.some((s) => s.join(';').startsWith('touch_pages;main;'))).toBe(true);
   });
 });

@@ -19,6 +19,20 @@ export interface HeapTotals {
   of(fn: string): HeapValues;
 }
 
+/** Any pprof's sample types, stacks and first value per function. */
+export interface ProfileTotals {
+  readonly types: readonly string[];
+  readonly stacks: readonly (readonly string[])[];
+  /** The first value summed over the samples with `fn` anywhere in their stack. */
+  sumWith(fn: string): number;
+}
+
+/** Decodes a gzipped pprof of one value per sample (page faults). */
+export function heapTotalsOf(gz: Uint8Array): ProfileTotals {
+  const t = heapTotals(gz);
+  return { types: t.types, stacks: t.stacks, sumWith: (fn) => t.of(fn).allocObjects };
+}
+
 /** Decodes a gzipped pprof written by `record --type memory`. */
 export function heapTotals(gz: Uint8Array): HeapTotals {
   const p = PprofProfile.decode(gunzipSync(gz));
