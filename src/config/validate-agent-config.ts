@@ -83,6 +83,11 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
   const outputDir = dir === undefined ? defaults.outputDir : dir === 'none' ? undefined : dir;
   const localFormats = opt('MESHPROF_LOCAL_FORMATS', (n, r) => list(n, r, formats), defaults.localFormats);
   const includeIdle = opt('MESHPROF_INCLUDE_IDLE', parseBoolean, defaults.includeIdle);
+  const memoryRateBytes = opt('MESHPROF_MEMORY_RATE', (n, r) => {
+    const bytes = parseByteSize(n, r, 1);
+    if (bytes > 2 ** 32) throw new ConfigError(n, `${n}=${r}: larger than 4GiB: use a smaller rate, e.g. 512KiB`);
+    return bytes;
+  }, defaults.memoryRateBytes);
   const keepMangled = opt('MESHPROF_KEEP_MANGLED', parseBoolean, defaults.keepMangled);
   const lineInfo = opt('MESHPROF_LINE_INFO', parseBoolean, defaults.lineInfo);
   const unwind = opt('MESHPROF_UNWIND', (n, r) => oneOf(n, r, ['eh-frame', 'frame-pointers'] as const), defaults.unwind);
@@ -106,7 +111,7 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
   return {
     intervalMs, frequencyHz, profiles, outputDir, localFormats,
     procRoot: values.MESHPROF_HOST_PROC ?? defaults.procRoot,
-    includeIdle, keepMangled, lineInfo, unwind, unwindTableBytes, logLevel, metricsAddr,
+    includeIdle, memoryRateBytes, keepMangled, lineInfo, unwind, unwindTableBytes, logLevel, metricsAddr,
     ...exports,
   };
 }
