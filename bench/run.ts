@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../src/kernel/index.js';
 import type { Benchmark, BenchResult } from './harness.js';
 import { lineInfo } from './line-info.js';
+import { memoryOverhead } from './memory-overhead.js';
 import { offCpuOverhead } from './offcpu-overhead.js';
 import { offCpuWalker } from './offcpu-walker.js';
 import { onCpuOverhead } from './oncpu-overhead.js';
@@ -33,6 +34,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   offCpuOverhead,
   offCpuWalker,
   onCpuOverhead,
+  ...memoryOverhead,
   symbolLookup,
   lineInfo,
   ...unwindTables,
