@@ -19,7 +19,9 @@ const MiB = 1 << 20;
  * output, lets it allocate once every recording is attached, and stops the
  * recordings (SIGINT) once it says it is done, however long that took.
  */
-async function recordFixture(binary: string, outputs: readonly string[], extra: readonly string[], type = 'memory'): Promise<void> {
+async function recordFixture(
+  binary: string, outputs: readonly string[], extra: readonly string[], type = 'memory', exitFirst = false,
+): Promise<void> {
   const child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   const printed = (text: string): Promise<void> => new Promise((resolve, reject) => {
@@ -34,6 +36,13 @@ async function recordFixture(binary: string, outputs: readonly string[], extra: 
     await Promise.all(clis.map((c) => c.started));
     child.stdin!.write('g');
     await printed('done');
+    if (exitFirst) {
+      // the fixture exits on EOF; the recordings go on past a drain or two without it
+      const gone = new Promise((r) => child.once('exit', r));
+      child.stdin!.end();
+      await gone;
+      await new Promise((r) => setTimeout(r, 2500));
+    }
     for (const c of clis) c.child.kill('SIGINT');
     for (const c of clis) {
       const result = await c.done;
@@ -137,6 +146,14 @@ describe('meshprof record --type memory (real BPF, as root)', () => {
     expect(t.stacks.some((s) => s[0] === 'operator new(unsigned long)' && s[1] === 'new_arrays()')).toBe(true);
     // a vector of a million ints grows by doubling: 21 blocks, 4 * (2^21 - 1) bytes, all freed
     expect(t.of('vector_growth()')).toEqual({ allocObjects: 21, allocBytes: 4 * (2 ** 21 - 1), inuseObjects: 0, inuseBytes: 0 });
+  });
+
+  it('ends cleanly when the process exits mid-recording: what it allocated stays, what it held goes', async () => {
+    const file = join(dir, 'exited.pb.gz');
+    await recordFixture(fixture, [file], ['--memory-rate', '1'], 'memory', true);
+    const t = heapTotals(readFileSync(file));
+    expect(t.of('keep_1mib')).toEqual({ allocObjects: 100, allocBytes: 100 * MiB, inuseObjects: 0, inuseBytes: 0 });
+    expect(t.of('churn_64').allocObjects).toBe(100_000);
   });
 
   it('counts user page faults per stack with --type page-faults', async () => {

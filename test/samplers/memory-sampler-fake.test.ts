@@ -214,6 +214,19 @@ describe('memory sampler drain (fake BPF object)', () => {
     expect(obj.uprobes.every((u) => u.destroyed)).toBe(true);
   });
 
+  it("with 'all', probes each allocator file once for every process, and nothing with 'none'", () => {
+    const { obj, sampler } = started(new Set([10, 20, 30]), []);
+    expect(obj.uprobes).toEqual([]);
+    sampler.setTargets('all');
+    const entries = obj.uprobes.filter((u) => !u.destroyed);
+    expect(entries.length).toBe(findAllocatorProbes(LIBC).length);
+    expect(entries.every((u) => u.pid === -1)).toBe(true);
+    // the kernel filter lets every process through
+    expect(obj.maps.get('control')!.lookup(Buffer.alloc(4))!.readUInt32LE(4)).toBe(1);
+    sampler.setTargets('none');
+    expect(obj.uprobes.every((u) => u.destroyed)).toBe(true);
+  });
+
   it('rejects a rate it cannot weigh with', () => {
     expect(() => createMemorySampler({ processes: view(new Set()), rateBytes: 0 })).toThrow(/rate 0 bytes out of range: use 1\.\./);
   });
