@@ -65,14 +65,18 @@ export interface AllocatorProbe {
 
 /**
  * The probes for `path` (read through `via` when given): empty when the file
- * defines no allocator. Aliases at one address (malloc, tc_malloc) are probed
+ * defines no allocator. Exported symbols are read, or for a static binary its
+ * .symtab. Aliases at one address (malloc, tc_malloc) are probed
  * once; IFUNC resolvers are not functions to probe.
  */
 export function findAllocatorProbes(path: string, via?: string): AllocatorProbe[] {
   const elf = ElfFile.open(path, via);
   try {
     const byName = new Map<string, bigint>();
-    for (const s of elf.symbols('all')) {
+    // An allocator that replaces malloc exports it (shared libraries bind to it), so the
+    // small .dynsym is enough; .symtab (node's has 78k symbols) only for static binaries.
+    const dynamic = elf.symbols('dynsym');
+    for (const s of dynamic.length > 0 ? dynamic : elf.symbols('symtab')) {
       if (s.kind === 'ifunc' || byName.has(s.name)) continue;
       if (s.name in FUNCTIONS || s.name in CXX_OPERATORS) byName.set(s.name, s.value);
     }

@@ -201,7 +201,12 @@ export function createMemorySampler(
       });
     });
     for (const [id, s] of states) {
-      if (touched.has(id) || s.liveBytes === 0) continue;
+      if (touched.has(id)) continue;
+      if (s.liveBytes === 0) {
+        // nothing held and nothing new: forget it (its rounding carry is under half an object)
+        states.delete(id);
+        continue;
+      }
       samples.push({ tgid: s.tgid, tid: s.tid, comm: s.comm, userStack: s.stack, kernelStack: [], values: [0, 0, Math.round(fromFx(s.liveFx)), s.liveBytes] });
     }
     return samples.filter((s) => s.values.some((x) => x !== 0));
