@@ -19,6 +19,7 @@ import { packageRoot } from '../src/kernel/index.js';
 import type { Benchmark, BenchResult } from './harness.js';
 import { lineInfo } from './line-info.js';
 import { networkOverhead } from './network-overhead.js';
+import { memoryOverhead } from './memory-overhead.js';
 import { offCpuOverhead } from './offcpu-overhead.js';
 import { offCpuWalker } from './offcpu-walker.js';
 import { onCpuOverhead } from './oncpu-overhead.js';
@@ -36,6 +37,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   offCpuWalker,
   onCpuOverhead,
   networkOverhead,
+  ...memoryOverhead,
   symbolLookup,
   lineInfo,
   ...unwindTables,

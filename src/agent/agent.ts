@@ -187,7 +187,8 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     shared.tracking?.start();
     for (const kind of config.profiles) {
       const collector = createCollector(kind, {
-        targets: naming.currentTargets(), frequencyHz: config.frequencyHz, includeIdle: config.includeIdle, log,
+        targets: naming.currentTargets(), frequencyHz: config.frequencyHz, includeIdle: config.includeIdle,
+        memoryRateBytes: config.memoryRateBytes, log,
         // a continuous profiler starts at once; the first interval's stacks complete as tables arrive
         awaitTables: false,
       }, shared);

@@ -4,7 +4,10 @@
  * setting (mangling, line info, unwinding) the same way. Sampler kinds come
  * from the registry in profile/sampler-kinds.ts.
  */
+import { existsSync } from 'node:fs';
 import { formatDurationMs } from '../config/duration.js';
+import { resolveMappingFile } from '../process/mapping-file.js';
+import type { MappedFile, MemoryProcessView } from '../samplers/memory-sampler.js';
 import { ResourceLimitError } from '../kernel/index.js';
 import { createProcessTable, type ProcessTable } from '../process/process-table.js';
 import { createExecWatcherThread } from '../process/exec-watcher-thread.js';
@@ -189,6 +192,33 @@ export function createCollector(kind: CollectorKind, opts: CollectorOptions, sha
   });
 }
 
+/**
+ * The process table as the memory sampler sees it: each process's
+ * executable file mappings, by a path readable from here (its root, or
+ * map_files for deleted files) and by identity (device and inode).
+ */
+function memoryProcessView(processes: ProcessTable): MemoryProcessView {
+  return {
+    mappedFiles(pid) {
+      const p = processes.tryObserve(pid);
+      if (p === undefined || p.exited) return [];
+      const files = new Map<string, MappedFile>();
+      for (const m of p.mappings) {
+        if (!m.executable || m.kind !== 'file') continue;
+        const key = `${m.devMajor}:${m.devMinor}:${m.inode}`;
+        if (files.has(key)) continue;
+        const path = resolveMappingFile(processes.procRoot, pid, m);
+        if (path !== undefined) files.set(key, { path, key });
+      }
+      return [...files.values()];
+    },
+    *pids() {
+      for (const p of processes.all()) if (!p.exited) yield p.pid;
+    },
+    alive: (pid) => existsSync(`${processes.procRoot}/${pid}`),
+  };
+}
+
 /** How long start() waits for named targets' tables before sampling anyway (they keep loading). */
 const PREPARE_TIMEOUT_MS = 15_000;
 
@@ -202,7 +232,7 @@ const PREPARE_TIMEOUT_MS = 15_000;
 function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: ProcessServices, targets: readonly number[]): StackSampler {
   const log = opts.log ?? services.settings.log;
   const make = (t: TargetSelection, unwindMaps?: SharedWalkerMaps): StackSampler =>
-    samplerKinds[kind](opts, { targets: t, kallsyms: services.kallsyms, ...(log ? { log } : {}), ...(unwindMaps ? { unwindMaps } : {}) });
+    samplerKinds[kind](opts, { targets: t, kallsyms: services.kallsyms, processView: memoryProcessView(services.processes), ...(log ? { log } : {}), ...(unwindMaps ? { unwindMaps } : {}) });
   const walks = opts.dwarfUnwind ?? services.settings.dwarfUnwind ?? true;
   if (!walks) return make(opts.targets);
   let sampler: StackSampler | undefined;

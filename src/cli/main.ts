@@ -17,7 +17,7 @@ function version(): string {
 // (encoders, exporters, gRPC, OpenTelemetry) would take most of a second.
 function buildProgram(run: { code: number; task?: () => Promise<number> }): Command {
   const program = new Command('meshprof')
-    .description('eBPF profiler for Kubernetes and Istio: on-CPU and off-CPU stacks')
+    .description('eBPF profiler for Kubernetes and Istio: on-CPU, off-CPU and memory stacks, network metrics')
     .version(version(), '-V, --version', 'print the version and exit')
     .exitOverride()
     .showHelpAfterError('(run meshprof <command> --help for usage)')
@@ -33,10 +33,12 @@ function buildProgram(run: { code: number; task?: () => Promise<number> }): Comm
     .option('-o, --output <file>', 'where to write the profile', 'profile.pb.gz')
     .addOption(new Option('-f, --format <format>', 'override the format the file name implies (json: network only)').choices(['pprof', 'folded', 'html', 'otlp', 'otlp-json', 'json']))
     .addOption(new Option('-t, --type <type>', 'what to profile (network: HTTP and TCP metrics, written as .json, .html, .otlp.json or .otlp.pb)').choices(RECORD_KINDS).default('oncpu'))
-    .addOption(new Option('--value <value>', 'off-CPU folded output: total blocked time or number of switches').choices(['duration', 'switches']).default('duration'))
+    .addOption(new Option('--value <value>', 'folded output: off-CPU total blocked time (default) or number of switches; memory in-use bytes (default), objects, or allocated bytes, objects')
+      .choices(['duration', 'switches', 'inuse_space', 'inuse_objects', 'alloc_space', 'alloc_objects']))
     .option('--min-block <duration>', 'off-CPU: ignore blocks shorter than this (e.g. 1ms)', '1us')
     .option('--max-block <duration>', 'off-CPU: ignore blocks longer than this')
     .addOption(new Option('--state <state>', 'off-CPU: which switches to keep').choices(['all', 'sleep', 'preempt']).default('all'))
+    .option('--memory-rate <bytes>', 'memory: mean bytes between sampled allocations (e.g. 512KiB; 1 records every allocation)', '512KiB')
     .option('--include-idle', 'include the idle task (pid 0)', false)
     .option('--keep-mangled', 'keep C++ and Rust symbol names mangled', false)
     .option('--line-info', 'add file:line from DWARF line tables where present (slower)', false)

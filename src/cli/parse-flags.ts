@@ -1,4 +1,5 @@
 import { parseDurationMs, parseDurationNs } from '../config/duration.js';
+import { parseByteSize } from '../config/env-values.js';
 import { UsageError } from './usage-error.js';
 
 /** `--pid 1 --pid 2,3` → [1, 2, 3]; rejects anything that is not a positive integer. */
@@ -35,4 +36,16 @@ export function parseDurationNsFlag(flag: string, value: string): bigint {
   const ns = parseDurationNs(value, 's');
   if (ns === undefined || ns < 0n) throw new UsageError(`${flag} ${value}: not a duration: use e.g. 1us, 10ms or 1s`);
   return ns;
+}
+
+/** A size flag in bytes (65536, 512KiB, 1MiB) from `min` to `max`, with the flag's name in the error. */
+export function parseByteSizeFlag(flag: string, value: string, min: number, max: number): number {
+  let n: number;
+  try {
+    n = parseByteSize(flag, value, min);
+  } catch {
+    throw new UsageError(`${flag} ${value}: not a size of at least ${min} bytes: use e.g. 512KiB, 1MiB or 65536`);
+  }
+  if (n > max) throw new UsageError(`${flag} ${value}: larger than ${max} bytes: use a smaller size`);
+  return n;
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { createCollector } from '../agent/collector-factory.js';
+import { createCollector, type CollectorKind } from '../agent/collector-factory.js';
 import type { RecordKind } from '../profile/profile-kinds.js';
 import { startDiscoveryService } from '../discovery/discovery-service.js';
 import { discoveryConfigFromEnv } from '../config/discovery-env.js';
@@ -8,7 +8,8 @@ import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import type { Profile } from '../profile/model.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
 import { formatFromFileName, type OutputFormat } from './output-format.js';
-import { parseDurationFlag, parseDurationNsFlag, parseIntFlag, parsePidList } from './parse-flags.js';
+import { parseByteSizeFlag, parseDurationFlag, parseDurationNsFlag, parseIntFlag, parsePidList } from './parse-flags.js';
+import { MAX_MEMORY_RATE } from '../samplers/memory-sampler.js';
 import { createProgressLine } from './progress-line.js';
 import { UsageError } from './usage-error.js';
 import { createLogger } from '../log/logger.js';
@@ -23,7 +24,7 @@ export interface RecordOptions {
   output: string;
   format?: OutputFormat | 'json';
   type: RecordKind;
-  value: 'duration' | 'switches';
+  value?: 'duration' | 'switches' | 'inuse_space' | 'inuse_objects' | 'alloc_space' | 'alloc_objects';
   minBlock: string;
   maxBlock?: string;
   state: 'all' | 'sleep' | 'preempt';
@@ -31,7 +32,11 @@ export interface RecordOptions {
   keepMangled: boolean;
   lineInfo: boolean;
   unwind: 'eh-frame' | 'frame-pointers';
+  memoryRate: string;
 }
+
+/** What the progress and summary lines count, per kind: the first value of its samples. */
+const COUNTED: Record<CollectorKind, string> = { oncpu: 'samples', offcpu: 'switches', memory: 'allocations', 'page-faults': 'page faults' };
 
 function selectedCount(targets: TargetSelection): string {
   if (targets === 'all') return 'all';
@@ -50,6 +55,29 @@ function describeDrops(profile: Profile): string {
   return parts.length === 0 ? 'none' : parts.join(', ');
 }
 
+const FOLDED_VALUES: Record<CollectorKind, readonly string[]> = {
+  oncpu: ['samples'],
+  offcpu: ['switches', 'duration'],
+  memory: ['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space'],
+  'page-faults': ['page_faults'],
+};
+
+/** Which sample value folded output prints: --value, else the kind's default (blocked time, in-use bytes). */
+function foldedValueIndex(kind: CollectorKind, value: RecordOptions['value']): number {
+  const names = FOLDED_VALUES[kind];
+  if (value === undefined) return kind === 'offcpu' ? 1 : kind === 'memory' ? 3 : 0;
+  const i = names.indexOf(value);
+  if (i < 0) throw new UsageError(`--value ${value} does not apply to --type ${kind}: use ${names.length > 1 ? names.join(', ') : 'no --value'}`);
+  return i;
+}
+
+function describeKind(kind: CollectorKind, frequencyHz: number, memoryRateBytes: number): string {
+  if (kind === 'oncpu') return `on-CPU samples at ${frequencyHz} Hz`;
+  if (kind === 'offcpu') return 'off-CPU switches';
+  if (kind === 'page-faults') return 'user page faults';
+  return memoryRateBytes === 1 ? 'every allocation' : `allocations sampled every ${memoryRateBytes} bytes`;
+}
+
 /** `meshprof record`: sample for a while, then write one profile file. */
 export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   if (opts.type === 'network') return (await import('./network-record.js')).runNetworkRecord(opts);
@@ -59,9 +87,11 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   const durationMs = parseDurationFlag('--duration', opts.duration);
   const frequencyHz = parseIntFlag('--frequency', opts.frequency, 1, 10_000);
   const minBlockNs = parseDurationNsFlag('--min-block', opts.minBlock);
+  const memoryRateBytes = parseByteSizeFlag('--memory-rate', opts.memoryRate, 1, MAX_MEMORY_RATE);
   const maxBlockNs = opts.maxBlock === undefined ? undefined : parseDurationNsFlag('--max-block', opts.maxBlock);
   if (maxBlockNs !== undefined && maxBlockNs < minBlockNs) throw new UsageError(`--max-block ${opts.maxBlock} is below --min-block ${opts.minBlock}: raise it`);
   if (opts.format === 'json') throw new UsageError('--format json is for --type network only: profiles are pprof, folded, html, otlp or otlp-json');
+  const valueIndex = foldedValueIndex(opts.type, opts.value);
   const format = opts.format ?? formatFromFileName(opts.output);
   if (format === undefined) {
     throw new UsageError(`cannot tell the format of ${opts.output} from its name: end it in .pb.gz, .pprof, .folded, .html, .otlp.pb or .otlp.json, or pass --format`);
@@ -89,9 +119,10 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     minBlockNs,
     maxBlockNs,
     state: opts.state,
+    memoryRateBytes,
     log,
   });
-  const progress = createProgressLine(process.stderr, opts.type === 'oncpu' ? 'samples' : 'switches');
+  const progress = createProgressLine(process.stderr, COUNTED[opts.type]);
   let interrupted = false;
   const onSigint = (): void => { interrupted = true; };
   process.once('SIGINT', onSigint);
@@ -100,7 +131,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   const started = Date.now();
   const what = pids.length > 0 ? `pid ${pids.join(',')}` : discovery.selective ? `the processes MESHPROF_TARGET_*/MESHPROF_EXCLUDE_* select (now ${selectedCount(discovery.currentTargets())})` : 'all processes';
   process.stderr.write(
-    `recording ${opts.type === 'oncpu' ? `on-CPU samples at ${frequencyHz} Hz` : 'off-CPU switches'} of ${what} for ${formatDurationMs(durationMs)} into ${opts.output}\n`,
+    `recording ${describeKind(opts.type, frequencyHz, memoryRateBytes)} of ${what} for ${formatDurationMs(durationMs)} into ${opts.output}\n`,
   );
   try {
     while (!interrupted && Date.now() - started < durationMs) {
@@ -110,7 +141,6 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     }
     const profile = await collector.collect();
     progress.done();
-    const valueIndex = opts.type === 'offcpu' && opts.value === 'duration' ? 1 : 0;
     // Imported only now: the encoders are not needed before the recording line.
     const { writeProfileFile } = await import('../export/write-profile-file.js');
     await writeProfileFile(opts.output, format, profile, { valueIndex, title: `meshprof ${opts.type} profile` });
@@ -118,7 +148,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     // Tenths of a second: finer would be noise from the final collect.
     const took = formatDurationMs(Math.round((Date.now() - started) / 100) * 100);
     process.stderr.write(
-      `wrote ${opts.output} (${format}): ${totalOf(profile, 0)} ${opts.type === 'oncpu' ? 'samples' : 'switches'} ` +
+      `wrote ${opts.output} (${format}): ${totalOf(profile, 0)} ${COUNTED[opts.type]} ` +
       `from ${processes} process${processes === 1 ? '' : 'es'} in ${took}${interrupted ? ' (stopped early)' : ''}; dropped: ${describeDrops(profile)}\n`,
     );
     return 0;

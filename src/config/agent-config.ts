@@ -21,6 +21,8 @@ export interface AgentConfig {
   /** Root of the host's /proc, e.g. /host/proc when the agent runs in a container. */
   readonly procRoot: string;
   readonly includeIdle: boolean;
+  /** Memory profiles: mean bytes between sampled allocations (1: every allocation). */
+  readonly memoryRateBytes: number;
   /** Keep C++/Rust symbol names mangled. */
   readonly keepMangled: boolean;
   /** Add file:line from DWARF line tables (costs CPU and memory: see bench/line-info.ts). */
@@ -57,6 +59,7 @@ export const agentDefaults: AgentConfig = {
   localFormats: ['pprof'],
   procRoot: '/proc',
   includeIdle: false,
+  memoryRateBytes: 512 * 1024,
   keepMangled: false,
   lineInfo: false,
   unwind: 'eh-frame',

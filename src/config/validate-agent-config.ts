@@ -1,11 +1,11 @@
-import { PROFILE_KINDS } from '../profile/profile-kinds.js';
+import { PROFILE_KINDS, METRIC_KINDS } from '../profile/profile-kinds.js';
 import { agentDefaults, type AgentConfig, type LocalFormat, type ProfileKind } from './agent-config.js';
 import { ConfigError, ConfigIssues } from './config-error.js';
 import { parseBoolean, parseByteSize, parseDurationSetting } from './env-values.js';
 
 export { ConfigError, ConfigErrors } from './config-error.js';
 
-const profileKinds: readonly (ProfileKind | 'network')[] = [...PROFILE_KINDS, 'network'];
+const profileKinds: readonly (ProfileKind | (typeof METRIC_KINDS)[number])[] = [...PROFILE_KINDS, ...METRIC_KINDS];
 const formats: readonly LocalFormat[] = ['pprof', 'html', 'folded'];
 
 function list<T extends string>(name: string, raw: string, allowed: readonly T[]): T[] {
@@ -76,13 +76,18 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
   }, defaults.frequencyHz);
   const profiles = opt('MESHPROF_PROFILES', (name, raw) => {
     const kinds = list(name, raw, profileKinds);
-    if (kinds.length === 0) throw new ConfigError(name, 'MESHPROF_PROFILES is empty: use oncpu, offcpu, network or several');
+    if (kinds.length === 0) throw new ConfigError(name, `MESHPROF_PROFILES is empty: use one or several of ${profileKinds.join(', ')}`);
     return kinds;
   }, [...defaults.profiles, ...(defaults.network ? ['network' as const] : [])]);
   const dir = values.MESHPROF_OUTPUT_DIR;
   const outputDir = dir === undefined ? defaults.outputDir : dir === 'none' ? undefined : dir;
   const localFormats = opt('MESHPROF_LOCAL_FORMATS', (n, r) => list(n, r, formats), defaults.localFormats);
   const includeIdle = opt('MESHPROF_INCLUDE_IDLE', parseBoolean, defaults.includeIdle);
+  const memoryRateBytes = opt('MESHPROF_MEMORY_RATE', (n, r) => {
+    const bytes = parseByteSize(n, r, 1);
+    if (bytes > 2 ** 32) throw new ConfigError(n, `${n}=${r}: larger than 4GiB: use a smaller rate, e.g. 512KiB`);
+    return bytes;
+  }, defaults.memoryRateBytes);
   const keepMangled = opt('MESHPROF_KEEP_MANGLED', parseBoolean, defaults.keepMangled);
   const lineInfo = opt('MESHPROF_LINE_INFO', parseBoolean, defaults.lineInfo);
   const unwind = opt('MESHPROF_UNWIND', (n, r) => oneOf(n, r, ['eh-frame', 'frame-pointers'] as const), defaults.unwind);
@@ -107,7 +112,7 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
     intervalMs, frequencyHz, outputDir, localFormats,
     profiles: profiles.filter((k): k is ProfileKind => k !== 'network'), network: profiles.includes('network'),
     procRoot: values.MESHPROF_HOST_PROC ?? defaults.procRoot,
-    includeIdle, keepMangled, lineInfo, unwind, unwindTableBytes, logLevel, metricsAddr,
+    includeIdle, memoryRateBytes, keepMangled, lineInfo, unwind, unwindTableBytes, logLevel, metricsAddr,
     ...exports,
   };
 }

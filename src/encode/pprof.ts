@@ -62,8 +62,9 @@ export function buildPprofProfile(profile: Profile): PprofProfile {
     periodType,
     period: profile.period,
     comment,
-    // The first type (sample count) is what pprof shows when asked nothing.
-    defaultSampleType: sampleType[0]?.type ?? 0,
+    // The first type (sample count) is what pprof shows when asked nothing;
+    // a heap profile shows inuse_space, as Go's do.
+    defaultSampleType: sampleType[defaultTypeIndex(profile)]?.type ?? 0,
   });
 }
 
@@ -83,4 +84,9 @@ function kernelMappingOf(profile: Profile): Mapping | undefined {
   }
   if (low === undefined || high === undefined) return undefined;
   return { start: low, limit: high + 1n, fileOffset: 0n, file: KERNEL_MAPPING_FILE, buildId: undefined };
+}
+
+function defaultTypeIndex(profile: Profile): number {
+  const inuse = profile.sampleTypes.findIndex((t) => t.type === 'inuse_space');
+  return inuse >= 0 ? inuse : 0;
 }

@@ -22,9 +22,12 @@ export const PYROSCOPE_LABELS: Readonly<Record<string, string>> = {
   'k8s.node.name': 'node',
 };
 
-/** The Pyroscope profile name of a Profile: off_cpu for off-CPU data, else process_cpu. */
-export function pyroscopeProfileName(profile: Profile): 'off_cpu' | 'process_cpu' {
-  return profile.sampleTypes.some((t) => t.type === 'off_cpu') ? 'off_cpu' : 'process_cpu';
+/** The Pyroscope profile name of a Profile: off_cpu, memory (heap profiles, as Go's), page_faults, else process_cpu. */
+export function pyroscopeProfileName(profile: Profile): 'off_cpu' | 'memory' | 'page_faults' | 'process_cpu' {
+  const has = (type: string): boolean => profile.sampleTypes.some((t) => t.type === type);
+  if (has('off_cpu')) return 'off_cpu';
+  if (has('inuse_space')) return 'memory';
+  return has('page_faults') ? 'page_faults' : 'process_cpu';
 }
 
 /** Series labels for one process's profile, sorted by name as Pyroscope stores them. */

@@ -4,7 +4,7 @@
  * `--help` do not load the samplers; the registry must cover every kind
  * here (the compiler checks).
  */
-export const PROFILE_KINDS = ['oncpu', 'offcpu'] as const;
+export const PROFILE_KINDS = ['oncpu', 'offcpu', 'memory', 'page-faults'] as const;
 
 /** One of PROFILE_KINDS. */
 export type ProfileKind = (typeof PROFILE_KINDS)[number];

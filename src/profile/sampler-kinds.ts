@@ -7,6 +7,8 @@ import { createOffCpuSampler } from '../samplers/offcpu-sampler.js';
 import type { OffCpuState } from '../samplers/offcpu-layout.js';
 import { createOnCpuSampler } from '../samplers/oncpu-sampler.js';
 import { createNetworkSampler, type NetworkSampler } from '../samplers/network-sampler.js';
+import { createMemorySampler, type MemoryProcessView } from '../samplers/memory-sampler.js';
+import { createPageFaultSampler } from '../samplers/pagefault-sampler.js';
 import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
@@ -25,6 +27,8 @@ export interface SamplerSettings {
   readonly minBlockNs?: bigint;
   readonly maxBlockNs?: bigint | undefined;
   readonly state?: OffCpuState;
+  /** Memory: mean bytes between sampled allocations (default 512 KiB; 1: every one). */
+  readonly memoryRateBytes?: number;
 }
 
 /** What every sampler kind is made with besides its settings. */
@@ -34,6 +38,8 @@ export interface SamplerParts {
   /** The walker's maps, when the sampler walks .eh_frame tables. */
   readonly unwindMaps?: SharedWalkerMaps;
   readonly kallsyms: KallsymsSource;
+  /** Which files each process maps, for samplers that probe them (memory). */
+  readonly processView: MemoryProcessView;
 }
 
 function walker(p: SamplerParts): { unwindMaps?: SharedWalkerMaps } {
@@ -52,6 +58,12 @@ export const samplerKinds: { readonly [K in ProfileKind]: SamplerMaker } = {
     targets: p.targets, minBlockNs: s.minBlockNs ?? 1000n, state: s.state ?? 'all', ...(p.log ? { log: p.log } : {}), ...walker(p),
     ...(s.maxBlockNs !== undefined ? { maxBlockNs: s.maxBlockNs } : {}),
     kernelSymbolName: (a) => p.kallsyms.table()?.lookup(a)?.name,
+  }),
+  memory: (s: SamplerSettings, p: SamplerParts): StackSampler => createMemorySampler({
+    targets: p.targets, processes: p.processView, rateBytes: s.memoryRateBytes ?? 512 * 1024, ...(p.log ? { log: p.log } : {}), ...walker(p),
+  }),
+  'page-faults': (_s: SamplerSettings, p: SamplerParts): StackSampler => createPageFaultSampler({
+    targets: p.targets, ...(p.log ? { log: p.log } : {}), ...walker(p),
   }),
 };
 

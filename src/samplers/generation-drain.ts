@@ -8,6 +8,7 @@ export interface BatchShape {
   readonly valueTypes: readonly ValueType[];
   readonly periodType: ValueType;
   readonly period: number;
+  readonly levels?: readonly number[];
 }
 
 /**

@@ -35,6 +35,11 @@ export interface RawStackBatch {
   /** pprof period type and period (e.g. cpu/nanoseconds, 1e9/Hz). */
   readonly periodType: ValueType;
   readonly period: number;
+  /**
+   * Indices into valueTypes of values that are levels at the window's end
+   * (memory still in use), not sums over it: merging keeps the last batch's.
+   */
+  readonly levels?: readonly number[];
   /** Wall-clock start of the window, Unix nanoseconds. */
   readonly startTimeNs: bigint;
   readonly durationNs: bigint;

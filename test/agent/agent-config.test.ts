@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { METRIC_KINDS, PROFILE_KINDS } from '../../src/profile/profile-kinds.js';
 import { agentDefaults } from '../../src/config/agent-config.js';
 import { readAgentEnv } from '../../src/config/agent-env.js';
 import { ConfigError, ConfigErrors, resolveAgentConfig } from '../../src/config/validate-agent-config.js';
@@ -45,6 +46,15 @@ describe('agent configuration', () => {
     expect(resolve({})).toMatchObject({ unwind: 'eh-frame', unwindTableBytes: 16 * 1024 * 1024 });
     expect(resolve({ MESHPROF_UNWIND: 'frame-pointers', MESHPROF_UNWIND_TABLE_MEMORY: '64MiB' }))
       .toMatchObject({ unwind: 'frame-pointers', unwindTableBytes: 64 * 1024 * 1024 });
+  });
+
+  it('samples memory every 512 KiB by default, at MESHPROF_MEMORY_RATE otherwise, and says what to write for a bad rate', () => {
+    expect(resolve({}).memoryRateBytes).toBe(512 * 1024);
+    expect(resolve({ MESHPROF_MEMORY_RATE: '64KiB' }).memoryRateBytes).toBe(65536);
+    expect(resolve({ MESHPROF_MEMORY_RATE: '1' }).memoryRateBytes).toBe(1);
+    expect(() => resolve({ MESHPROF_MEMORY_RATE: 'often' })).toThrow(/^MESHPROF_MEMORY_RATE=often: not a size of at least 1 bytes/);
+    expect(() => resolve({ MESHPROF_MEMORY_RATE: '8GiB' })).toThrow('MESHPROF_MEMORY_RATE=8GiB: larger than 4GiB');
+    expect(resolve({ MESHPROF_PROFILES: 'memory,page-faults' }).profiles).toEqual(['memory', 'page-faults']);
   });
 
   it('reads Go-style compound durations, a bare number as seconds, and every boolean word', () => {
@@ -104,7 +114,7 @@ describe('agent configuration', () => {
     ]);
     expect((err as Error).message).toBe(settingsList(
       'MESHPROF_INTERVAL=500ms: not a duration of at least 1s: use e.g. 15s or 1m',
-      'MESHPROF_PROFILES=oncpu,wall: unknown value "wall": use a comma-separated list of oncpu, offcpu, network',
+      `MESHPROF_PROFILES=oncpu,wall: unknown value "wall": use a comma-separated list of ${[...PROFILE_KINDS, ...METRIC_KINDS].join(', ')}`,
       'MESHPROF_LOG_LEVEL=loud: use one of trace, debug, info, warn, error, silent',
       'MESHPROF_EXPORT_RETRY_MAX_ELAPSED=never: not a duration of at least 1ms: use e.g. 10s, 500ms or 1m',
     ));

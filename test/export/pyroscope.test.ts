@@ -131,3 +131,25 @@ describe('Pyroscope exporter', () => {
     expect(metrics.drops()).toEqual({ pyroscope: { permanent_error: 4 } });
   });
 });
+
+describe('Pyroscope profile names', () => {
+  it('names heap profiles memory and page-fault profiles page_faults, and pprof opens a heap on inuse_space', async () => {
+    const { pyroscopeProfileName } = await import('../../src/export/pyroscope-serializer.js');
+    const { buildPprofProfile } = await import('../../src/encode/pprof.js');
+    const base = offCpuProfile();
+    const heap: Profile = {
+      ...base,
+      sampleTypes: [
+        { type: 'alloc_objects', unit: 'count' }, { type: 'alloc_space', unit: 'bytes' },
+        { type: 'inuse_objects', unit: 'count' }, { type: 'inuse_space', unit: 'bytes' },
+      ],
+      periodType: { type: 'space', unit: 'bytes' },
+      samples: base.samples.map((s) => ({ ...s, values: [1, 64, 1, 64] })),
+    };
+    expect(pyroscopeProfileName(heap)).toBe('memory');
+    expect(pyroscopeProfileName({ ...base, sampleTypes: [{ type: 'page_faults', unit: 'count' }] })).toBe('page_faults');
+    expect(pyroscopeProfileName(onCpuProfile())).toBe('process_cpu');
+    const p = buildPprofProfile(heap);
+    expect(p.stringTable.strings[Number(p.defaultSampleType)]).toBe('inuse_space');
+  });
+});
