@@ -15,6 +15,7 @@ import { createLineTableCache } from './line-table-cache.js';
 import { createKernelFrameResolver, type MutableFrame } from './kernel-frames.js';
 import { createSymbolCache, type FileSymbols, type SymbolCache } from './symbol-cache.js';
 import { extractVdsoImage } from './vdso-image.js';
+import type { PythonFrameNamer } from './python-frames.js';
 import { createUserFrameResolver, mappingPath, setMappingState, type JitSymbol, type MappingState, type UserFrameContext, type UserFrameResolver } from './user-frames.js';
 
 export type { JitSymbol };
@@ -42,6 +43,8 @@ export interface SymbolizerOptions {
    * build, once per file. Go and JIT frames carry theirs regardless.
    */
   readonly lineInfo?: boolean;
+  /** Interleaves the Python frames the kernel walked with the native ones (their names read at each drain). */
+  readonly python?: Pick<PythonFrameNamer, 'merge'>;
 }
 
 /** Counters since creation. */
@@ -185,7 +188,8 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
         const userStart = i;
         for (const a of s.userStack) out[i] = user.frame(a, i++ > userStart);
         frames += out.length;
-        stacks.push(out);
+        const python = s.pythonStack !== undefined && s.pythonStack.length > 0 ? options.python : undefined;
+        stacks.push(python === undefined ? out : [...out.slice(0, userStart), ...python.merge(pid, s.pythonStack!, out.slice(userStart))]);
       }
       for (const [pid, u] of users) {
         add(processes.get(pid) === undefined ? SYMBOLIZE_DROPS.processUnknown : SYMBOLIZE_DROPS.unmapped, u.unmapped);

@@ -27,6 +27,7 @@ import { openRingBuffer, requireStackWalker, UnsupportedFeatureError } from '../
 import { createUnwindMapSet, type UnwindMapSet, type UnwindMapSizes } from './unwind-maps.js';
 import { createUnwindTableManager, type UnwindManagerStats, type UnwindTableManager } from './unwind-table-manager.js';
 import type { UnwindTableBuilder } from './table-builder.js';
+import { createPythonProcesses, type PythonProcesses } from './python-processes.js';
 import { type Logger } from '../log/logger.js';
 
 /** Options for createProcessUnwinder. */
@@ -47,6 +48,8 @@ export interface ProcessUnwinder {
   /** The maps every sampler shares (OnCpuSamplerOptions.unwindMaps). */
   readonly maps: UnwindMapSet;
   readonly tables: UnwindTableManager<ProcMapping>;
+  /** The processes whose Python frames the kernel walks (python_procs), found with their tables. */
+  readonly python: PythonProcesses;
   /** Adds a named target (a process the user asked for by pid). */
   follow(pid: number): void;
   /** A process showed up in a sample: build its tables if that has not happened yet. */
@@ -94,6 +97,7 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
     ...(opts.builder ? { builder: opts.builder } : {}),
     ...(log ? { log } : {}),
   });
+  const python = createPythonProcesses(maps.pythonProcs, processes.procRoot, log);
   const named = new Set(opts.targets);
   let before = tables.stats();
   let busy: Promise<void> | undefined;
@@ -105,11 +109,15 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
     } catch (err) {
       log?.warn(`loading unwind tables of pid ${p.pid}: ${(err as Error).message}`);
     }
+    python.setProcess(p);
   };
   const unsubscribe = [
     processes.onProcessAdded((p) => named.has(p.pid) && install(p)),
     processes.onMappingsChanged((p) => tables.has(p.pid) && install(p)),
-    processes.onProcessExited((p) => tables.removeProcess(p.pid)),
+    processes.onProcessExited((p) => {
+      tables.removeProcess(p.pid);
+      python.removeProcess(p.pid);
+    }),
   ];
 
   // The programs' asks: processes sampled without tables since the last read.
@@ -143,6 +151,7 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
   const unwinder: ProcessUnwinder = {
     maps,
     tables,
+    python,
     follow(pid) {
       named.add(pid);
       const p = processes.get(pid);
