@@ -66,7 +66,14 @@ export function createPythonDetector(procRoot: string): PythonDetector {
         seen.add(m.path);
         const f = factsOf(pid, m);
         if (f instanceof Error) return { kind: 'unsupported', file: m.path, reason: f.message };
-        if (f.runtime === undefined) continue; // python3.11 of a shared build: its libpython has _PyRuntime
+        if (f.runtime === undefined) {
+          // python3.11 of a shared build: its libpython has _PyRuntime; a libpython without is too old (or stripped)
+          if (/^libpython/.test(basename(m.path))) {
+            const v = f.version ?? versionFromPath(m.path);
+            return { kind: 'unsupported', file: m.path, reason: `no _PyRuntime symbol${v ? ` (CPython ${v[0]}.${v[1]}; 3.8 to 3.13 are walked)` : ''}` };
+          }
+          continue;
+        }
         const version = f.version ?? versionFromPath(m.path);
         if (version === undefined) return { kind: 'unsupported', file: m.path, reason: 'its CPython version is unknown (no Py_Version symbol, no version in the file name)' };
         const [major, minor] = version;
