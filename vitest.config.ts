@@ -55,6 +55,8 @@ const unit = [
   'test/symbolize/lang-debuglink.test.ts',
   'test/symbolize/lang-dwarf-lines.test.ts',
   'test/symbolize/perf-map-exit.test.ts',
+  'test/symbolize/python-frames.test.ts',
+  'test/symbolize/python-lines.test.ts',
   'test/symbolize/symbol-cache.test.ts',
   'test/unwind/process-unwinder.test.ts',
   'test/unwind/unwind-header.test.ts',
