@@ -22,6 +22,7 @@ import { offCpuOverhead } from './offcpu-overhead.js';
 import { offCpuWalker } from './offcpu-walker.js';
 import { onCpuOverhead } from './oncpu-overhead.js';
 import { peersBenchmarks, peersSoak } from './peers.js';
+import { pythonWalker } from './python-walker.js';
 import { formatResultsTable, type BenchFailure } from './results-table.js';
 import { symbolLookup } from './symbol-lookup.js';
 import { symbolLoadStall, unwindBuildStall } from './main-thread-stall.js';
@@ -39,6 +40,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   unwindBuildStall,
   symbolLoadStall,
   unwindSampler,
+  pythonWalker,
   ...peersBenchmarks,
   peersSoak,
 ];
