@@ -5,7 +5,8 @@
  * drain of the sampler, so an exited process keeps its names), and
  * interleaves the frames with the native ones: each
  * _PyEval_EvalFrameDefault frame is followed, leafward, by the Python
- * frames that call of the interpreter ran.
+ * frames that call of the interpreter ran (the `-X perf` trampolines,
+ * which name the same functions, give way to them).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Frame } from '../stacks/frames.js';
@@ -22,6 +23,8 @@ interface CodeInfo {
   readonly firstLine: number;
   readonly lineTable: Buffer;
   readonly minor: number;
+  /** Its string and table pointers and first line: another object built at the address differs here. */
+  readonly identity: string;
 }
 
 /** See the module comment. */
@@ -58,17 +61,14 @@ export function createPythonFrameNamer(opts: PythonFrameNamerOptions): PythonFra
   let unreadable = 0;
   const namer: PythonFrameNamer = {
     read(batch) {
+      // every code object of the batch, each once per process: a known one is checked (its
+      // object may have been freed and another built at its address), a new one read
       const wanted = new Map<number, Set<bigint>>();
       for (const s of batch.samples) {
         if (s.pythonStack === undefined || s.pythonStack.length === 0) continue;
-        const known = codes.get(s.tgid);
         let want = wanted.get(s.tgid);
-        for (const w of s.pythonStack) {
-          const code = decodePythonFrame(w).code;
-          if (known?.has(code)) continue;
-          if (want === undefined) wanted.set(s.tgid, (want = new Set()));
-          want.add(code);
-        }
+        if (want === undefined) wanted.set(s.tgid, (want = new Set()));
+        for (const w of s.pythonStack) want.add(decodePythonFrame(w).code);
       }
       for (const [pid, want] of wanted) {
         const interp = opts.interpreterOf(pid);
@@ -81,10 +81,20 @@ export function createPythonFrameNamer(opts: PythonFrameNamerOptions): PythonFra
           fd = undefined;
         }
         for (const code of want) {
-          const info = fd === undefined || interp === undefined ? null : readCode(fd, code, interp);
+          const had = known.get(code);
+          if (fd === undefined || interp === undefined) {
+            // gone (or never known): what was read while it lived stays
+            if (had === undefined) {
+              unreadable++;
+              known.set(code, null);
+            }
+            continue;
+          }
+          if (had && identityAt(fd, code, interp.offsets) === had.identity) continue;
+          const info = readCode(fd, code, interp);
           if (info === null) unreadable++;
-          // an exited process is not retried; a live one whose read failed is (the object may have been half-built)
-          if (info !== null || fd === undefined) known.set(code, info);
+          // a live process's failed read is retried next drain (the object may have been half-built)
+          if (info !== null || had === undefined) known.set(code, info);
         }
         if (fd !== undefined) closeSync(fd);
       }
@@ -103,6 +113,8 @@ export function createPythonFrameNamer(opts: PythonFrameNamerOptions): PythonFra
       let g = 0;
       // leaf first: the innermost eval call ran the first group
       for (const n of native) {
+        // `-X perf` trampolines (perf-map frames of kind cpython) name what the walked frames name again
+        if (n.kind === 'cpython') continue;
         if (EVAL_FRAME.test(n.systemName ?? n.functionName) && g < groups.length) out.push(...groups[g++]!);
         out.push(n);
       }
@@ -157,16 +169,34 @@ function readAt(fd: number, address: bigint, length: number): Buffer | null {
   }
 }
 
+/** The bytes of a code object up to its last field read here. */
+function readCodeHead(fd: number, code: bigint, o: PythonOffsets): Buffer | null {
+  return readAt(fd, code, Math.max(o.codeQualname, o.codeFilename, o.codeName, o.codeFirstLineNo, o.codeLineTable) + 8);
+}
+
+/** What tells one code object from another at the same address (not its refcount or warm-up counters, which move). */
+function identityOf(c: Buffer, o: PythonOffsets): string {
+  const ptr = (off: number): string => (off < 0 ? '-' : c.readBigUInt64LE(off).toString(16));
+  return [ptr(o.objectType), ptr(o.codeFilename), ptr(o.codeName), ptr(o.codeQualname), ptr(o.codeLineTable), c.readInt32LE(o.codeFirstLineNo)].join(':');
+}
+
+function identityAt(fd: number, code: bigint, o: PythonOffsets): string | undefined {
+  const c = readCodeHead(fd, code, o);
+  return c === null ? undefined : identityOf(c, o);
+}
+
 function readCode(fd: number, code: bigint, interp: PythonInterpreter): CodeInfo | null {
   const o = interp.offsets;
-  const size = Math.max(o.codeQualname, o.codeFilename, o.codeName, o.codeFirstLineNo, o.codeLineTable) + 8;
-  const c = readAt(fd, code, size);
+  const c = readCodeHead(fd, code, o);
   if (c === null) return null;
   const name = readString(fd, c.readBigUInt64LE(o.codeQualname >= 0 ? o.codeQualname : o.codeName), o);
   const file = readString(fd, c.readBigUInt64LE(o.codeFilename), o);
   const lineTable = readBytes(fd, c.readBigUInt64LE(o.codeLineTable), o);
   if (name === null || file === null) return null;
-  return { name, file, firstLine: c.readInt32LE(o.codeFirstLineNo), lineTable: lineTable ?? Buffer.alloc(0), minor: interp.minor };
+  return {
+    name, file, firstLine: c.readInt32LE(o.codeFirstLineNo), lineTable: lineTable ?? Buffer.alloc(0), minor: interp.minor,
+    identity: identityOf(c, o),
+  };
 }
 
 /** A compact str (every code object's names are): ASCII, Latin-1, UCS-2 or UCS-4. */

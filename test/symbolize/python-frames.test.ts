@@ -52,6 +52,13 @@ describe('PythonFrameNamer.merge', () => {
     expect(out[1]).toMatchObject({ kind: 'cpython', symbolized: false, address: 0xa0n });
   });
 
+  it('drops -X perf trampolines (perf-map frames of kind cpython): the walked frames name them', () => {
+    const trampoline: Frame = { ...native('hot_loop'), kind: 'cpython' };
+    const out = namer.merge(1, [word(0xa0n, true), word(0xb0n, true)],
+      [native('_PyEval_EvalFrameDefault'), trampoline, native('_PyEval_EvalFrameDefault'), native('main')]);
+    expect(names(out)).toEqual(['[python code 0xa0]', '_PyEval_EvalFrameDefault', '[python code 0xb0]', '_PyEval_EvalFrameDefault', 'main']);
+  });
+
   it('keeps Python frames that have no eval frame to stand on at the root', () => {
     const out = namer.merge(1, [word(0xa0n, true), word(0xb0n, true)], ['leaf', '_PyEval_EvalFrameDefault'].map(native));
     expect(names(out)).toEqual(['leaf', '[python code 0xa0]', '_PyEval_EvalFrameDefault', '[python code 0xb0]']);
