@@ -1,7 +1,8 @@
 // Python frames of unmodified CPython processes, walked in the kernel from the
 // thread state: Debian's python3.11 always, and every CPython 3.8-3.13 pyenv holds.
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/profile/model.js';
@@ -9,6 +10,7 @@ import { ElfFile } from '../../src/elf/elf-file.js';
 import { parseProcMaps } from '../../src/process/proc-maps.js';
 import { createPythonDetector } from '../../src/unwind/python-interpreter.js';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
+import { readFolded, readOtlpKinds, readPprofFrames, recordPid, total } from '../helpers/record-pid.js';
 import { record, type Recording } from '../helpers/record.js';
 import { repoRoot } from '../helpers/repo-root.js';
 
@@ -118,6 +120,29 @@ describe('Python frames walked in the kernel (real BPF, as root)', () => {
       expect(between.filter((n) => !n.startsWith('_PyEval_EvalFrameDefault')).length, hook?.names.join(';')).toBeGreaterThan(0);
     });
   }
+
+  it('meshprof record on Debian python3.11: folded, OTLP and pprof name the Python frames, kind cpython, with file:line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lang-python-frames-'));
+    const child = await startFixture(debianPython, 'checkout', 60);
+    try {
+      await recordPid(child.pid!, [join(dir, 'py.folded'), join(dir, 'py.otlp.pb'), join(dir, 'py.pb.gz')], '5s');
+      const stacks = readFolded(join(dir, 'py.folded'));
+      const all = total(stacks);
+      const chained = stacks.filter((s) => s.frames.join(';').includes('_PyEval_EvalFrameDefault;<module>;handler;checkout_total'))
+        .reduce((n, s) => n + s.count, 0);
+      console.log(`record --pid (python3.11): _PyEval_EvalFrameDefault;<module>;handler;checkout_total in ${chained} of ${all} samples`);
+      expect(all).toBeGreaterThan(20);
+      expect(chained / all).toBeGreaterThanOrEqual(0.8);
+      const kinds = readOtlpKinds(join(dir, 'py.otlp.pb'));
+      expect(kinds.get('checkout_total')).toEqual(new Set(['cpython']));
+      expect(kinds.get('_PyEval_EvalFrameDefault')).toEqual(new Set(['native']));
+      const handler = readPprofFrames(join(dir, 'py.pb.gz')).flat().find((f) => f.name === 'handler');
+      expect(handler).toEqual({ name: 'handler', fileName: script, line: lineOf('return checkout_total(2000)') });
+    } finally {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('Debian python3.11 is found through .dynsym alone (the binary is stripped)', async () => {
     const elf = ElfFile.open(debianPython);
