@@ -59,6 +59,7 @@ const unit = [
   'test/symbolize/python-lines.test.ts',
   'test/symbolize/symbol-cache.test.ts',
   'test/unwind/process-unwinder.test.ts',
+  'test/unwind/python-processes.test.ts',
   'test/unwind/unwind-header.test.ts',
   'test/unwind/unwind-stack-unit.test.ts',
   'test/unwind/unwind-table-manager.test.ts',

@@ -113,11 +113,21 @@ describe('Python frames walked in the kernel (real BPF, as root)', () => {
         hook: shareCalling(r, 'encode_default', 'json_worker'),
       };
       const shown = JSON.stringify(shapes);
+      console.log(`${py.label} mix: shares of ${r.total} samples ${shown}`);
       for (const share of Object.values(shapes)) expect(share, shown).toBeGreaterThan(0.03);
       // the hook is called by C: a native frame other than the eval loop stands between it and dumps
       const hook = r.stacks.find((s) => s.names.includes('encode_default') && s.names.includes('dumps'));
       const between = hook?.names.slice(hook.names.indexOf('encode_default') + 1, hook.names.indexOf('dumps')) ?? [];
       expect(between.filter((n) => !n.startsWith('_PyEval_EvalFrameDefault')).length, hook?.names.join(';')).toBeGreaterThan(0);
+    });
+
+    it(`${py.label} off-CPU: time.sleep is under the Python function that called it`, async () => {
+      const r = await recordFixture(py.path, 'sleep', 'offcpu');
+      expect(r.total).toBeGreaterThan(50);
+      const share = shareCalling(r, 'nap', '<module>');
+      console.log(`${py.label} off-CPU: <module> → nap in ${(share * 100).toFixed(1)}% of ${r.total} switches`);
+      expect(share, `${(share * 100).toFixed(1)}% of ${r.total} switches`).toBeGreaterThanOrEqual(0.8);
+      expect(frameNamed(r, 'nap')).toMatchObject({ kind: 'cpython', fileName: script, line: lineOf('time.sleep(0.005)') });
     });
   }
 
@@ -172,13 +182,6 @@ describe('Python frames walked in the kernel (real BPF, as root)', () => {
       }
     });
   }
-
-  it('Debian python3.11 off-CPU: time.sleep is under the Python function that called it', async () => {
-    const r = await recordFixture(debianPython, 'sleep', 'offcpu');
-    expect(r.total).toBeGreaterThan(50);
-    const share = shareCalling(r, 'nap', '<module>');
-    expect(share, `${(share * 100).toFixed(1)}% of ${r.total} switches`).toBeGreaterThanOrEqual(0.8);
-  });
 
   it('Debian python3.11: a process that exits during the recording keeps its Python names', async () => {
     const child = await startFixture(debianPython, 'until-eof', 30);
