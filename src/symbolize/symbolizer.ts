@@ -81,6 +81,8 @@ export const SYMBOLIZE_DROPS = {
   unmapped: 'symbolize_address_unmapped',
   processUnknown: 'symbolize_process_unknown',
   kernelUnresolved: 'symbolize_kernel_unresolved',
+  /** A walked Python frame whose code object could not be read (the process gone before a drain saw it). */
+  pythonUnnamed: 'symbolize_python_code_unreadable',
 } as const;
 
 /** Creates a symbolizer over a process table. */
@@ -189,7 +191,13 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
         for (const a of s.userStack) out[i] = user.frame(a, i++ > userStart);
         frames += out.length;
         const python = s.pythonStack !== undefined && s.pythonStack.length > 0 ? options.python : undefined;
-        stacks.push(python === undefined ? out : [...out.slice(0, userStart), ...python.merge(pid, s.pythonStack!, out.slice(userStart))]);
+        if (python === undefined) {
+          stacks.push(out);
+          continue;
+        }
+        const merged = python.merge(pid, s.pythonStack!, out.slice(userStart));
+        for (const f of merged) if (f.kind === 'cpython' && !f.symbolized) add(SYMBOLIZE_DROPS.pythonUnnamed, 1);
+        stacks.push([...out.slice(0, userStart), ...merged]);
       }
       for (const [pid, u] of users) {
         add(processes.get(pid) === undefined ? SYMBOLIZE_DROPS.processUnknown : SYMBOLIZE_DROPS.unmapped, u.unmapped);
