@@ -24,6 +24,7 @@ import { offCpuOverhead } from './offcpu-overhead.js';
 import { offCpuWalker } from './offcpu-walker.js';
 import { onCpuOverhead } from './oncpu-overhead.js';
 import { peersBenchmarks, peersSoak } from './peers.js';
+import { pythonWalker } from './python-walker.js';
 import { formatResultsTable, type BenchFailure } from './results-table.js';
 import { receiverLoad } from './receiver-load.js';
 import { symbolLookup } from './symbol-lookup.js';
@@ -45,6 +46,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   symbolLoadStall,
   unwindSampler,
   receiverLoad,
+  pythonWalker,
   ...peersBenchmarks,
   peersSoak,
 ];

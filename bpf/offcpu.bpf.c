@@ -11,6 +11,7 @@
 #include "offcpu.h"
 #include "sampler_maps.h"
 #include "unwinder.h"
+#include "pywalker.h"
 
 const volatile bool filter_tgid = false;
 const volatile __u32 self_tgid = 0;
@@ -19,6 +20,8 @@ const volatile __u64 max_block_ns = (__u64)-1;
 const volatile __u32 state_filter = OFFCPU_STATE_ALL;
 /* walk user stacks with the .eh_frame tables (unwinder.h) */
 const volatile bool dwarf_unwind = false;
+/* walk the Python frames of processes in python_procs (pywalker.h) */
+const volatile bool python_frames = false;
 
 /* start: thread id -> when and how it left the CPU; LRU so that threads
  * that exit while off-CPU do not pin entries forever */
@@ -99,6 +102,9 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev)
 	else
 		s.key.user_stack_id = stack_id(ctx, stacks, BPF_F_USER_STACK, SAMPLER_DROP_USER_STACK);
 	s.key.kern_stack_id = stack_id(ctx, stacks, 0, SAMPLER_DROP_KERNEL_STACK);
+	s.key.py_stack_id = -1;
+	if (python_frames && s.key.user_stack_id >= 0)
+		s.key.py_stack_id = python_walk(tgid, prev, s.generation ? (void *)&pystacks1 : (void *)&pystacks0);
 	bpf_map_update_elem(&start, &pid, &s, BPF_ANY);
 }
 

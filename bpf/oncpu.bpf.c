@@ -10,6 +10,7 @@
 #include "oncpu.h"
 #include "sampler_maps.h"
 #include "unwinder.h"
+#include "pywalker.h"
 
 const volatile bool filter_tgid = false;
 const volatile bool include_idle = false;
@@ -17,6 +18,8 @@ const volatile __u32 self_tgid = 0;
 /* walk user stacks with the .eh_frame tables (unwinder.h) instead of
  * bpf_get_stackid's frame pointers */
 const volatile bool dwarf_unwind = false;
+/* walk the Python frames of processes in python_procs (pywalker.h) */
+const volatile bool python_frames = false;
 
 /* counts0/counts1: struct oncpu_key -> samples seen, one per generation */
 struct counts_map {
@@ -67,7 +70,7 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	struct sampler_control *ctl;
 	struct oncpu_key key = {};
 	struct task_struct *task;
-	void *counts, *stacks, *ustacks;
+	void *counts, *stacks, *ustacks, *pystacks;
 
 	if (pid == 0 && !include_idle)
 		return 0;
@@ -83,10 +86,12 @@ int do_sample(struct bpf_perf_event_data *ctx)
 		counts = &counts1;
 		stacks = &stacks1;
 		ustacks = &ustacks1;
+		pystacks = &pystacks1;
 	} else {
 		counts = &counts0;
 		stacks = &stacks0;
 		ustacks = &ustacks0;
+		pystacks = &pystacks0;
 	}
 
 	key.tgid = tgid;
@@ -102,6 +107,9 @@ int do_sample(struct bpf_perf_event_data *ctx)
 		key.user_stack_id = stack_id(ctx, stacks, BPF_F_USER_STACK,
 					     SAMPLER_DROP_USER_STACK);
 	key.kern_stack_id = stack_id(ctx, stacks, 0, SAMPLER_DROP_KERNEL_STACK);
+	key.py_stack_id = -1;
+	if (python_frames && key.user_stack_id >= 0)
+		key.py_stack_id = python_walk(tgid, task, pystacks);
 
 	count(&key, counts);
 	return 0;

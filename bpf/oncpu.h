@@ -16,6 +16,8 @@ struct oncpu_key {
 	__s32 user_stack_id;
 	__s32 kern_stack_id;
 	char comm[ONCPU_COMM_LEN];
+	__s32 py_stack_id;	/* key of pystacks<gen> (pywalker.h), -1: no Python frames */
+	__u32 pad;
 };
 
 #endif /* __ONCPU_H */

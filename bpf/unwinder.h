@@ -39,7 +39,11 @@ enum unwind_drop_reason {
 	UNWIND_DROP_NO_TABLES = 3,	/* the process had no tables: frame pointers only */
 	UNWIND_DROP_COLLISION = 4,	/* another stack holds the same 31-bit id: id -1 */
 	UNWIND_DROP_FULL = 5,		/* the ustacks map was full: id -1 */
-	UNWIND_DROP_MAX = 6,
+	UNWIND_DROP_PY_UNREADABLE = 6,	/* pywalker.h: a thread state or frame read faulted */
+	UNWIND_DROP_PY_DEPTH = 7,	/* pywalker.h: PY_MAX_DEPTH Python frames and more */
+	UNWIND_DROP_PY_COLLISION = 8,	/* pywalker.h: another Python stack holds the id */
+	UNWIND_DROP_PY_FULL = 9,	/* pywalker.h: the pystacks map was full */
+	UNWIND_DROP_MAX = 10,
 };
 
 /* One executable file mapping of a process: runtime [start, end) and the

@@ -22,8 +22,9 @@ esac
 # libelf/zlib link the addon.
 run_pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config binutils"
 # Tests: fixtures in C/C++/Go, perf for cross-checks, chromium for the HTML
-# flame graph, nginx+wrk for the unwinding acceptance run.
-test_pkgs="g++ gdb golang-go linux-perf chromium nginx wrk openssl"
+# flame graph, nginx+wrk for the unwinding acceptance run, python3.11 for
+# the Python frame walker.
+test_pkgs="g++ gdb golang-go linux-perf chromium nginx wrk openssl python3.11"
 
 missing_pkgs() {
   for p in "$@"; do

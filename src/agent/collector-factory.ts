@@ -24,6 +24,7 @@ import type { TargetSelection } from '../stacks/raw-stacks.js';
 import { createDemangler } from '../symbolize/demangle.js';
 import { createKallsymsSource, type KallsymsSource } from '../symbolize/kallsyms.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
+import { createPythonFrameNamer, withPythonFrameNames, type PythonFrameNamer } from '../symbolize/python-frames.js';
 import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 import { createSymbolizer, type Symbolizer } from '../symbolize/symbolizer.js';
@@ -98,6 +99,8 @@ export interface ProcessServices {
   readonly symbolizer: Symbolizer;
   readonly describe: ProcessDescriber;
   readonly kallsyms: KallsymsSource;
+  /** Reads the code objects of walked Python frames at each drain and names them. */
+  readonly python: PythonFrameNamer;
   /** Exec tracking, when on: started before the samplers, stopped after them. */
   readonly tracking: ProcessTracking | undefined;
   /**
@@ -117,6 +120,9 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
   const demangler = createDemangler({ keepMangled: opts.keepMangled ?? false, onError: (e) => opts.log?.warn(e.message) });
   const jit = createPerfMapResolver({ procRoot: processes.procRoot });
   const kallsyms = createKallsymsSource(processes.procRoot);
+  let unwinder: ProcessUnwinder | null | undefined = opts.dwarfUnwind === false ? null : undefined;
+  // the unwinder finds the Python processes (with their tables); only its walked frames reach the namer
+  const python = createPythonFrameNamer({ procRoot: processes.procRoot, interpreterOf: (pid) => unwinder?.python.interpreter(pid) });
   // Symbol tables are read in a worker thread: node's takes about a second.
   const symbolCache = opts.symbolCache ?? createFileSymbolCache(opts.log, opts.tableCache);
   const symbolizer = createSymbolizer({
@@ -127,6 +133,7 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
     prepareJit: (pid) => jit.prepare(pid),
     lineInfo: opts.lineInfo ?? false,
     symbolCache,
+    python,
   });
   const named = opts.targets === undefined || typeof opts.targets === 'string' ? undefined : new Set(opts.targets);
   const tracking = (opts.trackExecs ?? true)
@@ -138,13 +145,13 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
       ...(opts.log ? { log: opts.log } : {}),
     })
     : undefined;
-  let unwinder: ProcessUnwinder | null | undefined = opts.dwarfUnwind === false ? null : undefined;
   return {
     settings: opts,
     processes,
     symbolizer,
     describe: createProcessDescriber(processes, opts.describeProcess),
     kallsyms,
+    python,
     tracking,
     unwinder() {
       if (unwinder === undefined) {
@@ -163,7 +170,10 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
       return unwinder ?? undefined;
     },
     // Perf maps stay readable for samples drained after exit; drop them with the process.
-    forgotten: (pids) => { for (const pid of pids) jit.forget(pid); },
+    forgotten: (pids) => {
+      for (const pid of pids) jit.forget(pid);
+      python.forget(pids);
+    },
     close: () => {
       unwinder?.close();
       unwinder = null;
@@ -253,7 +263,7 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
   };
   const walkingOrFramePointers = (u: ProcessUnwinder, begin?: (s: StackSampler) => void): StackSampler =>
     startWalkingOrFramePointers(
-      () => withProcessUnwinder(make(targetsNow, u.maps), services.processes, u, opts.reportsTableDrops ?? true),
+      () => withPythonFrameNames(withProcessUnwinder(make(targetsNow, u.maps), services.processes, u, opts.reportsTableDrops ?? true), services.python),
       () => make(targetsNow),
       (m) => log?.warn(m),
       undefined,

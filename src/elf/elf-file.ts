@@ -5,7 +5,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { findBuildId, parseElfNotes } from './elf-notes.js';
-import { decodeSymbols, readString } from './elf-symbols.js';
+import { decodeSymbols, findSymbolValues, readString } from './elf-symbols.js';
 import {
   PT_LOAD, PT_NOTE, SHT_DYNSYM, SHT_NOTE, SHT_SYMTAB,
   type ElfDebugLink, type ElfProgramHeader, type ElfSection, type ElfSymbol,
@@ -124,6 +124,32 @@ export class ElfFile {
     const syms = table === undefined || strtab === undefined ? [] : decodeSymbols(table, strtab.bytes(), this.sections, which);
     this.cachedSymbols.set(which, syms);
     return syms;
+  }
+
+  /**
+   * The addresses of the symbols called one of `names`, of any type (data
+   * too), from .dynsym, then .symtab for those .dynsym lacks.
+   */
+  symbolValues(names: readonly string[]): Map<string, bigint> {
+    const out = new Map<string, bigint>();
+    for (const type of [SHT_DYNSYM, SHT_SYMTAB]) {
+      const want = new Set(names.filter((n) => !out.has(n)));
+      const table = this.sections.find((s) => s.type === type);
+      const strtab = table === undefined ? undefined : this.sections[table.link];
+      if (want.size === 0 || table === undefined || strtab === undefined) continue;
+      for (const [n, v] of findSymbolValues(table, strtab.bytes(), want)) out.set(n, v);
+    }
+    return out;
+  }
+
+  /** The bytes at virtual address `vaddr` in the file, or undefined when no PT_LOAD segment holds them in the file. */
+  readVaddr(vaddr: bigint, length: number): Buffer | undefined {
+    for (const p of this.loadSegments) {
+      if (vaddr >= p.vaddr && vaddr + BigInt(length) <= p.vaddr + BigInt(p.fileSize)) {
+        return this.read(Number(BigInt(p.offset) + vaddr - p.vaddr), length);
+      }
+    }
+    return undefined;
   }
 
   /**

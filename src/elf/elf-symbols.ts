@@ -55,3 +55,19 @@ export function readString(strtab: Buffer, offset: number): string {
   if (end < 0) end = strtab.length;
   return strtab.toString('utf8', offset, end);
 }
+
+/**
+ * st_value of the defined symbols of one table called one of `names`, of
+ * any type (data objects such as CPython's _PyRuntime included).
+ */
+export function findSymbolValues(table: ElfSection, strtab: Buffer, names: ReadonlySet<string>): Map<string, bigint> {
+  const data = table.bytes();
+  const out = new Map<string, bigint>();
+  for (let off = SYM_SIZE; off + SYM_SIZE <= data.length && out.size < names.size; off += SYM_SIZE) {
+    const shndx = data.readUInt16LE(off + 6);
+    if (shndx === SHN_UNDEF || shndx >= SHN_LORESERVE) continue;
+    const name = readString(strtab, data.readUInt32LE(off));
+    if (names.has(name) && !out.has(name)) out.set(name, data.readBigUInt64LE(off + 8));
+  }
+  return out;
+}

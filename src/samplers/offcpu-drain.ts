@@ -1,5 +1,5 @@
 import type { BpfObject } from '../kernel/index.js';
-import { readUserStacks, walkedStack } from './oncpu-drain.js';
+import { pythonOf, readPythonStacks, readUserStacks, walkedStack } from './oncpu-drain.js';
 import { decodeOnCpuKey } from './oncpu-layout.js';
 import { decodeOffCpuStartStacks, decodeOffCpuValue } from './offcpu-layout.js';
 import type { DropCounts, RawStackSample } from '../stacks/raw-stacks.js';
@@ -15,6 +15,7 @@ export function drainOffCpuGeneration(o: BpfObject, gen: 0 | 1, drops: DropCount
   const start = o.map('start');
   const pending = new Set<number>();
   const pendingWalks = new Set<number>();
+  const pendingPython = new Set<number>();
   const sleeping = start.lookupBatch();
   for (const v of sleeping.values) {
     const s = decodeOffCpuStartStacks(v);
@@ -22,6 +23,7 @@ export function drainOffCpuGeneration(o: BpfObject, gen: 0 | 1, drops: DropCount
     // with the walker on, user stack ids are keys of ustacks<gen>
     if (s.userStackId >= 0) (dwarf ? pendingWalks : pending).add(s.userStackId);
     if (s.kernStackId >= 0) pending.add(s.kernStackId);
+    if (s.pyStackId >= 0) pendingPython.add(s.pyStackId);
   }
   if (sleeping.keys.length >= start.maxEntries) {
     // LRU eviction from here on forgets the oldest sleepers' blocks.
@@ -30,6 +32,7 @@ export function drainOffCpuGeneration(o: BpfObject, gen: 0 | 1, drops: DropCount
   const counts = o.map(`counts${gen}`).lookupAndDeleteBatch();
   const stacks = o.map(`stacks${gen}`);
   const walked = dwarf ? readUserStacks(o, gen, pendingWalks) : undefined;
+  const python = dwarf ? readPythonStacks(o, gen, pendingPython) : undefined;
   const reader = createStackReader(stacks, drops);
   const stackOf = (id: number): bigint[] => reader.stackOf(id);
   const samples: RawStackSample[] = [];
@@ -43,6 +46,7 @@ export function drainOffCpuGeneration(o: BpfObject, gen: 0 | 1, drops: DropCount
       tgid: key.tgid, tid: key.pid, comm: key.comm,
       userStack: walked ? walkedStack(walked, key.userStackId, drops) : stackOf(key.userStackId),
       kernelStack: stackOf(key.kernStackId),
+      ...pythonOf(python, key.pyStackId, drops),
       values: [switches, totalNs],
     });
   });

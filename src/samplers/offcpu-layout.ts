@@ -12,7 +12,7 @@ export const OffCpuStateFilter = { all: 0, sleep: 1, preempt: 2 } as const;
 export type OffCpuState = keyof typeof OffCpuStateFilter;
 
 /** sizeof(struct offcpu_key); the start entry's key begins at offset 8. */
-export const OFFCPU_KEY_SIZE = 32;
+export const OFFCPU_KEY_SIZE = 40;
 
 /** struct offcpu_value: switches then total_ns, both u64. */
 export function decodeOffCpuValue(buf: Buffer): { switches: number; totalNs: number } {
@@ -20,10 +20,11 @@ export function decodeOffCpuValue(buf: Buffer): { switches: number; totalNs: num
 }
 
 /** From a struct offcpu_start: the stack ids and the generation they live in. */
-export function decodeOffCpuStartStacks(buf: Buffer): { userStackId: number; kernStackId: number; generation: number } {
+export function decodeOffCpuStartStacks(buf: Buffer): { userStackId: number; kernStackId: number; pyStackId: number; generation: number } {
   return {
     userStackId: buf.readInt32LE(8 + 8),
     kernStackId: buf.readInt32LE(8 + 12),
+    pyStackId: buf.readInt32LE(8 + 32),
     generation: buf.readUInt32LE(8 + OFFCPU_KEY_SIZE),
   };
 }

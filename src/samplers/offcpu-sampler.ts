@@ -36,6 +36,8 @@ export interface OffCpuSamplerOptions {
    * Linux 5.17+); default none: frame pointers only.
    */
   readonly unwindMaps?: SharedWalkerMaps;
+  /** With unwindMaps: also walk the Python frames of the processes in its python_procs; default true. */
+  readonly pythonFrames?: boolean;
   /**
    * Names kernel addresses, so that each stack's leading frames of the
    * sampler's own hook (bpf_prog_*, bpf_trace_run*) are cut in the drain;
@@ -94,7 +96,7 @@ export function createOffCpuSampler(
     for (const m of ['counts0', 'counts1']) o.resizeMap(m, opts.countsMaxEntries ?? 10240);
     for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? 16384);
     o.resizeMap('start', opts.startMaxEntries ?? 32768);
-    prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? 16384);
+    prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? 16384, opts.pythonFrames ?? true);
     o.load();
     syncTargetMap(o.map('targets'), targets);
     writeControl(o);

@@ -1,5 +1,5 @@
 import type { BpfObject } from '../kernel/index.js';
-import { decodeOnCpuKey, decodeUserStack, u32Bytes } from './oncpu-layout.js';
+import { decodeOnCpuKey, decodePythonStack, decodeUserStack, u32Bytes } from './oncpu-layout.js';
 import type { DropCounts, RawStackSample } from '../stacks/raw-stacks.js';
 import { createStackReader } from './sampler-maps.js';
 
@@ -12,6 +12,7 @@ export function drainOnCpuGeneration(o: BpfObject, gen: 0 | 1, period: number, d
   const counts = o.map(`counts${gen}`).lookupAndDeleteBatch();
   // with the walker on, user stack ids are keys of ustacks<gen>
   const walked = dwarf ? readUserStacks(o, gen) : undefined;
+  const python = dwarf ? readPythonStacks(o, gen) : undefined;
   const stacks = o.map(`stacks${gen}`);
   const reader = createStackReader(stacks, drops);
   const stackOf = (id: number): bigint[] => reader.stackOf(id);
@@ -24,6 +25,7 @@ export function drainOnCpuGeneration(o: BpfObject, gen: 0 | 1, period: number, d
       tgid: key.tgid, tid: key.pid, comm: key.comm,
       userStack: walked ? walkedStack(walked, key.userStackId, drops) : stackOf(key.userStackId),
       kernelStack: stackOf(key.kernStackId),
+      ...pythonOf(python, key.pyStackId, drops),
       values: [count, count * period],
     });
   });
@@ -58,4 +60,34 @@ export function walkedStack(walked: ReadonlyMap<number, bigint[]>, id: number, d
   const s = walked.get(id);
   if (s === undefined) drops.stack_missing = (drops.stack_missing ?? 0) + 1;
   return s ?? [];
+}
+
+/**
+ * Reads pystacks<gen> (31-bit id → packed Python frames) and deletes every
+ * entry but those in `keep` (stacks of threads still asleep).
+ */
+export function readPythonStacks(o: BpfObject, gen: 0 | 1, keep: ReadonlySet<number> = new Set()): Map<number, bigint[]> {
+  const map = o.map(`pystacks${gen}`);
+  const out = new Map<number, bigint[]>();
+  const all = keep.size === 0 ? map.lookupAndDeleteBatch() : map.lookupBatch();
+  const stale: Buffer[] = [];
+  all.keys.forEach((k, i) => {
+    const v = all.values[i];
+    const id = k.readUInt32LE(0);
+    if (v) out.set(id, decodePythonStack(v));
+    if (keep.size > 0 && !keep.has(id)) stale.push(Buffer.from(k));
+  });
+  map.deleteBatch(stale);
+  return out;
+}
+
+/** The sample's pythonStack field for id (-1: none); a missing one is counted as python_stack_missing. */
+export function pythonOf(python: ReadonlyMap<number, bigint[]> | undefined, id: number, drops: DropCounts): { pythonStack?: bigint[] } {
+  if (python === undefined || id < 0) return {};
+  const s = python.get(id);
+  if (s === undefined) {
+    drops.python_stack_missing = (drops.python_stack_missing ?? 0) + 1;
+    return {};
+  }
+  return { pythonStack: s };
 }

@@ -4,7 +4,7 @@
  */
 
 /** sizeof(struct oncpu_key). */
-export const ONCPU_KEY_SIZE = 32;
+export const ONCPU_KEY_SIZE = 40;
 /** SAMPLER_MAX_STACK_DEPTH (bpf/sampler.h): u64 entries per stack map value. */
 export const ONCPU_MAX_STACK_DEPTH = 127;
 
@@ -20,6 +20,8 @@ export interface OnCpuKey {
   readonly userStackId: number;
   readonly kernStackId: number;
   readonly comm: string;
+  /** Key of pystacks<gen>, -1 without Python frames (and in keys older than the field). */
+  readonly pyStackId: number;
 }
 
 /** Decodes one struct oncpu_key. */
@@ -32,6 +34,7 @@ export function decodeOnCpuKey(buf: Buffer): OnCpuKey {
     userStackId: buf.readInt32LE(8),
     kernStackId: buf.readInt32LE(12),
     comm: commBytes.subarray(0, nul < 0 ? commBytes.length : nul).toString('utf8'),
+    pyStackId: buf.length >= 36 ? buf.readInt32LE(32) : -1,
   };
 }
 
@@ -56,6 +59,14 @@ export function decodeStack(buf: Buffer): bigint[] {
 
 /** A struct user_stack value (bpf/unwinder.h): u32 len, u32 stop, u64 hash, then len pcs, leaf first. */
 export function decodeUserStack(buf: Buffer): bigint[] {
+  const len = Math.min(buf.readUInt32LE(0), Math.floor((buf.length - 16) / 8));
+  const out: bigint[] = [];
+  for (let i = 0; i < len; i++) out.push(buf.readBigUInt64LE(16 + i * 8));
+  return out;
+}
+
+/** A struct python_stack value (bpf/python.h): u32 len, u32 truncated, u64 hash, then len packed frames, innermost first. */
+export function decodePythonStack(buf: Buffer): bigint[] {
   const len = Math.min(buf.readUInt32LE(0), Math.floor((buf.length - 16) / 8));
   const out: bigint[] = [];
   for (let i = 0; i < len; i++) out.push(buf.readBigUInt64LE(16 + i * 8));

@@ -34,6 +34,8 @@ export interface OnCpuSamplerOptions {
    * Linux 5.17+); default none: frame pointers only.
    */
   readonly unwindMaps?: SharedWalkerMaps;
+  /** With unwindMaps: also walk the Python frames of the processes in its python_procs; default true. */
+  readonly pythonFrames?: boolean;
 }
 
 /** The on-CPU sampler: a StackSampler over bpf/oncpu.bpf.c. */
@@ -93,7 +95,7 @@ export function createOnCpuSampler(
       // stack trace maps are direct-mapped (a colliding stack is dropped): 4x the room keeps that rare
       for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, opts.stacksMaxEntries ?? Math.min(16384, sized * 4));
       o.resizeMap('targets', opts.targetsMaxEntries ?? 1024);
-      prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? sized);
+      prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? sized, opts.pythonFrames ?? true);
       o.load();
       writeTargets(o);
       writeControl(o);

@@ -54,22 +54,28 @@ export interface SharedWalkerMaps {
 
 /**
  * Turns the walker on with `walker`'s maps, or off: then its maps shrink to
- * one entry each, since the verifier still sees (and loads) them.
+ * one entry each, since the verifier still sees (and loads) them. With the
+ * walker on, `python` (default true) also walks the Python frames of the
+ * processes in its python_procs (bpf/pywalker.h).
  */
-export function prepareWalkerMaps(o: BpfObject, walker: SharedWalkerMaps | undefined, ustacks: number): void {
+export function prepareWalkerMaps(o: BpfObject, walker: SharedWalkerMaps | undefined, ustacks: number, python = true): void {
   o.setGlobal('dwarf_unwind', Buffer.from([walker ? 1 : 0]));
+  o.setGlobal('python_frames', Buffer.from([walker && python ? 1 : 0]));
   if (walker) walker.shareWith(o);
   else {
-    for (const m of ['unwind_rows', 'unwind_tables', 'unwind_procs', 'unwind_asked']) o.resizeMap(m, 1);
+    for (const m of ['unwind_rows', 'unwind_tables', 'unwind_procs', 'unwind_asked', 'python_procs']) o.resizeMap(m, 1);
     o.resizeMap('unwind_asks', 4096); // a ring buffer is at least a page
   }
   for (const m of ['ustacks0', 'ustacks1']) o.resizeMap(m, walker ? ustacks : 1);
+  // Python stacks are 528 bytes; a quarter of the native ones' room holds the Python processes' share
+  for (const m of ['pystacks0', 'pystacks1']) o.resizeMap(m, walker && python ? Math.max(1024, Math.floor(ustacks / 4)) : 1);
 }
 
 /** enum unwind_drop_reason of bpf/unwinder.h (map `unwind_drops`), by index, as DropCounts names. */
 export const UNWIND_DROP_REASONS = [
   'user_stack_truncated_depth', 'user_stack_truncated_no_unwind_info', 'user_stack_truncated_unreadable',
   'user_stack_no_process_tables', 'user_stack_id_collision', 'user_stack_map_full',
+  'python_stack_unreadable', 'python_stack_truncated_depth', 'python_stack_id_collision', 'python_stack_map_full',
 ] as const;
 
 /** The drop reasons a sampler reports: its own `drops`, then the walker's `unwind_drops` when it is on. */

@@ -18,3 +18,19 @@ export interface StackSampler {
   setTargets(targets: TargetSelection): void;
   stop(): void;
 }
+
+/**
+ * `sampler` with its drain() replaced by `drain(inner)`; every other method
+ * (prepare and load where it has them) passes through. For wrappers that
+ * add to each batch: the unwinder's asks and drops, Python frame names.
+ */
+export function withDrain(sampler: StackSampler, drain: (inner: StackSampler) => RawStackBatch): StackSampler {
+  return {
+    ...(sampler.prepare ? { prepare: () => sampler.prepare!() } : {}),
+    ...(sampler.load ? { load: () => sampler.load!() } : {}),
+    start: () => sampler.start(),
+    stop: () => sampler.stop(),
+    setTargets: (t) => sampler.setTargets(t),
+    drain: () => drain(sampler),
+  };
+}

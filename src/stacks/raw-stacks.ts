@@ -25,6 +25,12 @@ export interface RawStackSample {
   readonly userStack: readonly bigint[];
   /** Kernel return addresses, leaf first; empty when there is none. */
   readonly kernelStack: readonly bigint[];
+  /**
+   * Python frames the kernel walked, innermost first, each packed as in
+   * bpf/python.h (code object address, instruction offset, entry bit);
+   * absent when the process runs no Python the walker knows.
+   */
+  readonly pythonStack?: readonly bigint[];
   /** One value per entry of the batch's `valueTypes`. */
   readonly values: readonly number[];
 }

@@ -15,6 +15,7 @@ import { createLineTableCache } from './line-table-cache.js';
 import { createKernelFrameResolver, type MutableFrame } from './kernel-frames.js';
 import { createSymbolCache, type FileSymbols, type SymbolCache } from './symbol-cache.js';
 import { extractVdsoImage } from './vdso-image.js';
+import type { PythonFrameNamer } from './python-frames.js';
 import { createUserFrameResolver, mappingPath, setMappingState, type JitSymbol, type MappingState, type UserFrameContext, type UserFrameResolver } from './user-frames.js';
 
 export type { JitSymbol };
@@ -42,6 +43,8 @@ export interface SymbolizerOptions {
    * build, once per file. Go and JIT frames carry theirs regardless.
    */
   readonly lineInfo?: boolean;
+  /** Interleaves the Python frames the kernel walked with the native ones (their names read at each drain). */
+  readonly python?: Pick<PythonFrameNamer, 'merge'>;
 }
 
 /** Counters since creation. */
@@ -78,6 +81,8 @@ export const SYMBOLIZE_DROPS = {
   unmapped: 'symbolize_address_unmapped',
   processUnknown: 'symbolize_process_unknown',
   kernelUnresolved: 'symbolize_kernel_unresolved',
+  /** A walked Python frame whose code object could not be read (the process gone before a drain saw it). */
+  pythonUnnamed: 'symbolize_python_code_unreadable',
 } as const;
 
 /** Creates a symbolizer over a process table. */
@@ -185,7 +190,14 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
         const userStart = i;
         for (const a of s.userStack) out[i] = user.frame(a, i++ > userStart);
         frames += out.length;
-        stacks.push(out);
+        const python = s.pythonStack !== undefined && s.pythonStack.length > 0 ? options.python : undefined;
+        if (python === undefined) {
+          stacks.push(out);
+          continue;
+        }
+        const merged = python.merge(pid, s.pythonStack!, out.slice(userStart));
+        for (const f of merged) if (f.kind === 'cpython' && !f.symbolized) add(SYMBOLIZE_DROPS.pythonUnnamed, 1);
+        stacks.push([...out.slice(0, userStart), ...merged]);
       }
       for (const [pid, u] of users) {
         add(processes.get(pid) === undefined ? SYMBOLIZE_DROPS.processUnknown : SYMBOLIZE_DROPS.unmapped, u.unmapped);

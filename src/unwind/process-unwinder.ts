@@ -22,11 +22,12 @@ import type { ProcessInfo, ProcessTable } from '../process/process-table.js';
 export type UnwinderProcesses = Pick<ProcessTable,
   'procRoot' | 'get' | 'tryObserve' | 'findMapping' | 'onProcessAdded' | 'onMappingsChanged' | 'onProcessExited'>;
 import type { DropCounts, RawStackBatch } from '../stacks/raw-stacks.js';
-import type { StackSampler } from '../samplers/stack-sampler.js';
+import { withDrain, type StackSampler } from '../samplers/stack-sampler.js';
 import { openRingBuffer, requireStackWalker, UnsupportedFeatureError, watchReadable, type FdWatch } from '../kernel/index.js';
 import { createUnwindMapSet, type UnwindMapSet, type UnwindMapSizes } from './unwind-maps.js';
 import { createUnwindTableManager, type UnwindManagerStats, type UnwindTableManager } from './unwind-table-manager.js';
 import type { UnwindTableBuilder } from './table-builder.js';
+import { createPythonProcesses, type PythonProcesses } from './python-processes.js';
 import { type Logger } from '../log/logger.js';
 
 /** Options for createProcessUnwinder. */
@@ -47,6 +48,8 @@ export interface ProcessUnwinder {
   /** The maps every sampler shares (OnCpuSamplerOptions.unwindMaps). */
   readonly maps: UnwindMapSet;
   readonly tables: UnwindTableManager<ProcMapping>;
+  /** The processes whose Python frames the kernel walks (python_procs), found with their tables. */
+  readonly python: PythonProcesses;
   /** Adds a named target (a process the user asked for by pid). */
   follow(pid: number): void;
   /** A process showed up in a sample: build its tables if that has not happened yet. */
@@ -94,6 +97,7 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
     ...(opts.builder ? { builder: opts.builder } : {}),
     ...(log ? { log } : {}),
   });
+  const python = createPythonProcesses(maps.pythonProcs, processes.procRoot, log);
   const named = new Set(opts.targets);
   let before = tables.stats();
   let busy: Promise<void> | undefined;
@@ -105,11 +109,15 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
     } catch (err) {
       log?.warn(`loading unwind tables of pid ${p.pid}: ${(err as Error).message}`);
     }
+    python.setProcess(p);
   };
   const unsubscribe = [
     processes.onProcessAdded((p) => named.has(p.pid) && install(p)),
     processes.onMappingsChanged((p) => tables.has(p.pid) && install(p)),
-    processes.onProcessExited((p) => tables.removeProcess(p.pid)),
+    processes.onProcessExited((p) => {
+      tables.removeProcess(p.pid);
+      python.removeProcess(p.pid);
+    }),
   ];
 
   // The programs' asks: processes sampled without tables since the last read.
@@ -151,6 +159,7 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
   const unwinder: ProcessUnwinder = {
     maps,
     tables,
+    python,
     follow(pid) {
       named.add(pid);
       const p = processes.get(pid);
@@ -232,36 +241,29 @@ export function withProcessUnwinder(
   /** False for samplers whose drops go nowhere (SkyWalking tasks): the agent's own collectors report them. */
   reportsTableDrops = true,
 ): StackSampler {
-  return {
-    ...(sampler.prepare ? { prepare: () => sampler.prepare!() } : {}),
-    ...(sampler.load ? { load: () => sampler.load!() } : {}),
-    start: () => sampler.start(),
-    stop: () => sampler.stop(),
-    setTargets: (t) => sampler.setTargets(t),
-    drain(): RawStackBatch {
-      const batch = sampler.drain();
-      const seen = new Set<number>();
-      const reread = new Set<number>();
-      for (const s of batch.samples) {
-        if (s.tgid === 0) continue;
-        if (!seen.has(s.tgid)) {
-          seen.add(s.tgid);
-          // observe() is what the collector does next anyway; it only reads /proc once per process
-          processes.tryObserve(s.tgid);
-          unwinder.sampled(s.tgid);
-        }
-        // Every sample's leaf, not just the first one's: a library loaded by dlopen may
-        // hold a small share of the process's samples. The maps are re-read at most once
-        // per process and drain; changed mappings re-install its tables.
-        const leaf = s.userStack[0];
-        if (leaf === undefined || reread.has(s.tgid) || processes.findMapping(s.tgid, leaf, false) !== undefined) continue;
-        reread.add(s.tgid);
-        processes.findMapping(s.tgid, leaf, true);
+  return withDrain(sampler, (inner): RawStackBatch => {
+    const batch = inner.drain();
+    const seen = new Set<number>();
+    const reread = new Set<number>();
+    for (const s of batch.samples) {
+      if (s.tgid === 0) continue;
+      if (!seen.has(s.tgid)) {
+        seen.add(s.tgid);
+        // observe() is what the collector does next anyway; it only reads /proc once per process
+        processes.tryObserve(s.tgid);
+        unwinder.sampled(s.tgid);
       }
-      if (!reportsTableDrops) return batch;
-      const drops = { ...batch.drops };
-      for (const [reason, n] of Object.entries(unwinder.takeDrops())) drops[reason] = (drops[reason] ?? 0) + n;
-      return { ...batch, drops };
-    },
-  };
+      // Every sample's leaf, not just the first one's: a library loaded by dlopen may
+      // hold a small share of the process's samples. The maps are re-read at most once
+      // per process and drain; changed mappings re-install its tables.
+      const leaf = s.userStack[0];
+      if (leaf === undefined || reread.has(s.tgid) || processes.findMapping(s.tgid, leaf, false) !== undefined) continue;
+      reread.add(s.tgid);
+      processes.findMapping(s.tgid, leaf, true);
+    }
+    if (!reportsTableDrops) return batch;
+    const drops = { ...batch.drops };
+    for (const [reason, n] of Object.entries(unwinder.takeDrops())) drops[reason] = (drops[reason] ?? 0) + n;
+    return { ...batch, drops };
+  });
 }

@@ -4,6 +4,7 @@
  */
 import { MapType, openOwnedMap, toResourceLimitError, type BpfMap, type BpfObject, type OwnedBpfMap } from '../kernel/index.js';
 import { UNWIND_ROW_SIZE } from './unwind-table-codec.js';
+import { PYTHON_PROC_SIZE } from './python-layout.js';
 
 /** UNWIND_MAX_MAPPINGS: mapping entries per process. */
 export const UNWIND_MAX_MAPPINGS = 64;
@@ -51,6 +52,8 @@ export const UNWIND_ASKS_BYTES = 64 * 1024;
 export interface UnwindMapSet extends UnwindMaps {
   /** unwind_asks: a ring buffer of u32 tgids sampled without tables. */
   readonly asks: BpfMap;
+  /** python_procs: u32 tgid → struct python_proc (bpf/python.h), the Python walker's per-process settings. */
+  readonly pythonProcs: BpfMap;
   /** Bytes of kernel memory the three maps hold (arrays and this hash are preallocated). */
   readonly bytes: number;
   /** Makes a sampler object, before load, use these maps instead of its own. */
@@ -82,16 +85,18 @@ export function createUnwindMapSet(sizes: UnwindMapSizes = {}): UnwindMapSet {
     owned.push(asks);
     // struct unwind_asked_slot: an array, lock-free (see bpf/unwinder.h)
     const asked = make('unwind_asked', MapType.array, 16, 4096);
+    const pythonProcs = make('python_procs', MapType.hash, PYTHON_PROC_SIZE, s.procs);
     const bytes = rows.maxEntries * rows.valueSize + tables.maxEntries * tables.valueSize + procs.maxEntries * procs.valueSize +
-      UNWIND_ASKS_BYTES + asked.maxEntries * asked.valueSize;
+      UNWIND_ASKS_BYTES + asked.maxEntries * asked.valueSize + pythonProcs.maxEntries * pythonProcs.valueSize;
     return {
-      rows, tables, procs, asks, bytes,
+      rows, tables, procs, asks, pythonProcs, bytes,
       shareWith(o) {
         o.reuseMap('unwind_rows', rows);
         o.reuseMap('unwind_tables', tables);
         o.reuseMap('unwind_procs', procs);
         o.reuseMap('unwind_asks', asks);
         o.reuseMap('unwind_asked', asked);
+        o.reuseMap('python_procs', pythonProcs);
       },
       close() {
         for (const m of owned) m.close();

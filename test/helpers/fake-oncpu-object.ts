@@ -16,10 +16,12 @@ export function fakeOnCpuObject(): FakeObject {
   const maps = new Map<string, FakeMap>([
     ['control', fakeMap('control', 4, 8)],
     ['targets', fakeMap('targets', 4, 1)],
-    ['counts0', fakeMap('counts0', 32, 8)],
-    ['counts1', fakeMap('counts1', 32, 8)],
+    ['counts0', fakeMap('counts0', 40, 8)],
+    ['counts1', fakeMap('counts1', 40, 8)],
     ['ustacks0', fakeMap('ustacks0', 4, 1032)],
     ['ustacks1', fakeMap('ustacks1', 4, 1032)],
+    ['pystacks0', fakeMap('pystacks0', 4, 528)],
+    ['pystacks1', fakeMap('pystacks1', 4, 528)],
     ['stacks0', fakeMap('stacks0', 4, 127 * 8)],
     ['stacks1', fakeMap('stacks1', 4, 127 * 8)],
     ['drops', fakeMap('drops', 4, 16)], // two possible CPUs

@@ -8,6 +8,8 @@ import type { RawStackBatch, RawStackSample } from '../../src/stacks/raw-stacks.
 import { parseKallsyms } from '../../src/symbolize/kallsyms.js';
 import { createFileSymbolCache } from '../../src/symbolize/symbol-table-jobs.js';
 import { SYMBOLIZE_DROPS } from '../../src/symbolize/symbolizer.js';
+import { createPythonFrameNamer } from '../../src/symbolize/python-frames.js';
+import { encodePythonFrame } from '../../src/unwind/python-layout.js';
 import { createProfileSymbolizer } from './symbolize-profile.js';
 import { extractVdsoImage } from '../../src/symbolize/vdso-image.js';
 import { buildSymFixtures, startSymFixture, type RunningFixture, type SymFixtures } from '../helpers/build-sym-fixtures.js';
@@ -274,6 +276,19 @@ describe('Symbolizer', () => {
     expect(names(p.samples[0]!.frames)).toEqual(['schedule', '[unknown]+0x401000', '[unknown]+0x401100']);
     expect(p.processes.get(ghost)).toEqual({ pid: ghost, name: 'thread-x', executablePath: undefined, commandLine: undefined, attributes: {} });
     expect(p.drops).toEqual({ [SYMBOLIZE_DROPS.processUnknown]: 2 });
+  });
+
+  it('interleaves walked Python frames and counts the ones whose code it could not read', () => {
+    const ghost = 0x3fffff1;
+    const python = createPythonFrameNamer({ procRoot: '/proc', interpreterOf: () => undefined });
+    const sym = createProfileSymbolizer({ processes: createProcessTable(), kallsyms, python });
+    const s = { ...sample(ghost, [0x401000n]), pythonStack: [encodePythonFrame({ code: 0x7000n, byteOffset: 4, entry: true })] };
+    python.read(batch([s]));
+    const p = sym.symbolize(batch([s]));
+    // no _PyEval_EvalFrameDefault frame in this stack: the Python frame goes to the root
+    expect(names(p.samples[0]!.frames)).toEqual(['[unknown]+0x401000', '[python code 0x7000]']);
+    expect(p.samples[0]!.frames[1]).toMatchObject({ kind: 'cpython', symbolized: false });
+    expect(p.drops).toEqual({ [SYMBOLIZE_DROPS.processUnknown]: 1, [SYMBOLIZE_DROPS.pythonUnnamed]: 1 });
   });
 
   it('symbolizes 10k stacks of 25 frames, every frame named, warm (its speed is bench symbol-lookup\'s)', async () => {
