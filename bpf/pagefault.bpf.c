@@ -48,6 +48,7 @@ static __always_inline void fault(void *ctx, struct pt_regs *regs)
 	key.tgid = tgid;
 	key.pid = pid;
 	key.kern_stack_id = -1;
+	key.py_stack_id = -1; /* no Python walker here */
 	bpf_get_current_comm(&key.comm, sizeof(key.comm));
 	if (dwarf_unwind)
 		key.user_stack_id = unwind_user(tgid, BPF_CORE_READ(regs, ip), BPF_CORE_READ(regs, sp),

@@ -235,7 +235,7 @@ export function createMemorySampler(
         for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, 1);
         o.resizeMap('live', opts.liveMaxEntries ?? 65536);
         o.resizeMap('drops', MEMORY_DROP_REASONS.length);
-        if (opts.unwindMaps) opts.unwindMaps.shareWith(o);
+        if (opts.unwindMaps) opts.unwindMaps.shareWith(o, false);
         else {
           for (const m of ['unwind_rows', 'unwind_tables', 'unwind_procs', 'unwind_asked']) o.resizeMap(m, 1);
           o.resizeMap('unwind_asks', 4096);

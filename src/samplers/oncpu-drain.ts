@@ -8,11 +8,15 @@ import { createStackReader } from './sampler-maps.js';
  * empties stacks<gen>. Call only after the generation was flipped away
  * from `gen` and in-flight programs settled.
  */
-export function drainOnCpuGeneration(o: BpfObject, gen: 0 | 1, period: number, drops: DropCounts, dwarf = false): RawStackSample[] {
+export function drainOnCpuGeneration(
+  o: BpfObject, gen: 0 | 1, period: number, drops: DropCounts, dwarf = false,
+  /** False for objects built without the Python walker (page faults): no pystacks maps. */
+  hasPythonWalker = true,
+): RawStackSample[] {
   const counts = o.map(`counts${gen}`).lookupAndDeleteBatch();
   // with the walker on, user stack ids are keys of ustacks<gen>
   const walked = dwarf ? readUserStacks(o, gen) : undefined;
-  const python = dwarf ? readPythonStacks(o, gen) : undefined;
+  const python = dwarf && hasPythonWalker ? readPythonStacks(o, gen) : undefined;
   const stacks = o.map(`stacks${gen}`);
   const reader = createStackReader(stacks, drops);
   const stackOf = (id: number): bigint[] => reader.stackOf(id);

@@ -62,7 +62,7 @@ export function createPageFaultSampler(
     o.setGlobal('self_tgid', u32Bytes(opts.selfTgid ?? process.pid));
     for (const m of ['counts0', 'counts1']) o.resizeMap(m, opts.countsMaxEntries ?? 10240);
     for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, dwarf ? 1 : opts.stacksMaxEntries ?? 16384);
-    prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? 16384);
+    prepareWalkerMaps(o, opts.unwindMaps, opts.stacksMaxEntries ?? 16384, false, false);
     o.load();
     syncTargetMap(o.map('targets'), targets);
     writeControl(o);
@@ -79,7 +79,7 @@ export function createPageFaultSampler(
       if (!obj) throw new Error('draining page-fault sampler: not started: call start() first');
       const o = obj;
       return window.drain(o, () => writeControl(o), (old, drops) =>
-        drainOnCpuGeneration(o, old, 1, drops, dwarf).map((s) => ({ ...s, values: [s.values[0] ?? 0] })));
+        drainOnCpuGeneration(o, old, 1, drops, dwarf, false).map((s) => ({ ...s, values: [s.values[0] ?? 0] })));
     },
     setTargets(next) {
       targets = normalizeTargets(next);

@@ -48,8 +48,8 @@ export function mapKeys(map: BpfMap): Buffer[] {
  * walks with the same tables.
  */
 export interface SharedWalkerMaps {
-  /** Before load: makes `o` use these maps instead of its own. */
-  shareWith(o: BpfObject): void;
+  /** Before load: makes `o` use these maps instead of its own (python_procs too unless `python` is false). */
+  shareWith(o: BpfObject, python?: boolean): void;
 }
 
 /**
@@ -58,15 +58,17 @@ export interface SharedWalkerMaps {
  * walker on, `python` (default true) also walks the Python frames of the
  * processes in its python_procs (bpf/pywalker.h).
  */
-export function prepareWalkerMaps(o: BpfObject, walker: SharedWalkerMaps | undefined, ustacks: number, python = true): void {
+export function prepareWalkerMaps(o: BpfObject, walker: SharedWalkerMaps | undefined, ustacks: number, python = true, hasPythonWalker = true): void {
   o.setGlobal('dwarf_unwind', Buffer.from([walker ? 1 : 0]));
-  o.setGlobal('python_frames', Buffer.from([walker && python ? 1 : 0]));
-  if (walker) walker.shareWith(o);
+  // Objects built without bpf/pywalker.h (memory, page faults) have neither the setting nor its maps.
+  if (hasPythonWalker) o.setGlobal('python_frames', Buffer.from([walker && python ? 1 : 0]));
+  if (walker) walker.shareWith(o, hasPythonWalker);
   else {
-    for (const m of ['unwind_rows', 'unwind_tables', 'unwind_procs', 'unwind_asked', 'python_procs']) o.resizeMap(m, 1);
+    for (const m of ['unwind_rows', 'unwind_tables', 'unwind_procs', 'unwind_asked', ...(hasPythonWalker ? ['python_procs'] : [])]) o.resizeMap(m, 1);
     o.resizeMap('unwind_asks', 4096); // a ring buffer is at least a page
   }
   for (const m of ['ustacks0', 'ustacks1']) o.resizeMap(m, walker ? ustacks : 1);
+  if (!hasPythonWalker) return;
   // Python stacks are 528 bytes; a quarter of the native ones' room holds the Python processes' share
   for (const m of ['pystacks0', 'pystacks1']) o.resizeMap(m, walker && python ? Math.max(1024, Math.floor(ustacks / 4)) : 1);
 }

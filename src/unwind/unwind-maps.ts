@@ -56,8 +56,11 @@ export interface UnwindMapSet extends UnwindMaps {
   readonly pythonProcs: BpfMap;
   /** Bytes of kernel memory the three maps hold (arrays and this hash are preallocated). */
   readonly bytes: number;
-  /** Makes a sampler object, before load, use these maps instead of its own. */
-  shareWith(o: BpfObject): void;
+  /**
+   * Makes a sampler object, before load, use these maps instead of its own;
+   * `python` false for an object without the Python walker (no python_procs).
+   */
+  shareWith(o: BpfObject, python?: boolean): void;
   close(): void;
 }
 
@@ -90,13 +93,13 @@ export function createUnwindMapSet(sizes: UnwindMapSizes = {}): UnwindMapSet {
       UNWIND_ASKS_BYTES + asked.maxEntries * asked.valueSize + pythonProcs.maxEntries * pythonProcs.valueSize;
     return {
       rows, tables, procs, asks, pythonProcs, bytes,
-      shareWith(o) {
+      shareWith(o, python = true) {
         o.reuseMap('unwind_rows', rows);
         o.reuseMap('unwind_tables', tables);
         o.reuseMap('unwind_procs', procs);
         o.reuseMap('unwind_asks', asks);
         o.reuseMap('unwind_asked', asked);
-        o.reuseMap('python_procs', pythonProcs);
+        if (python) o.reuseMap('python_procs', pythonProcs);
       },
       close() {
         for (const m of owned) m.close();

@@ -4,16 +4,18 @@ import { BpfError, errnoName, MapType, onlineCpus, openBpfObject, possibleCpus, 
 import type { BpfObject } from '../../src/kernel/index.js';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 import { createLogger } from '../../src/log/logger.js';
+import { ONCPU_KEY_SIZE } from '../../src/samplers/oncpu-layout.js';
 
 const skip = bpfSkipReason();
 
 function key(tgid: number, pid: number, comm: string): Buffer {
-  const k = Buffer.alloc(32);
+  const k = Buffer.alloc(ONCPU_KEY_SIZE);
   k.writeUInt32LE(tgid, 0);
   k.writeUInt32LE(pid, 4);
   k.writeInt32LE(-1, 8);
   k.writeInt32LE(-1, 12);
   k.write(comm, 16, 'utf8');
+  k.writeInt32LE(-1, 32); // no Python stack
   return k;
 }
 
@@ -61,7 +63,7 @@ describe('bpf object lifecycle on oncpu.bpf.o', () => {
   it('loads with resized maps and reports map geometry', () => {
     withObject((o, log) => {
       const counts = o.map('counts0');
-      expect(counts).toMatchObject({ type: MapType.hash, keySize: 32, valueSize: 8, maxEntries: 4 });
+      expect(counts).toMatchObject({ type: MapType.hash, keySize: ONCPU_KEY_SIZE, valueSize: 8, maxEntries: 4 });
       expect(counts.fd).toBeGreaterThan(0);
       expect(o.map('counts1').maxEntries).toBe(10240);
       expect(o.map('stacks0')).toMatchObject({ type: MapType.stackTrace, valueSize: 127 * 8, maxEntries: 256 });
@@ -115,7 +117,7 @@ describe('bpf object lifecycle on oncpu.bpf.o', () => {
       for (let i = 2; i <= 4; i++) m.update(key(i, i, 'x'), u64(i));
       // resized to 4 entries: the fifth does not fit
       expect(() => m.update(key(5, 5, 'x'), u64(5))).toThrow(/^updating map oncpu\/counts0: argument list too long: lower the map sizes/);
-      expect(() => m.update(Buffer.alloc(3), u64(1))).toThrow(/key is 3 bytes, map wants 32/);
+      expect(() => m.update(Buffer.alloc(3), u64(1))).toThrow(new RegExp(`key is 3 bytes, map wants ${ONCPU_KEY_SIZE}`));
     });
   });
 
