@@ -23,8 +23,9 @@ esac
 run_pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config binutils"
 # Tests: fixtures in C/C++/Go, perf for cross-checks, chromium for the HTML
 # flame graph, nginx+wrk for the unwinding acceptance run, python3.11 for
-# the Python frame walker.
-test_pkgs="g++ gdb golang-go linux-perf chromium nginx wrk openssl python3.11"
+# the Python frame walker, curl and iproute2 (veth pairs) for network
+# profiling, bpftrace as the peer the agent-cost benchmark compares with.
+test_pkgs="g++ gdb golang-go linux-perf chromium nginx wrk openssl python3.11 curl iproute2 bpftrace"
 
 missing_pkgs() {
   for p in "$@"; do
