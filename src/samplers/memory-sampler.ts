@@ -8,7 +8,7 @@ import { findAllocatorProbes, type AllocatorProbe } from './allocator-probes.js'
 import { createGenerationDrain } from './generation-drain.js';
 import { normalizeTargets, type DropCounts, type NormalizedTargets, type RawStackBatch, type RawStackSample, type TargetSelection } from '../stacks/raw-stacks.js';
 import { type StackSampler } from './stack-sampler.js';
-import { syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
+import { applyTargets, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
 import { type Logger } from '../log/logger.js';
 
 /** An executable file a process maps: a path this process can read it by, and its identity in every process. */
@@ -152,11 +152,18 @@ export function createMemorySampler(
 
   /** Forgets what exited processes held: their links, their in-use and their kernel `live` entries. */
   const forgetExited = (o: BpfObject): ReadonlySet<number> => {
+    // Each pid asked once per drain: there are many stack states per process.
+    const checked = new Map<number, boolean>();
+    const alive = (pid: number): boolean => {
+      let a = checked.get(pid);
+      if (a === undefined) checked.set(pid, (a = opts.processes.alive(pid)));
+      return a;
+    };
     const gone = new Set<number>();
-    for (const s of states.values()) if (!gone.has(s.tgid) && !opts.processes.alive(s.tgid)) gone.add(s.tgid);
+    for (const s of states.values()) if (!alive(s.tgid)) gone.add(s.tgid);
     for (const id of links.keys()) {
       const pid = Number(id.slice(0, id.indexOf('|')));
-      if (pid !== -1 && !opts.processes.alive(pid)) gone.add(pid);
+      if (pid !== -1 && !alive(pid)) gone.add(pid);
     }
     if (gone.size === 0) return gone;
     detachWhere((pid) => !gone.has(pid));
@@ -268,8 +275,8 @@ export function createMemorySampler(
       if (!obj) return;
       const t = targets;
       detachWhere((pid) => (t === 'all' ? pid === -1 : t !== 'none' && t.includes(pid)));
-      syncTargetMap(obj.map('targets'), targets);
-      writeControl(obj);
+      // in the shared order: a free of a block allocated under the old selection is not missed in between
+      applyTargets(obj, targets, writeControl);
       attachAll(obj);
     },
     stop,

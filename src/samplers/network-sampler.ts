@@ -6,7 +6,7 @@ import { normalizeTargets, type DropCounts, type NormalizedTargets, type TargetS
 import { parseRequestHead, parseStatusHead } from './http-head.js';
 import { decodeHttpEvent, decodeTcpKey, decodeTcpValue, NETWORK_DROP_REASONS, type HttpEventRecord } from './network-layout.js';
 import { encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
-import { addDropDeltas, readDropTotals, syncTargetMap } from './sampler-maps.js';
+import { addDropDeltas, readDropTotals, applyTargets, syncTargetMap } from './sampler-maps.js';
 import { createWallClock, sleepSync } from './wall-clock.js';
 
 /** Settings of the network sampler; every field has a default. */
@@ -176,14 +176,7 @@ export function createNetworkSampler(
     setTargets(next) {
       targets = normalizeTargets(next);
       if (!obj) return;
-      // as the stack samplers: enter 'all' before emptying the list, fill the list before leaving 'all'
-      if (targets === 'all') {
-        writeControl(obj);
-        syncTargetMap(obj.map('targets'), targets);
-      } else {
-        syncTargetMap(obj.map('targets'), targets);
-        writeControl(obj);
-      }
+      applyTargets(obj, targets, writeControl);
     },
     addTlsLibraries(paths) {
       const o = obj;

@@ -6,7 +6,7 @@ import { OFFCPU_DROP_REASONS, OffCpuStateFilter, u64Bytes, type OffCpuState } fr
 import { createGenerationDrain } from './generation-drain.js';
 import { normalizeTargets, type NormalizedTargets, type RawStackBatch, type TargetSelection } from '../stacks/raw-stacks.js';
 import { type StackSampler } from './stack-sampler.js';
-import { prepareWalkerMaps, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
+import { prepareWalkerMaps, applyTargets, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
 import { startWithTracepointFallback, type TracepointAttachMode } from './tracepoint-attach.js';
 import { createHookFrameTrimmer, type KernelSymbolName } from './hook-frames.js';
 import { type Logger } from '../log/logger.js';
@@ -127,17 +127,7 @@ export function createOffCpuSampler(
     setTargets(next) {
       targets = normalizeTargets(next);
       if (!obj) return;
-      // As the on-CPU sampler: never more than the old or the new selection
-      // in between (never everything on the way to 'none'), no gap for a tgid
-      // in both: enter 'all' before emptying the list, fill or empty the list
-      // before leaving 'all'.
-      if (targets === 'all') {
-        writeControl(obj);
-        syncTargetMap(obj.map('targets'), targets);
-      } else {
-        syncTargetMap(obj.map('targets'), targets);
-        writeControl(obj);
-      }
+      applyTargets(obj, targets, writeControl);
     },
     stop,
   };

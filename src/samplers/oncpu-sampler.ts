@@ -5,7 +5,7 @@ import { encodeOnCpuControl, ONCPU_DROP_REASONS, u32Bytes } from './oncpu-layout
 import { createGenerationDrain } from './generation-drain.js';
 import { normalizeTargets, type NormalizedTargets, type RawStackBatch, type TargetSelection } from '../stacks/raw-stacks.js';
 import { type StackSampler } from './stack-sampler.js';
-import { prepareWalkerMaps, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
+import { prepareWalkerMaps, applyTargets, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
 import { type Logger } from '../log/logger.js';
 
 /** Settings of the on-CPU sampler; every field has a default. */
@@ -130,17 +130,7 @@ export function createOnCpuSampler(
     setTargets(next) {
       targets = normalizeTargets(next);
       if (!obj) return;
-      // Order the writes so that no moment samples more than the old or the
-      // new selection (never everything on the way to 'none') and no tgid in
-      // both is missed: enter 'all' before emptying the list; fill the list,
-      // or empty it for 'none', before leaving 'all'.
-      if (targets === 'all') {
-        writeControl(obj);
-        writeTargets(obj);
-      } else {
-        writeTargets(obj);
-        writeControl(obj);
-      }
+      applyTargets(obj, targets, writeControl);
     },
     stop,
   };

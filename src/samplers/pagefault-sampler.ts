@@ -5,7 +5,7 @@ import { encodeOnCpuControl, SAMPLER_DROP_REASONS, u32Bytes } from './oncpu-layo
 import { createGenerationDrain } from './generation-drain.js';
 import { normalizeTargets, type NormalizedTargets, type RawStackBatch, type TargetSelection } from '../stacks/raw-stacks.js';
 import { type StackSampler } from './stack-sampler.js';
-import { prepareWalkerMaps, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
+import { prepareWalkerMaps, applyTargets, syncTargetMap, type SharedWalkerMaps } from './sampler-maps.js';
 import { startWithTracepointFallback, type TracepointAttachMode } from './tracepoint-attach.js';
 import { type Logger } from '../log/logger.js';
 
@@ -84,14 +84,7 @@ export function createPageFaultSampler(
     setTargets(next) {
       targets = normalizeTargets(next);
       if (!obj) return;
-      // as the on-CPU sampler: enter 'all' before emptying the list, fill it before leaving 'all'
-      if (targets === 'all') {
-        writeControl(obj);
-        syncTargetMap(obj.map('targets'), targets);
-      } else {
-        syncTargetMap(obj.map('targets'), targets);
-        writeControl(obj);
-      }
+      applyTargets(obj, targets, writeControl);
     },
     stop,
   };

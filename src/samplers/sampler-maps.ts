@@ -43,6 +43,23 @@ export function mapKeys(map: BpfMap): Buffer[] {
 }
 
 /**
+ * Switches a loaded sampler's selection to `targets`: the `targets` hash and
+ * the control entry (through `writeControl`), ordered so that no moment
+ * samples more than the old or the new selection (never everything on the
+ * way to 'none') and no tgid in both is missed: enter 'all' before emptying
+ * the list; fill the list, or empty it for 'none', before leaving 'all'.
+ */
+export function applyTargets(o: BpfObject, targets: TargetSelection, writeControl: (o: BpfObject) => void): void {
+  if (targets === 'all') {
+    writeControl(o);
+    syncTargetMap(o.map('targets'), targets);
+  } else {
+    syncTargetMap(o.map('targets'), targets);
+    writeControl(o);
+  }
+}
+
+/**
  * The .eh_frame walker's maps (unwind_rows, unwind_tables, unwind_procs),
  * owned outside the sampler (src/unwind's UnwindMapSet) so every sampler
  * walks with the same tables.
