@@ -5,8 +5,10 @@
  * from the registry in profile/sampler-kinds.ts.
  */
 import { existsSync } from 'node:fs';
+import { fileKey } from '../elf/file-identity.js';
 import { formatDurationMs } from '../config/duration.js';
 import { resolveMappingFile } from '../process/mapping-file.js';
+import type { ProcMapping } from '../process/proc-maps.js';
 import type { MappedFile, MemoryProcessView } from '../samplers/memory-sampler.js';
 import { ResourceLimitError } from '../kernel/index.js';
 import { createProcessTable, type ProcessTable } from '../process/process-table.js';
@@ -208,19 +210,25 @@ export function createCollector(kind: CollectorKind, opts: CollectorOptions, sha
  * map_files for deleted files) and by identity (device and inode).
  */
 function memoryProcessView(processes: ProcessTable): MemoryProcessView {
+  // By mappings array: the table replaces it when the maps change, and the sampler asks every drain.
+  const resolved = new WeakMap<readonly ProcMapping[], MappedFile[]>();
   return {
     mappedFiles(pid) {
       const p = processes.tryObserve(pid);
       if (p === undefined || p.exited) return [];
+      const known = resolved.get(p.mappings);
+      if (known !== undefined) return known;
       const files = new Map<string, MappedFile>();
       for (const m of p.mappings) {
         if (!m.executable || m.kind !== 'file') continue;
-        const key = `${m.devMajor}:${m.devMinor}:${m.inode}`;
+        const key = fileKey(m.devMajor, m.devMinor, m.inode);
         if (files.has(key)) continue;
         const path = resolveMappingFile(processes.procRoot, pid, m);
         if (path !== undefined) files.set(key, { path, key });
       }
-      return [...files.values()];
+      const out = [...files.values()];
+      resolved.set(p.mappings, out);
+      return out;
     },
     *pids() {
       for (const p of processes.all()) if (!p.exited) yield p.pid;
