@@ -131,11 +131,6 @@ static void fd_watch_ready(uv_poll_t *h, int status, int events)
 	napi_close_handle_scope(w->env, scope);
 }
 
-static void fd_watch_finalize(napi_env env, void *data, void *hint)
-{
-	/* the JS handle was collected: nothing, the watch lives until stopped or env cleanup */
-}
-
 static napi_value wait__fd_watch_start(napi_env env, napi_callback_info info)
 {
 	napi_value argv[2], handle, name;
@@ -179,7 +174,7 @@ static napi_value wait__fd_watch_start(napi_env env, napi_callback_info info)
 	}
 	uv_unref((uv_handle_t *)&w->poll);
 	napi_add_env_cleanup_hook(env, fd_watch_cleanup, w);
-	if (napi_create_external(env, w, fd_watch_finalize, NULL, &handle) != napi_ok)
+	if (napi_create_external(env, w, NULL, NULL, &handle) /* the watch lives until stopped or env cleanup */ != napi_ok)
 		return NULL;
 	return handle;
 }

@@ -24,6 +24,7 @@ import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 import { type Logger } from '../log/logger.js';
 import { readTableCacheEnv } from '../config/table-cache-env.js';
+import type { TableCacheSettings } from '../unwind/table-disk-cache.js';
 import type { ReceiverConfig } from '../config/receiver-env.js';
 import { startReceiverService, type ReceiverService } from './receiver-service.js';
 
@@ -78,6 +79,8 @@ interface Wiring {
   readonly exporters: ExportersEnvConfig;
   /** Every file's symbols, for the collectors and SkyWalking's tasks alike: read once, in one worker. */
   readonly symbolCache: SymbolCache;
+  /** MESHPROF_CACHE_DIR and its bound, read once for the symbol and unwind tables. */
+  readonly tableCache: TableCacheSettings;
 }
 
 /**
@@ -94,9 +97,10 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
   try {
     const sinks = [localSink(config, log), ...createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
       .filter((s): s is ProfileSink => s !== undefined);
-    const symbolCache = createFileSymbolCache(log, readTableCacheEnv(env));
+    const tableCache = readTableCacheEnv(env);
+    const symbolCache = createFileSymbolCache(log, tableCache);
     return {
-      config, discoveryConfig: settings.discovery, skywalkingConfig: settings.skywalking, receiverConfig: settings.receiver, log, metrics, telemetry, sinks, symbolCache,
+      config, discoveryConfig: settings.discovery, skywalkingConfig: settings.skywalking, receiverConfig: settings.receiver, log, metrics, telemetry, sinks, symbolCache, tableCache,
       network: settings.network, exporters: settings.exporters,
     };
   } catch (err) {
@@ -113,7 +117,7 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
  * SIGTERM/SIGINT within MESHPROF_SHUTDOWN_TIMEOUT.
  */
 export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []): Promise<number> {
-  const { config, discoveryConfig, skywalkingConfig, receiverConfig, log, metrics, telemetry, sinks, symbolCache, network: networkSettings, exporters } = wire(env, extraSinks);
+  const { config, discoveryConfig, skywalkingConfig, receiverConfig, log, metrics, telemetry, sinks, symbolCache, tableCache, network: networkSettings, exporters } = wire(env, extraSinks);
   requireProfilingPrivileges();
 
   const collectors: { kind: string; collector: ProfileCollector }[] = [];
@@ -175,7 +179,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       procRoot: config.procRoot, keepMangled: config.keepMangled, lineInfo: config.lineInfo, log, symbolCache,
       dwarfUnwind: config.unwind === 'eh-frame',
       unwindMapSizes: { rowChunks: Math.floor(config.unwindTableBytes / 1024) },
-      tableCache: readTableCacheEnv(env),
+      tableCache,
       describeProcess: (base) => naming.describeProcess(base),
       // With selection rules, only selected processes are sampled: preparing the symbols of every
       // program exec'd on the host would load tables nobody asks for.

@@ -186,14 +186,6 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
       return undefined;
     }
   };
-  const fromStore = (elf: ElfFile, id: string): FileSymbolTables | undefined => {
-    const key = storeKey(elf, id);
-    return key === undefined ? undefined : options.store?.get(key);
-  };
-  const toStore = (elf: ElfFile, id: string, tables: FileSymbolTables): void => {
-    const key = storeKey(elf, id);
-    if (key !== undefined) options.store?.put(key, tables);
-  };
   const loading = new Map<string, Promise<FileSymbols>>();
   const loadOffThread = async (id: string, path: string, jobs: FileJobs<FileSymbolTables>): Promise<FileSymbols> => {
     // The worker reads the file through this thread's descriptor, so it reads
@@ -204,7 +196,9 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
     try {
       const early = elf === undefined ? undefined : sameBuild(id, elf.buildId());
       if (early !== undefined) return early;
-      const stored = elf === undefined ? undefined : fromStore(elf, id);
+      // Keyed once: a stripped binary's key looks for its debug file.
+      let key = elf === undefined ? undefined : storeKey(elf, id);
+      const stored = key === undefined ? undefined : options.store?.get(key);
       if (stored !== undefined) return insert(id, elf!, elf!.buildId(), stored);
       const tables = await jobs.run(() => {
         if (elf === undefined) {
@@ -215,7 +209,8 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
       });
       const opened = elf!;
       const buildId = opened.buildId();
-      toStore(opened, id, tables);
+      key ??= storeKey(opened, id);
+      if (key !== undefined) options.store?.put(key, tables);
       return known(id) ?? sameBuild(id, buildId) ?? insert(id, opened, buildId, tables);
     } finally {
       elf?.close();
