@@ -6,6 +6,7 @@
  * producer set are never overwritten.
  */
 import { create } from '@bufbuild/protobuf';
+import { LRUCache } from 'lru-cache';
 import type { AnyValue, KeyValue } from '../gen/opentelemetry/proto/common/v1/common_pb.js';
 import { AnyValueSchema, KeyValueSchema } from '../gen/opentelemetry/proto/common/v1/common_pb.js';
 import type { ExportProfilesServiceRequest } from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
@@ -43,14 +44,13 @@ export function createResourceEnricher(describer: ResourceDescriber, options: Re
   const cacheMs = options.cacheMs ?? 5000;
   const maxEntries = options.maxEntries ?? 4096;
   const now = options.now ?? Date.now;
-  const cache = new Map<string, { at: number; attrs: NodeAttributes | undefined }>();
+  // Wrapped: lru-cache keeps no undefined values, and "nothing known" is worth keeping too.
+  const cache = new LRUCache<string, { readonly attrs: NodeAttributes | undefined }>({ max: maxEntries, ttl: cacheMs, perf: { now } });
   const cached = (key: string, look: () => NodeAttributes | undefined): NodeAttributes | undefined => {
     const hit = cache.get(key);
-    const t = now();
-    if (hit !== undefined && t - hit.at < cacheMs) return hit.attrs;
-    if (cache.size >= maxEntries) cache.clear();
+    if (hit !== undefined) return hit.attrs;
     const attrs = look();
-    cache.set(key, { at: t, attrs });
+    cache.set(key, { attrs });
     return attrs;
   };
 
