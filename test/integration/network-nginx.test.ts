@@ -18,27 +18,12 @@ import { ExportMetricsServiceRequestSchema } from '../../src/gen/opentelemetry/p
 import type { KeyValue } from '../../src/gen/opentelemetry/proto/common/v1/common_pb.js';
 import type { NetworkView } from '../../src/encode/network-view.js';
 import { bpfSkipReason, requirePrerequisites, toolSkipReason } from '../helpers/bpf-prerequisites.js';
-import { startCli } from '../helpers/start-cli.js';
+import { recordNetwork } from '../helpers/record-network.js';
 import { freePort, startNginxStack, type NginxStack } from '../helpers/start-nginx-stack.js';
 
 const run = promisify(execFile);
 const skip = bpfSkipReason() ?? toolSkipReason(['/usr/sbin/nginx', '/usr/bin/wrk', '/usr/bin/curl', '/usr/bin/openssl'], 'needs nginx, wrk, curl and openssl (apt)');
 
-/** Records the network of `pids` while `load` runs, then stops the recording (SIGINT) once the last poll has seen it all. */
-async function recording(pids: readonly number[], output: string, load: () => Promise<void>): Promise<string> {
-  const cli = startCli(['record', '--type', 'network', ...pids.flatMap((p) => ['--pid', String(p)]), '-d', '120s', '-o', output]);
-  await cli.started;
-  try {
-    await load();
-  } finally {
-    // the collector drains every second; two polls make sure the last exchanges are in
-    await sleep(2500);
-    cli.child.kill('SIGINT');
-  }
-  const { code, stderr } = await cli.done;
-  if (code !== 0) throw new Error(`meshprof exited ${code}: ${stderr}`);
-  return stderr;
-}
 
 async function curl(url: string, extra: readonly string[] = []): Promise<number> {
   const { stdout } = await run('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', ...extra, url]);
@@ -90,7 +75,7 @@ describe('record --type network on nginx and a Node backend', () => {
     const out = join(dir, 'net.otlp.pb');
     let wrkRequests = 0;
     const sent = { notFound: 0, https200: 0, httpsPost404: 0, slow: 0 };
-    await recording([stack.worker, stack.backend], out, async () => {
+    await recordNetwork([stack.worker, stack.backend], out, async () => {
       const { stdout } = await run('wrk', ['-t1', '-c8', '-d3s', `http://127.0.0.1:${stack.httpPort}/ok`]);
       wrkRequests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
       for (let i = 0; i < 37; i++) if (await curl(`http://127.0.0.1:${stack.httpPort}/missing-${i}`) === 404) sent.notFound++;
@@ -136,7 +121,7 @@ describe('record --type network on nginx and a Node backend', () => {
     const hanger: ChildProcess = spawn(process.execPath, ['-e',
       `require('node:net').createServer((s) => s.on('data', () => {})).listen(${hangPort}, '127.0.0.1', () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise((r) => hanger.stdout!.once('data', r));
-    await recording([stack.worker, stack.backend, hanger.pid!], out, async () => {
+    await recordNetwork([stack.worker, stack.backend, hanger.pid!], out, async () => {
       for (let i = 0; i < 2; i++) expect(await curl(`http://127.0.0.1:${stack.httpPort}/slow?i=${i}`)).toBe(200);
       expect(await curl(`https://127.0.0.1:${stack.httpsPort}/fail`)).toBe(500);
       // garbage: nginx answers 400 to bytes that are no request line; no request was seen, so it is a counted drop

@@ -11,28 +11,18 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NetworkView } from '../../src/encode/network-view.js';
 import { bpfSkipReason, requirePrerequisites, toolSkipReason } from '../helpers/bpf-prerequisites.js';
-import { startCli } from '../helpers/start-cli.js';
+import { recordNetwork } from '../helpers/record-network.js';
 import { startNginxStack, type NginxStack } from '../helpers/start-nginx-stack.js';
 
 const run = promisify(execFile);
 const skip = bpfSkipReason() ?? toolSkipReason(['/usr/sbin/ip', '/usr/sbin/nginx', '/usr/bin/curl'], 'needs iproute2, nginx and curl (apt)');
 
-/** Records the network of pids while load runs (see network-nginx.test.ts); returns the .json view. */
+/** Records the network of pids while load runs; returns the .json view. */
 async function recordJson(pids: readonly number[], file: string, load: () => Promise<void>): Promise<{ view: NetworkView; stderr: string }> {
-  const cli = startCli(['record', '--type', 'network', ...pids.flatMap((p) => ['--pid', String(p)]), '-d', '120s', '-o', file]);
-  await cli.started;
-  try {
-    await load();
-  } finally {
-    await sleep(2500);
-    cli.child.kill('SIGINT');
-  }
-  const { code, stderr } = await cli.done;
-  if (code !== 0) throw new Error(`meshprof exited ${code}: ${stderr}`);
+  const stderr = await recordNetwork(pids, file, load);
   return { view: JSON.parse(readFileSync(file, 'utf8')) as NetworkView, stderr };
 }
 
