@@ -4,7 +4,7 @@
  * walking program, which gave up with EAGAIN five times in a row, so
  * `node --cpu-prof` (or any signal storm) could not record at all.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,13 +22,20 @@ describe('record under a signal storm', () => {
 
   it('loads the walking sampler while node --cpu-prof signals it every millisecond', async () => {
     const out = join(dir, 'self.folded');
-    const { stderr } = await run(process.execPath, [
-      '--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`, '--cpu-prof-interval=500',
-      join(repoRoot, 'bin', 'meshprof.js'), 'record', '--all', '-d', '1s', '-o', out,
-    ], { timeout: 60_000, env: { ...process.env, MESHPROF_CACHE_DIR: join(dir, 'cache') } });
+    // a process on the CPU the whole second, so the recording cannot come back empty
+    const spinner = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
+    let stderr: string;
+    try {
+      ({ stderr } = await run(process.execPath, [
+        '--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`, '--cpu-prof-interval=500',
+        join(repoRoot, 'bin', 'meshprof.js'), 'record', '--pid', String(spinner.pid), '-d', '1s', '-o', out,
+      ], { timeout: 60_000, env: { ...process.env, MESHPROF_CACHE_DIR: join(dir, 'cache') } }));
+    } finally {
+      spinner.kill('SIGKILL');
+    }
     expect(stderr).not.toMatch(/load failed/);
     expect(stderr).toMatch(/^wrote .*self\.folded/m);
-    // something was sampled and named, and the profiler did run alongside
+    // the spinner was sampled, and the profiler did run alongside
     expect(readFileSync(out, 'utf8')).toMatch(/^\S.* \d+$/m);
     expect(readdirSync(join(dir, 'prof')).some((f) => f.endsWith('.cpuprofile'))).toBe(true);
   });
