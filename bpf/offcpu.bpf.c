@@ -104,7 +104,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev)
 	s.key.kern_stack_id = stack_id(ctx, stacks, 0, SAMPLER_DROP_KERNEL_STACK);
 	s.key.py_stack_id = -1;
 	if (python_frames && s.key.user_stack_id >= 0)
-		s.key.py_stack_id = python_walk(tgid, prev, s.generation ? (void *)&pystacks1 : (void *)&pystacks0);
+		s.key.py_stack_id = python_walk(tgid, BPF_CORE_READ(prev, thread.fsbase), s.generation);
 	bpf_map_update_elem(&start, &pid, &s, BPF_ANY);
 }
 

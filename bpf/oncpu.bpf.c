@@ -70,7 +70,8 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	struct sampler_control *ctl;
 	struct oncpu_key key = {};
 	struct task_struct *task;
-	void *counts, *stacks, *ustacks, *pystacks;
+	void *counts, *stacks, *ustacks;
+	__u32 gen;
 
 	if (pid == 0 && !include_idle)
 		return 0;
@@ -82,16 +83,15 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	if (filter_tgid && !ctl->all_targets && !bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
 
-	if (ctl->generation) {
+	gen = ctl->generation;
+	if (gen) {
 		counts = &counts1;
 		stacks = &stacks1;
 		ustacks = &ustacks1;
-		pystacks = &pystacks1;
 	} else {
 		counts = &counts0;
 		stacks = &stacks0;
 		ustacks = &ustacks0;
-		pystacks = &pystacks0;
 	}
 
 	key.tgid = tgid;
@@ -109,7 +109,7 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	key.kern_stack_id = stack_id(ctx, stacks, 0, SAMPLER_DROP_KERNEL_STACK);
 	key.py_stack_id = -1;
 	if (python_frames && key.user_stack_id >= 0)
-		key.py_stack_id = python_walk(tgid, task, pystacks);
+		key.py_stack_id = python_walk(tgid, BPF_CORE_READ(task, thread.fsbase), gen);
 
 	count(&key, counts);
 	return 0;

@@ -142,14 +142,34 @@ static long py_step(__u64 index, void *data)
 	return 0;
 }
 
-/* Walks the current thread's Python frames if its process runs a known
- * CPython, and stores them in `pystacks`. Returns the id, or -1 when the
- * process or thread runs no Python or the stack could not be stored. */
-static __always_inline __s32 python_walk(__u32 tgid, struct task_struct *task, void *pystacks)
+/* Stores a walked stack under its id in pystacks<generation>. */
+static __always_inline long py_store(__u32 generation, __u32 *id, struct python_stack *stack)
+{
+	struct python_stack *old;
+	long err;
+
+	if (generation)
+		err = bpf_map_update_elem(&pystacks1, id, stack, BPF_NOEXIST);
+	else
+		err = bpf_map_update_elem(&pystacks0, id, stack, BPF_NOEXIST);
+	if (err != -EEXIST)
+		return err;
+	old = generation ? bpf_map_lookup_elem(&pystacks1, id) : bpf_map_lookup_elem(&pystacks0, id);
+	if (old && old->hash != stack->hash)
+		return -EEXIST;
+	return 0;
+}
+
+/* Walks the Python frames of thread `fsbase` (its fs base) of process
+ * `tgid` if that runs a known CPython, and stores them in
+ * pystacks<generation>. Returns the id, or -1 when the process or thread
+ * runs no Python or the stack could not be stored.
+ * A global function, so the verifier checks it once on its own: inlined,
+ * it doubled the samplers' verification even where python_frames is off. */
+__noinline int python_walk(__u32 tgid, __u64 fsbase, __u32 generation)
 {
 	struct python_proc *proc = bpf_map_lookup_elem(&python_procs, &tgid);
 	struct py_walk_state *st;
-	struct python_stack *old;
 	struct py_walk_ctx wctx;
 	__u64 interp = 0, h;
 	__u32 zero = 0, id;
@@ -165,7 +185,7 @@ static __always_inline __s32 python_walk(__u32 tgid, struct task_struct *task, v
 	st->stack.len = 0;
 	st->stack.truncated = 0;
 	st->stack.hash = 0xcbf29ce484222325ULL;
-	st->fsbase = BPF_CORE_READ(task, thread.fsbase);
+	st->fsbase = fsbase;
 	st->tstate = 0;
 	if (bpf_probe_read_user(&interp, sizeof(interp), (void *)st->proc.interp_head) || interp == 0)
 		return -1;	/* not initialized yet, or finalized */
@@ -196,13 +216,10 @@ static __always_inline __s32 python_walk(__u32 tgid, struct task_struct *task, v
 	h ^= h >> 33;
 	st->stack.hash = h;
 	id = h & 0x7fffffff;
-	err = bpf_map_update_elem(pystacks, &id, &st->stack, BPF_NOEXIST);
+	err = py_store(generation, &id, &st->stack);
 	if (err == -EEXIST) {
-		old = bpf_map_lookup_elem(pystacks, &id);
-		if (old && old->hash != h) {
-			unwind_drop(UNWIND_DROP_PY_COLLISION);
-			return -1;
-		}
+		unwind_drop(UNWIND_DROP_PY_COLLISION);
+		return -1;
 	} else if (err) {
 		unwind_drop(UNWIND_DROP_PY_FULL);
 		return -1;
