@@ -4,7 +4,7 @@
  * value per sample type so the viewer can switch types without the samples.
  */
 import type { FrameKind, Profile } from '../profile/model.js';
-import { processNameOf, rootFirst } from './stack-names.js';
+import { frameLabel, processNameOf, rootFirst } from './stack-names.js';
 
 /** What a tree node stands for: the synthetic root, a process, or a frame of some kind. */
 export type FlameNodeKind = 'root' | 'process' | FrameKind;
@@ -51,7 +51,7 @@ export function buildFlameTree(profile: Profile): FlameNode {
     const path = [root, child(root, processNameOf(profile, sample), 'process')];
     for (const frame of rootFirst(sample)) {
       const parent = path[path.length - 1] ?? root;
-      path.push(child(parent, frame.functionName, frame.kind));
+      path.push(child(parent, frameLabel(frame), frame.kind));
     }
     for (const node of path) {
       for (let i = 0; i < width; i++) node.values[i] = (node.values[i] ?? 0) + (values[i] ?? 0);

@@ -4,7 +4,7 @@
  * `inferno`, and what bcc's `profile -f` prints.
  */
 import type { Profile } from '../profile/model.js';
-import { isKernelFrame, processNameOf, rootFirst } from './stack-names.js';
+import { frameLabel, isKernelFrame, processNameOf, rootFirst } from './stack-names.js';
 
 /** Options for {@link encodeFolded}. */
 export interface FoldedOptions {
@@ -37,7 +37,7 @@ export function encodeFolded(profile: Profile, options: FoldedOptions = {}): str
     if (value === 0) continue;
     const elements = [foldedName(processNameOf(profile, sample))];
     for (const frame of rootFirst(sample)) {
-      const name = foldedName(frame.functionName);
+      const name = foldedName(frameLabel(frame));
       elements.push(isKernelFrame(frame) ? name + KERNEL_FRAME_SUFFIX : name);
     }
     const stack = elements.join(';');

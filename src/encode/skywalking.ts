@@ -5,6 +5,7 @@
  */
 import { create } from '@bufbuild/protobuf';
 import type { Profile } from '../profile/model.js';
+import { frameLabel } from './stack-names.js';
 import {
   EBPFProfilingDataSchema,
   EBPFProfilingStackMetadataSchema,
@@ -59,7 +60,7 @@ export function encodeSkyWalkingProfilingData(profile: Profile, kind: SkyWalking
   for (const sample of profile.samples) {
     const kernel: string[] = [];
     const user: string[] = [];
-    for (const f of sample.frames) (f.kind === 'kernel' ? kernel : user).push(f.functionName);
+    for (const f of sample.frames) (f.kind === 'kernel' ? kernel : user).push(frameLabel(f));
     const key = `${kernel.join('\n')}\u0000${user.join('\n')}`;
     let agg = byStack.get(key);
     if (agg === undefined) {

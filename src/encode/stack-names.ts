@@ -2,6 +2,7 @@
  * Names shared by the text serializers (folded, HTML): which process a
  * sample belongs to, and how a frame is shown.
  */
+import { basename } from 'node:path';
 import type { Frame, Profile, ProfileSample } from '../profile/model.js';
 
 /**
@@ -22,4 +23,16 @@ export function isKernelFrame(frame: Frame): boolean {
 /** Frames of a sample ordered root first, as folded stacks and flame graphs read them. */
 export function rootFirst(sample: ProfileSample): readonly Frame[] {
   return [...sample.frames].reverse();
+}
+
+/**
+ * How a frame is shown where only a name fits (folded, HTML, SkyWalking's
+ * symbol lists): interpreted Python frames carry their file and line, as
+ * py-spy prints them (`handler (app.py:9)`), since the same function name
+ * is common across modules and the line is what a reader acts on.
+ */
+export function frameLabel(frame: Frame): string {
+  if (frame.kind !== 'cpython' || !frame.fileName) return frame.functionName;
+  const line = frame.line !== undefined && frame.line > 0 ? `:${frame.line}` : '';
+  return `${frame.functionName} (${basename(frame.fileName)}${line})`;
 }

@@ -45,6 +45,27 @@ describe('encodeFolded', () => {
     expect(encodeFolded(profile)).toBe('odd:comm;operator: () 2\n');
   });
 
+  it('shows Python frames with their file and line, as py-spy does', () => {
+    const py = (functionName: string, line: number) =>
+      ({ ...F.main, functionName, kind: 'cpython' as const, fileName: '/srv/shop/app.py', line });
+    const profile = buildTestProfile({
+      samples: [
+        {
+          pid: 7,
+          tid: 7,
+          threadName: 'python3',
+          frames: [py('checkout_total', 4), py('handler', 9), { ...F.main, functionName: '_PyEval_EvalFrameDefault' }],
+          values: [3, 1],
+        },
+        { pid: 7, tid: 7, threadName: 'python3', frames: [{ ...py('<module>', 0) }], values: [1, 1] },
+      ],
+      processes: new Map(),
+    });
+    expect(encodeFolded(profile)).toBe(
+      'python3;<module> (app.py) 1\npython3;_PyEval_EvalFrameDefault;handler (app.py:9);checkout_total (app.py:4) 3\n',
+    );
+  });
+
   it('returns an empty string for an empty profile and rejects a bad index', () => {
     expect(encodeFolded(buildTestProfile({ samples: [] }))).toBe('');
     expect(() => encodeFolded(buildTestProfile(), { valueIndex: 2 })).toThrow(

@@ -138,9 +138,13 @@ describe('Python frames walked in the kernel (real BPF, as root)', () => {
       await recordPid(child.pid!, [join(dir, 'py.folded'), join(dir, 'py.otlp.pb'), join(dir, 'py.pb.gz')], '5s');
       const stacks = readFolded(join(dir, 'py.folded'));
       const all = total(stacks);
-      const chained = stacks.filter((s) => s.frames.join(';').includes('_PyEval_EvalFrameDefault;<module>;handler;checkout_total'))
+      const lines = readFileSync(script, 'utf8').split('\n');
+      const moduleCallLine = lines.findIndex((l, i) => i > lines.indexOf('if mode == "checkout":') && l.includes('handler()')) + 1;
+      // folded shows Python frames as py-spy does: `handler (checkout.py:9)`
+      const chain = `_PyEval_EvalFrameDefault;<module> (checkout.py:${moduleCallLine});handler (checkout.py:${lineOf('return checkout_total(2000)')});checkout_total (checkout.py:`;
+      const chained = stacks.filter((s) => s.frames.join(';').includes(chain))
         .reduce((n, s) => n + s.count, 0);
-      console.log(`record --pid (python3.11): _PyEval_EvalFrameDefault;<module>;handler;checkout_total in ${chained} of ${all} samples`);
+      console.log(`record --pid (python3.11): ${chain}…) in ${chained} of ${all} samples`);
       expect(all).toBeGreaterThan(20);
       expect(chained / all).toBeGreaterThanOrEqual(0.8);
       const kinds = readOtlpKinds(join(dir, 'py.otlp.pb'));
