@@ -211,7 +211,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     }, livePidsOf(shared.processes));
     // After discovery (it names received resources) and the sinks; before the loop, so nothing waits on it.
     if (receiverConfig !== undefined) {
-      receiver = await startReceiverService(receiverConfig, { procRoot: config.procRoot, naming, sinks, registry: metrics.registry, log });
+      receiver = await startReceiverService(receiverConfig, { procRoot: config.procRoot, naming, sinks, registry: metrics.registry, log, skywalking });
     }
     if (config.metricsAddr !== undefined) metricsServer = await startMetricsServer(config.metricsAddr, metrics.registry);
     skywalking?.start();

@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import type { ReceiverConfig } from '../config/receiver-env.js';
 import type { DiscoveryService } from '../discovery/discovery-service.js';
 import type { ProfileSink } from '../export/profile-sink.js';
+import type { SkyWalkingExporter } from '../export/skywalking/index.js';
 import { createProcReader } from '../process/proc-reader.js';
 import type { Profile } from '../profile/model.js';
 import {
@@ -55,6 +56,8 @@ export async function startReceiverService(config: ReceiverConfig, deps: {
   readonly sinks: readonly ProfileSink[];
   readonly registry: Registry;
   readonly log: Logger;
+  /** SkyWalking: received on-CPU samples of processes its running tasks profile. */
+  readonly skywalking?: Pick<SkyWalkingExporter, 'offerReceived'> | undefined;
 }): Promise<ReceiverService> {
   const { sinks, log } = deps;
   const metrics = createReceiverMetrics(deps.registry);
@@ -73,6 +76,14 @@ export async function startReceiverService(config: ReceiverConfig, deps: {
           metrics.recordForwarded(sink.name, received.samples);
         } catch (err) {
           log.error({ sink: sink.name, err: err instanceof Error ? err.message : String(err) }, 'forwarding received profiles: dropped for this sink');
+        }
+      }
+      if (deps.skywalking !== undefined) {
+        try {
+          const taken = deps.skywalking.offerReceived(() => received.profiles().map((p) => p.profile));
+          if (taken > 0) metrics.recordForwarded('skywalking', taken);
+        } catch (err) {
+          log.error({ sink: 'skywalking', err: err instanceof Error ? err.message : String(err) }, 'forwarding received profiles: dropped for this sink');
         }
       }
       if (!buffered) return;

@@ -5,7 +5,7 @@
  * queue as task data.
  */
 import { LRUCache } from 'lru-cache';
-import { encodeSkyWalkingProfilingData, type SkyWalkingProfilingKind } from '../encode/skywalking.js';
+import { encodeSkyWalkingProfilingData, onCpuSampleCounts, type SkyWalkingProfilingKind } from '../encode/skywalking.js';
 import type { ProfilingTaskScheduler, TaskProfilingData } from '../export/skywalking/index.js';
 import type { ProfilingTask } from '../export/skywalking/index.js';
 import type { Profile } from '../profile/model.js';
@@ -146,6 +146,29 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
         s.timers.push(t);
       }
       return true;
+    },
+    offer(profiles) {
+      const running = [...tasks.values()].filter((s) => !s.ended && s.collector !== undefined && s.kind === 'oncpu');
+      if (running.length === 0) return 0;
+      // A producer sending both `samples` and `cpu` for a process (meshprof's own OTLP does) is counted once, by samples.
+      const counted = profiles().flatMap((p) => {
+        const c = onCpuSampleCounts(p);
+        return c === undefined ? [] : [{ c, bySamples: p.sampleTypes[0]?.type === 'samples' }];
+      });
+      const withSamples = new Set(counted.filter((x) => x.bySamples).flatMap((x) => [...x.c.processes.keys()]));
+      let taken = 0;
+      for (const s of running) {
+        const pids = new Set(s.pids);
+        for (const { c, bySamples } of counted) {
+          const samples = c.samples.filter((x) => pids.has(x.pid) && (bySamples || !withSamples.has(x.pid)));
+          if (samples.length === 0) continue;
+          const data = encodeSkyWalkingProfilingData({ ...c, samples }, 'oncpu');
+          if (data.length === 0) continue;
+          options.send({ taskId: s.task.taskId, processId: s.task.processIds[0] ?? '', startedAtMs: s.startedAt, data });
+          taken += samples.length;
+        }
+      }
+      return taken;
     },
     busyProcessIds() {
       const ids = new Set<string>();

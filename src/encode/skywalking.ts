@@ -90,3 +90,22 @@ export function encodeSkyWalkingProfilingData(profile: Profile, kind: SkyWalking
   }
   return out;
 }
+
+/**
+ * A profile's on-CPU sample counts as encodeSkyWalkingProfilingData reads
+ * them: as they are for a `samples`/count profile, or divided by the period
+ * for `cpu`/nanoseconds (what producers that sample by time send); undefined
+ * for any other type, which no ON_CPU task can take.
+ */
+export function onCpuSampleCounts(profile: Profile): Profile | undefined {
+  const t = profile.sampleTypes[0];
+  if (t === undefined || profile.sampleTypes.length !== 1) return undefined;
+  if (t.type === 'samples' && t.unit === 'count') return profile;
+  const period = profile.period;
+  if (t.type !== 'cpu' || t.unit !== 'nanoseconds' || profile.periodType.unit !== 'nanoseconds' || !(period > 0)) return undefined;
+  return {
+    ...profile,
+    sampleTypes: [{ type: 'samples', unit: 'count' }],
+    samples: profile.samples.map((s) => ({ ...s, values: [Math.round((s.values[0] ?? 0) / period)] })),
+  };
+}

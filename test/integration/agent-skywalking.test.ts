@@ -2,12 +2,18 @@
  * `meshprof agent` in SkyWalking Rover's place (real BPF, as root): against
  * the test OAP it reports the fixtures as host processes, runs an ON_CPU
  * task on split.c and an OFF_CPU task on offcpu.c with the real samplers,
- * and streams their stacks with sane counts and durations.
+ * and streams their stacks with sane counts and durations; profiles another
+ * producer sends its receiver for a task's process go to OAP with the task.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { toBinary } from '@bufbuild/protobuf';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExportProfilesServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
+import { OTLP_PROFILES_EXPORT_PATH } from '../../src/receive/index.js';
+import { buildOtlpRequest } from '../helpers/build-otlp-request.js';
 import type { EBPFProfilingData } from '../../src/gen/skywalking/ebpf/profiling/Profile_pb.js';
 import { EBPFProfilingStackType } from '../../src/gen/skywalking/ebpf/profiling/Profile_pb.js';
 import { startAgent, type AgentRun } from '../helpers/start-agent.js';
@@ -47,6 +53,7 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
   let split: ChildProcess;
   let offcpu: ChildProcess;
   let chain: ChildProcess;
+  let sleeper: ChildProcess;
   let splitPath: string;
   let agent: AgentRun;
   const started = Date.now();
@@ -59,6 +66,8 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
     // No frame pointers anywhere: only the .eh_frame walker gets from leaf to main.
     const chainPath = compileFixture('unwind-chain.c', { flags: OMIT_FRAME_POINTER });
     chain = spawn(chainPath, ['spin', '12'], { stdio: 'ignore' });
+    // a process that never runs: what its task streams comes from the receiver
+    sleeper = spawn('sleep', ['300'], { stdio: 'ignore' });
     oap = await startFakeOap();
     agent = startAgent({
       MESHPROF_SKYWALKING_ADDR: `127.0.0.1:${oap.port}`,
@@ -67,6 +76,7 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
       MESHPROF_SKYWALKING_FLUSH_INTERVAL: '1s',
       MESHPROF_OUTPUT_DIR: 'none',
       MESHPROF_LOG_LEVEL: 'debug',
+      MESHPROF_RECEIVER_GRPC_ENDPOINT: '127.0.0.1:0',
     });
     await agent.waitFor('agent started');
   });
@@ -76,6 +86,7 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
     split.kill();
     offcpu.kill();
     chain.kill();
+    sleeper.kill();
     await oap.stop();
   });
 
@@ -184,5 +195,39 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
     expect(total).toBeGreaterThan(40);
     // The tables are built while the task runs: its first ~0.5 s may be walked by frame pointers.
     expect(complete / total).toBeGreaterThan(0.75);
+  });
+
+  it('streams on-CPU profiles another producer sends the receiver for a task\'s process, with that task', async () => {
+    await until(() => oap.record.reports.some((r) => r.processes.some((p) => p.metadata.value?.pid === sleeper.pid)), 20_000, 'sleeper report', agent);
+    oap.tasks.push({ taskId: 't-recv', processId: `proc-${sleeper.pid}`, targetType: 'ON_CPU', startTime: Date.now(), updateTime: 1003, durationS: 6 });
+    await agent.waitFor('profiling task t-recv started', 30_000);
+    const listening = agent.logs().find((l) => l.msg === 'receiver listening')!;
+    const client = new grpc.Client(String(listening.grpc), grpc.credentials.createInsecure());
+    const send = (resources: Parameters<typeof buildOtlpRequest>[0]): Promise<grpc.ServiceError | null> =>
+      new Promise((resolve) => client.makeUnaryRequest(OTLP_PROFILES_EXPORT_PATH, (b: Buffer) => b, (b: Buffer) => b,
+        Buffer.from(toBinary(ExportProfilesServiceRequestSchema, buildOtlpRequest(resources))), new grpc.Metadata(), (err) => resolve(err)));
+    try {
+      // by time (cpu ns, 10 ms period): 300 ms and 100 ms are 30 and 10 samples; another pid's stack is not the task's
+      expect(await send([
+        { attributes: { 'process.pid': sleeper.pid!, 'service.name': 'checkout' }, stacks: [{ frames: ['crc32', 'handle', 'main'], value: 300_000_000 }, { frames: ['parse', 'handle', 'main'], value: 100_000_000 }] },
+        { attributes: { 'process.pid': split.pid! }, stacks: [{ frames: ['not_this_task', 'main'], value: 500_000_000 }] },
+      ])).toBeNull();
+      // by count: 5 more samples of crc32
+      expect(await send([{ attributes: { 'process.pid': sleeper.pid! }, sampleType: ['samples', 'count'], stacks: [{ frames: ['crc32', 'handle', 'main'], value: 5 }] }])).toBeNull();
+    } finally {
+      client.close();
+    }
+    await agent.waitFor('profiling task t-recv finished', 30_000);
+    await sleep(2500);
+    const counts = new Map<string, number>();
+    for (const m of messagesOf(oap.record.streams, 't-recv').messages) {
+      if (m.profiling.case !== 'onCPU') continue;
+      const user = symbolsOf(m, EBPFProfilingStackType.PROCESS_USER_SPACE).join(';');
+      counts.set(user, (counts.get(user) ?? 0) + m.profiling.value.dumpCount);
+    }
+    console.log('t-recv dump counts by user stack:', Object.fromEntries(counts));
+    expect(counts.get('crc32;handle;main')).toBe(35);
+    expect(counts.get('parse;handle;main')).toBe(10);
+    expect([...counts.keys()].some((k) => k.includes('not_this_task'))).toBe(false);
   });
 });

@@ -12,6 +12,7 @@ import { createProcessReporter, type ProcessSource, type ReportedProcess } from 
 import { defaultEntityRules, type EntityRules } from './process-entity.js';
 import { createProfilingDataExporter, type TaskProfilingData } from './profiling-data-exporter.js';
 import type { ProfilingTask } from './task-command.js';
+import type { Profile } from '../../profile/model.js';
 import { createExportMetrics, type ExportMetrics } from '../export-metrics.js';
 import type { QueueLimits } from '../bounded-queue.js';
 import type { RetryOptions } from '../retrying-transport.js';
@@ -31,6 +32,12 @@ export interface ProfilingTaskScheduler {
   stop(): Promise<void>;
   /** Collects every running task now and queues its data. */
   flush(): Promise<void>;
+  /**
+   * Profiles another producer sent this node (the receiver): the samples of
+   * processes an ON_CPU task runs on go to OAP as that task's data. Returns
+   * the samples taken. `profiles` is called only when a task could take some.
+   */
+  offer?(profiles: () => readonly Profile[]): number;
 }
 
 /** What the exporter gives the task scheduler. */
@@ -84,6 +91,8 @@ export interface SkyWalkingExporter {
   stop(): Promise<void>;
   /** Collects every running task now (before the shared process table forgets exited processes). */
   flushTasks(): Promise<void>;
+  /** Received profiles for the running tasks (ProfilingTaskScheduler.offer); the samples taken. */
+  offerReceived(profiles: () => readonly Profile[]): number;
   processes(): readonly ReportedProcess[];
 }
 
@@ -170,6 +179,7 @@ export function createSkyWalkingExporter(options: SkyWalkingExporterOptions): Sk
       connection.close();
     },
     flushTasks: () => runner.flush(),
+    offerReceived: (profiles) => runner.offer?.(profiles) ?? 0,
     processes: reporter.processes,
   };
 }
