@@ -14,6 +14,7 @@
 #include "memory.h"
 #include "sampler_maps.h"
 #include "unwinder.h"
+#include "pywalker.h"
 
 /* include/uapi/asm-generic/mman-common.h */
 #define MAP_ANONYMOUS 0x20
@@ -22,6 +23,8 @@ const volatile bool filter_tgid = false;
 const volatile __u32 self_tgid = 0;
 /* mean bytes between samples; 1 records every allocation at its own size */
 const volatile __u64 rate = 512 * 1024;
+/* walk the Python frames of processes in python_procs (pywalker.h) */
+const volatile bool python_frames = false;
 /* Exp(1) quantiles, 16.16 fixed point, mean 1 (written by user space) */
 const volatile __u32 exp_quantiles[MEMORY_EXP_QUANTILES] = {};
 /* h(x) = x / (1 - e^-x) at x = i / 64, 16.16 fixed point */
@@ -213,6 +216,10 @@ static __always_inline void record(struct pt_regs *ctx, __u32 tgid, __u32 pid, _
 	bpf_get_current_comm(&l.key.comm, sizeof(l.key.comm));
 	l.key.user_stack_id = unwind_user(tgid, PT_REGS_IP(ctx), PT_REGS_SP(ctx), PT_REGS_FP(ctx),
 					  ctl->generation ? (void *)&ustacks1 : (void *)&ustacks0);
+	l.key.py_stack_id = -1;
+	if (python_frames && l.key.user_stack_id >= 0)
+		l.key.py_stack_id = python_walk(tgid, BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), thread.fsbase),
+						ctl->generation);
 	weigh(size, &l.objects_fx, &l.bytes);
 	delta.alloc_objects_fx = l.objects_fx;
 	delta.alloc_bytes = l.bytes;

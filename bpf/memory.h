@@ -39,6 +39,8 @@ struct memory_key {
 	__s32 user_stack_id;
 	__s32 kern_stack_id;
 	char comm[SAMPLER_COMM_LEN];
+	__s32 py_stack_id;	/* key of pystacks<gen> (pywalker.h), -1: no Python frames */
+	__u32 pad;
 };
 
 /* Value of counts0/counts1: estimates scaled back from the sampled blocks;

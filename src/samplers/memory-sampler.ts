@@ -1,7 +1,7 @@
 import { openBpfObject } from '../kernel/index.js';
 import type { BpfLink, BpfObject, BpfObjectFactory } from '../kernel/index.js';
 import { decodeOnCpuKey, encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
-import { readUserStacks } from './oncpu-drain.js';
+import { pythonOf, readPythonStacks, readUserStacks } from './oncpu-drain.js';
 import { u64Bytes } from './offcpu-layout.js';
 import { decodeMemoryValue, expQuantileTable, fromFx, liveKeyTgid, MEMORY_DROP_REASONS, weightTable } from './memory-layout.js';
 import { findAllocatorProbes, type AllocatorProbe } from './allocator-probes.js';
@@ -46,6 +46,8 @@ export interface MemorySamplerOptions {
   readonly log?: Logger;
   /** The .eh_frame walker's maps; default none: frame pointers only. */
   readonly unwindMaps?: SharedWalkerMaps;
+  /** With unwindMaps: also walk the Python frames of the processes in its python_procs; default true. */
+  readonly pythonFrames?: boolean;
 }
 
 /** The largest rate: its product with the 16.16 weights must stay within 64 bits. */
@@ -65,6 +67,8 @@ interface KeyState {
   readonly tid: number;
   readonly comm: string;
   stack: readonly bigint[];
+  /** Packed Python frames (pywalker.h), when the allocation ran Python code. */
+  pythonStack?: bigint[] | undefined;
   liveFx: number;
   liveBytes: number;
   carry: number;
@@ -177,6 +181,7 @@ export function createMemorySampler(
   const read = (o: BpfObject, gen: 0 | 1, drops: DropCounts): RawStackSample[] => {
     const counts = o.map(`counts${gen}`).lookupAndDeleteBatch();
     const walked = readUserStacks(o, gen);
+    const python = readPythonStacks(o, gen);
     const samples: RawStackSample[] = [];
     const touched = new Set<string>();
     counts.keys.forEach((k, i) => {
@@ -184,7 +189,7 @@ export function createMemorySampler(
       if (!v) return;
       const key = decodeOnCpuKey(k);
       const value = decodeMemoryValue(v);
-      const id = `${key.tgid}/${key.pid}/${key.comm}/${key.userStackId}`;
+      const id = `${key.tgid}/${key.pid}/${key.comm}/${key.userStackId}/${key.pyStackId}`;
       let s = states.get(id);
       if (s === undefined) {
         s = { tgid: key.tgid, tid: key.pid, comm: key.comm, stack: [], liveFx: 0, liveBytes: 0, carry: 0 };
@@ -195,6 +200,8 @@ export function createMemorySampler(
         if (stack !== undefined) s.stack = stack;
         else drops.stack_missing = (drops.stack_missing ?? 0) + 1;
       }
+      // ids are hashes of the frames: the same id in a later drain is the same Python stack
+      if (s.pythonStack === undefined && key.pyStackId >= 0) s.pythonStack = pythonOf(python, key.pyStackId, drops).pythonStack;
       s.liveFx = Math.max(0, s.liveFx + value.allocObjectsFx - value.freeObjectsFx);
       s.liveBytes = Math.max(0, s.liveBytes + value.allocBytes - value.freeBytes);
       // object estimates are fractional: carry the rounding so sums over drains stay exact
@@ -203,7 +210,7 @@ export function createMemorySampler(
       s.carry = objects - whole;
       touched.add(id);
       samples.push({
-        tgid: s.tgid, tid: s.tid, comm: s.comm, userStack: s.stack, kernelStack: [],
+        tgid: s.tgid, tid: s.tid, comm: s.comm, userStack: s.stack, kernelStack: [], ...(s.pythonStack ? { pythonStack: s.pythonStack } : {}),
         values: [whole, value.allocBytes, Math.round(fromFx(s.liveFx)), s.liveBytes],
       });
     });
@@ -214,7 +221,10 @@ export function createMemorySampler(
         states.delete(id);
         continue;
       }
-      samples.push({ tgid: s.tgid, tid: s.tid, comm: s.comm, userStack: s.stack, kernelStack: [], values: [0, 0, Math.round(fromFx(s.liveFx)), s.liveBytes] });
+      samples.push({
+        tgid: s.tgid, tid: s.tid, comm: s.comm, userStack: s.stack, kernelStack: [], ...(s.pythonStack ? { pythonStack: s.pythonStack } : {}),
+        values: [0, 0, Math.round(fromFx(s.liveFx)), s.liveBytes],
+      });
     }
     return samples.filter((s) => s.values.some((x) => x !== 0));
   };
@@ -242,9 +252,13 @@ export function createMemorySampler(
         for (const m of ['stacks0', 'stacks1']) o.resizeMap(m, 1);
         o.resizeMap('live', opts.liveMaxEntries ?? 65536);
         o.resizeMap('drops', MEMORY_DROP_REASONS.length);
-        if (opts.unwindMaps) opts.unwindMaps.shareWith(o, false);
+        // Python frames with the walker's python_procs, as the CPU samplers walk them
+        const python = opts.unwindMaps !== undefined && (opts.pythonFrames ?? true);
+        o.setGlobal('python_frames', Buffer.from([python ? 1 : 0]));
+        for (const m of ['pystacks0', 'pystacks1']) o.resizeMap(m, python ? 1024 : 1);
+        if (opts.unwindMaps) opts.unwindMaps.shareWith(o, true);
         else {
-          for (const m of ['unwind_rows', 'unwind_tables', 'unwind_procs', 'unwind_asked']) o.resizeMap(m, 1);
+          for (const m of ['unwind_rows', 'unwind_tables', 'unwind_procs', 'unwind_asked', 'python_procs']) o.resizeMap(m, 1);
           o.resizeMap('unwind_asks', 4096);
         }
         o.load();

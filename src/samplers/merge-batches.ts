@@ -1,7 +1,8 @@
 import type { DropCounts, RawStackBatch, RawStackSample } from '../stacks/raw-stacks.js';
 
+/** What makes two samples the same stack: the thread, its native frames and, where walked, its Python frames. */
 function stackKey(s: RawStackSample): string {
-  return `${s.tgid}/${s.tid}/${s.comm}/${s.userStack.join(',')}/${s.kernelStack.join(',')}`;
+  return `${s.tgid}/${s.tid}/${s.comm}/${s.userStack.join(',')}/${s.kernelStack.join(',')}/${s.pythonStack?.join(',') ?? ''}`;
 }
 
 /** Adds `from`'s counts into `into`, reason by reason. */

@@ -11,6 +11,7 @@ import { readFolded } from '../helpers/record-pid.js';
 import { resolveRequest } from '../helpers/resolve-request.js';
 import { startCli } from '../helpers/start-cli.js';
 import { heapTotals, heapTotalsOf, type HeapTotals } from './memory-profile.js';
+import { repoRoot } from '../helpers/repo-root.js';
 
 const MiB = 1 << 20;
 
@@ -20,9 +21,10 @@ const MiB = 1 << 20;
  * recordings (SIGINT) once it says it is done, however long that took.
  */
 async function recordFixture(
-  binary: string, outputs: readonly string[], extra: readonly string[], type = 'memory', exitFirst = false,
+  command: string | readonly [string, ...string[]], outputs: readonly string[], extra: readonly string[], type = 'memory', exitFirst = false,
 ): Promise<void> {
-  const child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [binary, ...args] = typeof command === 'string' ? [command] : command;
+  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   const printed = (text: string): Promise<void> => new Promise((resolve, reject) => {
     const check = (): void => { if (out.includes(text)) resolve(); };
@@ -153,6 +155,25 @@ describe('meshprof record --type memory (real BPF, as root)', { timeout: 300_000
     expect(t.stacks.some((s) => s[0] === 'operator new(unsigned long)' && s[1] === 'new_arrays()')).toBe(true);
     // a vector of a million ints grows by doubling: 21 blocks, 4 * (2^21 - 1) bytes, all freed
     expect(t.of('vector_growth()')).toEqual({ allocObjects: 21, allocBytes: 4 * (2 ** 21 - 1), inuseObjects: 0, inuseBytes: 0 });
+  });
+
+  it('names the Python functions that allocate (Debian python3.11, frames walked in the kernel)', async () => {
+    const file = join(dir, 'python.pb.gz');
+    await recordFixture(['/usr/bin/python3.11', join(repoRoot, 'test', 'fixtures', 'lang-python', 'alloc.py')], [file], ['--memory-rate', '1']);
+    const t: HeapTotals = heapTotals(readFileSync(file));
+    const keep = t.of('keep_buffers');
+    const churn = t.of('churn');
+    console.log('python3.11 keep_buffers:', keep, 'churn:', churn);
+    // 20 bytearrays of 1 MiB + 1 byte each, held; the list's own growth is a few hundred bytes
+    expect(keep.inuseBytes).toBeGreaterThanOrEqual(20 * MiB);
+    expect(keep.inuseBytes).toBeLessThan(20 * MiB + 64 * 1024);
+    // 30 of 256 KiB, all dropped
+    expect(churn.allocBytes).toBeGreaterThanOrEqual(30 * 256 * 1024);
+    expect(churn.inuseBytes).toBeLessThan(64 * 1024);
+    // interleaved where the interpreter ran them, leaf first
+    const stack = t.stacks.find((s) => s.includes('keep_buffers'))!;
+    expect(stack.indexOf('keep_buffers')).toBeLessThan(stack.indexOf('<module>'));
+    expect(stack.indexOf('<module>')).toBeLessThan(stack.lastIndexOf('_PyEval_EvalFrameDefault'));
   });
 
   it('ends cleanly when the process exits mid-recording: what it allocated stays, what it held goes', async () => {

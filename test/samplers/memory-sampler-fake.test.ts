@@ -17,10 +17,12 @@ function fakeMemoryObject(): BpfObject & { maps: Map<string, FakeMap>; globals: 
   const maps = new Map<string, FakeMap>([
     ['control', fakeMap('control', 4, 8)],
     ['targets', fakeMap('targets', 4, 1)],
-    ['counts0', fakeMap('counts0', 32, 32)],
-    ['counts1', fakeMap('counts1', 32, 32)],
+    ['counts0', fakeMap('counts0', 40, 32)],
+    ['counts1', fakeMap('counts1', 40, 32)],
     ['ustacks0', fakeMap('ustacks0', 4, 1032)],
     ['ustacks1', fakeMap('ustacks1', 4, 1032)],
+    ['pystacks0', fakeMap('pystacks0', 4, 528)],
+    ['pystacks1', fakeMap('pystacks1', 4, 528)],
     ['live', fakeMap('live', 16, 48)],
     ['drops', fakeMap('drops', 4, 16)],
     ['unwind_drops', fakeMap('unwind_drops', 4, 16)],
@@ -51,14 +53,23 @@ function fakeMemoryObject(): BpfObject & { maps: Map<string, FakeMap>; globals: 
   };
 }
 
-/** struct memory_key: tgid, tid, user stack id, kernel stack id -1, comm. */
-function key(tgid: number, tid: number, stackId: number, comm = 'app'): Buffer {
-  const b = Buffer.alloc(32);
+/** struct memory_key: tgid, tid, user stack id, kernel stack id -1, comm, Python stack id (-1: none). */
+function key(tgid: number, tid: number, stackId: number, comm = 'app', pyStackId = -1): Buffer {
+  const b = Buffer.alloc(40);
   b.writeUInt32LE(tgid, 0);
   b.writeUInt32LE(tid, 4);
   b.writeInt32LE(stackId, 8);
   b.writeInt32LE(-1, 12);
   b.write(comm, 16);
+  b.writeInt32LE(pyStackId, 32);
+  return b;
+}
+
+/** struct python_stack: len, truncated, hash, packed frames. */
+function pythonStack(frames: readonly bigint[]): Buffer {
+  const b = Buffer.alloc(528);
+  b.writeUInt32LE(frames.length, 0);
+  frames.forEach((f, i) => b.writeBigUInt64LE(f, 16 + i * 8));
   return b;
 }
 
@@ -174,6 +185,21 @@ describe('memory sampler drain (fake BPF object)', () => {
     expect(third.samples[0]!.values).toEqual([0, 0, 2, 3000]);
     const merged = mergeBatches([first, second, third]);
     expect(merged.samples[0]!.values).toEqual([3, 6000, 2, 3000]);
+  });
+
+  it('keeps two Python stacks under one native stack apart, within a drain and merged across drains', () => {
+    const { obj, sampler } = started(new Set([10]));
+    obj.maps.get('ustacks0')!.update(Buffer.from([7, 0, 0, 0]), userStack([0x1000n, 0x2000n]));
+    obj.maps.get('pystacks0')!.update(Buffer.from([1, 0, 0, 0]), pythonStack([0x11n]));
+    obj.maps.get('pystacks0')!.update(Buffer.from([2, 0, 0, 0]), pythonStack([0x22n]));
+    obj.maps.get('counts0')!.update(key(10, 11, 7, 'python', 1), value(1, 1000));
+    obj.maps.get('counts0')!.update(key(10, 11, 7, 'python', 2), value(2, 4000));
+    const first = sampler.drain();
+    expect(first.samples.map((x) => [x.pythonStack, x.values[1]])).toEqual([[[0x11n], 1000], [[0x22n], 4000]]);
+    obj.maps.get('pystacks1')!.update(Buffer.from([2, 0, 0, 0]), pythonStack([0x22n]));
+    obj.maps.get('counts1')!.update(key(10, 11, 7, 'python', 2), value(1, 2000));
+    const merged = mergeBatches([first, sampler.drain()]);
+    expect(merged.samples.map((x) => [x.pythonStack, x.values[1]])).toEqual([[[0x11n], 1000], [[0x22n], 6000]]);
   });
 
   it('drops a stack from the merged profile once everything it allocated was freed', () => {
