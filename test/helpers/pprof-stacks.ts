@@ -34,3 +34,13 @@ export function pprofStacksOf(bytes: Uint8Array, pid: number): PprofStacks {
 export function pprofFileStacks(path: string, pid: number): PprofStacks {
   return pprofStacksOf(readFileSync(path), pid);
 }
+
+/** The distinct `pid` labels of a (gzipped) pprof's samples. */
+export function pprofPids(bytes: Uint8Array): number[] {
+  const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+  const p = PprofProfile.decode(raw);
+  const pidKey = p.stringTable.strings.indexOf('pid');
+  const pids = new Set<number>();
+  for (const s of p.sample) for (const l of s.label) if (Number(l.key) === pidKey) pids.add(Number(l.num));
+  return [...pids];
+}

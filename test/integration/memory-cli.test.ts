@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
+import { pprofPids } from '../helpers/pprof-stacks.js';
 import { readFolded } from '../helpers/record-pid.js';
 import { resolveRequest } from '../helpers/resolve-request.js';
 import { startCli } from '../helpers/start-cli.js';
@@ -22,6 +23,7 @@ const MiB = 1 << 20;
  */
 async function recordFixture(
   command: string | readonly [string, ...string[]], outputs: readonly string[], extra: readonly string[], type = 'memory', exitFirst = false,
+  all = false,
 ): Promise<void> {
   const [binary, ...args] = typeof command === 'string' ? [command] : command;
   const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -34,7 +36,8 @@ async function recordFixture(
   });
   try {
     await printed('ready');
-    const clis = outputs.map((o) => startCli(['record', '--type', type, '--pid', String(child.pid), '--duration', '10m', '-o', o, ...extra]));
+    const target = all ? ['--all'] : ['--pid', String(child.pid)];
+    const clis = outputs.map((o) => startCli(['record', '--type', type, ...target, '--duration', '10m', '-o', o, ...extra]));
     await Promise.all(clis.map((c) => c.started));
     child.stdin!.write('g');
     await printed('done');
@@ -49,7 +52,8 @@ async function recordFixture(
     for (const c of clis) {
       const result = await c.done;
       expect(result.code, result.stderr).toBe(0);
-      expect(result.stderr).toContain('(stopped early); dropped: none');
+      // the host's other processes have stacks that cannot all be walked or named; the fixture's can
+      expect(result.stderr).toContain(all ? '(stopped early)' : '(stopped early); dropped: none');
     }
   } finally {
     child.kill();
@@ -90,6 +94,19 @@ describe('meshprof record --type memory (real BPF, as root)', { timeout: 300_000
     // the walk starts in the caller: the whole chain down to main and the thread entry
     expect(t.stacks.some((s) => s.join(';').startsWith('keep_1mib;main;'))).toBe(true);
     expect(t.stacks.some((s) => s.join(';').startsWith('allocator_thread;start_thread'))).toBe(true);
+  });
+
+  it('profiles every process with --all, the fixture within the same bounds', async () => {
+    const file = join(dir, 'all.pb.gz');
+    await recordFixture(fixture, [file], ['--memory-rate', '16KiB'], 'memory', false, true);
+    const gz = readFileSync(file);
+    const t = heapTotals(gz);
+    within(t.of('keep_1mib').inuseBytes, 100 * MiB, 0.1);
+    within(t.of('churn_64').allocBytes, 6_400_000, 0.25);
+    // more than the fixture: the recorder saw the host's other allocating processes
+    const pids = new Set(pprofPids(gz));
+    console.log(`record --type memory --all: ${pids.size} processes`);
+    expect(pids.size).toBeGreaterThan(1);
   });
 
   it('estimates within the issue\'s bounds when sampling every 16 KiB', async () => {
