@@ -29,6 +29,8 @@ export interface MappingState {
   readonly file: FileSymbols | undefined;
   /** The readable path the symbols came from. */
   readonly path: string | undefined;
+  /** True when the file's symbols could not be read (the error went to onFileError). */
+  readonly unreadable?: boolean;
   /** Its DWARF line table once looked up (null: none or unreadable). */
   lines?: DwarfLineTable | null;
 }
@@ -52,6 +54,8 @@ export interface UserFrameResolver {
   frame(address: bigint, isReturn: boolean): MutableFrame;
   /** Frames whose address lay in no mapping of the process. */
   readonly unmapped: number;
+  /** Frames in a mapping whose file's symbols could not be read. */
+  readonly unreadable: number;
 }
 
 /** The mapping state of `m` in `pid`, loading the file's symbols on first use. */
@@ -59,15 +63,17 @@ export function mappingState(ctx: UserFrameContext, pid: number, m: ProcMapping)
   const known = ctx.states.get(m);
   if (known !== undefined) return known;
   let file: FileSymbols | undefined;
+  let unreadable = false;
   const path = mappingPath(ctx, pid, m);
   if (path !== undefined) {
     try {
       file = ctx.cache.get(path);
     } catch (err) {
+      unreadable = true;
       ctx.onFileError(err as Error);
     }
   }
-  return setMappingState(ctx, m, file, path);
+  return setMappingState(ctx, m, file, path, unreadable);
 }
 
 /** Where the symbols of `m` are read from: the file behind it, or the agent's copy of the vDSO. */
@@ -76,10 +82,10 @@ export function mappingPath(ctx: UserFrameContext, pid: number, m: ProcMapping):
 }
 
 /** Records what `m` resolved to (symbols loaded from `path`, or none). */
-export function setMappingState(ctx: UserFrameContext, m: ProcMapping, file: FileSymbols | undefined, path: string | undefined): MappingState {
+export function setMappingState(ctx: UserFrameContext, m: ProcMapping, file: FileSymbols | undefined, path: string | undefined, unreadable = false): MappingState {
   const module = m.path === '' ? '[anon]' : m.path.startsWith('/') ? basename(m.path) : m.path;
   const mapping: Mapping = { start: m.start, limit: m.end, fileOffset: m.offset, file: m.path === '' ? '[anon]' : m.path, buildId: file?.buildId };
-  const s: MappingState = { mapping, module, file, path: file === undefined ? undefined : path };
+  const s: MappingState = { mapping, module, file, path: file === undefined ? undefined : path, ...(unreadable ? { unreadable } : {}) };
   ctx.states.set(m, s);
   return s;
 }
@@ -107,6 +113,8 @@ export function createUserFrameResolver(
   const memo = [new Map<bigint, MutableFrame>(), new Map<bigint, MutableFrame>()];
   let reloaded = false;
   let unmapped = 0;
+  let unreadable = 0;
+  const unreadableFrames = new Set<MutableFrame>();
 
   const findMapping = (address: bigint): ProcMapping | undefined => {
     let m = ctx.processes.findMapping(pid, address, false);
@@ -143,7 +151,9 @@ export function createUserFrameResolver(
     const vaddr = s.file?.offsetToVaddr(isReturn ? offset - 1n : offset);
     const hit = s.file === undefined || vaddr === undefined ? undefined : lookupName(s.file, vaddr);
     if (hit === undefined) {
-      return { functionName: `${s.module}+0x${offset.toString(16)}`, kind: s.file?.frameKind ?? 'native', address, mapping: s.mapping, symbolized: false };
+      const f: MutableFrame = { functionName: `${s.module}+0x${offset.toString(16)}`, kind: s.file?.frameKind ?? 'native', address, mapping: s.mapping, symbolized: false };
+      if (s.unreadable === true) unreadableFrames.add(f);
+      return f;
     }
     const pos = hit.fileName === undefined && ctx.lineTables !== undefined ? sourceLine(ctx, s, vaddr!) : undefined;
     return {
@@ -161,10 +171,14 @@ export function createUserFrameResolver(
         cache.set(address, f);
         created.push(f);
       } else if (f.mapping === undefined && !f.symbolized) unmapped++;
+      if (unreadableFrames.has(f)) unreadable++;
       return f;
     },
     get unmapped() {
       return unmapped;
+    },
+    get unreadable() {
+      return unreadable;
     },
   };
 }
