@@ -94,6 +94,9 @@ export const SYMBOLIZE_DROPS = {
   fileUnreadable: 'symbolize_file_unreadable',
 } as const;
 
+/** File errors remembered so each is logged once; past this many the memory starts over. */
+const MAX_WARNED = 1024;
+
 /** Creates a symbolizer over a process table. */
 export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
   const processes = options.processes;
@@ -104,6 +107,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
   let fileErrors = 0;
   let lastFileError: string | undefined;
   let vdso: string | null | undefined;
+  const warned = new Set<string>();
   const ctx: UserFrameContext = {
     processes,
     cache: options.symbolCache ?? createSymbolCache(),
@@ -123,6 +127,10 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
     onFileError: (err) => {
       fileErrors++;
       lastFileError = err.message;
+      // Once per file and error, though every process mapping the file meets it.
+      if (warned.has(err.message)) return;
+      if (warned.size >= MAX_WARNED) warned.clear();
+      warned.add(err.message);
       options.log?.warn(`${err.message}: its frames keep file+offset names`);
     },
     lineTables: options.lineInfo === true ? createLineTableCache() : undefined,
