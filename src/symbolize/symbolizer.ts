@@ -92,6 +92,8 @@ export const SYMBOLIZE_DROPS = {
    * lost: the count says how many frames lack their names.
    */
   fileUnreadable: 'symbolize_file_unreadable',
+  /** A named frame kept without file:line (--line-info) because its file's line table could not be read. */
+  linesUnreadable: 'symbolize_line_info_unreadable',
 } as const;
 
 /** File errors remembered so each is logged once; past this many the memory starts over. */
@@ -220,6 +222,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       for (const [pid, u] of users) {
         add(processes.get(pid) === undefined ? SYMBOLIZE_DROPS.processUnknown : SYMBOLIZE_DROPS.unmapped, u.unmapped);
         add(SYMBOLIZE_DROPS.fileUnreadable, u.unreadable);
+        add(SYMBOLIZE_DROPS.linesUnreadable, u.linesUnreadable);
       }
       add(SYMBOLIZE_DROPS.kernelUnresolved, kernel?.unresolved ?? 0);
       for (const f of created) if (!f.symbolized) unsymbolized++;

@@ -33,6 +33,8 @@ export interface MappingState {
   readonly unreadable?: boolean;
   /** Its DWARF line table once looked up (null: none or unreadable). */
   lines?: DwarfLineTable | null;
+  /** True when its line table could not be read (the error went to onFileError). */
+  linesUnreadable?: boolean;
 }
 
 /** Long-lived parts shared by every batch. */
@@ -56,6 +58,8 @@ export interface UserFrameResolver {
   readonly unmapped: number;
   /** Frames in a mapping whose file's symbols could not be read. */
   readonly unreadable: number;
+  /** Named frames without file:line because their file's line table could not be read. */
+  readonly linesUnreadable: number;
 }
 
 /** The mapping state of `m` in `pid`, loading the file's symbols on first use. */
@@ -97,6 +101,7 @@ function sourceLine(ctx: UserFrameContext, s: MappingState, vaddr: bigint): Sour
       s.lines = (s.path === undefined ? undefined : ctx.lineTables?.get(s.path)) ?? null;
     } catch (err) {
       s.lines = null;
+      s.linesUnreadable = true;
       ctx.onFileError(err as Error);
     }
   }
@@ -115,6 +120,8 @@ export function createUserFrameResolver(
   let unmapped = 0;
   let unreadable = 0;
   const unreadableFrames = new Set<MutableFrame>();
+  let linesUnreadable = 0;
+  const lineless = new Set<MutableFrame>();
 
   const findMapping = (address: bigint): ProcMapping | undefined => {
     let m = ctx.processes.findMapping(pid, address, false);
@@ -156,10 +163,12 @@ export function createUserFrameResolver(
       return f;
     }
     const pos = hit.fileName === undefined && ctx.lineTables !== undefined ? sourceLine(ctx, s, vaddr!) : undefined;
-    return {
+    const f: MutableFrame = {
       functionName: hit.name, kind: s.file!.frameKind, address, mapping: s.mapping,
       fileName: pos?.fileName ?? hit.fileName, line: pos?.line ?? hit.line, symbolized: true,
     };
+    if (hit.fileName === undefined && s.linesUnreadable === true) lineless.add(f);
+    return f;
   };
 
   return {
@@ -172,6 +181,7 @@ export function createUserFrameResolver(
         created.push(f);
       } else if (f.mapping === undefined && !f.symbolized) unmapped++;
       if (unreadableFrames.has(f)) unreadable++;
+      else if (lineless.has(f)) linesUnreadable++;
       return f;
     },
     get unmapped() {
@@ -179,6 +189,9 @@ export function createUserFrameResolver(
     },
     get unreadable() {
       return unreadable;
+    },
+    get linesUnreadable() {
+      return linesUnreadable;
     },
   };
 }
