@@ -66,11 +66,13 @@ function fuzzBinary(name: string, source: () => string, runs: number): void {
       expect(outcome.errors.map((e) => e.message)).toEqual([]);
     });
 
-    it(`gives a result or a SectionFormatError naming the file and section for every mutant (${RUNS ?? runs} runs, seed ${SEED})`, () => {
+    it(`gives a result or a SectionFormatError naming the file and section for every mutant (${RUNS ?? runs} runs, seed ${SEED})`, async () => {
       const seen = { ok: 0, errors: 0, sections: new Set<string>() };
       const examples = (corpus[name] ?? []).filter((m) => regions.some((r) => r.name === m.region)).map((m) => [m] as [Mutation]);
-      fc.assert(
-        fc.property(mutations(regions), (m) => {
+      // Async only to yield between mutants: a long `npm run fuzz` must not starve vitest's worker RPC.
+      await fc.assert(
+        fc.asyncProperty(mutations(regions), async (m) => {
+          await new Promise((resolve) => setImmediate(resolve));
           writeProgram(mutant, applyMutation(original, regions, m));
           try {
             const outcome = parseEverySection(mutant);
