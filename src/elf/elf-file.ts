@@ -105,8 +105,10 @@ export class ElfFile {
     const notes = (read: () => Buffer, align: number): string | undefined => {
       try {
         return findBuildId(parseElfNotes(read(), align));
-      } catch {
-        return undefined; // outside the file: try the next place
+      } catch (err) {
+        // outside the file: try the next place (parseElfNotes itself never throws)
+        if (err instanceof SectionFormatError) return undefined;
+        throw err;
       }
     };
     const sec = this.section('.note.gnu.build-id');
@@ -127,8 +129,9 @@ export class ElfFile {
     let data: Buffer | undefined;
     try {
       data = this.section('.gnu_debuglink')?.bytes();
-    } catch {
-      return undefined;
+    } catch (err) {
+      if (err instanceof SectionFormatError) return undefined;
+      throw err;
     }
     if (data === undefined || data.length < 5) return undefined;
     const name = readString(data, 0);
