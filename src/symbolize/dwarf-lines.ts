@@ -81,14 +81,15 @@ export function parseDwarfLines(debugLine: Buffer, strings: { lineStr?: Buffer; 
     let unitEnd: number;
     let offSize = 4;
     try {
-      let unitLength = top.u32();
-      if (unitLength === 0xffffffff) {
-        const long = top.u64();
-        unitLength = long > BigInt(debugLine.length) ? debugLine.length + 1 : Number(long);
+      let unitLength: bigint = BigInt(top.u32());
+      if (unitLength === 0xffffffffn) {
+        unitLength = top.u64();
         offSize = 8;
-      } else if (unitLength >= 0xfffffff0) throw new Error(`reserved unit length 0x${unitLength.toString(16)}`);
-      unitEnd = top.pos + unitLength;
-      if (unitEnd > debugLine.length) throw new Error(`unit length ${unitLength} runs past the section end (${debugLine.length} bytes)`);
+      } else if (unitLength >= 0xfffffff0n) throw new Error(`reserved unit length 0x${unitLength.toString(16)}`);
+      if (BigInt(top.pos) + unitLength > BigInt(debugLine.length)) {
+        throw new Error(`unit length ${unitLength} runs past the section end (${debugLine.length} bytes)`);
+      }
+      unitEnd = top.pos + Number(unitLength);
       parseUnit(new DwarfCursor(debugLine, top.pos, unitEnd), offSize, strings, { addrs, lines, files, fileNames });
     } catch (err) {
       throw new SectionFormatError('.debug_line', `unit at 0x${unitStart.toString(16)}: ${(err as Error).message}`, undefined, { cause: err });

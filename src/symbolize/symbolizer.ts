@@ -126,14 +126,14 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       }
       return vdso ?? undefined;
     },
-    onFileError: (err) => {
+    onFileError: (err, what = 'symbols') => {
       fileErrors++;
       lastFileError = err.message;
       // Once per file and error, though every process mapping the file meets it.
       if (warned.has(err.message)) return;
       if (warned.size >= MAX_WARNED) warned.clear();
       warned.add(err.message);
-      options.log?.warn(`${err.message}: its frames keep file+offset names`);
+      options.log?.warn(`${err.message}: ${what === 'lines' ? 'its frames are named without file:line' : 'its frames keep file+offset names'}`);
     },
     lineTables: options.lineInfo === true ? createLineTableCache() : undefined,
   };

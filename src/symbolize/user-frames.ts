@@ -45,8 +45,8 @@ export interface UserFrameContext {
   readonly resolveJit: ((pid: number, address: bigint) => JitSymbol | undefined) | undefined;
   /** Path of a copy of the vDSO image, or undefined when none could be made. */
   readonly vdsoPath: () => string | undefined;
-  /** Called once per file that could not be loaded, with the error. */
-  readonly onFileError: (error: Error) => void;
+  /** Called once per file whose symbols (or, with line info, line table) could not be loaded, with the error. */
+  readonly onFileError: (error: Error, what?: 'symbols' | 'lines') => void;
   /** DWARF line tables, when file:line is asked for (off by default: it costs time per file). */
   readonly lineTables?: LineTableCache | undefined;
 }
@@ -102,7 +102,7 @@ function sourceLine(ctx: UserFrameContext, s: MappingState, vaddr: bigint): Sour
     } catch (err) {
       s.lines = null;
       s.linesUnreadable = true;
-      ctx.onFileError(err as Error);
+      ctx.onFileError(err as Error, 'lines');
     }
   }
   return s.lines?.lookup(vaddr);
