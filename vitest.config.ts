@@ -28,6 +28,7 @@ const unit = [
   'test/discovery/target-selector.test.ts',
   'test/elf/eh-frame.test.ts',
   'test/elf/elf-file.test.ts',
+  'test/elf/section-format.test.ts',
   'test/encode/folded.test.ts',
   'test/encode/otlp.test.ts',
   'test/encode/otlp-metrics.test.ts',

@@ -136,6 +136,7 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
     lineInfo: opts.lineInfo ?? false,
     symbolCache,
     python,
+    ...(opts.log ? { log: opts.log } : {}),
   });
   const named = opts.targets === undefined || typeof opts.targets === 'string' ? undefined : new Set(opts.targets);
   const tracking = (opts.trackExecs ?? true)

@@ -6,13 +6,18 @@
 
 /** A position in a Buffer plus the LEB128 and fixed-width readers DWARF needs. */
 export class DwarfCursor {
+  /** One past the last readable byte: never past the end of `bytes`, whatever a length field said. */
+  readonly end: number;
+
   constructor(
     readonly bytes: Buffer,
     /** Offset of the next byte to read. */
     public pos = 0,
     /** One past the last readable byte (defaults to the end of `bytes`). */
-    readonly end = bytes.length,
-  ) {}
+    end = bytes.length,
+  ) {
+    this.end = Math.min(end, bytes.length);
+  }
 
   /** True when every byte up to `end` has been read. */
   get done(): boolean {
@@ -21,7 +26,8 @@ export class DwarfCursor {
 
   private need(n: number): number {
     const at = this.pos;
-    if (at + n > this.end) throw new Error(`reading dwarf: truncated data (need ${n} bytes at offset ${at}, end ${this.end})`);
+    // A negative count (a length field read as a step back) is as wrong as one past the end.
+    if (!(n >= 0 && at >= 0 && at + n <= this.end)) throw new Error(`reading dwarf: truncated data (need ${n} bytes at offset ${at}, end ${this.end})`);
     this.pos = at + n;
     return at;
   }
@@ -58,29 +64,34 @@ export class DwarfCursor {
     return this.bytes.readBigInt64LE(this.need(8));
   }
 
-  /** Unsigned LEB128 as a bigint (addresses may need all 64 bits). */
+  /**
+   * Unsigned LEB128 as a bigint (addresses may need all 64 bits). Bits past
+   * the 64th are dropped, so a run of a million continuation bytes costs a
+   * million steps, not a million-bit number.
+   */
   ulebBig(): bigint {
     let result = 0n;
     let shift = 0n;
     for (;;) {
       const b = this.u8();
-      result |= BigInt(b & 0x7f) << shift;
+      if (shift < 64n) result |= BigInt(b & 0x7f) << shift;
       shift += 7n;
-      if ((b & 0x80) === 0) return result;
+      if ((b & 0x80) === 0) return result & MASK64;
     }
   }
 
-  /** Signed LEB128 as a bigint. */
+  /** Signed LEB128 as a bigint (within 64 bits, as ulebBig). */
   slebBig(): bigint {
     let result = 0n;
     let shift = 0n;
     for (;;) {
       const b = this.u8();
-      result |= BigInt(b & 0x7f) << shift;
+      if (shift < 64n) result |= BigInt(b & 0x7f) << shift;
       shift += 7n;
       if ((b & 0x80) === 0) {
-        if ((b & 0x40) !== 0) result -= 1n << shift;
-        return result;
+        if (shift > 64n) shift = 64n;
+        if ((b & 0x40) !== 0 && shift < 64n) result -= 1n << shift;
+        return BigInt.asIntN(64, result);
       }
     }
   }
@@ -131,6 +142,8 @@ export class DwarfCursor {
     return s;
   }
 }
+
+const MASK64 = (1n << 64n) - 1n;
 
 function toSafe(v: bigint): number {
   if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {

@@ -11,11 +11,13 @@ import {
   type ElfDebugLink, type ElfProgramHeader, type ElfSection, type ElfSymbol,
 } from './elf-types.js';
 import { readProgramHeaders, readSectionHeaders, parseElfHeader, type ElfHeader } from './elf-headers.js';
+import { FILE_CONTENTS, parseSection, SectionFormatError } from './section-format-error.js';
 
 /** An open ELF64 LE file. Lifetime: valid until `close()`; `bytes()` after close throws. */
 export class ElfFile {
   private fd: number | undefined;
   private cachedSymbols: Map<string, readonly ElfSymbol[]> = new Map();
+  private cachedBuildId: { readonly id: string | undefined } | undefined;
 
   private constructor(
     /** Path the file was opened from. */
@@ -33,7 +35,8 @@ export class ElfFile {
   }
 
   /**
-   * Opens and parses the headers of `path`; throws "reading elf PATH: cause".
+   * Opens and parses the headers of `path`; throws "reading elf PATH: cause"
+   * (a SectionFormatError naming the headers when they are malformed).
    * With `via`, the file is read from there (another thread's descriptor,
    * /proc/self/fd/N) and still named `path`.
    */
@@ -48,10 +51,11 @@ export class ElfFile {
       const size = fstatSync(fd).size;
       const read = (offset: number, length: number): Buffer => readExact(fd, path, size, offset, length);
       const header = parseElfHeader(read(0, Math.min(64, size)), path);
-      const phdrs = readProgramHeaders(header, read);
+      const phdrs = parseSection(path, 'program headers', () => readProgramHeaders(header, read));
       // Section contents are read through the instance so they fail cleanly after close().
       let self: ElfFile | undefined;
-      const sections = readSectionHeaders(header, read, (offset, length) => (self ?? { read }).read(offset, length));
+      const sections = parseSection(path, 'section headers', () =>
+        readSectionHeaders(header, read, (offset, length) => (self ?? { read }).read(offset, length), path));
       self = new ElfFile(path, fd, size, header, phdrs, sections);
       return self;
     } catch (err) {
@@ -87,24 +91,48 @@ export class ElfFile {
     return readExact(this.fd, this.path, this.fileSize, offset, length);
   }
 
-  /** GNU build-id as lowercase hex, from .note.gnu.build-id or any PT_NOTE segment. */
+  /**
+   * GNU build-id as lowercase hex, from .note.gnu.build-id or any PT_NOTE
+   * segment. Never throws: a damaged note only costs the build-id (it keys
+   * caches and names the mapping), not the file's symbols or unwind table.
+   */
   buildId(): string | undefined {
+    this.cachedBuildId ??= { id: this.readBuildId() };
+    return this.cachedBuildId.id;
+  }
+
+  private readBuildId(): string | undefined {
+    const notes = (read: () => Buffer, align: number): string | undefined => {
+      try {
+        return findBuildId(parseElfNotes(read(), align));
+      } catch (err) {
+        // outside the file: try the next place (parseElfNotes itself never throws)
+        if (err instanceof SectionFormatError) return undefined;
+        throw err;
+      }
+    };
     const sec = this.section('.note.gnu.build-id');
     if (sec !== undefined && sec.type === SHT_NOTE) {
-      const id = findBuildId(parseElfNotes(sec.bytes(), 4));
+      const id = notes(() => sec.bytes(), 4);
       if (id !== undefined) return id;
     }
     for (const p of this.programHeaders) {
       if (p.type !== PT_NOTE || p.fileSize === 0) continue;
-      const id = findBuildId(parseElfNotes(this.read(p.offset, p.fileSize), Number(p.align)));
+      const id = notes(() => this.read(p.offset, p.fileSize), Number(p.align));
       if (id !== undefined) return id;
     }
     return undefined;
   }
 
-  /** The .gnu_debuglink name and CRC32, or undefined when absent. */
+  /** The .gnu_debuglink name and CRC32, or undefined when absent or unreadable (the file's own symbols then serve). */
   debugLink(): ElfDebugLink | undefined {
-    const data = this.section('.gnu_debuglink')?.bytes();
+    let data: Buffer | undefined;
+    try {
+      data = this.section('.gnu_debuglink')?.bytes();
+    } catch (err) {
+      if (err instanceof SectionFormatError) return undefined;
+      throw err;
+    }
     if (data === undefined || data.length < 5) return undefined;
     const name = readString(data, 0);
     // The CRC follows the NUL-terminated name, padded to 4 bytes.
@@ -121,7 +149,8 @@ export class ElfFile {
     const type = which === 'symtab' ? SHT_SYMTAB : SHT_DYNSYM;
     const table = this.sections.find((s) => s.type === type);
     const strtab = table === undefined ? undefined : this.sections[table.link];
-    const syms = table === undefined || strtab === undefined ? [] : decodeSymbols(table, strtab.bytes(), this.sections, which);
+    const syms = table === undefined || strtab === undefined ? []
+      : parseSection(this.path, table.name || `.${which}`, () => decodeSymbols(table, strtab.bytes(), this.sections, which));
     this.cachedSymbols.set(which, syms);
     return syms;
   }
@@ -137,7 +166,8 @@ export class ElfFile {
       const table = this.sections.find((s) => s.type === type);
       const strtab = table === undefined ? undefined : this.sections[table.link];
       if (want.size === 0 || table === undefined || strtab === undefined) continue;
-      for (const [n, v] of findSymbolValues(table, strtab.bytes(), want)) out.set(n, v);
+      const found = parseSection(this.path, table.name || 'symbol table', () => findSymbolValues(table, strtab.bytes(), want));
+      for (const [n, v] of found) out.set(n, v);
     }
     return out;
   }
@@ -182,14 +212,14 @@ export function fileOffsetToVaddr(segments: readonly ElfProgramHeader[], offset:
 
 function readExact(fd: number, path: string, fileSize: number, offset: number, length: number): Buffer {
   if (length === 0) return Buffer.alloc(0);
-  if (offset < 0 || offset + length > fileSize) {
-    throw new Error(`reading elf ${path}: truncated file (need bytes ${offset}..${offset + length}, file has ${fileSize})`);
+  if (!(offset >= 0 && length >= 0 && offset + length <= fileSize)) {
+    throw new SectionFormatError(FILE_CONTENTS, `truncated file (need bytes ${offset}..${offset + length}, file has ${fileSize})`, path);
   }
   const buf = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
     const n = readSync(fd, buf, done, length - done, offset + done);
-    if (n === 0) throw new Error(`reading elf ${path}: truncated file (short read at ${offset + done})`);
+    if (n === 0) throw new SectionFormatError(FILE_CONTENTS, `truncated file (short read at ${offset + done})`, path);
     done += n;
   }
   return buf;

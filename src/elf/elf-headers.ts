@@ -1,6 +1,7 @@
 /** Decoding of the ELF64 file header, program headers and section headers. */
 import { SHT_NOBITS, type ElfProgramHeader, type ElfSection } from './elf-types.js';
 import { readString } from './elf-symbols.js';
+import { asSectionError, SectionFormatError } from './section-format-error.js';
 
 /** The fields of the ELF64 file header that readers use. */
 export interface ElfHeader {
@@ -22,12 +23,13 @@ export type ReadAt = (offset: number, length: number) => Buffer;
 const PN_XNUM = 0xffff;
 const SHN_XINDEX = 0xffff;
 
-/** Checks the identification bytes and decodes the header. */
+/** Checks the identification bytes and decodes the header; throws a SectionFormatError of the 'ELF header'. */
 export function parseElfHeader(b: Buffer, path: string): ElfHeader {
-  if (b.length < 16 || b.readUInt32BE(0) !== 0x7f454c46) throw new Error(`reading elf ${path}: not an ELF file`);
-  if (b[4] !== 2) throw new Error(`reading elf ${path}: only 64-bit ELF files are supported (this one is 32-bit)`);
-  if (b[5] !== 1) throw new Error(`reading elf ${path}: only little-endian ELF files are supported`);
-  if (b.length < 64) throw new Error(`reading elf ${path}: truncated file (header needs 64 bytes, file has ${b.length})`);
+  const bad = (reason: string): SectionFormatError => new SectionFormatError('ELF header', reason, path);
+  if (b.length < 16 || b.readUInt32BE(0) !== 0x7f454c46) throw bad('not an ELF file');
+  if (b[4] !== 2) throw bad('only 64-bit ELF files are supported (this one is 32-bit)');
+  if (b[5] !== 1) throw bad('only little-endian ELF files are supported');
+  if (b.length < 64) throw bad(`truncated file (header needs 64 bytes, file has ${b.length})`);
   return {
     type: b.readUInt16LE(16),
     machine: b.readUInt16LE(18),
@@ -67,9 +69,10 @@ export function readProgramHeaders(h: ElfHeader, read: ReadAt): ElfProgramHeader
 
 /**
  * Decodes the section header table and names the sections from the
- * section-name string table. `contents` reads section bytes later.
+ * section-name string table. `contents` reads section bytes later; what it
+ * throws comes out as a SectionFormatError naming the section and `path`.
  */
-export function readSectionHeaders(h: ElfHeader, read: ReadAt, contents: ReadAt): ElfSection[] {
+export function readSectionHeaders(h: ElfHeader, read: ReadAt, contents: ReadAt, path: string): ElfSection[] {
   if (h.shoff === 0) return [];
   const size = Math.max(h.shentsize, 64);
   const first = read(h.shoff, size);
@@ -93,16 +96,27 @@ export function readSectionHeaders(h: ElfHeader, read: ReadAt, contents: ReadAt)
   }
   const strSec = raw[strndx];
   const names = strSec === undefined || strSec.type === SHT_NOBITS ? Buffer.alloc(0) : read(strSec.offset, strSec.size);
-  return raw.map((r, index) => ({
-    index,
-    name: readString(names, r.nameOff),
-    type: r.type,
-    flags: r.flags,
-    address: r.address,
-    offset: r.offset,
-    size: r.size,
-    link: r.link,
-    entrySize: r.entrySize,
-    bytes: () => (r.type === SHT_NOBITS ? Buffer.alloc(0) : contents(r.offset, r.size)),
-  }));
+  return raw.map((r, index) => {
+    const name = readString(names, r.nameOff);
+    return {
+      index,
+      name,
+      type: r.type,
+      flags: r.flags,
+      address: r.address,
+      offset: r.offset,
+      size: r.size,
+      link: r.link,
+      entrySize: r.entrySize,
+      bytes: () => {
+        if (r.type === SHT_NOBITS) return Buffer.alloc(0);
+        try {
+          return contents(r.offset, r.size);
+        } catch (err) {
+          // A short file is this section's problem: asSectionError names it, not the file's contents.
+          throw asSectionError(err, name === '' ? `section ${index}` : name, path);
+        }
+      },
+    };
+  });
 }

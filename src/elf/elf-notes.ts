@@ -18,7 +18,9 @@ export const NT_GNU_BUILD_ID = 3;
  */
 export function parseElfNotes(buf: Buffer, align = 4): ElfNote[] {
   const a = align === 8 ? 8 : 4;
-  const pad = (n: number): number => (n + a - 1) & ~(a - 1);
+  // Arithmetic, not `& ~(a - 1)`: sizes near 2^32 wrap to negative int32s
+  // under bitwise operators, and a negative step never leaves the loop.
+  const pad = (n: number): number => Math.ceil(n / a) * a;
   const notes: ElfNote[] = [];
   let off = 0;
   while (off + 12 <= buf.length) {
@@ -28,7 +30,8 @@ export function parseElfNotes(buf: Buffer, align = 4): ElfNote[] {
     const nameStart = off + 12;
     const descStart = nameStart + pad(nameSize);
     const end = descStart + pad(descSize);
-    if (descStart + descSize > buf.length) break;
+    // A record cut short or with sizes past the segment ends the run.
+    if (nameStart + nameSize > buf.length || descStart + descSize > buf.length) break;
     // The name includes its NUL terminator; strip it.
     const nameEnd = nameSize > 0 && buf[nameStart + nameSize - 1] === 0 ? nameStart + nameSize - 1 : nameStart + nameSize;
     notes.push({
@@ -36,7 +39,8 @@ export function parseElfNotes(buf: Buffer, align = 4): ElfNote[] {
       type,
       desc: buf.subarray(descStart, descStart + descSize),
     });
-    off = end;
+    // Every record is at least its 12-byte header long, so the loop ends.
+    off = Math.max(end, nameStart);
   }
   return notes;
 }

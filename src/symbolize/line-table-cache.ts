@@ -9,6 +9,7 @@ import { fileIdentity } from '../elf/file-identity.js';
 import { ElfFile } from '../elf/elf-file.js';
 import { parseDwarfLines, sectionData, type DwarfLineTable } from './dwarf-lines.js';
 import { findDebugFile } from './file-lookup.js';
+import { parseSection } from '../elf/section-format-error.js';
 
 /** Line tables by file path; undefined for a file without line info. */
 export interface LineTableCache {
@@ -35,15 +36,17 @@ export function readLineTable(path: string): DwarfLineTable | undefined {
   }
 }
 
-function lineTableOf(elf: ElfFile): DwarfLineTable | undefined {
+/** The line table of `elf`'s own `.debug_line`; throws a SectionFormatError naming the file and section. */
+export function lineTableOf(elf: ElfFile): DwarfLineTable | undefined {
   const data = (name: string): Buffer | undefined => {
     const s = elf.section(name);
     // SHT_NOBITS sections (stripped into a debug file) have no bytes here.
-    return s === undefined || s.type === 8 ? undefined : sectionData(s.bytes(), s.flags);
+    return s === undefined || s.type === 8 ? undefined : parseSection(elf.path, name, () => sectionData(s.bytes(), s.flags, name));
   };
   const debugLine = data('.debug_line');
   if (debugLine === undefined) return undefined;
-  return parseDwarfLines(debugLine, { lineStr: data('.debug_line_str'), str: data('.debug_str') });
+  const strings = { lineStr: data('.debug_line_str'), str: data('.debug_str') };
+  return parseSection(elf.path, '.debug_line', () => parseDwarfLines(debugLine, strings));
 }
 
 /** Creates a cache keeping the `maxEntries` (default 32) most recently used tables. */

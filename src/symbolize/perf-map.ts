@@ -41,13 +41,22 @@ export function classifyPerfMapName(rawName: string, fallback: FrameKind = 'jvm'
     const loc = V8_LOCATION.exec(rest);
     if (loc === null) return { name: rest === '' ? '(anonymous)' : rest, rawName, kind: 'v8js' };
     // ES modules are named by URL; a path is what file:line readers expect.
-    const file = loc[2]?.startsWith('file://') === true ? fileURLToPath(loc[2]) : loc[2];
+    const file = loc[2]?.startsWith('file://') === true ? urlPath(loc[2]) : loc[2];
     return { name: loc[1] || '(anonymous)', rawName, kind: 'v8js', fileName: file, line: Number(loc[3]) };
   }
   if (V8_OTHER.test(rawName)) return { name: rawName, rawName, kind: 'v8js' };
   const java = JAVA.exec(rawName);
   if (java !== null) return { name: java[1] ?? rawName, rawName, kind: 'jvm' };
   return { name: rawName, rawName, kind: fallback };
+}
+
+/** The path of a file: URL, or the URL itself when it names no local path (file://host/...). */
+function urlPath(url: string): string {
+  try {
+    return fileURLToPath(url);
+  } catch {
+    return url;
+  }
 }
 
 /** Parses perf map text; malformed lines are skipped. Unmarked names get `fallback`. */

@@ -16,6 +16,7 @@ import { createKernelFrameResolver, type MutableFrame } from './kernel-frames.js
 import { createSymbolCache, type FileSymbols, type SymbolCache } from './symbol-cache.js';
 import { extractVdsoImage } from './vdso-image.js';
 import type { PythonFrameNamer } from './python-frames.js';
+import type { Logger } from '../log/logger.js';
 import { createUserFrameResolver, mappingPath, setMappingState, type JitSymbol, type MappingState, type UserFrameContext, type UserFrameResolver } from './user-frames.js';
 
 export type { JitSymbol };
@@ -45,6 +46,8 @@ export interface SymbolizerOptions {
   readonly lineInfo?: boolean;
   /** Interleaves the Python frames the kernel walked with the native ones (their names read at each drain). */
   readonly python?: Pick<PythonFrameNamer, 'merge'>;
+  /** Says once per file why its symbols or line table could not be read (a malformed section names itself). */
+  readonly log?: Pick<Logger, 'warn'>;
 }
 
 /** Counters since creation. */
@@ -83,7 +86,18 @@ export const SYMBOLIZE_DROPS = {
   kernelUnresolved: 'symbolize_kernel_unresolved',
   /** A walked Python frame whose code object could not be read (the process gone before a drain saw it). */
   pythonUnnamed: 'symbolize_python_code_unreadable',
+  /**
+   * A frame kept as `module+0xOFFSET` because its file's symbols could not
+   * be read (gone, or a malformed section: the log names it). Kept, not
+   * lost: the count says how many frames lack their names.
+   */
+  fileUnreadable: 'symbolize_file_unreadable',
+  /** A named frame kept without file:line (--line-info) because its file's line table could not be read. */
+  linesUnreadable: 'symbolize_line_info_unreadable',
 } as const;
+
+/** File errors remembered so each is logged once; past this many the memory starts over. */
+const MAX_WARNED = 1024;
 
 /** Creates a symbolizer over a process table. */
 export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
@@ -95,6 +109,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
   let fileErrors = 0;
   let lastFileError: string | undefined;
   let vdso: string | null | undefined;
+  const warned = new Set<string>();
   const ctx: UserFrameContext = {
     processes,
     cache: options.symbolCache ?? createSymbolCache(),
@@ -111,9 +126,14 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       }
       return vdso ?? undefined;
     },
-    onFileError: (err) => {
+    onFileError: (err, what = 'symbols') => {
       fileErrors++;
       lastFileError = err.message;
+      // Once per file and error, though every process mapping the file meets it.
+      if (warned.has(err.message)) return;
+      if (warned.size >= MAX_WARNED) warned.clear();
+      warned.add(err.message);
+      options.log?.warn(`${err.message}: ${what === 'lines' ? 'its frames are named without file:line' : 'its frames keep file+offset names'}`);
     },
     lineTables: options.lineInfo === true ? createLineTableCache() : undefined,
   };
@@ -201,6 +221,8 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       }
       for (const [pid, u] of users) {
         add(processes.get(pid) === undefined ? SYMBOLIZE_DROPS.processUnknown : SYMBOLIZE_DROPS.unmapped, u.unmapped);
+        add(SYMBOLIZE_DROPS.fileUnreadable, u.unreadable);
+        add(SYMBOLIZE_DROPS.linesUnreadable, u.linesUnreadable);
       }
       add(SYMBOLIZE_DROPS.kernelUnresolved, kernel?.unresolved ?? 0);
       for (const f of created) if (!f.symbolized) unsymbolized++;

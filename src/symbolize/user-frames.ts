@@ -29,8 +29,12 @@ export interface MappingState {
   readonly file: FileSymbols | undefined;
   /** The readable path the symbols came from. */
   readonly path: string | undefined;
+  /** True when the file's symbols could not be read (the error went to onFileError). */
+  readonly unreadable?: boolean;
   /** Its DWARF line table once looked up (null: none or unreadable). */
   lines?: DwarfLineTable | null;
+  /** True when its line table could not be read (the error went to onFileError). */
+  linesUnreadable?: boolean;
 }
 
 /** Long-lived parts shared by every batch. */
@@ -41,8 +45,8 @@ export interface UserFrameContext {
   readonly resolveJit: ((pid: number, address: bigint) => JitSymbol | undefined) | undefined;
   /** Path of a copy of the vDSO image, or undefined when none could be made. */
   readonly vdsoPath: () => string | undefined;
-  /** Called once per file that could not be loaded, with the error. */
-  readonly onFileError: (error: Error) => void;
+  /** Called once per file whose symbols (or, with line info, line table) could not be loaded, with the error. */
+  readonly onFileError: (error: Error, what?: 'symbols' | 'lines') => void;
   /** DWARF line tables, when file:line is asked for (off by default: it costs time per file). */
   readonly lineTables?: LineTableCache | undefined;
 }
@@ -52,6 +56,10 @@ export interface UserFrameResolver {
   frame(address: bigint, isReturn: boolean): MutableFrame;
   /** Frames whose address lay in no mapping of the process. */
   readonly unmapped: number;
+  /** Frames in a mapping whose file's symbols could not be read. */
+  readonly unreadable: number;
+  /** Named frames without file:line because their file's line table could not be read. */
+  readonly linesUnreadable: number;
 }
 
 /** The mapping state of `m` in `pid`, loading the file's symbols on first use. */
@@ -59,15 +67,17 @@ export function mappingState(ctx: UserFrameContext, pid: number, m: ProcMapping)
   const known = ctx.states.get(m);
   if (known !== undefined) return known;
   let file: FileSymbols | undefined;
+  let unreadable = false;
   const path = mappingPath(ctx, pid, m);
   if (path !== undefined) {
     try {
       file = ctx.cache.get(path);
     } catch (err) {
+      unreadable = true;
       ctx.onFileError(err as Error);
     }
   }
-  return setMappingState(ctx, m, file, path);
+  return setMappingState(ctx, m, file, path, unreadable);
 }
 
 /** Where the symbols of `m` are read from: the file behind it, or the agent's copy of the vDSO. */
@@ -76,10 +86,10 @@ export function mappingPath(ctx: UserFrameContext, pid: number, m: ProcMapping):
 }
 
 /** Records what `m` resolved to (symbols loaded from `path`, or none). */
-export function setMappingState(ctx: UserFrameContext, m: ProcMapping, file: FileSymbols | undefined, path: string | undefined): MappingState {
+export function setMappingState(ctx: UserFrameContext, m: ProcMapping, file: FileSymbols | undefined, path: string | undefined, unreadable = false): MappingState {
   const module = m.path === '' ? '[anon]' : m.path.startsWith('/') ? basename(m.path) : m.path;
   const mapping: Mapping = { start: m.start, limit: m.end, fileOffset: m.offset, file: m.path === '' ? '[anon]' : m.path, buildId: file?.buildId };
-  const s: MappingState = { mapping, module, file, path: file === undefined ? undefined : path };
+  const s: MappingState = { mapping, module, file, path: file === undefined ? undefined : path, ...(unreadable ? { unreadable } : {}) };
   ctx.states.set(m, s);
   return s;
 }
@@ -91,7 +101,8 @@ function sourceLine(ctx: UserFrameContext, s: MappingState, vaddr: bigint): Sour
       s.lines = (s.path === undefined ? undefined : ctx.lineTables?.get(s.path)) ?? null;
     } catch (err) {
       s.lines = null;
-      ctx.onFileError(err as Error);
+      s.linesUnreadable = true;
+      ctx.onFileError(err as Error, 'lines');
     }
   }
   return s.lines?.lookup(vaddr);
@@ -107,6 +118,10 @@ export function createUserFrameResolver(
   const memo = [new Map<bigint, MutableFrame>(), new Map<bigint, MutableFrame>()];
   let reloaded = false;
   let unmapped = 0;
+  let unreadable = 0;
+  const unreadableFrames = new Set<MutableFrame>();
+  let linesUnreadable = 0;
+  const lineless = new Set<MutableFrame>();
 
   const findMapping = (address: bigint): ProcMapping | undefined => {
     let m = ctx.processes.findMapping(pid, address, false);
@@ -143,13 +158,17 @@ export function createUserFrameResolver(
     const vaddr = s.file?.offsetToVaddr(isReturn ? offset - 1n : offset);
     const hit = s.file === undefined || vaddr === undefined ? undefined : lookupName(s.file, vaddr);
     if (hit === undefined) {
-      return { functionName: `${s.module}+0x${offset.toString(16)}`, kind: s.file?.frameKind ?? 'native', address, mapping: s.mapping, symbolized: false };
+      const f: MutableFrame = { functionName: `${s.module}+0x${offset.toString(16)}`, kind: s.file?.frameKind ?? 'native', address, mapping: s.mapping, symbolized: false };
+      if (s.unreadable === true) unreadableFrames.add(f);
+      return f;
     }
     const pos = hit.fileName === undefined && ctx.lineTables !== undefined ? sourceLine(ctx, s, vaddr!) : undefined;
-    return {
+    const f: MutableFrame = {
       functionName: hit.name, kind: s.file!.frameKind, address, mapping: s.mapping,
       fileName: pos?.fileName ?? hit.fileName, line: pos?.line ?? hit.line, symbolized: true,
     };
+    if (hit.fileName === undefined && s.linesUnreadable === true) lineless.add(f);
+    return f;
   };
 
   return {
@@ -161,10 +180,18 @@ export function createUserFrameResolver(
         cache.set(address, f);
         created.push(f);
       } else if (f.mapping === undefined && !f.symbolized) unmapped++;
+      if (unreadableFrames.has(f)) unreadable++;
+      else if (lineless.has(f)) linesUnreadable++;
       return f;
     },
     get unmapped() {
       return unmapped;
+    },
+    get unreadable() {
+      return unreadable;
+    },
+    get linesUnreadable() {
+      return linesUnreadable;
     },
   };
 }

@@ -6,6 +6,7 @@ import { ElfFile } from '../elf/elf-file.js';
 import { fileIdentity } from '../elf/file-identity.js';
 import { indexEhFrame } from '../elf/eh-frame-index.js';
 import { readEhFrame } from '../elf/eh-frame-section.js';
+import { parseSection } from '../elf/section-format-error.js';
 import type { ElfProgramHeader } from '../elf/elf-types.js';
 import { encodeUnwindTable } from './unwind-table-codec.js';
 import type { TableDiskCache } from './table-disk-cache.js';
@@ -91,9 +92,13 @@ export function cachedFileUnwindTable(path: string, cache: TableDiskCache): File
  * The encoded table of `elf`'s .eh_frame, undefined without one: compiled
  * from the flat index when the fast path takes the file, else built by the
  * reference path (parse into objects, run, convert, encode), which also
- * produces the errors.
+ * produces the errors: a SectionFormatError naming the file and `.eh_frame`.
  */
 export function buildEncodedTable(elf: ElfFile): CompiledUnwindTable | undefined {
+  return parseSection(elf.path, '.eh_frame', () => buildFromEhFrame(elf));
+}
+
+function buildFromEhFrame(elf: ElfFile): CompiledUnwindTable | undefined {
   const sec = elf.section('.eh_frame');
   if (sec === undefined || sec.size === 0) return undefined;
   const index = indexEhFrame(sec.bytes(), sec.address, { dataRel: elf.section('.got')?.address, textRel: elf.section('.text')?.address });

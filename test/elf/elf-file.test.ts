@@ -130,13 +130,13 @@ describe('ElfFile', () => {
   it('rejects non-ELF, 32-bit and truncated input with clear messages', () => {
     const text = join(tmp, 'text');
     writeFileSync(text, 'hello world, not an elf file at all\n');
-    expect(() => ElfFile.open(text)).toThrow(`reading elf ${text}: not an ELF file`);
+    expect(() => ElfFile.open(text)).toThrow(`reading elf ${text}: ELF header: not an ELF file`);
     const elf32 = join(tmp, 'elf32');
     writeFileSync(elf32, Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1]), Buffer.alloc(60)]));
-    expect(() => ElfFile.open(elf32)).toThrow(`reading elf ${elf32}: only 64-bit ELF files are supported`);
+    expect(() => ElfFile.open(elf32)).toThrow(`reading elf ${elf32}: ELF header: only 64-bit ELF files are supported`);
     const cut = join(tmp, 'cut');
     writeFileSync(cut, readFileSync(fx.pie).subarray(0, 200));
-    expect(() => ElfFile.open(cut)).toThrow(`reading elf ${cut}: truncated file`);
+    expect(() => ElfFile.open(cut)).toThrow(`reading elf ${cut}: program headers: truncated file`);
     expect(() => ElfFile.open(join(tmp, 'missing'))).toThrow(`reading elf ${join(tmp, 'missing')}: ENOENT`);
   });
 

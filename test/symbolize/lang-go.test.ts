@@ -108,8 +108,8 @@ describe('Go pclntab', () => {
     } finally {
       sh.close();
     }
-    expect(() => parseGoPclntab(new Uint8Array(64))).toThrow(/^parsing gopclntab: unknown magic/);
-    expect(() => parseGoPclntab(new Uint8Array(4))).toThrow(/^parsing gopclntab: table too short/);
+    expect(() => parseGoPclntab(new Uint8Array(64))).toThrow(/^reading \.gopclntab: unknown magic/);
+    expect(() => parseGoPclntab(new Uint8Array(4))).toThrow(/^reading \.gopclntab: table too short/);
   });
 
   // Go 1.16 and 1.20+ are not the installed toolchain: check their layouts on tables built here.

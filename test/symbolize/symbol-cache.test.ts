@@ -60,6 +60,6 @@ describe('SymbolCache', () => {
   it('throws a clear error for unreadable or non-ELF files', () => {
     const cache = createSymbolCache();
     expect(() => cache.get('/nonexistent/lib.so')).toThrow('loading symbols of /nonexistent/lib.so: ENOENT');
-    expect(() => cache.get('/etc/hostname')).toThrow('loading symbols of /etc/hostname: reading elf /etc/hostname: not an ELF file');
+    expect(() => cache.get('/etc/hostname')).toThrow('loading symbols of /etc/hostname: reading elf /etc/hostname: ELF header: not an ELF file');
   });
 });
