@@ -51,6 +51,7 @@ const unit = [
   'test/process/proc-maps.test.ts',
   'test/receive/receive-units.test.ts',
   'test/profile/network-aggregator.test.ts',
+  'test/profile/profile-diff.test.ts',
   'test/process/process-tracking.test.ts',
   'test/samplers/network-decode.test.ts',
   'test/samplers/network-sampler-fake.test.ts',
