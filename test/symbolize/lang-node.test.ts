@@ -118,6 +118,11 @@ describe('perf map files', () => {
     expect(map.lookup(0x3005n)?.name).toBe('A.third()');
     expect(map.lookup(0x1010n)?.name).toBe('A.first2()');
     expect(map.lookup(0x1050n)?.name).toBe('A.first()');
+    // Newer code that starts before stale entries and covers them wins over the nearer start.
+    appendFileSync(file, '0f00 180 void A.big()\n');
+    expect(map.refresh()).toBe(true);
+    expect(map.lookup(0x1010n)?.name).toBe('A.big()');
+    expect(map.lookup(0x1090n)?.name).toBe('A.first()');
 
     // The resolver reads on a miss, then waits before reading again.
     let clock = 0;
