@@ -18,15 +18,18 @@ export interface DiffOptions {
 /** Formats a difference can be written in. */
 type DiffFormat = NonNullable<DiffOptions['format']>;
 
+/** `--value` names as `meshprof record` takes them, for the sample types a pprof names otherwise. */
+const VALUE_ALIASES: Readonly<Record<string, string>> = { duration: 'off_cpu', samples: 'samples' };
+
 /** Which value folded output prints: --value, else blocked time (off-CPU), in-use bytes (memory) or the first. */
 function valueIndex(diff: ProfileDiff, value: string | undefined): number {
   const names = diff.sampleTypes.map((t) => t.type);
   if (value !== undefined) {
-    const i = names.indexOf(value);
+    const i = names.indexOf(value) >= 0 ? names.indexOf(value) : names.indexOf(VALUE_ALIASES[value] ?? value);
     if (i < 0) throw new UsageError(`--value ${value} is not a sample type of these profiles: use one of ${names.join(', ')}`);
     return i;
   }
-  for (const preferred of ['duration', 'inuse_space']) {
+  for (const preferred of ['off_cpu', 'duration', 'inuse_space']) {
     const i = names.indexOf(preferred);
     if (i >= 0) return i;
   }

@@ -54,7 +54,7 @@ function buildProgram(run: { code: number; task?: () => Promise<number> }): Comm
     .argument('<new>', 'the recording after the change')
     .option('-o, --output <file>', 'where to write the difference', 'diff.html')
     .addOption(new Option('-f, --format <format>', 'override the format the file name implies').choices(['pprof', 'folded', 'html']))
-    .option('--value <type>', 'folded output: which sample type to print (e.g. switches, duration, inuse_space); default duration, inuse_space or the first')
+    .option('--value <type>', 'folded output: which sample type to print (e.g. switches, duration, inuse_space); default off-CPU duration, in-use bytes or the first')
     .action((base: string, next: string, opts: DiffOptions) => { run.task = async () => (await import('./diff-command.js')).runDiffCommand(base, next, opts); });
 
   program

@@ -87,10 +87,10 @@ describe('meshprof diff (real BPF, as root)', { timeout: 180_000 }, () => {
     console.log(`diff flat: work_a ${byName.get('work_a')}, work_b ${byName.get('work_b')}, work_c ${byName.get('work_c')}`);
     const largest = [...rows].sort((a, b) => Math.abs(b.flat) - Math.abs(a.flat))[0];
     expect(largest?.name, top).toBe('work_a');
-    // work_a's share went from a third to a half: it gained about half of BASE's own work_a.
+    // work_a doubled: it gained about its own BASE count; the others did the same work twice (noise only).
     const a = byName.get('work_a') ?? 0;
     expect(a).toBeGreaterThan(0);
-    for (const other of ['work_b', 'work_c']) expect(Math.abs(byName.get(other) ?? 0), top).toBeLessThan(a / 2);
+    for (const other of ['work_b', 'work_c']) expect(Math.abs(byName.get(other) ?? 0), top).toBeLessThan(0.7 * a);
   });
 
   it('writes a two-column folded diff and a differential flame graph', async () => {
