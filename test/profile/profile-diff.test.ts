@@ -72,6 +72,21 @@ describe('diffProfiles', () => {
     expect(values).toContain(6);
   });
 
+  it('diffs memory profiles type by type, in-use bytes the pprof default', () => {
+    const types = ['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space'].map((type) => ({ type, unit: type.endsWith('space') ? 'bytes' : 'count' }));
+    const heap = (scale: number): Profile => ({
+      ...base, sampleTypes: types,
+      samples: base.samples.map((s) => ({ ...s, values: [1, 1024, 1, scale * 512] })),
+    });
+    const diff = diffProfiles(heap(1), rebuilt(heap(3), () => 1));
+    expect(diff.newTotals[3]! - diff.baseTotals[3]!).toBe(6 * 2 * 512);
+    const pprof = PprofProfile.decode(gunzipSync(encodePprof(diff)));
+    expect(pprof.stringTable.strings[Number(pprof.defaultSampleType)]).toBe('inuse_space');
+    // In-use grew by 1,024 bytes per sample merged into a stack; allocations did not change.
+    expect(pprof.sample.map((s) => Number(s.value[3]) % 1024)).toEqual(pprof.sample.map(() => 0));
+    expect(pprof.sample.every((s) => Number(s.value[3]) > 0 && Number(s.value[1]) === 0)).toBe(true);
+  });
+
   it('refuses profiles of different kinds with both sides named', () => {
     const offcpu = { ...base, sampleTypes: [{ type: 'switches', unit: 'count' }, { type: 'duration', unit: 'nanoseconds' }] };
     expect(() => diffProfiles(base, offcpu)).toThrow(ProfileDiffError);
