@@ -93,6 +93,11 @@ export function onCpuShares(p: Profile): { tracing: number; accessLog: number } 
   };
 }
 
+/** On-CPU share of the access log's write(2) path alone (the rest of the access log's share is formatting), in percent. */
+export function onCpuAccessLogWriteShare(p: Profile): number {
+  return shareOf(p, 0, (s) => isAccessLogWrite(s.frames));
+}
+
 /** Share of the proxy's off-CPU switches (value 0) whose stack is an access-log write, in percent. */
 export function offCpuAccessLogWriteShare(p: Profile, proxyName = 'nginx'): number {
   return shareOf(p, 0, (s) => isAccessLogWrite(s.frames), (s) => processName(p, s) === proxyName);

@@ -12,7 +12,7 @@ import { encodeHtml } from '../../src/encode/html.js';
 import { packageRoot } from '../../src/kernel/package-root.js';
 import type { Profile } from '../../src/profile/model.js';
 import { parseProfileFile } from '../../src/receive/profile-file-input.js';
-import { offCpuAccessLogWriteShare, onCpuShares } from './classify.js';
+import { offCpuAccessLogWriteShare, onCpuAccessLogWriteShare, onCpuShares } from './classify.js';
 import type { CpuBudget } from './cpu-budget.js';
 import { startMesh, type AccessLog } from './mesh.js';
 import type { SpanReceiver } from './span-receiver.js';
@@ -62,6 +62,8 @@ export interface Measured {
   readonly row: ScenarioRow;
   /** Requests per CPU-second the proxy and service used: QPS without the noise of a shared machine. */
   readonly requestsPerCpuSecond: number;
+  /** The part of onCpuShare.accessLog spent in write(2); the rest is formatting. */
+  readonly accessLogWriteCpu: number;
 }
 
 const slug = (name: string): string => name.replace(/%/g, 'pct').replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
@@ -128,13 +130,14 @@ export async function runConfiguration(config: Configuration, ctx: ScenarioConte
       onCpuShare: onCpuShares(on), offCpuShare: { accessLogWrite: offCpuAccessLogWriteShare(off) },
     };
     const requestsPerCpuSecond = cpu > 0 ? Math.round(load.requests / cpu) : 0;
+    const accessLogWriteCpu = onCpuAccessLogWriteShare(on);
     const spans = ctx.receiver.received();
     ctx.log(`${config.name}: ${row.qps} req/s, ${requestsPerCpuSecond} req per CPU-second (${cpu.toFixed(1)} CPU-s), ` +
-      `tracing ${row.onCpuShare.tracing.toFixed(1)}%, access log ${row.onCpuShare.accessLog.toFixed(1)}% of CPU, ` +
+      `tracing ${row.onCpuShare.tracing.toFixed(1)}%, access log ${row.onCpuShare.accessLog.toFixed(1)}% of CPU (write(2) ${accessLogWriteCpu.toFixed(1)}%), ` +
       `access-log writes ${row.offCpuShare.accessLogWrite.toFixed(1)}% of the proxy's switches; ` +
       `${spans.requests - before.requests} OTLP exports (${((spans.bytes - before.bytes) / 1e6).toFixed(1)} MB), access log ${(mesh.accessLogBytes() / 1e6).toFixed(1)} MB; ` +
       `${summaries.map((s) => s.replace(/^wrote \S+ /, '')).join(' / ')}`);
-    return { row, requestsPerCpuSecond };
+    return { row, requestsPerCpuSecond, accessLogWriteCpu };
   } finally {
     await mesh.stop();
   }
@@ -142,9 +145,9 @@ export async function runConfiguration(config: Configuration, ctx: ScenarioConte
 
 /** The seed's table: configuration, QPS, CPU shares, off-CPU share; and requests per CPU-second. */
 export function formatTable(measured: readonly Measured[]): string {
-  const head = ['configuration', 'QPS', 'req/CPU-s', 'tracing CPU %', 'access log CPU %', 'access-log writes % of proxy off-CPU switches'];
-  const body = measured.map(({ row: r, requestsPerCpuSecond }) => [r.name, String(r.qps), String(requestsPerCpuSecond), r.onCpuShare.tracing.toFixed(1),
-    r.onCpuShare.accessLog.toFixed(1), r.offCpuShare.accessLogWrite.toFixed(1)]);
+  const head = ['configuration', 'QPS', 'req/CPU-s', 'tracing CPU %', 'access log CPU %', 'of which write(2)', 'access-log writes % of proxy off-CPU switches'];
+  const body = measured.map(({ row: r, requestsPerCpuSecond, accessLogWriteCpu }) => [r.name, String(r.qps), String(requestsPerCpuSecond), r.onCpuShare.tracing.toFixed(1),
+    r.onCpuShare.accessLog.toFixed(1), accessLogWriteCpu.toFixed(1), r.offCpuShare.accessLogWrite.toFixed(1)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), ...body.map(line)].join('\n');

@@ -3,7 +3,7 @@
 // and its unnamed callee, access-log writes by the write(2) path.
 import { describe, expect, it } from 'vitest';
 import {
-  isAccessLogStack, isAccessLogWrite, isTracingStack, offCpuAccessLogWriteShare, onCpuShares,
+  isAccessLogStack, isAccessLogWrite, isTracingStack, offCpuAccessLogWriteShare, onCpuAccessLogWriteShare, onCpuShares,
 } from '../../bench/scenario/classify.js';
 import type { Frame, Profile, ProfileSample } from '../../src/profile/model.js';
 
@@ -60,13 +60,15 @@ describe('scenario classification', () => {
       sampleTypes: [{ type: 'samples', unit: 'count' }], periodType: { type: 'cpu', unit: 'nanoseconds' }, period: 1, startTimeNs: 0n, durationNs: 0n, drops: {},
       processes: new Map([[1, { pid: 1, name: 'nginx', attributes: {} }], [2, { pid: 2, name: 'node', attributes: {} }]]),
       samples: [
-        sample(1, stack(freeRequest, logHandler, native('ngx_sprintf')), [5]),
+        sample(1, stack(freeRequest, logHandler, native('ngx_sprintf')), [4]),
+        sample(1, stack(freeRequest, logHandler, ...writeFrames), [1]),
         sample(1, stack(native('ngx_http_proxy_handler')), [45]),
         sample(2, stack(emit, incoming, attributes), [20]),
         sample(2, stack(emit, incoming, emit, app), [30]),
       ],
     };
     expect(onCpuShares(onCpu)).toEqual({ tracing: 20, accessLog: 5 });
+    expect(onCpuAccessLogWriteShare(onCpu)).toBe(1);
     const offCpu: Profile = {
       ...onCpu, sampleTypes: [{ type: 'switches', unit: 'count' }, { type: 'duration', unit: 'nanoseconds' }],
       samples: [
