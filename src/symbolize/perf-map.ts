@@ -100,6 +100,7 @@ export function openPerfMap(pid: number, opts: { procRoot?: string; fallbackKind
   let head: Buffer = Buffer.alloc(0);
   // Entries by start, each with its line number: of overlapping entries the later line is the live code.
   let sorted: { sym: PerfMapSymbol; seq: number }[] | undefined;
+  let largest = 0n;
   let fallback: FrameKind = opts.fallbackKind ?? 'jvm';
 
   const readRange = (fd: number, from: number, to: number): Buffer => {
@@ -156,6 +157,7 @@ export function openPerfMap(pid: number, opts: { procRoot?: string; fallbackKind
   };
 
   const lookup = (address: bigint): PerfMapSymbol | undefined => {
+    if (sorted === undefined) largest = entries.reduce((m, e) => (e.size > m ? e.size : m), 0n);
     sorted ??= entries.map((sym, seq) => ({ sym, seq })).sort((a, b) => (a.sym.start < b.sym.start ? -1 : a.sym.start > b.sym.start ? 1 : a.seq - b.seq));
     let lo = 0;
     let hi = sorted.length - 1;
@@ -168,12 +170,14 @@ export function openPerfMap(pid: number, opts: { procRoot?: string; fallbackKind
       } else hi = mid - 1;
     }
     // Replaced code overlaps older entries: V8 reuses freed code space, and
-    // a new function may start before a stale entry that still covers the
-    // address. Look back a little and take the newest entry that covers it.
+    // a new function may start before any number of stale entries that
+    // still cover the address. Every entry that covers it starts within the
+    // largest size of the address; of those, the newest is the live code.
     let best: { sym: PerfMapSymbol; seq: number } | undefined;
-    for (let i = at; i >= 0 && i > at - 64; i--) {
+    for (let i = at; i >= 0; i--) {
       const e = sorted[i];
-      if (e !== undefined && address < e.sym.start + e.sym.size && (best === undefined || e.seq > best.seq)) best = e;
+      if (e === undefined || e.sym.start + largest <= address) break;
+      if (address < e.sym.start + e.sym.size && (best === undefined || e.seq > best.seq)) best = e;
     }
     return best?.sym;
   };
