@@ -7,7 +7,7 @@
  * profiles, and the table gives QPS and what tracing and access logging
  * cost. See docs/scenario.md.
  *
- *   --quick          10 s of load per configuration (about 2.5 minutes in all)
+ *   --quick          10 s of load per configuration (2-3 minutes in all here)
  *   --out FILE       the rows as JSON ({"rows":[...]}, shares in percent)
  *   --dir DIR        where profiles, flame graphs and the table go (default bench/results/scenario-<time>)
  *   --cpus N         the budget (default 1 of this 2-CPU machine; wrk and the profiler run outside it)
