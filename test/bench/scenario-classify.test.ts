@@ -37,6 +37,10 @@ describe('scenario classification', () => {
     // The patched res.end only passes the app's response on to Node.js.
     expect(isTracingStack(stack(app, patchedEnd, nodeEnd, native('uv_write')))).toBe(false);
     expect(isTracingStack(stack(native('uv_run'), native('v8::internal::Heap::CollectGarbage')))).toBe(false);
+    // A module's top-level code on a request's stack is a stale name: passed over.
+    const wrapper = { ...js('(anonymous)', `${OTEL}/api/build/src/version.js`), line: 1 };
+    expect(isTracingStack(stack(app, nodeEnd, wrapper, native('uv_write')))).toBe(false);
+    expect(isTracingStack(stack(emit, incoming, wrapper))).toBe(true);
   });
 
   it('finds the access log under ngx_http_free_request\'s unnamed callee only', () => {
