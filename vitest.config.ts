@@ -14,6 +14,7 @@ import { defineConfig } from 'vitest/config';
  */
 const unit = [
   'test/agent/agent-config.test.ts',
+  'test/bench/scenario-classify.test.ts',
   'test/export/agent-metrics.test.ts',
   'test/discovery/discovery-service.test.ts',
   'test/config/*.test.ts',
@@ -52,6 +53,7 @@ const unit = [
   'test/process/proc-maps.test.ts',
   'test/receive/receive-units.test.ts',
   'test/profile/network-aggregator.test.ts',
+  'test/profile/profile-diff.test.ts',
   'test/process/process-tracking.test.ts',
   'test/samplers/network-decode.test.ts',
   'test/samplers/network-sampler-fake.test.ts',

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../kernel/package-root.js';
 import type { RecordOptions } from './record-command.js';
+import type { DiffOptions } from './diff-command.js';
 import { RECORD_KINDS } from '../profile/profile-kinds.js';
 import { UsageError } from './usage-error.js';
 
@@ -45,6 +46,16 @@ function buildProgram(run: { code: number; task?: () => Promise<number> }): Comm
     .addOption(new Option('--unwind <method>', 'user stacks: .eh_frame tables in the kernel (falling back to frame pointers), or frame pointers only')
       .choices(['eh-frame', 'frame-pointers']).default('eh-frame'))
     .action((opts: RecordOptions) => { run.task = async () => (await import('./record-command.js')).runRecordCommand(opts); });
+
+  program
+    .command('diff')
+    .description('compare two recordings (pprof or folded) stack by stack, by function names: writes NEW - BASE as .pb.gz, a two-column .folded or a differential flame graph .html')
+    .argument('<base>', 'the recording before the change')
+    .argument('<new>', 'the recording after the change')
+    .option('-o, --output <file>', 'where to write the difference', 'diff.html')
+    .addOption(new Option('-f, --format <format>', 'override the format the file name implies').choices(['pprof', 'folded', 'html']))
+    .option('--value <type>', 'folded output: which sample type to print (e.g. switches, duration, inuse_space); default off-CPU duration, in-use bytes or the first')
+    .action((base: string, next: string, opts: DiffOptions) => { run.task = async () => (await import('./diff-command.js')).runDiffCommand(base, next, opts); });
 
   program
     .command('agent')

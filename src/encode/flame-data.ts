@@ -16,6 +16,11 @@ export interface FlameData {
   readonly names: readonly string[];
   readonly kinds: readonly string[];
   readonly root: CompactNode;
+  /**
+   * Present in a differential graph: each node's values then hold NEW's
+   * values (which size it) followed by BASE's, and these are both totals.
+   */
+  readonly diff?: { readonly baseTotals: readonly number[]; readonly newTotals: readonly number[] };
 }
 
 /** Interns a tree into the compact embedded form. */

@@ -52,6 +52,30 @@ export const FLAME_VIEWER_JS = String.raw`
     }
   }
 
+  // A differential graph (diff-html.ts): values hold NEW then BASE; the
+  // colour is the change of a frame's share of the total, scaled to the
+  // largest change so the most changed frame is the deepest red or blue.
+  var diff = data.diff || null;
+  var TYPES = data.types.length;
+  var maxChange = 0;
+  function change(n, t) {
+    var nt = diff.newTotals[t] || 0, bt = diff.baseTotals[t] || 0;
+    return (nt > 0 ? (n.values[t] || 0) / nt : 0) - (bt > 0 ? (n.values[TYPES + t] || 0) / bt : 0);
+  }
+  function largestChange(t) {
+    var m = 0;
+    (function walk(n) {
+      m = Math.max(m, Math.abs(change(n, t)));
+      for (var i = 0; i < n.children.length; i++) walk(n.children[i]);
+    })(root);
+    return m;
+  }
+  function diffColour(n) {
+    var c = change(n, state.type), f = maxChange > 0 ? Math.min(1, Math.abs(c) / maxChange) : 0;
+    var light = Math.round(96 - 46 * f);
+    return c > 0 ? 'hsl(0,85%,' + light + '%)' : c < 0 ? 'hsl(220,85%,' + light + '%)' : 'hsl(0,0%,96%)';
+  }
+
   function formatValue(v, t) {
     var type = data.types[t] || { type: 'value', unit: 'count' };
     var unit = type.unit;
@@ -109,7 +133,7 @@ export const FLAME_VIEWER_JS = String.raw`
       div.style.left = (100 * it.x) + '%';
       div.style.width = (100 * it.w) + '%';
       div.style.top = (maxDepth - n.depth) * ROW + 'px';
-      div.style.background = colour(n.kind, n.name);
+      div.style.background = diff ? diffColour(n) : colour(n.kind, n.name);
       div.setAttribute('data-i', String(j));
       div.textContent = n.name;
       frag.appendChild(div);
@@ -139,6 +163,10 @@ export const FLAME_VIEWER_JS = String.raw`
     for (var i = 0; i < n.children.length; i++) self -= n.children[i].values[t] || 0;
     var text = formatValue(v, t) + ', ' + pct(v, root.values[t] || 0) + ' of total';
     if (state.zoom !== root) text += ', ' + pct(v, state.zoom.values[t] || 0) + ' of zoomed';
+    if (diff) {
+      var c = change(n, t);
+      text += ' (BASE ' + formatValue(n.values[TYPES + t] || 0, t) + '; share ' + (c >= 0 ? '+' : '') + (100 * c).toFixed(2) + ' points)';
+    }
     return { name: n.name, text: text, extra: (KIND_LABELS[n.kind] || n.kind) + ' \u00b7 self ' + formatValue(self, t) };
   }
   function showDetails(n) {
@@ -237,6 +265,7 @@ export const FLAME_VIEWER_JS = String.raw`
   function setType(t) {
     state.type = t;
     typeSelect.value = String(t);
+    if (diff) maxChange = largestChange(t);
     // A zoomed frame with nothing of the new type would draw an empty chart.
     if (!(state.zoom.values[t] > 0)) state.zoom = root;
   }
@@ -244,7 +273,7 @@ export const FLAME_VIEWER_JS = String.raw`
 
   var KIND_ORDER = ['process', 'native', 'go', 'jvm', 'v8js', 'cpython', 'kernel'];
   var legend = document.getElementById('legend');
-  KIND_ORDER.forEach(function (k) {
+  (diff ? [] : KIND_ORDER).forEach(function (k) {
     if (data.kinds.indexOf(k) === -1) return;
     var span = document.createElement('span'), sw = document.createElement('span');
     sw.className = 'swatch';
@@ -254,6 +283,17 @@ export const FLAME_VIEWER_JS = String.raw`
     span.appendChild(document.createTextNode(KIND_LABELS[k] || k));
     legend.appendChild(span);
   });
+
+  if (diff) {
+    [['hsl(0,85%,50%)', 'share grew'], ['hsl(0,0%,96%)', 'unchanged'], ['hsl(220,85%,50%)', 'share shrank']].forEach(function (e) {
+      var span = document.createElement('span'), sw = document.createElement('span');
+      sw.className = 'swatch';
+      sw.style.background = e[0];
+      span.appendChild(sw);
+      span.appendChild(document.createTextNode(e[1]));
+      legend.appendChild(span);
+    });
+  }
 
   function applyHash() {
     var p = new URLSearchParams(location.hash.replace(/^#/, ''));

@@ -3,7 +3,7 @@
  * (hover, zoom, search, sample-type switch) that needs no network.
  */
 import type { Profile } from '../profile/model.js';
-import { escapeHtml, scriptSafeJson, toFlameData } from './flame-data.js';
+import { escapeHtml, scriptSafeJson, toFlameData, type FlameData } from './flame-data.js';
 import { buildFlameTree } from './flame-tree.js';
 import { FLAME_VIEWER_JS } from './flame-viewer-script.js';
 import { FLAME_VIEWER_CSS } from './flame-viewer-style.js';
@@ -19,9 +19,16 @@ export const FLAME_DATA_ELEMENT_ID = 'flame-data';
 
 /** Encodes a profile as a standalone HTML flame graph (root at the bottom). */
 export function encodeHtml(profile: Profile, options: HtmlOptions = {}): string {
-  const title = escapeHtml(options.title ?? 'meshprof flame graph');
-  const data = scriptSafeJson(toFlameData(buildFlameTree(profile), profile.sampleTypes));
-  const window = describeWindow(profile);
+  const data = toFlameData(buildFlameTree(profile), profile.sampleTypes);
+  return renderFlamePage(options.title ?? 'meshprof flame graph', data,
+    'Flame graph, root at the bottom: each bar is a function, its width the inclusive value, callers below callees. Hover for details, click to zoom.' +
+    describeWindow(profile));
+}
+
+/** The page around a flame graph's data: `title` and `note` are plain text (escaped here). */
+export function renderFlamePage(titleText: string, flameData: FlameData, note: string): string {
+  const title = escapeHtml(titleText);
+  const data = scriptSafeJson(flameData);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -33,7 +40,7 @@ export function encodeHtml(profile: Profile, options: HtmlOptions = {}): string 
 <body>
 <header>
 <h1>${title}</h1>
-<p class="sub">Flame graph, root at the bottom: each bar is a function, its width the inclusive value, callers below callees. Hover for details, click to zoom.${window}</p>
+<p class="sub">${escapeHtml(note)}</p>
 <div class="controls">
 <label id="type-field">Value <select id="type"></select></label>
 <input id="search" type="search" placeholder="Search functions" aria-label="search functions">
@@ -58,5 +65,5 @@ function describeWindow(profile: Profile): string {
   if (profile.startTimeNs <= 0n) return '';
   const start = new Date(Number(profile.startTimeNs / 1_000_000n)).toISOString();
   const seconds = (Number(profile.durationNs) / 1e9).toFixed(2);
-  return escapeHtml(` Window: ${start}, ${seconds} s.`);
+  return ` Window: ${start}, ${seconds} s.`;
 }

@@ -85,7 +85,7 @@ export interface PerfMap {
   readonly path: string;
   /** Reads what was appended since the last call; true when something changed. */
   refresh(): boolean;
-  /** The symbol covering `address`; of overlapping ones, the nearest start wins, then the later line. */
+  /** The symbol covering `address`; of overlapping ones, the later line (newer code) wins. */
   lookup(address: bigint): PerfMapSymbol | undefined;
   /** Number of entries held. */
   readonly size: number;
@@ -107,7 +107,9 @@ export function openPerfMap(pid: number, opts: { procRoot?: string; fallbackKind
   let entries: PerfMapSymbol[] = [];
   let consumed = 0;
   let head: Buffer = Buffer.alloc(0);
-  let sorted: PerfMapSymbol[] | undefined;
+  // Entries by start, each with its line number: of overlapping entries the later line is the live code.
+  let sorted: { sym: PerfMapSymbol; seq: number }[] | undefined;
+  let largest = 0n;
   let fallback: FrameKind = opts.fallbackKind ?? 'jvm';
 
   const readRange = (fd: number, from: number, to: number): Buffer => {
@@ -164,24 +166,29 @@ export function openPerfMap(pid: number, opts: { procRoot?: string; fallbackKind
   };
 
   const lookup = (address: bigint): PerfMapSymbol | undefined => {
-    // A stable sort keeps file order among equal starts, so later (newer) entries sit later.
-    sorted ??= [...entries].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    if (sorted === undefined) largest = entries.reduce((m, e) => (e.size > m ? e.size : m), 0n);
+    sorted ??= entries.map((sym, seq) => ({ sym, seq })).sort((a, b) => (a.sym.start < b.sym.start ? -1 : a.sym.start > b.sym.start ? 1 : a.seq - b.seq));
     let lo = 0;
     let hi = sorted.length - 1;
     let at = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if ((sorted[mid]?.start ?? 0n) <= address) {
+      if ((sorted[mid]?.sym.start ?? 0n) <= address) {
         at = mid;
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    // Replaced code overlaps older entries; look back a little for one that covers.
-    for (let i = at; i >= 0 && i > at - 16; i--) {
-      const s = sorted[i];
-      if (s !== undefined && address < s.start + s.size) return s;
+    // Replaced code overlaps older entries: V8 reuses freed code space, and
+    // a new function may start before any number of stale entries that
+    // still cover the address. Every entry that covers it starts within the
+    // largest size of the address; of those, the newest is the live code.
+    let best: { sym: PerfMapSymbol; seq: number } | undefined;
+    for (let i = at; i >= 0; i--) {
+      const e = sorted[i];
+      if (e === undefined || e.sym.start + largest <= address) break;
+      if (address < e.sym.start + e.sym.size && (best === undefined || e.seq > best.seq)) best = e;
     }
-    return undefined;
+    return best?.sym;
   };
 
   return {

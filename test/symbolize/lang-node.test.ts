@@ -118,6 +118,17 @@ describe('perf map files', () => {
     expect(map.lookup(0x3005n)?.name).toBe('A.third()');
     expect(map.lookup(0x1010n)?.name).toBe('A.first2()');
     expect(map.lookup(0x1050n)?.name).toBe('A.first()');
+    // Newer code that starts before stale entries and covers them wins over the nearer start.
+    appendFileSync(file, '0f00 180 void A.big()\n');
+    expect(map.refresh()).toBe(true);
+    expect(map.lookup(0x1010n)?.name).toBe('A.big()');
+    expect(map.lookup(0x1090n)?.name).toBe('A.first()');
+    // However many stale entries lie between the newer entry's start and the address.
+    const stale = Array.from({ length: 100 }, (_, i) => `${(0x9000 + i * 0x10).toString(16)} 10 void X.stale${i}()\n`).join('');
+    appendFileSync(file, `${stale}8f00 1000 void A.huge()\n`);
+    expect(map.refresh()).toBe(true);
+    expect(map.lookup(0x9635n)?.name).toBe('A.huge()');
+    expect(map.lookup(0x9ef0n)?.name).toBe('A.huge()');
 
     // The resolver reads on a miss, then waits before reading again.
     let clock = 0;

@@ -1,0 +1,110 @@
+/**
+ * One configuration of the scenario's mesh on loopback: Debian's nginx as
+ * the sidecar stand-in (one worker, access log long, short or off) in front
+ * of the traced Node.js service, both started inside the CPU budget.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CpuBudget } from './cpu-budget.js';
+
+/** Access log settings, as the issue names them. */
+export type AccessLog = 'default' | 'short' | 'off';
+
+/** A long format in JSON, as Istio's and Envoy's default access logs are: many fields, each escaped. */
+const LONG_FORMAT = `escape=json '{"start_time":"$time_iso8601","method":"$request_method","path":"$request_uri",` +
+  `"protocol":"$server_protocol","response_code":"$status","bytes_received":"$request_length","bytes_sent":"$bytes_sent",` +
+  `"duration":"$request_time","upstream_service_time":"$upstream_response_time","x_forwarded_for":"$http_x_forwarded_for",` +
+  `"user_agent":"$http_user_agent","request_id":"$request_id","authority":"$host","upstream_host":"$upstream_addr",` +
+  `"upstream_status":"$upstream_status","downstream_remote_address":"$remote_addr:$remote_port",` +
+  `"downstream_local_address":"$server_addr:$server_port","connection":"$connection","requests":"$connection_requests","msec":"$msec"}'`;
+const SHORT_FORMAT = `'$status $request_time'`;
+
+/** A running mesh. */
+export interface Mesh {
+  readonly proxyPort: number;
+  /** The nginx worker (the one process that handles requests) and the service. */
+  readonly proxyPid: number;
+  readonly servicePid: number;
+  readonly accessLogPath: string;
+  accessLogBytes(): number;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+function waitFor(child: ChildProcess, text: string, what: string): Promise<void> {
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes(text)) resolve(); });
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}) before it was ready: ${out}`)));
+  });
+}
+
+function exited(c: ChildProcess): Promise<void> {
+  return c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', () => r()));
+}
+
+/** Starts service and proxy for one configuration and waits until a request passes through both. */
+export async function startMesh(opts: { sampling: number | 'off'; accessLog: AccessLog; otlpPort: number; budget: CpuBudget; serviceScript: string }): Promise<Mesh> {
+  const dir = mkdtempSync(join(tmpdir(), 'meshprof-scenario-'));
+  const [proxyPort, servicePort] = [await freePort(), await freePort()];
+  // --perf-basic-prof: a perf map meshprof names JavaScript frames with; interpreted
+  // functions get frames of their own; code never moved, so the map stays true.
+  const [cmd, ...args] = opts.budget.wrap([process.execPath, '--perf-basic-prof', '--interpreted-frames-native-stack', '--no-compact-code-space', opts.serviceScript, String(servicePort), String(opts.sampling), String(opts.otlpPort)]);
+  const service = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' } });
+  await waitFor(service, 'listening', 'the service');
+
+  const accessLogPath = join(dir, 'access.log');
+  const log = opts.accessLog === 'off' ? 'access_log off;' : `log_format scenario ${opts.accessLog === 'default' ? LONG_FORMAT : SHORT_FORMAT}; access_log ${accessLogPath} scenario;`;
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir};`).join(' ');
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `daemon off; master_process on; worker_processes 1; error_log stderr crit; pid ${join(dir, 'nginx.pid')};
+events { worker_connections 1024; }
+http { ${log} ${temp}
+  upstream service { server 127.0.0.1:${servicePort}; keepalive 64; }
+  server { listen 127.0.0.1:${proxyPort} backlog=1024;
+    location / { proxy_pass http://service; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+`);
+  const [ncmd, ...nargs] = opts.budget.wrap(['/usr/sbin/nginx', '-c', conf, '-p', dir]);
+  const nginx = spawn(ncmd!, nargs, { stdio: ['ignore', 'ignore', 'inherit'] });
+  let worker = 0;
+  for (let i = 0; i < 100 && worker === 0; i++) {
+    await sleep(100);
+    try {
+      const children = readFileSync(`/proc/${nginx.pid}/task/${nginx.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      worker = Number(children[0] ?? 0);
+    } catch { /* not up yet */ }
+  }
+  if (worker === 0) throw new Error('starting nginx: no worker process after 10 s');
+  for (let i = 0; ; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${proxyPort}/items`);
+      if (res.ok) { await res.text(); break; }
+    } catch (err) {
+      if (i >= 50) throw new Error(`the mesh does not answer on ${proxyPort}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    await sleep(100);
+  }
+  return {
+    proxyPort, proxyPid: worker, servicePid: service.pid!, accessLogPath,
+    accessLogBytes: () => { try { return statSync(accessLogPath).size; } catch { return 0; } },
+    stop: async () => {
+      nginx.kill('SIGTERM');
+      service.kill('SIGTERM');
+      await Promise.all([exited(nginx), exited(service)]);
+      rmSync(dir, { recursive: true, force: true });
+      // V8 leaves the perf map it wrote for --perf-basic-prof behind.
+      rmSync(`/tmp/perf-${service.pid}.map`, { force: true });
+    },
+  };
+}
