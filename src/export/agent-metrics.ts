@@ -61,6 +61,8 @@ export function createAgentMetrics(): AgentMetrics {
     },
     recordSent: (exporter, n, bytes) => inner.recordSent(exporter, n, bytes),
     recordRetry: (exporter) => inner.recordRetry(exporter),
+    recordQueue: (exporter, requests, bytes) => inner.recordQueue(exporter, requests, bytes),
+    recordExportDuration: (exporter, seconds, outcome) => inner.recordExportDuration(exporter, seconds, outcome),
     drops: () => inner.drops(),
   };
   return {

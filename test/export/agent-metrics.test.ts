@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAgentMetrics } from '../../src/export/agent-metrics.js';
-import { startMetricsServer } from '../../src/export/metrics-server.js';
+import { ReadinessConditions, startMetricsServer } from '../../src/export/metrics-server.js';
 import type { Profile } from '../../src/profile/model.js';
 import { metricValue } from '../helpers/metric-value.js';
 
@@ -46,6 +46,42 @@ describe('agent metrics', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('answers /healthz at once and /readyz with 503 until every condition holds', async () => {
+    const m = createAgentMetrics();
+    const readiness = new ReadinessConditions(['samplers', 'exporters']);
+    const server = await startMetricsServer('127.0.0.1:0', m.registry, readiness);
+    const get = (path: string): Promise<Response> => fetch(`http://127.0.0.1:${server.port}${path}`);
+    try {
+      expect((await get('/healthz')).status).toBe(200);
+      readiness.set('exporters', true);
+      const before = await get('/readyz');
+      expect(before.status).toBe(503);
+      expect(await before.json()).toEqual({ ready: false, conditions: { samplers: false, exporters: true } });
+      readiness.set('samplers', true);
+      const after = await get('/readyz');
+      expect(after.status).toBe(200);
+      expect(await after.json()).toEqual({ ready: true, conditions: { samplers: true, exporters: true } });
+      expect((await fetch(`http://127.0.0.1:${server.port}/readyz`, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("reports each exporter's queue and how long its requests took", async () => {
+    const m = createAgentMetrics();
+    m.export.recordQueue('pyroscope', 3, 4096);
+    m.export.recordQueue('pyroscope', 2, 1024);
+    m.export.recordExportDuration('pyroscope', 0.02, 'sent');
+    m.export.recordExportDuration('pyroscope', 40, 'dropped');
+    const text = await m.registry.metrics();
+    expect(metricValue(text, 'meshprof_export_queue_requests', { exporter: 'pyroscope' })).toBe(2);
+    expect(metricValue(text, 'meshprof_export_queue_bytes', { exporter: 'pyroscope' })).toBe(1024);
+    expect(metricValue(text, 'meshprof_export_duration_seconds_count', { exporter: 'pyroscope', outcome: 'sent' })).toBe(1);
+    expect(metricValue(text, 'meshprof_export_duration_seconds_bucket', { exporter: 'pyroscope', outcome: 'sent', le: '0.025' })).toBe(1);
+    expect(metricValue(text, 'meshprof_export_duration_seconds_bucket', { exporter: 'pyroscope', outcome: 'dropped', le: '30' })).toBe(0);
+    expect(metricValue(text, 'meshprof_export_duration_seconds_bucket', { exporter: 'pyroscope', outcome: 'dropped', le: '120' })).toBe(1);
   });
 
   it('names the address when it cannot listen', async () => {
