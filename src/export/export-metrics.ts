@@ -36,14 +36,14 @@ export function createExportMetrics(registry?: Registry): ExportMetrics {
   const counts: Record<string, Partial<Record<DropReason, number>>> = {};
   const registers = registry ? [registry] : [];
   const dropped = new Counter({
-    name: 'meshprof_export_dropped_samples_total',
-    help: 'Samples that were not delivered to a backend, by exporter and reason.',
+    name: 'meshprof_export_dropped_records_total',
+    help: 'Records not delivered to a backend, by exporter and reason: profile stacks (pprof sample rows), network data points or log records.',
     labelNames: ['exporter', 'reason'] as const,
     registers,
   });
   const sentSamples = new Counter({
-    name: 'meshprof_export_sent_samples_total',
-    help: 'Samples delivered to a backend.',
+    name: 'meshprof_export_sent_records_total',
+    help: 'Records delivered to a backend: profile stacks (pprof sample rows), network data points or log records.',
     labelNames: ['exporter'] as const,
     registers,
   });

@@ -39,8 +39,8 @@ describe('agent metrics', () => {
       expect(metricValue(text, 'meshprof_dropped_total', { stage: 'kernel', reason: 'kernel_stack_lost' })).toBe(5);
       expect(metricValue(text, 'meshprof_dropped_total', { stage: 'symbolize', reason: 'symbolize_address_unmapped' })).toBe(7);
       expect(metricValue(text, 'meshprof_dropped_total', { stage: 'export', reason: 'queue_full' })).toBe(5);
-      expect(metricValue(text, 'meshprof_export_dropped_samples_total', { exporter: 'otlp-grpc', reason: 'queue_full' })).toBe(5);
-      expect(metricValue(text, 'meshprof_export_sent_samples_total', { exporter: 'otlp-grpc' })).toBe(9);
+      expect(metricValue(text, 'meshprof_export_dropped_records_total', { exporter: 'otlp-grpc', reason: 'queue_full' })).toBe(5);
+      expect(metricValue(text, 'meshprof_export_sent_records_total', { exporter: 'otlp-grpc' })).toBe(9);
       expect(text).toContain('process_resident_memory_bytes');
       expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(404);
     } finally {
