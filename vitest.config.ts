@@ -21,6 +21,7 @@ const unit = [
   'test/discovery/deploy-manifest.test.ts',
   'test/discovery/kube-config.test.ts',
   'test/discovery/label-selector.test.ts',
+  'test/discovery/labels.test.ts',
   'test/discovery/pod-resolver.test.ts',
   'test/discovery/process-describer.test.ts',
   'test/discovery/resource-attributes.test.ts',

@@ -14,6 +14,8 @@ import { createExporterSinks } from '../export/exporter-sinks.js';
 import { LocalProfileFiles } from '../export/local-profile-files.js';
 import { ReadinessConditions, startMetricsServer, type MetricsServer } from '../export/metrics-server.js';
 import { createAgentLogger } from '../log/agent-logger.js';
+import { relabelProfile } from '../profile/relabel-profile.js';
+import type { RelabelRule } from '../discovery/relabel.js';
 import type { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProfileSink } from '../export/profile-sink.js';
 import { createSkyWalkingService } from './skywalking-service.js';
@@ -81,6 +83,8 @@ interface Wiring {
   readonly symbolCache: SymbolCache;
   /** MESHPROF_CACHE_DIR and its bound, read once for the symbol and unwind tables. */
   readonly tableCache: TableCacheSettings;
+  /** MESHPROF_RELABEL, applied to each interval's profiles before metrics and sinks. */
+  readonly relabel: readonly RelabelRule[];
 }
 
 /**
@@ -101,7 +105,7 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
     const symbolCache = createFileSymbolCache(log, tableCache);
     return {
       config, discoveryConfig: settings.discovery, skywalkingConfig: settings.skywalking, receiverConfig: settings.receiver, log, metrics, telemetry, sinks, symbolCache, tableCache,
-      network: settings.network, exporters: settings.exporters,
+      network: settings.network, exporters: settings.exporters, relabel: settings.relabel,
     };
   } catch (err) {
     // The SDK's exporter would otherwise keep the process alive after the config error.
@@ -117,7 +121,7 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
  * SIGTERM/SIGINT within MESHPROF_SHUTDOWN_TIMEOUT.
  */
 export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []): Promise<number> {
-  const { config, discoveryConfig, skywalkingConfig, receiverConfig, log, metrics, telemetry, sinks, symbolCache, tableCache, network: networkSettings, exporters } = wire(env, extraSinks);
+  const { config, discoveryConfig, skywalkingConfig, receiverConfig, log, metrics, telemetry, sinks, symbolCache, tableCache, network: networkSettings, exporters, relabel } = wire(env, extraSinks);
   requireProfilingPrivileges();
 
   const collectors: { kind: string; collector: ProfileCollector }[] = [];
@@ -138,7 +142,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     // Gone before every collector's drain below: all their samples are in this interval.
     const exited = services?.processes.exitedPids() ?? [];
     const profiles: { kind: (typeof collectors)[number]['kind']; profile: Profile }[] = [];
-    for (const { kind, collector } of collectors) profiles.push({ kind, profile: await collector.collect() });
+    for (const { kind, collector } of collectors) profiles.push({ kind, profile: relabelProfile(await collector.collect(), relabel) });
     // SkyWalking's tasks sample from the same table: they name their samples before it forgets.
     await skywalking?.flushTasks();
     network?.deliver();

@@ -17,6 +17,8 @@ import { readReceiverEnv, type ReceiverConfig } from './receiver-env.js';
 import { readSkyWalkingEnv, type SkyWalkingEnvConfig } from './skywalking-env.js';
 import { readTracesExporterEnv, type TracesExporter } from './telemetry-env.js';
 import { resolveAgentConfig } from './validate-agent-config.js';
+import { readRelabelEnv } from './labels-env.js';
+import type { RelabelRule } from '../discovery/relabel.js';
 
 export { ConfigError, ConfigErrors, configErrorsOf } from './config-error.js';
 export type { ExportersEnvConfig } from './exporters-env.js';
@@ -37,6 +39,8 @@ export interface MeshprofEnv {
   readonly discovery: DiscoveryConfig;
   /** MESHPROF_RECEIVER_*; undefined when no receiver endpoint is set. */
   readonly receiver: ReceiverConfig | undefined;
+  /** MESHPROF_RELABEL: rules applied to every process's attributes before export. */
+  readonly relabel: readonly RelabelRule[];
 }
 
 /**
@@ -58,5 +62,6 @@ export function resolveMeshprofEnv(env: EnvRecord): MeshprofEnv {
     network: () => readNetworkEnv(env),
     discovery: () => discoveryConfigFromEnv(procVars),
     receiver: () => readReceiverEnv(env),
+    relabel: () => readRelabelEnv(env),
   });
 }

@@ -131,7 +131,7 @@ describe('deploy/ rendered by kubectl kustomize', () => {
     expect(spec.volumes?.find((v) => v.name === mount?.name)?.hostPath?.path).toBe('/proc');
     // Writable paths are volumes: the root filesystem is read-only.
     for (const path of [settings.agent.outputDir, env.MESHPROF_CACHE_DIR].filter((p) => p !== undefined)) {
-      expect(c.volumeMounts?.some((m) => m.mountPath === path && m.readOnly !== true), path).toBe(true);
+      expect(c.volumeMounts?.some((m) => (path === m.mountPath || path!.startsWith(`${m.mountPath}/`)) && m.readOnly !== true), path).toBe(true);
     }
     // The privileged escape hatch must not creep back in through an overlay.
     expect(c.securityContext?.privileged).not.toBe(true);

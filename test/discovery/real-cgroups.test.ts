@@ -110,7 +110,7 @@ describe('discovery with real cgroups', () => {
       'k8s.replicaset.name': RS,
       'container.id': appId,
       'container.image.name': 'registry.example.com:5000/shop/cart',
-      'container.image.tag': '2.3.1',
+      'container.image.tags': '2.3.1',
       'service.name': 'cart',
       'service.namespace': NS,
       'service.instance.id': `${NS}.${RS}-x2x9q.cart`,

@@ -25,6 +25,7 @@ describe('agent metrics', () => {
     expect(m.drops()).toEqual({
       kernel: { kernel_stack_lost: 5 },
       symbolize: { symbolize_address_unmapped: 7 },
+      relabel: {},
       export: { queue_full: 5 },
     });
     expect(m.export.drops()).toEqual({ 'otlp-grpc': { queue_full: 5 } });
