@@ -70,6 +70,7 @@ export function podAttributes(pod: PodSummary, nodeName: string | undefined, con
     'service.namespace': pod.annotations[NS_ANNOTATION] ?? pod.namespace,
   };
   if (containerId !== undefined) a['container.id'] = containerId;
+  if (pod.ip !== undefined && pod.ip !== '') a['k8s.pod.ip'] = pod.ip;
   const node = pod.nodeName ?? nodeName;
   if (node !== undefined) a['k8s.node.name'] = node;
   const version = pod.annotations[VERSION_ANNOTATION] ?? pod.labels['app.kubernetes.io/version'];

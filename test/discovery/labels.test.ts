@@ -57,7 +57,7 @@ describe('resource attributes', () => {
     expect(Object.keys(app!).filter((k) => k.startsWith('k8s.pod.label.'))).toEqual(['k8s.pod.label.app', 'k8s.pod.label.security.istio.io/tlsMode']);
     // Nothing copied when nothing is asked for.
     const plain = containerAttributes({ ...summarizePod(injectedPod('a-1-x', 'shop', containerId(), containerId(), 'a-1') as unknown as V1Pod, lookups)!.containers[0]!, pod: summarizePod(injectedPod('a-1-x', 'shop', containerId(), containerId(), 'a-1') as unknown as V1Pod, lookups)! }, 'node-a');
-    expect(Object.keys(plain).filter((k) => k.startsWith('k8s.pod.') && !['k8s.pod.name', 'k8s.pod.uid'].includes(k))).toEqual([]);
+    expect(Object.keys(plain).filter((k) => k.startsWith('k8s.pod.') && !['k8s.pod.name', 'k8s.pod.uid', 'k8s.pod.ip'].includes(k))).toEqual([]);
     expect(plain['k8s.cluster.name']).toBeUndefined();
   });
 

@@ -106,6 +106,7 @@ describe('discovery with real cgroups', () => {
       'k8s.pod.uid': cart.metadata.uid,
       'k8s.container.name': 'cart',
       'k8s.node.name': NODE,
+      'k8s.pod.ip': '10.244.1.17',
       'k8s.deployment.name': 'cart',
       'k8s.replicaset.name': RS,
       'container.id': appId,
