@@ -85,6 +85,13 @@ describe('agent metrics', () => {
     expect(metricValue(text, 'meshprof_export_duration_seconds_bucket', { exporter: 'pyroscope', outcome: 'dropped', le: '120' })).toBe(1);
   });
 
+  it('counts processes a relabel rule left out under stage relabel, not as kernel losses', async () => {
+    const m = createAgentMetrics();
+    m.recordProfile('oncpu', profile([[2, 20]], { relabel_dropped: 9, kernel_stack_lost: 1 }));
+    expect(m.drops()).toMatchObject({ kernel: { kernel_stack_lost: 1 }, relabel: { relabel_dropped: 9 } });
+    expect(metricValue(await m.registry.metrics(), 'meshprof_dropped_total', { stage: 'relabel', reason: 'relabel_dropped' })).toBe(9);
+  });
+
   it('names the address when it cannot listen', async () => {
     const m = createAgentMetrics();
     const first = await startMetricsServer('127.0.0.1:0', m.registry);
