@@ -7,6 +7,7 @@
 #   scripts/setup.sh               packages to build and run the agent
 #   scripts/setup.sh --test        also the packages the test suite uses
 #   scripts/setup.sh --build-only  skip packages and npm ci
+#   scripts/setup.sh --image       only the packages `npm run image:test` uses
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -14,8 +15,9 @@ mode=run
 case "${1:-}" in
   --test) mode=test ;;
   --build-only) mode=build ;;
+  --image) mode=image ;;
   "") ;;
-  *) echo "setup: unknown option $1 (use --test or --build-only)" >&2; exit 2 ;;
+  *) echo "setup: unknown option $1 (use --test, --build-only or --image)" >&2; exit 2 ;;
 esac
 
 # Build: clang compiles CO-RE BPF; bpftool dumps vmlinux.h; libbpf-dev and
@@ -26,6 +28,10 @@ run_pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-confi
 # the Python frame walker, curl and iproute2 (veth pairs) for network
 # profiling, bpftrace as the peer the agent-cost benchmark compares with.
 test_pkgs="g++ gdb golang-go linux-perf chromium nginx wrk openssl python3.11 curl iproute2 bpftrace"
+# Image test only: podman/buildah build and run the Containerfile (with runc:
+# crun refuses hosts with cgroup v1 and v2 both mounted), mmdebstrap makes its
+# Debian base (no registry is needed).
+image_pkgs="podman buildah runc mmdebstrap"
 
 missing_pkgs() {
   for p in "$@"; do
@@ -36,6 +42,7 @@ missing_pkgs() {
 if [ "$mode" != build ]; then
   pkgs=$run_pkgs
   [ "$mode" = test ] && pkgs="$pkgs $test_pkgs"
+  [ "$mode" = image ] && pkgs=$image_pkgs
   # shellcheck disable=SC2086
   missing=$(missing_pkgs $pkgs)
   if [ -n "$missing" ]; then
@@ -49,6 +56,8 @@ if [ "$mode" != build ]; then
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   fi
+
+  [ "$mode" = image ] && exit 0
 
   # npm ci only when package-lock.json differs from what node_modules was built from.
   lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)

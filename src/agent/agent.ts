@@ -1,4 +1,3 @@
-import { pino } from 'pino';
 import type { AgentConfig } from '../config/agent-config.js';
 import { resolveMeshprofEnv } from '../config/meshprof-env.js';
 import type { DiscoveryConfig } from '../discovery/discovery.js';
@@ -13,7 +12,10 @@ import { createCollector, createProcessServices, type ProcessServices } from './
 import { startDiscoveryService, type DiscoveryService } from '../discovery/discovery-service.js';
 import { createExporterSinks } from '../export/exporter-sinks.js';
 import { LocalProfileFiles } from '../export/local-profile-files.js';
-import { startMetricsServer, type MetricsServer } from '../export/metrics-server.js';
+import { ReadinessConditions, startMetricsServer, type MetricsServer } from '../export/metrics-server.js';
+import { createAgentLogger } from '../log/agent-logger.js';
+import { relabelProfile } from '../profile/relabel-profile.js';
+import type { RelabelRule } from '../discovery/relabel.js';
 import type { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProfileSink } from '../export/profile-sink.js';
 import { createSkyWalkingService } from './skywalking-service.js';
@@ -81,6 +83,8 @@ interface Wiring {
   readonly symbolCache: SymbolCache;
   /** MESHPROF_CACHE_DIR and its bound, read once for the symbol and unwind tables. */
   readonly tableCache: TableCacheSettings;
+  /** MESHPROF_RELABEL, applied to each interval's profiles before metrics and sinks. */
+  readonly relabel: readonly RelabelRule[];
 }
 
 /**
@@ -90,7 +94,7 @@ interface Wiring {
 function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
   const settings = resolveMeshprofEnv(env);
   const config = settings.agent;
-  const log = pino({ level: config.logLevel, base: { service: 'meshprof' } });
+  const log = createAgentLogger({ level: config.logLevel, format: config.logFormat });
   const metrics = createAgentMetrics();
   // OTEL_TRACES_EXPORTER was checked above; the SDK reads its other OTEL_* variables itself.
   const telemetry = startSelfTelemetry(env);
@@ -101,7 +105,7 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
     const symbolCache = createFileSymbolCache(log, tableCache);
     return {
       config, discoveryConfig: settings.discovery, skywalkingConfig: settings.skywalking, receiverConfig: settings.receiver, log, metrics, telemetry, sinks, symbolCache, tableCache,
-      network: settings.network, exporters: settings.exporters,
+      network: settings.network, exporters: settings.exporters, relabel: settings.relabel,
     };
   } catch (err) {
     // The SDK's exporter would otherwise keep the process alive after the config error.
@@ -117,7 +121,7 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
  * SIGTERM/SIGINT within MESHPROF_SHUTDOWN_TIMEOUT.
  */
 export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []): Promise<number> {
-  const { config, discoveryConfig, skywalkingConfig, receiverConfig, log, metrics, telemetry, sinks, symbolCache, tableCache, network: networkSettings, exporters } = wire(env, extraSinks);
+  const { config, discoveryConfig, skywalkingConfig, receiverConfig, log, metrics, telemetry, sinks, symbolCache, tableCache, network: networkSettings, exporters, relabel } = wire(env, extraSinks);
   requireProfilingPrivileges();
 
   const collectors: { kind: string; collector: ProfileCollector }[] = [];
@@ -132,12 +136,13 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
   process.once('SIGINT', () => onSignal('SIGINT'));
 
   let services: ProcessServices | undefined;
-  let lastDrops = '';
+  // The totals as they are before anything is lost: no line until something is.
+  let lastDrops = JSON.stringify({ dropped: metrics.drops(), exportDropped: metrics.export.drops(), receiverRejected: {} });
   const deliver = (): Promise<void> => telemetry.span('collection cycle', async () => {
     // Gone before every collector's drain below: all their samples are in this interval.
     const exited = services?.processes.exitedPids() ?? [];
     const profiles: { kind: (typeof collectors)[number]['kind']; profile: Profile }[] = [];
-    for (const { kind, collector } of collectors) profiles.push({ kind, profile: await collector.collect() });
+    for (const { kind, collector } of collectors) profiles.push({ kind, profile: relabelProfile(await collector.collect(), relabel) });
     // SkyWalking's tasks sample from the same table: they name their samples before it forgets.
     await skywalking?.flushTasks();
     network?.deliver();
@@ -163,14 +168,18 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
         await sink.consume(kind, profile).catch((err: unknown) => log.error({ sink: sink.name, kind, err: err instanceof Error ? err.message : String(err) }, 'sink failed: received profile dropped for this sink'));
       }
     }
-    // Totals since start: at info when they changed, so a silent loss shows in the log; else at debug.
-    const drops = { dropped: metrics.drops(), exportDropped: metrics.export.drops(), ...(receiver ? { receiver: receiver.metrics.totals() } : {}) };
+    // Totals since start, one line each time they change, so a loss shows in the log and a steady state stays quiet.
+    const drops = { dropped: metrics.drops(), exportDropped: metrics.export.drops(), receiverRejected: receiver?.metrics.totals().rejected ?? {} };
     const key = JSON.stringify(drops);
-    log[key === lastDrops ? 'debug' : 'info'](drops, 'drops so far');
+    if (key !== lastDrops) log.warn(receiver ? { ...drops, receiver: receiver.metrics.totals() } : drops, 'drops so far');
     lastDrops = key;
   }, { 'meshprof.profiles': config.profiles.join(',') });
 
+  // /readyz answers 503 until the samplers are attached; /healthz at once, so a slow start is not a dead agent.
+  const readiness = new ReadinessConditions(['samplers', 'exporters']);
+  readiness.set('exporters', sinks.length > 0 || skywalkingConfig !== undefined);
   try {
+    if (config.metricsAddr !== undefined) metricsServer = await startMetricsServer(config.metricsAddr, metrics.registry, readiness);
     discovery = await startDiscoveryService(discoveryConfig, log, env);
     const naming = discovery;
     // One process table, symbolizer, exec tracking and set of unwind tables for every profile
@@ -213,8 +222,8 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     if (receiverConfig !== undefined) {
       receiver = await startReceiverService(receiverConfig, { procRoot: config.procRoot, naming, sinks, registry: metrics.registry, log, skywalking });
     }
-    if (config.metricsAddr !== undefined) metricsServer = await startMetricsServer(config.metricsAddr, metrics.registry);
     skywalking?.start();
+    readiness.set('samplers', true);
     log.info({
       intervalMs: config.intervalMs, profiles: config.profiles, network: config.network, sinks: sinks.map((s) => s.name),
       skywalking: skywalking !== undefined, receiver: receiver !== undefined, metrics: metricsServer?.port, selfTelemetry: telemetry.enabled,

@@ -32,6 +32,8 @@ export interface AgentConfig {
   /** Kernel memory for unwind table rows (1 KiB per 64 rows), shared by every sampler. */
   readonly unwindTableBytes: number;
   readonly logLevel: string;
+  /** MESHPROF_LOG_FORMAT: JSON lines, compact text, or text on a terminal and JSON otherwise. */
+  readonly logFormat: 'json' | 'text' | 'auto';
   /** Where Prometheus metrics are served (`host:port`); undefined disables them. */
   readonly metricsAddr: string | undefined;
   /** How long SIGTERM waits for exporters to deliver the last interval, ms. */
@@ -66,6 +68,7 @@ export const agentDefaults: AgentConfig = {
   // 1 Mi rows: node (372k), nginx (21k), libc (28k) and an Envoy-sized binary fit together
   unwindTableBytes: 16 * 1024 * 1024,
   logLevel: 'info',
+  logFormat: 'auto',
   metricsAddr: undefined,
   shutdownTimeoutMs: 10_000,
   exportQueue: { maxItems: 256, maxBytes: 64 * 1024 * 1024 },

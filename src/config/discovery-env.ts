@@ -19,6 +19,7 @@
  *                                 envoy,/^java/
  *   MESHPROF_TARGET_PIDS        / MESHPROF_EXCLUDE_PIDS         process ids: 1234,5678
  *   MESHPROF_TARGET_ROLES       / MESHPROF_EXCLUDE_ROLES        Istio roles: sidecar,app,ztunnel
+ * Attributes (config/labels-env.ts): MESHPROF_POD_LABELS, MESHPROF_POD_ANNOTATIONS, MESHPROF_CLUSTER_NAME.
  * Example, only the sidecars of namespace shop:
  *   MESHPROF_TARGET_NAMESPACES=shop MESHPROF_TARGET_ROLES=sidecar
  */
@@ -29,6 +30,7 @@ import { MESH_ROLES, type MeshRole } from '../discovery/mesh-role.js';
 import type { ExePattern, TargetCriteria } from '../discovery/target-rules.js';
 import { ConfigError, ConfigIssues } from './config-error.js';
 import { envValue as value, parseBoolean, type EnvRecord as Env } from './env-values.js';
+import { readPodAttributeEnv } from './labels-env.js';
 
 function list(env: Env, name: string): string[] | undefined {
   const v = value(env, name);
@@ -106,5 +108,6 @@ export function discoveryConfigFromEnv(env: Env = process.env): DiscoveryConfig 
     watchNamespaces: include.namespaces ?? [],
     rules: { include, exclude },
     readEnviron,
+    attributes: readPodAttributeEnv(env),
   };
 }

@@ -12,11 +12,13 @@ import { readEvery } from './config-error.js';
 import { discoveryConfigFromEnv } from './discovery-env.js';
 import { readExportersEnv, type ExportersEnvConfig } from './exporters-env.js';
 import { readNetworkEnv, type NetworkSettings } from './network-env.js';
-import type { EnvRecord } from './env-values.js';
+import { envValue, type EnvRecord } from './env-values.js';
 import { readReceiverEnv, type ReceiverConfig } from './receiver-env.js';
 import { readSkyWalkingEnv, type SkyWalkingEnvConfig } from './skywalking-env.js';
 import { readTracesExporterEnv, type TracesExporter } from './telemetry-env.js';
 import { resolveAgentConfig } from './validate-agent-config.js';
+import { readRelabelEnv } from './labels-env.js';
+import type { RelabelRule } from '../discovery/relabel.js';
 
 export { ConfigError, ConfigErrors, configErrorsOf } from './config-error.js';
 export type { ExportersEnvConfig } from './exporters-env.js';
@@ -37,6 +39,8 @@ export interface MeshprofEnv {
   readonly discovery: DiscoveryConfig;
   /** MESHPROF_RECEIVER_*; undefined when no receiver endpoint is set. */
   readonly receiver: ReceiverConfig | undefined;
+  /** MESHPROF_RELABEL: rules applied to every process's attributes before export. */
+  readonly relabel: readonly RelabelRule[];
 }
 
 /**
@@ -47,8 +51,11 @@ export interface MeshprofEnv {
 export function resolveMeshprofEnv(env: EnvRecord): MeshprofEnv {
   // Rover's name for the host's /proc counts for the whole agent, not only
   // SkyWalking's tasks: samplers and tasks must read the same processes.
-  const procVars = env.MESHPROF_HOST_PROC === undefined && env.ROVER_HOST_PROC_MAPPING !== undefined
-    ? { ...env, MESHPROF_HOST_PROC: env.ROVER_HOST_PROC_MAPPING }
+  // A Rover DaemonSet mounts the host's / and names it ROVER_HOST_MAPPING: its /proc is under it.
+  const roverRoot = envValue(env, 'ROVER_HOST_MAPPING');
+  const roverProc = env.ROVER_HOST_PROC_MAPPING ?? (roverRoot === undefined ? undefined : `${roverRoot.replace(/\/+$/, '')}/proc`);
+  const procVars = env.MESHPROF_HOST_PROC === undefined && roverProc !== undefined
+    ? { ...env, MESHPROF_HOST_PROC: roverProc }
     : env;
   return readEvery<MeshprofEnv>({
     agent: () => resolveAgentConfig(readAgentEnv(procVars)),
@@ -58,5 +65,6 @@ export function resolveMeshprofEnv(env: EnvRecord): MeshprofEnv {
     network: () => readNetworkEnv(env),
     discovery: () => discoveryConfigFromEnv(procVars),
     receiver: () => readReceiverEnv(env),
+    relabel: () => readRelabelEnv(env),
   });
 }

@@ -93,12 +93,18 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
   const unwind = opt('MESHPROF_UNWIND', (n, r) => oneOf(n, r, ['eh-frame', 'frame-pointers'] as const), defaults.unwind);
   const unwindTableBytes = opt('MESHPROF_UNWIND_TABLE_MEMORY', (n, r) => parseByteSize(n, r, 64 * 1024), defaults.unwindTableBytes);
   const logLevel = issues.check(() => {
-    const level = values.MESHPROF_LOG_LEVEL ?? defaults.logLevel;
+    // Rover's variable counts when meshprof's is unset, so a Rover DaemonSet keeps its level.
+    const rover = values.MESHPROF_LOG_LEVEL === undefined ? values.ROVER_LOGGER_LEVEL : undefined;
+    const name = rover === undefined ? 'MESHPROF_LOG_LEVEL' : 'ROVER_LOGGER_LEVEL';
+    const raw = values.MESHPROF_LOG_LEVEL ?? rover ?? defaults.logLevel;
+    // Rover's levels are logrus's, in any case: WARNING and PANIC have pino equivalents.
+    const level = rover === undefined ? raw : ({ warning: 'warn', panic: 'fatal' } as Record<string, string>)[raw.toLowerCase()] ?? raw.toLowerCase();
     if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) {
-      throw new ConfigError('MESHPROF_LOG_LEVEL', `MESHPROF_LOG_LEVEL=${level}: use one of trace, debug, info, warn, error, silent`);
+      throw new ConfigError(name, `${name}=${raw}: use one of trace, debug, info, warn, error, silent`);
     }
     return level;
   }, defaults.logLevel);
+  const logFormat = opt('MESHPROF_LOG_FORMAT', (n, r) => oneOf(n, r, ['json', 'text', 'auto'] as const), defaults.logFormat);
   const metricsAddr = issues.check(() => {
     const addr = values.MESHPROF_METRICS_ADDR ?? defaults.metricsAddr;
     if (addr !== undefined && !/^[^:]*:\d+$/.test(addr)) {
@@ -112,7 +118,7 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
     intervalMs, frequencyHz, outputDir, localFormats,
     profiles: profiles.filter((k): k is ProfileKind => k !== 'network'), network: profiles.includes('network'),
     procRoot: values.MESHPROF_HOST_PROC ?? defaults.procRoot,
-    includeIdle, memoryRateBytes, keepMangled, lineInfo, unwind, unwindTableBytes, logLevel, metricsAddr,
+    includeIdle, memoryRateBytes, keepMangled, lineInfo, unwind, unwindTableBytes, logLevel, logFormat, metricsAddr,
     ...exports,
   };
 }

@@ -32,6 +32,8 @@ export interface ClusterWatchOptions {
   readonly namespaces?: readonly string[] | undefined;
   /** Delay before restarting a watch whose list or connection failed (default 5000 ms). */
   readonly retryMs?: number | undefined;
+  /** Delay before asking again for a resource the API refused with 403 (default 300000 ms): RBAC rarely changes. */
+  readonly forbiddenRetryMs?: number | undefined;
   readonly log?: Logger | undefined;
 }
 
@@ -48,6 +50,20 @@ export interface ClusterWatch {
 }
 
 type Informer<T extends KubernetesObject> = ListWatch<T>;
+
+/** What naming loses without each resource, for the one log line a 403 gets. */
+const FORBIDDEN_EFFECT: Record<ClusterEvent['resource'], string> = {
+  replicaset: 'Deployment owners are told from the pod-template-hash label instead',
+  service: 'pods are not named after their Services',
+  pod: 'processes are not named after their pods',
+};
+
+/** A 403 from the API server, as client-node reports it (ApiException.code, or the watch's status). */
+function isForbidden(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; statusCode?: unknown; message?: unknown };
+  return e.code === 403 || e.statusCode === 403 || (typeof e.message === 'string' && /HTTP-Code: 403\b|\bForbidden\b/.test(e.message));
+}
 
 /** Creates the pod, Service and ReplicaSet informers for `kc` (not started). */
 export function createClusterWatch(kc: KubeConfig, opts: ClusterWatchOptions): ClusterWatch {
@@ -73,15 +89,22 @@ export function createClusterWatch(kc: KubeConfig, opts: ClusterWatchOptions): C
     for (const type of ['add', 'update', 'delete'] as const) {
       inf.on(type, (object) => emit({ resource, type, object } as ClusterEvent));
     }
+    let forbiddenLogged = false;
     // ListWatch gives up after an error; keep retrying, as a kubelet-side agent must.
     inf.on('error', (err?: unknown) => {
       if (stopped) return;
       const msg = err instanceof Error ? err.message : String(err);
-      opts.log?.warn(`watching ${path}: ${msg}; retrying`);
+      const forbidden = isForbidden(err);
+      // A ClusterRole without this resource (Rover's has no replicasets) is a setting, not an outage:
+      // said once, then asked again rarely and quietly.
+      if (!forbidden) opts.log?.warn(`watching ${path}: ${msg}; retrying`);
+      else if (!forbiddenLogged) opts.log?.warn(`watching ${path}: forbidden by RBAC; ${FORBIDDEN_EFFECT[resource]} (grant list and watch on ${path.split('/').at(-1)} to fix)`);
+      else opts.log?.debug(`watching ${path}: still forbidden`);
+      forbiddenLogged ||= forbidden;
       const t = setTimeout(() => {
         timers.delete(t);
         if (!stopped) void inf.start();
-      }, opts.retryMs ?? 5000);
+      }, forbidden ? opts.forbiddenRetryMs ?? 300_000 : opts.retryMs ?? 5000);
       t.unref();
       timers.add(t);
     });

@@ -48,7 +48,7 @@ export async function startDiscoveryService(config: DiscoveryConfig, log: Logger
     describeProcess: (base) => discovery.describer.describe(base),
     describeContainer(containerId) {
       const container = discovery.resolver?.byContainerId(containerId);
-      return container === undefined ? undefined : containerAttributes(container, config.nodeName ?? hostname());
+      return container === undefined ? undefined : containerAttributes(container, config.nodeName ?? hostname(), config.attributes);
     },
     selective,
     currentTargets: () => current,

@@ -12,6 +12,7 @@ import { createPodResolver, type PodResolver } from './pod-resolver.js';
 import { createProcReader } from '../process/proc-reader.js';
 import { createProcessDescriber, type ProcessDescriber } from './process-describer.js';
 import { createProcessInspector, type ProcessInspector } from './process-inspector.js';
+import type { PodAttributeOptions } from './resource-attributes.js';
 import type { TargetRules } from './target-rules.js';
 import { createTargetSelector, type SelectorProcesses, type TargetSelector, type TargetSet } from './target-selector.js';
 import { type Logger } from '../log/logger.js';
@@ -28,6 +29,8 @@ export interface DiscoveryConfig {
   readonly rules: TargetRules;
   /** Read OTEL_SERVICE_NAME from processes' environ (default true). */
   readonly readEnviron?: boolean | undefined;
+  /** MESHPROF_POD_LABELS, MESHPROF_POD_ANNOTATIONS, MESHPROF_CLUSTER_NAME. */
+  readonly attributes?: PodAttributeOptions | undefined;
 }
 
 /** Injected dependencies, for tests and for the controller's logger. */
@@ -79,7 +82,7 @@ export async function createDiscovery(config: DiscoveryConfig, deps: DiscoveryDe
     });
   }
   const resolver = watch !== undefined ? createPodResolver(watch) : undefined;
-  const describer = createProcessDescriber({ inspector, resolver, nodeName, readEnviron: config.readEnviron });
+  const describer = createProcessDescriber({ inspector, resolver, nodeName, readEnviron: config.readEnviron, attributes: config.attributes });
   const selectors = new Set<TargetSelector>();
   return {
     inspector,

@@ -33,6 +33,8 @@ export interface PodSummary {
   readonly services: readonly string[];
   readonly containers: readonly PodContainer[];
   readonly qosClass: string | undefined;
+  /** status.podIP, once the pod has one (SkyWalking's container_ip). */
+  readonly ip?: string | undefined;
 }
 
 /** Look-ups into the cluster caches. */
@@ -85,6 +87,7 @@ export function summarizePod(pod: V1Pod, lookups: PodLookups): PodSummary | unde
     services: matchingServices(lookups.services(namespace), labels),
     containers,
     qosClass: pod.status?.qosClass,
+    ip: pod.status?.podIP,
   };
 }
 

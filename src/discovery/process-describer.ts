@@ -9,7 +9,7 @@ import type { MeshRole } from './mesh-role.js';
 import type { PodResolver, ResolvedContainer } from './pod-resolver.js';
 import type { ProcessFacts, ProcessInspector } from './process-inspector.js';
 import type { PodSummary } from './pod-summary.js';
-import { containerAttributes, podAttributes } from './resource-attributes.js';
+import { containerAttributes, podAttributes, type PodAttributeOptions } from './resource-attributes.js';
 
 /** What discovery knows about one live process, for naming and target selection. */
 export interface ProcessIdentity {
@@ -41,6 +41,8 @@ export interface ProcessDescriberOptions {
   readonly nodeName?: string | undefined;
   /** Read OTEL_SERVICE_NAME from /proc/PID/environ (default true). */
   readonly readEnviron?: boolean | undefined;
+  /** Pod labels and annotations to copy, and the cluster's name. */
+  readonly attributes?: PodAttributeOptions | undefined;
 }
 
 /** Creates a describer over an inspector and, in Kubernetes, a pod resolver. */
@@ -79,15 +81,17 @@ export function createProcessDescriber(opts: ProcessDescriberOptions): ProcessDe
       const who = identify(base.pid);
       const attrs: Record<string, string> = {};
       if (who?.container !== undefined) {
-        Object.assign(attrs, containerAttributes(who.container, opts.nodeName));
+        Object.assign(attrs, containerAttributes(who.container, opts.nodeName, opts.attributes));
       } else if (who?.pod !== undefined) {
-        Object.assign(attrs, podAttributes(who.pod, opts.nodeName, who.facts.cgroup.containerId));
+        Object.assign(attrs, podAttributes(who.pod, opts.nodeName, who.facts.cgroup.containerId, opts.attributes));
       } else {
         if (who?.facts.cgroup.containerId !== undefined) attrs['container.id'] = who.facts.cgroup.containerId;
         if (who?.facts.cgroup.podUid !== undefined) attrs['k8s.pod.uid'] = who.facts.cgroup.podUid;
         const exe = who?.facts.exeName ?? (base.executablePath !== undefined ? basename(base.executablePath) : base.name);
         attrs['service.name'] = (who !== undefined ? envServiceName(who.facts) : undefined) ?? `unknown_service:${exe}`;
       }
+      // The node's cluster, for pods and host processes alike.
+      if (opts.attributes?.clusterName !== undefined) attrs['k8s.cluster.name'] = opts.attributes.clusterName;
       return { ...base, attributes: { ...base.attributes, ...attrs } };
     },
   };

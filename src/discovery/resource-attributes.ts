@@ -49,11 +49,18 @@ function imageTag(image: string): string | undefined {
   return colon > noDigest.lastIndexOf('/') ? noDigest.slice(colon + 1) : undefined;
 }
 
+/** Pod metadata the user asked for (MESHPROF_POD_LABELS, MESHPROF_POD_ANNOTATIONS, MESHPROF_CLUSTER_NAME). */
+export interface PodAttributeOptions {
+  readonly podLabelKeys?: readonly string[] | undefined;
+  readonly podAnnotationKeys?: readonly string[] | undefined;
+  readonly clusterName?: string | undefined;
+}
+
 /**
  * Attributes of a process known only by its pod (the kubelet has not yet
  * reported the container's id): no container name, no role unless ztunnel.
  */
-export function podAttributes(pod: PodSummary, nodeName: string | undefined, containerId?: string): Record<string, string> {
+export function podAttributes(pod: PodSummary, nodeName: string | undefined, containerId?: string, options: PodAttributeOptions = {}): Record<string, string> {
   const a: Record<string, string> = {
     'k8s.namespace.name': pod.namespace,
     'k8s.pod.name': pod.name,
@@ -63,13 +70,23 @@ export function podAttributes(pod: PodSummary, nodeName: string | undefined, con
     'service.namespace': pod.annotations[NS_ANNOTATION] ?? pod.namespace,
   };
   if (containerId !== undefined) a['container.id'] = containerId;
+  if (pod.ip !== undefined && pod.ip !== '') a['k8s.pod.ip'] = pod.ip;
   const node = pod.nodeName ?? nodeName;
   if (node !== undefined) a['k8s.node.name'] = node;
   const version = pod.annotations[VERSION_ANNOTATION] ?? pod.labels['app.kubernetes.io/version'];
   if (version !== undefined) a['service.version'] = version;
   for (const [kind, name] of Object.entries(pod.owners) as [OwnerKind, string][]) a[OWNER_ATTRIBUTE[kind]] = name;
-  // Not an OTel convention: the Services selecting the pod, comma-separated.
+  // The semantic conventions name one Service; a pod selected by several gets them comma-separated.
   if (pod.services.length > 0) a['k8s.service.name'] = pod.services.join(',');
+  if (options.clusterName !== undefined) a['k8s.cluster.name'] = options.clusterName;
+  for (const key of options.podLabelKeys ?? []) {
+    const v = pod.labels[key];
+    if (v !== undefined) a[`k8s.pod.label.${key}`] = v;
+  }
+  for (const key of options.podAnnotationKeys ?? []) {
+    const v = pod.annotations[key];
+    if (v !== undefined) a[`k8s.pod.annotation.${key}`] = v;
+  }
   // Every container of a ztunnel pod is ztunnel; elsewhere the role needs the container.
   if (pod.labels['app'] === 'ztunnel') Object.assign(a, meshAttributes(pod, 'ztunnel'));
   return a;
@@ -81,16 +98,17 @@ function meshAttributes(pod: PodSummary, role: MeshRole): Record<string, string>
 }
 
 /** All resource attributes of a container in a pod. */
-export function containerAttributes(c: ResolvedContainer, nodeName: string | undefined): Record<string, string> {
+export function containerAttributes(c: ResolvedContainer, nodeName: string | undefined, options: PodAttributeOptions = {}): Record<string, string> {
   const a: Record<string, string> = {
-    ...podAttributes(c.pod, nodeName, c.containerId),
+    ...podAttributes(c.pod, nodeName, c.containerId, options),
     'k8s.container.name': c.name,
     'container.image.name': imageName(c.image),
     'service.name': podServiceName(c),
     'service.instance.id': `${c.pod.namespace}.${c.pod.name}.${c.name}`,
   };
   const tag = imageTag(c.image);
-  if (tag !== undefined) a['container.image.tag'] = tag;
+  // A list in the semantic conventions; one tag here (the one the pod names), encoded as a list by OTLP.
+  if (tag !== undefined) a['container.image.tags'] = tag;
   if (c.role !== undefined) Object.assign(a, meshAttributes(c.pod, c.role));
   return a;
 }

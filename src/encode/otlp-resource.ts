@@ -50,13 +50,20 @@ export function resourceAttributesOf(
   return attrs;
 }
 
+/** Attributes the semantic conventions type as string lists; meshprof keeps them comma-separated until encoding. */
+export const LIST_ATTRIBUTES: ReadonlySet<string> = new Set(['container.image.tags']);
+
 /** The OTLP Resource message for one process. */
 export function buildOtlpResource(process: ProcessMetadata, options: OtlpResourceOptions): Resource {
   const attributes: KeyValue[] = Object.entries(resourceAttributesOf(process, options)).map(([key, v]) =>
     create(KeyValueSchema, {
       key,
       value: {
-        value: typeof v === 'number' ? { case: 'intValue', value: BigInt(v) } : { case: 'stringValue', value: v },
+        value: typeof v === 'number'
+          ? { case: 'intValue', value: BigInt(v) }
+          : LIST_ATTRIBUTES.has(key)
+            ? { case: 'arrayValue', value: { values: v.split(',').map((item) => ({ value: { case: 'stringValue' as const, value: item } })) } }
+            : { case: 'stringValue', value: v },
       },
     }),
   );

@@ -7,9 +7,10 @@ import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import { createExportMetrics, type ExportMetrics } from './index.js';
 import type { Profile } from '../profile/model.js';
 import { SYMBOLIZE_DROPS } from '../symbolize/symbolizer.js';
+import { RELABEL_DROPPED } from '../profile/relabel-profile.js';
 
 /** Where a drop happened. */
-export type DropStage = 'kernel' | 'symbolize' | 'export';
+export type DropStage = 'kernel' | 'symbolize' | 'relabel' | 'export';
 
 /** The agent's metrics. */
 export interface AgentMetrics {
@@ -43,11 +44,11 @@ export function createAgentMetrics(): AgentMetrics {
   });
   const dropped = new Counter({
     name: 'meshprof_dropped_total',
-    help: 'Data lost, by stage (kernel, symbolize, export) and reason.',
+    help: 'Data lost or left out, by stage (kernel, symbolize, relabel, export) and reason.',
     labelNames: ['stage', 'reason'] as const,
     registers,
   });
-  const totals: Record<DropStage, Record<string, number>> = { kernel: {}, symbolize: {}, export: {} };
+  const totals: Record<DropStage, Record<string, number>> = { kernel: {}, symbolize: {}, relabel: {}, export: {} };
   const drop = (stage: DropStage, reason: string, n: number): void => {
     if (n <= 0) return;
     totals[stage][reason] = (totals[stage][reason] ?? 0) + n;
@@ -61,6 +62,8 @@ export function createAgentMetrics(): AgentMetrics {
     },
     recordSent: (exporter, n, bytes) => inner.recordSent(exporter, n, bytes),
     recordRetry: (exporter) => inner.recordRetry(exporter),
+    recordQueue: (exporter, requests, bytes) => inner.recordQueue(exporter, requests, bytes),
+    recordExportDuration: (exporter, seconds, outcome) => inner.recordExportDuration(exporter, seconds, outcome),
     drops: () => inner.drops(),
   };
   return {
@@ -69,7 +72,9 @@ export function createAgentMetrics(): AgentMetrics {
     recordProfile(kind, profile) {
       samples.inc({ kind }, profile.samples.reduce((n, s) => n + (s.values[0] ?? 0), 0));
       stacks.inc({ kind }, profile.samples.length);
-      for (const [reason, n] of Object.entries(profile.drops)) drop(symbolizeReasons.has(reason) ? 'symbolize' : 'kernel', reason, n);
+      for (const [reason, n] of Object.entries(profile.drops)) {
+        drop(symbolizeReasons.has(reason) ? 'symbolize' : reason === RELABEL_DROPPED ? 'relabel' : 'kernel', reason, n);
+      }
     },
     drops: () => structuredClone(totals),
   };

@@ -22,6 +22,15 @@ export const PYROSCOPE_LABELS: Readonly<Record<string, string>> = {
   'k8s.node.name': 'node',
 };
 
+/** Attributes never made labels: service.name is service_name already; the rest are per-instance ids. */
+const PYROSCOPE_UNLABELLED: ReadonlySet<string> = new Set(['service.name', 'container.id', 'k8s.pod.uid', 'service.instance.id']);
+
+/** An attribute name as a Pyroscope (Prometheus) label name: `k8s.pod.label.app` → `k8s_pod_label_app`. */
+export function pyroscopeLabelName(attribute: string): string {
+  const name = attribute.replace(/[^a-zA-Z0-9_]/g, '_');
+  return /^[0-9]/.test(name) ? `_${name}` : name;
+}
+
 /** The Pyroscope profile name of a Profile: off_cpu, memory (heap profiles, as Go's), page_faults, else process_cpu. */
 export function pyroscopeProfileName(profile: Profile): 'off_cpu' | 'memory' | 'page_faults' | 'process_cpu' {
   const has = (type: string): boolean => profile.sampleTypes.some((t) => t.type === type);
@@ -44,6 +53,14 @@ export function pyroscopeLabels(
   for (const [attr, label] of Object.entries(PYROSCOPE_LABELS)) {
     const value = process.attributes[attr];
     if (value) labels.push({ name: label, value });
+  }
+  // The same attributes OTLP carries (OTEL_RESOURCE_ATTRIBUTES, then the process's own), as
+  // Pyroscope label names; ids (process.*, container and pod uids) would start new series at every restart.
+  const rest: Record<string, string> = { ...options.resourceAttributes, ...process.attributes };
+  for (const [attr, value] of Object.entries(rest)) {
+    if (value === '' || attr in PYROSCOPE_LABELS || PYROSCOPE_UNLABELLED.has(attr) || attr.startsWith('process.')) continue;
+    const name = pyroscopeLabelName(attr);
+    if (!labels.some((l) => l.name === name)) labels.push({ name, value });
   }
   return labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -79,14 +79,19 @@ export function createItemExporter<T>(options: QueuedExporterOptions<T>, countSa
     logger.warn({ exporter: name, reason, samples, detail }, `exporting profiles: dropped ${samples} samples (${reason})`);
   };
 
+  const queueChanged = (): void => metrics.recordQueue(name, queue.length, queue.byteLength);
+
   const pump = async (): Promise<void> => {
     if (sending) return;
     sending = true;
     for (let item = queue.take(); item; item = queue.take()) {
+      queueChanged();
       const req = item;
+      const started = performance.now();
       const send = (): ReturnType<RetryingTransport['send']> =>
         options.transport.send(req.bytes, options.timeoutMs ?? 10_000, abort.signal);
       const outcome = await (options.traceSend ? options.traceSend(`export ${name}`, send) : send());
+      metrics.recordExportDuration(name, (performance.now() - started) / 1000, outcome.ok ? 'sent' : 'dropped');
       if (outcome.ok) metrics.recordSent(name, req.samples, req.bytes.length);
       else if (outcome.kind === 'permanent') drop('permanent_error', req.samples, outcome.reason);
       else if (outcome.kind === 'retries_exhausted') drop('retries_exhausted', req.samples, outcome.reason);
@@ -128,6 +133,7 @@ export function createItemExporter<T>(options: QueuedExporterOptions<T>, countSa
       for (const req of requests) {
         if (!queue.offer(req)) drop('queue_full', req.samples, `queue holds ${queue.length} requests, ${queue.byteLength} bytes`);
       }
+      queueChanged();
       void pump();
     },
     flush: idle,
@@ -136,6 +142,7 @@ export function createItemExporter<T>(options: QueuedExporterOptions<T>, countSa
       await idle(deadlineMs);
       abort.abort();
       const left = queue.drain();
+      queueChanged();
       const samples = left.reduce((n, r) => n + r.samples, 0);
       if (samples > 0) drop('shutdown', samples, 'flush deadline passed');
       // Let the aborted in-flight send settle so its samples are counted too.

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClusterWatch, type ClusterWatch } from '../../src/discovery/cluster-watch.js';
 import { createPodResolver, type PodEvent, type PodResolver } from '../../src/discovery/pod-resolver.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../helpers/start-fake-kube-api.js';
+import { createLogger, type LogLevel } from '../../src/log/logger.js';
 import { NODE, containerId, injectedPod, pod, replicaSet, service } from '../helpers/k8s-objects.js';
 
 async function until<T>(fn: () => T | undefined, what: string, ms = 5000): Promise<T> {
@@ -104,6 +105,27 @@ describe('PodResolver over list and watch', () => {
     await until(() => resolver.byContainerId(id), 'pod after retries');
     expect(events.some((e) => e.type === 'add' && e.pod.name === 'late')).toBe(true);
     expect(api.requests.length).toBeGreaterThan(6);
+  });
+
+  it("says once that ReplicaSets are forbidden (Rover's ClusterRole), asks again quietly, and still names the Deployment", async () => {
+    const [app, proxy] = [containerId(), containerId()];
+    api.forbid('replicasets');
+    api.apply('pods', injectedPod('cart-7d9f8b6c5d-x2x9q', 'shop', app, proxy, 'cart-7d9f8b6c5d'));
+    const lines: { level: LogLevel; text: string }[] = [];
+    const log = createLogger((level, text) => lines.push({ level, text }));
+    watch = createClusterWatch(api.kubeConfig(), { nodeName: NODE, retryMs: 50, forbiddenRetryMs: 50, log });
+    resolver = createPodResolver(watch);
+    await watch.start();
+    expect(resolver.byContainerId(app)?.pod.owner).toEqual({ kind: 'Deployment', name: 'cart' });
+    // Several refusals later: still one line above debug.
+    const asked = (): number => api.requests.filter((r) => r.startsWith('/apis/apps/v1/replicasets')).length;
+    await until(() => asked() >= 5 || undefined, 'five replicaset requests');
+    const loud = lines.filter((l) => l.level !== 'debug' && l.text.includes('replicasets'));
+    expect(loud).toHaveLength(1);
+    expect(loud[0]!.text).toBe('watching /apis/apps/v1/replicasets: forbidden by RBAC; Deployment owners are told from the pod-template-hash label instead (grant list and watch on replicasets to fix)');
+    expect(lines.filter((l) => l.level === 'debug' && l.text.includes('still forbidden')).length).toBeGreaterThanOrEqual(3);
+    // Pods and Services were not refused: nothing about them.
+    expect(lines.filter((l) => l.level !== 'debug' && !l.text.includes('replicasets'))).toEqual([]);
   });
 
   it('watches only the configured namespaces', async () => {

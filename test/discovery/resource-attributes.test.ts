@@ -105,7 +105,7 @@ describe('container attributes', () => {
       'istio.canonical_revision': '16.2', // app.kubernetes.io/version before version, as Istio orders them
       'mesh.role': 'app',
     });
-    expect(a['container.image.tag']).toBeUndefined();
+    expect(a['container.image.tags']).toBeUndefined();
   });
 
   it('strips tags and digests but keeps registry ports', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAgentMetrics } from '../../src/export/agent-metrics.js';
-import { startMetricsServer } from '../../src/export/metrics-server.js';
+import { ReadinessConditions, startMetricsServer } from '../../src/export/metrics-server.js';
 import type { Profile } from '../../src/profile/model.js';
 import { metricValue } from '../helpers/metric-value.js';
 
@@ -25,6 +25,7 @@ describe('agent metrics', () => {
     expect(m.drops()).toEqual({
       kernel: { kernel_stack_lost: 5 },
       symbolize: { symbolize_address_unmapped: 7 },
+      relabel: {},
       export: { queue_full: 5 },
     });
     expect(m.export.drops()).toEqual({ 'otlp-grpc': { queue_full: 5 } });
@@ -39,13 +40,56 @@ describe('agent metrics', () => {
       expect(metricValue(text, 'meshprof_dropped_total', { stage: 'kernel', reason: 'kernel_stack_lost' })).toBe(5);
       expect(metricValue(text, 'meshprof_dropped_total', { stage: 'symbolize', reason: 'symbolize_address_unmapped' })).toBe(7);
       expect(metricValue(text, 'meshprof_dropped_total', { stage: 'export', reason: 'queue_full' })).toBe(5);
-      expect(metricValue(text, 'meshprof_export_dropped_samples_total', { exporter: 'otlp-grpc', reason: 'queue_full' })).toBe(5);
-      expect(metricValue(text, 'meshprof_export_sent_samples_total', { exporter: 'otlp-grpc' })).toBe(9);
+      expect(metricValue(text, 'meshprof_export_dropped_records_total', { exporter: 'otlp-grpc', reason: 'queue_full' })).toBe(5);
+      expect(metricValue(text, 'meshprof_export_sent_records_total', { exporter: 'otlp-grpc' })).toBe(9);
       expect(text).toContain('process_resident_memory_bytes');
       expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(404);
     } finally {
       await server.close();
     }
+  });
+
+  it('answers /healthz at once and /readyz with 503 until every condition holds', async () => {
+    const m = createAgentMetrics();
+    const readiness = new ReadinessConditions(['samplers', 'exporters']);
+    const server = await startMetricsServer('127.0.0.1:0', m.registry, readiness);
+    const get = (path: string): Promise<Response> => fetch(`http://127.0.0.1:${server.port}${path}`);
+    try {
+      expect((await get('/healthz')).status).toBe(200);
+      readiness.set('exporters', true);
+      const before = await get('/readyz');
+      expect(before.status).toBe(503);
+      expect(await before.json()).toEqual({ ready: false, conditions: { samplers: false, exporters: true } });
+      readiness.set('samplers', true);
+      const after = await get('/readyz');
+      expect(after.status).toBe(200);
+      expect(await after.json()).toEqual({ ready: true, conditions: { samplers: true, exporters: true } });
+      expect((await fetch(`http://127.0.0.1:${server.port}/readyz`, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("reports each exporter's queue and how long its requests took", async () => {
+    const m = createAgentMetrics();
+    m.export.recordQueue('pyroscope', 3, 4096);
+    m.export.recordQueue('pyroscope', 2, 1024);
+    m.export.recordExportDuration('pyroscope', 0.02, 'sent');
+    m.export.recordExportDuration('pyroscope', 40, 'dropped');
+    const text = await m.registry.metrics();
+    expect(metricValue(text, 'meshprof_export_queue_requests', { exporter: 'pyroscope' })).toBe(2);
+    expect(metricValue(text, 'meshprof_export_queue_bytes', { exporter: 'pyroscope' })).toBe(1024);
+    expect(metricValue(text, 'meshprof_export_duration_seconds_count', { exporter: 'pyroscope', outcome: 'sent' })).toBe(1);
+    expect(metricValue(text, 'meshprof_export_duration_seconds_bucket', { exporter: 'pyroscope', outcome: 'sent', le: '0.025' })).toBe(1);
+    expect(metricValue(text, 'meshprof_export_duration_seconds_bucket', { exporter: 'pyroscope', outcome: 'dropped', le: '30' })).toBe(0);
+    expect(metricValue(text, 'meshprof_export_duration_seconds_bucket', { exporter: 'pyroscope', outcome: 'dropped', le: '120' })).toBe(1);
+  });
+
+  it('counts processes a relabel rule left out under stage relabel, not as kernel losses', async () => {
+    const m = createAgentMetrics();
+    m.recordProfile('oncpu', profile([[2, 20]], { relabel_dropped: 9, kernel_stack_lost: 1 }));
+    expect(m.drops()).toMatchObject({ kernel: { kernel_stack_lost: 1 }, relabel: { relabel_dropped: 9 } });
+    expect(metricValue(await m.registry.metrics(), 'meshprof_dropped_total', { stage: 'relabel', reason: 'relabel_dropped' })).toBe(9);
   });
 
   it('names the address when it cannot listen', async () => {

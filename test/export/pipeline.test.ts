@@ -56,7 +56,7 @@ describe('queued OTLP exporter', () => {
     const metrics = await registry.getMetricsAsJSON();
     const value = (name: string): number => metrics.find((m) => m.name === name)?.values.reduce((n, v) => n + v.value, 0) ?? -1;
     expect(value('meshprof_export_retries_total')).toBe(2);
-    expect(value('meshprof_export_sent_samples_total')).toBe(4);
+    expect(value('meshprof_export_sent_records_total')).toBe(4);
   });
 
   it('retries gRPC UNAVAILABLE after the RetryInfo delay, then succeeds', async () => {

@@ -33,6 +33,10 @@ export interface FakeKubeApi {
   readonly requests: string[];
   /** Answers the next `n` requests with 503, as an API server does while starting. */
   failNext(n: number): void;
+  /** Answers every request for resource with 403, as for a ClusterRole without it (Rover's has no replicasets). */
+  forbid(resource: Resource): void;
+  /** Holds every request until the returned function is called (a slow API server). */
+  hold(): () => void;
   apply(resource: Resource, obj: Obj): void;
   remove(resource: Resource, namespace: string, name: string): void;
   kubeConfig(): KubeConfig;
@@ -46,6 +50,8 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   const watchers = new Set<{ resource: Resource; ns: string | undefined; node: string | undefined; res: ServerResponse }>();
   const requests: string[] = [];
   let failing = 0;
+  const forbidden = new Set<Resource>();
+  let held: (() => void)[] | undefined;
 
   const visible = (o: Obj, ns: string | undefined, node: string | undefined): boolean =>
     (ns === undefined || o.metadata?.namespace === ns) && (node === undefined || o.spec?.nodeName === node);
@@ -60,7 +66,20 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (held !== undefined) {
+      held.push(() => handle(req, res));
+      return;
+    }
     requests.push(req.url ?? '');
+    const denied = [...forbidden].find((r) => (req.url ?? '').split('?')[0]!.endsWith(`/${r}`));
+    if (denied !== undefined) {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({
+        kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403,
+        message: `${denied} is forbidden: User "system:serviceaccount:skywalking:skywalking-rover" cannot list resource "${denied}"`,
+      }));
+      return;
+    }
     if (failing > 0) {
       failing--;
       res.writeHead(503, { 'content-type': 'application/json' });
@@ -106,6 +125,17 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     requests,
     failNext(n) {
       failing = n;
+    },
+    forbid(resource) {
+      forbidden.add(resource);
+    },
+    hold() {
+      const queue: (() => void)[] = [];
+      held = queue;
+      return () => {
+        held = undefined;
+        for (const answer of queue) answer();
+      };
     },
     apply(resource, obj) {
       rv++;

@@ -113,8 +113,8 @@ describe('meshprof agent through a backend outage (real BPF, as root)', () => {
       do {
         await sleep(300);
         text = await metrics();
-        sent = metricValue(text, 'meshprof_export_sent_samples_total', { exporter: 'otlp-grpc' });
-        dropped = metricValue(text, 'meshprof_export_dropped_samples_total', { exporter: 'otlp-grpc' });
+        sent = metricValue(text, 'meshprof_export_sent_records_total', { exporter: 'otlp-grpc' });
+        dropped = metricValue(text, 'meshprof_export_dropped_records_total', { exporter: 'otlp-grpc' });
         collected = metricValue(text, 'meshprof_stacks_total', { kind: 'oncpu' });
         if (firstAcceptedMs === undefined && server.requests.length > recoveredAt) firstAcceptedMs = Date.now();
       } while ((sent + dropped !== collected || sent === 0) && Date.now() < deadline);
@@ -127,7 +127,7 @@ describe('meshprof agent through a backend outage (real BPF, as root)', () => {
         return p === undefined ? 0n : p.timeUnixNano + p.durationNano;
       });
       const fromOutage = ends.filter((e) => e <= outageEndNs).length;
-      const queueFull = metricValue(text, 'meshprof_export_dropped_samples_total', { exporter: 'otlp-grpc', reason: 'queue_full' });
+      const queueFull = metricValue(text, 'meshprof_export_dropped_records_total', { exporter: 'otlp-grpc', reason: 'queue_full' });
       const droppedTotal = metricValue(text, 'meshprof_dropped_total', { stage: 'export', reason: 'queue_full' });
       // The first third warms up (BPF maps, symbol caches of the host's processes); by then the queue is full.
       const third = Math.floor(rss.length / 3);

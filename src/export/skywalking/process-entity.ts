@@ -78,8 +78,12 @@ export function resolveProcessEntity(meta: ProcessMetadata, rules: EntityRules):
   const container = attr(meta, 'k8s.container.name');
   const role = attr(meta, 'mesh.role')?.toLowerCase();
   const isProxy = container === rules.proxyContainer || (role !== undefined && PROXY_ROLES.has(role));
+  // Rover's `.Pod.LabelValue "service.istio.io/canonical-name,app.kubernetes.io/name,app"`: the labels
+  // when copied (MESHPROF_POD_LABELS), else istio.canonical_service, which discovery derives from the
+  // same labels in the same order. A sidecar of reviews-v1 is `reviews.<ns>`, not `reviews-v1.<ns>`.
   const labelName =
     rules.serviceNameLabels.map((l) => attr(meta, `k8s.pod.label.${l}`)).find((v) => v !== undefined) ??
+    attr(meta, 'istio.canonical_service') ??
     attr(meta, 'k8s.deployment.name') ??
     container ??
     processName;

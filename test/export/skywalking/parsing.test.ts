@@ -1,4 +1,8 @@
 import { create } from '@bufbuild/protobuf';
+import type { V1Pod } from '@kubernetes/client-node';
+import { summarizePod } from '../../../src/discovery/pod-summary.js';
+import { containerAttributes } from '../../../src/discovery/resource-attributes.js';
+import { containerId, pod } from '../../helpers/k8s-objects.js';
 import { describe, expect, it } from 'vitest';
 import { CommandSchema } from '../../../src/gen/skywalking/common/Command_pb.js';
 import { parseProfilingTaskCommand } from '../../../src/export/skywalking/task-command.js';
@@ -143,5 +147,31 @@ describe('procfs parsing', () => {
     expect(f[0]).toBe('R');
     expect(Number(f[11]) + Number(f[12])).toBe(300); // utime + stime
     expect(Number(f[17])).toBe(7); // num_threads
+  });
+});
+
+describe('SkyWalking naming from discovery, as Rover names pods', () => {
+  it("names reviews-v1's sidecar and app reviews.<ns> from the canonical-name label, with the pod's IP", () => {
+    const [app, proxy] = [containerId(), containerId()];
+    const p = pod({
+      name: 'reviews-v1-5b8f7c9d4-x2x9q', namespace: 'bookinfo', replicaSet: 'reviews-v1-5b8f7c9d4',
+      labels: { app: 'reviews', version: 'v1', 'pod-template-hash': '5b8f7c9d4', 'service.istio.io/canonical-name': 'reviews', 'service.istio.io/canonical-revision': 'v1' },
+      annotations: { 'sidecar.istio.io/status': '{}' },
+      containers: [{ name: 'reviews', id: app, image: 'docker.io/istio/examples-bookinfo-reviews-v1:1.20.1' }, { name: 'istio-proxy', id: proxy, image: 'docker.io/istio/proxyv2:1.24.0' }],
+    });
+    // No ReplicaSet cached and no MESHPROF_POD_LABELS: what a Rover ClusterRole and default settings give.
+    const summary = summarizePod(p as unknown as V1Pod, { replicaSet: () => undefined, services: () => [] })!;
+    const entityOf = (name: string, exe: string) => {
+      const c = summary.containers.find((x) => x.name === name)!;
+      const attributes = containerAttributes({ ...c, pod: summary }, 'node-a');
+      return { attributes, entity: resolveProcessEntity({ pid: 7, name: exe, executablePath: `/usr/local/bin/${exe}`, attributes }, defaultEntityRules('10.0.0.11')) };
+    };
+    const sidecar = entityOf('istio-proxy', 'envoy');
+    expect(sidecar.attributes['k8s.deployment.name']).toBe('reviews-v1');
+    expect(sidecar.entity).toEqual({ layer: 'MESH_DP', serviceName: 'reviews.bookinfo', instanceName: 'reviews-v1-5b8f7c9d4-x2x9q', processName: 'envoy', labels: ['mesh-envoy'] });
+    const application = entityOf('reviews', 'java');
+    expect(application.entity).toMatchObject({ layer: 'MESH', serviceName: 'reviews.bookinfo', processName: 'java' });
+    // container_ip in the process report comes from k8s.pod.ip.
+    expect(sidecar.attributes['k8s.pod.ip']).toBe('10.244.1.17');
   });
 });
