@@ -42,6 +42,9 @@ missing_pkgs() {
 if [ "$mode" != build ]; then
   pkgs=$run_pkgs
   [ "$mode" = test ] && pkgs="$pkgs $test_pkgs"
+  # the deploy/ manifest test renders with kubectl kustomize: Debian's
+  # kubernetes-client where no other kubectl is installed
+  [ "$mode" = test ] && ! command -v kubectl >/dev/null 2>&1 && pkgs="$pkgs kubernetes-client"
   [ "$mode" = image ] && pkgs=$image_pkgs
   # shellcheck disable=SC2086
   missing=$(missing_pkgs $pkgs)

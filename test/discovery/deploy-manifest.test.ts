@@ -20,8 +20,8 @@ import { resolveMeshprofEnv } from '../../src/config/meshprof-env.js';
 import { toolSkipReason } from '../helpers/bpf-prerequisites.js';
 
 const root = new URL('../../', import.meta.url).pathname;
-const kubectl = '/usr/bin/kubectl';
-const missing = toolSkipReason([kubectl], 'needs kubectl >= 1.21 (kubectl kustomize renders deploy/)');
+const kubectl = process.env.KUBECTL ?? '/usr/bin/kubectl';
+const missing = toolSkipReason([kubectl], 'needs kubectl (kubectl kustomize renders deploy/; scripts/setup.sh --test installs kubernetes-client)');
 
 function render(dir: string): KubernetesObject[] {
   return loadAllYaml(execFileSync(kubectl, ['kustomize', `${root}${dir}`], { encoding: 'utf8' })) as KubernetesObject[];
