@@ -33,6 +33,7 @@ const unit = [
   'test/encode/otlp-metrics.test.ts',
   'test/encode/pprof.test.ts',
   'test/export/file-output.test.ts',
+  'test/export/local-files.test.ts',
   'test/export/otlp-merge.test.ts',
   'test/export/otlp-transports.test.ts',
   'test/export/pipeline.test.ts',

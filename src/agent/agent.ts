@@ -12,7 +12,8 @@ import { createAgentMetrics, type AgentMetrics } from '../export/agent-metrics.j
 import { createCollector, createProcessServices, type ProcessServices } from './collector-factory.js';
 import { startDiscoveryService, type DiscoveryService } from '../discovery/discovery-service.js';
 import { createExporterSinks } from '../export/exporter-sinks.js';
-import { LocalProfileFiles } from '../export/local-profile-files.js';
+import { createLocalFilesSink, LocalProfileFiles } from '../export/local-profile-files.js';
+import { checkLocalPaths } from '../config/local-paths.js';
 import { startMetricsServer, type MetricsServer } from '../export/metrics-server.js';
 import type { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProfileSink } from '../export/profile-sink.js';
@@ -37,19 +38,6 @@ const pollMs = 1000;
 function summarize(profile: Profile): Record<string, unknown> {
   const totals = profile.sampleTypes.map((t, i) => `${profile.samples.reduce((a, s) => a + (s.values[i] ?? 0), 0)} ${t.type}/${t.unit}`);
   return { stacks: profile.samples.length, processes: new Set(profile.samples.map((s) => s.pid)).size, totals, dropped: profile.drops };
-}
-
-function localSink(config: AgentConfig, log: Logger): ProfileSink | undefined {
-  if (config.outputDir === undefined || config.localFormats.length === 0) return undefined;
-  const files = new LocalProfileFiles(config.outputDir, config.localFormats);
-  return {
-    name: 'local-files',
-    async consume(kind, profile) {
-      const paths = await files.write(kind, profile);
-      log.info({ kind, paths, startTimeNs: String(profile.startTimeNs), durationNs: String(profile.durationNs) }, 'wrote profile files');
-    },
-    async shutdown() {},
-  };
 }
 
 /** The process table as discovery's selector reads it: one /proc scan for both. */
@@ -90,12 +78,17 @@ interface Wiring {
 function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
   const settings = resolveMeshprofEnv(env);
   const config = settings.agent;
+  const files = config.outputDir === undefined || config.localFormats.length === 0
+    ? undefined
+    : new LocalProfileFiles(config.outputDir, config.localFormats, { mode: config.outputMode, maxBytes: config.outputMaxBytes });
+  // A missing /proc or an unwritable output directory fails now, not at the first interval.
+  checkLocalPaths(env, config.procRoot, files && config.outputDir !== undefined ? { dir: config.outputDir, files } : undefined);
   const log = pino({ level: config.logLevel, base: { service: 'meshprof' } });
   const metrics = createAgentMetrics();
   // OTEL_TRACES_EXPORTER was checked above; the SDK reads its other OTEL_* variables itself.
   const telemetry = startSelfTelemetry(env);
   try {
-    const sinks = [localSink(config, log), ...createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
+    const sinks = [files && createLocalFilesSink(files, log, metrics.export), ...createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
       .filter((s): s is ProfileSink => s !== undefined);
     const tableCache = readTableCacheEnv(env);
     const symbolCache = createFileSymbolCache(log, tableCache);
