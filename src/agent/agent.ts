@@ -14,6 +14,7 @@ import { startDiscoveryService, type DiscoveryService } from '../discovery/disco
 import { createExporterSinks } from '../export/exporter-sinks.js';
 import { createLocalFilesSink, LocalProfileFiles } from '../export/local-profile-files.js';
 import { checkLocalPaths } from '../config/local-paths.js';
+import { unknownVariables } from '../config/known-variables.js';
 import { startMetricsServer, type MetricsServer } from '../export/metrics-server.js';
 import type { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProfileSink } from '../export/profile-sink.js';
@@ -84,6 +85,8 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
   // A missing /proc or an unwritable output directory fails now, not at the first interval.
   checkLocalPaths(env, config.procRoot, files && config.outputDir !== undefined ? { dir: config.outputDir, files } : undefined);
   const log = pino({ level: config.logLevel, base: { service: 'meshprof' } });
+  // A misspelled variable is otherwise silently ignored.
+  for (const message of unknownVariables(env)) log.warn(message);
   const metrics = createAgentMetrics();
   // OTEL_TRACES_EXPORTER was checked above; the SDK reads its other OTEL_* variables itself.
   const telemetry = startSelfTelemetry(env);
