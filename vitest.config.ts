@@ -37,6 +37,7 @@ const unit = [
   'test/export/otlp-merge.test.ts',
   'test/export/otlp-transports.test.ts',
   'test/export/pipeline.test.ts',
+  'test/export/exporter-faults.test.ts',
   'test/export/pyroscope.test.ts',
   'test/export/self-telemetry.test.ts',
   'test/export/skywalking/encode.test.ts',
