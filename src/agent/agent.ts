@@ -15,6 +15,7 @@ import { createExporterSinks } from '../export/exporter-sinks.js';
 import { createLocalFilesSink, LocalProfileFiles } from '../export/local-profile-files.js';
 import { checkLocalPaths } from '../config/local-paths.js';
 import { unknownVariables } from '../config/known-variables.js';
+import { splitDrops } from '../stacks/drop-reasons.js';
 import { startMetricsServer, type MetricsServer } from '../export/metrics-server.js';
 import type { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProfileSink } from '../export/profile-sink.js';
@@ -38,7 +39,8 @@ const pollMs = 1000;
 
 function summarize(profile: Profile): Record<string, unknown> {
   const totals = profile.sampleTypes.map((t, i) => `${profile.samples.reduce((a, s) => a + (s.values[i] ?? 0), 0)} ${t.type}/${t.unit}`);
-  return { stacks: profile.samples.length, processes: new Set(profile.samples.map((s) => s.pid)).size, totals, dropped: profile.drops };
+  const { dropped, degraded } = splitDrops(profile.drops);
+  return { stacks: profile.samples.length, processes: new Set(profile.samples.map((s) => s.pid)).size, totals, dropped, degraded };
 }
 
 /** The process table as discovery's selector reads it: one /proc scan for both. */
@@ -160,7 +162,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       }
     }
     // Totals since start: at info when they changed, so a silent loss shows in the log; else at debug.
-    const drops = { dropped: metrics.drops(), exportDropped: metrics.export.drops(), ...(receiver ? { receiver: receiver.metrics.totals() } : {}) };
+    const drops = { dropped: metrics.drops(), degraded: metrics.degraded(), exportDropped: metrics.export.drops(), ...(receiver ? { receiver: receiver.metrics.totals() } : {}) };
     const key = JSON.stringify(drops);
     log[key === lastDrops ? 'debug' : 'info'](drops, 'drops so far');
     lastDrops = key;
@@ -255,7 +257,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     services?.close();
     symbolCache.close();
     await discovery?.stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping discovery'));
-    log.info({ dropped: metrics.drops(), exportDropped: metrics.export.drops() }, 'agent stopped');
+    log.info({ dropped: metrics.drops(), degraded: metrics.degraded(), exportDropped: metrics.export.drops() }, 'agent stopped');
     await metricsServer?.close();
     await telemetry.shutdown().catch(() => undefined);
   }

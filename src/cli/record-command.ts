@@ -15,6 +15,7 @@ import { UsageError } from './usage-error.js';
 import { createLogger } from '../log/logger.js';
 import { readTableCacheEnv } from '../config/table-cache-env.js';
 import { readOutputModeEnv } from '../config/output-env.js';
+import { splitDrops } from '../stacks/drop-reasons.js';
 
 /** Flags of `meshprof record`, as commander hands them over. */
 export interface RecordOptions {
@@ -51,9 +52,12 @@ function totalOf(profile: Profile, index: number): number {
   return total;
 }
 
+/** `dropped: ...` (samples lost), then `kept with degraded stacks: ...` when any were. */
 function describeDrops(profile: Profile): string {
-  const parts = Object.entries(profile.drops).filter(([, n]) => n > 0).map(([reason, n]) => `${reason}=${n}`);
-  return parts.length === 0 ? 'none' : parts.join(', ');
+  const { dropped, degraded } = splitDrops(profile.drops);
+  const list = (counts: Record<string, number>): string => Object.entries(counts).map(([reason, n]) => `${reason}=${n}`).join(', ');
+  const lost = Object.keys(dropped).length === 0 ? 'none' : list(dropped);
+  return Object.keys(degraded).length === 0 ? lost : `${lost}; kept with degraded stacks: ${list(degraded)}`;
 }
 
 const FOLDED_VALUES: Record<CollectorKind, readonly string[]> = {
