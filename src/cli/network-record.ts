@@ -43,16 +43,16 @@ export async function runNetworkRecord(opts: NetworkRecordOptions): Promise<numb
   if (format === undefined || !formats.includes(format)) {
     throw new UsageError(`network reports are written as .json, .html, .otlp.json or .otlp.pb: end ${opts.output} in one of them, or pass --format json|html|otlp|otlp-json`);
   }
+  for (const warning of checkTargetPids(pids)) process.stderr.write(`meshprof: ${warning}\n`);
+  const settings = readNetworkEnv(process.env);
+  const discoveryConfig = discoveryConfigFromEnv(process.env);
+  const outputMode = readOutputModeEnv(process.env);
   const { checkOutputPath } = await import('../export/write-profile-file.js');
   try {
     checkOutputPath(opts.output);
   } catch (err) {
     throw new UsageError(`-o ${(err as Error).message}`);
   }
-  const outputMode = readOutputModeEnv(process.env);
-  for (const warning of checkTargetPids(pids)) process.stderr.write(`meshprof: ${warning}\n`);
-  const settings = readNetworkEnv(process.env);
-  const discoveryConfig = discoveryConfigFromEnv(process.env);
   requireProfilingPrivileges();
 
   const log = createLogger((level, text) => { if (level === 'warn' || level === 'error') process.stderr.write(`meshprof: ${text}\n`); });

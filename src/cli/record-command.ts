@@ -101,17 +101,18 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   if (format === undefined) {
     throw new UsageError(`cannot tell the format of ${opts.output} from its name: end it in .pb.gz, .pprof, .folded, .html, .otlp.pb or .otlp.json, or pass --format`);
   }
+  for (const warning of checkTargetPids(pids)) process.stderr.write(`meshprof: ${warning}\n`);
+  // MESHPROF_TARGET_*, MESHPROF_KUBERNETES, ...: every bad one reported before any BPF is loaded.
+  const discoveryConfig = discoveryConfigFromEnv(process.env);
+  const tableCache = readTableCacheEnv(process.env);
+  const outputMode = readOutputModeEnv(process.env);
+  // Before recording: a bad -o found at the end would lose the whole recording.
   const { checkOutputPath } = await import('../export/write-profile-file.js');
   try {
     checkOutputPath(opts.output);
   } catch (err) {
     throw new UsageError(`-o ${(err as Error).message}`);
   }
-  const outputMode = readOutputModeEnv(process.env);
-  for (const warning of checkTargetPids(pids)) process.stderr.write(`meshprof: ${warning}\n`);
-  // MESHPROF_TARGET_*, MESHPROF_KUBERNETES, ...: every bad one reported before any BPF is loaded.
-  const discoveryConfig = discoveryConfigFromEnv(process.env);
-  const tableCache = readTableCacheEnv(process.env);
   requireProfilingPrivileges();
 
   // Warnings and errors go to stderr; a recording's progress line is its only other output.

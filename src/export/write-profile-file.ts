@@ -91,15 +91,22 @@ function outputTarget(path: string): OutputTarget {
  * to change; a check at the end would lose the whole recording.
  */
 export function checkOutputPath(path: string): void {
-  const target = outputTarget(path);
+  let target: OutputTarget;
+  try {
+    target = outputTarget(path);
+  } catch (err) {
+    throw new Error(`${path}: cannot reach it (${(err as NodeJS.ErrnoException).code ?? String(err)}): write elsewhere`);
+  }
   if (target.kind === 'refuse') throw new Error(`${path} is ${target.why}`);
   if (target.kind === 'stream') return;
   const dir = dirname(path);
   let st: Stats;
   try {
     st = statSync(dir);
-  } catch {
-    throw new Error(`${path}: directory ${dir} does not exist: create it or write elsewhere`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`${path}: directory ${dir} does not exist: create it or write elsewhere`);
+    throw new Error(`${path}: cannot reach directory ${dir} (${code ?? String(err)}): write elsewhere`);
   }
   if (!st.isDirectory()) throw new Error(`${path}: ${dir} is not a directory`);
   try {
