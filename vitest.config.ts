@@ -49,6 +49,7 @@ const unit = [
   'test/kernel/errors.test.ts',
   'test/kernel/libbpf-log.test.ts',
   'test/kernel/privileges.test.ts',
+  'test/log/redact.test.ts',
   'test/layout/stage-imports.test.ts',
   'test/process/proc-maps.test.ts',
   'test/receive/receive-units.test.ts',
