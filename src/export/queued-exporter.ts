@@ -76,6 +76,8 @@ export function createItemExporter<T>(options: QueuedExporterOptions<T>, countSa
   // One line when the backend starts failing and one when it works again: between them,
   // retries_total is the only other sign of an outage that can last minutes.
   options.transport.onHealthChange?.((change) => {
+    // A send cut off by shutdown is not news about the backend.
+    if (abort.signal.aborted) return;
     if (!change.healthy) {
       logger.warn({ exporter: name, err: change.reason }, `exporter ${name} is failing: retrying; requests wait in its queue (logged again when it recovers)`);
     } else {
