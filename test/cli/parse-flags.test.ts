@@ -44,12 +44,13 @@ describe('--pid targets', () => {
   });
 
   it('rejects a zombie and a missing process', async () => {
-    // A child that exits while its parent sleeps without reaping it: a zombie for 30 s.
-    const parent = spawn('sh', ['-c', 'sh -c "exit 0" & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // A child that exits while its parent sleeps without reaping it: a zombie for 30 s
+    // (perl, unlike a shell, never reaps a child it did not wait for).
+    const parent = spawn('perl', ['-e', '$|=1; my $p = fork(); exit 0 if $p == 0; print "$p\n"; sleep 30;'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const child = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (b: Buffer) => resolve(b.toString().trim()))));
       await expect.poll(() => parseProcStat(execFileSync('cat', [`/proc/${child}/stat`], { encoding: 'utf8' }))?.state, { timeout: 20_000 }).toBe('Z');
-      expect(() => checkTargetPids([child])).toThrow(new RegExp(`^--pid ${child}: sh has exited \\(a zombie its parent has not reaped\\)`));
+      expect(() => checkTargetPids([child])).toThrow(new RegExp(`^--pid ${child}: perl has exited \\(a zombie its parent has not reaped\\)`));
     } finally {
       parent.kill();
     }
