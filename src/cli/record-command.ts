@@ -98,6 +98,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   if (opts.format === 'json') throw new UsageError('--format json is for --type network only: profiles are pprof, folded, html, otlp or otlp-json');
   const valueIndex = foldedValueIndex(opts.type, opts.value);
   const format = opts.format ?? formatFromFileName(opts.output);
+  if (format === undefined && opts.output === '-') throw new UsageError('-o - (stdout) has no name to tell the format by: pass --format, e.g. -f folded or -f pprof');
   if (format === undefined) {
     throw new UsageError(`cannot tell the format of ${opts.output} from its name: end it in .pb.gz, .pprof, .folded, .html, .otlp.pb or .otlp.json, or pass --format`);
   }
