@@ -11,11 +11,14 @@ import { createAgentMetrics, type AgentMetrics } from '../export/agent-metrics.j
 import { createCollector, createProcessServices, type ProcessServices } from './collector-factory.js';
 import { startDiscoveryService, type DiscoveryService } from '../discovery/discovery-service.js';
 import { createExporterSinks } from '../export/exporter-sinks.js';
-import { LocalProfileFiles } from '../export/local-profile-files.js';
+import { createLocalFilesSink, LocalProfileFiles } from '../export/local-profile-files.js';
 import { ReadinessConditions, startMetricsServer, type MetricsServer } from '../export/metrics-server.js';
 import { createAgentLogger } from '../log/agent-logger.js';
 import { relabelProfile } from '../profile/relabel-profile.js';
 import type { RelabelRule } from '../discovery/relabel.js';
+import { checkLocalPaths } from '../config/local-paths.js';
+import { unknownVariables } from '../config/known-variables.js';
+import { splitDrops } from '../stacks/drop-reasons.js';
 import type { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProfileSink } from '../export/profile-sink.js';
 import { createSkyWalkingService } from './skywalking-service.js';
@@ -38,20 +41,8 @@ const pollMs = 1000;
 
 function summarize(profile: Profile): Record<string, unknown> {
   const totals = profile.sampleTypes.map((t, i) => `${profile.samples.reduce((a, s) => a + (s.values[i] ?? 0), 0)} ${t.type}/${t.unit}`);
-  return { stacks: profile.samples.length, processes: new Set(profile.samples.map((s) => s.pid)).size, totals, dropped: profile.drops };
-}
-
-function localSink(config: AgentConfig, log: Logger): ProfileSink | undefined {
-  if (config.outputDir === undefined || config.localFormats.length === 0) return undefined;
-  const files = new LocalProfileFiles(config.outputDir, config.localFormats);
-  return {
-    name: 'local-files',
-    async consume(kind, profile) {
-      const paths = await files.write(kind, profile);
-      log.info({ kind, paths, startTimeNs: String(profile.startTimeNs), durationNs: String(profile.durationNs) }, 'wrote profile files');
-    },
-    async shutdown() {},
-  };
+  const { dropped, degraded } = splitDrops(profile.drops);
+  return { stacks: profile.samples.length, processes: new Set(profile.samples.map((s) => s.pid)).size, totals, dropped, degraded };
 }
 
 /** The process table as discovery's selector reads it: one /proc scan for both. */
@@ -94,12 +85,19 @@ interface Wiring {
 function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
   const settings = resolveMeshprofEnv(env);
   const config = settings.agent;
+  const files = config.outputDir === undefined || config.localFormats.length === 0
+    ? undefined
+    : new LocalProfileFiles(config.outputDir, config.localFormats, { mode: config.outputMode, maxBytes: config.outputMaxBytes });
+  // A missing /proc or an unwritable output directory fails now, not at the first interval.
+  checkLocalPaths(env, config.procRoot, files && config.outputDir !== undefined ? { dir: config.outputDir, files } : undefined);
   const log = createAgentLogger({ level: config.logLevel, format: config.logFormat });
+  // A misspelled variable is otherwise silently ignored.
+  for (const message of unknownVariables(env)) log.warn(message);
   const metrics = createAgentMetrics();
   // OTEL_TRACES_EXPORTER was checked above; the SDK reads its other OTEL_* variables itself.
   const telemetry = startSelfTelemetry(env);
   try {
-    const sinks = [localSink(config, log), ...createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
+    const sinks = [files && createLocalFilesSink(files, log, metrics.export), ...createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
       .filter((s): s is ProfileSink => s !== undefined);
     const tableCache = readTableCacheEnv(env);
     const symbolCache = createFileSymbolCache(log, tableCache);
@@ -169,7 +167,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       }
     }
     // Totals since start, one line each time they change, so a loss shows in the log and a steady state stays quiet.
-    const drops = { dropped: metrics.drops(), exportDropped: metrics.export.drops(), receiverRejected: receiver?.metrics.totals().rejected ?? {} };
+    const drops = { dropped: metrics.drops(), degraded: metrics.degraded(), exportDropped: metrics.export.drops(), receiverRejected: receiver?.metrics.totals().rejected ?? {} };
     const key = JSON.stringify(drops);
     if (key !== lastDrops) log.warn(receiver ? { ...drops, receiver: receiver.metrics.totals() } : drops, 'drops so far');
     lastDrops = key;
@@ -268,7 +266,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     services?.close();
     symbolCache.close();
     await discovery?.stop().catch((err: unknown) => log.error({ err: String(err) }, 'stopping discovery'));
-    log.info({ dropped: metrics.drops(), exportDropped: metrics.export.drops() }, 'agent stopped');
+    log.info({ dropped: metrics.drops(), degraded: metrics.degraded(), exportDropped: metrics.export.drops() }, 'agent stopped');
     await metricsServer?.close();
     await telemetry.shutdown().catch(() => undefined);
   }

@@ -12,6 +12,7 @@ import type { ProcessMetadata } from '../profile/model.js';
 import { createCollector, type ProcessServices } from './collector-factory.js';
 import { createTaskRunner } from './skywalking-tasks.js';
 import { type Logger } from '../log/logger.js';
+import { redactingLogger } from '../log/redact.js';
 
 /**
  * The live processes of the table that run an executable (kernel threads
@@ -32,8 +33,9 @@ export function processTableSource(services: Pick<ProcessServices, 'processes' |
 
 /** Creates (not starts) the SkyWalking exporter over the agent's pipeline services. */
 export function createSkyWalkingService(
-  sw: SkyWalkingEnvConfig, config: AgentConfig, log: Logger, services: ProcessServices, metrics: ExportMetrics,
+  sw: SkyWalkingEnvConfig, config: AgentConfig, agentLog: Logger, services: ProcessServices, metrics: ExportMetrics,
 ): SkyWalkingExporter {
+  const log = redactingLogger(agentLog, sw.authentication);
   return createSkyWalkingExporter({
     config: sw,
     source: processTableSource(services),

@@ -4,6 +4,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../kernel/package-root.js';
 import type { RecordOptions } from './record-command.js';
 import type { DiffOptions } from './diff-command.js';
+import type { AgentOptions } from './agent-command.js';
+import { formatVariablesHelp } from '../config/known-variables.js';
 import { RECORD_KINDS } from '../profile/profile-kinds.js';
 import { UsageError } from './usage-error.js';
 
@@ -60,7 +62,9 @@ function buildProgram(run: { code: number; task?: () => Promise<number> }): Comm
   program
     .command('agent')
     .description('profile continuously and export each interval (configured by MESHPROF_* and OTEL_* environment variables)')
-    .action(() => { run.task = async () => (await import('./agent-command.js')).runAgentCommand(process.env); });
+    .option('--config <file>', 'read settings from a YAML file with the variables as keys (a set environment variable wins)')
+    .addHelpText('after', formatVariablesHelp)
+    .action((opts: AgentOptions) => { run.task = async () => (await import('./agent-command.js')).runAgentCommand(process.env, opts); });
 
   program
     .command('check')

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createNetworkCollectorFor } from '../agent/collector-factory.js';
 import { discoveryConfigFromEnv } from '../config/discovery-env.js';
@@ -10,6 +9,8 @@ import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import { createLogger } from '../log/logger.js';
 import type { NetworkReport } from '../profile/network-report.js';
 import { parseDurationFlag, parsePidList } from './parse-flags.js';
+import { checkTargetPids } from './target-pids.js';
+import { readOutputModeEnv } from '../config/output-env.js';
 import { createProgressLine } from './progress-line.js';
 import { UsageError } from './usage-error.js';
 
@@ -42,11 +43,16 @@ export async function runNetworkRecord(opts: NetworkRecordOptions): Promise<numb
   if (format === undefined || !formats.includes(format)) {
     throw new UsageError(`network reports are written as .json, .html, .otlp.json or .otlp.pb: end ${opts.output} in one of them, or pass --format json|html|otlp|otlp-json`);
   }
-  for (const pid of pids) {
-    if (!existsSync(`/proc/${pid}`)) throw new UsageError(`--pid ${pid}: no such process: check the id with ps or pgrep`);
-  }
+  for (const warning of checkTargetPids(pids)) process.stderr.write(`meshprof: ${warning}\n`);
   const settings = readNetworkEnv(process.env);
   const discoveryConfig = discoveryConfigFromEnv(process.env);
+  const outputMode = readOutputModeEnv(process.env);
+  const { checkOutputPath } = await import('../export/write-profile-file.js');
+  try {
+    checkOutputPath(opts.output);
+  } catch (err) {
+    throw new UsageError(`-o ${(err as Error).message}`);
+  }
   requireProfilingPrivileges();
 
   const log = createLogger((level, text) => { if (level === 'warn' || level === 'error') process.stderr.write(`meshprof: ${text}\n`); });
@@ -76,7 +82,7 @@ export async function runNetworkRecord(opts: NetworkRecordOptions): Promise<numb
     const report = collector.collect();
     progress.done();
     const { writeNetworkFile } = await import('../export/write-network-file.js');
-    await writeNetworkFile(opts.output, format, report, { hostName: hostname() });
+    await writeNetworkFile(opts.output, format, report, { hostName: hostname(), mode: outputMode });
     process.stderr.write(`wrote ${opts.output} (${format}): ${summary(report)}${interrupted ? ' (stopped early)' : ''}\n`);
     return 0;
   } finally {

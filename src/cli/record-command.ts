@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { createCollector, type CollectorKind } from '../agent/collector-factory.js';
 import type { RecordKind } from '../profile/profile-kinds.js';
 import { startDiscoveryService } from '../discovery/discovery-service.js';
@@ -11,9 +10,12 @@ import { formatFromFileName, type OutputFormat } from './output-format.js';
 import { parseByteSizeFlag, parseDurationFlag, parseDurationNsFlag, parseIntFlag, parsePidList } from './parse-flags.js';
 import { MAX_MEMORY_RATE } from '../samplers/memory-sampler.js';
 import { createProgressLine } from './progress-line.js';
+import { checkTargetPids } from './target-pids.js';
 import { UsageError } from './usage-error.js';
 import { createLogger } from '../log/logger.js';
 import { readTableCacheEnv } from '../config/table-cache-env.js';
+import { readOutputModeEnv } from '../config/output-env.js';
+import { splitDrops } from '../stacks/drop-reasons.js';
 
 /** Flags of `meshprof record`, as commander hands them over. */
 export interface RecordOptions {
@@ -50,9 +52,12 @@ function totalOf(profile: Profile, index: number): number {
   return total;
 }
 
+/** `dropped: ...` (samples lost), then `kept with degraded stacks: ...` when any were. */
 function describeDrops(profile: Profile): string {
-  const parts = Object.entries(profile.drops).filter(([, n]) => n > 0).map(([reason, n]) => `${reason}=${n}`);
-  return parts.length === 0 ? 'none' : parts.join(', ');
+  const { dropped, degraded } = splitDrops(profile.drops);
+  const list = (counts: Record<string, number>): string => Object.entries(counts).map(([reason, n]) => `${reason}=${n}`).join(', ');
+  const lost = Object.keys(dropped).length === 0 ? 'none' : list(dropped);
+  return Object.keys(degraded).length === 0 ? lost : `${lost}; kept with degraded stacks: ${list(degraded)}`;
 }
 
 const FOLDED_VALUES: Record<CollectorKind, readonly string[]> = {
@@ -93,15 +98,22 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   if (opts.format === 'json') throw new UsageError('--format json is for --type network only: profiles are pprof, folded, html, otlp or otlp-json');
   const valueIndex = foldedValueIndex(opts.type, opts.value);
   const format = opts.format ?? formatFromFileName(opts.output);
+  if (format === undefined && opts.output === '-') throw new UsageError('-o - (stdout) has no name to tell the format by: pass --format, e.g. -f folded or -f pprof');
   if (format === undefined) {
     throw new UsageError(`cannot tell the format of ${opts.output} from its name: end it in .pb.gz, .pprof, .folded, .html, .otlp.pb or .otlp.json, or pass --format`);
   }
-  for (const pid of pids) {
-    if (!existsSync(`/proc/${pid}`)) throw new UsageError(`--pid ${pid}: no such process: check the id with ps or pgrep`);
-  }
+  for (const warning of checkTargetPids(pids)) process.stderr.write(`meshprof: ${warning}\n`);
   // MESHPROF_TARGET_*, MESHPROF_KUBERNETES, ...: every bad one reported before any BPF is loaded.
   const discoveryConfig = discoveryConfigFromEnv(process.env);
   const tableCache = readTableCacheEnv(process.env);
+  const outputMode = readOutputModeEnv(process.env);
+  // Before recording: a bad -o found at the end would lose the whole recording.
+  const { checkOutputPath } = await import('../export/write-profile-file.js');
+  try {
+    checkOutputPath(opts.output);
+  } catch (err) {
+    throw new UsageError(`-o ${(err as Error).message}`);
+  }
   requireProfilingPrivileges();
 
   // Warnings and errors go to stderr; a recording's progress line is its only other output.
@@ -143,7 +155,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     progress.done();
     // Imported only now: the encoders are not needed before the recording line.
     const { writeProfileFile } = await import('../export/write-profile-file.js');
-    await writeProfileFile(opts.output, format, profile, { valueIndex, title: `meshprof ${opts.type} profile` });
+    await writeProfileFile(opts.output, format, profile, { valueIndex, title: `meshprof ${opts.type} profile`, mode: outputMode });
     const processes = new Set(profile.samples.map((s: { pid: number }) => s.pid)).size;
     // Tenths of a second: finer would be noise from the final collect.
     const took = formatDurationMs(Math.round((Date.now() - started) / 100) * 100);

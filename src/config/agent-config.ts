@@ -18,6 +18,10 @@ export interface AgentConfig {
   /** Directory for local profile files; undefined disables them. */
   readonly outputDir: string | undefined;
   readonly localFormats: readonly LocalFormat[];
+  /** Permission bits of local files (MESHPROF_OUTPUT_MODE); a created directory gets x where r is set. */
+  readonly outputMode: number;
+  /** Bound on the total size of local files; the oldest are deleted first. */
+  readonly outputMaxBytes: number;
   /** Root of the host's /proc, e.g. /host/proc when the agent runs in a container. */
   readonly procRoot: string;
   readonly includeIdle: boolean;
@@ -34,7 +38,7 @@ export interface AgentConfig {
   readonly logLevel: string;
   /** MESHPROF_LOG_FORMAT: JSON lines, compact text, or text on a terminal and JSON otherwise. */
   readonly logFormat: 'json' | 'text' | 'auto';
-  /** Where Prometheus metrics are served (`host:port`); undefined disables them. */
+  /** Where Prometheus metrics are served (`host:port`, loopback when only a port is given); undefined disables them. */
   readonly metricsAddr: string | undefined;
   /** How long SIGTERM waits for exporters to deliver the last interval, ms. */
   readonly shutdownTimeoutMs: number;
@@ -59,6 +63,9 @@ export const agentDefaults: AgentConfig = {
   network: false,
   outputDir: 'profiles',
   localFormats: ['pprof'],
+  // Profiles name pids, commands and paths: readable by their owner only.
+  outputMode: 0o600,
+  outputMaxBytes: 2 ** 30,
   procRoot: '/proc',
   includeIdle: false,
   memoryRateBytes: 512 * 1024,

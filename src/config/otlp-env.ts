@@ -87,7 +87,7 @@ export function readOtlpEnv(env: EnvRecord, signal: OtlpSignal = 'PROFILES'): Ot
     protocol: checked,
     endpoint,
     endpointExplicit: specific !== undefined || generic !== undefined,
-    headers: headers ? issues.check(() => parseKeyValueList(headers.name, headers.value), {}) : {},
+    headers: headers ? issues.check(() => checkHeaders(headers.name, parseKeyValueList(headers.name, headers.value), checked), {}) : {},
     compression: compression?.value === 'gzip' ? 'gzip' : 'none',
     timeoutMs: timeout ? issues.check(() => parseTimeout(timeout.name, timeout.value), 10_000) : 10_000,
     certificate: pick('CERTIFICATE')?.value,
@@ -129,14 +129,52 @@ function decode(variable: string, text: string): string {
   }
 }
 
+/** RFC 9110 token characters: what an HTTP header name may hold. */
+const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What grpc-js accepts as a metadata key (it lower-cases them first). */
+const GRPC_KEY = /^[0-9a-z_.-]+$/;
+
+/**
+ * Checks headers as they will be sent, so a bad one fails at start with its
+ * name rather than as an uncaught TypeError at the first export: names are
+ * HTTP tokens (gRPC: letters, digits, `-_.`), values hold no control
+ * characters (a percent-encoded CR/LF would split the request) and, for
+ * gRPC, only printable ASCII.
+ */
+export function checkHeaders(variable: string, headers: Record<string, string>, protocol: OtlpProtocol): Record<string, string> {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HTTP_TOKEN.test(name) || (protocol === 'grpc' && !GRPC_KEY.test(name.toLowerCase()))) {
+      throw new ConfigError(variable, `reading ${variable}: ${JSON.stringify(name)} is not a header name: use letters, digits and -, e.g. api-key=secret`);
+    }
+    if (protocol === 'grpc' && name.toLowerCase().endsWith('-bin')) {
+      throw new ConfigError(variable, `reading ${variable}: ${name}: gRPC -bin headers carry bytes, not text: rename it`);
+    }
+    const bad = protocol === 'grpc' ? /[^\x20-\x7e]/.exec(value) : /[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]/.exec(value);
+    if (bad !== null) {
+      const code = `U+${(bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+      throw new ConfigError(variable, `reading ${variable}: the value of header ${name} holds ${code}, which cannot be sent in a header: remove it`);
+    }
+  }
+  return headers;
+}
+
+/** When text is `host:port` without a scheme, the URL to write instead, else undefined. */
+export function missingScheme(text: string): string | undefined {
+  return /^[A-Za-z0-9.-]+:\d+(?:\/.*)?$/.test(text) || /^\[[0-9a-fA-F:.]+\]:\d+(?:\/.*)?$/.test(text) ? `http://${text}` : undefined;
+}
+
 function checkUrl(variable: string, value: string, protocol: OtlpProtocol): string {
   // gRPC endpoints may be bare host:port; HTTP ones must be URLs.
   if (protocol === 'grpc' && /^[^/:]+:\d+$/.test(value)) return value;
+  const withScheme = missingScheme(value);
+  if (withScheme !== undefined) {
+    throw new ConfigError(variable, `reading ${variable}: "${value}" has no scheme: write ${withScheme} (or https://)`);
+  }
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(variable, `reading ${variable}: "${value}" is not a URL`);
+    throw new ConfigError(variable, `reading ${variable}: "${value}" is not a URL: use e.g. http://collector:4318`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(variable, `reading ${variable}: scheme ${url.protocol} is not http or https`);

@@ -13,6 +13,7 @@
  */
 import { ConfigIssues } from './config-error.js';
 import { envValue, parseDurationSetting, type EnvRecord } from './env-values.js';
+import { missingScheme } from './otlp-env.js';
 
 /** Which Pyroscope API to use. */
 export type PyroscopeApi = 'push' | 'ingest' | 'auto';
@@ -36,10 +37,15 @@ export function readPyroscopeEnv(env: EnvRecord): PyroscopeExporterConfig | unde
   if (url === undefined) return undefined;
   const issues = new ConfigIssues();
   let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    issues.add('MESHPROF_PYROSCOPE_URL', `reading MESHPROF_PYROSCOPE_URL: "${url}" is not a URL`);
+  const withScheme = missingScheme(url);
+  if (withScheme !== undefined) {
+    issues.add('MESHPROF_PYROSCOPE_URL', `reading MESHPROF_PYROSCOPE_URL: "${url}" has no scheme: write ${withScheme} (or https://)`);
+  } else {
+    try {
+      parsed = new URL(url);
+    } catch {
+      issues.add('MESHPROF_PYROSCOPE_URL', `reading MESHPROF_PYROSCOPE_URL: "${url}" is not a URL: use e.g. http://pyroscope:4040`);
+    }
   }
   if (parsed !== undefined && parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     issues.add('MESHPROF_PYROSCOPE_URL', `reading MESHPROF_PYROSCOPE_URL: scheme ${parsed.protocol} is not http or https`);
@@ -61,6 +67,16 @@ export function readPyroscopeEnv(env: EnvRecord): PyroscopeExporterConfig | unde
   const timeoutMs = timeout === undefined
     ? 10_000
     : issues.check(() => parseDurationSetting('MESHPROF_PYROSCOPE_TIMEOUT', timeout, { bare: 'ms', example: '10000 (milliseconds) or 10s' }), 10_000);
+  // Each of these is sent in a header: a control character would fail every push, so it fails now.
+  for (const name of ['MESHPROF_PYROSCOPE_TENANT_ID', 'MESHPROF_PYROSCOPE_BASIC_AUTH_USER', 'MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD', 'MESHPROF_PYROSCOPE_BEARER_TOKEN']) {
+    const v = envValue(env, name);
+    const bad = v === undefined ? null : /[\x00-\x1f\x7f]|[^\x00-\xff]/.exec(v);
+    if (bad !== null) {
+      const code = `U+${(bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+      issues.add(name, `reading ${name}: holds ${code}, which cannot be sent in a header: remove it`);
+    }
+  }
+  if (user?.includes(':')) issues.add('MESHPROF_PYROSCOPE_BASIC_AUTH_USER', 'reading MESHPROF_PYROSCOPE_BASIC_AUTH_USER: basic auth user names cannot hold ":"');
   issues.throwIfAny();
   return {
     url: url.replace(/\/+$/, ''),

@@ -62,10 +62,16 @@ function pickBool(env: Env, names: readonly string[]): boolean {
   return found === undefined ? false : parseBoolean(found.name, found.value);
 }
 
-/** Rover's periods are Go durations ("20s", "1m30s"); a bare number is seconds. */
+/**
+ * Shortest period accepted: each one is a call to OAP or a check that logs
+ * when it fails, so `1ms` would flood OAP and the log (5,842 lines in 12 s).
+ */
+export const MIN_SKYWALKING_PERIOD_MS = 1000;
+
+/** Rover's periods are Go durations ("20s", "1m30s"); a bare number is seconds; at least 1s. */
 function pickDuration(env: Env, names: readonly string[], fallback: number): number {
   const found = pickEnv(env, names);
-  return found === undefined ? fallback : parseDurationSetting(found.name, found.value, { bare: 's', example: '20s or 1m30s' });
+  return found === undefined ? fallback : parseDurationSetting(found.name, found.value, { bare: 's', minMs: MIN_SKYWALKING_PERIOD_MS, example: '20s or 1m30s' });
 }
 
 function pickCount(env: Env, names: readonly string[], fallback: number): number {
@@ -130,12 +136,17 @@ export function readSkyWalkingEnv(env: Env): SkyWalkingEnvConfig | undefined {
       d.continuousSilenceMs,
     ),
   };
+  const auth = pickEnv(env, [`${M}AUTHENTICATION`, 'ROVER_BACKEND_AUTHENTICATION']);
+  // Sent as gRPC metadata, which takes printable ASCII only; the message never shows the token.
+  if (auth !== undefined && /[^\x20-\x7e]/.test(auth.value)) {
+    issues.add(auth.name, `reading ${auth.name}: the token holds a character gRPC metadata cannot carry (control or non-ASCII): check how it was set`);
+  }
   issues.throwIfAny();
 
   return {
     addr: addr.value,
     tls,
-    authentication: pickEnv(env, [`${M}AUTHENTICATION`, 'ROVER_BACKEND_AUTHENTICATION'])?.value,
+    authentication: auth?.value,
     clusterName: pickEnv(env, [`${M}CLUSTER`, 'ROVER_CORE_CLUSTER_NAME'])?.value,
     nodeName: pickEnv(env, [`${M}NODE_NAME`, 'ROVER_PROCESS_DISCOVERY_KUBERNETES_NODE_NAME', 'NODE_NAME'])?.value,
     hostProcPath: pickEnv(env, [`${M}HOST_PROC`, 'ROVER_HOST_PROC_MAPPING'])?.value,

@@ -2,6 +2,8 @@ import { PROFILE_KINDS, METRIC_KINDS } from '../profile/profile-kinds.js';
 import { agentDefaults, type AgentConfig, type LocalFormat, type ProfileKind } from './agent-config.js';
 import { ConfigError, ConfigIssues } from './config-error.js';
 import { parseBoolean, parseByteSize, parseDurationSetting } from './env-values.js';
+import { parseFileMode } from './output-env.js';
+import { parseListenAddress } from './receiver-env.js';
 
 export { ConfigError, ConfigErrors } from './config-error.js';
 
@@ -105,17 +107,24 @@ export function resolveAgentConfig(values: Readonly<Record<string, string>>, def
     return level;
   }, defaults.logLevel);
   const logFormat = opt('MESHPROF_LOG_FORMAT', (n, r) => oneOf(n, r, ['json', 'text', 'auto'] as const), defaults.logFormat);
+  // Metrics have no authentication: a port alone (`:9464`, `9464`) binds loopback; every interface must be asked for (0.0.0.0:9464).
   const metricsAddr = issues.check(() => {
     const addr = values.MESHPROF_METRICS_ADDR ?? defaults.metricsAddr;
-    if (addr !== undefined && !/^[^:]*:\d+$/.test(addr)) {
-      throw new ConfigError('MESHPROF_METRICS_ADDR', `MESHPROF_METRICS_ADDR=${addr}: use host:port, e.g. 0.0.0.0:9464`);
+    if (addr === undefined) return undefined;
+    let listen: { host: string; port: number };
+    try {
+      listen = parseListenAddress('MESHPROF_METRICS_ADDR', addr.startsWith(':') ? addr.slice(1) : addr);
+    } catch {
+      throw new ConfigError('MESHPROF_METRICS_ADDR', `MESHPROF_METRICS_ADDR=${addr}: use host:port with a port from 0 to 65535, e.g. 127.0.0.1:9464, or 0.0.0.0:9464 for every interface`);
     }
-    return addr;
+    return listen.host.includes(':') ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
   }, defaults.metricsAddr);
+  const outputMode = opt('MESHPROF_OUTPUT_MODE', parseFileMode, defaults.outputMode);
+  const outputMaxBytes = opt('MESHPROF_OUTPUT_MAX_BYTES', (n, r) => parseByteSize(n, r, 1024 * 1024), defaults.outputMaxBytes);
   const exports = exportSettings(opt, defaults);
   issues.throwIfAny();
   return {
-    intervalMs, frequencyHz, outputDir, localFormats,
+    intervalMs, frequencyHz, outputDir, localFormats, outputMode, outputMaxBytes,
     profiles: profiles.filter((k): k is ProfileKind => k !== 'network'), network: profiles.includes('network'),
     procRoot: values.MESHPROF_HOST_PROC ?? defaults.procRoot,
     includeIdle, memoryRateBytes, keepMangled, lineInfo, unwind, unwindTableBytes, logLevel, logFormat, metricsAddr,

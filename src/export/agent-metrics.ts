@@ -8,6 +8,7 @@ import { createExportMetrics, type ExportMetrics } from './index.js';
 import type { Profile } from '../profile/model.js';
 import { SYMBOLIZE_DROPS } from '../symbolize/symbolizer.js';
 import { RELABEL_DROPPED } from '../profile/relabel-profile.js';
+import { isDegraded } from '../stacks/drop-reasons.js';
 
 /** Where a drop happened. */
 export type DropStage = 'kernel' | 'symbolize' | 'relabel' | 'export';
@@ -21,6 +22,8 @@ export interface AgentMetrics {
   recordProfile(kind: string, profile: Profile): void;
   /** Everything dropped so far, stage → reason → count. */
   drops(): Record<DropStage, Record<string, number>>;
+  /** Samples kept with a degraded stack so far (cut short, frame pointers only, unsymbolized frames), stage → reason → count. */
+  degraded(): Record<'kernel' | 'symbolize', Record<string, number>>;
 }
 
 const symbolizeReasons: ReadonlySet<string> = new Set(Object.values(SYMBOLIZE_DROPS));
@@ -48,7 +51,14 @@ export function createAgentMetrics(): AgentMetrics {
     labelNames: ['stage', 'reason'] as const,
     registers,
   });
+  const degradedCounter = new Counter({
+    name: 'meshprof_degraded_total',
+    help: 'Samples kept with less than a full, symbolized stack, by stage (kernel, symbolize) and reason; not losses.',
+    labelNames: ['stage', 'reason'] as const,
+    registers,
+  });
   const totals: Record<DropStage, Record<string, number>> = { kernel: {}, symbolize: {}, relabel: {}, export: {} };
+  const degradedTotals: Record<'kernel' | 'symbolize', Record<string, number>> = { kernel: {}, symbolize: {} };
   const drop = (stage: DropStage, reason: string, n: number): void => {
     if (n <= 0) return;
     totals[stage][reason] = (totals[stage][reason] ?? 0) + n;
@@ -73,9 +83,15 @@ export function createAgentMetrics(): AgentMetrics {
       samples.inc({ kind }, profile.samples.reduce((n, s) => n + (s.values[0] ?? 0), 0));
       stacks.inc({ kind }, profile.samples.length);
       for (const [reason, n] of Object.entries(profile.drops)) {
-        drop(symbolizeReasons.has(reason) ? 'symbolize' : reason === RELABEL_DROPPED ? 'relabel' : 'kernel', reason, n);
+        const stage = symbolizeReasons.has(reason) ? 'symbolize' : reason === RELABEL_DROPPED ? 'relabel' : 'kernel';
+        if (stage === 'relabel' || !isDegraded(reason)) drop(stage, reason, n);
+        else if (n > 0) {
+          degradedTotals[stage][reason] = (degradedTotals[stage][reason] ?? 0) + n;
+          degradedCounter.inc({ stage, reason }, n);
+        }
       }
     },
     drops: () => structuredClone(totals),
+    degraded: () => structuredClone(degradedTotals),
   };
 }

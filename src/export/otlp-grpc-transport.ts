@@ -30,7 +30,16 @@ export interface OtlpGrpcTransportOptions {
   readonly clientCertificate?: Buffer | undefined;
 }
 
-const RETRYABLE_CODES: ReadonlySet<number> = new Set([grpc.status.UNAVAILABLE, grpc.status.RESOURCE_EXHAUSTED]);
+/**
+ * The codes the OTLP spec calls retryable (plus RESOURCE_EXHAUSTED, which it
+ * retries when the server sends RetryInfo; a Collector's memory limiter
+ * sends it). DEADLINE_EXCEEDED is a backend too slow to answer in time, not
+ * a request that can never succeed.
+ */
+export const RETRYABLE_CODES: ReadonlySet<number> = new Set([
+  grpc.status.CANCELLED, grpc.status.DEADLINE_EXCEEDED, grpc.status.ABORTED, grpc.status.OUT_OF_RANGE,
+  grpc.status.UNAVAILABLE, grpc.status.DATA_LOSS, grpc.status.RESOURCE_EXHAUSTED,
+]);
 
 /** Creates an OTLP/gRPC transport. */
 export function createOtlpGrpcTransport(options: OtlpGrpcTransportOptions): ExportTransport {

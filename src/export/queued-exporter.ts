@@ -70,6 +70,20 @@ export function createItemExporter<T>(options: QueuedExporterOptions<T>, countSa
   const idleWaiters: (() => void)[] = [];
   let sending = false;
   let closed = false;
+  /** The request being sent; counted as dropped at shutdown if it has not settled by then. */
+  let inFlight: { readonly samples: number; counted: boolean } | undefined;
+
+  // One line when the backend starts failing and one when it works again: between them,
+  // retries_total is the only other sign of an outage that can last minutes.
+  options.transport.onHealthChange?.((change) => {
+    // A send cut off by shutdown is not news about the backend.
+    if (abort.signal.aborted) return;
+    if (!change.healthy) {
+      logger.warn({ exporter: name, err: change.reason }, `exporter ${name} is failing: retrying; requests wait in its queue (logged again when it recovers)`);
+    } else {
+      logger.warn({ exporter: name, failedAttempts: change.failedAttempts, failingMs: change.failingMs }, `exporter ${name} recovered after ${change.failedAttempts} failed attempts`);
+    }
+  });
 
   const drop = (reason: DropReason, samples: number, detail: string): void => {
     metrics.recordDrop(name, reason, samples);
@@ -90,8 +104,13 @@ export function createItemExporter<T>(options: QueuedExporterOptions<T>, countSa
       const started = performance.now();
       const send = (): ReturnType<RetryingTransport['send']> =>
         options.transport.send(req.bytes, options.timeoutMs ?? 10_000, abort.signal);
+      const flight = { samples: req.samples, counted: false };
+      inFlight = flight;
       const outcome = await (options.traceSend ? options.traceSend(`export ${name}`, send) : send());
       metrics.recordExportDuration(name, (performance.now() - started) / 1000, outcome.ok ? 'sent' : 'dropped');
+      inFlight = undefined;
+      // Already counted as dropped at shutdown: its late answer changes nothing in the totals.
+      if (flight.counted) continue;
       if (outcome.ok) metrics.recordSent(name, req.samples, req.bytes.length);
       else if (outcome.kind === 'permanent') drop('permanent_error', req.samples, outcome.reason);
       else if (outcome.kind === 'retries_exhausted') drop('retries_exhausted', req.samples, outcome.reason);
@@ -147,6 +166,12 @@ export function createItemExporter<T>(options: QueuedExporterOptions<T>, countSa
       if (samples > 0) drop('shutdown', samples, 'flush deadline passed');
       // Let the aborted in-flight send settle so its samples are counted too.
       await idle(1000);
+      // A backend that never answers holds the send until its timeout: count it now, so the
+      // totals the agent logs when it stops are final.
+      if (inFlight !== undefined && !inFlight.counted) {
+        inFlight.counted = true;
+        drop('shutdown', inFlight.samples, 'no answer by the flush deadline');
+      }
       await options.transport.shutdown();
     },
   };

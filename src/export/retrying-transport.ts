@@ -31,10 +31,17 @@ export type RetryOutcome =
       readonly attempts: number;
     };
 
+/** A change of a transport's health: failing from the first failed attempt, healthy again at the first success. */
+export type HealthChange =
+  | { readonly healthy: false; readonly reason: string }
+  | { readonly healthy: true; readonly failedAttempts: number; readonly failingMs: number };
+
 /** A transport whose sends retry; shutdown closes the inner transport. */
 export interface RetryingTransport {
   send(bytes: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<RetryOutcome>;
   shutdown(): Promise<void>;
+  /** Calls listener when the backend starts failing and when it works again (not on every attempt). */
+  onHealthChange?(listener: (change: HealthChange) => void): void;
 }
 
 /** The backoff before retry number `retry` (1-based), jittered. */
@@ -50,13 +57,34 @@ export function backoffDelay(retry: number, options: RetryOptions = {}): number 
 export function createRetryingTransport(transport: ExportTransport, options: RetryOptions = {}): RetryingTransport {
   const maxAttempts = options.maxAttempts ?? 6;
   const maxElapsedMs = options.maxElapsedMs ?? 300_000;
+  const listeners: ((change: HealthChange) => void)[] = [];
+  let failing: { since: number; attempts: number } | undefined;
+  const attempted = (ok: boolean, reason: string): void => {
+    if (ok && failing !== undefined) {
+      const change: HealthChange = { healthy: true, failedAttempts: failing.attempts, failingMs: Date.now() - failing.since };
+      failing = undefined;
+      for (const l of listeners) l(change);
+    } else if (!ok) {
+      if (failing !== undefined) {
+        failing.attempts++;
+        return;
+      }
+      failing = { since: Date.now(), attempts: 1 };
+      for (const l of listeners) l({ healthy: false, reason });
+    }
+  };
 
   return {
+    onHealthChange(listener) {
+      listeners.push(listener);
+    },
     async send(bytes, timeoutMs, signal): Promise<RetryOutcome> {
       const started = Date.now();
       for (let attempt = 1; ; attempt++) {
         if (signal?.aborted) return { ok: false, kind: 'aborted', reason: 'sending: aborted by shutdown', attempts: attempt - 1 };
         const result = await transport.send(bytes, timeoutMs);
+        // An outage is a retryable failure; a request the backend refuses (permanent) says nothing of its health.
+        if (result.ok || result.retryable) attempted(result.ok, result.ok ? '' : result.reason);
         if (result.ok) return { ok: true, attempts: attempt };
         if (!result.retryable) return { ok: false, kind: 'permanent', reason: result.reason, attempts: attempt };
         const delay = result.retryAfterMs ?? backoffDelay(attempt, options);

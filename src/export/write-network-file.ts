@@ -1,5 +1,5 @@
 import type { NetworkReport } from '../profile/network-report.js';
-import { writeFileAtomically } from './write-profile-file.js';
+import { writeFileAtomically, type FileWriteOptions } from './write-profile-file.js';
 
 /** Formats a network report can be written to one file in. */
 export type NetworkFileFormat = 'json' | 'html' | 'otlp' | 'otlp-json';
@@ -29,6 +29,6 @@ export async function encodeNetworkFile(format: NetworkFileFormat, report: Netwo
 }
 
 /** Writes one network report file atomically, as profiles are. */
-export async function writeNetworkFile(path: string, format: NetworkFileFormat, report: NetworkReport, opts: { readonly hostName?: string } = {}): Promise<void> {
-  await writeFileAtomically(path, await encodeNetworkFile(format, report, opts), 'network report');
+export async function writeNetworkFile(path: string, format: NetworkFileFormat, report: NetworkReport, opts: { readonly hostName?: string } & FileWriteOptions = {}): Promise<void> {
+  await writeFileAtomically(path, await encodeNetworkFile(format, report, opts), 'network report', opts);
 }

@@ -39,7 +39,8 @@ describe('agent configuration', () => {
     expect(c.exportRetry).toEqual({ maxAttempts: 5, initialBackoffMs: 100, maxBackoffMs: 2000, maxElapsedMs: 60_000 });
     expect(c.exportMaxRequestBytes).toBe(1048576);
     expect(c.shutdownTimeoutMs).toBe(3000);
-    expect(c.metricsAddr).toBe(':9464');
+    // a port alone binds loopback: the metrics have no authentication
+    expect(c.metricsAddr).toBe('127.0.0.1:9464');
   });
 
   it('walks user stacks with .eh_frame tables by default, in 16 MiB of rows; frame pointers only on request', () => {
@@ -85,7 +86,7 @@ describe('agent configuration', () => {
     ['MESHPROF_EXPORT_RETRY_MAX_BACKOFF', 'never', 'MESHPROF_EXPORT_RETRY_MAX_BACKOFF=never: not a duration'],
     ['MESHPROF_SHUTDOWN_TIMEOUT', '1ms', 'MESHPROF_SHUTDOWN_TIMEOUT=1ms: not a duration of at least 100ms'],
     ['MESHPROF_LINE_INFO', 'maybe', 'MESHPROF_LINE_INFO=maybe: not a boolean: use true/false, 1/0, yes/no or on/off'],
-    ['MESHPROF_METRICS_ADDR', '9464', 'MESHPROF_METRICS_ADDR=9464: use host:port'],
+    ['MESHPROF_METRICS_ADDR', 'localhost', 'MESHPROF_METRICS_ADDR=localhost: use host:port'],
     ['MESHPROF_UNWIND', 'dwarf', 'MESHPROF_UNWIND=dwarf: use one of eh-frame, frame-pointers'],
     ['MESHPROF_UNWIND_TABLE_MEMORY', '1KiB', 'MESHPROF_UNWIND_TABLE_MEMORY=1KiB: not a size of at least 65536 bytes'],
   ])('rejects %s=%s naming the variable', (name, value, message) => {

@@ -31,7 +31,7 @@ describe('readOtlpEnv', () => {
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
       OTEL_EXPORTER_OTLP_PROFILES_PROTOCOL: 'grpc',
       OTEL_EXPORTER_OTLP_HEADERS: 'a=1',
-      OTEL_EXPORTER_OTLP_PROFILES_HEADERS: 'b=2,api%20key=x%3Dy',
+      OTEL_EXPORTER_OTLP_PROFILES_HEADERS: 'b=2,api-key=x%3Dy',
       OTEL_EXPORTER_OTLP_COMPRESSION: 'none',
       OTEL_EXPORTER_OTLP_PROFILES_COMPRESSION: 'gzip',
       OTEL_EXPORTER_OTLP_TIMEOUT: '1000',
@@ -47,7 +47,7 @@ describe('readOtlpEnv', () => {
       protocol: 'grpc',
       endpoint: 'https://specific:4317',
       endpointExplicit: true,
-      headers: { b: '2', 'api key': 'x=y' },
+      headers: { b: '2', 'api-key': 'x=y' },
       compression: 'gzip',
       timeoutMs: 2500,
       certificate: '/p/ca.pem',
@@ -95,7 +95,7 @@ describe('readOtlpEnv', () => {
       OTEL_EXPORTER_OTLP_HEADERS: 'novalue',
     })).toThrow(settingsList(
       // http/protobuf (the default) takes URLs only
-      'reading OTEL_EXPORTER_OTLP_ENDPOINT: scheme collector: is not http or https',
+      'reading OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4317" has no scheme: write http://collector:4317 (or https://)',
       'reading OTEL_EXPORTER_OTLP_PROFILES_COMPRESSION: unsupported compression "zstd" (use gzip or none)',
       'reading OTEL_EXPORTER_OTLP_HEADERS: entry "novalue" is not key=value',
       'OTEL_EXPORTER_OTLP_TIMEOUT=0: not a duration of at least 1ms: use e.g. 10000 (milliseconds) or 10s',

@@ -36,7 +36,7 @@ describe('readPyroscopeEnv', () => {
   });
 
   it.each([
-    [{ MESHPROF_PYROSCOPE_URL: 'pyroscope:4040' }, 'reading MESHPROF_PYROSCOPE_URL: scheme pyroscope: is not http or https'],
+    [{ MESHPROF_PYROSCOPE_URL: 'pyroscope:4040' }, 'reading MESHPROF_PYROSCOPE_URL: "pyroscope:4040" has no scheme: write http://pyroscope:4040 (or https://)'],
     [{ MESHPROF_PYROSCOPE_URL: '::' }, 'reading MESHPROF_PYROSCOPE_URL: "::" is not a URL'],
     [{ MESHPROF_PYROSCOPE_URL: 'http://p', MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD: 'x' }, 'reading MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD'],
     [
@@ -53,7 +53,7 @@ describe('readPyroscopeEnv', () => {
 describe('readPyroscopeEnv with several bad variables', () => {
   it('lists each one, not only the first', () => {
     expect(() => readPyroscopeEnv({ MESHPROF_PYROSCOPE_URL: '::', MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD: 'x', MESHPROF_PYROSCOPE_TIMEOUT: 'soon' })).toThrow(settingsList(
-      'reading MESHPROF_PYROSCOPE_URL: "::" is not a URL',
+      'reading MESHPROF_PYROSCOPE_URL: "::" is not a URL: use e.g. http://pyroscope:4040',
       'reading MESHPROF_PYROSCOPE_BASIC_AUTH_PASSWORD: set without MESHPROF_PYROSCOPE_BASIC_AUTH_USER',
       'MESHPROF_PYROSCOPE_TIMEOUT=soon: not a duration of at least 1ms: use e.g. 10000 (milliseconds) or 10s',
     ));

@@ -76,10 +76,10 @@ describe('readSkyWalkingEnv', () => {
     const periods = (env: Record<string, string>) => readSkyWalkingEnv({ MESHPROF_SKYWALKING_ADDR: 'a:1', ...env })?.periods;
     expect(periods({ ROVER_PROCESS_DISCOVERY_HEARTBEAT_PERIOD: '20s' })?.heartbeatMs).toBe(20_000);
     expect(periods({ ROVER_PROFILING_CHECK_INTERVAL: '1m30s' })?.taskQueryMs).toBe(90_000);
-    expect(periods({ ROVER_PROFILING_FLUSH_INTERVAL: '9ms' })?.flushMs).toBe(9);
+    expect(periods({ ROVER_PROFILING_FLUSH_INTERVAL: '1500ms' })?.flushMs).toBe(1500);
     expect(periods({ ROVER_PROFILING_CONTINUOUS_FETCH_INTERVAL: '10' })?.continuousFetchMs).toBe(10_000);
     expect(() => periods({ ROVER_PROFILING_CONTINUOUS_CHECK_INTERVAL: 'ten' })).toThrow(
-      'ROVER_PROFILING_CONTINUOUS_CHECK_INTERVAL=ten: not a duration of at least 1ms: use e.g. 20s or 1m30s',
+      'ROVER_PROFILING_CONTINUOUS_CHECK_INTERVAL=ten: not a duration of at least 1s: use e.g. 20s or 1m30s',
     );
     expect(() => periods({ ROVER_PROFILING_CONTINUOUS_TRIGGER_SILENCE_DURATION: '1000000h' })).toThrow(
       /^ROVER_PROFILING_CONTINUOUS_TRIGGER_SILENCE_DURATION=1000000h: longer than 596h31m23.647s/,

@@ -18,15 +18,20 @@ const profile = (values: number[][], drops: Record<string, number>): Profile => 
 describe('agent metrics', () => {
   it('counts samples, stacks and drops by stage, and serves them on /metrics', async () => {
     const m = createAgentMetrics();
-    m.recordProfile('oncpu', profile([[3, 30], [2, 20]], { kernel_stack_lost: 4, symbolize_address_unmapped: 7 }));
-    m.recordProfile('oncpu', profile([[1, 10]], { kernel_stack_lost: 1 }));
+    m.recordProfile('oncpu', profile([[3, 30], [2, 20]], { kernel_stack_lost: 4, symbolize_address_unmapped: 7, counts_map_full: 2 }));
+    m.recordProfile('oncpu', profile([[1, 10]], { kernel_stack_lost: 1, user_stack_no_process_tables: 3 }));
     m.export.recordDrop('otlp-grpc', 'queue_full', 5);
     m.export.recordSent('otlp-grpc', 9, 1000);
+    // Samples kept with a lesser stack are not drops: only the counts map's loss is.
     expect(m.drops()).toEqual({
-      kernel: { kernel_stack_lost: 5 },
-      symbolize: { symbolize_address_unmapped: 7 },
+      kernel: { counts_map_full: 2 },
+      symbolize: {},
       relabel: {},
       export: { queue_full: 5 },
+    });
+    expect(m.degraded()).toEqual({
+      kernel: { kernel_stack_lost: 5, user_stack_no_process_tables: 3 },
+      symbolize: { symbolize_address_unmapped: 7 },
     });
     expect(m.export.drops()).toEqual({ 'otlp-grpc': { queue_full: 5 } });
 
@@ -37,8 +42,11 @@ describe('agent metrics', () => {
       const text = await res.text();
       expect(metricValue(text, 'meshprof_samples_total', { kind: 'oncpu' })).toBe(6);
       expect(metricValue(text, 'meshprof_stacks_total', { kind: 'oncpu' })).toBe(3);
-      expect(metricValue(text, 'meshprof_dropped_total', { stage: 'kernel', reason: 'kernel_stack_lost' })).toBe(5);
-      expect(metricValue(text, 'meshprof_dropped_total', { stage: 'symbolize', reason: 'symbolize_address_unmapped' })).toBe(7);
+      expect(metricValue(text, 'meshprof_dropped_total', { stage: 'kernel', reason: 'counts_map_full' })).toBe(2);
+      expect(text).not.toMatch(/meshprof_dropped_total\{[^}]*reason="(kernel_stack_lost|user_stack_no_process_tables|symbolize_address_unmapped)"/);
+      expect(metricValue(text, 'meshprof_degraded_total', { stage: 'kernel', reason: 'kernel_stack_lost' })).toBe(5);
+      expect(metricValue(text, 'meshprof_degraded_total', { stage: 'kernel', reason: 'user_stack_no_process_tables' })).toBe(3);
+      expect(metricValue(text, 'meshprof_degraded_total', { stage: 'symbolize', reason: 'symbolize_address_unmapped' })).toBe(7);
       expect(metricValue(text, 'meshprof_dropped_total', { stage: 'export', reason: 'queue_full' })).toBe(5);
       expect(metricValue(text, 'meshprof_export_dropped_records_total', { exporter: 'otlp-grpc', reason: 'queue_full' })).toBe(5);
       expect(metricValue(text, 'meshprof_export_sent_records_total', { exporter: 'otlp-grpc' })).toBe(9);

@@ -148,6 +148,12 @@ describe('meshprof agent through a backend outage (real BPF, as root)', () => {
       expect(droppedTotal).toBe(queueFull);
       expect(agent.logs().some((l) => l.reason === 'queue_full' && String(l.msg).includes('dropped'))).toBe(true);
       expect(agent.logs().some((l) => l.msg === 'drops so far' && JSON.stringify(l.exportDropped).includes('queue_full'))).toBe(true);
+      // One line when the backend started failing and one when it came back, not one per retry.
+      const health = agent.logs().map((l) => String(l.msg)).filter((m) => /^exporter otlp-grpc (is failing|recovered)/.test(m));
+      console.log(`backend ${mode}: health lines: ${JSON.stringify(health)}`);
+      expect(health).toHaveLength(2);
+      expect(health[0]).toMatch(/^exporter otlp-grpc is failing: retrying/);
+      expect(health[1]).toMatch(/^exporter otlp-grpc recovered after \d+ failed attempts$/);
       // Bounded: the queue (8 MiB at most) is full within the first third, so the last third must
       // not keep growing. The exact proof of the bound is the accounting above; this is a sanity
       // check whose allowance covers GC timing and the symbols of programs other jobs exec meanwhile
