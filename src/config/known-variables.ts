@@ -92,6 +92,15 @@ export const KNOWN_VARIABLE_GROUPS: readonly { readonly title: string; readonly 
     ],
   },
   {
+    title: 'Labels',
+    variables: [
+      v('MESHPROF_POD_LABELS', '', 'pod label keys copied as k8s.pod.label.<key>: app,version'),
+      v('MESHPROF_POD_ANNOTATIONS', '', 'pod annotation keys copied as k8s.pod.annotation.<key>'),
+      v('MESHPROF_CLUSTER_NAME', '', 'k8s.cluster.name on every process'),
+      v('MESHPROF_RELABEL', '', 'Prometheus-style relabelling rules, a JSON list (docs/configuration.md)'),
+    ],
+  },
+  {
     title: 'Local files',
     variables: [
       v('MESHPROF_OUTPUT_DIR', 'profiles', 'directory of local profile files; none turns them off; checked at start'),
@@ -158,6 +167,9 @@ export const KNOWN_VARIABLE_GROUPS: readonly { readonly title: string; readonly 
     title: 'Operation',
     variables: [
       v('MESHPROF_LOG_LEVEL', 'info', 'trace, debug, info, warn, error or silent'),
+      v('ROVER_LOGGER_LEVEL', '', 'Rover\'s level (DEBUG, INFO, WARNING, ...), read when MESHPROF_LOG_LEVEL is unset'),
+      v('MESHPROF_LOG_FORMAT', 'auto', 'json, text, or auto: text on a terminal, else json'),
+      v('ROVER_HOST_MAPPING', '', 'Rover\'s host root: its proc directory is the host /proc when MESHPROF_HOST_PROC is unset'),
       v('MESHPROF_METRICS_ADDR', '', 'Prometheus /metrics: :9464 binds loopback; 0.0.0.0:9464 every interface (no auth)'),
     ],
   },

@@ -96,7 +96,9 @@ describe('agent metrics', () => {
   it('counts processes a relabel rule left out under stage relabel, not as kernel losses', async () => {
     const m = createAgentMetrics();
     m.recordProfile('oncpu', profile([[2, 20]], { relabel_dropped: 9, kernel_stack_lost: 1 }));
-    expect(m.drops()).toMatchObject({ kernel: { kernel_stack_lost: 1 }, relabel: { relabel_dropped: 9 } });
+    expect(m.drops()).toMatchObject({ kernel: {}, relabel: { relabel_dropped: 9 } });
+    // a lost kernel stack leaves the sample in, degraded
+    expect(m.degraded()).toMatchObject({ kernel: { kernel_stack_lost: 1 } });
     expect(metricValue(await m.registry.metrics(), 'meshprof_dropped_total', { stage: 'relabel', reason: 'relabel_dropped' })).toBe(9);
   });
 
