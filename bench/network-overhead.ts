@@ -8,7 +8,6 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +16,7 @@ import { createNetworkSampler } from '../src/samplers/network-sampler.js';
 import { benchResult, benchRuns, median, isBenchScript, measureInterleaved, runBenchScript, type Benchmark, type BenchResult } from './harness.js';
 import { addDrops, formatDropsPerRun } from './with-sampler.js';
 import { newProgStats, progIds, withBpfStats, type BpfRunStats } from './bpf-run-stats.js';
+import { freePort } from './free-port.js';
 
 /** bpftool's names of the programs (BPF keeps 15 characters). */
 const PROGRAMS = ['sys_enter', 'sys_exit', 'inet_sock_set_s', 'tcp_retransmit_'];
@@ -24,13 +24,6 @@ const PROGRAMS = ['sys_enter', 'sys_exit', 'inet_sock_set_s', 'tcp_retransmit_']
 const run = promisify(execFile);
 const WRK_ARGS = ['-t1', '-c32', '-d3s'];
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function startNginx(dir: string, port: number): Promise<{ master: ChildProcess; worker: number }> {
   const conf = join(dir, 'nginx.conf');

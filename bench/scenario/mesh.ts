@@ -5,11 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CpuBudget } from './cpu-budget.js';
+import { freePort } from '../free-port.js';
 
 /** Access log settings, as the issue names them. */
 export type AccessLog = 'default' | 'short' | 'off';
@@ -34,13 +34,6 @@ export interface Mesh {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 function waitFor(child: ChildProcess, text: string, what: string): Promise<void> {
   let out = '';

@@ -12,6 +12,7 @@ import { parseDurationFlag, parsePidList } from './parse-flags.js';
 import { checkTargetPids } from './target-pids.js';
 import { readOutputModeEnv } from '../config/output-env.js';
 import { createProgressLine } from './progress-line.js';
+import { checkOutputFlag } from './output-path.js';
 import { UsageError } from './usage-error.js';
 
 /** The flags `record --type network` reads. */
@@ -47,12 +48,7 @@ export async function runNetworkRecord(opts: NetworkRecordOptions): Promise<numb
   const settings = readNetworkEnv(process.env);
   const discoveryConfig = discoveryConfigFromEnv(process.env);
   const outputMode = readOutputModeEnv(process.env);
-  const { checkOutputPath } = await import('../export/write-profile-file.js');
-  try {
-    checkOutputPath(opts.output);
-  } catch (err) {
-    throw new UsageError(`-o ${(err as Error).message}`);
-  }
+  await checkOutputFlag(opts.output);
   requireProfilingPrivileges();
 
   const log = createLogger((level, text) => { if (level === 'warn' || level === 'error') process.stderr.write(`meshprof: ${text}\n`); });

@@ -11,6 +11,7 @@ import { parseByteSizeFlag, parseDurationFlag, parseDurationNsFlag, parseIntFlag
 import { MAX_MEMORY_RATE } from '../samplers/memory-sampler.js';
 import { createProgressLine } from './progress-line.js';
 import { checkTargetPids } from './target-pids.js';
+import { checkOutputFlag } from './output-path.js';
 import { UsageError } from './usage-error.js';
 import { createLogger } from '../log/logger.js';
 import { readTableCacheEnv } from '../config/table-cache-env.js';
@@ -107,13 +108,7 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
   const discoveryConfig = discoveryConfigFromEnv(process.env);
   const tableCache = readTableCacheEnv(process.env);
   const outputMode = readOutputModeEnv(process.env);
-  // Before recording: a bad -o found at the end would lose the whole recording.
-  const { checkOutputPath } = await import('../export/write-profile-file.js');
-  try {
-    checkOutputPath(opts.output);
-  } catch (err) {
-    throw new UsageError(`-o ${(err as Error).message}`);
-  }
+  await checkOutputFlag(opts.output);
   requireProfilingPrivileges();
 
   // Warnings and errors go to stderr; a recording's progress line is its only other output.

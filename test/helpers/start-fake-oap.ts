@@ -2,7 +2,6 @@
  * A test OAP: a grpc-js server over our generated skywalking.v3 services that
  * records every call and answers with scripted tasks and policies.
  */
-import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary, type DescMessage, type DescService, type MessageShape } from '@bufbuild/protobuf';
 import type { Command } from '../../src/gen/skywalking/common/Command_pb.js';
@@ -21,6 +20,9 @@ import {
   type ContinuousProfilingPolicyQuery,
   type ContinuousProfilingReport,
 } from '../../src/gen/skywalking/ebpf/profiling/Continuous_pb.js';
+import { freePort } from './free-port.js';
+
+export { freePort };
 
 type Handler = (request: unknown, metadata: grpc.Metadata) => unknown;
 
@@ -91,17 +93,6 @@ export interface FakeOap {
   kill(): void;
 }
 
-/** A port nothing listens on (yet). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
-    });
-  });
-}
 
 function taskCommand(t: FakeTask): Command {
   const args = {

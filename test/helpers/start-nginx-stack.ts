@@ -8,10 +8,12 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port.js';
+
+export { freePort };
 
 /** A running stack; stop() kills everything and removes the directory. */
 export interface NginxStack {
@@ -24,14 +26,6 @@ export interface NginxStack {
   stop(): Promise<void>;
 }
 
-/** A loopback port free right now. */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 const BACKEND = `
 const http = require('node:http');

@@ -1,22 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpfSkipReason, toolSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 import { record, startMs, type Recording } from '../helpers/record.js';
+import { freePort } from '../helpers/free-port.js';
 
 const skip = bpfSkipReason() ?? toolSkipReason(['/usr/sbin/nginx', '/usr/bin/wrk'], 'needs nginx and wrk (apt)');
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** Share of the samples whose stack names ngx_worker_process_cycle or main. */
 function rooted(rec: Recording): number {
