@@ -4,6 +4,7 @@
  * per export request to the OTLP trace endpoint; profiles go elsewhere
  * through the _PROFILES_ variables.
  */
+import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { startAgent } from '../helpers/start-agent.js';
@@ -15,6 +16,8 @@ describe('meshprof agent self-telemetry (real BPF, as root)', () => {
   it('sends collection-cycle and export spans when OTEL_TRACES_EXPORTER=otlp', async () => {
     const traces = await startGrpcServer(() => ({}), TRACE_EXPORT);
     const profiles = await startGrpcServer();
+    // Something to sample: on a quiet host an interval of 1 s can hold no sample at all, and an empty one is not exported.
+    const spinner = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
     try {
       const agent = startAgent({
         MESHPROF_INTERVAL: '1s',
@@ -38,6 +41,7 @@ describe('meshprof agent self-telemetry (real BPF, as root)', () => {
       expect(wire).toContain('export otlp-grpc');
       expect(wire).toContain('meshprof.profiles');
     } finally {
+      spinner.kill('SIGKILL');
       await traces.close();
       await profiles.close();
     }
