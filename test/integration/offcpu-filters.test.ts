@@ -72,8 +72,12 @@ describe('off-CPU filters and hooks (real BPF, as root)', () => {
 
   it('--state preempt keeps only involuntary switches', async () => {
     const samples = await record('preempt', ['--state', 'preempt']);
-    expect(samples.filter((s) => has(s, 'do_nanosleep'))).toEqual([]);
-    expect(samples.filter((s) => has(s, 'read_pipe') && s.frames.some((f) => /pipe_read/.test(f)))).toEqual([]);
+    const switches = (keep: (s: (typeof samples)[number]) => boolean): number => samples.filter(keep).reduce((a, s) => a + s.switches, 0);
+    // Without the filter the 20 sleeps and 40 pipe reads are all here. With it, only a preemption
+    // that lands inside the sleep or read path before the task blocks (seen once in a CI run:
+    // one switch under do_nanosleep) is involuntary and rightly kept.
+    expect(switches((s) => has(s, 'do_nanosleep'))).toBeLessThanOrEqual(2);
+    expect(switches((s) => has(s, 'read_pipe') && s.frames.some((f) => /pipe_read/.test(f)))).toBeLessThanOrEqual(2);
   });
 
   it('attaches with tp_btf here, and with raw_tp when asked, counting the same sleeps', async () => {
