@@ -2,7 +2,7 @@ import type { AgentConfig } from '../config/agent-config.js';
 import { resolveMeshprofEnv } from '../config/meshprof-env.js';
 import type { DiscoveryConfig } from '../discovery/discovery.js';
 import type { SelectorProcesses, TargetSet } from '../discovery/target-selector.js';
-import { startSelfTelemetry, type SelfTelemetry } from '../export/index.js';
+import { startSelfTelemetry, type SelfTelemetry } from '../export/self-telemetry.js';
 import type { SkyWalkingExporter } from '../export/skywalking/index.js';
 import type { SkyWalkingEnvConfig } from '../config/skywalking-env.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
@@ -10,7 +10,6 @@ import type { Profile } from '../profile/model.js';
 import { createAgentMetrics, type AgentMetrics } from '../export/agent-metrics.js';
 import { createCollector, createProcessServices, type ProcessServices } from './collector-factory.js';
 import { startDiscoveryService, type DiscoveryService } from '../discovery/discovery-service.js';
-import { createExporterSinks } from '../export/exporter-sinks.js';
 import { createLocalFilesSink, LocalProfileFiles } from '../export/local-profile-files.js';
 import { ReadinessConditions, startMetricsServer, type MetricsServer } from '../export/metrics-server.js';
 import { createAgentLogger } from '../log/agent-logger.js';
@@ -21,17 +20,16 @@ import { unknownVariables } from '../config/known-variables.js';
 import { splitDrops } from '../stacks/drop-reasons.js';
 import type { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProfileSink } from '../export/profile-sink.js';
-import { createSkyWalkingService } from './skywalking-service.js';
-import { createNetworkService, type NetworkService } from './network-service.js';
+import type { NetworkService } from './network-service.js';
 import type { NetworkSettings } from '../config/network-env.js';
-import type { ExportersEnvConfig } from '../config/exporters-env.js';
+import { hasProfileExporter, type ExportersEnvConfig } from '../config/exporters-env.js';
 import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
 import { type Logger } from '../log/logger.js';
 import { readTableCacheEnv } from '../config/table-cache-env.js';
 import type { TableCacheSettings } from '../unwind/table-disk-cache.js';
 import type { ReceiverConfig } from '../config/receiver-env.js';
-import { startReceiverService, type ReceiverService } from './receiver-service.js';
+import type { ReceiverService } from './receiver-service.js';
 
 export type { ProfileSink } from '../export/profile-sink.js';
 
@@ -82,7 +80,7 @@ interface Wiring {
  * Reads and validates every setting first, so bad variables fail, all listed
  * together, before anything (logger, metrics, telemetry, exporters) starts.
  */
-function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
+async function wire(env: Env, extraSinks: readonly ProfileSink[]): Promise<Wiring> {
   const settings = resolveMeshprofEnv(env);
   const config = settings.agent;
   const files = config.outputDir === undefined || config.localFormats.length === 0
@@ -97,7 +95,11 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
   // OTEL_TRACES_EXPORTER was checked above; the SDK reads its other OTEL_* variables itself.
   const telemetry = startSelfTelemetry(env);
   try {
-    const sinks = [files && createLocalFilesSink(files, log, metrics.export), ...createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry }), ...extraSinks]
+    // Exporters load their gRPC and protobuf code only when configured: an agent writing local files never pays for it.
+    const exporterSinks = hasProfileExporter(settings.exporters)
+      ? (await import('../export/exporter-sinks.js')).createExporterSinks(settings.exporters, { config, metrics: metrics.export, log, telemetry })
+      : [];
+    const sinks = [files && createLocalFilesSink(files, log, metrics.export), ...exporterSinks, ...extraSinks]
       .filter((s): s is ProfileSink => s !== undefined);
     const tableCache = readTableCacheEnv(env);
     const symbolCache = createFileSymbolCache(log, tableCache);
@@ -119,7 +121,7 @@ function wire(env: Env, extraSinks: readonly ProfileSink[]): Wiring {
  * SIGTERM/SIGINT within MESHPROF_SHUTDOWN_TIMEOUT.
  */
 export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []): Promise<number> {
-  const { config, discoveryConfig, skywalkingConfig, receiverConfig, log, metrics, telemetry, sinks, symbolCache, tableCache, network: networkSettings, exporters, relabel } = wire(env, extraSinks);
+  const { config, discoveryConfig, skywalkingConfig, receiverConfig, log, metrics, telemetry, sinks, symbolCache, tableCache, network: networkSettings, exporters, relabel } = await wire(env, extraSinks);
   requireProfilingPrivileges();
 
   const collectors: { kind: string; collector: ProfileCollector }[] = [];
@@ -193,7 +195,9 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       ...(naming.selective ? { wants: (pid: number) => selects(naming.currentTargets(), pid) } : {}),
     });
     services = shared;
-    skywalking = skywalkingConfig ? createSkyWalkingService(skywalkingConfig, config, log, shared, metrics.export) : undefined;
+    skywalking = skywalkingConfig
+      ? (await import('./skywalking-service.js')).createSkyWalkingService(skywalkingConfig, config, log, shared, metrics.export)
+      : undefined;
     // Before the samplers: a program started in between is then seen at exec.
     shared.tracking?.start();
     for (const kind of config.profiles) {
@@ -207,7 +211,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       await collector.start();
     }
     if (config.network) {
-      network = createNetworkService(networkSettings, exporters, config, shared, metrics, log);
+      network = (await import('./network-service.js')).createNetworkService(networkSettings, exporters, config, shared, metrics, log);
       await network.start(naming.currentTargets());
     }
     // MESHPROF_TARGET_*/EXCLUDE_* selections become the samplers' kernel filter.
@@ -218,7 +222,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     }, livePidsOf(shared.processes));
     // After discovery (it names received resources) and the sinks; before the loop, so nothing waits on it.
     if (receiverConfig !== undefined) {
-      receiver = await startReceiverService(receiverConfig, { procRoot: config.procRoot, naming, sinks, registry: metrics.registry, log, skywalking });
+      receiver = await (await import('./receiver-service.js')).startReceiverService(receiverConfig, { procRoot: config.procRoot, naming, sinks, registry: metrics.registry, log, skywalking });
     }
     skywalking?.start();
     readiness.set('samplers', true);

@@ -1,5 +1,4 @@
 import { runAgent } from '../agent/agent.js';
-import { readConfigFile, withConfigFile } from '../config/config-file.js';
 
 /** Flags of `meshprof agent`. */
 export interface AgentOptions {
@@ -9,5 +8,8 @@ export interface AgentOptions {
 
 /** `meshprof agent`: runs until SIGTERM/SIGINT, configured from the environment (and --config). */
 export async function runAgentCommand(env: Readonly<Record<string, string | undefined>>, opts: AgentOptions = {}): Promise<number> {
-  return runAgent(opts.config === undefined ? env : withConfigFile(env, readConfigFile(opts.config)));
+  if (opts.config === undefined) return runAgent(env);
+  // The YAML parser loads only for --config.
+  const { readConfigFile, withConfigFile } = await import('../config/config-file.js');
+  return runAgent(withConfigFile(env, readConfigFile(opts.config)));
 }

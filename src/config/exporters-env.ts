@@ -31,3 +31,8 @@ export function readExportersEnv(env: EnvRecord): ExportersEnvConfig {
     resource: () => readOtlpResourceEnv(env),
   });
 }
+
+/** Whether any profile exporter (OTLP, Pyroscope) is configured. */
+export function hasProfileExporter(settings: ExportersEnvConfig): boolean {
+  return settings.otlp.endpointExplicit || settings.pyroscope !== undefined;
+}

@@ -4,7 +4,7 @@
  * prom-client registry that the metrics server exposes.
  */
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
-import { createExportMetrics, type ExportMetrics } from './index.js';
+import { createExportMetrics, type ExportMetrics } from './export-metrics.js';
 import type { Profile } from '../profile/model.js';
 import { SYMBOLIZE_DROPS } from '../symbolize/symbolizer.js';
 import { RELABEL_DROPPED } from '../profile/relabel-profile.js';
