@@ -183,8 +183,8 @@ function readCode(fd: number, code: bigint, interp: PythonInterpreter): CodeInfo
   const o = interp.offsets;
   const c = readCodeHead(fd, code, o);
   if (c === null) return null;
-  const name = readString(fd, c.readBigUInt64LE(o.codeQualname >= 0 ? o.codeQualname : o.codeName), o);
-  const file = readString(fd, c.readBigUInt64LE(o.codeFilename), o);
+  const name = readPythonString(fd, c.readBigUInt64LE(o.codeQualname >= 0 ? o.codeQualname : o.codeName), o);
+  const file = readPythonString(fd, c.readBigUInt64LE(o.codeFilename), o);
   const lineTable = readBytes(fd, c.readBigUInt64LE(o.codeLineTable), o);
   if (name === null || file === null) return null;
   return {
@@ -193,8 +193,8 @@ function readCode(fd: number, code: bigint, interp: PythonInterpreter): CodeInfo
   };
 }
 
-/** A compact str (every code object's names are): ASCII, Latin-1, UCS-2 or UCS-4. */
-function readString(fd: number, at: bigint, o: PythonOffsets): string | null {
+/** A compact str (every code object's names are): ASCII, Latin-1, UCS-2 or UCS-4; null when it cannot be one. */
+export function readPythonString(fd: number, at: bigint, o: PythonOffsets): string | null {
   if (at === 0n) return null;
   const h = readAt(fd, at, o.unicodeState + 4);
   if (h === null) return null;
@@ -209,7 +209,13 @@ function readString(fd: number, at: bigint, o: PythonOffsets): string | null {
   if (kind === 1) return data.toString('latin1');
   if (kind === 2) return data.toString('utf16le');
   let s = '';
-  for (let i = 0; i < length; i++) s += String.fromCodePoint(data.readUInt32LE(i * 4));
+  for (let i = 0; i < length; i++) {
+    // Memory read from a running process can be torn or stale: a value past
+    // Unicode's range is not a name, and String.fromCodePoint would throw.
+    const cp = data.readUInt32LE(i * 4);
+    if (cp > 0x10ffff) return null;
+    s += String.fromCodePoint(cp);
+  }
   return s;
 }
 

@@ -1,7 +1,10 @@
 // Interleaving walked Python frames with the native stack, and the packed frame words.
 import { describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/stacks/frames.js';
-import { createPythonFrameNamer } from '../../src/symbolize/python-frames.js';
+import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPythonFrameNamer, readPythonString } from '../../src/symbolize/python-frames.js';
 import { decodePythonFrame, encodePythonFrame, encodePythonProc, PYTHON_PROC_SIZE } from '../../src/unwind/python-layout.js';
 import { PYTHON_OFFSETS } from '../../src/unwind/python-offsets.js';
 import { versionFromPath } from '../../src/unwind/python-interpreter.js';
@@ -62,5 +65,31 @@ describe('PythonFrameNamer.merge', () => {
   it('keeps Python frames that have no eval frame to stand on at the root', () => {
     const out = namer.merge(1, [word(0xa0n, true), word(0xb0n, true)], ['leaf', '_PyEval_EvalFrameDefault'].map(native));
     expect(names(out)).toEqual(['leaf', '[python code 0xa0]', '_PyEval_EvalFrameDefault', '[python code 0xb0]']);
+  });
+});
+
+describe('python strings read from process memory', () => {
+  // A file stands in for /proc/PID/mem: the string object at 4096, its UCS-4 data after the header.
+  const ucs4At = (codePoints: number[]): number => {
+    const o = PYTHON_OFFSETS['3.11']!;
+    const mem = Buffer.alloc(8192);
+    mem.writeBigInt64LE(BigInt(codePoints.length), 4096 + 16);
+    mem.writeUInt32LE((4 << 2) | (1 << 5), 4096 + o.unicodeState); // kind 4, compact, not ascii
+    codePoints.forEach((cp, i) => mem.writeUInt32LE(cp, 4096 + o.unicodeCompactData + i * 4));
+    const path = join(mkdtempSync(join(tmpdir(), 'pystr-')), 'mem');
+    writeFileSync(path, mem);
+    return openSync(path, 'r');
+  };
+
+  it('reads a UCS-4 name', () => {
+    const fd = ucs4At([0x1f600, 0x61]);
+    expect(readPythonString(fd, 4096n, PYTHON_OFFSETS['3.11']!)).toBe('\u{1f600}a');
+    closeSync(fd);
+  });
+
+  it('refuses torn memory whose code points are past Unicode instead of throwing', () => {
+    const fd = ucs4At([0x61, 0x8bf6_4a50]);
+    expect(readPythonString(fd, 4096n, PYTHON_OFFSETS['3.11']!)).toBeNull();
+    closeSync(fd);
   });
 });
