@@ -1,5 +1,6 @@
 /* Module init and argument/error helpers shared by every native file. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,9 +153,22 @@ napi_status mp_export(napi_env env, napi_value exports, const char *name, napi_c
 	return napi_set_named_property(env, exports, name, f);
 }
 
+/* libbpf frees the vmlinux BTF it parsed at each load, and glibc keeps the
+ * pages: trimming hands them back, so a long-running agent's RSS is what it
+ * holds, not what it once loaded. Returns whether memory was released. */
+static napi_value addon__trim_heap(napi_env env, napi_callback_info info)
+{
+	napi_value r;
+
+	napi_get_boolean(env, malloc_trim(0) != 0, &r);
+	return r;
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
 	mp_log_install();
+	if (mp_export(env, exports, "trimHeap", addon__trim_heap) != napi_ok)
+		return NULL;
 	if (mp_log_register(env, exports) != napi_ok ||
 	    mp_object_register(env, exports) != napi_ok ||
 	    mp_link_register(env, exports) != napi_ok ||

@@ -5,7 +5,7 @@ import type { SelectorProcesses, TargetSet } from '../discovery/target-selector.
 import { startSelfTelemetry, type SelfTelemetry } from '../export/self-telemetry.js';
 import type { SkyWalkingExporter } from '../export/skywalking/index.js';
 import type { SkyWalkingEnvConfig } from '../config/skywalking-env.js';
-import { requireProfilingPrivileges } from '../kernel/privileges.js';
+import { releaseFreedNativeMemory, requireProfilingPrivileges } from '../kernel/index.js';
 import type { Profile } from '../profile/model.js';
 import { createAgentMetrics, type AgentMetrics } from '../export/agent-metrics.js';
 import { createCollector, createProcessServices, type ProcessServices } from './collector-factory.js';
@@ -230,6 +230,8 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       intervalMs: config.intervalMs, profiles: config.profiles, network: config.network, sinks: sinks.map((s) => s.name),
       skywalking: skywalking !== undefined, receiver: receiver !== undefined, metrics: metricsServer?.port, selfTelemetry: telemetry.enabled,
     }, 'agent started');
+    // Loading the programs parsed the kernel's BTF; what libbpf freed again leaves the RSS now.
+    releaseFreedNativeMemory();
 
     let intervalStart = Date.now();
     while (!stop.signal.aborted) {
@@ -244,6 +246,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       if (Date.now() - intervalStart >= config.intervalMs) {
         intervalStart = Date.now();
         await deliver();
+        releaseFreedNativeMemory();
       }
     }
     // No new requests during the last interval's delivery: what was accepted goes out with it.

@@ -5,6 +5,7 @@ export { createBpfMap, MapType, UpdateFlags } from './bpf-map.js';
 export type { BpfMap, MapEntries, OwnedBpfMap, OwnedMapSpec } from './bpf-map.js';
 export { openOwnedMap, openRingBuffer } from './owned-map.js';
 export { createWakeFd, waitReadable, watchReadable } from './wait.js';
+export { releaseFreedNativeMemory } from './native-memory.js';
 export type { FdWatch, WakeFd } from './wait.js';
 export { onlineCpus, parseCpuList, possibleCpus } from './cpus.js';
 export { BpfError, errnoName, ResourceLimitError, toResourceLimitError, UnsupportedFeatureError } from './errors.js';

@@ -74,6 +74,8 @@ export interface NativeAddon {
   fdWatchStop(watch: NativeFdWatchHandle): void;
   /** Bit i set when fds[i] is readable; blocks the calling thread up to timeoutMs (-1: no limit). */
   pollReadable(fds: number[], timeoutMs: number): number;
+  /** malloc_trim(0): true when freed native memory went back to the kernel. */
+  trimHeap(): boolean;
 }
 
 /**
