@@ -235,6 +235,10 @@ function memoryProcessView(processes: ProcessTable): MemoryProcessView {
       for (const p of processes.all()) if (!p.exited) yield p.pid;
     },
     alive: (pid) => existsSync(`${processes.procRoot}/${pid}`),
+    formerImage(pid, stack) {
+      const p = processes.get(pid);
+      return p !== undefined && processes.imageFor(pid, stack) !== p.mappings;
+    },
   };
 }
 

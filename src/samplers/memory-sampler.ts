@@ -25,6 +25,8 @@ export interface MemoryProcessView {
   /** Processes known now, for targets 'all'. */
   pids(): Iterable<number>;
   alive(pid: number): boolean;
+  /** True when `stack` was walked in an image `pid` has exec'ed away from (whose memory went with it). */
+  formerImage?(pid: number, stack: readonly bigint[]): boolean;
 }
 
 /** Settings of the memory sampler. */
@@ -178,6 +180,32 @@ export function createMemorySampler(
     return gone;
   };
 
+  /**
+   * Forgets what stacks of an image their process exec'ed away from hold:
+   * the exec freed that memory without a free() call. Returns their states.
+   */
+  const forgetFormerImages = (o: BpfObject): ReadonlySet<KeyState> => {
+    const former = new Set<KeyState>();
+    const ids = new Set<string>();
+    const isFormer = opts.processes.formerImage;
+    if (isFormer === undefined) return former;
+    for (const [id, s] of states) {
+      if (s.stack.length === 0 || !isFormer(s.tgid, s.stack)) continue;
+      former.add(s);
+      ids.add(id);
+      states.delete(id);
+    }
+    if (former.size === 0) return former;
+    const live = o.map('live');
+    const all = live.lookupBatch();
+    const stale = all.keys.filter((_, i) => {
+      const k = decodeOnCpuKey(Buffer.from(all.values[i]!));
+      return ids.has(`${k.tgid}/${k.pid}/${k.comm}/${k.userStackId}/${k.pyStackId}`);
+    });
+    if (stale.length > 0) live.deleteBatch(stale.map((k) => Buffer.from(k)));
+    return former;
+  };
+
   const read = (o: BpfObject, gen: 0 | 1, drops: DropCounts): RawStackSample[] => {
     const counts = o.map(`counts${gen}`).lookupAndDeleteBatch();
     const walked = readUserStacks(o, gen);
@@ -276,11 +304,12 @@ export function createMemorySampler(
       const o = obj;
       const batch = window.drain(o, () => writeControl(o), (old, drops) => read(o, old, drops));
       const gone = forgetExited(o);
+      const former = new Set([...forgetFormerImages(o)].map((s) => s.stack));
       attachAll(o);
-      if (gone.size === 0) return batch;
-      // a process that exited holds nothing: its allocations of the window stay, its in-use goes
+      if (gone.size === 0 && former.size === 0) return batch;
+      // a process that exited (or an image exec'ed away from) holds nothing: its allocations of the window stay, its in-use goes
       const samples = batch.samples
-        .map((s) => (gone.has(s.tgid) ? { ...s, values: [s.values[0] ?? 0, s.values[1] ?? 0, 0, 0] } : s))
+        .map((s) => (gone.has(s.tgid) || former.has(s.userStack) ? { ...s, values: [s.values[0] ?? 0, s.values[1] ?? 0, 0, 0] } : s))
         .filter((s) => s.values.some((x) => x !== 0));
       return { ...batch, samples };
     },
