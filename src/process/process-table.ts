@@ -67,9 +67,10 @@ export interface ProcessTable {
   /**
    * Stores a snapshot of `pid` read elsewhere (at exec, by a thread that is
    * never blocked), replacing what was known; a new pid fires onProcessAdded,
-   * changed mappings of a known one onMappingsChanged.
+   * changed mappings of a known one onMappingsChanged. With `exec` (read at
+   * the exec), the mappings replaced are kept as an earlier image.
    */
-  adopt(pid: number, snapshot: ProcSnapshot): ProcessInfo;
+  adopt(pid: number, snapshot: ProcSnapshot, exec?: boolean): ProcessInfo;
   /** Path through which `pid`'s mount namespace sees `path`: <procRoot>/PID/root/<path>. */
   hostPath(pid: number, path: string): string;
   /** Pids of the processes found gone and not yet forgotten. */
@@ -114,11 +115,11 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
   const emptyRead = (e: Entry, maps: readonly ProcMapping[]): boolean => maps.length === 0 && e.mappings.length > 0;
   let replaced = 0;
   // Stacks walked before an exec are drained after it: the old image's
-  // mappings stay until the drain that holds them is named. An exec leaves no
-  // executable file mapping where it was (ASLR, or another program); dlopen
-  // and munmap leave most of them.
-  const setMappings = (e: Entry, maps: readonly ProcMapping[]): void => {
-    if (e.mappings.length > 0 && isNewImage(e.mappings, maps)) {
+  // mappings stay until the drain that holds them is named. Besides the exec
+  // events, an exec a re-read finds leaves no executable file mapping where
+  // it was (ASLR, or another program); dlopen and munmap leave most of them.
+  const setMappings = (e: Entry, maps: readonly ProcMapping[], exec = false): void => {
+    if (e.mappings.length > 0 && (exec || isNewImage(e.mappings, maps))) {
       e.earlier = [{ mappings: e.mappings, mark: ++replaced }, ...(e.earlier ?? [])].slice(0, MAX_EARLIER_IMAGES);
     }
     e.mappings = maps;
@@ -226,10 +227,10 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       e.exePath = snap.exePath;
       e.cmdline = snap.cmdline;
       // Unchanged mappings keep their identity, so per-mapping caches stay valid.
-      if (!sameMappings(e.mappings, snap.mappings)) setMappings(e, snap.mappings);
+      if (!sameMappings(e.mappings, snap.mappings)) setMappings(e, snap.mappings, true);
       return e;
     },
-    adopt(pid, snap) {
+    adopt(pid, snap, exec = false) {
       const e = entries.get(pid);
       if (e !== undefined && !e.exited && emptyRead(e, snap.mappings)) return e;
       if (e === undefined || e.exited) {
@@ -241,7 +242,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       e.comm = snap.comm;
       e.exePath = snap.exePath;
       e.cmdline = snap.cmdline;
-      if (!sameMappings(e.mappings, snap.mappings)) setMappings(e, snap.mappings);
+      if (!sameMappings(e.mappings, snap.mappings)) setMappings(e, snap.mappings, exec);
       return e;
     },
     hostPath: (pid, path) => `${procRoot}/${pid}/root${path.startsWith('/') ? '' : '/'}${path}`,

@@ -48,6 +48,26 @@ describe('ProcessTable images across exec', () => {
     expect(table.imageFor(PID, inFirst)).toBe(second);
   });
 
+  it('keeps the earlier image at an exec event even when the executable stays in place (non-PIE re-exec)', () => {
+    const procRoot = join(root, 'nopie');
+    fakeProc(join(procRoot, String(PID)), FIRST);
+    const table = createProcessTable({ procRoot });
+    const first = table.observe(PID).mappings;
+    const again = '400000-401000 r-xp 00000000 08:01 11 /usr/bin/first\n7f3000000000-7f3000100000 r-xp 00000000 08:01 12 /usr/lib/libc.so.6\n';
+    writeFileSync(join(procRoot, String(PID), 'maps'), again);
+    // a re-read alone cannot tell this from a munmap and a mmap
+    expect(table.reloadMappings(PID)!.mappings).not.toBe(first);
+    expect(table.imageFor(PID, inFirst)).not.toBe(first);
+    writeFileSync(join(procRoot, String(PID), 'maps'), FIRST);
+    table.reloadMappings(PID);
+    writeFileSync(join(procRoot, String(PID), 'maps'), again);
+    const second = table.reobserve(PID)!.mappings;
+    // the executable's frames name alike in both; libc's decide
+    expect(table.imageFor(PID, inFirst)).not.toBe(second);
+    expect(table.imageFor(PID, [0x400100n, 0x7f3000000200n])).toBe(second);
+    expect(table.imageFor(PID, [0x400100n])).toBe(second);
+  });
+
   it('keeps no earlier image for a dlopen, which leaves the mapped code in place', () => {
     const procRoot = join(root, 'dlopen');
     fakeProc(join(procRoot, String(PID)), FIRST);
