@@ -47,6 +47,12 @@ export interface PythonFrameNamerOptions {
   readonly procRoot: string;
   /** The interpreter the kernel walker knows the process by. */
   readonly interpreterOf: (pid: number) => PythonInterpreter | undefined;
+  /**
+   * True when a native stack was walked in an image `pid` exec'ed away from:
+   * its code objects went with that image, and reading their addresses
+   * now would read the new program's memory.
+   */
+  readonly formerImage?: (pid: number, stack: readonly bigint[]) => boolean;
 }
 
 /** The native frame whose calls run Python frames. */
@@ -66,6 +72,7 @@ export function createPythonFrameNamer(opts: PythonFrameNamerOptions): PythonFra
       const wanted = new Map<number, Set<bigint>>();
       for (const s of batch.samples) {
         if (s.pythonStack === undefined || s.pythonStack.length === 0) continue;
+        if (opts.formerImage?.(s.tgid, s.userStack) === true) continue;
         let want = wanted.get(s.tgid);
         if (want === undefined) wanted.set(s.tgid, (want = new Set()));
         for (const w of s.pythonStack) want.add(decodePythonFrame(w).code);
@@ -209,7 +216,12 @@ function readString(fd: number, at: bigint, o: PythonOffsets): string | null {
   if (kind === 1) return data.toString('latin1');
   if (kind === 2) return data.toString('utf16le');
   let s = '';
-  for (let i = 0; i < length; i++) s += String.fromCodePoint(data.readUInt32LE(i * 4));
+  for (let i = 0; i < length; i++) {
+    const cp = data.readUInt32LE(i * 4);
+    // memory that is no longer a str (freed, or an image exec'ed away): a misread, not an exception
+    if (cp > 0x10ffff) return null;
+    s += String.fromCodePoint(cp);
+  }
   return s;
 }
 
