@@ -217,8 +217,8 @@ function memoryProcessView(processes: ProcessTable): MemoryProcessView {
   // By mappings array: the table replaces it when the maps change, and the sampler asks every drain.
   const resolved = new WeakMap<readonly ProcMapping[], MappedFile[]>();
   return {
-    mappedFiles(pid) {
-      const p = processes.tryObserve(pid);
+    mappedFiles(pid, fresh = false) {
+      const p = fresh ? processes.reloadMappings(pid) ?? processes.tryObserve(pid) : processes.tryObserve(pid);
       if (p === undefined || p.exited) return [];
       const known = resolved.get(p.mappings);
       if (known !== undefined) return known;

@@ -20,8 +20,12 @@ export interface MappedFile {
 
 /** What the memory sampler needs to know about processes (the process table, in the agent). */
 export interface MemoryProcessView {
-  /** The ELF files `pid` maps executable (its libc, its executable, ...); empty when it is gone. */
-  mappedFiles(pid: number): readonly MappedFile[];
+  /**
+   * The ELF files `pid` maps executable (its libc, its executable, ...);
+   * empty when it is gone. With `fresh`, its maps are read again first, so a
+   * library loaded with dlopen() since is among them.
+   */
+  mappedFiles(pid: number, fresh?: boolean): readonly MappedFile[];
   /** Processes known now, for targets 'all'. */
   pids(): Iterable<number>;
   alive(pid: number): boolean;
@@ -144,7 +148,8 @@ export function createMemorySampler(
       for (const pid of opts.processes.pids()) for (const f of opts.processes.mappedFiles(pid)) attachFile(o, -1, f);
       return;
     }
-    for (const pid of targets) for (const f of opts.processes.mappedFiles(pid)) attachFile(o, pid, f);
+    // named targets are few: their maps are read each drain, so an allocator dlopen()ed later is probed within a second
+    for (const pid of targets) for (const f of opts.processes.mappedFiles(pid, true)) attachFile(o, pid, f);
   };
 
   const detachWhere = (keep: (pid: number) => boolean): void => {

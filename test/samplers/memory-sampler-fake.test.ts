@@ -255,6 +255,27 @@ describe('memory sampler drain (fake BPF object)', () => {
     expect(sampler.drain().samples.map((s) => s.userStack[0])).toEqual([0x9000n]);
   });
 
+  it('reads a named target\'s maps afresh each drain, and probes an allocator it dlopen()ed since', () => {
+    const lib = compileFixture('fake-tcmalloc.c', { name: 'libfake-tcmalloc.so', flags: ['-shared', '-fPIC', '-O1'] });
+    let loaded = false;
+    const asked: boolean[] = [];
+    const processes: MemoryProcessView = {
+      ...view(new Set([10])),
+      mappedFiles: (_pid, fresh) => {
+        asked.push(fresh === true);
+        return [{ path: LIBC, key: 'libc' }, ...(loaded && fresh === true ? [{ path: lib, key: 'tc' }] : [])];
+      },
+    };
+    const obj = fakeMemoryObject();
+    const sampler = createMemorySampler({ processes, targets: [10], settleMs: 0, rateBytes: 1024 }, () => obj);
+    sampler.start();
+    expect(obj.uprobes.some((u) => u.path === lib)).toBe(false);
+    loaded = true;
+    sampler.drain();
+    expect(asked.every((f) => f)).toBe(true);
+    expect(obj.uprobes.filter((u) => u.path === lib && u.pid === 10).map((u) => u.program)).toContain('malloc_enter');
+  });
+
   it('follows setTargets: detaches from processes left, probes the new ones', () => {
     const { obj, sampler } = started(new Set([10, 30]), [10]);
     sampler.setTargets([30]);
