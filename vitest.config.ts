@@ -58,6 +58,7 @@ const unit = [
   'test/process/proc-maps.test.ts',
   'test/process/process-images.test.ts',
   'test/samplers/probe-site.test.ts',
+  'test/profile/profile-collector-images.test.ts',
   'test/receive/receive-units.test.ts',
   'test/profile/network-aggregator.test.ts',
   'test/profile/profile-diff.test.ts',
