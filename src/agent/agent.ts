@@ -141,6 +141,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
   const deliver = (): Promise<void> => telemetry.span('collection cycle', async () => {
     // Gone before every collector's drain below: all their samples are in this interval.
     const exited = services?.processes.exitedPids() ?? [];
+    const images = services?.processes.imageMark();
     const profiles: { kind: (typeof collectors)[number]['kind']; profile: Profile }[] = [];
     for (const { kind, collector } of collectors) profiles.push({ kind, profile: relabelProfile(await collector.collect(), relabel) });
     // SkyWalking's tasks sample from the same table: they name their samples before it forgets.
@@ -149,6 +150,8 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     // Every collector has symbolized their samples: now they can go. Processes
     // found gone while symbols loaded wait for the next interval's drain.
     const gone = services?.processes.forgetExited(exited) ?? [];
+    // Images exec'ed away from before these drains: every stack walked in them is named now.
+    if (images !== undefined) services?.processes.forgetEarlierImages(images);
     for (const { collector } of collectors) collector.forgotten(gone);
     for (const { kind, profile } of profiles) {
       metrics.recordProfile(kind, profile);

@@ -124,7 +124,10 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
   const kallsyms = createKallsymsSource(processes.procRoot);
   let unwinder: ProcessUnwinder | null | undefined = opts.dwarfUnwind === false ? null : undefined;
   // the unwinder finds the Python processes (with their tables); only its walked frames reach the namer
-  const python = createPythonFrameNamer({ procRoot: processes.procRoot, interpreterOf: (pid) => unwinder?.python.interpreter(pid) });
+  const python = createPythonFrameNamer({
+    procRoot: processes.procRoot, interpreterOf: (pid) => unwinder?.python.interpreter(pid),
+    formerImage: (pid, stack) => isFormerImage(processes, pid, stack),
+  });
   // Symbol tables are read in a worker thread: node's takes about a second.
   const symbolCache = opts.symbolCache ?? createFileSymbolCache(opts.log, opts.tableCache);
   const symbolizer = createSymbolizer({
@@ -214,8 +217,8 @@ function memoryProcessView(processes: ProcessTable): MemoryProcessView {
   // By mappings array: the table replaces it when the maps change, and the sampler asks every drain.
   const resolved = new WeakMap<readonly ProcMapping[], MappedFile[]>();
   return {
-    mappedFiles(pid) {
-      const p = processes.tryObserve(pid);
+    mappedFiles(pid, fresh = false) {
+      const p = fresh ? processes.reloadMappings(pid) ?? processes.tryObserve(pid) : processes.tryObserve(pid);
       if (p === undefined || p.exited) return [];
       const known = resolved.get(p.mappings);
       if (known !== undefined) return known;
@@ -235,7 +238,14 @@ function memoryProcessView(processes: ProcessTable): MemoryProcessView {
       for (const p of processes.all()) if (!p.exited) yield p.pid;
     },
     alive: (pid) => existsSync(`${processes.procRoot}/${pid}`),
+    formerImage: (pid, stack) => isFormerImage(processes, pid, stack),
   };
+}
+
+/** True when `stack` of `pid` was walked in an image the process has exec'ed away from. */
+function isFormerImage(processes: ProcessTable, pid: number, stack: readonly bigint[]): boolean {
+  const p = processes.get(pid);
+  return p !== undefined && stack.length > 0 && processes.imageFor(pid, stack) !== p.mappings;
 }
 
 /** How long start() waits for named targets' tables before sampling anyway (they keep loading). */

@@ -45,6 +45,17 @@ export interface ProcessTable {
   refresh(): RefreshResult;
   /** The mapping of `pid` containing `address`; re-reads maps once when it misses (dlopen). */
   findMapping(pid: number, address: bigint, reload?: boolean): ProcMapping | undefined;
+  /**
+   * The mappings a user stack of `pid` was walked in: the current image's,
+   * or an earlier image's (kept across an exec until forgetEarlierImages)
+   * when more of its addresses fall in that image's executable mappings.
+   * Undefined for an unknown pid.
+   */
+  imageFor(pid: number, stack: readonly bigint[]): readonly ProcMapping[] | undefined;
+  /** A mark of the images replaced so far: take it before a drain, and pass it to forgetEarlierImages once that drain is named. */
+  imageMark(): number;
+  /** Drops the earlier images replaced up to `mark` (every sample walked in them was drained by then); returns how many. */
+  forgetEarlierImages(mark: number): number;
   /** Re-reads the maps of a live process; returns the (possibly unchanged) info. */
   reloadMappings(pid: number): ProcessInfo | undefined;
   /**
@@ -56,9 +67,10 @@ export interface ProcessTable {
   /**
    * Stores a snapshot of `pid` read elsewhere (at exec, by a thread that is
    * never blocked), replacing what was known; a new pid fires onProcessAdded,
-   * changed mappings of a known one onMappingsChanged.
+   * changed mappings of a known one onMappingsChanged. With `exec` (read at
+   * the exec), the mappings replaced are kept as an earlier image.
    */
-  adopt(pid: number, snapshot: ProcSnapshot): ProcessInfo;
+  adopt(pid: number, snapshot: ProcSnapshot, exec?: boolean): ProcessInfo;
   /** Path through which `pid`'s mount namespace sees `path`: <procRoot>/PID/root/<path>. */
   hostPath(pid: number, path: string): string;
   /** Pids of the processes found gone and not yet forgotten. */
@@ -75,7 +87,13 @@ export interface ProcessTable {
   onMappingsChanged(listener: (p: ProcessInfo) => void): Unsubscribe;
 }
 
-type Entry = { -readonly [K in keyof ProcessInfo]: ProcessInfo[K] };
+type Entry = { -readonly [K in keyof ProcessInfo]: ProcessInfo[K] } & {
+  /** Mappings of the images it exec'ed away from, newest first, with the mark each was replaced at. */
+  earlier?: { readonly mappings: readonly ProcMapping[]; readonly mark: number }[];
+};
+
+/** Earlier images kept per process: a chain of execs (sh → env → program) within one interval. */
+const MAX_EARLIER_IMAGES = 4;
 
 /** Creates an empty process table reading from `procRoot` (default /proc). */
 export function createProcessTable(options: ProcessTableOptions = {}): ProcessTable {
@@ -95,6 +113,18 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
   // mm). Taking it would wipe what samples drained later are symbolized
   // against; the exit event or the next read settles which it was.
   const emptyRead = (e: Entry, maps: readonly ProcMapping[]): boolean => maps.length === 0 && e.mappings.length > 0;
+  let replaced = 0;
+  // Stacks walked before an exec are drained after it: the old image's
+  // mappings stay until the drain that holds them is named. Besides the exec
+  // events, an exec a re-read finds leaves no executable file mapping where
+  // it was (ASLR, or another program); dlopen and munmap leave most of them.
+  const setMappings = (e: Entry, maps: readonly ProcMapping[], exec = false): void => {
+    if (e.mappings.length > 0 && (exec || isNewImage(e.mappings, maps))) {
+      e.earlier = [{ mappings: e.mappings, mark: ++replaced }, ...(e.earlier ?? [])].slice(0, MAX_EARLIER_IMAGES);
+    }
+    e.mappings = maps;
+    changed.emit(e);
+  };
 
   const table: ProcessTable = {
     procRoot,
@@ -150,11 +180,32 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
         return e;
       }
       if (emptyRead(e, maps)) return e;
-      if (!sameMappings(e.mappings, maps)) {
-        e.mappings = maps;
-        changed.emit(e);
-      }
+      if (!sameMappings(e.mappings, maps)) setMappings(e, maps);
       return e;
+    },
+    imageFor(pid, stack) {
+      const e = entries.get(pid);
+      if (e === undefined) return undefined;
+      if (e.earlier === undefined || e.earlier.length === 0) return e.mappings;
+      let best = e.mappings;
+      let bestHits = executableHits(e.mappings, stack);
+      for (const { mappings } of e.earlier) {
+        const hits = executableHits(mappings, stack);
+        if (hits > bestHits) [best, bestHits] = [mappings, hits];
+      }
+      return best;
+    },
+    imageMark: () => replaced,
+    forgetEarlierImages(mark) {
+      let n = 0;
+      for (const e of entries.values()) {
+        if (e.earlier === undefined) continue;
+        const keep = e.earlier.filter((i) => i.mark > mark);
+        n += e.earlier.length - keep.length;
+        if (keep.length > 0) e.earlier = keep;
+        else delete e.earlier;
+      }
+      return n;
     },
     reobserve(pid) {
       const e = entries.get(pid);
@@ -176,12 +227,10 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       e.exePath = snap.exePath;
       e.cmdline = snap.cmdline;
       // Unchanged mappings keep their identity, so per-mapping caches stay valid.
-      if (sameMappings(e.mappings, snap.mappings)) return e;
-      e.mappings = snap.mappings;
-      changed.emit(e);
+      if (!sameMappings(e.mappings, snap.mappings)) setMappings(e, snap.mappings, true);
       return e;
     },
-    adopt(pid, snap) {
+    adopt(pid, snap, exec = false) {
       const e = entries.get(pid);
       if (e !== undefined && !e.exited && emptyRead(e, snap.mappings)) return e;
       if (e === undefined || e.exited) {
@@ -193,10 +242,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       e.comm = snap.comm;
       e.exePath = snap.exePath;
       e.cmdline = snap.cmdline;
-      if (!sameMappings(e.mappings, snap.mappings)) {
-        e.mappings = snap.mappings;
-        changed.emit(e);
-      }
+      if (!sameMappings(e.mappings, snap.mappings)) setMappings(e, snap.mappings, exec);
       return e;
     },
     hostPath: (pid, path) => `${procRoot}/${pid}/root${path.startsWith('/') ? '' : '/'}${path}`,
@@ -211,6 +257,20 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
     onMappingsChanged: (l) => changed.add(l),
   };
   return table;
+}
+
+/** True when `next` keeps none of `prev`'s executable file mappings in place: an exec, not a dlopen or munmap. */
+function isNewImage(prev: readonly ProcMapping[], next: readonly ProcMapping[]): boolean {
+  const code = (m: ProcMapping): boolean => m.executable && m.kind === 'file';
+  const kept = new Set(next.filter(code).map((m) => `${m.start}/${m.inode}/${m.offset}`));
+  return !prev.some((m) => code(m) && kept.has(`${m.start}/${m.inode}/${m.offset}`));
+}
+
+/** How many of `stack`'s addresses fall in an executable mapping of `mappings`. */
+function executableHits(mappings: readonly ProcMapping[], stack: readonly bigint[]): number {
+  let n = 0;
+  for (const a of stack) if (findMapping(mappings, a)?.executable === true) n++;
+  return n;
 }
 
 function sameMappings(a: readonly ProcMapping[], b: readonly ProcMapping[]): boolean {

@@ -30,8 +30,8 @@ export interface ProcessEventSource {
 export interface TrackedProcessTable {
   /** Reads a process again after it exec'ed; undefined when it is gone. */
   reobserve(pid: number): { readonly mappings: readonly unknown[] } | undefined;
-  /** Stores a snapshot the event source read. */
-  adopt(pid: number, snapshot: ProcSnapshot): { readonly mappings: readonly unknown[] };
+  /** Stores a snapshot the event source read; `exec` when it was read at the exec, not a later re-read. */
+  adopt(pid: number, snapshot: ProcSnapshot, exec?: boolean): { readonly mappings: readonly unknown[] };
   reloadMappings(pid: number): { readonly mappings: readonly unknown[] } | undefined;
   get(pid: number): { readonly mappings: readonly unknown[] } | undefined;
 }
@@ -114,7 +114,7 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
         if (e.update !== true) execs++;
         // Read by the source as it happened: the process may be gone by now.
         const before = opts.processes.get(e.pid)?.mappings;
-        capture(e.pid, (pid) => opts.processes.adopt(pid, snapshot), before);
+        capture(e.pid, (pid) => opts.processes.adopt(pid, snapshot, e.update !== true), before);
         continue;
       }
       execs++;

@@ -20,6 +20,10 @@ export interface ProcessObserver {
   exitedPids(): readonly number[];
   /** Forgets processes that exited (of `only`, when given), once their samples are symbolized; returns their pids. */
   forgetExited(only?: Iterable<number>): readonly number[] | void;
+  /** A mark of the images processes exec'ed away from so far (ProcessTable.imageMark). */
+  imageMark?(): number;
+  /** Drops the images replaced up to `mark`, once the drain after it is named. */
+  forgetEarlierImages?(mark: number): number;
 }
 
 /** What the collector needs from symbolization. */
@@ -136,13 +140,18 @@ export class ProfileCollector {
     // Gone before this drain: all their samples are in it. Others may be
     // found gone while symbols load, with samples still in the kernel maps.
     const exited = this.processes.exitedPids();
+    // Likewise for images exec'ed away from: their stacks are all in this drain.
+    const images = this.processes.imageMark?.();
     this.poll();
     const merged = mergeBatches(this.pending);
     this.pending = [];
     this.samples = 0;
     await this.symbolizer.load?.(merged);
     const profile = buildProfile(merged, this.symbolizer.name(merged), this.describe);
-    if (this.forgetsExited) this.forgotten(this.processes.forgetExited(exited) ?? []);
+    if (this.forgetsExited) {
+      this.forgotten(this.processes.forgetExited(exited) ?? []);
+      if (images !== undefined) this.processes.forgetEarlierImages?.(images);
+    }
     return profile;
   }
 

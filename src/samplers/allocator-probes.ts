@@ -8,6 +8,7 @@
  */
 import { ElfFile } from '../elf/elf-file.js';
 import { PT_LOAD } from '../elf/elf-types.js';
+import { cheapProbeOffset } from './probe-site.js';
 
 /** The memory object's programs: what runs at a function's entry and at its return. */
 export interface AllocatorHooks {
@@ -59,7 +60,10 @@ export interface AllocatorProbe {
   readonly symbol: string;
   readonly program: string;
   readonly retprobe: boolean;
-  /** File offset of the function's first instruction. */
+  /**
+   * File offset of the probe: the function's first instruction, or for a
+   * release function past a flag-only opening (see cheapProbeOffset).
+   */
   readonly offset: number;
 }
 
@@ -91,8 +95,14 @@ export function findAllocatorProbes(path: string, via?: string): AllocatorProbe[
       const offset = Number(value - seg.vaddr) + seg.offset;
       if (seen.has(offset)) continue;
       seen.add(offset);
-      probes.push({ symbol: name, program: hooks.enter, retprobe: false, offset });
-      if (hooks.exit !== undefined) probes.push({ symbol: name, program: hooks.exit, retprobe: true, offset });
+      if (hooks.exit !== undefined) {
+        // a return probe reads the return address at the entry's stack pointer: both stay at the entry
+        probes.push({ symbol: name, program: hooks.enter, retprobe: false, offset });
+        probes.push({ symbol: name, program: hooks.exit, retprobe: true, offset });
+        continue;
+      }
+      const head = elf.read(offset, Math.min(32, Math.max(0, seg.offset + seg.fileSize - offset)));
+      probes.push({ symbol: name, program: hooks.enter, retprobe: false, offset: offset + cheapProbeOffset(head, hooks === free) });
     }
     return probes;
   } finally {

@@ -20,11 +20,17 @@ export interface MappedFile {
 
 /** What the memory sampler needs to know about processes (the process table, in the agent). */
 export interface MemoryProcessView {
-  /** The ELF files `pid` maps executable (its libc, its executable, ...); empty when it is gone. */
-  mappedFiles(pid: number): readonly MappedFile[];
+  /**
+   * The ELF files `pid` maps executable (its libc, its executable, ...);
+   * empty when it is gone. With `fresh`, its maps are read again first, so a
+   * library loaded with dlopen() since is among them.
+   */
+  mappedFiles(pid: number, fresh?: boolean): readonly MappedFile[];
   /** Processes known now, for targets 'all'. */
   pids(): Iterable<number>;
   alive(pid: number): boolean;
+  /** True when `stack` was walked in an image `pid` has exec'ed away from (whose memory went with it). */
+  formerImage?(pid: number, stack: readonly bigint[]): boolean;
 }
 
 /** Settings of the memory sampler. */
@@ -142,7 +148,8 @@ export function createMemorySampler(
       for (const pid of opts.processes.pids()) for (const f of opts.processes.mappedFiles(pid)) attachFile(o, -1, f);
       return;
     }
-    for (const pid of targets) for (const f of opts.processes.mappedFiles(pid)) attachFile(o, pid, f);
+    // named targets are few: their maps are read each drain, so an allocator dlopen()ed later is probed within a second
+    for (const pid of targets) for (const f of opts.processes.mappedFiles(pid, true)) attachFile(o, pid, f);
   };
 
   const detachWhere = (keep: (pid: number) => boolean): void => {
@@ -176,6 +183,32 @@ export function createMemorySampler(
     const all = live.lookupBatch();
     live.deleteBatch(all.keys.filter((k) => gone.has(liveKeyTgid(k))).map((k) => Buffer.from(k)));
     return gone;
+  };
+
+  /**
+   * Forgets what stacks of an image their process exec'ed away from hold:
+   * the exec freed that memory without a free() call. Returns their states.
+   */
+  const forgetFormerImages = (o: BpfObject): ReadonlySet<KeyState> => {
+    const former = new Set<KeyState>();
+    const ids = new Set<string>();
+    const isFormer = opts.processes.formerImage;
+    if (isFormer === undefined) return former;
+    for (const [id, s] of states) {
+      if (s.stack.length === 0 || !isFormer(s.tgid, s.stack)) continue;
+      former.add(s);
+      ids.add(id);
+      states.delete(id);
+    }
+    if (former.size === 0) return former;
+    const live = o.map('live');
+    const all = live.lookupBatch();
+    const stale = all.keys.filter((_, i) => {
+      const k = decodeOnCpuKey(Buffer.from(all.values[i]!));
+      return ids.has(`${k.tgid}/${k.pid}/${k.comm}/${k.userStackId}/${k.pyStackId}`);
+    });
+    if (stale.length > 0) live.deleteBatch(stale.map((k) => Buffer.from(k)));
+    return former;
   };
 
   const read = (o: BpfObject, gen: 0 | 1, drops: DropCounts): RawStackSample[] => {
@@ -276,11 +309,12 @@ export function createMemorySampler(
       const o = obj;
       const batch = window.drain(o, () => writeControl(o), (old, drops) => read(o, old, drops));
       const gone = forgetExited(o);
+      const former = new Set([...forgetFormerImages(o)].map((s) => s.stack));
       attachAll(o);
-      if (gone.size === 0) return batch;
-      // a process that exited holds nothing: its allocations of the window stay, its in-use goes
+      if (gone.size === 0 && former.size === 0) return batch;
+      // a process that exited (or an image exec'ed away from) holds nothing: its allocations of the window stay, its in-use goes
       const samples = batch.samples
-        .map((s) => (gone.has(s.tgid) ? { ...s, values: [s.values[0] ?? 0, s.values[1] ?? 0, 0, 0] } : s))
+        .map((s) => (gone.has(s.tgid) || former.has(s.userStack) ? { ...s, values: [s.values[0] ?? 0, s.values[1] ?? 0, 0, 0] } : s))
         .filter((s) => s.values.some((x) => x !== 0));
       return { ...batch, samples };
     },

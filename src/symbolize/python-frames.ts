@@ -47,6 +47,12 @@ export interface PythonFrameNamerOptions {
   readonly procRoot: string;
   /** The interpreter the kernel walker knows the process by. */
   readonly interpreterOf: (pid: number) => PythonInterpreter | undefined;
+  /**
+   * True when a native stack was walked in an image `pid` exec'ed away from:
+   * its code objects went with that image, and reading their addresses
+   * now would read the new program's memory.
+   */
+  readonly formerImage?: (pid: number, stack: readonly bigint[]) => boolean;
 }
 
 /** The native frame whose calls run Python frames. */
@@ -66,6 +72,7 @@ export function createPythonFrameNamer(opts: PythonFrameNamerOptions): PythonFra
       const wanted = new Map<number, Set<bigint>>();
       for (const s of batch.samples) {
         if (s.pythonStack === undefined || s.pythonStack.length === 0) continue;
+        if (opts.formerImage?.(s.tgid, s.userStack) === true) continue;
         let want = wanted.get(s.tgid);
         if (want === undefined) wanted.set(s.tgid, (want = new Set()));
         for (const w of s.pythonStack) want.add(decodePythonFrame(w).code);
@@ -183,8 +190,8 @@ function readCode(fd: number, code: bigint, interp: PythonInterpreter): CodeInfo
   const o = interp.offsets;
   const c = readCodeHead(fd, code, o);
   if (c === null) return null;
-  const name = readPythonString(fd, c.readBigUInt64LE(o.codeQualname >= 0 ? o.codeQualname : o.codeName), o);
-  const file = readPythonString(fd, c.readBigUInt64LE(o.codeFilename), o);
+  const name = readString(fd, c.readBigUInt64LE(o.codeQualname >= 0 ? o.codeQualname : o.codeName), o);
+  const file = readString(fd, c.readBigUInt64LE(o.codeFilename), o);
   const lineTable = readBytes(fd, c.readBigUInt64LE(o.codeLineTable), o);
   if (name === null || file === null) return null;
   return {
@@ -193,8 +200,8 @@ function readCode(fd: number, code: bigint, interp: PythonInterpreter): CodeInfo
   };
 }
 
-/** A compact str (every code object's names are): ASCII, Latin-1, UCS-2 or UCS-4; null when it cannot be one. */
-export function readPythonString(fd: number, at: bigint, o: PythonOffsets): string | null {
+/** A compact str (every code object's names are): ASCII, Latin-1, UCS-2 or UCS-4. */
+function readString(fd: number, at: bigint, o: PythonOffsets): string | null {
   if (at === 0n) return null;
   const h = readAt(fd, at, o.unicodeState + 4);
   if (h === null) return null;
@@ -210,9 +217,8 @@ export function readPythonString(fd: number, at: bigint, o: PythonOffsets): stri
   if (kind === 2) return data.toString('utf16le');
   let s = '';
   for (let i = 0; i < length; i++) {
-    // Memory read from a running process can be torn or stale: a value past
-    // Unicode's range is not a name, and String.fromCodePoint would throw.
     const cp = data.readUInt32LE(i * 4);
+    // memory that is no longer a str (freed, or an image exec'ed away): a misread, not an exception
     if (cp > 0x10ffff) return null;
     s += String.fromCodePoint(cp);
   }

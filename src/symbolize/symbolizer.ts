@@ -6,7 +6,7 @@
  * Building the profile from the names is profile/'s job.
  */
 import type { ProcessTable } from '../process/process-table.js';
-import type { ProcMapping } from '../process/proc-maps.js';
+import { findMapping, type ProcMapping } from '../process/proc-maps.js';
 import type { Frame, Mapping, NamedStacks } from '../stacks/frames.js';
 import type { DropCounts, RawStackBatch } from '../stacks/raw-stacks.js';
 import type { SymbolHit } from './address-table.js';
@@ -23,7 +23,7 @@ export type { JitSymbol };
 
 /** Options for createSymbolizer. */
 export interface SymbolizerOptions {
-  readonly processes: Pick<ProcessTable, 'procRoot' | 'get' | 'tryObserve' | 'findMapping' | 'reloadMappings'>;
+  readonly processes: Pick<ProcessTable, 'procRoot' | 'get' | 'tryObserve' | 'findMapping' | 'reloadMappings'> & Partial<Pick<ProcessTable, 'imageFor'>>;
   /**
    * Kernel symbols: a table, null to disable kernel names, or a source
    * shared with others; default <procRoot>/kallsyms read on the first kernel frame.
@@ -102,6 +102,11 @@ const MAX_WARNED = 1024;
 /** Creates a symbolizer over a process table. */
 export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
   const processes = options.processes;
+  // The image a stack was walked in, when the process exec'ed since: undefined for the current one.
+  const earlierImage = (pid: number, stack: readonly bigint[]): readonly ProcMapping[] | undefined => {
+    const image = processes.imageFor?.(pid, stack);
+    return image === undefined || image === processes.get(pid)?.mappings ? undefined : image;
+  };
   const kallsyms = isKallsymsSource(options.kallsyms) ? options.kallsyms : createKallsymsSource(processes.procRoot, options.kallsyms);
   const kernelMappings = new Map<string, Mapping>();
   let frames = 0;
@@ -167,10 +172,13 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
           processes.tryObserve(s.tgid);
           addresses.set(s.tgid, (done = new Set()));
         }
+        const image = earlierImage(s.tgid, s.userStack);
         for (const a of s.userStack) {
-          if (done.has(a)) continue;
-          done.add(a);
-          const m = processes.findMapping(s.tgid, a, false);
+          if (image === undefined) {
+            if (done.has(a)) continue;
+            done.add(a);
+          }
+          const m = image === undefined ? processes.findMapping(s.tgid, a, false) : findMapping(image, a);
           if (m === undefined || m.kind !== 'file' || seen.has(m) || ctx.states.has(m)) continue;
           seen.add(m);
           const inFlight = pending.get(m);
@@ -190,6 +198,8 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       const kernel = batch.samples.some((s) => s.kernelStack.length > 0) ? createKernelFrameResolver(kallsyms.table(), kernelMappings, created) : undefined;
       const names = new Map<FileSymbols, Map<bigint, SymbolHit | null>>();
       const users = new Map<number, UserFrameResolver>();
+      // Resolvers of images processes exec'ed away from, by their mappings.
+      const earlier = new Map<readonly ProcMapping[], { pid: number; user: UserFrameResolver }>();
       const drops: DropCounts = {};
       const add = (reason: string, n: number): void => {
         if (n > 0) drops[reason] = (drops[reason] ?? 0) + n;
@@ -203,6 +213,12 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
           processes.tryObserve(pid);
           user = createUserFrameResolver(ctx, pid, names, created);
           users.set(pid, user);
+        }
+        const image = s.userStack.length > 0 ? earlierImage(pid, s.userStack) : undefined;
+        if (image !== undefined) {
+          let old = earlier.get(image);
+          if (old === undefined) earlier.set(image, (old = { pid, user: createUserFrameResolver(ctx, pid, names, created, image) }));
+          user = old.user;
         }
         const out: MutableFrame[] = [];
         let i = 0;
@@ -219,7 +235,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
         for (const f of merged) if (f.kind === 'cpython' && !f.symbolized) add(SYMBOLIZE_DROPS.pythonUnnamed, 1);
         stacks.push([...out.slice(0, userStart), ...merged]);
       }
-      for (const [pid, u] of users) {
+      for (const [pid, u] of [...users, ...[...earlier.values()].map((o) => [o.pid, o.user] as const)]) {
         add(processes.get(pid) === undefined ? SYMBOLIZE_DROPS.processUnknown : SYMBOLIZE_DROPS.unmapped, u.unmapped);
         add(SYMBOLIZE_DROPS.fileUnreadable, u.unreadable);
         add(SYMBOLIZE_DROPS.linesUnreadable, u.linesUnreadable);

@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import type { ProcessTable } from '../process/process-table.js';
-import type { ProcMapping } from '../process/proc-maps.js';
+import { findMapping as findIn, type ProcMapping } from '../process/proc-maps.js';
 import type { FrameKind, Mapping } from '../stacks/frames.js';
 import type { SymbolHit } from './address-table.js';
 import type { DwarfLineTable, SourceLine } from './dwarf-lines.js';
@@ -108,12 +108,17 @@ function sourceLine(ctx: UserFrameContext, s: MappingState, vaddr: bigint): Sour
   return s.lines?.lookup(vaddr);
 }
 
-/** Creates the resolver for `pid` (memoized per address for this batch); new frames are appended to `created`. */
+/**
+ * Creates the resolver for `pid` (memoized per address for this batch); new
+ * frames are appended to `created`. With `image`, an image the process
+ * exec'ed away from, addresses are looked up in its mappings only.
+ */
 export function createUserFrameResolver(
   ctx: UserFrameContext,
   pid: number,
   names: Map<FileSymbols, Map<bigint, SymbolHit | null>>,
   created: MutableFrame[],
+  image?: readonly ProcMapping[],
 ): UserFrameResolver {
   const memo = [new Map<bigint, MutableFrame>(), new Map<bigint, MutableFrame>()];
   let reloaded = false;
@@ -124,6 +129,7 @@ export function createUserFrameResolver(
   const lineless = new Set<MutableFrame>();
 
   const findMapping = (address: bigint): ProcMapping | undefined => {
+    if (image !== undefined) return findIn(image, address);
     let m = ctx.processes.findMapping(pid, address, false);
     if (m === undefined && !reloaded && ctx.processes.get(pid)?.exited === false) {
       // One re-read per process per batch catches libraries dlopen()ed since the snapshot.

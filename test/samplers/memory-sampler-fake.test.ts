@@ -231,6 +231,51 @@ describe('memory sampler drain (fake BPF object)', () => {
     expect([...obj.maps.get('live')!.entries.keys()].map((k) => Buffer.from(k, 'hex').readUInt32LE(0))).toEqual([20]);
   });
 
+  it('forgets what an image held once its process exec\'ed away from it, keeping the new image\'s', () => {
+    const formerStacks = new Set<bigint>();
+    const obj = fakeMemoryObject();
+    const processes: MemoryProcessView = { ...view(new Set([10])), formerImage: (_pid, stack) => formerStacks.has(stack[0]!) };
+    const sampler = createMemorySampler({ processes, targets: [10], settleMs: 0, rateBytes: 1024 }, () => obj);
+    sampler.start();
+    // live values start with the allocating key
+    const liveValue = (k: Buffer): Buffer => Buffer.concat([k, Buffer.alloc(8)]);
+    obj.maps.get('ustacks0')!.update(Buffer.from([7, 0, 0, 0]), userStack([0x1000n]));
+    obj.maps.get('counts0')!.update(key(10, 10, 7), value(1, 100));
+    obj.maps.get('live')!.update(liveKey(10, 0x5000n), liveValue(key(10, 10, 7)));
+    sampler.drain();
+    // the exec: stack 7 is the old image's, stack 8 the new one's
+    formerStacks.add(0x1000n);
+    obj.maps.get('ustacks1')!.update(Buffer.from([8, 0, 0, 0]), userStack([0x9000n]));
+    obj.maps.get('counts1')!.update(key(10, 10, 8), value(1, 300));
+    obj.maps.get('live')!.update(liveKey(10, 0x7000n), liveValue(key(10, 10, 8)));
+    const next = sampler.drain();
+    expect(next.samples.map((s) => [s.userStack[0], ...s.values])).toEqual([[0x9000n, 1, 300, 1, 300]]);
+    // the old image's block left the kernel map: a later block at its address is not charged to it
+    expect([...obj.maps.get('live')!.entries.keys()].map((k) => Buffer.from(k, 'hex').readBigUInt64LE(8))).toEqual([0x7000n]);
+    expect(sampler.drain().samples.map((s) => s.userStack[0])).toEqual([0x9000n]);
+  });
+
+  it('reads a named target\'s maps afresh each drain, and probes an allocator it dlopen()ed since', () => {
+    const lib = compileFixture('fake-tcmalloc.c', { name: 'libfake-tcmalloc.so', flags: ['-shared', '-fPIC', '-O1'] });
+    let loaded = false;
+    const asked: boolean[] = [];
+    const processes: MemoryProcessView = {
+      ...view(new Set([10])),
+      mappedFiles: (_pid, fresh) => {
+        asked.push(fresh === true);
+        return [{ path: LIBC, key: 'libc' }, ...(loaded && fresh === true ? [{ path: lib, key: 'tc' }] : [])];
+      },
+    };
+    const obj = fakeMemoryObject();
+    const sampler = createMemorySampler({ processes, targets: [10], settleMs: 0, rateBytes: 1024 }, () => obj);
+    sampler.start();
+    expect(obj.uprobes.some((u) => u.path === lib)).toBe(false);
+    loaded = true;
+    sampler.drain();
+    expect(asked.every((f) => f)).toBe(true);
+    expect(obj.uprobes.filter((u) => u.path === lib && u.pid === 10).map((u) => u.program)).toContain('malloc_enter');
+  });
+
   it('follows setTargets: detaches from processes left, probes the new ones', () => {
     const { obj, sampler } = started(new Set([10, 30]), [10]);
     sampler.setTargets([30]);

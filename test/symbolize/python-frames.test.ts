@@ -1,10 +1,11 @@
 // Interleaving walked Python frames with the native stack, and the packed frame words.
-import { describe, expect, it } from 'vitest';
-import type { Frame } from '../../src/stacks/frames.js';
-import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPythonFrameNamer, readPythonString } from '../../src/symbolize/python-frames.js';
+import { describe, expect, it } from 'vitest';
+import type { Frame } from '../../src/stacks/frames.js';
+import type { RawStackBatch } from '../../src/stacks/raw-stacks.js';
+import { createPythonFrameNamer } from '../../src/symbolize/python-frames.js';
 import { decodePythonFrame, encodePythonFrame, encodePythonProc, PYTHON_PROC_SIZE } from '../../src/unwind/python-layout.js';
 import { PYTHON_OFFSETS } from '../../src/unwind/python-offsets.js';
 import { versionFromPath } from '../../src/unwind/python-interpreter.js';
@@ -68,28 +69,65 @@ describe('PythonFrameNamer.merge', () => {
   });
 });
 
-describe('python strings read from process memory', () => {
-  // A file stands in for /proc/PID/mem: the string object at 4096, its UCS-4 data after the header.
-  const ucs4At = (codePoints: number[]): number => {
-    const o = PYTHON_OFFSETS['3.11']!;
-    const mem = Buffer.alloc(8192);
-    mem.writeBigInt64LE(BigInt(codePoints.length), 4096 + 16);
-    mem.writeUInt32LE((4 << 2) | (1 << 5), 4096 + o.unicodeState); // kind 4, compact, not ascii
-    codePoints.forEach((cp, i) => mem.writeUInt32LE(cp, 4096 + o.unicodeCompactData + i * 4));
-    const path = join(mkdtempSync(join(tmpdir(), 'pystr-')), 'mem');
-    writeFileSync(path, mem);
-    return openSync(path, 'r');
-  };
-
-  it('reads a UCS-4 name', () => {
-    const fd = ucs4At([0x1f600, 0x61]);
-    expect(readPythonString(fd, 4096n, PYTHON_OFFSETS['3.11']!)).toBe('\u{1f600}a');
-    closeSync(fd);
+describe('PythonFrameNamer.read', () => {
+  const o = PYTHON_OFFSETS['3.11']!;
+  const interp = { version: '3.11', minor: 11, offsets: o, interpHead: 0n, file: '/usr/bin/python3.11' };
+  const CODE = 0x1000n;
+  const sample = (userStack: bigint[]) => ({ tgid: 7, tid: 7, comm: 'py', userStack, kernelStack: [], pythonStack: [word(CODE, true)], values: [1] });
+  const batch = (userStack: bigint[]): RawStackBatch => ({
+    samples: [sample(userStack)], valueTypes: [{ type: 'samples', unit: 'count' }], periodType: { type: 'cpu', unit: 'nanoseconds' }, period: 1,
+    startTimeNs: 0n, durationNs: 1n, drops: {},
   });
 
-  it('refuses torn memory whose code points are past Unicode instead of throwing', () => {
-    const fd = ucs4At([0x61, 0x8bf6_4a50]);
-    expect(readPythonString(fd, 4096n, PYTHON_OFFSETS['3.11']!)).toBeNull();
-    closeSync(fd);
+  /** A /proc/7/mem holding one 3.11 code object whose name is a UCS-4 str of `codePoints` and file "f.py". */
+  function fakeMem(codePoints: number[]): string {
+    const root = mkdtempSync(join(tmpdir(), 'meshprof-pymem-'));
+    mkdirSync(join(root, '7'));
+    const mem = Buffer.alloc(0x4000);
+    const str = (at: number, kind: number, ascii: boolean, data: Buffer, length: number): void => {
+      mem.writeBigInt64LE(BigInt(length), at + 16);
+      mem.writeUInt32LE((kind << 2) | (1 << 5) | ((ascii ? 1 : 0) << 6), at + o.unicodeState);
+      data.copy(mem, at + (ascii ? o.unicodeAsciiData : o.unicodeCompactData));
+    };
+    const name = Buffer.alloc(codePoints.length * 4);
+    codePoints.forEach((c, i) => name.writeUInt32LE(c, i * 4));
+    str(0x2000, 4, false, name, codePoints.length);
+    str(0x3000, 1, true, Buffer.from('f.py'), 4);
+    mem.writeBigUInt64LE(0x2000n, Number(CODE) + o.codeQualname);
+    mem.writeBigUInt64LE(0x3000n, Number(CODE) + o.codeFilename);
+    mem.writeInt32LE(3, Number(CODE) + o.codeFirstLineNo);
+    writeFileSync(join(root, '7', 'mem'), mem);
+    return root;
+  }
+
+  it('reads a UCS-4 name, and takes a code point past U+10FFFF for a misread, not an exception', () => {
+    const good = fakeMem([0x1f600, 0x61]);
+    const bad = fakeMem([0x61, 0x7fffffff]);
+    try {
+      const named = createPythonFrameNamer({ procRoot: good, interpreterOf: () => interp });
+      named.read(batch([0x10n]));
+      expect(named.merge(7, [word(CODE, true)], [])[0]).toMatchObject({ functionName: '\u{1f600}a', fileName: 'f.py', symbolized: true });
+      const misread = createPythonFrameNamer({ procRoot: bad, interpreterOf: () => interp });
+      expect(() => misread.read(batch([0x10n]))).not.toThrow();
+      expect(misread.merge(7, [word(CODE, true)], [])[0]).toMatchObject({ functionName: '[python code 0x1000]', symbolized: false });
+      expect(misread.unreadable).toBe(1);
+    } finally {
+      rmSync(good, { recursive: true, force: true });
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+
+  it('does not read the code objects of a stack walked in an image the process exec\'ed away from', () => {
+    const root = fakeMem([0x61]);
+    try {
+      // the memory at the old image's code addresses is the new program's now
+      const namer = createPythonFrameNamer({ procRoot: root, interpreterOf: () => interp, formerImage: (_pid, stack) => stack[0] === 0xdeadn });
+      namer.read(batch([0xdeadn]));
+      expect(namer.merge(7, [word(CODE, true)], [])[0]).toMatchObject({ symbolized: false });
+      namer.read(batch([0x10n]));
+      expect(namer.merge(7, [word(CODE, true)], [])[0]).toMatchObject({ functionName: 'a', symbolized: true });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
