@@ -1,9 +1,12 @@
 /**
  * One configuration of the scenario's mesh on loopback: Debian's nginx as
  * the sidecar stand-in (one worker, access log long, short or off) in front
- * of the traced Node.js service, both started inside the CPU budget.
+ * of the traced Node.js service, both started inside the CPU budget. The
+ * access log goes where a sidecar's goes in Kubernetes, to stdout: a FIFO
+ * that a log shipper (log-shipper.ts, outside the budget, as containerd is
+ * outside the pod's) reads at a bounded rate into a CRI log file.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +32,7 @@ export interface Mesh {
   /** The nginx worker (the one process that handles requests) and the service. */
   readonly proxyPid: number;
   readonly servicePid: number;
+  /** The log file the shipper writes (CRI format), where the access log ends up. */
   readonly accessLogPath: string;
   accessLogBytes(): number;
   stop(): Promise<void>;
@@ -48,7 +52,16 @@ function exited(c: ChildProcess): Promise<void> {
 }
 
 /** Starts service and proxy for one configuration and waits until a request passes through both. */
-export async function startMesh(opts: { sampling: number | 'off'; accessLog: AccessLog; otlpPort: number; budget: CpuBudget; serviceScript: string }): Promise<Mesh> {
+/**
+ * How the shipper reads the access log (see log-shipper.ts): 4 KiB, as
+ * containerd's CRI logger reads, then 1 ms of pause, about 3 MB/s, above
+ * what the long format writes at this mesh's 1-4K requests a second; and a
+ * 200 ms stall every 800 ms. At 500 requests a second or more the long
+ * format fills the FIFO's 64 KiB in one stall, the short one never.
+ */
+export const SHIPPER = { chunkBytes: 4_096, pauseMs: 1, stallEveryMs: 800, stallMs: 200 } as const;
+
+export async function startMesh(opts: { sampling: number | 'off'; accessLog: AccessLog; otlpPort: number; budget: CpuBudget; serviceScript: string; shipperScript: string }): Promise<Mesh> {
   const dir = mkdtempSync(join(tmpdir(), 'meshprof-scenario-'));
   const [proxyPort, servicePort] = [await freePort(), await freePort()];
   // --perf-basic-prof: a perf map meshprof names JavaScript frames with; interpreted
@@ -58,7 +71,14 @@ export async function startMesh(opts: { sampling: number | 'off'; accessLog: Acc
   await waitFor(service, 'listening', 'the service');
 
   const accessLogPath = join(dir, 'access.log');
-  const log = opts.accessLog === 'off' ? 'access_log off;' : `log_format scenario ${opts.accessLog === 'default' ? LONG_FORMAT : SHORT_FORMAT}; access_log ${accessLogPath} scenario;`;
+  // The container's stdout: a FIFO, as containerd makes one for each container's stdio.
+  const stdout = join(dir, 'stdout');
+  let shipper: ChildProcess | undefined;
+  if (opts.accessLog !== 'off') {
+    execFileSync('mkfifo', [stdout]);
+    shipper = spawn(process.execPath, [opts.shipperScript, stdout, accessLogPath, String(SHIPPER.chunkBytes), String(SHIPPER.pauseMs), String(SHIPPER.stallEveryMs), String(SHIPPER.stallMs)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const log = opts.accessLog === 'off' ? 'access_log off;' : `log_format scenario ${opts.accessLog === 'default' ? LONG_FORMAT : SHORT_FORMAT}; access_log ${stdout} scenario;`;
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir};`).join(' ');
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, `daemon off; master_process on; worker_processes 1; error_log stderr crit; pid ${join(dir, 'nginx.pid')};
@@ -95,6 +115,12 @@ http { ${log} ${temp}
       nginx.kill('SIGTERM');
       service.kill('SIGTERM');
       await Promise.all([exited(nginx), exited(service)]);
+      if (shipper !== undefined) {
+        // It ends at end of file, once nginx has closed the FIFO; one that never saw nginx open it would wait for ever.
+        const stuck = setTimeout(() => shipper.kill('SIGKILL'), 10_000);
+        await exited(shipper);
+        clearTimeout(stuck);
+      }
       rmSync(dir, { recursive: true, force: true });
       // V8 leaves the perf map it wrote for --perf-basic-prof behind.
       rmSync(`/tmp/perf-${service.pid}.map`, { force: true });
