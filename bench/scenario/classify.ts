@@ -13,8 +13,14 @@
  *   phase through its one static callee on this path (ngx_http_log_request,
  *   then the log handler): a stack where ngx_http_free_request calls an
  *   unnamed nginx frame is the access log's, whatever lies below.
- * - access-log write: an access-log stack that is in the write(2) path
+ * - access-log write (on-CPU): an access-log stack in the write(2) path
  *   (libc's write or the kernel's ksys_write/vfs_write).
+ * - access-log write (off-CPU): an access-log stack switched out inside the
+ *   write(2) syscall (ksys_write/vfs_write on the kernel stack: waiting for
+ *   room in the pipe), not preempted on the way back to user space.
+ * - GC: V8's garbage collector (its Heap, Scavenger, marking and sweeping
+ *   frames, on the main thread or V8's worker threads), which no stack ties
+ *   to whoever allocated; reported beside tracing, never in it.
  */
 import type { Frame, Profile, ProfileSample } from '../../src/profile/model.js';
 
@@ -29,6 +35,12 @@ export const UNNAMED_NGINX_FRAME = /^nginx\+0x[0-9a-f]+$/;
 
 /** Frames of the write(2) path, user and kernel side. */
 export const WRITE_FRAMES: ReadonlySet<string> = new Set(['write', '__write', '__libc_write', '__GI___libc_write', 'ksys_write', '__x64_sys_write', 'vfs_write']);
+
+/** Kernel frames of a write(2) in progress: a switch under them is a wait inside the write. */
+export const WRITE_SYSCALL_FRAMES: ReadonlySet<string> = new Set(['ksys_write', 'vfs_write']);
+
+/** V8's garbage collector, as its C++ frames are named. */
+export const GC_FRAME = /^v8::internal::(?:Heap::(?:CollectGarbage|PerformGarbageCollection|Scavenge|MarkCompact)|Scavenger|MinorGCJob|MarkCompactCollector|MinorMarkSweep|ConcurrentMarking|IncrementalMarking|Sweeper|GCTracer|MemoryAllocator::Unmapper|PointersUpdatingJob|Evacuat)/;
 
 /** OTel's instrumentation wrappers: their calls into the API they wrap are the app's work, not tracing's. */
 export const WRAPPER_FRAME = /\/node_modules\/@opentelemetry\/instrumentation(?:-http)?\//;
@@ -81,6 +93,21 @@ export function isAccessLogWrite(frames: readonly Frame[]): boolean {
   return isAccessLogStack(frames) && frames.some((f) => WRITE_FRAMES.has(f.functionName));
 }
 
+/**
+ * True when an off-CPU access-log stack waited inside write(2): the log's
+ * FIFO was full. A preemption on return from the syscall
+ * (exit_to_user_mode_loop) has no ksys_write/vfs_write below it: that is
+ * the CPU being busy, which the short log sees as often as the long one.
+ */
+export function isAccessLogWriteWait(frames: readonly Frame[]): boolean {
+  return isAccessLogStack(frames) && frames.some((f) => f.kind === 'kernel' && WRITE_SYSCALL_FRAMES.has(f.functionName));
+}
+
+/** True when a stack is V8's garbage collector at work. */
+export function isGcStack(frames: readonly Frame[]): boolean {
+  return frames.some((f) => GC_FRAME.test(f.functionName));
+}
+
 const processName = (p: Profile, s: ProfileSample): string => p.processes.get(s.pid)?.name ?? s.threadName;
 
 /** Sum of value `index` over the samples `keep` selects, and over all. */
@@ -104,12 +131,29 @@ export function onCpuShares(p: Profile): { tracing: number; accessLog: number } 
   };
 }
 
+/** On-CPU share of V8's garbage collector (not in tracing's), in percent of the mesh's samples. */
+export function onCpuGcShare(p: Profile): number {
+  return shareOf(p, 0, (s) => !isTracingStack(s.frames) && isGcStack(s.frames));
+}
+
+/** On-CPU samples tracing took, a count to divide by requests (not a share, which shrinks as the rest grows). */
+export function tracingSamples(p: Profile): number {
+  let n = 0;
+  for (const s of p.samples) if (isTracingStack(s.frames)) n += s.values[0] ?? 0;
+  return n;
+}
+
 /** On-CPU share of the access log's write(2) path alone (the rest of the access log's share is formatting), in percent. */
 export function onCpuAccessLogWriteShare(p: Profile): number {
   return shareOf(p, 0, (s) => isAccessLogWrite(s.frames));
 }
 
-/** Share of the proxy's off-CPU switches (value 0) whose stack is an access-log write, in percent. */
+/** Share of the proxy's off-CPU switches (value 0) that waited in an access-log write, in percent. */
 export function offCpuAccessLogWriteShare(p: Profile, proxyName = 'nginx'): number {
-  return shareOf(p, 0, (s) => isAccessLogWrite(s.frames), (s) => processName(p, s) === proxyName);
+  return shareOf(p, 0, (s) => isAccessLogWriteWait(s.frames), (s) => processName(p, s) === proxyName);
+}
+
+/** The same, in share of the proxy's off-CPU time (value 1), in percent. */
+export function offCpuAccessLogWriteTimeShare(p: Profile, proxyName = 'nginx'): number {
+  return shareOf(p, 1, (s) => isAccessLogWriteWait(s.frames), (s) => processName(p, s) === proxyName);
 }
