@@ -43,6 +43,11 @@ describe('scenario classification', () => {
     const wrapper = { ...js('(anonymous)', `${OTEL}/api/build/src/version.js`), line: 1 };
     expect(isTracingStack(stack(app, nodeEnd, wrapper, native('uv_write')))).toBe(false);
     expect(isTracingStack(stack(emit, incoming, wrapper))).toBe(true);
+    // Without an SDK the API's no-op tracer runs the app's callback, inlined into it: the app's work.
+    const noop = js('startActiveSpan', `${OTEL}/api/build/src/trace/NoopTracer.js`);
+    expect(isTracingStack(stack(emit, app, noop, native('v8::internal::JsonStringifier::SerializeString')))).toBe(false);
+    const sdkTracer = js('startActiveSpan', `${OTEL}/sdk-trace-base/build/src/Tracer.js`);
+    expect(isTracingStack(stack(emit, app, sdkTracer, native('Builtins_StringAdd_CheckNone')))).toBe(true);
   });
 
   it('finds the access log under ngx_http_free_request\'s unnamed callee only', () => {
