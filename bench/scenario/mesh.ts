@@ -90,21 +90,34 @@ http { ${log} ${temp}
 `);
   const [ncmd, ...nargs] = opts.budget.wrap(['/usr/sbin/nginx', '-c', conf, '-p', dir]);
   const nginx = spawn(ncmd!, nargs, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const abandon = async (err: Error): Promise<never> => {
+    for (const c of [nginx, service, shipper]) c?.kill('SIGKILL');
+    await Promise.all([nginx, service, ...(shipper ? [shipper] : [])].map(exited));
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  };
+  // nginx's master opens the log before it forks the worker, and opening a
+  // FIFO waits for its reader: the worker comes once the shipper is up, which
+  // on a loaded host takes seconds.
   let worker = 0;
-  for (let i = 0; i < 100 && worker === 0; i++) {
+  for (let i = 0; i < 600 && worker === 0; i++) {
     await sleep(100);
+    if (nginx.exitCode !== null || nginx.signalCode !== null) return abandon(new Error(`starting nginx: it exited (${nginx.exitCode ?? nginx.signalCode}) before its worker started`));
+    if (shipper !== undefined && (shipper.exitCode !== null || shipper.signalCode !== null)) {
+      return abandon(new Error(`starting the log shipper: it exited (${shipper.exitCode ?? shipper.signalCode}) before nginx opened its FIFO`));
+    }
     try {
       const children = readFileSync(`/proc/${nginx.pid}/task/${nginx.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
       worker = Number(children[0] ?? 0);
     } catch { /* not up yet */ }
   }
-  if (worker === 0) throw new Error('starting nginx: no worker process after 10 s');
+  if (worker === 0) return abandon(new Error('starting nginx: no worker process after 60 s'));
   for (let i = 0; ; i++) {
     try {
       const res = await fetch(`http://127.0.0.1:${proxyPort}/items`);
       if (res.ok) { await res.text(); break; }
     } catch (err) {
-      if (i >= 50) throw new Error(`the mesh does not answer on ${proxyPort}: ${err instanceof Error ? err.message : String(err)}`);
+      if (i >= 50) return abandon(new Error(`the mesh does not answer on ${proxyPort}: ${err instanceof Error ? err.message : String(err)}`));
     }
     await sleep(100);
   }
