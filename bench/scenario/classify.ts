@@ -90,6 +90,22 @@ export function isTracingStack(frames: readonly Frame[]): boolean {
   return false;
 }
 
+/**
+ * OpenTelemetry functions that call the app's callback (startActiveSpan,
+ * context.with and the context managers' with): V8 may inline the callback
+ * into them, and then the app's work is named after them. Tracing samples
+ * whose innermost OpenTelemetry frame is one of these are counted as
+ * tracing but reported apart, to see when that happened.
+ */
+export const CALLBACK_RUNNER = /^(?:startActiveSpan|with)$/;
+
+/** True when a tracing stack's innermost OpenTelemetry frame is a callback runner. */
+export function isCallbackRunnerStack(frames: readonly Frame[]): boolean {
+  if (!isTracingStack(frames)) return false;
+  const f = frames.find((x) => (x.kind === 'v8js' || x.fileName !== undefined) && x.fileName !== undefined && !x.fileName.startsWith('node:') && !isModuleWrapper(x));
+  return f !== undefined && CALLBACK_RUNNER.test(f.functionName);
+}
+
 /** True when ngx_http_free_request's callee on this stack is an unnamed nginx frame: the log phase. */
 export function isAccessLogStack(frames: readonly Frame[]): boolean {
   const i = frames.findIndex((f) => f.functionName === ACCESS_LOG_ANCHOR);
@@ -139,6 +155,11 @@ export function onCpuShares(p: Profile): { tracing: number; accessLog: number } 
     tracing: shareOf(p, 0, (s) => isTracingStack(s.frames)),
     accessLog: shareOf(p, 0, (s) => isAccessLogStack(s.frames)),
   };
+}
+
+/** On-CPU share of tracing samples named after a callback runner (part of the tracing share), in percent. */
+export function onCpuCallbackRunnerShare(p: Profile): number {
+  return shareOf(p, 0, (s) => isCallbackRunnerStack(s.frames));
 }
 
 /** On-CPU share of V8's garbage collector (not in tracing's), in percent of the mesh's samples. */

@@ -12,7 +12,9 @@ import { encodeHtml } from '../../src/encode/html.js';
 import { packageRoot } from '../../src/kernel/package-root.js';
 import type { Profile } from '../../src/profile/model.js';
 import { parseProfileFile } from '../../src/receive/profile-file-input.js';
-import { offCpuAccessLogWriteShare, offCpuAccessLogWriteTimeShare, onCpuAccessLogWriteShare, onCpuGcShare, onCpuShares, tracingSamples } from './classify.js';
+import {
+  offCpuAccessLogWriteShare, offCpuAccessLogWriteTimeShare, onCpuAccessLogWriteShare, onCpuCallbackRunnerShare, onCpuGcShare, onCpuShares, tracingSamples,
+} from './classify.js';
 import type { CpuBudget } from './cpu-budget.js';
 import { startMesh, type AccessLog } from './mesh.js';
 import type { SpanReceiver } from './span-receiver.js';
@@ -144,7 +146,8 @@ export async function runConfiguration(config: Configuration, ctx: ScenarioConte
     const accessLogWriteCpu = onCpuAccessLogWriteShare(on);
     const spans = ctx.receiver.received();
     ctx.log(`${config.name}: ${row.qps} req/s, ${requestsPerCpuSecond} req per CPU-second (${cpu.toFixed(1)} CPU-s), ` +
-      `tracing ${row.onCpuShare.tracing.toFixed(1)}% (${row.tracingUsPerRequest} us/request), GC ${row.onCpuShare.gc.toFixed(1)}%, access log ${row.onCpuShare.accessLog.toFixed(1)}% of CPU (write(2) ${accessLogWriteCpu.toFixed(1)}%), ` +
+      `tracing ${row.onCpuShare.tracing.toFixed(1)}% (${row.tracingUsPerRequest} us/request; ` +
+      `${onCpuCallbackRunnerShare(on).toFixed(1)}% named startActiveSpan/with, maybe the app's callback inlined), GC ${row.onCpuShare.gc.toFixed(1)}%, access log ${row.onCpuShare.accessLog.toFixed(1)}% of CPU (write(2) ${accessLogWriteCpu.toFixed(1)}%), ` +
       `access-log writes ${row.offCpuShare.accessLogWrite.toFixed(1)}% of the proxy's switches (${row.offCpuShare.accessLogWriteTime.toFixed(1)}% of its off-CPU time); ` +
       `${spans.requests - before.requests} OTLP exports (${((spans.bytes - before.bytes) / 1e6).toFixed(1)} MB), access log ${(mesh.accessLogBytes() / 1e6).toFixed(1)} MB; ` +
       `${summaries.map((s) => s.replace(/^wrote \S+ /, '')).join(' / ')}`);

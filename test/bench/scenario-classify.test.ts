@@ -4,7 +4,7 @@
 // a wait inside the syscall, not a preemption on the way out), GC apart.
 import { describe, expect, it } from 'vitest';
 import {
-  isAccessLogStack, isAccessLogWrite, isAccessLogWriteWait, isGcStack, isTracingStack, offCpuAccessLogWriteShare, offCpuAccessLogWriteTimeShare,
+  isAccessLogStack, isAccessLogWrite, isAccessLogWriteWait, isCallbackRunnerStack, isGcStack, isTracingStack, offCpuAccessLogWriteShare, offCpuAccessLogWriteTimeShare,
   onCpuAccessLogWriteShare, onCpuGcShare, onCpuShares, tracingSamples,
 } from '../../bench/scenario/classify.js';
 import type { Frame, Profile, ProfileSample } from '../../src/profile/model.js';
@@ -48,6 +48,11 @@ describe('scenario classification', () => {
     expect(isTracingStack(stack(emit, app, noop, native('v8::internal::JsonStringifier::SerializeString')))).toBe(false);
     const sdkTracer = js('startActiveSpan', `${OTEL}/sdk-trace-base/build/src/Tracer.js`);
     expect(isTracingStack(stack(emit, app, sdkTracer, native('Builtins_StringAdd_CheckNone')))).toBe(true);
+    // The SDK's startActiveSpan may have the callback inlined too: counted, and reported apart.
+    expect(isCallbackRunnerStack(stack(emit, app, sdkTracer, native('Builtins_StringAdd_CheckNone')))).toBe(true);
+    expect(isCallbackRunnerStack(stack(emit, app, sdkTracer, js('run', 'node:async_hooks')))).toBe(true);
+    expect(isCallbackRunnerStack(stack(emit, incoming, attributes))).toBe(false);
+    expect(isCallbackRunnerStack(stack(emit, app, noop))).toBe(false);
   });
 
   it('finds the access log under ngx_http_free_request\'s unnamed callee only', () => {
