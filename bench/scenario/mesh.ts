@@ -1,9 +1,12 @@
 /**
  * One configuration of the scenario's mesh on loopback: Debian's nginx as
  * the sidecar stand-in (one worker, access log long, short or off) in front
- * of the traced Node.js service, both started inside the CPU budget.
+ * of the traced Node.js service, both started inside the CPU budget. The
+ * access log goes where a sidecar's goes in Kubernetes, to stdout: a FIFO
+ * that a log shipper (log-shipper.ts, outside the budget, as containerd is
+ * outside the pod's) reads at a bounded rate into a CRI log file.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +32,7 @@ export interface Mesh {
   /** The nginx worker (the one process that handles requests) and the service. */
   readonly proxyPid: number;
   readonly servicePid: number;
+  /** The log file the shipper writes (CRI format), where the access log ends up. */
   readonly accessLogPath: string;
   accessLogBytes(): number;
   stop(): Promise<void>;
@@ -48,7 +52,16 @@ function exited(c: ChildProcess): Promise<void> {
 }
 
 /** Starts service and proxy for one configuration and waits until a request passes through both. */
-export async function startMesh(opts: { sampling: number | 'off'; accessLog: AccessLog; otlpPort: number; budget: CpuBudget; serviceScript: string }): Promise<Mesh> {
+/**
+ * How the shipper reads the access log (see log-shipper.ts): 4 KiB, as
+ * containerd's CRI logger reads, then 1 ms of pause, about 3 MB/s, above
+ * what the long format writes at this mesh's 1-4K requests a second; and a
+ * 200 ms stall every 800 ms. At 500 requests a second or more the long
+ * format fills the FIFO's 64 KiB in one stall, the short one never.
+ */
+export const SHIPPER = { chunkBytes: 4_096, pauseMs: 1, stallEveryMs: 800, stallMs: 200 } as const;
+
+export async function startMesh(opts: { sampling: number | 'off'; accessLog: AccessLog; otlpPort: number; budget: CpuBudget; serviceScript: string; shipperScript: string }): Promise<Mesh> {
   const dir = mkdtempSync(join(tmpdir(), 'meshprof-scenario-'));
   const [proxyPort, servicePort] = [await freePort(), await freePort()];
   // --perf-basic-prof: a perf map meshprof names JavaScript frames with; interpreted
@@ -58,7 +71,14 @@ export async function startMesh(opts: { sampling: number | 'off'; accessLog: Acc
   await waitFor(service, 'listening', 'the service');
 
   const accessLogPath = join(dir, 'access.log');
-  const log = opts.accessLog === 'off' ? 'access_log off;' : `log_format scenario ${opts.accessLog === 'default' ? LONG_FORMAT : SHORT_FORMAT}; access_log ${accessLogPath} scenario;`;
+  // The container's stdout: a FIFO, as containerd makes one for each container's stdio.
+  const stdout = join(dir, 'stdout');
+  let shipper: ChildProcess | undefined;
+  if (opts.accessLog !== 'off') {
+    execFileSync('mkfifo', [stdout]);
+    shipper = spawn(process.execPath, [opts.shipperScript, stdout, accessLogPath, String(SHIPPER.chunkBytes), String(SHIPPER.pauseMs), String(SHIPPER.stallEveryMs), String(SHIPPER.stallMs)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const log = opts.accessLog === 'off' ? 'access_log off;' : `log_format scenario ${opts.accessLog === 'default' ? LONG_FORMAT : SHORT_FORMAT}; access_log ${stdout} scenario;`;
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir};`).join(' ');
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, `daemon off; master_process on; worker_processes 1; error_log stderr crit; pid ${join(dir, 'nginx.pid')};
@@ -70,21 +90,34 @@ http { ${log} ${temp}
 `);
   const [ncmd, ...nargs] = opts.budget.wrap(['/usr/sbin/nginx', '-c', conf, '-p', dir]);
   const nginx = spawn(ncmd!, nargs, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const abandon = async (err: Error): Promise<never> => {
+    for (const c of [nginx, service, shipper]) c?.kill('SIGKILL');
+    await Promise.all([nginx, service, ...(shipper ? [shipper] : [])].map(exited));
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  };
+  // nginx's master opens the log before it forks the worker, and opening a
+  // FIFO waits for its reader: the worker comes once the shipper is up, which
+  // on a loaded host takes seconds.
   let worker = 0;
-  for (let i = 0; i < 100 && worker === 0; i++) {
+  for (let i = 0; i < 600 && worker === 0; i++) {
     await sleep(100);
+    if (nginx.exitCode !== null || nginx.signalCode !== null) return abandon(new Error(`starting nginx: it exited (${nginx.exitCode ?? nginx.signalCode}) before its worker started`));
+    if (shipper !== undefined && (shipper.exitCode !== null || shipper.signalCode !== null)) {
+      return abandon(new Error(`starting the log shipper: it exited (${shipper.exitCode ?? shipper.signalCode}) before nginx opened its FIFO`));
+    }
     try {
       const children = readFileSync(`/proc/${nginx.pid}/task/${nginx.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
       worker = Number(children[0] ?? 0);
     } catch { /* not up yet */ }
   }
-  if (worker === 0) throw new Error('starting nginx: no worker process after 10 s');
+  if (worker === 0) return abandon(new Error('starting nginx: no worker process after 60 s'));
   for (let i = 0; ; i++) {
     try {
       const res = await fetch(`http://127.0.0.1:${proxyPort}/items`);
       if (res.ok) { await res.text(); break; }
     } catch (err) {
-      if (i >= 50) throw new Error(`the mesh does not answer on ${proxyPort}: ${err instanceof Error ? err.message : String(err)}`);
+      if (i >= 50) return abandon(new Error(`the mesh does not answer on ${proxyPort}: ${err instanceof Error ? err.message : String(err)}`));
     }
     await sleep(100);
   }
@@ -95,6 +128,12 @@ http { ${log} ${temp}
       nginx.kill('SIGTERM');
       service.kill('SIGTERM');
       await Promise.all([exited(nginx), exited(service)]);
+      if (shipper !== undefined) {
+        // It ends at end of file, once nginx has closed the FIFO; one that never saw nginx open it would wait for ever.
+        const stuck = setTimeout(() => shipper.kill('SIGKILL'), 10_000);
+        await exited(shipper);
+        clearTimeout(stuck);
+      }
       rmSync(dir, { recursive: true, force: true });
       // V8 leaves the perf map it wrote for --perf-basic-prof behind.
       rmSync(`/tmp/perf-${service.pid}.map`, { force: true });

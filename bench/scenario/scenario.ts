@@ -12,7 +12,9 @@ import { encodeHtml } from '../../src/encode/html.js';
 import { packageRoot } from '../../src/kernel/package-root.js';
 import type { Profile } from '../../src/profile/model.js';
 import { parseProfileFile } from '../../src/receive/profile-file-input.js';
-import { offCpuAccessLogWriteShare, onCpuAccessLogWriteShare, onCpuShares } from './classify.js';
+import {
+  offCpuAccessLogWriteShare, offCpuAccessLogWriteTimeShare, onCpuAccessLogWriteShare, onCpuCallbackRunnerShare, onCpuGcShare, onCpuShares, tracingSamples,
+} from './classify.js';
 import type { CpuBudget } from './cpu-budget.js';
 import { startMesh, type AccessLog } from './mesh.js';
 import type { SpanReceiver } from './span-receiver.js';
@@ -25,8 +27,12 @@ export interface ScenarioRow {
   tracingSampling: 1 | 0.01 | 0;
   accessLog: AccessLog;
   qps: number;
-  onCpuShare: { tracing: number; accessLog: number };
-  offCpuShare: { accessLogWrite: number };
+  /** gc: V8's collector, which tracing's spans feed but no stack charges to them. */
+  onCpuShare: { tracing: number; accessLog: number; gc: number };
+  /** accessLogWrite in switches, as the article counts; accessLogWriteTime in off-CPU time. */
+  offCpuShare: { accessLogWrite: number; accessLogWriteTime: number };
+  /** Tracing's CPU per request in microseconds: unlike its share, not squeezed as tracing grows. */
+  tracingUsPerRequest: number;
 }
 
 /** A configuration; `sdk: false` starts the service without the OpenTelemetry SDK (its row says sampling 0). */
@@ -103,18 +109,22 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
 }
 
+/** The on-CPU sampling rate: a sample is 1/199 s of CPU. */
+const FREQUENCY_HZ = 199;
+
 const readProfile = (path: string): Profile => parseProfileFile(readFileSync(path), path);
 
 /** Runs one configuration and returns its row; its profiles and flame graphs go to ctx.dir. */
 export async function runConfiguration(config: Configuration, ctx: ScenarioContext): Promise<Measured> {
   const serviceScript = join(packageRoot(), 'dist', 'bench', 'scenario', 'traced-service.js');
-  const mesh = await startMesh({ sampling: config.sdk === false ? 'off' : config.tracingSampling, accessLog: config.accessLog, otlpPort: ctx.receiver.port, budget: ctx.budget, serviceScript });
+  const shipperScript = join(packageRoot(), 'dist', 'bench', 'scenario', 'log-shipper.js');
+  const mesh = await startMesh({ sampling: config.sdk === false ? 'off' : config.tracingSampling, accessLog: config.accessLog, otlpPort: ctx.receiver.port, budget: ctx.budget, serviceScript, shipperScript });
   const before = ctx.receiver.received();
   try {
     await wrk(mesh.proxyPort, ctx.warmupSeconds);
     const base = join(ctx.dir, slug(config.name));
     const pids = `${mesh.proxyPid},${mesh.servicePid}`;
-    const oncpu = startRecord(['--pid', pids, '--duration', '10m', '--frequency', '199', '-o', `${base}.oncpu.pb.gz`]);
+    const oncpu = startRecord(['--pid', pids, '--duration', '10m', '--frequency', String(FREQUENCY_HZ), '-o', `${base}.oncpu.pb.gz`]);
     const offcpu = startRecord(['--pid', pids, '--duration', '10m', '--type', 'offcpu', '-o', `${base}.offcpu.pb.gz`]);
     await Promise.all([oncpu.started, offcpu.started]);
     const cpuBefore = cpuSeconds(mesh.proxyPid) + cpuSeconds(mesh.servicePid);
@@ -127,14 +137,18 @@ export async function runConfiguration(config: Configuration, ctx: ScenarioConte
     writeFileSync(`${base}.offcpu.html`, encodeHtml(off, { title: `${config.name}: off-CPU` }));
     const row: ScenarioRow = {
       name: config.name, tracingSampling: config.tracingSampling, accessLog: config.accessLog, qps: Math.round(load.qps),
-      onCpuShare: onCpuShares(on), offCpuShare: { accessLogWrite: offCpuAccessLogWriteShare(off) },
+      onCpuShare: { ...onCpuShares(on), gc: onCpuGcShare(on) },
+      offCpuShare: { accessLogWrite: offCpuAccessLogWriteShare(off), accessLogWriteTime: offCpuAccessLogWriteTimeShare(off) },
+      // The recordings span the wrk run, so its requests are theirs.
+      tracingUsPerRequest: load.requests > 0 ? Math.round((tracingSamples(on) / FREQUENCY_HZ / load.requests) * 1e6) : 0,
     };
     const requestsPerCpuSecond = cpu > 0 ? Math.round(load.requests / cpu) : 0;
     const accessLogWriteCpu = onCpuAccessLogWriteShare(on);
     const spans = ctx.receiver.received();
     ctx.log(`${config.name}: ${row.qps} req/s, ${requestsPerCpuSecond} req per CPU-second (${cpu.toFixed(1)} CPU-s), ` +
-      `tracing ${row.onCpuShare.tracing.toFixed(1)}%, access log ${row.onCpuShare.accessLog.toFixed(1)}% of CPU (write(2) ${accessLogWriteCpu.toFixed(1)}%), ` +
-      `access-log writes ${row.offCpuShare.accessLogWrite.toFixed(1)}% of the proxy's switches; ` +
+      `tracing ${row.onCpuShare.tracing.toFixed(1)}% (${row.tracingUsPerRequest} us/request; ` +
+      `${onCpuCallbackRunnerShare(on).toFixed(1)}% named startActiveSpan/with, maybe the app's callback inlined), GC ${row.onCpuShare.gc.toFixed(1)}%, access log ${row.onCpuShare.accessLog.toFixed(1)}% of CPU (write(2) ${accessLogWriteCpu.toFixed(1)}%), ` +
+      `access-log writes ${row.offCpuShare.accessLogWrite.toFixed(1)}% of the proxy's switches (${row.offCpuShare.accessLogWriteTime.toFixed(1)}% of its off-CPU time); ` +
       `${spans.requests - before.requests} OTLP exports (${((spans.bytes - before.bytes) / 1e6).toFixed(1)} MB), access log ${(mesh.accessLogBytes() / 1e6).toFixed(1)} MB; ` +
       `${summaries.map((s) => s.replace(/^wrote \S+ /, '')).join(' / ')}`);
     return { row, requestsPerCpuSecond, accessLogWriteCpu };
@@ -143,11 +157,13 @@ export async function runConfiguration(config: Configuration, ctx: ScenarioConte
   }
 }
 
-/** The seed's table: configuration, QPS, CPU shares, off-CPU share; and requests per CPU-second. */
+/** The seed's table: configuration, QPS, CPU shares, off-CPU shares; and what a request costs. */
 export function formatTable(measured: readonly Measured[]): string {
-  const head = ['configuration', 'QPS', 'req/CPU-s', 'tracing CPU %', 'access log CPU %', 'of which write(2)', 'access-log writes % of proxy off-CPU switches'];
-  const body = measured.map(({ row: r, requestsPerCpuSecond, accessLogWriteCpu }) => [r.name, String(r.qps), String(requestsPerCpuSecond), r.onCpuShare.tracing.toFixed(1),
-    r.onCpuShare.accessLog.toFixed(1), accessLogWriteCpu.toFixed(1), r.offCpuShare.accessLogWrite.toFixed(1)]);
+  const head = ['configuration', 'QPS', 'req/CPU-s', 'tracing CPU %', 'tracing us/req', 'GC CPU %', 'access log CPU %', 'of which write(2)',
+    'access-log writes % of proxy switches', '% of proxy off-CPU time'];
+  const body = measured.map(({ row: r, requestsPerCpuSecond, accessLogWriteCpu }) => [r.name, String(r.qps), String(requestsPerCpuSecond),
+    r.onCpuShare.tracing.toFixed(1), String(r.tracingUsPerRequest), r.onCpuShare.gc.toFixed(1), r.onCpuShare.accessLog.toFixed(1), accessLogWriteCpu.toFixed(1),
+    r.offCpuShare.accessLogWrite.toFixed(1), r.offCpuShare.accessLogWriteTime.toFixed(1)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), ...body.map(line)].join('\n');

@@ -1,9 +1,11 @@
 // The scenario's classification of frames: tracing by the innermost
 // JavaScript frame outside Node.js, the access log by nginx's named anchor
-// and its unnamed callee, access-log writes by the write(2) path.
+// and its unnamed callee, access-log writes by the write(2) path (off-CPU:
+// a wait inside the syscall, not a preemption on the way out), GC apart.
 import { describe, expect, it } from 'vitest';
 import {
-  isAccessLogStack, isAccessLogWrite, isTracingStack, offCpuAccessLogWriteShare, onCpuAccessLogWriteShare, onCpuShares,
+  isAccessLogStack, isAccessLogWrite, isAccessLogWriteWait, isCallbackRunnerStack, isGcStack, isTracingStack, offCpuAccessLogWriteShare, offCpuAccessLogWriteTimeShare,
+  onCpuAccessLogWriteShare, onCpuGcShare, onCpuShares, tracingSamples,
 } from '../../bench/scenario/classify.js';
 import type { Frame, Profile, ProfileSample } from '../../src/profile/model.js';
 
@@ -41,6 +43,16 @@ describe('scenario classification', () => {
     const wrapper = { ...js('(anonymous)', `${OTEL}/api/build/src/version.js`), line: 1 };
     expect(isTracingStack(stack(app, nodeEnd, wrapper, native('uv_write')))).toBe(false);
     expect(isTracingStack(stack(emit, incoming, wrapper))).toBe(true);
+    // Without an SDK the API's no-op tracer runs the app's callback, inlined into it: the app's work.
+    const noop = js('startActiveSpan', `${OTEL}/api/build/src/trace/NoopTracer.js`);
+    expect(isTracingStack(stack(emit, app, noop, native('v8::internal::JsonStringifier::SerializeString')))).toBe(false);
+    const sdkTracer = js('startActiveSpan', `${OTEL}/sdk-trace-base/build/src/Tracer.js`);
+    expect(isTracingStack(stack(emit, app, sdkTracer, native('Builtins_StringAdd_CheckNone')))).toBe(true);
+    // The SDK's startActiveSpan may have the callback inlined too: counted, and reported apart.
+    expect(isCallbackRunnerStack(stack(emit, app, sdkTracer, native('Builtins_StringAdd_CheckNone')))).toBe(true);
+    expect(isCallbackRunnerStack(stack(emit, app, sdkTracer, js('run', 'node:async_hooks')))).toBe(true);
+    expect(isCallbackRunnerStack(stack(emit, incoming, attributes))).toBe(false);
+    expect(isCallbackRunnerStack(stack(emit, app, noop))).toBe(false);
   });
 
   it('finds the access log under ngx_http_free_request\'s unnamed callee only', () => {
@@ -58,6 +70,26 @@ describe('scenario classification', () => {
     expect(isAccessLogWrite(stack(native('ngx_http_write_filter'), ...writeFrames))).toBe(false);
   });
 
+  it('counts an access-log switch as a write wait only inside the syscall', () => {
+    const prefix = [native('ngx_http_set_keepalive'), freeRequest, logHandler, native('write'), kernel('entry_SYSCALL_64_after_hwframe'), kernel('do_syscall_64')];
+    // The FIFO is full: pipe_write waits for the shipper to read.
+    const full = stack(...prefix, kernel('ksys_write'), kernel('vfs_write'), kernel('fifo_pipe_write'), kernel('anon_pipe_write'), kernel('schedule'), kernel('__schedule'));
+    // The write finished and the CPU went to another task on the way back.
+    const preempted = stack(...prefix, kernel('exit_to_user_mode_loop'), kernel('schedule'), kernel('__schedule'));
+    expect(isAccessLogWriteWait(full)).toBe(true);
+    expect(isAccessLogWriteWait(preempted)).toBe(false);
+    expect(isAccessLogWrite(preempted)).toBe(true);
+    // A socket write waiting in the same kernel path is not the log's.
+    expect(isAccessLogWriteWait(stack(native('ngx_writev'), kernel('ksys_write'), kernel('vfs_write'), kernel('schedule')))).toBe(false);
+  });
+
+  it('tells V8\'s collector from the JIT and the mutator\'s write barrier', () => {
+    expect(isGcStack(stack(native('start_thread'), native('v8::internal::ScavengerCollector::JobTask::Run(v8::JobDelegate*)')))).toBe(true);
+    expect(isGcStack(stack(native('uv_run'), native('v8::internal::Heap::CollectGarbage(v8::internal::AllocationSpace)')))).toBe(true);
+    expect(isGcStack(stack(native('start_thread'), native('v8::internal::OptimizingCompileDispatcher::CompileTask::RunInternal()')))).toBe(false);
+    expect(isGcStack(stack(app, native('v8::internal::Heap::CombinedGenerationalAndSharedEphemeronBarrierSlow()')))).toBe(false);
+  });
+
   it('gives shares in percent of the mesh\'s samples and of the proxy\'s switches', () => {
     const sample = (pid: number, frames: Frame[], values: number[]): ProfileSample => ({ pid, tid: pid, threadName: '', frames, values });
     const onCpu: Profile = {
@@ -73,15 +105,20 @@ describe('scenario classification', () => {
     };
     expect(onCpuShares(onCpu)).toEqual({ tracing: 20, accessLog: 5 });
     expect(onCpuAccessLogWriteShare(onCpu)).toBe(1);
+    expect(tracingSamples(onCpu)).toBe(20);
+    expect(onCpuGcShare({ ...onCpu, samples: [...onCpu.samples, sample(2, stack(native('v8::internal::Heap::CollectGarbage')), [10]),
+      // GC under an OpenTelemetry frame is tracing's already, not counted twice.
+      sample(2, stack(emit, incoming, native('v8::internal::Heap::CollectGarbage')), [10])] })).toBeCloseTo(100 * 10 / 120);
     const offCpu: Profile = {
       ...onCpu, sampleTypes: [{ type: 'switches', unit: 'count' }, { type: 'duration', unit: 'nanoseconds' }],
       samples: [
-        sample(1, stack(freeRequest, logHandler, ...writeFrames), [25, 1]),
+        sample(1, stack(freeRequest, logHandler, ...writeFrames), [25, 3]),
         sample(1, stack(native('ngx_process_events_and_timers'), kernel('ep_poll')), [75, 1]),
         // The service's switches are not in the proxy's denominator.
         sample(2, stack(native('uv_run'), kernel('ep_poll')), [900, 1]),
       ],
     };
     expect(offCpuAccessLogWriteShare(offCpu)).toBe(25);
+    expect(offCpuAccessLogWriteTimeShare(offCpu)).toBe(75);
   });
 });
