@@ -193,7 +193,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       ...(naming.selective ? { wants: (pid: number) => selects(naming.currentTargets(), pid) } : {}),
     });
     services = shared;
-    skywalking = skywalkingConfig ? createSkyWalkingService(skywalkingConfig, config, log, shared, metrics.export) : undefined;
+    skywalking = skywalkingConfig ? createSkyWalkingService(skywalkingConfig, config, log, shared, metrics.export, networkSettings) : undefined;
     // Before the samplers: a program started in between is then seen at exec.
     shared.tracking?.start();
     for (const kind of config.profiles) {

@@ -23,6 +23,7 @@ import type { NetworkAggregatorOptions } from '../profile/network-aggregator.js'
 import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
+import type { RawNetworkBatch } from '../stacks/network-records.js';
 import { createDemangler } from '../symbolize/demangle.js';
 import { createKallsymsSource, type KallsymsSource } from '../symbolize/kallsyms.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
@@ -332,6 +333,8 @@ export interface NetworkCollectorSettings extends NetworkAggregatorOptions {
   readonly targets: TargetSelection;
   /** Follow TLS through libssl uprobes; default true. */
   readonly tls?: boolean;
+  /** Sees every drained batch (SkyWalking NETWORK tasks). */
+  readonly observe?: (batch: RawNetworkBatch) => void;
 }
 
 /**

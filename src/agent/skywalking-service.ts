@@ -9,7 +9,8 @@ import type { SkyWalkingEnvConfig } from '../config/skywalking-env.js';
 import type { ExportMetrics } from '../export/index.js';
 import { createSkyWalkingExporter, type ProcessSource, type SkyWalkingExporter } from '../export/skywalking/index.js';
 import type { ProcessMetadata } from '../profile/model.js';
-import { createCollector, type ProcessServices } from './collector-factory.js';
+import { createCollector, createNetworkCollectorFor, type ProcessServices } from './collector-factory.js';
+import type { NetworkSettings } from '../config/network-env.js';
 import { createTaskRunner } from './skywalking-tasks.js';
 import { type Logger } from '../log/logger.js';
 import { redactingLogger } from '../log/redact.js';
@@ -34,6 +35,7 @@ export function processTableSource(services: Pick<ProcessServices, 'processes' |
 /** Creates (not starts) the SkyWalking exporter over the agent's pipeline services. */
 export function createSkyWalkingService(
   sw: SkyWalkingEnvConfig, config: AgentConfig, agentLog: Logger, services: ProcessServices, metrics: ExportMetrics,
+  network?: NetworkSettings,
 ): SkyWalkingExporter {
   const log = redactingLogger(agentLog, sw.authentication);
   return createSkyWalkingExporter({
@@ -47,6 +49,8 @@ export function createSkyWalkingService(
         targets: pids, frequencyHz: config.frequencyHz, minBlockNs: 1000n, state: 'all', awaitTables: false, reportsTableDrops: false,
         log,
       }, services),
+      // NETWORK tasks: the network sampler over the task's processes, TLS as MESHPROF_NETWORK_TLS says.
+      networkCollectors: (pids, observe) => createNetworkCollectorFor({ targets: pids, tls: network?.tls ?? true, observe, log }, services),
     }),
     logger: log,
     export: { metrics, logger: log, retry: config.exportRetry, queue: config.exportQueue, shutdownTimeoutMs: config.shutdownTimeoutMs },

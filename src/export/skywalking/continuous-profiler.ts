@@ -154,6 +154,7 @@ export function createContinuousProfiler(options: ContinuousProfilerOptions): Co
       triggerType: 'FIXED_TIME',
       targetType: target,
       durationMs: executeMs,
+      networkSamplings: [],
     };
     log.info(`skywalking: continuous ${target} profiling of ${p.entity.serviceName}/${p.pid} triggered, task ${taskId}`);
     return options.run(task) ? taskId : undefined;
