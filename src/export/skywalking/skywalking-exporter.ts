@@ -17,7 +17,7 @@ import { createExportMetrics, type ExportMetrics } from '../export-metrics.js';
 import type { QueueLimits } from '../bounded-queue.js';
 import type { RetryOptions } from '../retrying-transport.js';
 import { createTaskPoller } from './task-poller.js';
-import { createContinuousProfiler } from './continuous-profiler.js';
+import { createContinuousProfiler, type HttpExchangeSource } from './continuous-profiler.js';
 import { createProcessMetricsReader } from './process-metrics.js';
 import { silentLogger, type Logger } from '../../log/logger.js';
 import { MeterReportService } from '../../gen/skywalking/language-agent/Meter_pb.js';
@@ -87,6 +87,8 @@ export interface SkyWalkingExporterOptions {
   readonly rules?: EntityRules | undefined;
   /** Continuous profiling on (default) or off. */
   readonly continuous?: boolean | undefined;
+  /** Feeds continuous HTTP_ERROR_RATE / HTTP_AVG_RESPONSE_TIME policies (the agent's network sampler). */
+  readonly httpExchanges?: HttpExchangeSource | undefined;
   /** How often policies are re-queried; defaults to the task query interval. */
   readonly policyQueryMs?: number | undefined;
   readonly reconnectBackoffMs?: { readonly initial: number; readonly max: number } | undefined;
@@ -179,6 +181,7 @@ export function createSkyWalkingExporter(options: SkyWalkingExporterOptions): Sk
       ? undefined
       : createContinuousProfiler({
           connection,
+          http: options.httpExchanges,
           processes: reporter.processes,
           metrics: createProcessMetricsReader(options.config.hostProcPath ?? '/proc'),
           run: runner.run,
