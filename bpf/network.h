@@ -33,7 +33,8 @@ enum net_drop_reason {
 	NET_DROP_TCP_FULL = 4,		/* TCP counters lost: `tcp0/1` full */
 	NET_DROP_SOCKS_FULL = 5,	/* a connection not followed: `socks` full */
 	NET_DROP_ACTIVE_FULL = 6,	/* a syscall not followed: its `active` slot was taken */
-	NET_DROP_MAX = 7,
+	NET_DROP_H2_UNFOLLOWED = 7,	/* an HTTP/2 direction no longer followed: frames out of reach */
+	NET_DROP_MAX = 8,
 };
 
 /* One request and its response (or its connection's close), matched in the
@@ -81,6 +82,7 @@ struct net_tcp_value {
 	__u64 retransmits;
 	__u64 rtt_sum_us;	/* smoothed RTT at each close, summed */
 	__u64 rtt_count;
+	__u64 h2_streams;	/* HTTP/2 streams opened: HEADERS frames with a new, higher stream id */
 };
 
 #endif /* __NETWORK_H */

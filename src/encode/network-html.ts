@@ -60,8 +60,8 @@ function body(v: NetworkView): string {
   const procs = v.processes.map((p) => `<section><h3>${escapeHtml(`${p.name} (pid ${p.pid})`)}</h3>
 ${table(['side', 'method', 'status', 'scheme', 'server', ...(p.http.some((r) => r.path !== undefined) ? ['path'] : []), 'requests', 'p50', 'p99', 'max'],
     p.http.map((r) => [r.side, r.method, r.status ?? 'no response', r.scheme, r.server ?? '?', ...(r.path !== undefined ? [r.path] : []), r.count, ms(r.p50Seconds), ms(r.p99Seconds), ms(r.maxSeconds)]))}
-${table(['side', 'server', 'client', 'protocol', 'sent', 'received', 'opened', 'closed', 'retransmits', 'rtt'],
-    p.tcp.map((t) => [t.side, t.server, t.client ?? '', t.protocol ?? '', bytes(t.bytesSent), bytes(t.bytesReceived), t.opened, t.closed, t.retransmits, t.rttSeconds === null ? '' : ms(t.rttSeconds)]))}
+${table(['side', 'server', 'client', 'protocol', 'h2 streams', 'sent', 'received', 'opened', 'closed', 'retransmits', 'rtt'],
+    p.tcp.map((t) => [t.side, t.server, t.client ?? '', t.protocol ?? '', t.protocol === 'http2' ? t.http2Streams : '', bytes(t.bytesSent), bytes(t.bytesReceived), t.opened, t.closed, t.retransmits, t.rttSeconds === null ? '' : ms(t.rttSeconds)]))}
 </section>`).join('\n');
   const notable = table(['reason', 'pid', 'tid', 'side', 'method', 'path', 'status', 'duration', 'start', 'local', 'peer', 'tls'],
     v.notable.map((n) => [n.reason, n.pid, n.tid, n.side, n.method, n.path, n.status ?? 'none', ms(n.durationSeconds), n.start, n.local ?? '', n.peer ?? '', n.tls ? 'yes' : 'no']));

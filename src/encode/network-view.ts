@@ -42,6 +42,8 @@ export interface TcpRow {
   readonly retransmits: number;
   /** Mean smoothed RTT of the connections closed, or null when none closed. */
   readonly rttSeconds: number | null;
+  /** HTTP/2 streams opened on these connections (0 unless protocol is http2). */
+  readonly http2Streams: number;
 }
 
 export interface ProcessView {
@@ -165,6 +167,7 @@ export function buildNetworkView(report: NetworkReport): NetworkView {
       tcp: report.tcp.filter((f) => f.tgid === pid).map((f) => ({
         side: f.role, server: endpoint(f.server)!, client: f.clientAddress ?? null, protocol: f.protocol ?? null, bytesSent: f.bytesSent, bytesReceived: f.bytesReceived,
         opened: f.opened, closed: f.closed, retransmits: f.retransmits, rttSeconds: f.rttCount > 0 ? f.rttSumUs / f.rttCount / 1e6 : null,
+        http2Streams: f.http2Streams,
       })),
     };
   });

@@ -117,6 +117,7 @@ export function createNetworkAggregator(opts: NetworkAggregatorOptions = {}): Ne
       ...t,
       bytesSent: t.bytesSent + f.bytesSent, bytesReceived: t.bytesReceived + f.bytesReceived, opened: t.opened + f.opened,
       closed: t.closed + f.closed, retransmits: t.retransmits + f.retransmits, rttSumUs: t.rttSumUs + f.rttSumUs, rttCount: t.rttCount + f.rttCount,
+        http2Streams: t.http2Streams + f.http2Streams,
     });
   };
 

@@ -7,14 +7,14 @@ import type { NetworkEndpoint, NetworkRole } from '../stacks/network-records.js'
 /** enum net_drop_reason, by index, as DropCounts names. */
 export const NETWORK_DROP_REASONS = [
   'events_ring_full', 'connections_map_full', 'pipeline_full', 'response_without_request',
-  'tcp_counters_map_full', 'sockets_map_full', 'syscalls_map_full',
+  'tcp_counters_map_full', 'sockets_map_full', 'syscalls_map_full', 'http2_frames_unfollowed',
 ] as const;
 
 /** sizeof(struct http_event), as the ring buffer delivers it. */
 export const HTTP_EVENT_SIZE = 200;
 /** sizeof(struct net_tcp_key) and sizeof(struct net_tcp_value). */
 export const TCP_KEY_SIZE = 44;
-export const TCP_VALUE_SIZE = 56;
+export const TCP_VALUE_SIZE = 64;
 
 const AF_INET = 2;
 const AF_INET6 = 10;

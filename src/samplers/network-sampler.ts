@@ -110,7 +110,7 @@ export function createNetworkSampler(
       const v = decodeTcpValue(values[i]!);
       return {
         ...key, bytesSent: v[0]!, bytesReceived: v[1]!, opened: v[2]!, closed: v[3]!, retransmits: v[4]!,
-        rttSumUs: v[5]!, rttCount: v[6]!,
+        rttSumUs: v[5]!, rttCount: v[6]!, http2Streams: v[7]!,
       };
     });
   };

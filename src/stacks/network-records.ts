@@ -49,7 +49,7 @@ export interface TcpFlow {
   readonly server: NetworkEndpoint;
   /** The client's address for 'server' flows (its port is ephemeral and dropped); undefined for 'client' flows. */
   readonly clientAddress: string | undefined;
-  /** 'http2' once the HTTP/2 connection preface went through (frames are not parsed); undefined otherwise. */
+  /** 'http2' once the HTTP/2 connection preface went through (frame headers are then walked); undefined otherwise. */
   readonly protocol: 'http2' | undefined;
   readonly bytesSent: number;
   readonly bytesReceived: number;
@@ -59,6 +59,8 @@ export interface TcpFlow {
   /** Smoothed RTT summed over closed connections, microseconds, and their count. */
   readonly rttSumUs: number;
   readonly rttCount: number;
+  /** HTTP/2 streams opened on 'http2' connections (HEADERS frames with a new stream id). */
+  readonly http2Streams: number;
 }
 
 /** What one drain of the network sampler returns: everything since the previous drain. */

@@ -26,7 +26,7 @@ const report: NetworkReport = {
     { pid: 100, role: 'client', method: 'POST', statusCode: undefined, protocolVersion: '1.1', tls: false, server: { address: '10.0.0.2', port: 8080 }, path: undefined,
       count: 1, sum: 2, min: 2, max: 2, bucketCounts: buckets({ 10: 1 }) },
   ],
-  tcp: [{ tgid: 100, role: 'server', server: { address: '10.0.0.1', port: 443 }, clientAddress: '10.0.0.9', protocol: undefined, bytesSent: 5000, bytesReceived: 700, opened: 3, closed: 2, retransmits: 1, rttSumUs: 400, rttCount: 2 }],
+  tcp: [{ tgid: 100, role: 'server', server: { address: '10.0.0.1', port: 443 }, clientAddress: '10.0.0.9', protocol: undefined, bytesSent: 5000, bytesReceived: 700, opened: 3, closed: 2, retransmits: 1, rttSumUs: 400, rttCount: 2, http2Streams: 0 }],
   notable: [{ reason: 'slow', pid: 100, tid: 101, role: 'server', tls: true, method: 'GET', path: '/slow', statusCode: 200, startTimeNs: 1_700_000_000_100_000_000n, durationNs: 150_000_000,
     local: { address: '10.0.0.1', port: 443 }, peer: { address: '10.0.0.9', port: 50123 } }],
   slowThresholdNs: 100_000_000,

@@ -23,7 +23,7 @@ const exchange = (over: Partial<HttpExchange>): HttpExchange => ({
 });
 const flow = (over: Partial<TcpFlow>): TcpFlow => ({
   tgid: 100, role: 'server', server: { address: '10.0.0.5', port: 8080 }, clientAddress: '10.0.0.9', protocol: undefined,
-  bytesSent: 0, bytesReceived: 0, opened: 0, closed: 0, retransmits: 0, rttSumUs: 0, rttCount: 0, ...over,
+  bytesSent: 0, bytesReceived: 0, opened: 0, closed: 0, retransmits: 0, rttSumUs: 0, rttCount: 0, http2Streams: 0, ...over,
 });
 const batchOf = (exchanges: HttpExchange[], tcp: TcpFlow[] = [], drops: Record<string, number> = {}): RawNetworkBatch =>
   ({ startTimeNs: 0n, durationNs: 1n, exchanges, tcp, drops });
