@@ -484,16 +484,15 @@ static __always_inline void on_response(struct conn_key *key, bool is_write, str
 	emit(conn, key->tgid, key->tls ? NET_F_TLS : 0, sk, ev->request, n < NET_RESPONSE_LEN ? n : NET_RESPONSE_LEN);
 }
 
-/* Classifies the first bytes of a buffer that went through a connection;
- * `readable` bytes of the len are at buf (all but for vector calls). */
-static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock *sk, __u64 buf, long len,
-				    __u64 readable, bool is_write)
+/* Classifies the first bytes of a buffer that went through a connection
+ * (sk's entry si, when known); `readable` bytes of the len are at buf (all
+ * but for vector calls). */
+static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock *sk, struct sock_info *si, __u64 buf,
+				    long len, __u64 readable, bool is_write)
 {
 	struct conn_key key = { .tgid = tgid, .tls = tls, .id = id };
 	struct http_event *ev;
 	__u32 zero = 0, n;
-	__u64 skey = (__u64)sk;
-	struct sock_info *si = sk ? bpf_map_lookup_elem(&socks, &skey) : NULL;
 
 	if (!buf || len <= 0)
 		return;
@@ -625,7 +624,7 @@ static __always_inline int on_exit(long ret)
 		si->ssl = ssl->ssl;
 		return 0;
 	}
-	on_data(tgid, (__u64)sk, false, sk, c.buf, ret, c.buf_len && c.buf_len < (__u64)ret ? c.buf_len : (__u64)ret,
+	on_data(tgid, (__u64)sk, false, sk, si, c.buf, ret, c.buf_len && c.buf_len < (__u64)ret ? c.buf_len : (__u64)ret,
 		is_write);
 	return 0;
 }
@@ -725,6 +724,7 @@ static __always_inline int ssl_exit(long ret, bool is_write)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct ssl_call *p, c;
 	struct sock *sk = NULL;
+	struct sock_info *si = NULL;
 	__u64 *skp, len = ret, skey;
 
 	p = bpf_map_lookup_elem(&ssl_active, &pid_tgid);
@@ -740,10 +740,11 @@ static __always_inline int ssl_exit(long ret, bool is_write)
 	/* a socket that closed (or was never seen) has no ends to report */
 	if (skp) {
 		skey = *skp;
-		if (bpf_map_lookup_elem(&socks, &skey))
+		si = bpf_map_lookup_elem(&socks, &skey);
+		if (si)
 			sk = (struct sock *)skey;
 	}
-	on_data(pid_tgid >> 32, c.ssl, true, sk, c.buf, len, len, is_write);
+	on_data(pid_tgid >> 32, c.ssl, true, sk, si, c.buf, len, len, is_write);
 	return 0;
 }
 
