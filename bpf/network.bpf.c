@@ -166,6 +166,20 @@ struct tcp_map {
 struct tcp_map tcp0 SEC(".maps");
 struct tcp_map tcp1 SEC(".maps");
 
+/* inflight: thread -> start_ns of the request it read and has not answered */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} inflight SEC(".maps");
+
+/* request_stacks: struct request_stack_event records */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} request_stacks SEC(".maps");
+
 /* events: struct http_event records */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -422,6 +436,12 @@ static __always_inline void on_request(struct conn_key *key, bool is_write, stru
 	conn->role[slot] = is_write ? NET_ROLE_CLIENT : NET_ROLE_SERVER;
 	__builtin_memcpy(conn->request[slot], ev->request, NET_REQUEST_LEN);
 	conn->tail++;
+	if (!is_write) {
+		/* this thread serves the request until it writes a response: its on-CPU samples are the request's */
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		bpf_map_update_elem(&inflight, &tid, &conn->start_ns[slot], BPF_ANY);
+	}
 }
 
 /* Sends the oldest waiting request of conn with what ended it: the status
@@ -480,6 +500,11 @@ static __always_inline void on_response(struct conn_key *key, bool is_write, str
 	if (conn->role[slot] != (is_write ? NET_ROLE_SERVER : NET_ROLE_CLIENT)) {
 		percpu_count(&drops, NET_DROP_NO_REQUEST);
 		return;
+	}
+	if (is_write) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		bpf_map_delete_elem(&inflight, &tid);
 	}
 	emit(conn, key->tgid, key->tls ? NET_F_TLS : 0, sk, ev->request, n < NET_RESPONSE_LEN ? n : NET_RESPONSE_LEN);
 }
@@ -799,6 +824,36 @@ int BPF_KPROBE(ssl_set_fd, void *ssl, int fd)
 	si = bpf_map_lookup_elem(&socks, &skey);
 	if (si)
 		si->ssl = key;
+	return 0;
+}
+
+/* On-CPU samples of threads serving a request (cpu-clock perf events, when
+ * user space attaches them): the stacks of slow requests. */
+SEC("perf_event")
+int request_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct request_stack_event *e;
+	__u64 *start;
+	long n;
+
+	start = bpf_map_lookup_elem(&inflight, &tid);
+	if (!start)
+		return 0;
+	e = bpf_ringbuf_reserve(&request_stacks, sizeof(*e), 0);
+	if (!e) {
+		percpu_count(&drops, NET_DROP_STACKS_RING_FULL);
+		return 0;
+	}
+	e->start_ns = *start;
+	e->tgid = pid_tgid >> 32;
+	e->tid = tid;
+	n = bpf_get_stack(ctx, e->user, sizeof(e->user), BPF_F_USER_STACK);
+	e->user_len = n > 0 ? n : 0;
+	n = bpf_get_stack(ctx, e->kernel, sizeof(e->kernel), 0);
+	e->kernel_len = n > 0 ? n : 0;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

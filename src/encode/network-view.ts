@@ -82,6 +82,8 @@ export interface NotableView {
   readonly start: string;
   readonly local: string | null;
   readonly peer: string | null;
+  /** The serving thread's on-CPU stacks during the request (frames leaf first), most sampled first; [] when none. */
+  readonly stacks: readonly { readonly frames: readonly string[]; readonly samples: number }[];
 }
 
 export interface NetworkView {
@@ -213,6 +215,7 @@ export function buildNetworkView(report: NetworkReport): NetworkView {
       reason: n.reason, pid: n.pid, tid: n.tid, side: n.role, tls: n.tls, method: n.method, path: n.path, status: n.statusCode ?? null,
       durationSeconds: n.durationNs / 1e9, start: new Date(Number(n.startTimeNs / 1_000_000n)).toISOString(),
       local: endpoint(n.local), peer: endpoint(n.peer),
+      stacks: (n.stacks ?? []).map((st) => ({ frames: st.frames, samples: st.samples })),
     })),
     drops: report.drops,
   };

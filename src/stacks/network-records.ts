@@ -39,6 +39,14 @@ export interface HttpExchange {
   /** This process's end of the connection; undefined when the socket was not known (TLS before SSL_set_fd). */
   readonly local: NetworkEndpoint | undefined;
   readonly peer: NetworkEndpoint | undefined;
+  /** Server side: on-CPU samples of the thread that read the request, until it wrote the response; absent when none. */
+  readonly stacks?: readonly RequestStackSample[];
+}
+
+/** One on-CPU sample of a thread serving a request: return addresses, leaf first. */
+export interface RequestStackSample {
+  readonly userStack: readonly bigint[];
+  readonly kernelStack: readonly bigint[];
 }
 
 /** TCP counters of one process, side and peer, for one window. */

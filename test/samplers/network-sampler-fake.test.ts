@@ -63,7 +63,8 @@ function fakeNetworkObject(): FakeNetworkObject {
       obj.uprobes.push(t);
       return link;
     },
-    ringBuffer: () => ({ poll: () => records.splice(0), fd: -1, close: () => undefined }),
+    // exchanges come through `events`; `request_stacks` stays empty here
+    ringBuffer: (n) => ({ poll: () => (n === 'events' ? records.splice(0) : []), fd: -1, close: () => undefined }),
     destroy: () => undefined,
   };
   return obj;
