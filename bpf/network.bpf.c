@@ -22,6 +22,8 @@
 
 const volatile bool filter_tgid = false;
 const volatile __u32 self_tgid = 0;
+/* set when user space samples the stacks of requests: only then are serving threads marked */
+const volatile bool want_request_stacks = false;
 
 /* x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl) */
 #define NR_read 0
@@ -436,7 +438,7 @@ static __always_inline void on_request(struct conn_key *key, bool is_write, stru
 	conn->role[slot] = is_write ? NET_ROLE_CLIENT : NET_ROLE_SERVER;
 	__builtin_memcpy(conn->request[slot], ev->request, NET_REQUEST_LEN);
 	conn->tail++;
-	if (!is_write) {
+	if (want_request_stacks && !is_write) {
 		/* this thread serves the request until it writes a response: its on-CPU samples are the request's */
 		__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
@@ -501,7 +503,7 @@ static __always_inline void on_response(struct conn_key *key, bool is_write, str
 		percpu_count(&drops, NET_DROP_NO_REQUEST);
 		return;
 	}
-	if (is_write) {
+	if (want_request_stacks && is_write) {
 		__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
 		bpf_map_delete_elem(&inflight, &tid);

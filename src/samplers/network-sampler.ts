@@ -173,6 +173,8 @@ export function createNetworkSampler(
         obj = o;
         o.setGlobal('filter_tgid', Buffer.from([1]));
         o.setGlobal('self_tgid', u32Bytes(opts.selfTgid ?? process.pid));
+        const hz = opts.requestStacksHz ?? 99;
+        o.setGlobal('want_request_stacks', Buffer.from([hz > 0 ? 1 : 0]));
         o.load();
         syncTargetMap(o.map('targets'), targets);
         writeControl(o);
@@ -181,7 +183,6 @@ export function createNetworkSampler(
         windowStart = clock.nowNs();
         ring = o.ringBuffer('events');
         for (const p of ['sys_enter', 'sys_exit', 'inet_sock_set_state', 'tcp_retransmit_skb']) links.push(o.attach(p));
-        const hz = opts.requestStacksHz ?? 99;
         if (hz > 0) {
           try {
             stackRing = o.ringBuffer('request_stacks');
