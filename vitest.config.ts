@@ -47,6 +47,8 @@ const unit = [
   'test/export/skywalking/oap-connection.test.ts',
   'test/export/skywalking/parsing.test.ts',
   'test/export/skywalking/reconnect.test.ts',
+  'test/export/skywalking/rover-network.test.ts',
+  'test/export/skywalking/continuous-http.test.ts',
   'test/export/skywalking/skywalking-exporter.test.ts',
   'test/kernel/cpus.test.ts',
   'test/kernel/errors.test.ts',

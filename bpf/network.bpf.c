@@ -22,6 +22,8 @@
 
 const volatile bool filter_tgid = false;
 const volatile __u32 self_tgid = 0;
+/* set when user space samples the stacks of requests: only then are serving threads marked */
+const volatile bool want_request_stacks = false;
 
 /* x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl) */
 #define NR_read 0
@@ -56,6 +58,7 @@ struct {
 struct active_call {
 	__u64 pid_tgid;	/* the thread in this slot's call, 0 when free */
 	__u64 buf;	/* first buffer of the call, 0 for sendfile/accept/connect */
+	__u64 buf_len;	/* bytes of that buffer for the vector calls (its iovec), else 0: all of ret */
 	__u32 fd;
 	__u32 nr;
 };
@@ -78,6 +81,12 @@ struct {
 struct sock_info {
 	struct net_tcp_key key;
 	__u64 ssl;	/* the SSL object on this socket, 0 for none */
+	/* HTTP/2, per direction (0 read, 1 write): bytes of the current frame
+	 * still to come before the next frame header, and whether the frames
+	 * are still followed */
+	__u32 h2_skip[2];
+	__u8 h2_lost[2];
+	__u32 h2_max_stream;	/* highest stream id seen opening in either direction */
 };
 
 /* socks: struct sock * -> its owner, side and peer, until TCP_CLOSE */
@@ -158,6 +167,20 @@ struct tcp_map {
 };
 struct tcp_map tcp0 SEC(".maps");
 struct tcp_map tcp1 SEC(".maps");
+
+/* inflight: thread -> start_ns of the request it read and has not answered */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} inflight SEC(".maps");
+
+/* request_stacks: struct request_stack_event records */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} request_stacks SEC(".maps");
 
 /* events: struct http_event records */
 struct {
@@ -334,6 +357,51 @@ static __always_inline bool is_h2_preface(const char *p)
 	       p[6] == 'H' && p[7] == 'T' && p[8] == 'T' && p[9] == 'P' && p[10] == '/' && p[11] == '2';
 }
 
+/* frame headers followed in one buffer; more and the direction is given up */
+#define H2_FRAMES_PER_CALL 16
+
+/* Walks the HTTP/2 frame headers of a buffer (RFC 9113, 4.1: 24-bit length,
+ * type, flags, 31-bit stream id), from `start` past what the previous buffer
+ * left of its last frame; counts HEADERS frames that open a stream (an id
+ * above every id seen: the response's HEADERS reuse the request's). Only the
+ * first `readable` bytes are in this buffer (a vector call's first iovec). */
+static __always_inline void h2_frames(struct sock_info *si, __u64 buf, __u64 len, __u64 readable, bool is_write,
+				      __u32 start)
+{
+	__u32 dir = is_write ? 1 : 0;
+	struct net_tcp_value *v;
+	__u64 off;
+	__u8 h[9];
+	__u32 flen, sid;
+
+	if (si->h2_lost[dir & 1])
+		return;
+	off = (__u64)start + si->h2_skip[dir & 1];
+	for (int i = 0; i < H2_FRAMES_PER_CALL; i++) {
+		if (off >= len)
+			break;
+		/* a header split across calls, or beyond the first iovec */
+		if (off + 9 > readable || bpf_probe_read_user(h, sizeof(h), (void *)(buf + off)))
+			goto lost;
+		flen = ((__u32)h[0] << 16) | ((__u32)h[1] << 8) | h[2];
+		sid = ((__u32)(h[5] & 0x7f) << 24) | ((__u32)h[6] << 16) | ((__u32)h[7] << 8) | h[8];
+		if (h[3] == 1 /* HEADERS */ && sid > si->h2_max_stream) {
+			si->h2_max_stream = sid;
+			v = tcp_counters(si);
+			if (v)
+				__sync_fetch_and_add(&v->h2_streams, 1);
+		}
+		off += 9 + flen;
+	}
+	if (off < len)
+		goto lost;
+	si->h2_skip[dir & 1] = off - len;
+	return;
+lost:
+	si->h2_lost[dir & 1] = 1;
+	percpu_count(&drops, NET_DROP_H2_UNFOLLOWED);
+}
+
 /* "HTTP/1.x NNN" */
 static __always_inline bool is_status_line(const char *p)
 {
@@ -370,6 +438,12 @@ static __always_inline void on_request(struct conn_key *key, bool is_write, stru
 	conn->role[slot] = is_write ? NET_ROLE_CLIENT : NET_ROLE_SERVER;
 	__builtin_memcpy(conn->request[slot], ev->request, NET_REQUEST_LEN);
 	conn->tail++;
+	if (want_request_stacks && !is_write) {
+		/* this thread serves the request until it writes a response: its on-CPU samples are the request's */
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		bpf_map_update_elem(&inflight, &tid, &conn->start_ns[slot], BPF_ANY);
+	}
 }
 
 /* Sends the oldest waiting request of conn with what ended it: the status
@@ -429,18 +503,31 @@ static __always_inline void on_response(struct conn_key *key, bool is_write, str
 		percpu_count(&drops, NET_DROP_NO_REQUEST);
 		return;
 	}
+	if (want_request_stacks && is_write) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		bpf_map_delete_elem(&inflight, &tid);
+	}
 	emit(conn, key->tgid, key->tls ? NET_F_TLS : 0, sk, ev->request, n < NET_RESPONSE_LEN ? n : NET_RESPONSE_LEN);
 }
 
-/* Classifies the first bytes of a buffer that went through a connection. */
-static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock *sk, __u64 buf, long len,
-				    bool is_write)
+/* Classifies the first bytes of a buffer that went through a connection
+ * (sk's entry si, when known); `readable` bytes of the len are at buf (all
+ * but for vector calls). */
+static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock *sk, struct sock_info *si, __u64 buf,
+				    long len, __u64 readable, bool is_write)
 {
 	struct conn_key key = { .tgid = tgid, .tls = tls, .id = id };
 	struct http_event *ev;
 	__u32 zero = 0, n;
 
-	if (!buf || len < 12)
+	if (!buf || len <= 0)
+		return;
+	if (si && si->key.proto == NET_PROTO_HTTP2) {
+		h2_frames(si, buf, len, readable, is_write, 0);
+		return;
+	}
+	if (len < 12)
 		return;
 	ev = bpf_map_lookup_elem(&scratch, &zero);
 	if (!ev)
@@ -451,12 +538,11 @@ static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock 
 	if (method_len(ev->request)) {
 		on_request(&key, is_write, ev, n);
 	} else if (is_h2_preface(ev->request)) {
-		/* HTTP/2 frames are not parsed: the connection's bytes are counted as h2 from here */
-		__u64 skey = (__u64)sk;
-		struct sock_info *si = sk ? bpf_map_lookup_elem(&socks, &skey) : NULL;
-
-		if (si)
+		/* the connection's bytes count as h2 from here, and its frames are walked past the 24-byte preface */
+		if (si) {
 			si->key.proto = NET_PROTO_HTTP2;
+			h2_frames(si, buf, len, readable, is_write, 24);
+		}
 	}
 	else if (is_status_line(ev->request))
 		on_response(&key, is_write, sk, ev, n);
@@ -478,12 +564,14 @@ static __always_inline int on_enter(struct pt_regs *regs, long id)
 		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs)))
 			return 0;
 		c.buf = (__u64)iov.iov_base;
+		c.buf_len = iov.iov_len;
 		break;
 	case NR_sendmsg: case NR_recvmsg:
 		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs)) ||
 		    bpf_probe_read_user(&iov, sizeof(iov), msg.msg_iov))
 			return 0;
 		c.buf = (__u64)iov.iov_base;
+		c.buf_len = iov.iov_len;
 		break;
 	case NR_sendfile: case NR_connect: case NR_accept: case NR_accept4:
 		break;
@@ -501,6 +589,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id)
 		return 0;
 	}
 	p->buf = c.buf;
+	p->buf_len = c.buf_len;
 	p->fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	p->nr = id;
 	p->pid_tgid = pid_tgid;
@@ -562,7 +651,8 @@ static __always_inline int on_exit(long ret)
 		si->ssl = ssl->ssl;
 		return 0;
 	}
-	on_data(tgid, (__u64)sk, false, sk, c.buf, ret, is_write);
+	on_data(tgid, (__u64)sk, false, sk, si, c.buf, ret, c.buf_len && c.buf_len < (__u64)ret ? c.buf_len : (__u64)ret,
+		is_write);
 	return 0;
 }
 
@@ -661,6 +751,7 @@ static __always_inline int ssl_exit(long ret, bool is_write)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct ssl_call *p, c;
 	struct sock *sk = NULL;
+	struct sock_info *si = NULL;
 	__u64 *skp, len = ret, skey;
 
 	p = bpf_map_lookup_elem(&ssl_active, &pid_tgid);
@@ -676,10 +767,11 @@ static __always_inline int ssl_exit(long ret, bool is_write)
 	/* a socket that closed (or was never seen) has no ends to report */
 	if (skp) {
 		skey = *skp;
-		if (bpf_map_lookup_elem(&socks, &skey))
+		si = bpf_map_lookup_elem(&socks, &skey);
+		if (si)
 			sk = (struct sock *)skey;
 	}
-	on_data(pid_tgid >> 32, c.ssl, true, sk, c.buf, len, is_write);
+	on_data(pid_tgid >> 32, c.ssl, true, sk, si, c.buf, len, len, is_write);
 	return 0;
 }
 
@@ -734,6 +826,36 @@ int BPF_KPROBE(ssl_set_fd, void *ssl, int fd)
 	si = bpf_map_lookup_elem(&socks, &skey);
 	if (si)
 		si->ssl = key;
+	return 0;
+}
+
+/* On-CPU samples of threads serving a request (cpu-clock perf events, when
+ * user space attaches them): the stacks of slow requests. */
+SEC("perf_event")
+int request_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct request_stack_event *e;
+	__u64 *start;
+	long n;
+
+	start = bpf_map_lookup_elem(&inflight, &tid);
+	if (!start)
+		return 0;
+	e = bpf_ringbuf_reserve(&request_stacks, sizeof(*e), 0);
+	if (!e) {
+		percpu_count(&drops, NET_DROP_STACKS_RING_FULL);
+		return 0;
+	}
+	e->start_ns = *start;
+	e->tgid = pid_tgid >> 32;
+	e->tid = tid;
+	n = bpf_get_stack(ctx, e->user, sizeof(e->user), BPF_F_USER_STACK);
+	e->user_len = n > 0 ? n : 0;
+	n = bpf_get_stack(ctx, e->kernel, sizeof(e->kernel), 0);
+	e->kernel_len = n > 0 ? n : 0;
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

@@ -33,7 +33,9 @@ enum net_drop_reason {
 	NET_DROP_TCP_FULL = 4,		/* TCP counters lost: `tcp0/1` full */
 	NET_DROP_SOCKS_FULL = 5,	/* a connection not followed: `socks` full */
 	NET_DROP_ACTIVE_FULL = 6,	/* a syscall not followed: its `active` slot was taken */
-	NET_DROP_MAX = 7,
+	NET_DROP_H2_UNFOLLOWED = 7,	/* an HTTP/2 direction no longer followed: frames out of reach */
+	NET_DROP_STACKS_RING_FULL = 8,	/* an on-CPU stack of a request lost: `request_stacks` full */
+	NET_DROP_MAX = 9,
 };
 
 /* One request and its response (or its connection's close), matched in the
@@ -56,6 +58,22 @@ struct http_event {
 	char comm[NET_COMM_LEN];
 	char request[NET_REQUEST_LEN];
 	char response[NET_RESPONSE_LEN];
+};
+
+/* frames kept of each stack sampled during a request */
+#define NET_STACK_DEPTH 32
+
+/* One on-CPU sample of a thread while it serves a request (it read the
+ * request and has not written the response yet); sent through the
+ * `request_stacks` ring buffer. start_ns is the request's http_event.start_ns. */
+struct request_stack_event {
+	__u64 start_ns;
+	__u32 tgid;
+	__u32 tid;
+	__u32 user_len;		/* bytes of user[] filled */
+	__u32 kernel_len;
+	__u64 user[NET_STACK_DEPTH];	/* leaf first, frame-pointer walk */
+	__u64 kernel[NET_STACK_DEPTH];
 };
 
 /* Key of the TCP counters: one process, one side, one peer. The server side
@@ -81,6 +99,7 @@ struct net_tcp_value {
 	__u64 retransmits;
 	__u64 rtt_sum_us;	/* smoothed RTT at each close, summed */
 	__u64 rtt_count;
+	__u64 h2_streams;	/* HTTP/2 streams opened: HEADERS frames with a new, higher stream id */
 };
 
 #endif /* __NETWORK_H */

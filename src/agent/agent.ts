@@ -199,7 +199,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     });
     services = shared;
     skywalking = skywalkingConfig
-      ? (await import('./skywalking-service.js')).createSkyWalkingService(skywalkingConfig, config, log, shared, metrics.export)
+      ? (await import('./skywalking-service.js')).createSkyWalkingService(skywalkingConfig, config, log, shared, metrics.export, networkSettings)
       : undefined;
     // Before the samplers: a program started in between is then seen at exec.
     shared.tracking?.start();

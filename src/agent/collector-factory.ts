@@ -22,7 +22,9 @@ import { createNetworkCollector, type NetworkCollector } from '../profile/networ
 import type { NetworkAggregatorOptions } from '../profile/network-aggregator.js';
 import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
-import type { TargetSelection } from '../stacks/raw-stacks.js';
+import type { RawStackBatch, TargetSelection } from '../stacks/raw-stacks.js';
+import type { RawNetworkBatch, RequestStackSample } from '../stacks/network-records.js';
+import type { RequestStack } from '../profile/network-report.js';
 import { createDemangler } from '../symbolize/demangle.js';
 import { createKallsymsSource, type KallsymsSource } from '../symbolize/kallsyms.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
@@ -342,20 +344,48 @@ export interface NetworkCollectorSettings extends NetworkAggregatorOptions {
   readonly targets: TargetSelection;
   /** Follow TLS through libssl uprobes; default true. */
   readonly tls?: boolean;
+  /** Sees every drained batch (SkyWalking NETWORK tasks). */
+  readonly observe?: (batch: RawNetworkBatch) => void;
 }
 
 /**
- * A network collector over the services' process table and describer (its
- * own services without `shared`): the network sampler needs no symbols,
- * unwinding or exec tracking.
+ * Names a slow request's on-CPU samples through the symbolizer (the stacks
+ * the kernel walked by frame pointers), one entry per distinct stack.
+ */
+export function requestStackNamer(symbolizer: Pick<Symbolizer, 'name'>): (pid: number, samples: readonly RequestStackSample[]) => RequestStack[] {
+  return (pid, samples) => {
+    const batch: RawStackBatch = {
+      valueTypes: [{ type: 'samples', unit: 'count' }], periodType: { type: 'cpu', unit: 'nanoseconds' }, period: 1,
+      startTimeNs: 0n, durationNs: 0n, drops: {},
+      samples: samples.map((s) => ({ tgid: pid, tid: pid, comm: '', userStack: s.userStack, kernelStack: s.kernelStack, values: [1] })),
+    };
+    const byStack = new Map<string, { frames: string[]; samples: number }>();
+    for (const frames of symbolizer.name(batch).stacks) {
+      const names = frames.map((f) => f.functionName);
+      const key = names.join('\n');
+      const seen = byStack.get(key);
+      if (seen) seen.samples++;
+      else byStack.set(key, { frames: names, samples: 1 });
+    }
+    return [...byStack.values()].sort((a, b) => b.samples - a.samples);
+  };
+}
+
+/**
+ * A network collector over the services' process table, describer and
+ * symbolizer (its own without `shared`; the symbolizer names only the stacks
+ * of slow requests): the network sampler needs no unwinding or exec tracking.
  */
 export function createNetworkCollectorFor(opts: NetworkCollectorSettings & PipelineSettings, shared?: ProcessServices): NetworkCollector {
   const processes = shared?.processes ?? createProcessTable({ procRoot: opts.procRoot ?? '/proc' });
   const describe = shared?.describe ?? createProcessDescriber(processes, opts.describeProcess);
   const log = opts.log ?? shared?.settings.log;
+  const symbolizer = shared?.symbolizer ?? createSymbolizer({ processes, ...(log ? { log } : {}) });
   return createNetworkCollector({
+    nameStacks: requestStackNamer(symbolizer),
     ...opts,
-    sampler: makeNetworkSampler({ targets: opts.targets, ...(log ? { log } : {}) }),
+    // batches that go to `observe` keep no notable requests: no stacks to sample
+    sampler: makeNetworkSampler({ targets: opts.targets, ...(log ? { log } : {}), ...(opts.observe ? { requestStacksHz: 0 } : {}) }),
     processes,
     describe,
     ...(log ? { log } : {}),

@@ -7,9 +7,12 @@
 import type { AgentConfig } from '../config/agent-config.js';
 import type { SkyWalkingEnvConfig } from '../config/skywalking-env.js';
 import type { ExportMetrics } from '../export/index.js';
-import { createSkyWalkingExporter, type ProcessSource, type SkyWalkingExporter } from '../export/skywalking/index.js';
+import {
+  createSkyWalkingExporter, type HttpExchangeSource, type ProcessSource, type SkyWalkingExporter, type WatchedExchange,
+} from '../export/skywalking/index.js';
 import type { ProcessMetadata } from '../profile/model.js';
-import { createCollector, type ProcessServices } from './collector-factory.js';
+import { createCollector, createNetworkCollectorFor, type ProcessServices } from './collector-factory.js';
+import type { NetworkSettings } from '../config/network-env.js';
 import { createTaskRunner } from './skywalking-tasks.js';
 import { type Logger } from '../log/logger.js';
 import { redactingLogger } from '../log/redact.js';
@@ -31,9 +34,68 @@ export function processTableSource(services: Pick<ProcessServices, 'processes' |
   };
 }
 
+/** Exchanges kept between two fetches of the continuous profiler; more are counted and dropped. */
+const MAX_WATCHED_EXCHANGES = 100_000;
+
+/**
+ * The continuous HTTP policies' exchanges: a network collector over the
+ * watched pids, made on the first watch and stopped when none is left.
+ */
+export function networkHttpSource(services: ProcessServices, network: NetworkSettings | undefined, log: Logger): HttpExchangeSource {
+  let collector: ReturnType<typeof createNetworkCollectorFor> | undefined;
+  let pending: WatchedExchange[] = [];
+  let lost = 0;
+  const stop = (): void => {
+    collector?.stop();
+    collector = undefined;
+  };
+  return {
+    watch(pids) {
+      if (pids.length === 0) {
+        stop();
+        return;
+      }
+      if (collector !== undefined) {
+        collector.setTargets(pids);
+        return;
+      }
+      const c = createNetworkCollectorFor({
+        targets: pids, tls: network?.tls ?? true, log,
+        observe: (batch) => {
+          for (const e of batch.exchanges) {
+            // Rover's policies read answered requests only
+            if (e.statusCode === undefined) continue;
+            if (pending.length >= MAX_WATCHED_EXCHANGES) lost++;
+            else pending.push({ pid: e.tgid, path: e.path, statusCode: e.statusCode, durationNs: e.durationNs });
+          }
+        },
+      }, services);
+      collector = c;
+      void Promise.resolve(c.start()).catch((err: unknown) => {
+        log.warn(`skywalking: continuous HTTP policies: starting the network sampler: ${(err as Error).message}`);
+        if (collector === c) collector = undefined;
+      });
+    },
+    drain() {
+      try {
+        collector?.poll();
+      } catch (err) {
+        log.warn(`skywalking: continuous HTTP policies: ${(err as Error).message}`);
+      }
+      if (lost > 0) log.warn(`skywalking: continuous HTTP policies: ${lost} exchanges over ${MAX_WATCHED_EXCHANGES} in one fetch were not counted`);
+      lost = 0;
+      const out = pending;
+      pending = [];
+      return out;
+    },
+    stop,
+  };
+}
+
 /** Creates (not starts) the SkyWalking exporter over the agent's pipeline services. */
 export function createSkyWalkingService(
   sw: SkyWalkingEnvConfig, config: AgentConfig, agentLog: Logger, services: ProcessServices, metrics: ExportMetrics,
+  network?: NetworkSettings,
 ): SkyWalkingExporter {
   const log = redactingLogger(agentLog, sw.authentication);
   return createSkyWalkingExporter({
@@ -47,8 +109,11 @@ export function createSkyWalkingService(
         targets: pids, frequencyHz: config.frequencyHz, minBlockNs: 1000n, state: 'all', awaitTables: false, reportsTableDrops: false,
         log,
       }, services),
+      // NETWORK tasks: the network sampler over the task's processes, TLS as MESHPROF_NETWORK_TLS says.
+      networkCollectors: (pids, observe) => createNetworkCollectorFor({ targets: pids, tls: network?.tls ?? true, observe, log }, services),
     }),
     logger: log,
+    httpExchanges: networkHttpSource(services, network, log),
     export: { metrics, logger: log, retry: config.exportRetry, queue: config.exportQueue, shutdownTimeoutMs: config.shutdownTimeoutMs },
   });
 }

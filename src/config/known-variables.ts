@@ -48,6 +48,8 @@ const skywalking: readonly (readonly [string, string | undefined, string, string
   ['CONTINUOUS_CHECK_INTERVAL', 'ROVER_PROFILING_CONTINUOUS_CHECK_INTERVAL', '5s', 'continuous-profiling policy check period (at least 1s)'],
   ['CONTINUOUS_EXECUTE_DURATION', 'ROVER_PROFILING_CONTINUOUS_TRIGGER_EXECUTE_DURATION', '10m', 'how long a triggered task runs'],
   ['CONTINUOUS_SILENCE_DURATION', 'ROVER_PROFILING_CONTINUOUS_TRIGGER_SILENCE_DURATION', '20m', 'quiet time after a trigger'],
+  ['NETWORK_REPORT_INTERVAL', 'ROVER_PROFILING_TASK_NETWORK_TOPOLOGY_REPORT_INTERVAL', '2s', 'NETWORK task meters and sampled requests send period (at least 1s)'],
+  ['NETWORK_METER_PREFIX', 'ROVER_PROFILING_TASK_NETWORK_TOPOLOGY_METER_PREFIX', 'rover_net_p', 'prefix of NETWORK task meter names'],
 ];
 
 const otlp = (signal: string, what: string): KnownVariable[] => [

@@ -26,6 +26,8 @@ export interface SkyWalkingPeriods {
   readonly continuousCheckMs: number;
   readonly continuousExecuteMs: number;
   readonly continuousSilenceMs: number;
+  /** NETWORK tasks' meters and sampled requests go out this often. */
+  readonly networkReportMs: number;
 }
 
 /** Everything the SkyWalking exporter needs from the environment. */
@@ -41,6 +43,8 @@ export interface SkyWalkingEnvConfig {
   /** Where the host's /proc is mounted inside the container. */
   readonly hostProcPath: string | undefined;
   readonly periods: SkyWalkingPeriods;
+  /** Prefix of NETWORK tasks' meter names (Rover's rover_net_p). */
+  readonly networkMeterPrefix: string;
 }
 
 type Env = EnvRecord;
@@ -55,6 +59,7 @@ export const defaultSkyWalkingPeriods: SkyWalkingPeriods = {
   continuousCheckMs: 5_000,
   continuousExecuteMs: 600_000,
   continuousSilenceMs: 1_200_000,
+  networkReportMs: 2_000,
 };
 
 function pickBool(env: Env, names: readonly string[]): boolean {
@@ -135,7 +140,12 @@ export function readSkyWalkingEnv(env: Env): SkyWalkingEnvConfig | undefined {
       [`${M}CONTINUOUS_SILENCE_DURATION`, 'ROVER_PROFILING_CONTINUOUS_TRIGGER_SILENCE_DURATION'],
       d.continuousSilenceMs,
     ),
+    networkReportMs: duration([`${M}NETWORK_REPORT_INTERVAL`, 'ROVER_PROFILING_TASK_NETWORK_TOPOLOGY_REPORT_INTERVAL'], d.networkReportMs),
   };
+  const prefix = pickEnv(env, [`${M}NETWORK_METER_PREFIX`, 'ROVER_PROFILING_TASK_NETWORK_TOPOLOGY_METER_PREFIX']);
+  if (prefix !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix.value)) {
+    issues.add(prefix.name, `reading ${prefix.name}: "${prefix.value}" is not a meter name prefix (letters, digits and _, e.g. rover_net_p)`);
+  }
   const auth = pickEnv(env, [`${M}AUTHENTICATION`, 'ROVER_BACKEND_AUTHENTICATION']);
   // Sent as gRPC metadata, which takes printable ASCII only; the message never shows the token.
   if (auth !== undefined && /[^\x20-\x7e]/.test(auth.value)) {
@@ -151,5 +161,6 @@ export function readSkyWalkingEnv(env: Env): SkyWalkingEnvConfig | undefined {
     nodeName: pickEnv(env, [`${M}NODE_NAME`, 'ROVER_PROCESS_DISCOVERY_KUBERNETES_NODE_NAME', 'NODE_NAME'])?.value,
     hostProcPath: pickEnv(env, [`${M}HOST_PROC`, 'ROVER_HOST_PROC_MAPPING'])?.value,
     periods,
+    networkMeterPrefix: prefix?.value ?? 'rover_net_p',
   };
 }

@@ -60,11 +60,16 @@ function body(v: NetworkView): string {
   const procs = v.processes.map((p) => `<section><h3>${escapeHtml(`${p.name} (pid ${p.pid})`)}</h3>
 ${table(['side', 'method', 'status', 'scheme', 'server', ...(p.http.some((r) => r.path !== undefined) ? ['path'] : []), 'requests', 'p50', 'p99', 'max'],
     p.http.map((r) => [r.side, r.method, r.status ?? 'no response', r.scheme, r.server ?? '?', ...(r.path !== undefined ? [r.path] : []), r.count, ms(r.p50Seconds), ms(r.p99Seconds), ms(r.maxSeconds)]))}
-${table(['side', 'server', 'client', 'protocol', 'sent', 'received', 'opened', 'closed', 'retransmits', 'rtt'],
-    p.tcp.map((t) => [t.side, t.server, t.client ?? '', t.protocol ?? '', bytes(t.bytesSent), bytes(t.bytesReceived), t.opened, t.closed, t.retransmits, t.rttSeconds === null ? '' : ms(t.rttSeconds)]))}
+${table(['side', 'server', 'client', 'protocol', 'h2 streams', 'sent', 'received', 'opened', 'closed', 'retransmits', 'rtt'],
+    p.tcp.map((t) => [t.side, t.server, t.client ?? '', t.protocol ?? '', t.protocol === 'http2' ? t.http2Streams : '', bytes(t.bytesSent), bytes(t.bytesReceived), t.opened, t.closed, t.retransmits, t.rttSeconds === null ? '' : ms(t.rttSeconds)]))}
 </section>`).join('\n');
-  const notable = table(['reason', 'pid', 'tid', 'side', 'method', 'path', 'status', 'duration', 'start', 'local', 'peer', 'tls'],
-    v.notable.map((n) => [n.reason, n.pid, n.tid, n.side, n.method, n.path, n.status ?? 'none', ms(n.durationSeconds), n.start, n.local ?? '', n.peer ?? '', n.tls ? 'yes' : 'no']));
+  // the most sampled stack of the serving thread, leaf first
+  const topStack = (n: (typeof v.notable)[number]): string => {
+    const s = n.stacks[0];
+    return s === undefined ? '' : `${s.samples}× ${s.frames.slice(0, 8).join(' ← ')}`;
+  };
+  const notable = table(['reason', 'pid', 'tid', 'side', 'method', 'path', 'status', 'duration', 'start', 'local', 'peer', 'tls', 'on-CPU stack'],
+    v.notable.map((n) => [n.reason, n.pid, n.tid, n.side, n.method, n.path, n.status ?? 'none', ms(n.durationSeconds), n.start, n.local ?? '', n.peer ?? '', n.tls ? 'yes' : 'no', topStack(n)]));
   const drops = Object.entries(v.drops).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(', ') || 'none';
   return `<h2>Topology</h2>\n${topology(v.edges)}\n${edges}
 <h2>Processes</h2>\n${procs || '<p class="none">no process seen</p>'}

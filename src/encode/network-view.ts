@@ -42,6 +42,8 @@ export interface TcpRow {
   readonly retransmits: number;
   /** Mean smoothed RTT of the connections closed, or null when none closed. */
   readonly rttSeconds: number | null;
+  /** HTTP/2 streams opened on these connections (0 unless protocol is http2). */
+  readonly http2Streams: number;
 }
 
 export interface ProcessView {
@@ -80,6 +82,8 @@ export interface NotableView {
   readonly start: string;
   readonly local: string | null;
   readonly peer: string | null;
+  /** The serving thread's on-CPU stacks during the request (frames leaf first), most sampled first; [] when none. */
+  readonly stacks: readonly { readonly frames: readonly string[]; readonly samples: number }[];
 }
 
 export interface NetworkView {
@@ -165,6 +169,7 @@ export function buildNetworkView(report: NetworkReport): NetworkView {
       tcp: report.tcp.filter((f) => f.tgid === pid).map((f) => ({
         side: f.role, server: endpoint(f.server)!, client: f.clientAddress ?? null, protocol: f.protocol ?? null, bytesSent: f.bytesSent, bytesReceived: f.bytesReceived,
         opened: f.opened, closed: f.closed, retransmits: f.retransmits, rttSeconds: f.rttCount > 0 ? f.rttSumUs / f.rttCount / 1e6 : null,
+        http2Streams: f.http2Streams,
       })),
     };
   });
@@ -210,6 +215,7 @@ export function buildNetworkView(report: NetworkReport): NetworkView {
       reason: n.reason, pid: n.pid, tid: n.tid, side: n.role, tls: n.tls, method: n.method, path: n.path, status: n.statusCode ?? null,
       durationSeconds: n.durationNs / 1e9, start: new Date(Number(n.startTimeNs / 1_000_000n)).toISOString(),
       local: endpoint(n.local), peer: endpoint(n.peer),
+      stacks: (n.stacks ?? []).map((st) => ({ frames: st.frames, samples: st.samples })),
     })),
     drops: report.drops,
   };

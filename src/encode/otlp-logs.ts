@@ -39,6 +39,10 @@ function attributes(n: NotableRequest): KeyValue[] {
     ...kv('client.address', client?.address),
     ...kv('client.port', client?.port),
     ...kv('thread.id', n.tid),
+    // the serving thread's on-CPU stacks, folded (root first, ';'-separated, then the sample count), one per line
+    ...kv('meshprof.http.stacks', n.stacks && n.stacks.length > 0
+      ? n.stacks.map((st) => `${[...st.frames].reverse().join(';')} ${st.samples}`).join('\n')
+      : undefined),
   ];
 }
 

@@ -119,6 +119,8 @@ export function encodeOtlpMetrics(report: NetworkReport, options: OtlpMetricsOpt
       flows.filter((f) => f.closed > 0).map((f) => ({ attrs: tcpAttributes(f), value: f.closed })));
     sum('meshprof.tcp.retransmits', 'TCP segments retransmitted.', '{segment}',
       flows.filter((f) => f.retransmits > 0).map((f) => ({ attrs: tcpAttributes(f), value: f.retransmits })));
+    sum('meshprof.http2.streams', 'HTTP/2 streams opened (HEADERS frames with a new stream id).', '{stream}',
+      flows.filter((f) => f.http2Streams > 0).map((f) => ({ attrs: tcpAttributes(f), value: f.http2Streams })));
     const rtt = flows.filter((f) => f.rttCount > 0);
     if (rtt.length > 0) {
       metrics.push(create(MetricSchema, {

@@ -4,11 +4,13 @@
  * slow and failed requests kept up to a cap. Memory follows the number of
  * attribute sets, not of requests.
  */
-import type { HttpExchange, RawNetworkBatch, TcpFlow } from '../stacks/network-records.js';
+import type { HttpExchange, RawNetworkBatch, RequestStackSample, TcpFlow } from '../stacks/network-records.js';
 import type { DropCounts } from '../stacks/raw-stacks.js';
 import type { ProcessMetadata } from '../stacks/process-metadata.js';
 import { addDrops } from './profile-builder.js';
-import { HTTP_DURATION_BUCKETS, type HttpDurationPoint, type NetworkReport, type NotableRequest, type NotableReason } from './network-report.js';
+import {
+  HTTP_DURATION_BUCKETS, type HttpDurationPoint, type NetworkReport, type NotableRequest, type NotableReason, type RequestStack,
+} from './network-report.js';
 
 /** Settings of the aggregation. */
 export interface NetworkAggregatorOptions {
@@ -20,6 +22,11 @@ export interface NetworkAggregatorOptions {
   readonly paths?: boolean;
   /** Distinct paths per process when `paths`; later ones become "other". Default 100. */
   readonly maxPathsPerProcess?: number;
+  /**
+   * Names a notable request's on-CPU samples, called when it is kept (its
+   * process still alive); without it notable requests carry no stacks.
+   */
+  readonly nameStacks?: (pid: number, samples: readonly RequestStackSample[]) => readonly RequestStack[];
 }
 
 /** Accumulates batches until build(). */
@@ -103,9 +110,11 @@ export function createNetworkAggregator(opts: NetworkAggregatorOptions = {}): Ne
       drops.notable_over_cap = (drops.notable_over_cap ?? 0) + 1;
       return;
     }
+    const stacks = e.stacks && opts.nameStacks ? opts.nameStacks(e.tgid, e.stacks) : undefined;
     notable.push({
       reason, pid: e.tgid, tid: e.tid, role: e.role, tls: e.tls, method: e.method, path: e.path, statusCode: e.statusCode,
       startTimeNs: e.startTimeNs, durationNs: e.durationNs, local: e.local, peer: e.peer,
+      ...(stacks && stacks.length > 0 ? { stacks } : {}),
     });
   };
 
@@ -117,6 +126,7 @@ export function createNetworkAggregator(opts: NetworkAggregatorOptions = {}): Ne
       ...t,
       bytesSent: t.bytesSent + f.bytesSent, bytesReceived: t.bytesReceived + f.bytesReceived, opened: t.opened + f.opened,
       closed: t.closed + f.closed, retransmits: t.retransmits + f.retransmits, rttSumUs: t.rttSumUs + f.rttSumUs, rttCount: t.rttCount + f.rttCount,
+        http2Streams: t.http2Streams + f.http2Streams,
     });
   };
 

@@ -30,6 +30,11 @@ export interface NetworkCollectorOptions extends NetworkAggregatorOptions {
   /** Follow TLS through libssl uprobes; default true. */
   readonly tls?: boolean;
   readonly log?: Logger;
+  /**
+   * Sees every drained batch. With it, batches go only there (a SkyWalking
+   * NETWORK task sums them its own way) and collect() reports nothing.
+   */
+  readonly observe?: (batch: RawNetworkBatch) => void;
 }
 
 /** Collects network reports. */
@@ -91,6 +96,10 @@ export function createNetworkCollector(opts: NetworkCollectorOptions): NetworkCo
   const drainOnce = (): void => {
     const batch = opts.sampler.drain();
     exchanges += batch.exchanges.length;
+    if (opts.observe !== undefined) {
+      opts.observe(batch);
+      return;
+    }
     aggregator.add(batch);
     // seen now, so an exited process is still described at collect()
     for (const pid of aggregator.pids) opts.processes.tryObserve(pid);

@@ -55,6 +55,15 @@ export interface NotableRequest {
   readonly durationNs: number;
   readonly local: NetworkEndpoint | undefined;
   readonly peer: NetworkEndpoint | undefined;
+  /** The serving thread's on-CPU stacks during the request, most sampled first; absent when none was sampled. */
+  readonly stacks?: readonly RequestStack[];
+}
+
+/** One distinct stack of a request and how many on-CPU samples had it. */
+export interface RequestStack {
+  /** Function names, leaf first: kernel frames, then user frames. */
+  readonly frames: readonly string[];
+  readonly samples: number;
 }
 
 export interface NetworkReport {

@@ -68,5 +68,5 @@ export const samplerKinds: { readonly [K in ProfileKind]: SamplerMaker } = {
 };
 
 /** The network sampler kind (metrics, not stacks: it feeds a NetworkCollector, not the profile cycle). */
-export const makeNetworkSampler = (p: Pick<SamplerParts, 'targets' | 'log'>): NetworkSampler =>
-  createNetworkSampler({ targets: p.targets, ...(p.log ? { log: p.log } : {}) });
+export const makeNetworkSampler = (p: Pick<SamplerParts, 'targets' | 'log'> & { requestStacksHz?: number }): NetworkSampler =>
+  createNetworkSampler({ targets: p.targets, ...(p.log ? { log: p.log } : {}), ...(p.requestStacksHz !== undefined ? { requestStacksHz: p.requestStacksHz } : {}) });

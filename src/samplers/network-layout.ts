@@ -7,14 +7,43 @@ import type { NetworkEndpoint, NetworkRole } from '../stacks/network-records.js'
 /** enum net_drop_reason, by index, as DropCounts names. */
 export const NETWORK_DROP_REASONS = [
   'events_ring_full', 'connections_map_full', 'pipeline_full', 'response_without_request',
-  'tcp_counters_map_full', 'sockets_map_full', 'syscalls_map_full',
+  'tcp_counters_map_full', 'sockets_map_full', 'syscalls_map_full', 'http2_frames_unfollowed',
+  'request_stacks_ring_full',
 ] as const;
+
+/** sizeof(struct request_stack_event); NET_STACK_DEPTH frames each. */
+export const REQUEST_STACK_EVENT_SIZE = 536;
+const NET_STACK_DEPTH = 32;
+
+/** struct request_stack_event, decoded. */
+export interface RequestStackRecord {
+  readonly startNs: bigint;
+  readonly tgid: number;
+  readonly tid: number;
+  /** Leaf first. */
+  readonly userStack: readonly bigint[];
+  readonly kernelStack: readonly bigint[];
+}
+
+/** Decodes one request_stack_event; undefined when the record is short. */
+export function decodeRequestStack(buf: Buffer): RequestStackRecord | undefined {
+  if (buf.length < REQUEST_STACK_EVENT_SIZE) return undefined;
+  const frames = (off: number, bytes: number): bigint[] => {
+    const out: bigint[] = [];
+    for (let i = 0; i < Math.min(NET_STACK_DEPTH, Math.floor(bytes / 8)); i++) out.push(buf.readBigUInt64LE(off + i * 8));
+    return out;
+  };
+  return {
+    startNs: buf.readBigUInt64LE(0), tgid: buf.readUInt32LE(8), tid: buf.readUInt32LE(12),
+    userStack: frames(24, buf.readUInt32LE(16)), kernelStack: frames(24 + NET_STACK_DEPTH * 8, buf.readUInt32LE(20)),
+  };
+}
 
 /** sizeof(struct http_event), as the ring buffer delivers it. */
 export const HTTP_EVENT_SIZE = 200;
 /** sizeof(struct net_tcp_key) and sizeof(struct net_tcp_value). */
 export const TCP_KEY_SIZE = 44;
-export const TCP_VALUE_SIZE = 56;
+export const TCP_VALUE_SIZE = 64;
 
 const AF_INET = 2;
 const AF_INET6 = 10;

@@ -1,10 +1,12 @@
-import { openBpfObject } from '../kernel/index.js';
+import { onlineCpus, openBpfObject } from '../kernel/index.js';
 import type { BpfLink, BpfObject, BpfObjectFactory, BpfRingBuffer } from '../kernel/index.js';
 import { type Logger } from '../log/logger.js';
-import type { HttpExchange, RawNetworkBatch, TcpFlow } from '../stacks/network-records.js';
+import type { HttpExchange, RawNetworkBatch, RequestStackSample, TcpFlow } from '../stacks/network-records.js';
 import { normalizeTargets, type DropCounts, type NormalizedTargets, type TargetSelection } from '../stacks/raw-stacks.js';
 import { parseRequestHead, parseStatusHead } from './http-head.js';
-import { decodeHttpEvent, decodeTcpKey, decodeTcpValue, NETWORK_DROP_REASONS, type HttpEventRecord } from './network-layout.js';
+import {
+  decodeHttpEvent, decodeRequestStack, decodeTcpKey, decodeTcpValue, NETWORK_DROP_REASONS, type HttpEventRecord,
+} from './network-layout.js';
 import { encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
 import { addDropDeltas, readDropTotals, applyTargets, syncTargetMap } from './sampler-maps.js';
 import { createWallClock, sleepSync } from './wall-clock.js';
@@ -20,8 +22,16 @@ export interface NetworkSamplerOptions {
   /** Exchanges held between two drains at most; past it they are counted as 'exchanges_buffer_full'. Default 200k. */
   readonly maxPendingExchanges?: number;
   readonly settleMs?: number;
+  /**
+   * On-CPU samples per second of threads serving a request (server side), for
+   * the stacks of slow requests; 0 turns them off. Default 99.
+   */
+  readonly requestStacksHz?: number;
   readonly log?: Logger;
 }
+
+/** Requests with stacks waiting for their response at most; the oldest go first, counted. */
+const MAX_WAITING_STACKS = 4096;
 
 /**
  * The network sampler: HTTP/1.x exchanges and TCP counters of the targeted
@@ -52,7 +62,7 @@ const uprobes = [
 ] as const;
 
 /** One kernel record as an exchange; undefined (and counted) when its bytes do not parse. */
-function toExchange(r: HttpEventRecord, monoToWallNs: bigint): HttpExchange | undefined {
+function toExchange(r: HttpEventRecord, monoToWallNs: bigint, stacks: readonly RequestStackSample[] | undefined): HttpExchange | undefined {
   const req = parseRequestHead(r.request);
   if (!req) return undefined;
   const status = r.noResponse ? undefined : parseStatusHead(r.response);
@@ -65,6 +75,7 @@ function toExchange(r: HttpEventRecord, monoToWallNs: bigint): HttpExchange | un
     startTimeNs: r.startNs + monoToWallNs,
     durationNs: Number(r.endNs - r.startNs),
     local: r.local, peer: r.peer,
+    ...(stacks ? { stacks } : {}),
   };
 }
 
@@ -77,6 +88,9 @@ export function createNetworkSampler(
   const maxPending = opts.maxPendingExchanges ?? 200_000;
   let obj: BpfObject | undefined;
   let ring: BpfRingBuffer | undefined;
+  let stackRing: BpfRingBuffer | undefined;
+  // request (tgid, kernel start time) -> its samples so far
+  const waiting = new Map<string, RequestStackSample[]>();
   let timer: NodeJS.Timeout | undefined;
   const links: BpfLink[] = [];
   const probed = new Map<string, BpfLink[]>();
@@ -94,9 +108,28 @@ export function createNetworkSampler(
 
   const readRing = (): void => {
     if (!ring) return;
+    // samples first: a request's samples were taken before its response was seen
+    for (const rec of stackRing?.poll(0) ?? []) {
+      const s = decodeRequestStack(rec);
+      if (!s) continue;
+      const key = `${s.tgid}:${s.startNs}`;
+      let list = waiting.get(key);
+      if (list === undefined) {
+        if (waiting.size >= MAX_WAITING_STACKS) {
+          const oldest = waiting.keys().next().value;
+          if (oldest !== undefined) waiting.delete(oldest);
+          count('request_stacks_over_cap');
+        }
+        waiting.set(key, (list = []));
+      }
+      list.push({ userStack: s.userStack, kernelStack: s.kernelStack });
+    }
     for (const rec of ring.poll(0)) {
       const r = decodeHttpEvent(rec);
-      const ex = r && toExchange(r, monoToWallNs);
+      const key = r ? `${r.tgid}:${r.startNs}` : '';
+      const stacks = r ? waiting.get(key) : undefined;
+      if (stacks) waiting.delete(key);
+      const ex = r && toExchange(r, monoToWallNs, stacks);
       if (!ex) count('unparsed_http_event');
       else if (pending.length >= maxPending) count('exchanges_buffer_full');
       else pending.push(ex);
@@ -110,7 +143,7 @@ export function createNetworkSampler(
       const v = decodeTcpValue(values[i]!);
       return {
         ...key, bytesSent: v[0]!, bytesReceived: v[1]!, opened: v[2]!, closed: v[3]!, retransmits: v[4]!,
-        rttSumUs: v[5]!, rttCount: v[6]!,
+        rttSumUs: v[5]!, rttCount: v[6]!, http2Streams: v[7]!,
       };
     });
   };
@@ -124,6 +157,9 @@ export function createNetworkSampler(
     probed.clear();
     ring?.close();
     ring = undefined;
+    stackRing?.close();
+    stackRing = undefined;
+    waiting.clear();
     obj?.destroy();
     obj = undefined;
   };
@@ -137,6 +173,8 @@ export function createNetworkSampler(
         obj = o;
         o.setGlobal('filter_tgid', Buffer.from([1]));
         o.setGlobal('self_tgid', u32Bytes(opts.selfTgid ?? process.pid));
+        const hz = opts.requestStacksHz ?? 99;
+        o.setGlobal('want_request_stacks', Buffer.from([hz > 0 ? 1 : 0]));
         o.load();
         syncTargetMap(o.map('targets'), targets);
         writeControl(o);
@@ -145,6 +183,15 @@ export function createNetworkSampler(
         windowStart = clock.nowNs();
         ring = o.ringBuffer('events');
         for (const p of ['sys_enter', 'sys_exit', 'inet_sock_set_state', 'tcp_retransmit_skb']) links.push(o.attach(p));
+        if (hz > 0) {
+          try {
+            stackRing = o.ringBuffer('request_stacks');
+            for (const cpu of onlineCpus()) links.push(o.attachPerfEvent('request_sample', { cpu, frequencyHz: hz }));
+          } catch (err) {
+            // the exchanges do not need them: slow requests then come without stacks
+            opts.log?.warn(`network: no on-CPU stacks of slow requests: ${(err as Error).message.split('\n')[0]}`);
+          }
+        }
         timer = setInterval(readRing, opts.pollIntervalMs ?? 50);
         timer.unref();
       } catch (err) {

@@ -39,6 +39,14 @@ export interface HttpExchange {
   /** This process's end of the connection; undefined when the socket was not known (TLS before SSL_set_fd). */
   readonly local: NetworkEndpoint | undefined;
   readonly peer: NetworkEndpoint | undefined;
+  /** Server side: on-CPU samples of the thread that read the request, until it wrote the response; absent when none. */
+  readonly stacks?: readonly RequestStackSample[];
+}
+
+/** One on-CPU sample of a thread serving a request: return addresses, leaf first. */
+export interface RequestStackSample {
+  readonly userStack: readonly bigint[];
+  readonly kernelStack: readonly bigint[];
 }
 
 /** TCP counters of one process, side and peer, for one window. */
@@ -49,7 +57,7 @@ export interface TcpFlow {
   readonly server: NetworkEndpoint;
   /** The client's address for 'server' flows (its port is ephemeral and dropped); undefined for 'client' flows. */
   readonly clientAddress: string | undefined;
-  /** 'http2' once the HTTP/2 connection preface went through (frames are not parsed); undefined otherwise. */
+  /** 'http2' once the HTTP/2 connection preface went through (frame headers are then walked); undefined otherwise. */
   readonly protocol: 'http2' | undefined;
   readonly bytesSent: number;
   readonly bytesReceived: number;
@@ -59,6 +67,8 @@ export interface TcpFlow {
   /** Smoothed RTT summed over closed connections, microseconds, and their count. */
   readonly rttSumUs: number;
   readonly rttCount: number;
+  /** HTTP/2 streams opened on 'http2' connections (HEADERS frames with a new stream id). */
+  readonly http2Streams: number;
 }
 
 /** What one drain of the network sampler returns: everything since the previous drain. */

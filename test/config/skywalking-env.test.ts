@@ -22,6 +22,8 @@ describe('readSkyWalkingEnv', () => {
       ROVER_HOST_PROC_MAPPING: '/host/proc',
       ROVER_PROCESS_DISCOVERY_HEARTBEAT_PERIOD: '30s',
       ROVER_PROFILING_CONTINUOUS_TRIGGER_SILENCE_DURATION: '5m',
+      ROVER_PROFILING_TASK_NETWORK_TOPOLOGY_REPORT_INTERVAL: '3s',
+      ROVER_PROFILING_TASK_NETWORK_TOPOLOGY_METER_PREFIX: 'net_p',
     });
     expect(c).toEqual({
       addr: 'oap.skywalking:11800',
@@ -36,8 +38,15 @@ describe('readSkyWalkingEnv', () => {
       clusterName: 'east',
       nodeName: 'node-1',
       hostProcPath: '/host/proc',
-      periods: { ...defaultSkyWalkingPeriods, heartbeatMs: 30_000, continuousSilenceMs: 300_000 },
+      periods: { ...defaultSkyWalkingPeriods, heartbeatMs: 30_000, continuousSilenceMs: 300_000, networkReportMs: 3_000 },
+      networkMeterPrefix: 'net_p',
     });
+  });
+
+  it('refuses a meter prefix OAP could not match, naming the variable', () => {
+    expect(() => readSkyWalkingEnv({ ROVER_BACKEND_ADDR: 'a:1', MESHPROF_SKYWALKING_NETWORK_METER_PREFIX: 'rover-net' }))
+      .toThrow(/MESHPROF_SKYWALKING_NETWORK_METER_PREFIX.*rover_net_p/);
+    expect(readSkyWalkingEnv({ ROVER_BACKEND_ADDR: 'a:1' })?.networkMeterPrefix).toBe('rover_net_p');
   });
 
   it('lets meshprof names win over Rover names', () => {

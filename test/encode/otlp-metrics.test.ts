@@ -26,9 +26,10 @@ const report: NetworkReport = {
     { pid: 100, role: 'client', method: 'POST', statusCode: undefined, protocolVersion: '1.1', tls: false, server: { address: '10.0.0.2', port: 8080 }, path: undefined,
       count: 1, sum: 2, min: 2, max: 2, bucketCounts: buckets({ 10: 1 }) },
   ],
-  tcp: [{ tgid: 100, role: 'server', server: { address: '10.0.0.1', port: 443 }, clientAddress: '10.0.0.9', protocol: undefined, bytesSent: 5000, bytesReceived: 700, opened: 3, closed: 2, retransmits: 1, rttSumUs: 400, rttCount: 2 }],
+  tcp: [{ tgid: 100, role: 'server', server: { address: '10.0.0.1', port: 443 }, clientAddress: '10.0.0.9', protocol: undefined, bytesSent: 5000, bytesReceived: 700, opened: 3, closed: 2, retransmits: 1, rttSumUs: 400, rttCount: 2, http2Streams: 0 }],
   notable: [{ reason: 'slow', pid: 100, tid: 101, role: 'server', tls: true, method: 'GET', path: '/slow', statusCode: 200, startTimeNs: 1_700_000_000_100_000_000n, durationNs: 150_000_000,
-    local: { address: '10.0.0.1', port: 443 }, peer: { address: '10.0.0.9', port: 50123 } }],
+    local: { address: '10.0.0.1', port: 443 }, peer: { address: '10.0.0.9', port: 50123 },
+    stacks: [{ frames: ['burn', 'handle', 'main'], samples: 12 }, { frames: ['do_syscall_64', 'burn', 'handle', 'main'], samples: 1 }] }],
   slowThresholdNs: 100_000_000,
   processes: new Map([[100, { pid: 100, name: 'nginx', executablePath: '/usr/sbin/nginx', attributes: { 'k8s.pod.name': 'web-1' } }]]),
   drops: { response_without_request: 4 },
@@ -93,6 +94,7 @@ describe('OTLP logs of notable requests', () => {
       'meshprof.network.reason': 'slow', 'meshprof.network.side': 'server', 'http.request.method': 'GET', 'url.path': '/slow', 'url.scheme': 'https',
       'http.response.status_code': 200n, 'meshprof.http.duration': 0.15, 'server.address': '10.0.0.1', 'server.port': 443n,
       'client.address': '10.0.0.9', 'client.port': 50123n, 'thread.id': 101n,
+      'meshprof.http.stacks': 'main;handle;burn 12\nmain;handle;burn;do_syscall_64 1',
     });
     expect(encodeNotableLogsBinary({ ...report, notable: [] })).toBeUndefined();
   });

@@ -20,6 +20,8 @@ import {
   type ContinuousProfilingPolicyQuery,
   type ContinuousProfilingReport,
 } from '../../src/gen/skywalking/ebpf/profiling/Continuous_pb.js';
+import { MeterReportService, type MeterData, type MeterDataCollection } from '../../src/gen/skywalking/language-agent/Meter_pb.js';
+import { LogReportService, type LogData } from '../../src/gen/skywalking/logging/Logging_pb.js';
 import { freePort } from './free-port.js';
 
 export { freePort };
@@ -67,6 +69,8 @@ export interface FakeTask {
   startTime: number;
   updateTime: number;
   durationS: number;
+  /** ExtensionConfigJSON; '{}' unless set. */
+  extensionConfig?: string;
 }
 
 /** What the fake saw. */
@@ -79,6 +83,12 @@ export interface FakeOapRecord {
   policyQueries: ContinuousProfilingPolicyQuery[];
   continuousReports: ContinuousProfilingReport[];
   authHeaders: string[];
+  /** One entry per MeterReportService.collectBatch stream. */
+  meterBatches: MeterDataCollection[][];
+  /** One entry per MeterReportService.collect stream. */
+  meterStreams: MeterData[][];
+  /** One entry per LogReportService.collect stream. */
+  logStreams: LogData[][];
 }
 
 /** The fake server. */
@@ -103,7 +113,7 @@ function taskCommand(t: FakeTask): Command {
     TargetType: t.targetType,
     TaskStartTime: String(t.startTime),
     FixedTriggerDuration: String(t.durationS),
-    ExtensionConfigJSON: '{}',
+    ExtensionConfigJSON: t.extensionConfig ?? '{}',
   };
   return {
     $typeName: 'skywalking.v3.Command',
@@ -126,6 +136,9 @@ export async function startFakeOap(
     policyQueries: [],
     continuousReports: [],
     authHeaders: [],
+    meterBatches: [],
+    meterStreams: [],
+    logStreams: [],
   };
   const server = new grpc.Server();
   let continuousSeq = 0;
@@ -196,7 +209,23 @@ export async function startFakeOap(
       return { commands: [{ command: 'ContinuousProfilingReportTask', args: [{ key: 'TaskId', value: `cont-${continuousSeq}` }] }] };
     },
   });
-  for (const s of [process, profiling, continuous]) server.addService(s.def, s.impl);
+  const meters = definition(MeterReportService, {
+    collect: (msgs) => {
+      rec.meterStreams.push(msgs as MeterData[]);
+      return {};
+    },
+    collectBatch: (msgs) => {
+      rec.meterBatches.push(msgs as MeterDataCollection[]);
+      return {};
+    },
+  });
+  const logging = definition(LogReportService, {
+    collect: (msgs) => {
+      rec.logStreams.push(msgs as LogData[]);
+      return {};
+    },
+  });
+  for (const s of [process, profiling, continuous, meters, logging]) server.addService(s.def, s.impl);
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`127.0.0.1:${port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );

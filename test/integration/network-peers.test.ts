@@ -110,7 +110,7 @@ describe('network peers over a veth pair, a 1 MB header, HTTP/2', () => {
     expect(rows).toContainEqual(['GET', 200, 1]);
   });
 
-  it('marks HTTP/2 connections by their preface and counts their bytes, with no HTTP/1 exchange made up', async () => {
+  it('marks HTTP/2 connections by their preface, counts their bytes and their streams, with no HTTP/1 exchange made up', async () => {
     const h2server = spawn(process.execPath, ['-e', `const h = require('node:http2').createServer((q, s) => s.end('ok'));
 h.listen(0, '127.0.0.1', () => console.log(h.address().port))`], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
@@ -137,6 +137,10 @@ h.listen(0, '127.0.0.1', () => console.log(h.address().port))`], { stdio: ['igno
       // 20 requests' HEADERS and DATA frames went after the preface
       expect(h2srv[0]!.bytesReceived).toBeGreaterThan(20 * 9);
       expect(h2cli[0]!.bytesReceived).toBeGreaterThan(20 * 9);
+      // each request opened one stream, seen from both ends: the server reads the client's HEADERS, the client writes them
+      console.log(`h2 streams: server ${h2srv[0]!.http2Streams}, client ${h2cli[0]!.http2Streams}; drops ${JSON.stringify(view.drops)}`);
+      expect(h2srv[0]!.http2Streams).toBe(20);
+      expect(h2cli[0]!.http2Streams).toBe(20);
     } finally {
       h2server.kill('SIGKILL');
     }

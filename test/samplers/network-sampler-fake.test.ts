@@ -46,8 +46,8 @@ function fakeNetworkObject(): FakeNetworkObject {
   const maps = new Map<string, FakeMap>([
     ['control', fakeMap('control', 4, 8)],
     ['targets', fakeMap('targets', 4, 1)],
-    ['tcp0', fakeMap('tcp0', 44, 56)],
-    ['tcp1', fakeMap('tcp1', 44, 56)],
+    ['tcp0', fakeMap('tcp0', 44, 64)],
+    ['tcp1', fakeMap('tcp1', 44, 64)],
     ['drops', fakeMap('drops', 4, 16)], // two possible CPUs
   ]);
   const records: Buffer[] = [];
@@ -63,7 +63,8 @@ function fakeNetworkObject(): FakeNetworkObject {
       obj.uprobes.push(t);
       return link;
     },
-    ringBuffer: () => ({ poll: () => records.splice(0), fd: -1, close: () => undefined }),
+    // exchanges come through `events`; `request_stacks` stays empty here
+    ringBuffer: (n) => ({ poll: () => (n === 'events' ? records.splice(0) : []), fd: -1, close: () => undefined }),
     destroy: () => undefined,
   };
   return obj;
@@ -80,7 +81,7 @@ function tcpKey(tgid: number): Buffer {
 }
 
 function tcpValue(sent: number): Buffer {
-  const v = Buffer.alloc(56);
+  const v = Buffer.alloc(64);
   v.writeBigUInt64LE(BigInt(sent), 0);
   v.writeBigUInt64LE(1n, 16);
   return v;

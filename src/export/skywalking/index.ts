@@ -7,3 +7,4 @@ export type { ProcessSource, ReportedProcess } from './process-reporter.js';
 export { createProcfsProcessSource } from './procfs-process-source.js';
 export { defaultEntityRules, resolveProcessEntity } from './process-entity.js';
 export type { EntityRules, ProcessEntity } from './process-entity.js';
+export type { HttpExchangeSource, WatchedExchange } from './continuous-profiler.js';

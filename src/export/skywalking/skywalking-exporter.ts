@@ -17,9 +17,12 @@ import { createExportMetrics, type ExportMetrics } from '../export-metrics.js';
 import type { QueueLimits } from '../bounded-queue.js';
 import type { RetryOptions } from '../retrying-transport.js';
 import { createTaskPoller } from './task-poller.js';
-import { createContinuousProfiler } from './continuous-profiler.js';
+import { createContinuousProfiler, type HttpExchangeSource } from './continuous-profiler.js';
 import { createProcessMetricsReader } from './process-metrics.js';
 import { silentLogger, type Logger } from '../../log/logger.js';
+import { MeterReportService } from '../../gen/skywalking/language-agent/Meter_pb.js';
+import { LogReportService } from '../../gen/skywalking/logging/Logging_pb.js';
+import { ROVER_NETWORK_METER_PREFIX, type LogDataInit, type RoverNetworkOutput, type RoverProcess } from './rover-network.js';
 
 /** Runs the tasks OAP hands out (the controller's, which owns the samplers). */
 export interface ProfilingTaskScheduler {
@@ -48,13 +51,19 @@ export interface TaskSchedulerParts {
   readonly send: (data: TaskProfilingData) => void;
   readonly logger: Logger;
   readonly flushMs: number;
+  /** OAP's process of a process id, for NETWORK tasks' labels. */
+  readonly processOf: (processId: string) => RoverProcess | undefined;
+  /** Sends a NETWORK task's interval: meters through collectBatch, sampled requests through LogReportService, one stream per service. */
+  readonly sendNetwork: (data: RoverNetworkOutput) => Promise<void>;
+  readonly networkReportMs: number;
+  readonly networkMeterPrefix: string;
 }
 
 /** What the controller passes in. */
 export interface SkyWalkingExporterOptions {
   /** Usually readSkyWalkingEnv()'s result; only addr is required. */
   readonly config: Pick<SkyWalkingEnvConfig, 'addr'> &
-    Partial<Pick<SkyWalkingEnvConfig, 'tls' | 'authentication' | 'clusterName' | 'hostProcPath'>> & {
+    Partial<Pick<SkyWalkingEnvConfig, 'tls' | 'authentication' | 'clusterName' | 'hostProcPath' | 'networkMeterPrefix'>> & {
       readonly periods?: Partial<SkyWalkingPeriods> | undefined;
     };
   readonly source: ProcessSource;
@@ -78,6 +87,8 @@ export interface SkyWalkingExporterOptions {
   readonly rules?: EntityRules | undefined;
   /** Continuous profiling on (default) or off. */
   readonly continuous?: boolean | undefined;
+  /** Feeds continuous HTTP_ERROR_RATE / HTTP_AVG_RESPONSE_TIME policies (the agent's network sampler). */
+  readonly httpExchanges?: HttpExchangeSource | undefined;
   /** How often policies are re-queried; defaults to the task query interval. */
   readonly policyQueryMs?: number | undefined;
   readonly reconnectBackoffMs?: { readonly initial: number; readonly max: number } | undefined;
@@ -135,7 +146,28 @@ export function createSkyWalkingExporter(options: SkyWalkingExporterOptions): Sk
     retry: options.export?.retry,
     queue: options.export?.queue,
   });
-  const runner = options.tasks({ resolvePid, send: (d) => data.export([d]), logger, flushMs: periods.flushMs });
+  const sendNetwork = async (out: RoverNetworkOutput): Promise<void> => {
+    if (out.meters.length > 0) await connection.clientStream(MeterReportService.method.collectBatch, out.meters);
+    const byService = new Map<string, LogDataInit[]>();
+    for (const l of out.logs) {
+      const key = l.service ?? '';
+      byService.set(key, [...(byService.get(key) ?? []), l]);
+    }
+    for (const logs of byService.values()) await connection.clientStream(LogReportService.method.collect, logs);
+  };
+  const runner = options.tasks({
+    resolvePid,
+    send: (d) => data.export([d]),
+    logger,
+    flushMs: periods.flushMs,
+    processOf: (id) => {
+      const p = reporter.byProcessId(id);
+      return p === undefined ? undefined : { processId: id, entity: p.entity };
+    },
+    sendNetwork,
+    networkReportMs: periods.networkReportMs,
+    networkMeterPrefix: options.config.networkMeterPrefix ?? ROVER_NETWORK_METER_PREFIX,
+  });
   const poller = createTaskPoller({
     connection,
     agentId,
@@ -149,6 +181,7 @@ export function createSkyWalkingExporter(options: SkyWalkingExporterOptions): Sk
       ? undefined
       : createContinuousProfiler({
           connection,
+          http: options.httpExchanges,
           processes: reporter.processes,
           metrics: createProcessMetricsReader(options.config.hostProcPath ?? '/proc'),
           run: runner.run,

@@ -4,7 +4,7 @@
  */
 import type { Command } from '../../gen/skywalking/common/Command_pb.js';
 
-/** What a task profiles. NETWORK is parsed so it can be refused by name. */
+/** What a task profiles. */
 export type ProfilingTargetType = 'ON_CPU' | 'OFF_CPU' | 'NETWORK';
 
 /** A parsed profiling task; times are Unix milliseconds. */
@@ -18,6 +18,21 @@ export interface ProfilingTask {
   readonly targetType: ProfilingTargetType;
   /** How long to profile once started (FixedTriggerDuration, sent in seconds). */
   readonly durationMs: number;
+  /** NETWORK tasks' sampling rules (ExtensionConfigJSON's NetworkSamplings); empty when none. */
+  readonly networkSamplings: readonly NetworkSamplingRule[];
+}
+
+/**
+ * Which requests of a NETWORK task are sampled one by one, as Rover reads
+ * ExtensionConfigJSON: a rule with no URIRegex is the default; the last
+ * matching URIRegex wins.
+ */
+export interface NetworkSamplingRule {
+  readonly uriRegex: RegExp | undefined;
+  /** Requests at least this long, milliseconds; undefined samples none for slowness. */
+  readonly minDurationMs: number | undefined;
+  readonly when4xx: boolean;
+  readonly when5xx: boolean;
 }
 
 /** The command name OAP uses for profiling tasks. */
@@ -39,6 +54,36 @@ function integer(command: Command, key: string): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || !/^-?\d+$/.test(raw.trim())) throw new Error(`parsing profiling task: ${key} "${raw}" is not an integer`);
   return n;
+}
+
+/** The NetworkSamplings of ExtensionConfigJSON (absent or '{}' gives none). */
+export function parseNetworkSamplings(json: string | undefined): NetworkSamplingRule[] {
+  if (json === undefined || json.trim() === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (err) {
+    throw new Error(`parsing profiling task: ExtensionConfigJSON is not JSON: ${(err as Error).message}`);
+  }
+  const list = (parsed as { NetworkSamplings?: unknown } | null)?.NetworkSamplings;
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) throw new Error('parsing profiling task: ExtensionConfigJSON NetworkSamplings is not a list');
+  return list.map((raw: unknown, i): NetworkSamplingRule => {
+    const r = (raw ?? {}) as Record<string, unknown>;
+    let uriRegex: RegExp | undefined;
+    if (typeof r.URIRegex === 'string') {
+      try {
+        uriRegex = new RegExp(r.URIRegex);
+      } catch (err) {
+        throw new Error(`parsing profiling task: NetworkSamplings[${i}].URIRegex: ${(err as Error).message}`);
+      }
+    }
+    const min = r.MinDuration;
+    if (min !== undefined && min !== null && (typeof min !== 'number' || !Number.isFinite(min))) {
+      throw new Error(`parsing profiling task: NetworkSamplings[${i}].MinDuration is not a number`);
+    }
+    return { uriRegex, minDurationMs: typeof min === 'number' ? min : undefined, when4xx: r.When4xx === true, when5xx: r.When5xx === true };
+  });
 }
 
 /** Parses one task command; throws "parsing profiling task: ..." on anything malformed. */
@@ -65,5 +110,6 @@ export function parseProfilingTaskCommand(command: Command): ProfilingTask {
     triggerType,
     targetType,
     durationMs: integer(command, 'FixedTriggerDuration') * 1_000,
+    networkSamplings: targetType === 'NETWORK' ? parseNetworkSamplings(commandArg(command, 'ExtensionConfigJSON')) : [],
   };
 }

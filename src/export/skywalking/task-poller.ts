@@ -58,7 +58,7 @@ export function createTaskPoller(options: TaskPollerOptions): TaskPoller {
         continue;
       }
       // A task for processes not registered yet is asked for again later.
-      if (task.targetType !== 'NETWORK' && !options.knowsProcesses(task)) {
+      if (!options.knowsProcesses(task)) {
         options.logger.debug(`skywalking: profiling task ${task.taskId} names unknown processes, retrying later`);
         deferred = Math.min(deferred, task.updateTime);
         continue;

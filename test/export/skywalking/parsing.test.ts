@@ -35,6 +35,7 @@ describe('profiling task commands', () => {
       triggerType: 'FIXED_TIME',
       targetType: 'OFF_CPU',
       durationMs: 60_000,
+      networkSamplings: [],
     });
   });
   it('rejects malformed tasks with the argument name', () => {

@@ -181,10 +181,10 @@ describe('skywalking exporter against a test OAP', () => {
     expect(offValues).toEqual([[['do_nanosleep', 5, 5_000_000_000n]], [['do_nanosleep', 2, 1_000_000_000n]]]);
   });
 
-  it('skips ended tasks, refuses network tasks by name, and advances TaskUpdateTime', async () => {
+  it('skips ended tasks, refuses network tasks when the agent runs none, and advances TaskUpdateTime', async () => {
     expect(groupsOf(oap.record.streams, 't-old')).toHaveLength(0);
     expect(samplers.created).toHaveLength(2);
-    expect(log.lines.some((l) => l.includes('network profiling is not supported yet') && l.includes('t-net'))).toBe(true);
+    expect(log.lines.some((l) => l.includes('network profiling is not enabled in this agent') && l.includes('t-net'))).toBe(true);
     const last = oap.record.taskQueries[oap.record.taskQueries.length - 1]!;
     expect(last.latestUpdateTime).toBe(1002n);
     expect(last.roverInstanceId).toBe(exporter.agentId);
