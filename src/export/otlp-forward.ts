@@ -8,7 +8,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import type { ExportProfilesServiceRequest } from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
 import { ExportProfilesServiceRequestSchema } from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
 import type { ReceivedProfiles } from '../receive/received-profiles.js';
-import { mergeOtlpRequests } from './otlp-merge.js';
+import { encodeMergedOtlpRequests } from './otlp-merge.js';
 import type { ItemSerializer, SerializedRequest } from './queued-exporter.js';
 
 const samplesIn = (r: ExportProfilesServiceRequest['resourceProfiles']): number =>
@@ -26,13 +26,13 @@ export function createOtlpForwardSerializer(maxBytes: number): ItemSerializer<Re
       let group: { request: ExportProfilesServiceRequest; bytes: Uint8Array | undefined; samples: number }[] = [];
       let groupBytes = 0;
       const alone = (g: (typeof group)[number]): void => {
-        const bytes = g.bytes ?? toBinary(ExportProfilesServiceRequestSchema, g.request);
+        const bytes = g.bytes ?? encodeMergedOtlpRequests([g.request]);
         if (bytes.length <= maxBytes) requests.push({ bytes, samples: g.samples });
         else tooLargeSamples += splitByResource(g.request, maxBytes, requests);
       };
       const close = (): void => {
         if (group.length > 1) {
-          const bytes = toBinary(ExportProfilesServiceRequestSchema, mergeOtlpRequests(group.map((g) => g.request)));
+          const bytes = encodeMergedOtlpRequests(group.map((g) => g.request));
           // Merging only removes duplicates; should it still not fit, each goes alone.
           if (bytes.length <= maxBytes) requests.push({ bytes, samples: group.reduce((n, g) => n + g.samples, 0) });
           else group.forEach(alone);

@@ -19,6 +19,7 @@ import {
 import { PushRequestSchema } from '../gen/pyroscope/push/v1/push_pb.js';
 import type { TokenCheck } from './bearer-token.js';
 import { otlpJsonToProtoJson } from './otlp-json-input.js';
+import { decodeExportProfilesRequest } from './otlp-decode.js';
 import { InvalidRequestError } from './otlp-validation.js';
 import type { ReceiverServer } from './otlp-grpc-receiver.js';
 import type { PprofSeries } from './pprof-input.js';
@@ -79,7 +80,7 @@ export async function startHttpReceiver(config: ReceiverConfig & { readonly http
     try {
       request = isJson(type)
         ? fromJson(ExportProfilesServiceRequestSchema, otlpJsonToProtoJson(JSON.parse(body.toString('utf8')) as JsonValue), { ignoreUnknownFields: true })
-        : fromBinary(ExportProfilesServiceRequestSchema, body);
+        : decodeExportProfilesRequest(body);
     } catch (err) {
       throw new Refusal(400, 'malformed', `decoding ExportProfilesServiceRequest: ${(err as Error).message}`);
     }

@@ -5,14 +5,12 @@
  * the intake's.
  */
 import { readFileSync } from 'node:fs';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import type { ReceiverConfig, ListenAddress } from '../config/receiver-env.js';
-import {
-  ExportProfilesServiceRequestSchema,
-  ExportProfilesServiceResponseSchema,
-} from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
+import { ExportProfilesServiceResponseSchema } from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
 import type { TokenCheck } from './bearer-token.js';
+import { decodeExportProfilesRequest } from './otlp-decode.js';
 import { InvalidRequestError } from './otlp-validation.js';
 import type { ProfileIntake } from './profile-intake.js';
 import type { ReceiverMetrics } from './receiver-metrics.js';
@@ -38,6 +36,7 @@ export interface GrpcReceiverDeps {
 
 const protocol = 'otlp-grpc';
 const pass = (b: Buffer): Buffer => b;
+const EMPTY_RESPONSE = Buffer.alloc(0);
 
 /** Starts the server on config.grpc. */
 export async function startOtlpGrpcReceiver(config: ReceiverConfig & { readonly grpc: ListenAddress }, deps: GrpcReceiverDeps): Promise<ReceiverServer> {
@@ -76,17 +75,17 @@ export async function startOtlpGrpcReceiver(config: ReceiverConfig & { readonly 
       }
       let request;
       try {
-        request = fromBinary(ExportProfilesServiceRequestSchema, call.request);
+        request = decodeExportProfilesRequest(call.request);
       } catch (err) {
         metrics.recordRejected(protocol, 'malformed');
         return fail(callback, grpc.status.INVALID_ARGUMENT, `decoding ExportProfilesServiceRequest: ${(err as Error).message}`);
       }
       try {
         const outcome = intake.acceptOtlp(protocol, request, call.request.length);
-        const response = create(ExportProfilesServiceResponseSchema, outcome.rejectedProfiles > 0
-          ? { partialSuccess: { rejectedProfiles: BigInt(outcome.rejectedProfiles), errorMessage: outcome.errorMessage } }
-          : {});
-        callback(null, Buffer.from(toBinary(ExportProfilesServiceResponseSchema, response)));
+        // Full success is the empty message: zero bytes.
+        callback(null, outcome.rejectedProfiles === 0 ? EMPTY_RESPONSE : Buffer.from(toBinary(ExportProfilesServiceResponseSchema, create(ExportProfilesServiceResponseSchema, {
+          partialSuccess: { rejectedProfiles: BigInt(outcome.rejectedProfiles), errorMessage: outcome.errorMessage },
+        }))));
       } catch (err) {
         if (err instanceof InvalidRequestError) return fail(callback, grpc.status.INVALID_ARGUMENT, err.message);
         metrics.recordRejected(protocol, 'internal');
