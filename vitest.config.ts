@@ -58,6 +58,7 @@ const unit = [
   'test/process/proc-maps.test.ts',
   'test/receive/receive-units.test.ts',
   'test/receive/otlp-codec.test.ts',
+  'test/receive/load-shedder.test.ts',
   'test/profile/network-aggregator.test.ts',
   'test/profile/profile-diff.test.ts',
   'test/process/process-tracking.test.ts',

@@ -18,6 +18,8 @@ import {
 } from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
 import { PushRequestSchema } from '../gen/pyroscope/push/v1/push_pb.js';
 import type { TokenCheck } from './bearer-token.js';
+import type { LoadShedder } from './load-shedder.js';
+import { retryAfterSeconds, retryStatus } from './retry-hint.js';
 import { otlpJsonToProtoJson } from './otlp-json-input.js';
 import { decodeExportProfilesRequest } from './otlp-decode.js';
 import { InvalidRequestError } from './otlp-validation.js';
@@ -40,6 +42,7 @@ export interface HttpReceiverDeps {
   readonly intake: ProfileIntake;
   readonly metrics: ReceiverMetrics;
   readonly checkToken: TokenCheck;
+  readonly shedder: LoadShedder;
   readonly log: Logger;
 }
 
@@ -50,7 +53,7 @@ class Refusal extends Error {
   }
 }
 
-type Answer = { status: number; contentType: string; body: Uint8Array | string };
+type Answer = { status: number; contentType: string; body: Uint8Array | string; headers?: Record<string, string> };
 
 const mediaType = (req: http.IncomingMessage): string => String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 const isJson = (type: string): boolean => type === 'application/json';
@@ -69,7 +72,7 @@ function authorized(req: http.IncomingMessage, checkToken: TokenCheck): boolean 
 
 /** Starts the server on config.http. */
 export async function startHttpReceiver(config: ReceiverConfig & { readonly http: ListenAddress }, deps: HttpReceiverDeps): Promise<ReceiverServer> {
-  const { intake, metrics, checkToken, log, } = deps;
+  const { intake, metrics, checkToken, shedder, log } = deps;
   const { maxBytes } = config;
 
   const otlp = async (req: http.IncomingMessage): Promise<Answer> => {
@@ -163,11 +166,25 @@ export async function startHttpReceiver(config: ReceiverConfig & { readonly http
     return { status, contentType: 'text/plain', body: `${message}\n` };
   };
 
+  /** 429 with Retry-After; for OTLP also google.rpc.Status with RetryInfo, as OTLP/HTTP exporters read it. */
+  const overloadAnswer = (route: string, req: http.IncomingMessage, retryAfterMs: number): Answer => {
+    const message = `the receiver is overloaded: retry after ${retryAfterMs} ms`;
+    const headers = { 'Retry-After': retryAfterSeconds(retryAfterMs) };
+    if (route === OTLP_PROFILES_HTTP_PATH && !isJson(mediaType(req))) {
+      return { status: 429, contentType: 'application/x-protobuf', body: retryStatus(8, message, retryAfterMs), headers };
+    }
+    if (route === OTLP_PROFILES_HTTP_PATH) {
+      return { status: 429, contentType: 'application/json', body: toJsonString(StatusSchema, create(StatusSchema, { code: 8, message })), headers };
+    }
+    if (route === PYROSCOPE_CONNECT_PUSH_PATH) return { status: 429, contentType: 'application/json', body: JSON.stringify({ code: 'resource_exhausted', message }), headers };
+    return { status: 429, contentType: 'text/plain', body: `${message}\n`, headers };
+  };
+
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://receiver');
     const route = routes[url.pathname];
     const send = (a: Answer, close = false): void => {
-      res.writeHead(a.status, { 'Content-Type': a.contentType, ...(close ? { Connection: 'close' } : {}) });
+      res.writeHead(a.status, { 'Content-Type': a.contentType, ...a.headers, ...(close ? { Connection: 'close' } : {}) });
       res.end(typeof a.body === 'string' ? a.body : Buffer.from(a.body));
     };
     if (route === undefined || req.method !== 'POST') {
@@ -182,6 +199,15 @@ export async function startHttpReceiver(config: ReceiverConfig & { readonly http
     };
     if (!authorized(req, checkToken)) {
       refuse(new Refusal(401, 'unauthenticated', 'missing or wrong bearer token'));
+      return;
+    }
+    // A body announced over the limit gets its own answer (413) below, overloaded or not.
+    const refused = Number(req.headers['content-length'] ?? 0) > maxBytes ? undefined : shedder.admit();
+    if (refused !== undefined) {
+      metrics.recordRejected(route.protocol, refused.reason);
+      // Read and thrown away, not parsed: the connection stays usable for the retry.
+      req.resume();
+      send(overloadAnswer(url.pathname, req, refused.retryAfterMs));
       return;
     }
     route.handle(req, url).then(send, (err: unknown) => {

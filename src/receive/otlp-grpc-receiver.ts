@@ -10,6 +10,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { ReceiverConfig, ListenAddress } from '../config/receiver-env.js';
 import { ExportProfilesServiceResponseSchema } from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
 import type { TokenCheck } from './bearer-token.js';
+import type { LoadShedder } from './load-shedder.js';
+import { retryTrailer } from './retry-hint.js';
 import { decodeExportProfilesRequest } from './otlp-decode.js';
 import { InvalidRequestError } from './otlp-validation.js';
 import type { ProfileIntake } from './profile-intake.js';
@@ -31,6 +33,7 @@ export interface GrpcReceiverDeps {
   readonly intake: ProfileIntake;
   readonly metrics: ReceiverMetrics;
   readonly checkToken: TokenCheck;
+  readonly shedder: LoadShedder;
   readonly log: Logger;
 }
 
@@ -40,7 +43,7 @@ const EMPTY_RESPONSE = Buffer.alloc(0);
 
 /** Starts the server on config.grpc. */
 export async function startOtlpGrpcReceiver(config: ReceiverConfig & { readonly grpc: ListenAddress }, deps: GrpcReceiverDeps): Promise<ReceiverServer> {
-  const { intake, metrics, checkToken, log } = deps;
+  const { intake, metrics, checkToken, shedder, log } = deps;
   // grpc-js ends a call over the size limit (as sent or as inflated) itself, before any
   // interceptor or handler sees a message or a status: such a call is seen only ending.
   // A client that cancels before its message arrives is counted the same way.
@@ -72,6 +75,12 @@ export async function startOtlpGrpcReceiver(config: ReceiverConfig & { readonly 
       if (!checkToken(typeof auth === 'string' ? auth : auth?.toString('utf8'))) {
         metrics.recordRejected(protocol, 'unauthenticated');
         return fail(callback, grpc.status.UNAUTHENTICATED, 'missing or wrong bearer token');
+      }
+      const refused = shedder.admit();
+      if (refused !== undefined) {
+        metrics.recordRejected(protocol, refused.reason);
+        const details = `the receiver is overloaded: retry after ${refused.retryAfterMs} ms`;
+        return callback({ code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: retryTrailer(grpc.status.RESOURCE_EXHAUSTED, details, refused.retryAfterMs) });
       }
       let request;
       try {
