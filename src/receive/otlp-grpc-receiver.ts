@@ -11,7 +11,7 @@ import type { ReceiverConfig, ListenAddress } from '../config/receiver-env.js';
 import { ExportProfilesServiceResponseSchema } from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
 import type { TokenCheck } from './bearer-token.js';
 import type { LoadShedder } from './load-shedder.js';
-import { retryTrailer } from './retry-hint.js';
+import { createRetryTrailers } from './retry-hint.js';
 import { decodeExportProfilesRequest } from './otlp-decode.js';
 import { InvalidRequestError } from './otlp-validation.js';
 import type { ProfileIntake } from './profile-intake.js';
@@ -44,6 +44,7 @@ const EMPTY_RESPONSE = Buffer.alloc(0);
 /** Starts the server on config.grpc. */
 export async function startOtlpGrpcReceiver(config: ReceiverConfig & { readonly grpc: ListenAddress }, deps: GrpcReceiverDeps): Promise<ReceiverServer> {
   const { intake, metrics, checkToken, shedder, log } = deps;
+  const retryTrailer = createRetryTrailers();
   // grpc-js ends a call over the size limit (as sent or as inflated) itself, before any
   // interceptor or handler sees a message or a status: such a call is seen only ending.
   // A client that cancels before its message arrives is counted the same way.

@@ -17,11 +17,16 @@ export function retryStatus(code: number, message: string, retryAfterMs: number)
   }));
 }
 
-/** Trailers of a gRPC refusal carrying the retry hint. */
-export function retryTrailer(code: grpc.status, message: string, retryAfterMs: number): grpc.Metadata {
-  const m = new grpc.Metadata();
-  m.set('grpc-status-details-bin', Buffer.from(retryStatus(code, message, retryAfterMs)));
-  return m;
+/** Trailers of a gRPC refusal carrying the retry hint; the status is encoded once per distinct refusal, as under overload every refusal is the same. */
+export function createRetryTrailers(): (code: grpc.status, message: string, retryAfterMs: number) => grpc.Metadata {
+  let last: { key: string; bytes: Buffer } | undefined;
+  return (code, message, retryAfterMs) => {
+    const key = `${code}\0${retryAfterMs}\0${message}`;
+    if (last?.key !== key) last = { key, bytes: Buffer.from(retryStatus(code, message, retryAfterMs)) };
+    const m = new grpc.Metadata();
+    m.set('grpc-status-details-bin', last.bytes);
+    return m;
+  };
 }
 
 /** Retry-After in whole seconds, rounded up. */
