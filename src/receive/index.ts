@@ -9,7 +9,7 @@ export { InvalidRequestError, validateOtlpRequest, type ValidatedRequest } from 
 export { pprofSeriesToOtlp, type PprofSeries } from './pprof-input.js';
 export { createProfileIntake, type IntakeOutcome, type ProfileIntake } from './profile-intake.js';
 export { startProfileReceiver, type ProfileReceiver, type ProfileReceiverDeps } from './profile-receiver.js';
-export { profileTypeName } from './profile-type-name.js';
+export { profileTypeName } from '../profile/pyroscope-names.js';
 export { createReceivedAccumulator, type ReceivedAccumulator } from './received-accumulator.js';
 export { receivedProfiles, type ReceivedProfile, type ReceivedProfiles, type ReceivedProtocol } from './received-profiles.js';
 export { createReceiverMetrics, type ReceiverMetrics, type RejectReason } from './receiver-metrics.js';
