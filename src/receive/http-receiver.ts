@@ -75,19 +75,31 @@ export async function startHttpReceiver(config: ReceiverConfig & { readonly http
   const { intake, metrics, checkToken, shedder, log } = deps;
   const { maxBytes } = config;
 
+  /** Runs the receiver's synchronous part of a request, telling the shedder how long it took. */
+  const timed = <T>(fn: () => T): T => {
+    const started = performance.now();
+    try {
+      return fn();
+    } finally {
+      shedder.spent(performance.now() - started);
+    }
+  };
+
   const otlp = async (req: http.IncomingMessage): Promise<Answer> => {
     const type = mediaType(req);
     if (!isJson(type) && !isProto(type)) throw new Refusal(415, 'unsupported_media_type', `Content-Type ${type || '(none)'} is not supported: send application/x-protobuf or application/json`);
     const body = await readRequestBody(req, maxBytes);
-    let request;
-    try {
-      request = isJson(type)
-        ? fromJson(ExportProfilesServiceRequestSchema, otlpJsonToProtoJson(JSON.parse(body.toString('utf8')) as JsonValue), { ignoreUnknownFields: true })
-        : decodeExportProfilesRequest(body);
-    } catch (err) {
-      throw new Refusal(400, 'malformed', `decoding ExportProfilesServiceRequest: ${(err as Error).message}`);
-    }
-    const outcome = intake.acceptOtlp('otlp-http', request, isJson(type) ? undefined : body.length);
+    const outcome = timed(() => {
+      let request;
+      try {
+        request = isJson(type)
+          ? fromJson(ExportProfilesServiceRequestSchema, otlpJsonToProtoJson(JSON.parse(body.toString('utf8')) as JsonValue), { ignoreUnknownFields: true })
+          : decodeExportProfilesRequest(body);
+      } catch (err) {
+        throw new Refusal(400, 'malformed', `decoding ExportProfilesServiceRequest: ${(err as Error).message}`);
+      }
+      return intake.acceptOtlp('otlp-http', request, isJson(type) ? undefined : body.length);
+    });
     const response = create(ExportProfilesServiceResponseSchema, outcome.rejectedProfiles > 0
       ? { partialSuccess: { rejectedProfiles: BigInt(outcome.rejectedProfiles), errorMessage: outcome.errorMessage } }
       : {});
@@ -121,7 +133,8 @@ export async function startHttpReceiver(config: ReceiverConfig & { readonly http
     } else {
       throw new Refusal(415, 'unsupported_media_type', `format ${format ?? 'folded (the default)'} is not supported: send pprof (format=pprof, or a multipart field named profile)`);
     }
-    intake.acceptPprof('pyroscope-ingest', [{ labels, pprof: await pprofBytes(pprof) }]);
+    const bytes = await pprofBytes(pprof);
+    timed(() => intake.acceptPprof('pyroscope-ingest', [{ labels, pprof: bytes }]));
     return { status: 200, contentType: 'text/plain', body: '' };
   };
 
@@ -141,7 +154,7 @@ export async function startHttpReceiver(config: ReceiverConfig & { readonly http
     for (const s of request.series) {
       for (const sample of s.samples) series.push({ labels: s.labels, pprof: await pprofBytes(sample.rawProfile) });
     }
-    intake.acceptPprof('pyroscope-push', series);
+    timed(() => intake.acceptPprof('pyroscope-push', series));
     return { status: 200, contentType: isJson(type) ? 'application/json' : 'application/proto', body: isJson(type) ? '{}' : new Uint8Array() };
   };
 

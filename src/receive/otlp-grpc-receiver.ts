@@ -68,6 +68,28 @@ export async function startOtlpGrpcReceiver(config: ReceiverConfig & { readonly 
     interceptors: [countLimits],
   });
   const fail = (callback: grpc.sendUnaryData<Buffer>, code: grpc.status, details: string): void => callback({ code, details });
+  /** Decodes, validates and hands on one admitted request. */
+  const handle = (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void => {
+    let request;
+    try {
+      request = decodeExportProfilesRequest(call.request);
+    } catch (err) {
+      metrics.recordRejected(protocol, 'malformed');
+      return fail(callback, grpc.status.INVALID_ARGUMENT, `decoding ExportProfilesServiceRequest: ${(err as Error).message}`);
+    }
+    try {
+      const outcome = intake.acceptOtlp(protocol, request, call.request.length);
+      // Full success is the empty message: zero bytes.
+      callback(null, outcome.rejectedProfiles === 0 ? EMPTY_RESPONSE : Buffer.from(toBinary(ExportProfilesServiceResponseSchema, create(ExportProfilesServiceResponseSchema, {
+        partialSuccess: { rejectedProfiles: BigInt(outcome.rejectedProfiles), errorMessage: outcome.errorMessage },
+      }))));
+    } catch (err) {
+      if (err instanceof InvalidRequestError) return fail(callback, grpc.status.INVALID_ARGUMENT, err.message);
+      metrics.recordRejected(protocol, 'internal');
+      log.error({ err: String(err) }, 'receiving OTLP profiles over gRPC');
+      fail(callback, grpc.status.INTERNAL, 'internal error');
+    }
+  };
   server.addService({
     Export: { path: OTLP_PROFILES_EXPORT_PATH, requestStream: false, responseStream: false, requestSerialize: pass, requestDeserialize: pass, responseSerialize: pass, responseDeserialize: pass },
   }, {
@@ -83,24 +105,11 @@ export async function startOtlpGrpcReceiver(config: ReceiverConfig & { readonly 
         const details = `the receiver is overloaded: retry after ${refused.retryAfterMs} ms`;
         return callback({ code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: retryTrailer(grpc.status.RESOURCE_EXHAUSTED, details, refused.retryAfterMs) });
       }
-      let request;
+      const started = performance.now();
       try {
-        request = decodeExportProfilesRequest(call.request);
-      } catch (err) {
-        metrics.recordRejected(protocol, 'malformed');
-        return fail(callback, grpc.status.INVALID_ARGUMENT, `decoding ExportProfilesServiceRequest: ${(err as Error).message}`);
-      }
-      try {
-        const outcome = intake.acceptOtlp(protocol, request, call.request.length);
-        // Full success is the empty message: zero bytes.
-        callback(null, outcome.rejectedProfiles === 0 ? EMPTY_RESPONSE : Buffer.from(toBinary(ExportProfilesServiceResponseSchema, create(ExportProfilesServiceResponseSchema, {
-          partialSuccess: { rejectedProfiles: BigInt(outcome.rejectedProfiles), errorMessage: outcome.errorMessage },
-        }))));
-      } catch (err) {
-        if (err instanceof InvalidRequestError) return fail(callback, grpc.status.INVALID_ARGUMENT, err.message);
-        metrics.recordRejected(protocol, 'internal');
-        log.error({ err: String(err) }, 'receiving OTLP profiles over gRPC');
-        fail(callback, grpc.status.INTERNAL, 'internal error');
+        handle(call, callback);
+      } finally {
+        shedder.spent(performance.now() - started);
       }
     },
   });

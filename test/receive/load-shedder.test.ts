@@ -10,7 +10,7 @@ describe('createLoadShedder', () => {
 
   it('takes everything until the loop has been busy three windows in a row, then sheds a growing share with a retry hint', () => {
     let u = 0.95;
-    const s = createLoadShedder({ utilization: () => u, windowMs: 100, retryAfterMs: 2000 });
+    const s = createLoadShedder({ utilization: () => u, windowMs: 100, retryAfterMs: 2000, minReceiverShare: 0 });
     vi.advanceTimersByTime(200);
     expect(taken(s, 100)).toBe(100);
     vi.advanceTimersByTime(100);
@@ -34,7 +34,7 @@ describe('createLoadShedder', () => {
 
   it('sheds nothing for a burst shorter than three windows', () => {
     const script = [1, 1, 0.1, 1, 1, 0.1, 1, 1];
-    const s = createLoadShedder({ utilization: () => script.shift() ?? 0, windowMs: 100 });
+    const s = createLoadShedder({ utilization: () => script.shift() ?? 0, windowMs: 100, minReceiverShare: 0 });
     vi.advanceTimersByTime(800);
     expect(s.admittedShare()).toBe(1);
     expect(taken(s, 50)).toBe(50);
@@ -43,7 +43,7 @@ describe('createLoadShedder', () => {
 
   it('measures the real event loop by default: a loop kept busy is shed', () => {
     vi.useRealTimers();
-    const s = createLoadShedder({ windowMs: 10, busyWindows: 1, maxUtilization: 0.5 });
+    const s = createLoadShedder({ windowMs: 10, busyWindows: 1, maxUtilization: 0.5, minReceiverShare: 0 });
     return new Promise<void>((resolve) => {
       const spin = setInterval(() => {
         const end = performance.now() + 15;
@@ -55,5 +55,17 @@ describe('createLoadShedder', () => {
         }
       }, 1);
     });
+  });
+
+  it('sheds nothing while the loop is saturated by work other than the receiver\'s', () => {
+    let now = 0;
+    const s = createLoadShedder({ utilization: () => 1, windowMs: 100, now: () => now });
+    // The agent's own work fills the loop; the receiver handles a request now and then (1 ms a window).
+    for (let i = 0; i < 10; i++) { now += 100; s.spent(1); vi.advanceTimersByTime(100); }
+    expect(s.admittedShare()).toBe(1);
+    // The receiver's handling takes half of each window: its own overload, shed.
+    for (let i = 0; i < 4; i++) { now += 100; s.spent(50); vi.advanceTimersByTime(100); }
+    expect(s.admittedShare()).toBeLessThan(1);
+    s.close();
   });
 });

@@ -361,10 +361,10 @@ describe('profile receiver', () => {
   });
 
   it('sheds load while its event loop is saturated: RESOURCE_EXHAUSTED and 429 with a retry hint, counted, and takes requests again after', async () => {
-    const r = await rig({}, { maxUtilization: 0.5, windowMs: 20, busyWindows: 2, retryAfterMs: 1500 });
+    const r = await rig({}, { maxUtilization: 0.5, minReceiverShare: 0, windowMs: 20, busyWindows: 2, retryAfterMs: 1500 });
     const bytes = toBinary(ExportProfilesServiceRequestSchema, producerRequest());
     const url = `http://${r.receiver.httpAddress}/v1development/profiles`;
-    // Busy 40 ms of every 50: the loop is saturated however loaded the machine is.
+    // Busy 40 ms of every 50: the loop is saturated however loaded the machine is (counted as the receiver's: minReceiverShare 0).
     const spin = setInterval(() => { const end = performance.now() + 40; while (performance.now() < end); }, 50);
     let grpcRefusal: grpc.ServiceError | undefined;
     let httpRefusal: Response | undefined;
