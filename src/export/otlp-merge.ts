@@ -329,7 +329,8 @@ function writeSample(w: BinaryWriter, s: Sample, attrs: (list: readonly number[]
   if (k !== 0) w.tag(3, WireType.Varint).int32(k);
   if (valuesSize > 0) {
     w.tag(4, WireType.LengthDelimited).uint32(valuesSize);
-    for (const v of s.values) w.int64(v);
+    // Values under 2^31 (counts, CPU ns of a profile) take the writer's number path, not its bigint one: same bytes.
+    for (const v of s.values) if (v >= 0n && v < 0x80000000n) w.uint32(Number(v)); else w.int64(v);
   }
   if (tsSize > 0) {
     w.tag(5, WireType.LengthDelimited).uint32(tsSize);
