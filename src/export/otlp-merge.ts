@@ -95,19 +95,29 @@ function remapKeyValues(list: readonly KeyValue[], str: (i: number) => number): 
   return list.map((kv) => ({ ...kv, keyStrindex: str(kv.keyStrindex), value: remapValue(kv.value, str) }));
 }
 
-/** Merges validated requests (indices in range) into one request's bytes. */
-export function encodeMergedOtlpRequests(requests: readonly ExportProfilesServiceRequest[]): Uint8Array {
-  const stringIds = new Map<string, number>([['', 0]]);
-  const strings: string[] = [''];
-  const attributes = new Table<MergedAttribute>();
-  const mappings = new Table<MergedMapping>();
-  const functions = new Table<MergedFunction>();
-  const locations = new Table<MergedLocation>();
-  const stacks = new Table<readonly number[]>();
-  const links = new Table<MergedLink>();
-  const w = new BinaryWriter();
+/**
+ * A merged request being built: each request added is folded in at once
+ * (its resources written, its dictionary interned), so the decoded request
+ * can be collected young instead of waiting for the batch; finish() writes
+ * the one dictionary. Lifetime: one batch; finish() once.
+ */
+export class MergedRequestBuilder {
+  private readonly stringIds = new Map<string, number>([['', 0]]);
+  private readonly strings: string[] = [''];
+  private readonly attributes = new Table<MergedAttribute>();
+  private readonly mappings = new Table<MergedMapping>();
+  private readonly functions = new Table<MergedFunction>();
+  private readonly locations = new Table<MergedLocation>();
+  private readonly stacks = new Table<readonly number[]>();
+  private readonly links = new Table<MergedLink>();
+  private readonly w = new BinaryWriter();
+  /** Requests added so far. */
+  count = 0;
 
-  for (const request of requests) {
+  /** Folds in one validated request (indices in range); the request is left as it is. */
+  add(request: ExportProfilesServiceRequest): void {
+    const { stringIds, strings, attributes, mappings, functions, locations, stacks, links } = this;
+    this.count++;
     const d: ProfilesDictionary | undefined = request.dictionary;
     const s = (d?.stringTable ?? []).map((v) => {
       let id = stringIds.get(v);
@@ -160,73 +170,84 @@ export function encodeMergedOtlpRequests(requests: readonly ExportProfilesServic
       `${Buffer.from(x.traceId).toString('hex')}\0${Buffer.from(x.spanId).toString('hex')}`,
       () => ({ traceId: x.traceId, spanId: x.spanId }),
     )));
-    for (const rp of request.resourceProfiles) writeResourceProfiles(w, rp, str, attrs, (i) => st[i] ?? 0, (i) => k[i] ?? 0);
+    for (const rp of request.resourceProfiles) writeResourceProfiles(this.w, rp, str, attrs, (i) => st[i] ?? 0, (i) => k[i] ?? 0);
   }
 
-  // dictionary = 2
-  w.tag(2, WireType.LengthDelimited).fork();
-  for (const x of mappings.rows) {
-    w.tag(1, WireType.LengthDelimited).fork();
-    if (x !== undefined) {
-      if (x.start !== 0n) w.tag(1, WireType.Varint).uint64(x.start);
-      if (x.limit !== 0n) w.tag(2, WireType.Varint).uint64(x.limit);
-      if (x.offset !== 0n) w.tag(3, WireType.Varint).uint64(x.offset);
-      if (x.file !== 0) w.tag(4, WireType.Varint).int32(x.file);
-      packedInt32(w, 5, x.attrs);
-    }
-    w.join();
-  }
-  for (const x of locations.rows) {
+  /** The merged request's bytes. */
+  finish(): Uint8Array {
+    const { strings, attributes, mappings, functions, locations, stacks, links, w } = this;
+    // dictionary = 2
     w.tag(2, WireType.LengthDelimited).fork();
-    if (x !== undefined) {
-      if (x.mapping !== 0) w.tag(1, WireType.Varint).int32(x.mapping);
-      if (x.address !== 0n) w.tag(2, WireType.Varint).uint64(x.address);
-      for (const ln of x.lines) {
-        w.tag(3, WireType.LengthDelimited).fork();
-        if (ln.fn !== 0) w.tag(1, WireType.Varint).int32(ln.fn);
-        if (ln.line !== 0n) w.tag(2, WireType.Varint).int64(ln.line);
-        if (ln.column !== 0n) w.tag(3, WireType.Varint).int64(ln.column);
-        w.join();
+    for (const x of mappings.rows) {
+      w.tag(1, WireType.LengthDelimited).fork();
+      if (x !== undefined) {
+        if (x.start !== 0n) w.tag(1, WireType.Varint).uint64(x.start);
+        if (x.limit !== 0n) w.tag(2, WireType.Varint).uint64(x.limit);
+        if (x.offset !== 0n) w.tag(3, WireType.Varint).uint64(x.offset);
+        if (x.file !== 0) w.tag(4, WireType.Varint).int32(x.file);
+        packedInt32(w, 5, x.attrs);
       }
-      packedInt32(w, 4, x.attrs);
+      w.join();
+    }
+    for (const x of locations.rows) {
+      w.tag(2, WireType.LengthDelimited).fork();
+      if (x !== undefined) {
+        if (x.mapping !== 0) w.tag(1, WireType.Varint).int32(x.mapping);
+        if (x.address !== 0n) w.tag(2, WireType.Varint).uint64(x.address);
+        for (const ln of x.lines) {
+          w.tag(3, WireType.LengthDelimited).fork();
+          if (ln.fn !== 0) w.tag(1, WireType.Varint).int32(ln.fn);
+          if (ln.line !== 0n) w.tag(2, WireType.Varint).int64(ln.line);
+          if (ln.column !== 0n) w.tag(3, WireType.Varint).int64(ln.column);
+          w.join();
+        }
+        packedInt32(w, 4, x.attrs);
+      }
+      w.join();
+    }
+    for (const x of functions.rows) {
+      w.tag(3, WireType.LengthDelimited).fork();
+      if (x !== undefined) {
+        if (x.name !== 0) w.tag(1, WireType.Varint).int32(x.name);
+        if (x.system !== 0) w.tag(2, WireType.Varint).int32(x.system);
+        if (x.file !== 0) w.tag(3, WireType.Varint).int32(x.file);
+        if (x.startLine !== 0n) w.tag(4, WireType.Varint).int64(x.startLine);
+      }
+      w.join();
+    }
+    for (const x of links.rows) {
+      w.tag(4, WireType.LengthDelimited).fork();
+      if (x !== undefined) {
+        if (x.traceId.length > 0) w.tag(1, WireType.LengthDelimited).bytes(x.traceId);
+        if (x.spanId.length > 0) w.tag(2, WireType.LengthDelimited).bytes(x.spanId);
+      }
+      w.join();
+    }
+    for (const x of strings) w.tag(5, WireType.LengthDelimited).string(x);
+    for (const x of attributes.rows) {
+      w.tag(6, WireType.LengthDelimited).fork();
+      if (x !== undefined) {
+        if (x.key !== 0) w.tag(1, WireType.Varint).int32(x.key);
+        if (x.value !== undefined) w.tag(2, WireType.LengthDelimited).bytes(toBinary(AnyValueSchema, x.value));
+        if (x.unit !== 0) w.tag(3, WireType.Varint).int32(x.unit);
+      }
+      w.join();
+    }
+    for (const x of stacks.rows) {
+      w.tag(7, WireType.LengthDelimited).fork();
+      if (x !== undefined) packedInt32(w, 1, x);
+      w.join();
     }
     w.join();
+    return w.finish();
   }
-  for (const x of functions.rows) {
-    w.tag(3, WireType.LengthDelimited).fork();
-    if (x !== undefined) {
-      if (x.name !== 0) w.tag(1, WireType.Varint).int32(x.name);
-      if (x.system !== 0) w.tag(2, WireType.Varint).int32(x.system);
-      if (x.file !== 0) w.tag(3, WireType.Varint).int32(x.file);
-      if (x.startLine !== 0n) w.tag(4, WireType.Varint).int64(x.startLine);
-    }
-    w.join();
-  }
-  for (const x of links.rows) {
-    w.tag(4, WireType.LengthDelimited).fork();
-    if (x !== undefined) {
-      if (x.traceId.length > 0) w.tag(1, WireType.LengthDelimited).bytes(x.traceId);
-      if (x.spanId.length > 0) w.tag(2, WireType.LengthDelimited).bytes(x.spanId);
-    }
-    w.join();
-  }
-  for (const x of strings) w.tag(5, WireType.LengthDelimited).string(x);
-  for (const x of attributes.rows) {
-    w.tag(6, WireType.LengthDelimited).fork();
-    if (x !== undefined) {
-      if (x.key !== 0) w.tag(1, WireType.Varint).int32(x.key);
-      if (x.value !== undefined) w.tag(2, WireType.LengthDelimited).bytes(toBinary(AnyValueSchema, x.value));
-      if (x.unit !== 0) w.tag(3, WireType.Varint).int32(x.unit);
-    }
-    w.join();
-  }
-  for (const x of stacks.rows) {
-    w.tag(7, WireType.LengthDelimited).fork();
-    if (x !== undefined) packedInt32(w, 1, x);
-    w.join();
-  }
-  w.join();
-  return w.finish();
+}
+
+/** Merges validated requests (indices in range) into one request's bytes. */
+export function encodeMergedOtlpRequests(requests: readonly ExportProfilesServiceRequest[]): Uint8Array {
+  const b = new MergedRequestBuilder();
+  for (const r of requests) b.add(r);
+  return b.finish();
 }
 
 /** resource_profiles = 1 of the request, indices moved to the merged tables. */
