@@ -1,10 +1,13 @@
 /**
  * Benchmark (issue 17): the receiver offered 1,000 OTLP/gRPC requests a
- * second for 30 s (50 samples each), against a bare grpc-js ProfilesService
- * offered the same load in the same run. Reports CPU per request answered
- * (the ratio), the rate each side kept up,
- * and the receiver process's memory: RSS when the load starts, its peak,
- * and how much it grew over the last 20 s (bounded: it should not climb).
+ * second for 30 s (BENCH_RECEIVER_SECONDS to shorten; 50 samples, ~4 KB
+ * each), against a bare grpc-js ProfilesService (reflective decode only)
+ * offered the same load in the same run. The ratio is CPU per request
+ * answered OK; the metrics add what each side answered each second (OK,
+ * refused with RESOURCE_EXHAUSTED, failed, held back by the generator), CPU
+ * per answer of any kind, and the process's RSS every 5 s, its peak and its
+ * growth over the last 20 s (bounded: it should not climb).
+ * BENCH_RECEIVER_CPU_PROF=<dir> writes a --cpu-prof of every child.
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
