@@ -13,6 +13,8 @@ export interface ForwardBatch {
   add(item: ReceivedProfiles): void;
   readonly items: number;
   readonly samples: number;
+  /** About how large the batch serializes (never less). */
+  readonly bytes: number;
   /** Once, at the hand-over. */
   finish(): ReturnType<ItemSerializer<ReceivedProfiles>['serialize']>;
 }
@@ -37,6 +39,8 @@ export interface ForwardingSerializers {
 export const FORWARD_BATCH_MS = 200;
 /** Received requests that go out at once, however short the wait. */
 const FORWARD_BATCH_ITEMS = 1024;
+/** Nor does a batch wait past this many bytes: what the receiver holds between hand-overs stays bounded. */
+const FORWARD_BATCH_BYTES = 16 * 1024 * 1024;
 
 const samplesOf = (items: readonly ExportItem[]): number =>
   items.reduce((n, i) => n + ('own' in i ? i.own.samples.length : 'batch' in i ? i.batch.samples : i.received.samples), 0);
@@ -94,7 +98,7 @@ export function createForwardingExporter(
       } else {
         pending.push({ received });
       }
-      if ((batch?.items ?? 0) + pending.length >= FORWARD_BATCH_ITEMS) handOver();
+      if ((batch?.items ?? 0) + pending.length >= FORWARD_BATCH_ITEMS || (batch?.bytes ?? 0) >= FORWARD_BATCH_BYTES) handOver();
       else timer ??= setTimeout(handOver, FORWARD_BATCH_MS);
     },
     flush(deadlineMs) {

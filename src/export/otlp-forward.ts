@@ -27,13 +27,14 @@ export function createOtlpForwardSerializer(maxBytes: number): ItemSerializer<Re
     let tooLargeSamples = 0;
     let items = 0;
     let samples = 0;
+    let bytes = 0;
     let current: { builder: MergedRequestBuilder; bytes: number; samples: number } | undefined;
     const close = (): void => {
       if (current === undefined) return;
-      const bytes = current.builder.finish();
+      const encoded = current.builder.finish();
       // Merging only removes duplicates, but a renumbered index can take a byte more: cut what does not fit by resource.
-      if (bytes.length <= maxBytes) requests.push({ bytes, samples: current.samples });
-      else tooLargeSamples += splitByResource(fromBinary(ExportProfilesServiceRequestSchema, bytes), maxBytes, requests);
+      if (encoded.length <= maxBytes) requests.push({ bytes: encoded, samples: current.samples });
+      else tooLargeSamples += splitByResource(fromBinary(ExportProfilesServiceRequestSchema, encoded), maxBytes, requests);
       current = undefined;
     };
     return {
@@ -49,9 +50,11 @@ export function createOtlpForwardSerializer(maxBytes: number): ItemSerializer<Re
         current.samples += n;
         items++;
         samples += n;
+        bytes += size;
       },
       get items() { return items; },
       get samples() { return samples; },
+      get bytes() { return bytes; },
       finish() {
         close();
         return { requests, tooLargeSamples };
