@@ -43,6 +43,8 @@ async function main(mode: string, sinkPort: number): Promise<void> {
   let samples = (): number => 0;
   let dropped = (): number => 0;
   let rejected = (): Record<string, number> => ({});
+  // The receiver's last forwards go out before it stops, so the backend's count is complete.
+  let drain = async (): Promise<void> => {};
   if (mode === 'baseline') {
     const bare = await startBareService();
     port = bare.port;
@@ -64,18 +66,29 @@ async function main(mode: string, sinkPort: number): Promise<void> {
     });
     port = Number(receiver.grpcAddress!.split(':').pop());
     rejected = () => receiver.metrics.totals().rejected;
+    drain = async () => {
+      await receiver.close();
+      await Promise.all(exporters.map((e) => e.shutdown(10_000)));
+    };
   } else {
     throw new Error(`receiver-target: mode ${mode} ${sinkPort} is not baseline or receiver <port>`);
   }
   console.log(`ready ${port}`);
   const cpu0 = process.cpuUsage();
-  const timer = setInterval(() => {
+  const report = (): void => {
     const m = process.memoryUsage();
     const c = process.cpuUsage(cpu0);
     console.log(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, cpuMs: (c.user + c.system) / 1000, samples: samples(), dropped: dropped(), rejected: rejected() }));
-  }, 500);
+  };
+  const timer = setInterval(report, 500);
   process.stdin.resume();
-  process.stdin.on('end', () => { clearInterval(timer); process.exit(0); });
+  process.stdin.on('end', () => {
+    clearInterval(timer);
+    void drain().finally(() => {
+      report();
+      process.exit(0);
+    });
+  });
 }
 
 void main(process.argv[2] ?? '', Number(process.argv[3] ?? 0)).catch((err: unknown) => { console.error(err); process.exit(1); });
