@@ -62,6 +62,8 @@ const unit = [
   'test/samplers/probe-site.test.ts',
   'test/profile/profile-collector-images.test.ts',
   'test/receive/receive-units.test.ts',
+  'test/receive/otlp-codec.test.ts',
+  'test/receive/load-shedder.test.ts',
   'test/profile/network-aggregator.test.ts',
   'test/profile/profile-diff.test.ts',
   'test/process/process-tracking.test.ts',

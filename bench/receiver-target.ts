@@ -1,9 +1,10 @@
 /**
  * The process under load in the receiver benchmark (bench/receiver-load.ts):
  * `baseline` is a bare grpc-js ProfilesService that decodes each request,
- * `receiver` is meshprof's receiver (validation, enrichment from /proc,
- * forwarding through the real OTLP exporter) in front of that same bare
- * service. Prints `ready <port>` and then one JSON line of memory and CPU
+ * `receiver <port>` is meshprof's receiver (validation, enrichment from
+ * /proc, forwarding through the real OTLP exporter) in front of such a bare
+ * service in another process at port, so the figures are the receiver's
+ * alone. Prints `ready <port>` and then one JSON line of memory and CPU
  * figures every 500 ms until stdin closes.
  */
 import { fromBinary } from '@bufbuild/protobuf';
@@ -37,15 +38,22 @@ async function startBareService(): Promise<{ port: number; samples: () => number
   return { port, samples: () => samples };
 }
 
-async function main(mode: string): Promise<void> {
-  const bare = await startBareService();
-  let port = bare.port;
+async function main(mode: string, sinkPort: number): Promise<void> {
+  let port = 0;
+  let samples = (): number => 0;
   let dropped = (): number => 0;
-  if (mode === 'receiver') {
+  let rejected = (): Record<string, number> => ({});
+  // The receiver's last forwards go out before it stops, so the backend's count is complete.
+  let drain = async (): Promise<void> => {};
+  if (mode === 'baseline') {
+    const bare = await startBareService();
+    port = bare.port;
+    samples = bare.samples;
+  } else if (mode === 'receiver' && sinkPort > 0) {
     const registry = new Registry();
     const metrics = createExportMetrics(registry);
     const exporters = createExporters(readExportersEnv({
-      OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT: `http://127.0.0.1:${bare.port}`, OTEL_EXPORTER_OTLP_PROFILES_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT: `http://127.0.0.1:${sinkPort}`, OTEL_EXPORTER_OTLP_PROFILES_PROTOCOL: 'grpc',
     }), { logger: silentLogger, metrics });
     dropped = () => Object.values(metrics.drops()).reduce((n, byReason) => n + Object.values(byReason).reduce((a, b) => a + b, 0), 0);
     const receiver = await startReceiverService(readReceiverEnv({ MESHPROF_RECEIVER_GRPC_ENDPOINT: '127.0.0.1:0', MESHPROF_RECEIVER_AUTH_TOKEN: 'bench' })!, {
@@ -57,18 +65,30 @@ async function main(mode: string): Promise<void> {
       log: createLogger((level, text) => { if (level === 'error') process.stderr.write(`receiver-target: ${text}\n`); }),
     });
     port = Number(receiver.grpcAddress!.split(':').pop());
-  } else if (mode !== 'baseline') {
-    throw new Error(`receiver-target: mode ${mode} is not baseline or receiver`);
+    rejected = () => receiver.metrics.totals().rejected;
+    drain = async () => {
+      await receiver.close();
+      await Promise.all(exporters.map((e) => e.shutdown(10_000)));
+    };
+  } else {
+    throw new Error(`receiver-target: mode ${mode} ${sinkPort} is not baseline or receiver <port>`);
   }
   console.log(`ready ${port}`);
   const cpu0 = process.cpuUsage();
-  const timer = setInterval(() => {
+  const report = (): void => {
     const m = process.memoryUsage();
     const c = process.cpuUsage(cpu0);
-    console.log(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, cpuMs: (c.user + c.system) / 1000, samples: bare.samples(), dropped: dropped() }));
-  }, 500);
+    console.log(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, cpuMs: (c.user + c.system) / 1000, samples: samples(), dropped: dropped(), rejected: rejected() }));
+  };
+  const timer = setInterval(report, 500);
   process.stdin.resume();
-  process.stdin.on('end', () => { clearInterval(timer); process.exit(0); });
+  process.stdin.on('end', () => {
+    clearInterval(timer);
+    void drain().finally(() => {
+      report();
+      process.exit(0);
+    });
+  });
 }
 
-void main(process.argv[2] ?? '').catch((err: unknown) => { console.error(err); process.exit(1); });
+void main(process.argv[2] ?? '', Number(process.argv[3] ?? 0)).catch((err: unknown) => { console.error(err); process.exit(1); });

@@ -15,7 +15,7 @@ import { createProcReader } from '../process/proc-reader.js';
 import type { Profile } from '../profile/model.js';
 import {
   createReceivedAccumulator, createReceiverMetrics, startProfileReceiver,
-  type NodeAttributes, type ReceiverMetrics, type ResourceDescriber,
+  type LoadShedderOptions, type NodeAttributes, type ReceiverMetrics, type ResourceDescriber,
 } from '../receive/index.js';
 import { type Logger } from '../log/logger.js';
 
@@ -58,6 +58,8 @@ export async function startReceiverService(config: ReceiverConfig, deps: {
   readonly log: Logger;
   /** SkyWalking: received on-CPU samples of processes its running tasks profile. */
   readonly skywalking?: Pick<SkyWalkingExporter, 'offerReceived'> | undefined;
+  /** Overload shedding options (tests); the defaults suit the agent. */
+  readonly shedding?: LoadShedderOptions | undefined;
 }): Promise<ReceiverService> {
   const { sinks, log } = deps;
   const metrics = createReceiverMetrics(deps.registry);
@@ -68,6 +70,7 @@ export async function startReceiverService(config: ReceiverConfig, deps: {
     describer: nodeDescriber(deps.procRoot, deps.naming),
     metrics,
     log,
+    shedding: deps.shedding,
     deliver(received) {
       for (const sink of sinks) {
         if (sink.forward === undefined) continue;

@@ -4,11 +4,12 @@
  * the producer meant. One over the size limit is cut by resource, each part
  * carrying the whole dictionary.
  */
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { ExportProfilesServiceRequest } from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
 import { ExportProfilesServiceRequestSchema } from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
 import type { ReceivedProfiles } from '../receive/received-profiles.js';
-import { mergeOtlpRequests } from './otlp-merge.js';
+import type { ForwardBatch } from './forwarding-exporter.js';
+import { MergedRequestBuilder } from './otlp-merge.js';
 import type { ItemSerializer, SerializedRequest } from './queued-exporter.js';
 
 const samplesIn = (r: ExportProfilesServiceRequest['resourceProfiles']): number =>
@@ -17,47 +18,55 @@ const samplesIn = (r: ExportProfilesServiceRequest['resourceProfiles']): number 
 /**
  * Serializes received requests: those handed over together are merged into
  * as few requests under maxBytes as their sizes allow (one dictionary each).
+ * begin() folds them in one by one as they are forwarded, so each decoded
+ * request can be collected at once rather than wait for the hand-over.
  */
-export function createOtlpForwardSerializer(maxBytes: number): ItemSerializer<ReceivedProfiles> {
-  return {
-    serialize(items) {
-      const requests: SerializedRequest[] = [];
-      let tooLargeSamples = 0;
-      let group: { request: ExportProfilesServiceRequest; bytes: Uint8Array | undefined; samples: number }[] = [];
-      let groupBytes = 0;
-      const alone = (g: (typeof group)[number]): void => {
-        const bytes = g.bytes ?? toBinary(ExportProfilesServiceRequestSchema, g.request);
-        if (bytes.length <= maxBytes) requests.push({ bytes, samples: g.samples });
-        else tooLargeSamples += splitByResource(g.request, maxBytes, requests);
-      };
-      const close = (): void => {
-        if (group.length > 1) {
-          const bytes = toBinary(ExportProfilesServiceRequestSchema, mergeOtlpRequests(group.map((g) => g.request)));
-          // Merging only removes duplicates; should it still not fit, each goes alone.
-          if (bytes.length <= maxBytes) requests.push({ bytes, samples: group.reduce((n, g) => n + g.samples, 0) });
-          else group.forEach(alone);
-        } else if (group.length === 1) {
-          alone(group[0]!);
-        }
-        group = [];
-        groupBytes = 0;
-      };
-      for (const item of items) {
+export function createOtlpForwardSerializer(maxBytes: number): ItemSerializer<ReceivedProfiles> & { begin(): ForwardBatch } {
+  const begin = (): ForwardBatch => {
+    const requests: SerializedRequest[] = [];
+    let tooLargeSamples = 0;
+    let items = 0;
+    let samples = 0;
+    let bytes = 0;
+    let current: { builder: MergedRequestBuilder; bytes: number; samples: number } | undefined;
+    const close = (): void => {
+      if (current === undefined) return;
+      const encoded = current.builder.finish();
+      // Merging only removes duplicates, but a renumbered index can take a byte more: cut what does not fit by resource.
+      if (encoded.length <= maxBytes) requests.push({ bytes: encoded, samples: current.samples });
+      else tooLargeSamples += splitByResource(fromBinary(ExportProfilesServiceRequestSchema, encoded), maxBytes, requests);
+      current = undefined;
+    };
+    return {
+      add(item) {
         const request = item.otlp();
         // The receiver's size hint spares serializing each request only to measure it.
-        const bytes = item.sizeHint === undefined ? toBinary(ExportProfilesServiceRequestSchema, request) : undefined;
-        const size = bytes?.length ?? item.sizeHint ?? 0;
-        const entry = { request, bytes, samples: samplesIn(request.resourceProfiles) };
-        if (size > maxBytes) {
-          alone(entry);
-          continue;
-        }
-        if (groupBytes + size > maxBytes) close();
-        group.push(entry);
-        groupBytes += size;
-      }
-      close();
-      return { requests, tooLargeSamples };
+        const size = item.sizeHint ?? toBinary(ExportProfilesServiceRequestSchema, request).length;
+        const n = samplesIn(request.resourceProfiles);
+        if (current !== undefined && current.bytes + size > maxBytes) close();
+        current ??= { builder: new MergedRequestBuilder(), bytes: 0, samples: 0 };
+        current.builder.add(request);
+        current.bytes += size;
+        current.samples += n;
+        items++;
+        samples += n;
+        bytes += size;
+      },
+      get items() { return items; },
+      get samples() { return samples; },
+      get bytes() { return bytes; },
+      finish() {
+        close();
+        return { requests, tooLargeSamples };
+      },
+    };
+  };
+  return {
+    begin,
+    serialize(items) {
+      const batch = begin();
+      for (const item of items) batch.add(item);
+      return batch.finish();
     },
   };
 }

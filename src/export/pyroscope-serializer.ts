@@ -13,6 +13,7 @@ import { PushRequestSchema, RawProfileSeriesSchema } from '../gen/pyroscope/push
 import type { ProcessMetadata, Profile } from '../profile/model.js';
 import type { ReceivedProfiles } from '../receive/received-profiles.js';
 import type { ItemSerializer, ProfileSerializer, SerializedRequest } from './queued-exporter.js';
+import { pyroscopeProfileName } from '../profile/pyroscope-names.js';
 
 /** Resource attributes that become Pyroscope labels, and their label names. */
 export const PYROSCOPE_LABELS: Readonly<Record<string, string>> = {
@@ -31,13 +32,8 @@ export function pyroscopeLabelName(attribute: string): string {
   return /^[0-9]/.test(name) ? `_${name}` : name;
 }
 
-/** The Pyroscope profile name of a Profile: off_cpu, memory (heap profiles, as Go's), page_faults, else process_cpu. */
-export function pyroscopeProfileName(profile: Profile): 'off_cpu' | 'memory' | 'page_faults' | 'process_cpu' {
-  const has = (type: string): boolean => profile.sampleTypes.some((t) => t.type === type);
-  if (has('off_cpu')) return 'off_cpu';
-  if (has('inuse_space')) return 'memory';
-  return has('page_faults') ? 'page_faults' : 'process_cpu';
-}
+/** Named once for every way a profile reaches Pyroscope (profile/pyroscope-names.ts). */
+export { pyroscopeProfileName };
 
 /** Series labels for one process's profile, sorted by name as Pyroscope stores them. */
 export function pyroscopeLabels(

@@ -18,7 +18,10 @@ import {
 } from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
 import { PushRequestSchema } from '../gen/pyroscope/push/v1/push_pb.js';
 import type { TokenCheck } from './bearer-token.js';
+import type { LoadShedder } from './load-shedder.js';
+import { retryAfterSeconds, retryStatus } from './retry-hint.js';
 import { otlpJsonToProtoJson } from './otlp-json-input.js';
+import { decodeExportProfilesRequest } from './otlp-decode.js';
 import { InvalidRequestError } from './otlp-validation.js';
 import type { ReceiverServer } from './otlp-grpc-receiver.js';
 import type { PprofSeries } from './pprof-input.js';
@@ -39,6 +42,7 @@ export interface HttpReceiverDeps {
   readonly intake: ProfileIntake;
   readonly metrics: ReceiverMetrics;
   readonly checkToken: TokenCheck;
+  readonly shedder: LoadShedder;
   readonly log: Logger;
 }
 
@@ -49,7 +53,7 @@ class Refusal extends Error {
   }
 }
 
-type Answer = { status: number; contentType: string; body: Uint8Array | string };
+type Answer = { status: number; contentType: string; body: Uint8Array | string; headers?: Record<string, string> };
 
 const mediaType = (req: http.IncomingMessage): string => String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 const isJson = (type: string): boolean => type === 'application/json';
@@ -68,22 +72,34 @@ function authorized(req: http.IncomingMessage, checkToken: TokenCheck): boolean 
 
 /** Starts the server on config.http. */
 export async function startHttpReceiver(config: ReceiverConfig & { readonly http: ListenAddress }, deps: HttpReceiverDeps): Promise<ReceiverServer> {
-  const { intake, metrics, checkToken, log, } = deps;
+  const { intake, metrics, checkToken, shedder, log } = deps;
   const { maxBytes } = config;
+
+  /** Runs the receiver's synchronous part of a request, telling the shedder how long it took. */
+  const timed = <T>(fn: () => T): T => {
+    const started = performance.now();
+    try {
+      return fn();
+    } finally {
+      shedder.spent(performance.now() - started);
+    }
+  };
 
   const otlp = async (req: http.IncomingMessage): Promise<Answer> => {
     const type = mediaType(req);
     if (!isJson(type) && !isProto(type)) throw new Refusal(415, 'unsupported_media_type', `Content-Type ${type || '(none)'} is not supported: send application/x-protobuf or application/json`);
     const body = await readRequestBody(req, maxBytes);
-    let request;
-    try {
-      request = isJson(type)
-        ? fromJson(ExportProfilesServiceRequestSchema, otlpJsonToProtoJson(JSON.parse(body.toString('utf8')) as JsonValue), { ignoreUnknownFields: true })
-        : fromBinary(ExportProfilesServiceRequestSchema, body);
-    } catch (err) {
-      throw new Refusal(400, 'malformed', `decoding ExportProfilesServiceRequest: ${(err as Error).message}`);
-    }
-    const outcome = intake.acceptOtlp('otlp-http', request, isJson(type) ? undefined : body.length);
+    const outcome = timed(() => {
+      let request;
+      try {
+        request = isJson(type)
+          ? fromJson(ExportProfilesServiceRequestSchema, otlpJsonToProtoJson(JSON.parse(body.toString('utf8')) as JsonValue), { ignoreUnknownFields: true })
+          : decodeExportProfilesRequest(body);
+      } catch (err) {
+        throw new Refusal(400, 'malformed', `decoding ExportProfilesServiceRequest: ${(err as Error).message}`);
+      }
+      return intake.acceptOtlp('otlp-http', request, isJson(type) ? undefined : body.length);
+    });
     const response = create(ExportProfilesServiceResponseSchema, outcome.rejectedProfiles > 0
       ? { partialSuccess: { rejectedProfiles: BigInt(outcome.rejectedProfiles), errorMessage: outcome.errorMessage } }
       : {});
@@ -117,7 +133,8 @@ export async function startHttpReceiver(config: ReceiverConfig & { readonly http
     } else {
       throw new Refusal(415, 'unsupported_media_type', `format ${format ?? 'folded (the default)'} is not supported: send pprof (format=pprof, or a multipart field named profile)`);
     }
-    intake.acceptPprof('pyroscope-ingest', [{ labels, pprof: await pprofBytes(pprof) }]);
+    const bytes = await pprofBytes(pprof);
+    timed(() => intake.acceptPprof('pyroscope-ingest', [{ labels, pprof: bytes }]));
     return { status: 200, contentType: 'text/plain', body: '' };
   };
 
@@ -137,7 +154,7 @@ export async function startHttpReceiver(config: ReceiverConfig & { readonly http
     for (const s of request.series) {
       for (const sample of s.samples) series.push({ labels: s.labels, pprof: await pprofBytes(sample.rawProfile) });
     }
-    intake.acceptPprof('pyroscope-push', series);
+    timed(() => intake.acceptPprof('pyroscope-push', series));
     return { status: 200, contentType: isJson(type) ? 'application/json' : 'application/proto', body: isJson(type) ? '{}' : new Uint8Array() };
   };
 
@@ -162,11 +179,25 @@ export async function startHttpReceiver(config: ReceiverConfig & { readonly http
     return { status, contentType: 'text/plain', body: `${message}\n` };
   };
 
+  /** 429 with Retry-After; for OTLP also google.rpc.Status with RetryInfo, as OTLP/HTTP exporters read it. */
+  const overloadAnswer = (route: string, req: http.IncomingMessage, retryAfterMs: number): Answer => {
+    const message = `the receiver is overloaded: retry after ${retryAfterMs} ms`;
+    const headers = { 'Retry-After': retryAfterSeconds(retryAfterMs) };
+    if (route === OTLP_PROFILES_HTTP_PATH && !isJson(mediaType(req))) {
+      return { status: 429, contentType: 'application/x-protobuf', body: retryStatus(8, message, retryAfterMs), headers };
+    }
+    if (route === OTLP_PROFILES_HTTP_PATH) {
+      return { status: 429, contentType: 'application/json', body: toJsonString(StatusSchema, create(StatusSchema, { code: 8, message })), headers };
+    }
+    if (route === PYROSCOPE_CONNECT_PUSH_PATH) return { status: 429, contentType: 'application/json', body: JSON.stringify({ code: 'resource_exhausted', message }), headers };
+    return { status: 429, contentType: 'text/plain', body: `${message}\n`, headers };
+  };
+
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://receiver');
     const route = routes[url.pathname];
     const send = (a: Answer, close = false): void => {
-      res.writeHead(a.status, { 'Content-Type': a.contentType, ...(close ? { Connection: 'close' } : {}) });
+      res.writeHead(a.status, { 'Content-Type': a.contentType, ...a.headers, ...(close ? { Connection: 'close' } : {}) });
       res.end(typeof a.body === 'string' ? a.body : Buffer.from(a.body));
     };
     if (route === undefined || req.method !== 'POST') {
@@ -181,6 +212,15 @@ export async function startHttpReceiver(config: ReceiverConfig & { readonly http
     };
     if (!authorized(req, checkToken)) {
       refuse(new Refusal(401, 'unauthenticated', 'missing or wrong bearer token'));
+      return;
+    }
+    // A body announced over the limit gets its own answer (413) below, overloaded or not.
+    const refused = Number(req.headers['content-length'] ?? 0) > maxBytes ? undefined : shedder.admit();
+    if (refused !== undefined) {
+      metrics.recordRejected(route.protocol, refused.reason);
+      // Read and thrown away, not parsed: the connection stays usable for the retry.
+      req.resume();
+      send(overloadAnswer(url.pathname, req, refused.retryAfterMs));
       return;
     }
     route.handle(req, url).then(send, (err: unknown) => {

@@ -5,14 +5,14 @@
  * the intake's.
  */
 import { readFileSync } from 'node:fs';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import type { ReceiverConfig, ListenAddress } from '../config/receiver-env.js';
-import {
-  ExportProfilesServiceRequestSchema,
-  ExportProfilesServiceResponseSchema,
-} from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
+import { ExportProfilesServiceResponseSchema } from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
 import type { TokenCheck } from './bearer-token.js';
+import type { LoadShedder } from './load-shedder.js';
+import { createRetryTrailers } from './retry-hint.js';
+import { decodeExportProfilesRequest } from './otlp-decode.js';
 import { InvalidRequestError } from './otlp-validation.js';
 import type { ProfileIntake } from './profile-intake.js';
 import type { ReceiverMetrics } from './receiver-metrics.js';
@@ -33,15 +33,18 @@ export interface GrpcReceiverDeps {
   readonly intake: ProfileIntake;
   readonly metrics: ReceiverMetrics;
   readonly checkToken: TokenCheck;
+  readonly shedder: LoadShedder;
   readonly log: Logger;
 }
 
 const protocol = 'otlp-grpc';
 const pass = (b: Buffer): Buffer => b;
+const EMPTY_RESPONSE = Buffer.alloc(0);
 
 /** Starts the server on config.grpc. */
 export async function startOtlpGrpcReceiver(config: ReceiverConfig & { readonly grpc: ListenAddress }, deps: GrpcReceiverDeps): Promise<ReceiverServer> {
-  const { intake, metrics, checkToken, log } = deps;
+  const { intake, metrics, checkToken, shedder, log } = deps;
+  const retryTrailer = createRetryTrailers();
   // grpc-js ends a call over the size limit (as sent or as inflated) itself, before any
   // interceptor or handler sees a message or a status: such a call is seen only ending.
   // A client that cancels before its message arrives is counted the same way.
@@ -65,6 +68,28 @@ export async function startOtlpGrpcReceiver(config: ReceiverConfig & { readonly 
     interceptors: [countLimits],
   });
   const fail = (callback: grpc.sendUnaryData<Buffer>, code: grpc.status, details: string): void => callback({ code, details });
+  /** Decodes, validates and hands on one admitted request. */
+  const handle = (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void => {
+    let request;
+    try {
+      request = decodeExportProfilesRequest(call.request);
+    } catch (err) {
+      metrics.recordRejected(protocol, 'malformed');
+      return fail(callback, grpc.status.INVALID_ARGUMENT, `decoding ExportProfilesServiceRequest: ${(err as Error).message}`);
+    }
+    try {
+      const outcome = intake.acceptOtlp(protocol, request, call.request.length);
+      // Full success is the empty message: zero bytes.
+      callback(null, outcome.rejectedProfiles === 0 ? EMPTY_RESPONSE : Buffer.from(toBinary(ExportProfilesServiceResponseSchema, create(ExportProfilesServiceResponseSchema, {
+        partialSuccess: { rejectedProfiles: BigInt(outcome.rejectedProfiles), errorMessage: outcome.errorMessage },
+      }))));
+    } catch (err) {
+      if (err instanceof InvalidRequestError) return fail(callback, grpc.status.INVALID_ARGUMENT, err.message);
+      metrics.recordRejected(protocol, 'internal');
+      log.error({ err: String(err) }, 'receiving OTLP profiles over gRPC');
+      fail(callback, grpc.status.INTERNAL, 'internal error');
+    }
+  };
   server.addService({
     Export: { path: OTLP_PROFILES_EXPORT_PATH, requestStream: false, responseStream: false, requestSerialize: pass, requestDeserialize: pass, responseSerialize: pass, responseDeserialize: pass },
   }, {
@@ -74,24 +99,17 @@ export async function startOtlpGrpcReceiver(config: ReceiverConfig & { readonly 
         metrics.recordRejected(protocol, 'unauthenticated');
         return fail(callback, grpc.status.UNAUTHENTICATED, 'missing or wrong bearer token');
       }
-      let request;
-      try {
-        request = fromBinary(ExportProfilesServiceRequestSchema, call.request);
-      } catch (err) {
-        metrics.recordRejected(protocol, 'malformed');
-        return fail(callback, grpc.status.INVALID_ARGUMENT, `decoding ExportProfilesServiceRequest: ${(err as Error).message}`);
+      const refused = shedder.admit();
+      if (refused !== undefined) {
+        metrics.recordRejected(protocol, refused.reason);
+        const details = `the receiver is overloaded: retry after ${refused.retryAfterMs} ms`;
+        return callback({ code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: retryTrailer(grpc.status.RESOURCE_EXHAUSTED, details, refused.retryAfterMs) });
       }
+      const started = performance.now();
       try {
-        const outcome = intake.acceptOtlp(protocol, request, call.request.length);
-        const response = create(ExportProfilesServiceResponseSchema, outcome.rejectedProfiles > 0
-          ? { partialSuccess: { rejectedProfiles: BigInt(outcome.rejectedProfiles), errorMessage: outcome.errorMessage } }
-          : {});
-        callback(null, Buffer.from(toBinary(ExportProfilesServiceResponseSchema, response)));
-      } catch (err) {
-        if (err instanceof InvalidRequestError) return fail(callback, grpc.status.INVALID_ARGUMENT, err.message);
-        metrics.recordRejected(protocol, 'internal');
-        log.error({ err: String(err) }, 'receiving OTLP profiles over gRPC');
-        fail(callback, grpc.status.INTERNAL, 'internal error');
+        handle(call, callback);
+      } finally {
+        shedder.spent(performance.now() - started);
       }
     },
   });

@@ -10,7 +10,7 @@ import type { KeyValue } from '../gen/opentelemetry/proto/common/v1/common_pb.js
 import type { ExportProfilesServiceRequest } from '../gen/opentelemetry/proto/collector/profiles/v1development/profiles_service_pb.js';
 import type { ProfilesDictionary } from '../gen/opentelemetry/proto/profiles/v1development/profiles_pb.js';
 import type { Frame, FrameKind, Mapping, ProcessMetadata, Profile, ProfileSample } from '../profile/model.js';
-import { profileTypeName } from './profile-type-name.js';
+import { profileTypeName } from '../profile/pyroscope-names.js';
 import type { ReceivedProfile } from './received-profiles.js';
 
 const FRAME_KINDS: ReadonlySet<string> = new Set<FrameKind>(['native', 'kernel', 'go', 'jvm', 'v8js', 'cpython']);

@@ -29,14 +29,17 @@ export interface ValidatedRequest {
 
 const MAX_ERRORS = 5;
 
-type Check = (what: string, index: number, table: string, size: number) => void;
-
-/** Throws when index is not a valid entry of a table of `size` entries. */
-const inRange: Check = (what, index, table, size) => {
-  if (!Number.isInteger(index) || index < 0 || index >= size) {
-    throw new InvalidRequestError(`${what} ${index} is outside ${table} (${size} entries)`);
+/**
+ * Throws when index is not a valid entry of a table of `size` entries.
+ * `what` names the field, built only on failure: validation runs on every
+ * index of every request, and formatting each name first cost as much as
+ * decoding the request.
+ */
+function inRange(what: () => string, index: number, table: string, size: number): void {
+  if (!(index >= 0 && index < size && Number.isInteger(index))) {
+    throw new InvalidRequestError(`${what()} ${index} is outside ${table} (${size} entries)`);
   }
-};
+}
 
 /** Validates the shared tables; throws InvalidRequestError naming the first bad entry. */
 export function validateDictionary(dict: ProfilesDictionary | undefined, hasProfiles: boolean): void {
@@ -49,28 +52,28 @@ export function validateDictionary(dict: ProfilesDictionary | undefined, hasProf
   if (dict.stringTable[0] !== '') throw new InvalidRequestError(`dictionary.string_table[0] is "${dict.stringTable[0]}": it must be the empty string`);
   const attrs = dict.attributeTable.length;
   dict.attributeTable.forEach((a, i) => {
-    inRange(`attribute_table[${i}].key_strindex`, a.keyStrindex, 'string_table', strings);
-    inRange(`attribute_table[${i}].unit_strindex`, a.unitStrindex, 'string_table', strings);
+    inRange(() => `attribute_table[${i}].key_strindex`, a.keyStrindex, 'string_table', strings);
+    inRange(() => `attribute_table[${i}].unit_strindex`, a.unitStrindex, 'string_table', strings);
   });
-  const attrList = (owner: string, indices: readonly number[]): void => indices.forEach((a, j) => inRange(`${owner}.attribute_indices[${j}]`, a, 'attribute_table', attrs));
+  const attrList = (owner: () => string, indices: readonly number[]): void => indices.forEach((a, j) => inRange(() => `${owner()}.attribute_indices[${j}]`, a, 'attribute_table', attrs));
   dict.mappingTable.forEach((m, i) => {
-    inRange(`mapping_table[${i}].filename_strindex`, m.filenameStrindex, 'string_table', strings);
-    attrList(`mapping_table[${i}]`, m.attributeIndices);
+    inRange(() => `mapping_table[${i}].filename_strindex`, m.filenameStrindex, 'string_table', strings);
+    attrList(() => `mapping_table[${i}]`, m.attributeIndices);
   });
   dict.functionTable.forEach((f, i) => {
-    inRange(`function_table[${i}].name_strindex`, f.nameStrindex, 'string_table', strings);
-    inRange(`function_table[${i}].system_name_strindex`, f.systemNameStrindex, 'string_table', strings);
-    inRange(`function_table[${i}].filename_strindex`, f.filenameStrindex, 'string_table', strings);
+    inRange(() => `function_table[${i}].name_strindex`, f.nameStrindex, 'string_table', strings);
+    inRange(() => `function_table[${i}].system_name_strindex`, f.systemNameStrindex, 'string_table', strings);
+    inRange(() => `function_table[${i}].filename_strindex`, f.filenameStrindex, 'string_table', strings);
   });
   const mappings = Math.max(dict.mappingTable.length, 1);
   dict.locationTable.forEach((l, i) => {
     // mapping_index 0 means "no mapping" even when the table is empty.
-    inRange(`location_table[${i}].mapping_index`, l.mappingIndex, 'mapping_table', mappings);
-    l.lines.forEach((line, j) => inRange(`location_table[${i}].lines[${j}].function_index`, line.functionIndex, 'function_table', dict.functionTable.length));
-    attrList(`location_table[${i}]`, l.attributeIndices);
+    inRange(() => `location_table[${i}].mapping_index`, l.mappingIndex, 'mapping_table', mappings);
+    l.lines.forEach((line, j) => inRange(() => `location_table[${i}].lines[${j}].function_index`, line.functionIndex, 'function_table', dict.functionTable.length));
+    attrList(() => `location_table[${i}]`, l.attributeIndices);
   });
   dict.stackTable.forEach((s, i) => {
-    s.locationIndices.forEach((l, j) => inRange(`stack_table[${i}].location_indices[${j}]`, l, 'location_table', dict.locationTable.length));
+    s.locationIndices.forEach((l, j) => inRange(() => `stack_table[${i}].location_indices[${j}]`, l, 'location_table', dict.locationTable.length));
   });
 }
 
@@ -80,15 +83,15 @@ export function validateProfile(p: OtlpProfile, dict: ProfilesDictionary): void 
   const attrs = dict.attributeTable.length;
   for (const [field, vt] of [['sample_type', p.sampleType], ['period_type', p.periodType]] as const) {
     if (vt === undefined) continue;
-    inRange(`${field}.type_strindex`, vt.typeStrindex, 'string_table', strings);
-    inRange(`${field}.unit_strindex`, vt.unitStrindex, 'string_table', strings);
+    inRange(() => `${field}.type_strindex`, vt.typeStrindex, 'string_table', strings);
+    inRange(() => `${field}.unit_strindex`, vt.unitStrindex, 'string_table', strings);
   }
-  p.attributeIndices.forEach((a, j) => inRange(`attribute_indices[${j}]`, a, 'attribute_table', attrs));
+  p.attributeIndices.forEach((a, j) => inRange(() => `attribute_indices[${j}]`, a, 'attribute_table', attrs));
   const links = Math.max(dict.linkTable.length, 1);
   p.samples.forEach((s, i) => {
-    inRange(`samples[${i}].stack_index`, s.stackIndex, 'stack_table', dict.stackTable.length);
-    s.attributeIndices.forEach((a, j) => inRange(`samples[${i}].attribute_indices[${j}]`, a, 'attribute_table', attrs));
-    inRange(`samples[${i}].link_index`, s.linkIndex, 'link_table', links);
+    inRange(() => `samples[${i}].stack_index`, s.stackIndex, 'stack_table', dict.stackTable.length);
+    s.attributeIndices.forEach((a, j) => inRange(() => `samples[${i}].attribute_indices[${j}]`, a, 'attribute_table', attrs));
+    inRange(() => `samples[${i}].link_index`, s.linkIndex, 'link_table', links);
     if (s.values.length === 0 && s.timestampsUnixNano.length === 0) {
       throw new InvalidRequestError(`samples[${i}] has neither values nor timestamps_unix_nano`);
     }

@@ -7,6 +7,7 @@ import type { ReceiverConfig } from '../config/receiver-env.js';
 import { createTokenCheck } from './bearer-token.js';
 import { startHttpReceiver } from './http-receiver.js';
 import { startOtlpGrpcReceiver, type ReceiverServer } from './otlp-grpc-receiver.js';
+import { createLoadShedder, type LoadShedderOptions } from './load-shedder.js';
 import { createProfileIntake } from './profile-intake.js';
 import type { ReceiverMetrics } from './receiver-metrics.js';
 import type { ReceivedProfiles } from './received-profiles.js';
@@ -19,6 +20,8 @@ export interface ProfileReceiverDeps {
   readonly metrics: ReceiverMetrics;
   readonly deliver: (received: ReceivedProfiles) => void;
   readonly log: Logger;
+  /** Overload shedding; tests give their own utilization. */
+  readonly shedding?: LoadShedderOptions | undefined;
 }
 
 /** A running receiver. Lifetime: started once, closed once. */
@@ -32,7 +35,8 @@ export interface ProfileReceiver {
 /** Starts the servers config names; a server that cannot bind fails the start (and closes the other). */
 export async function startProfileReceiver(config: ReceiverConfig, deps: ProfileReceiverDeps): Promise<ProfileReceiver> {
   const intake = createProfileIntake({ enricher: createResourceEnricher(deps.describer), metrics: deps.metrics, deliver: deps.deliver });
-  const serverDeps = { intake, metrics: deps.metrics, checkToken: createTokenCheck(config.authToken), log: deps.log };
+  const shedder = createLoadShedder(deps.shedding);
+  const serverDeps = { intake, metrics: deps.metrics, checkToken: createTokenCheck(config.authToken), shedder, log: deps.log };
   const servers: ReceiverServer[] = [];
   try {
     const grpc = config.grpc ? await startOtlpGrpcReceiver({ ...config, grpc: config.grpc }, serverDeps) : undefined;
@@ -43,10 +47,11 @@ export async function startProfileReceiver(config: ReceiverConfig, deps: Profile
     return {
       grpcAddress: grpc?.address,
       httpAddress: http?.address,
-      close: () => (closing ??= Promise.all(servers.map((s) => s.close())).then(() => undefined)),
+      close: () => (closing ??= Promise.all(servers.map((s) => s.close())).then(() => shedder.close())),
     };
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
+    shedder.close();
     throw err;
   }
 }

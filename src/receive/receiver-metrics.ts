@@ -14,6 +14,8 @@ export type RejectReason =
   | 'invalid_profile'
   | 'unsupported_media_type'
   | 'internal'
+  // refused unread: the event loop was saturated (answered RESOURCE_EXHAUSTED / 429 with a retry hint)
+  | 'overloaded'
   // accepted, but the interval buffer of local files was full (counted in samples)
   | 'interval_buffer_full';
 

@@ -45,11 +45,13 @@ export function createResourceEnricher(describer: ResourceDescriber, options: Re
   const maxEntries = options.maxEntries ?? 4096;
   const now = options.now ?? Date.now;
   // Wrapped: lru-cache keeps no undefined values, and "nothing known" is worth keeping too.
-  const cache = new LRUCache<string, { readonly attrs: NodeAttributes | undefined }>({ max: maxEntries, ttl: cacheMs, perf: { now } });
-  const cached = (key: string, look: () => NodeAttributes | undefined): NodeAttributes | undefined => {
+  // The KeyValues are built once per entry and shared by every request that gets them: nothing downstream edits them.
+  const cache = new LRUCache<string, { readonly attrs: readonly KeyValue[] | undefined }>({ max: maxEntries, ttl: cacheMs, perf: { now } });
+  const cached = (key: string, look: () => NodeAttributes | undefined): readonly KeyValue[] | undefined => {
     const hit = cache.get(key);
     if (hit !== undefined) return hit.attrs;
-    const attrs = look();
+    const found = look();
+    const attrs = found && Object.entries(found).map(([k, value]) => create(KeyValueSchema, { key: k, value: anyValue(value) }));
     cache.set(key, { attrs });
     return attrs;
   };
@@ -62,14 +64,14 @@ export function createResourceEnricher(describer: ResourceDescriber, options: Re
         const own = new Map<string, KeyValue>(resource.attributes.map((kv) => [kv.key, kv]));
         const pid = Number(scalarOf(own.get('process.pid')?.value));
         const containerId = scalarOf(own.get('container.id')?.value);
-        let node: NodeAttributes | undefined;
+        let node: readonly KeyValue[] | undefined;
         if (Number.isSafeInteger(pid) && pid > 0) node = cached(`p${pid}`, () => describer.describePid(pid));
         if (node === undefined && containerId !== undefined && containerId !== '') node = cached(`c${containerId}`, () => describer.describeContainer(containerId));
         if (node === undefined) continue;
         let added = 0;
-        for (const [key, value] of Object.entries(node)) {
-          if (own.has(key)) continue;
-          resource.attributes.push(create(KeyValueSchema, { key, value: anyValue(value) }));
+        for (const kv of node) {
+          if (own.has(kv.key)) continue;
+          resource.attributes.push(kv);
           added++;
         }
         if (added > 0) enriched++;

@@ -53,4 +53,27 @@ describe('forwarding received requests through the OTLP exporter', () => {
       await server.close();
     }
   });
+
+  it('cuts what it merges at the size limit: every request under it, every resource and sample once, decoded requests folded in as they come', async () => {
+    const server = await startGrpcServer();
+    const registry = new Registry();
+    const metrics = createExportMetrics(registry);
+    const limit = 8 * 1024;
+    const exporter = createOtlpExporter(readOtlpEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://${server.address}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), {}, { logger: silentLogger, metrics, maxRequestBytes: limit });
+    try {
+      const sent = Array.from({ length: 300 }, (_, i) => buildOtlpRequest([{ attributes: { 'service.name': `svc-${i}`, 'process.pid': 1000 + i }, stacks: [{ frames: [`f${i}`, `g${i % 17}`, 'main'], value: i + 1 }] }]));
+      // No size hint: the serializer measures each request itself.
+      for (const r of sent) exporter.forward(receivedProfiles('otlp-grpc', 1, () => r, () => []));
+      await exporter.flush(10_000);
+      expect(server.requests.length).toBeGreaterThan(1);
+      expect(server.requests.length).toBeLessThan(300);
+      for (const q of server.requests) expect(q.bytes.length).toBeLessThanOrEqual(limit);
+      const got = resourcesOf(server.requests.map((q) => fromBinary(ExportProfilesServiceRequestSchema, q.bytes)));
+      expect(got).toEqual(resourcesOf(sent));
+      expect(metrics.drops()).toEqual({});
+    } finally {
+      await exporter.shutdown(1000);
+      await server.close();
+    }
+  });
 });

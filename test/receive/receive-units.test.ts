@@ -10,6 +10,7 @@ import { createTokenCheck } from '../../src/receive/bearer-token.js';
 import { otlpToProfiles } from '../../src/receive/otlp-to-profiles.js';
 import { InvalidRequestError, validateOtlpRequest } from '../../src/receive/otlp-validation.js';
 import { parseIngestName } from '../../src/receive/pyroscope-ingest-name.js';
+import { profileTypeName, pyroscopeProfileName } from '../../src/profile/pyroscope-names.js';
 import { createReceivedAccumulator } from '../../src/receive/received-accumulator.js';
 import { createResourceEnricher } from '../../src/receive/resource-enricher.js';
 import { decompress } from '../../src/receive/request-body.js';
@@ -102,6 +103,18 @@ describe('receiver helpers', () => {
       { name: 'env', value: 'prod' }, { name: 'region', value: 'eu' },
     ]);
     expect(parseIngestName('my.app{}')).toEqual([{ name: 'service_name', value: 'my.app' }]);
+  });
+
+  it('names a type alike for Pyroscope whether meshprof profiled it, received it over OTLP or got it at /ingest', () => {
+    const own = (types: string[]): string => pyroscopeProfileName({ sampleTypes: types.map((type) => ({ type, unit: 'count' })) });
+    expect([own(['samples', 'cpu']), own(['off_cpu', 'switches']), own(['alloc_objects', 'alloc_space', 'inuse_objects', 'inuse_space']), own(['page_faults'])])
+      .toEqual(['process_cpu', 'off_cpu', 'memory', 'page_faults']);
+    for (const type of ['cpu', 'samples', 'off_cpu', 'alloc_space', 'inuse_objects', 'page_faults', 'goroutines', 'contentions', 'mutex_count', 'wall']) {
+      const name = profileTypeName(type);
+      expect(own([type])).toBe(name);
+      expect(parseIngestName(`app.${type}`)[0]).toEqual({ name: '__name__', value: name });
+    }
+    expect(profileTypeName('my type')).toBe('my_type');
   });
 
   it('checks bearer tokens, and lets everything in without one', () => {

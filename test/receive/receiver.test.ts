@@ -32,7 +32,9 @@ import {
 import { PushRequestSchema } from '../../src/gen/pyroscope/push/v1/push_pb.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { Profile } from '../../src/profile/model.js';
-import { OTLP_PROFILES_EXPORT_PATH } from '../../src/receive/index.js';
+import { StatusSchema } from '../../src/gen/google/rpc/status_pb.js';
+import { retryDelayFromMetadata } from '../../src/export/grpc-retry-info.js';
+import { OTLP_PROFILES_EXPORT_PATH, type LoadShedderOptions } from '../../src/receive/index.js';
 import { buildOtlpRequest, otlpStacks, resourceAttributes, resourcesOf } from '../helpers/build-otlp-request.js';
 import { metricValue } from '../helpers/metric-value.js';
 import { onCpuProfile } from '../helpers/on-cpu-profile.js';
@@ -54,7 +56,10 @@ interface Rig {
   flush(): Promise<void>;
 }
 
-async function rig(extraEnv: Record<string, string> = {}): Promise<Rig> {
+/** Shedding off: this process's loop also runs the clients, 100 MB bodies and gzip bombs; the shedding test turns it on. */
+const NO_SHEDDING: LoadShedderOptions = { maxUtilization: 1 };
+
+async function rig(extraEnv: Record<string, string> = {}, shedding: LoadShedderOptions = NO_SHEDDING): Promise<Rig> {
   const otlp = await startGrpcServer();
   const pyroscope = await startHttpServer();
   cleanup.push(() => otlp.close(), () => pyroscope.close());
@@ -84,6 +89,7 @@ async function rig(extraEnv: Record<string, string> = {}): Promise<Rig> {
     sinks: [...exporters.map(exporterSink), files],
     registry,
     log: silentLogger,
+    shedding,
   });
   cleanup.push(() => receiver.close(), async () => { await Promise.all(exporters.map((e) => e.shutdown(2000))); });
   return { receiver, otlp, pyroscope, registry, consumed, flush: async () => { await Promise.all(exporters.map((e) => e.flush(10_000))); } };
@@ -352,5 +358,51 @@ describe('profile receiver', () => {
     expect(status).toBe(200);
     await r.flush();
     expect(resourcesOf(forwardedRequests(r)).map((x) => x.stacks)).toEqual([otlpStacks(producerRequest()), otlpStacks(producerRequest())]);
+  });
+
+  it('sheds load while its event loop is saturated: RESOURCE_EXHAUSTED and 429 with a retry hint, counted, and takes requests again after', async () => {
+    const r = await rig({}, { maxUtilization: 0.5, minReceiverShare: 0, windowMs: 20, busyWindows: 2, retryAfterMs: 1500 });
+    const bytes = toBinary(ExportProfilesServiceRequestSchema, producerRequest());
+    const url = `http://${r.receiver.httpAddress}/v1development/profiles`;
+    // Busy 40 ms of every 50: the loop is saturated however loaded the machine is (counted as the receiver's: minReceiverShare 0).
+    const spin = setInterval(() => { const end = performance.now() + 40; while (performance.now() < end); }, 50);
+    let grpcRefusal: grpc.ServiceError | undefined;
+    let httpRefusal: Response | undefined;
+    try {
+      for (let i = 0; i < 500 && (grpcRefusal === undefined || httpRefusal === undefined); i++) {
+        if (grpcRefusal === undefined) {
+          const { error } = await grpcExport(r.receiver.grpcAddress!, bytes, TOKEN);
+          if (error !== null) grpcRefusal = error;
+        }
+        if (httpRefusal === undefined) {
+          const res = await fetch(url, { method: 'POST', body: bytes, headers: { 'Content-Type': 'application/x-protobuf', Authorization: `Bearer ${TOKEN}` } });
+          if (res.status !== 200) httpRefusal = res;
+          else await res.arrayBuffer();
+        }
+      }
+    } finally {
+      clearInterval(spin);
+    }
+    expect(grpcRefusal?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(retryDelayFromMetadata(grpcRefusal?.metadata)).toBe(1500);
+    expect(httpRefusal?.status).toBe(429);
+    expect(httpRefusal?.headers.get('retry-after')).toBe('2');
+    expect(fromBinary(StatusSchema, new Uint8Array(await httpRefusal!.arrayBuffer())).code).toBe(8);
+    const m = await metrics(r);
+    const shed = metricValue(m, 'meshprof_receiver_rejected_total', { protocol: 'otlp-grpc', reason: 'overloaded' })
+      + metricValue(m, 'meshprof_receiver_rejected_total', { protocol: 'otlp-http', reason: 'overloaded' });
+    expect(shed).toBeGreaterThanOrEqual(2);
+    // Every request is either forwarded or counted as shed: nothing is lost unseen.
+    await r.flush();
+    const received = metricValue(m, 'meshprof_receiver_received_profiles_total', {});
+    expect(resourcesOf(forwardedRequests(r))).toHaveLength(received);
+    // Idle again, the receiver takes everything: poll, the share grows back step by step.
+    let error: grpc.ServiceError | null = null;
+    for (let i = 0; i < 200; i++) {
+      ({ error } = await grpcExport(r.receiver.grpcAddress!, bytes, TOKEN));
+      if (error === null) break;
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    expect(error).toBeNull();
   });
 });
