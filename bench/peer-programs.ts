@@ -42,6 +42,7 @@ int main(int argc, char **argv) {
  * clock until SIGTERM, then prints "EXECS WALL_MS". */
 const CHURNER = `#define _GNU_SOURCE
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,7 @@ static volatile sig_atomic_t stop;
 static void on_term(int sig) { (void)sig; stop = 1; }
 
 int main(int argc, char **argv) {
+  prctl(PR_SET_PDEATHSIG, SIGTERM); /* a bench that dies must not leave churn behind for the next run */
   long rate = argc > 1 ? strtol(argv[1], 0, 10) : 10, step = 1000000000L / (rate > 0 ? rate : 1), execs = 0;
   char *prog = argc > 2 ? argv[2] : "/bin/true";
   struct sigaction sa;
@@ -82,6 +84,7 @@ int main(int argc, char **argv) {
  * rusage covers the child and every descendant it reaped. */
 const WRAPPER = `#define _GNU_SOURCE
 #include <errno.h>
+#include <sys/prctl.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -95,6 +98,7 @@ static void forward(int sig) { if (child > 0) kill(child, sig); }
 
 int main(int argc, char **argv) {
   if (argc < 2) return 2;
+  prctl(PR_SET_PDEATHSIG, SIGTERM); /* passed on to the tool, like a stop from the bench */
   fcntl(3, F_SETFD, FD_CLOEXEC);
   child = fork();
   if (child < 0) return 126;
