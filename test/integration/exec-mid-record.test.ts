@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
 import { countChain, readFolded, total } from '../helpers/record-pid.js';
+import { childOutput } from '../helpers/child-output.js';
 import { startCli } from '../helpers/start-cli.js';
 import { heapTotals } from './memory-profile.js';
 
@@ -22,13 +23,7 @@ const MiB = 1 << 20;
  */
 async function recordAcrossExec(first: string, second: string, mode: 'cpu' | 'memory', output: string, extra: readonly string[]): Promise<string> {
   const child = spawn(first, [second, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  const printed = (text: string): Promise<void> => new Promise((resolve, reject) => {
-    const check = (): void => { if (out.includes(text)) resolve(); };
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); check(); });
-    child.once('exit', (code) => reject(new Error(`exec fixture exited (${code}) before printing ${text}: ${out}`)));
-    check();
-  });
+  const printed = childOutput(child, 'exec fixture');
   try {
     await printed('ready');
     const type = mode === 'cpu' ? 'oncpu' : 'memory';

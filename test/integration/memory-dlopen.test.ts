@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 import { compileFixture } from '../helpers/compile-fixture.js';
+import { childOutput } from '../helpers/child-output.js';
 import { startCli } from '../helpers/start-cli.js';
 import { heapTotals } from './memory-profile.js';
 
@@ -41,13 +42,7 @@ describe('record --type memory with libraries loaded by dlopen() (real BPF, as r
   it('names the plugin\'s allocations and counts those of an allocator loaded after the start', async () => {
     const file = join(dir, 'dlopen.pb.gz');
     const child = spawn(main, [plugin, allocator], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    const printed = (text: string): Promise<void> => new Promise((resolve, reject) => {
-      const check = (): void => { if (out.includes(text)) resolve(); };
-      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); check(); });
-      child.once('exit', (code) => reject(new Error(`dlopen fixture exited (${code}) before printing ${text}: ${out}`)));
-      check();
-    });
+    const printed = childOutput(child, 'dlopen fixture');
     try {
       await printed('ready');
       const maps = readFileSync(`/proc/${child.pid}/maps`, 'utf8');
