@@ -42,7 +42,7 @@ export function createOtlpForwardSerializer(maxBytes: number): ItemSerializer<Re
         const request = item.otlp();
         // The receiver's size hint spares serializing each request only to measure it.
         const size = item.sizeHint ?? toBinary(ExportProfilesServiceRequestSchema, request).length;
-        const n = samplesIn(request.resourceProfiles);
+        const n = item.samples;
         if (current !== undefined && current.bytes + size > maxBytes) close();
         current ??= { builder: new MergedRequestBuilder(), bytes: 0, samples: 0 };
         current.builder.add(request);

@@ -75,13 +75,10 @@ export class MergedRequestBuilder {
   private readonly stacks = new Table<readonly number[]>();
   private readonly links = new Table<MergedLink>();
   private readonly w = new BinaryWriter();
-  /** Requests added so far. */
-  count = 0;
 
   /** Folds in one validated request (indices in range); the request is left as it is. */
   add(request: ExportProfilesServiceRequest): void {
     const { stringIds, strings, attributes, mappings, functions, locations, stacks, links } = this;
-    this.count++;
     const d: ProfilesDictionary | undefined = request.dictionary;
     const s = (d?.stringTable ?? []).map((v) => {
       let id = stringIds.get(v);

@@ -98,7 +98,8 @@ export async function startHttpReceiver(config: ReceiverConfig & { readonly http
       } catch (err) {
         throw new Refusal(400, 'malformed', `decoding ExportProfilesServiceRequest: ${(err as Error).message}`);
       }
-      return intake.acceptOtlp('otlp-http', request, isJson(type) ? undefined : body.length);
+      // JSON is never smaller than the same request in protobuf: its length bounds the size the forwarder needs.
+      return intake.acceptOtlp('otlp-http', request, body.length);
     });
     const response = create(ExportProfilesServiceResponseSchema, outcome.rejectedProfiles > 0
       ? { partialSuccess: { rejectedProfiles: BigInt(outcome.rejectedProfiles), errorMessage: outcome.errorMessage } }

@@ -126,9 +126,10 @@ export function createNetworkSampler(
     }
     for (const rec of ring.poll(0)) {
       const r = decodeHttpEvent(rec);
-      const key = r ? `${r.tgid}:${r.startNs}` : '';
-      const stacks = r ? waiting.get(key) : undefined;
-      if (stacks) waiting.delete(key);
+      // Most exchanges carry no stacks: the key string is built only while some wait.
+      const key = r && waiting.size > 0 ? `${r.tgid}:${r.startNs}` : undefined;
+      const stacks = key !== undefined ? waiting.get(key) : undefined;
+      if (stacks && key !== undefined) waiting.delete(key);
       const ex = r && toExchange(r, monoToWallNs, stacks);
       if (!ex) count('unparsed_http_event');
       else if (pending.length >= maxPending) count('exchanges_buffer_full');

@@ -12,6 +12,7 @@ import type { LogDataSchema } from '../../gen/skywalking/logging/Logging_pb.js';
 import type { HttpExchange, NetworkEndpoint, NetworkRole, RawNetworkBatch, TcpFlow } from '../../stacks/network-records.js';
 import type { NetworkSamplingRule } from './task-command.js';
 import type { ProcessEntity } from './process-entity.js';
+import { addDrops } from '../../profile/profile-builder.js';
 
 type MeterData = MessageInitShape<typeof MeterDataSchema>;
 /** A meter label, as LabelSchema. */
@@ -184,7 +185,7 @@ export function createRoverNetworkAggregate(rules: readonly NetworkSamplingRule[
 
   return {
     add(batch) {
-      for (const [reason, n] of Object.entries(batch.drops)) if (n !== undefined && n > 0) drops[reason] = (drops[reason] ?? 0) + n;
+      addDrops(drops, batch.drops);
       for (const f of batch.tcp) addFlow(f);
       for (const e of batch.exchanges) addExchange(e);
     },

@@ -151,7 +151,9 @@ export function createSkyWalkingExporter(options: SkyWalkingExporterOptions): Sk
     const byService = new Map<string, LogDataInit[]>();
     for (const l of out.logs) {
       const key = l.service ?? '';
-      byService.set(key, [...(byService.get(key) ?? []), l]);
+      const logs = byService.get(key);
+      if (logs === undefined) byService.set(key, [l]);
+      else logs.push(l);
     }
     for (const logs of byService.values()) await connection.clientStream(LogReportService.method.collect, logs);
   };
