@@ -202,10 +202,8 @@ export function createContinuousProfiler(options: ContinuousProfilerOptions): Co
             for (const uri of item.uriList) window(p.processId ?? '', `${key}|${uri}`).add(httpSlotValue(item.monitor, exchanges.filter((e) => e.path === uri)));
             continue;
           }
-          let regex: RegExp | undefined;
-          try {
-            regex = item.uriRegex === undefined ? undefined : new RegExp(item.uriRegex);
-          } catch {
+          const regex = item.uriRegex === undefined ? undefined : uriRegex(item.uriRegex);
+          if (regex === null) {
             warnOnce(`regex:${item.uriRegex ?? ''}`, `skywalking: continuous ${item.monitor} policy of ${p.entity.serviceName}: URIRegex ${item.uriRegex ?? ''} is not a regular expression, ignored`);
             continue;
           }
@@ -214,6 +212,21 @@ export function createContinuousProfiler(options: ContinuousProfilerOptions): Co
         }
       }
     }
+  }
+
+  // Compiled once per pattern, not at every fetch (each second); null when it does not compile.
+  const regexes = new Map<string, RegExp | null>();
+  function uriRegex(pattern: string): RegExp | null {
+    let r = regexes.get(pattern);
+    if (r === undefined) {
+      try {
+        r = new RegExp(pattern);
+      } catch {
+        r = null;
+      }
+      regexes.set(pattern, r);
+    }
+    return r;
   }
 
   function causesFor(p: ReportedProcess, target: ProfilingTargetType, items: readonly PolicyItem[]): Cause[] {
