@@ -239,13 +239,18 @@ static __always_inline void enter(__u32 call, __u64 size, __u64 arg, bool track)
 	if (!targeted(tgid))
 		return;
 	outer = bpf_map_lookup_elem(&calls, &pid);
-	if (outer) {
+	/* An entry whose return was never seen (the call began before the
+	 * return probe was attached, or left by longjmp) would count every
+	 * later call as nested, and nothing would be sampled again: an entry
+	 * older than any allocator call takes is replaced. */
+	if (outer && bpf_ktime_get_ns() - outer->entered_ns < MEMORY_CALL_STALE_NS) {
 		outer->depth++;
 		return;
 	}
 	p.size = size;
 	p.arg = arg;
 	p.call = call;
+	p.entered_ns = bpf_ktime_get_ns();
 	p.sampled = track && sample_bytes(size);
 	if (bpf_map_update_elem(&calls, &pid, &p, BPF_ANY))
 		drop(MEMORY_DROP_CALLS_FULL);

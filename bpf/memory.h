@@ -13,6 +13,8 @@
 #define MEMORY_WEIGHT_SHIFT 10
 /* Estimated object counts are kept in 16.16 fixed point. */
 #define MEMORY_FX_SHIFT 16
+/* An allocator call outstanding this long is taken as one whose return went unseen. */
+#define MEMORY_CALL_STALE_NS 1000000000ULL
 
 /* Memory drop reasons follow enum sampler_drop_reason in the same `drops`
  * array (resized to MEMORY_DROP_MAX by user space). */
@@ -74,6 +76,7 @@ struct memory_pending {
 	__u16 depth;		/* allocator calls nested inside this one (mmap in malloc) */
 	__u8 sampled;
 	__u8 pad;
+	__u64 entered_ns;	/* when the outermost call began (a stale entry is dropped) */
 };
 
 #endif /* __MEMORY_H */

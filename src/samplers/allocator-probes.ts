@@ -96,9 +96,10 @@ export function findAllocatorProbes(path: string, via?: string): AllocatorProbe[
       if (seen.has(offset)) continue;
       seen.add(offset);
       if (hooks.exit !== undefined) {
-        // a return probe reads the return address at the entry's stack pointer: both stay at the entry
-        probes.push({ symbol: name, program: hooks.enter, retprobe: false, offset });
+        // A return probe reads the return address at the entry's stack pointer: both stay at the entry.
+        // It is attached first, so that no call the entry probe sees goes without its return.
         probes.push({ symbol: name, program: hooks.exit, retprobe: true, offset });
+        probes.push({ symbol: name, program: hooks.enter, retprobe: false, offset });
         continue;
       }
       const head = elf.read(offset, Math.min(32, Math.max(0, seg.offset + seg.fileSize - offset)));

@@ -120,7 +120,8 @@ describe('allocator probes', () => {
     const names = new Set(probes.map((p) => p.symbol));
     for (const fn of ['malloc', 'calloc', 'realloc', 'free', 'posix_memalign', 'munmap']) expect(names).toContain(fn);
     const malloc = probes.filter((p) => p.symbol === 'malloc');
-    expect(malloc.map((p) => [p.program, p.retprobe])).toEqual([['malloc_enter', false], ['alloc_return', true]]);
+    // the return probe first: attached in this order, no call the entry sees goes without its return
+    expect(malloc.map((p) => [p.program, p.retprobe])).toEqual([['alloc_return', true], ['malloc_enter', false]]);
     // free has no return probe; aliases (mmap/mmap64, memalign/aligned_alloc) are probed once
     expect(probes.filter((p) => p.symbol === 'free').map((p) => p.retprobe)).toEqual([false]);
     expect(new Set(probes.map((p) => `${p.offset}/${p.retprobe}`)).size).toBe(probes.length);
