@@ -217,8 +217,11 @@ export interface PerfMapResolver {
 
 /**
  * Creates a resolver that opens each process's perf map on first use and
- * re-reads it on a miss, at most once per `minRefreshMs` (default 1000) per
- * process, since runtimes append new code all the time.
+ * re-reads what was appended at most once per `minRefreshMs` (default 1000)
+ * per process, since runtimes append new code all the time. A hit does not
+ * make the re-read unnecessary: V8 reuses freed code space, so an old entry
+ * (code run once at start-up, freed since) covers the address of code the
+ * map has named only in lines not read yet, and the old name would stick.
  */
 export function createPerfMapResolver(opts: { procRoot?: string; minRefreshMs?: number; now?: () => number } = {}): PerfMapResolver {
   const maps = new Map<number, { map: PerfMap | undefined; refreshedAt: number }>();
@@ -243,10 +246,12 @@ export function createPerfMapResolver(opts: { procRoot?: string; minRefreshMs?: 
   return {
     resolve(pid, address) {
       const state = stateOf(pid);
-      const hit = state.map?.lookup(address);
-      if (hit !== undefined || state.map === undefined || now() - state.refreshedAt < minRefreshMs) return hit;
-      state.refreshedAt = now();
-      return state.map.refresh() ? state.map.lookup(address) : undefined;
+      if (state.map === undefined) return undefined;
+      if (now() - state.refreshedAt >= minRefreshMs) {
+        state.refreshedAt = now();
+        state.map.refresh();
+      }
+      return state.map.lookup(address);
     },
     prepare(pid) {
       const state = stateOf(pid);

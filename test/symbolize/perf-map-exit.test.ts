@@ -1,5 +1,5 @@
 // Perf maps of processes that exit before their samples are symbolized.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,26 @@ describe('perf maps after exit', () => {
     writeFileSync(path, '2000 10 py::hot_loop:/srv/hot.py\n');
     try {
       expect(createPerfMapResolver().resolve(pid, 0x2004n)).toMatchObject({ name: 'hot_loop', kind: 'cpython', fileName: '/srv/hot.py' });
+    } finally {
+      rmSync(path, { force: true });
+    }
+  });
+
+  it('names code that reuses the space of freed code after its new line, though the old line still covers it', () => {
+    // V8 freed a start-up function and compiled another into its space: the
+    // old entry covers the address until the map's newer line is read.
+    const pid = 3_999_998;
+    const path = `/tmp/perf-${pid}.map`;
+    writeFileSync(path, '3000 200 JS:*(anonymous) /app/node_modules/lib/enum.js:12:1\n');
+    let clock = 0;
+    try {
+      const resolver = createPerfMapResolver({ now: () => clock });
+      expect(resolver.resolve(pid, 0x3048n)).toMatchObject({ name: '(anonymous)', fileName: '/app/node_modules/lib/enum.js' });
+      appendFileSync(path, '3040 80 JS:*decodeRows /app/client.js:40:3\n');
+      clock += 500; // within the throttle: the map is not read again yet
+      expect(resolver.resolve(pid, 0x3048n)?.name).toBe('(anonymous)');
+      clock += 600;
+      expect(resolver.resolve(pid, 0x3048n)).toMatchObject({ name: 'decodeRows', fileName: '/app/client.js', line: 40 });
     } finally {
       rmSync(path, { force: true });
     }
