@@ -2,8 +2,11 @@
  * The per-file half of the unwind maps: each file's table built once (by an
  * UnwindTableBuilder, off the main thread), written into unwind_rows (a run
  * of 64-row chunks, placed first-fit by row-allocator.ts) and unwind_tables
- * (its id), refcounted by the processes that map it, and freed for reuse
- * when the count drops to zero. Built tables are also kept in user memory
+ * (its id), refcounted by the processes that map it. When the count drops
+ * to zero the table stays in the maps, idle, until its room is needed for
+ * another (least recently released first): a command run again, a probe
+ * exec'ed every few seconds, a prefork server's next worker find their
+ * files' tables there without a build, a copy or a map write. Built tables are also kept in user memory
  * (least recently used first out, bounded in bytes), so a file whose last
  * process left and that comes back (a prefork server's next worker, a
  * command run again) is written into the maps at once, not built again.
@@ -49,13 +52,16 @@ export interface FileTableStore {
   settled(): Promise<void>;
   /** Stops writing to the maps: builds that finish later are dropped. */
   close(): void;
+  /** 64-row chunks held, by live and idle tables. */
   readonly chunksUsed: number;
   readonly live: number;
+  /** Tables kept in the maps with no process mapping their file. */
+  readonly idle: number;
   readonly building: number;
 }
 
 type BuildingEntry = { state: 'building'; refs: number; readonly abort: AbortController };
-type ReadyEntry = { state: 'ready'; refs: number; table: StoredTable; run: RowRun };
+type ReadyEntry = { state: 'ready'; refs: number; table: StoredTable; run: RowRun; readonly stamp: string | undefined };
 type Entry = BuildingEntry | ReadyEntry;
 
 /** Paths tried per build: the first holder's, then another's if that one left. */
@@ -94,6 +100,21 @@ export function createFileTableStore(
   let closed = false;
   // files without room in the maps: counted once each until they fit
   const noRoom = new Set<string>();
+  // tables in the maps that no process maps now, least recently released first
+  const idle = new Map<string, ReadyEntry>();
+  const unload = (e: ReadyEntry): void => {
+    maps.tables.update(u32Key(e.table.id), encodeUnwindRange(0, 0));
+    rows.free(e.run);
+    freeIds.push(e.table.id);
+  };
+  /** Frees the least recently released idle table; false when there is none. */
+  const evictIdle = (): boolean => {
+    const oldest = idle.entries().next();
+    if (oldest.done === true) return false;
+    idle.delete(oldest.value[0]);
+    unload(oldest.value[1]);
+    return true;
+  };
   // built tables by key, with the file's identity when built, bounded in bytes
   const built = new LRUCache<string, { readonly file: FileUnwindTable; readonly stamp: string }>({
     maxSize: cacheLimitBytes,
@@ -147,8 +168,14 @@ export function createFileTableStore(
   const store = (key: string, file: FileUnwindTable, label: string): ReadyEntry | 'empty' | 'no-room' => {
     const count = unwindRowCount(file.table);
     if (count === 0) return 'empty';
+    // idle tables give way, oldest first, until the new one fits
+    while (freeIds.length === 0 && evictIdle());
     const id = freeIds.pop();
-    const run = count <= UNWIND_MAX_TABLE_ROWS ? rows.allocate(Math.ceil(count / UNWIND_ROWS_PER_CHUNK)) : undefined;
+    let run: RowRun | undefined;
+    if (count <= UNWIND_MAX_TABLE_ROWS) {
+      const chunks = Math.ceil(count / UNWIND_ROWS_PER_CHUNK);
+      while ((run = rows.allocate(chunks)) === undefined && evictIdle());
+    }
     const outOfRoom = (why: string): 'no-room' => {
       if (!noRoom.has(key)) {
         noRoom.add(key);
@@ -171,7 +198,7 @@ export function createFileTableStore(
     }
     noRoom.delete(key);
     stats.filesLoaded++;
-    return { state: 'ready', refs: 0, table: { id, loadSegments: file.loadSegments }, run };
+    return { state: 'ready', refs: 0, table: { id, loadSegments: file.loadSegments }, run, stamp: stampOf(key) };
   };
 
   const finish = (key: string, label: string, file: FileUnwindTable | undefined): void => {
@@ -237,6 +264,16 @@ export function createFileTableStore(
         return stateOf(known);
       }
       if (failed.has(key)) return NONE;
+      const resting = idle.get(key);
+      if (resting !== undefined) {
+        idle.delete(key);
+        // the same file still (dev:inode can be reused, or the file rewritten in place)
+        if (resting.stamp !== undefined && stampOf(key) === resting.stamp) {
+          files.set(key, { ...resting, refs: 1 });
+          return { state: 'ready', table: resting.table };
+        }
+        unload(resting);
+      }
       const again = cached(key);
       if (again !== undefined) {
         const stored = store(key, again, label);
@@ -259,9 +296,8 @@ export function createFileTableStore(
         e.abort.abort();
         return;
       }
-      maps.tables.update(u32Key(e.table.id), encodeUnwindRange(0, 0));
-      rows.free(e.run);
-      freeIds.push(e.table.id);
+      if (e.stamp === undefined) unload(e);
+      else idle.set(key, e);
     },
     close() {
       closed = true;
@@ -276,6 +312,9 @@ export function createFileTableStore(
       let n = 0;
       for (const e of files.values()) if (e.state === 'ready') n++;
       return n;
+    },
+    get idle() {
+      return idle.size;
     },
     get building() {
       let n = 0;

@@ -44,8 +44,10 @@ export function openTableDiskCache(dir: string, maxBytes: number, log?: Logger):
     counters: files.counters,
     get(key) {
       const e = files.get(key, valid);
-      // A copy: the payload is a view into the whole file's buffer.
-      return e === undefined ? undefined : { table: Buffer.from(e.payload), stats: (e.meta ?? undefined) as UnwindTableStats | undefined };
+      // The payload is a view into the file's buffer, kept as is: the rest of
+      // that buffer is the header, key and stats, and copying node's or
+      // libLLVM's 6-16 MB table at each read cost more than reading it.
+      return e === undefined ? undefined : { table: e.payload, stats: (e.meta ?? undefined) as UnwindTableStats | undefined };
     },
     put: (key, t) => files.put(key, { meta: t.stats ?? null, payload: t.table }),
   };

@@ -46,9 +46,10 @@ export interface UnwindManagerStats {
   procsOutOfRoom: number;
   /** Executable mappings past UNWIND_MAX_MAPPINGS in one process. */
   mappingsTruncated: number;
-  /** Gauges: 64-row chunks and tables in use now, tables being built, processes installed. */
+  /** Gauges: 64-row chunks held, tables in use now, tables kept idle (no process maps their file), tables being built, processes installed. */
   chunksUsed: number;
   tablesLive: number;
+  tablesIdle: number;
   tablesBuilding: number;
   procsLive: number;
 }
@@ -91,7 +92,7 @@ export function createUnwindTableManager<M extends UnwindSourceMapping = UnwindS
   const builder = opts.builder ?? createWorkerTableBuilder(opts.log);
   const stats: UnwindManagerStats = {
     filesLoaded: 0, filesUnreadable: 0, tablesOutOfRoom: 0, procsOutOfRoom: 0, mappingsTruncated: 0,
-    chunksUsed: 0, tablesLive: 0, tablesBuilding: 0, procsLive: 0,
+    chunksUsed: 0, tablesLive: 0, tablesIdle: 0, tablesBuilding: 0, procsLive: 0,
   };
   // pid → its executable file mappings; each holds one reference on its file
   const procs = new Map<number, FileMapping<M>[]>();
@@ -123,6 +124,7 @@ export function createUnwindTableManager<M extends UnwindSourceMapping = UnwindS
   const refresh = (): void => {
     stats.chunksUsed = store.chunksUsed;
     stats.tablesLive = store.live;
+    stats.tablesIdle = store.idle;
     stats.tablesBuilding = store.building;
     stats.procsLive = inKernel.size;
   };

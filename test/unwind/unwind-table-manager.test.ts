@@ -73,8 +73,41 @@ describe('unwind table manager over fake maps', () => {
     expect(m.stats()).toMatchObject({ chunksUsed: 2, tablesLive: 1, procsLive: 1 });
     expect(maps.procs.lookup(u32(10))).toBeUndefined();
     m.removeProcess(11);
-    expect(m.stats()).toMatchObject({ chunksUsed: 0, tablesLive: 0, procsLive: 0 });
+    // these files cannot be checked for identity (no such paths): nothing is kept idle
+    expect(m.stats()).toMatchObject({ chunksUsed: 0, tablesLive: 0, tablesIdle: 0, procsLive: 0 });
     expect(maps.tables.lookup(u32(libcId))!.readUInt32LE(4)).toBe(0);
+  });
+
+  it('gives an idle table back without a build or a map write, and frees idle tables oldest first when room is needed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshprof-idle-'));
+    const files = ['a', 'b', 'c'].map((n) => { const p = join(dir, n); writeFileSync(p, n); return p; });
+    const loads: string[] = [];
+    // room for two tables of 100 rows (2 chunks each)
+    const maps = fakeMaps(4, 4, 4);
+    let rowWrites = 0;
+    const update = maps.rows.updateBatch.bind(maps.rows);
+    maps.rows.updateBatch = (k, v) => { rowWrites++; update(k, v); };
+    const m = createUnwindTableManager({ maps: maps as UnwindMaps, filePath: (_, mp) => mp.path, builder: createInlineTableBuilder((p) => (loads.push(p), table(p, 100))) });
+    const [a, b, c] = files as [string, string, string];
+    m.setProcess({ pid: 1, mappings: [mapping(a, 1, 0x400000n)] });
+    await m.settled();
+    m.removeProcess(1);
+    m.setProcess({ pid: 2, mappings: [mapping(b, 2, 0x400000n)] });
+    await m.settled();
+    m.removeProcess(2);
+    expect(m.stats()).toMatchObject({ tablesLive: 0, tablesIdle: 2, chunksUsed: 4 });
+    const writes = rowWrites;
+    // a runs again: installed in the same call, from the maps as they are
+    m.setProcess({ pid: 3, mappings: [mapping(a, 1, 0x400000n)] });
+    expect(maps.procs.lookup(u32(3))!.readUInt32LE(0)).toBe(1);
+    expect(rowWrites).toBe(writes);
+    expect(m.stats()).toMatchObject({ tablesLive: 1, tablesIdle: 1, filesLoaded: 2 });
+    // c needs room: b, idle, gives way; a, in use, stays
+    m.setProcess({ pid: 4, mappings: [mapping(c, 3, 0x400000n)] });
+    await m.settled();
+    expect(m.stats()).toMatchObject({ tablesLive: 2, tablesIdle: 0, chunksUsed: 4, tablesOutOfRoom: 0 });
+    expect(loads).toEqual([a, b, c]);
+    rmSync(dir, { recursive: true });
   });
 
   it('counts running out of rows, tables and processes instead of failing', async () => {
@@ -210,12 +243,12 @@ describe('unwind table manager over fake maps', () => {
     m.setProcess({ pid: 40, mappings: [mapping(worker, 5, 0x400000n)] });
     await m.settled();
     m.removeProcess(40);
-    expect(m.stats()).toMatchObject({ tablesLive: 0, chunksUsed: 0 });
-    // the next forked worker: installed in the same call, from the built table
+    expect(m.stats()).toMatchObject({ tablesLive: 0, tablesIdle: 1, chunksUsed: 2 });
+    // the next forked worker: installed in the same call, from the idle table
     m.setProcess({ pid: 41, mappings: [mapping(worker, 5, 0x400000n)] });
     expect(maps.procs.lookup(u32(41))!.readUInt32LE(0)).toBe(1);
     expect(loads).toEqual([worker]);
-    expect(m.stats()).toMatchObject({ tablesLive: 1, chunksUsed: 2 });
+    expect(m.stats()).toMatchObject({ tablesLive: 1, tablesIdle: 0, chunksUsed: 2 });
     m.removeProcess(41);
     // rewritten in place (same dev:inode, as `cp` over it does): the old table must not be reused
     writeFileSync(worker, 'version 2');
