@@ -74,9 +74,13 @@ function kubernetesMode(raw: string | undefined): KubernetesMode {
 }
 
 function exePattern(e: string): ExePattern {
-  const m = /^\/(.*)\/([a-z]*)$/s.exec(e);
+  // `/regex/flags` only with flags a RegExp takes: `/usr/bin/envoy` is a path, not `/usr/bin/` with flags "envoy".
+  const m = /^\/(.*)\/([dgimsuy]*)$/s.exec(e);
   // A regex with a comma cannot be given: commas separate the list.
-  return m === null ? e : new RegExp(m[1] ?? '', (m[2] ?? '').replace('g', ''));
+  if (m !== null) return new RegExp(m[1] ?? '', (m[2] ?? '').replace('g', ''));
+  if (!e.startsWith('/')) return e;
+  // An absolute path: that executable file exactly.
+  return new RegExp(`^${e.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 }
 
 function wrap<T>(name: string, fn: () => T): T {

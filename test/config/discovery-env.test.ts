@@ -45,6 +45,15 @@ describe('discoveryConfigFromEnv', () => {
     expect(exc.labels?.matches({ canary: 'true' })).toBe(false);
   });
 
+  it('takes an absolute path as that executable, not as a regex with flags', () => {
+    const exe = discoveryConfigFromEnv({ MESHPROF_TARGET_EXE: '/tmp/p13/spin,/usr/local/bin/envoy' }).rules.include.exe ?? [];
+    const [spin, envoy] = exe as RegExp[];
+    expect(spin?.test('/tmp/p13/spin')).toBe(true);
+    expect(spin?.test('/tmp/p13/spinner')).toBe(false);
+    expect(spin?.test('spin')).toBe(false);
+    expect(envoy?.test('/usr/local/bin/envoy')).toBe(true);
+  });
+
   it('reads the boolean words, and on/off for MESHPROF_KUBERNETES in any of them', () => {
     expect(discoveryConfigFromEnv({ MESHPROF_READ_ENVIRON: 'no' }).readEnviron).toBe(false);
     expect(discoveryConfigFromEnv({ MESHPROF_READ_ENVIRON: 'On' }).readEnviron).toBe(true);
