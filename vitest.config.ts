@@ -69,6 +69,7 @@ const unit = [
   'test/process/process-tracking.test.ts',
   'test/samplers/network-decode.test.ts',
   'test/samplers/network-sampler-fake.test.ts',
+  'test/samplers/hpack.test.ts',
   'test/samplers/memory-sampler-fake.test.ts',
   'test/samplers/oncpu-sampler-fake.test.ts',
   'test/samplers/target-selection-fake.test.ts',
