@@ -7,7 +7,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { ExportLogsServiceRequestSchema, type ExportLogsServiceRequest } from '../gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import { KeyValueSchema, type KeyValue } from '../gen/opentelemetry/proto/common/v1/common_pb.js';
 import { LogRecordSchema, ResourceLogsSchema, ScopeLogsSchema, SeverityNumber, type ResourceLogs } from '../gen/opentelemetry/proto/logs/v1/logs_pb.js';
-import type { NetworkReport, NotableRequest } from '../profile/network-report.js';
+import { requestErrorType, type NetworkReport, type NotableRequest } from '../profile/network-report.js';
 import { buildOtlpResource, type OtlpResourceOptions } from './otlp-resource.js';
 
 /** The event name every record carries. */
@@ -31,7 +31,8 @@ function attributes(n: NotableRequest): KeyValue[] {
     ...kv('url.path', n.path),
     ...kv('url.scheme', n.tls ? 'https' : 'http'),
     ...kv('http.response.status_code', n.statusCode),
-    ...kv('error.type', n.statusCode === undefined ? 'no_response' : n.statusCode >= 500 ? String(n.statusCode) : undefined),
+    ...kv('error.type', requestErrorType(n)),
+    ...kv('rpc.grpc.status_code', n.grpcStatus),
     // seconds, as http.*.request.duration
     ...kv('meshprof.http.duration', n.durationNs / 1e9),
     ...kv('server.address', server?.address),

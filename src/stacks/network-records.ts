@@ -14,7 +14,7 @@ export interface NetworkEndpoint {
   readonly port: number;
 }
 
-/** One HTTP/1.x request and its response, as one process saw them. */
+/** One HTTP/1.x request or HTTP/2 stream and its response, as one process saw them. */
 export interface HttpExchange {
   readonly tgid: number;
   /** The thread that saw the response (or the close). */
@@ -29,7 +29,7 @@ export interface HttpExchange {
   readonly path: string;
   /** True when the request line was longer than what the kernel captured. */
   readonly pathTruncated: boolean;
-  /** '1.0' or '1.1'. */
+  /** '1.0', '1.1' or '2'. */
   readonly protocolVersion: string;
   /** The response's status code; undefined when the connection closed first. */
   readonly statusCode: number | undefined;
@@ -39,6 +39,8 @@ export interface HttpExchange {
   /** This process's end of the connection; undefined when the socket was not known (TLS before SSL_set_fd). */
   readonly local: NetworkEndpoint | undefined;
   readonly peer: NetworkEndpoint | undefined;
+  /** gRPC calls (HTTP/2, content-type application/grpc): the grpc-status of the trailers; non-zero is a failure, as a 5xx. */
+  readonly grpcStatus?: number;
   /** Server side: on-CPU samples of the thread that read the request, until it wrote the response; absent when none. */
   readonly stacks?: readonly RequestStackSample[];
 }
