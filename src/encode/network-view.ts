@@ -82,6 +82,9 @@ export interface NotableView {
   readonly status: number | null;
   /** gRPC calls: the grpc-status of their trailers. */
   readonly grpcStatus?: number;
+  /** The request's trace context headers (HTTP/2 so far). */
+  readonly sw8?: { readonly traceId: string; readonly segmentId: string; readonly spanId: number; readonly service: string };
+  readonly traceparent?: { readonly traceId: string; readonly spanId: string };
   readonly durationSeconds: number;
   readonly start: string;
   readonly local: string | null;
@@ -218,7 +221,10 @@ export function buildNetworkView(report: NetworkReport): NetworkView {
     edges,
     notable: report.notable.map((n) => ({
       reason: n.reason, pid: n.pid, tid: n.tid, side: n.role, tls: n.tls, method: n.method, path: n.path, status: n.statusCode ?? null,
-      ...(n.grpcStatus !== undefined ? { grpcStatus: n.grpcStatus } : {}), durationSeconds: n.durationNs / 1e9, start: new Date(Number(n.startTimeNs / 1_000_000n)).toISOString(),
+      ...(n.grpcStatus !== undefined ? { grpcStatus: n.grpcStatus } : {}),
+      ...(n.sw8 ? { sw8: { traceId: n.sw8.traceId, segmentId: n.sw8.segmentId, spanId: n.sw8.spanId, service: n.sw8.service } } : {}),
+      ...(n.traceparent ? { traceparent: { traceId: n.traceparent.traceId, spanId: n.traceparent.spanId } } : {}),
+      durationSeconds: n.durationNs / 1e9, start: new Date(Number(n.startTimeNs / 1_000_000n)).toISOString(),
       local: endpoint(n.local), peer: endpoint(n.peer),
       stacks: (n.stacks ?? []).map((st) => ({ frames: st.frames, samples: st.samples })),
     })),

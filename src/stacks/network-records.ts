@@ -41,8 +41,34 @@ export interface HttpExchange {
   readonly peer: NetworkEndpoint | undefined;
   /** gRPC calls (HTTP/2, content-type application/grpc): the grpc-status of the trailers; non-zero is a failure, as a 5xx. */
   readonly grpcStatus?: number;
+  /** The request's sw8 header, when it had one the sampler could read (HTTP/2 headers only so far). */
+  readonly sw8?: Sw8Context;
+  /** The request's traceparent header, likewise. */
+  readonly traceparent?: TraceParent;
   /** Server side: on-CPU samples of the thread that read the request, until it wrote the response; absent when none. */
   readonly stacks?: readonly RequestStackSample[];
+}
+
+/** A request's sw8 header (SkyWalking v3 propagation): the caller's trace, segment and span. */
+export interface Sw8Context {
+  readonly sampled: boolean;
+  readonly traceId: string;
+  /** The caller's segment id and the index of its exit span. */
+  readonly segmentId: string;
+  readonly spanId: number;
+  readonly service: string;
+  readonly instance: string;
+  readonly endpoint: string;
+  /** The address the caller used to reach this process. */
+  readonly address: string;
+}
+
+/** A request's W3C traceparent header: lower-case hex ids. */
+export interface TraceParent {
+  readonly traceId: string;
+  /** The caller's span id. */
+  readonly spanId: string;
+  readonly sampled: boolean;
 }
 
 /** One on-CPU sample of a thread serving a request: return addresses, leaf first. */

@@ -4,7 +4,8 @@
  * followed) and by curl --http2-prior-knowledge, and nginx serving h2 over
  * TLS (ALPN, self-signed certificate, libssl uprobes) to curl -k --http2.
  * Requests are counted by method and status exactly, the slow one is in the
- * slow list, and a gRPC call whose trailers say grpc-status 2 is failed.
+ * slow list, a gRPC call whose trailers say grpc-status 2 is failed, and
+ * the sw8 and traceparent headers of two requests are read.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,8 +52,8 @@ const plan = [];
 for (let i = 0; i < 5; i++) plan.push({ ':path': '/ok' });
 for (let i = 0; i < 3; i++) plan.push({ ':path': '/missing?q=' + i });
 for (let i = 0; i < 2; i++) plan.push({ ':path': '/err', ':method': 'POST', 'content-type': 'text/plain' });
-plan.push({ ':path': '/slow' });
-plan.push({ ':path': '/pkg.Svc/Fail', ':method': 'POST', 'content-type': 'application/grpc', te: 'trailers' });
+plan.push({ ':path': '/slow', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+plan.push({ ':path': '/pkg.Svc/Fail', ':method': 'POST', 'content-type': 'application/grpc', te: 'trailers', sw8: process.argv[2] });
 const next = () => {
   const h = plan.shift();
   if (!h) { c.close(); console.log('done'); return; }
@@ -89,7 +90,9 @@ describe('HTTP/2 headers (HPACK)', () => {
     const server = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(server);
     const port = Number(await new Promise<string>((r) => server.stdout!.once('data', (d: Buffer) => r(d.toString()))));
-    const client = spawn(process.execPath, ['-e', CLIENT, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const b64 = (s: string): string => Buffer.from(s).toString('base64');
+    const sw8 = `1-${b64('trace.1.1700000000000')}-${b64('segment.2.1700000000001')}-4-${b64('shop')}-${b64('shop-1')}-${b64('/checkout')}-${b64(`127.0.0.1:${port}`)}`;
+    const client = spawn(process.execPath, ['-e', CLIENT, String(port), sw8], { stdio: ['pipe', 'pipe', 'inherit'] });
     children.push(client);
     const file = join(dir, 'h2c.json');
     await recordNetwork([server.pid!, client.pid!], file, async () => {
@@ -123,6 +126,13 @@ describe('HTTP/2 headers (HPACK)', () => {
     ];
     expect(notable(server.pid!)).toEqual(expected);
     expect(notable(client.pid!)).toEqual(expected);
+    // trace context headers, decoded from HPACK on both ends
+    for (const pid of [server.pid!, client.pid!]) {
+      const mine = view.notable.filter((n) => n.pid === pid);
+      expect(mine.find((n) => n.path === '/slow')?.traceparent).toEqual({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' });
+      expect(mine.find((n) => n.path === '/pkg.Svc/Fail')?.sw8).toEqual({ traceId: 'trace.1.1700000000000', segmentId: 'segment.2.1700000000001', spanId: 4, service: 'shop' });
+      expect(mine.filter((n) => n.sw8 || n.traceparent)).toHaveLength(2);
+    }
     const slow = view.notable.find((n) => n.pid === server.pid && n.reason === 'slow')!;
     expect(slow.durationSeconds).toBeGreaterThanOrEqual(0.15);
     expect(slow.peer).toMatch(/^127\.0\.0\.1:\d+$/);
