@@ -366,10 +366,12 @@ static __always_inline bool is_h2_preface(const char *p)
 	       p[6] == 'H' && p[7] == 'T' && p[8] == 'T' && p[9] == 'P' && p[10] == '/' && p[11] == '2';
 }
 
-/* frame headers plus buffers of a vector call followed in one call; more
- * and the direction is given up */
-#define H2_FRAMES_PER_CALL 16
-#define H2_IOVECS 8
+/* steps of a call's walk (a frame header, or the next buffer of a vector
+ * call), and buffers of a vector call followed; more and the direction is
+ * given up. bpf_loop verifies a step once, so only the run time grows with
+ * them: many concurrent streams put a hundred frames in one writev. */
+#define H2_STEPS 256
+#define H2_IOVECS 128
 
 /* Sends one header frame (or the preface, type NET_H2_PREFACE) of sk to
  * user space with what of its payload is at src (avail bytes). */
@@ -540,7 +542,7 @@ __noinline int h2_frames(struct h2_call *c)
 	w.si = si;
 	w.sk = (struct sock *)skey;
 	w.st = st;
-	bpf_loop(H2_FRAMES_PER_CALL + H2_IOVECS, h2_step, &w, 0);
+	bpf_loop(H2_STEPS, h2_step, &w, 0);
 	if (st->lost || st->off < st->len) {
 		si->h2_lost[dir & 1] = 1;
 		percpu_count(&drops, NET_DROP_H2_UNFOLLOWED);

@@ -66,6 +66,24 @@ const next = () => {
 process.stdin.once('data', () => { c = require('node:http2').connect('http://127.0.0.1:' + process.argv[1]); next(); });
 `;
 
+/** http2 client: on 'go', 5 rounds of 40 concurrent streams on one connection (many frames per read and per writev), then 'done'. */
+const CONCURRENT = `
+process.stdin.once('data', async () => {
+  const c = require('node:http2').connect('http://127.0.0.1:' + process.argv[1]);
+  for (let round = 0; round < 5; round++) {
+    await Promise.all(Array.from({ length: 40 }, (_, i) => new Promise((done) => {
+      const r = c.request({ ':path': i % 4 === 0 ? '/missing' : '/ok' });
+      r.on('error', done);
+      r.resume();
+      r.on('close', done);
+      r.end();
+    })));
+  }
+  c.close();
+  console.log('done');
+});
+`;
+
 function rows(p: ProcessView | undefined): [string, string, number | null, string, boolean, number | null, number][] {
   return (p?.http ?? []).map((r) => [r.side, r.method, r.status, r.protocolVersion, r.scheme === 'https', r.grpcStatus ?? null, r.count] as [string, string, number | null, string, boolean, number | null, number])
     .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
@@ -137,6 +155,24 @@ describe('HTTP/2 headers (HPACK)', () => {
     expect(slow.durationSeconds).toBeGreaterThanOrEqual(0.15);
     expect(slow.peer).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(view.drops.http2_hpack_desync ?? 0).toBe(0);
+  });
+
+  it('h2c with 40 concurrent streams: every request counted from both ends', async () => {
+    const server = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(server);
+    const port = Number(await new Promise<string>((r) => server.stdout!.once('data', (d: Buffer) => r(d.toString()))));
+    const client = spawn(process.execPath, ['-e', CONCURRENT, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    children.push(client);
+    const file = join(dir, 'h2c-concurrent.json');
+    await recordNetwork([server.pid!, client.pid!], file, async () => {
+      client.stdin!.write('go\n');
+      await new Promise((r) => client.stdout!.once('data', r));
+    });
+    const view = JSON.parse(readFileSync(file, 'utf8')) as NetworkView;
+    console.log(`h2c concurrent drops: ${JSON.stringify(view.drops)}`);
+    const byPid = new Map(view.processes.map((p) => [p.pid, p]));
+    expect(rows(byPid.get(server.pid!))).toEqual([['server', 'GET', 200, '2', false, null, 150], ['server', 'GET', 404, '2', false, null, 50]]);
+    expect(rows(byPid.get(client.pid!))).toEqual([['client', 'GET', 200, '2', false, null, 150], ['client', 'GET', 404, '2', false, null, 50]]);
   });
 
   it('h2 over TLS (ALPN): nginx\'s requests from curl -k --http2 by method and status', async () => {
