@@ -35,9 +35,11 @@ export interface NetworkSamplerOptions {
 const MAX_WAITING_STACKS = 4096;
 
 /**
- * The network sampler: HTTP/1.x exchanges and TCP counters of the targeted
+ * The network sampler: HTTP/1.x exchanges, HTTP/2 ones (header frames
+ * HPACK-decoded here, h2-exchanges.ts) and TCP counters of the targeted
  * processes (bpf/network.bpf.c). Raw tracepoints (Linux 4.17+) for the
- * syscalls and the TCP state changes, uprobes for TLS libraries.
+ * syscalls and the TCP state changes, uprobes for TLS libraries; the HTTP/2
+ * frame walk needs bpf_loop (5.17+).
  */
 export interface NetworkSampler {
   start(): void;
