@@ -87,6 +87,7 @@ struct sock_info {
 	__u32 h2_skip[2];
 	__u8 h2_lost[2];
 	__u32 h2_max_stream;	/* highest stream id seen opening in either direction */
+	__u32 h2_seq[2];	/* header frames sent to user space, per direction */
 };
 
 /* socks: struct sock * -> its owner, side and peer, until TCP_CLOSE */
@@ -187,6 +188,12 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
+
+/* h2_headers: struct h2_header_event records */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} h2_headers SEC(".maps");
 
 /* drops[reason]: see enum net_drop_reason */
 struct {
@@ -293,8 +300,10 @@ static __always_inline struct sock_info *sock_info(struct sock *sk, __u32 tgid, 
 	__u8 laddr[16], paddr[16];
 
 	p = bpf_map_lookup_elem(&socks, &key);
-	if (p)
+	if (p && !opened)
 		return p;
+	/* an entry at accept/connect is a reused struct sock whose close was
+	 * missed: the new connection starts afresh (HTTP/2 state included) */
 	read_ends(sk, &family, laddr, &lport, paddr, &pport);
 	if (role < 0)
 		role = lport < pport ? NET_ROLE_SERVER : NET_ROLE_CLIENT;
@@ -308,7 +317,7 @@ static __always_inline struct sock_info *sock_info(struct sock *sk, __u32 tgid, 
 		si.key.peer_port = pport;
 	}
 	__builtin_memcpy(si.key.peer_addr, paddr, 16);
-	bpf_map_update_elem(&socks, &key, &si, BPF_NOEXIST);
+	bpf_map_update_elem(&socks, &key, &si, p ? BPF_ANY : BPF_NOEXIST);
 	p = bpf_map_lookup_elem(&socks, &key);
 	if (!p) {
 		percpu_count(&drops, NET_DROP_SOCKS_FULL);
@@ -357,49 +366,190 @@ static __always_inline bool is_h2_preface(const char *p)
 	       p[6] == 'H' && p[7] == 'T' && p[8] == 'T' && p[9] == 'P' && p[10] == '/' && p[11] == '2';
 }
 
-/* frame headers followed in one buffer; more and the direction is given up */
-#define H2_FRAMES_PER_CALL 16
+/* steps of a call's walk (a frame header, or the next buffer of a vector
+ * call), and buffers of a vector call followed; more and the direction is
+ * given up. bpf_loop verifies a step once, so only the run time grows with
+ * them: many concurrent streams put a hundred frames in one writev. */
+#define H2_STEPS 256
+#define H2_IOVECS 128
 
-/* Walks the HTTP/2 frame headers of a buffer (RFC 9113, 4.1: 24-bit length,
- * type, flags, 31-bit stream id), from `start` past what the previous buffer
- * left of its last frame; counts HEADERS frames that open a stream (an id
- * above every id seen: the response's HEADERS reuse the request's). Only the
- * first `readable` bytes are in this buffer (a vector call's first iovec). */
-static __always_inline void h2_frames(struct sock_info *si, __u64 buf, __u64 len, __u64 readable, bool is_write,
-				      __u32 start)
+/* Sends one header frame (or the preface, type NET_H2_PREFACE) of sk to
+ * user space with what of its payload is at src (avail bytes). */
+static __always_inline void h2_header_out(struct sock_info *si, struct sock *sk, bool tls, __u32 dir, __u8 type,
+					  __u8 flags, __u32 sid, __u32 flen, __u64 src, __u64 avail)
 {
-	__u32 dir = is_write ? 1 : 0;
-	struct net_tcp_value *v;
-	__u64 off;
-	__u8 h[9];
-	__u32 flen, sid;
+	struct h2_header_event *e;
+	__u64 n = flen < avail ? flen : avail;
 
-	if (si->h2_lost[dir & 1])
+	e = bpf_ringbuf_reserve(&h2_headers, sizeof(*e), 0);
+	if (!e) {
+		/* the seq gap tells user space its HPACK table is out of step */
+		si->h2_seq[dir & 1]++;
+		percpu_count(&drops, NET_DROP_H2_HEADERS_RING_FULL);
 		return;
-	off = (__u64)start + si->h2_skip[dir & 1];
-	for (int i = 0; i < H2_FRAMES_PER_CALL; i++) {
-		if (off >= len)
-			break;
-		/* a header split across calls, or beyond the first iovec */
-		if (off + 9 > readable || bpf_probe_read_user(h, sizeof(h), (void *)(buf + off)))
-			goto lost;
-		flen = ((__u32)h[0] << 16) | ((__u32)h[1] << 8) | h[2];
-		sid = ((__u32)(h[5] & 0x7f) << 24) | ((__u32)h[6] << 16) | ((__u32)h[7] << 8) | h[8];
-		if (h[3] == 1 /* HEADERS */ && sid > si->h2_max_stream) {
-			si->h2_max_stream = sid;
-			v = tcp_counters(si);
-			if (v)
-				__sync_fetch_and_add(&v->h2_streams, 1);
-		}
-		off += 9 + flen;
 	}
-	if (off < len)
-		goto lost;
-	si->h2_skip[dir & 1] = off - len;
-	return;
-lost:
-	si->h2_lost[dir & 1] = 1;
-	percpu_count(&drops, NET_DROP_H2_UNFOLLOWED);
+	if (n > NET_H2_BLOCK_LEN)
+		n = NET_H2_BLOCK_LEN;
+	if (n && bpf_probe_read_user(e->block, n, (void *)src))
+		n = 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->conn = (__u64)sk;
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->stream_id = sid;
+	e->frame_len = flen;
+	e->seq = si->h2_seq[dir & 1]++;
+	e->block_len = n;
+	e->type = type;
+	e->flags = flags;
+	e->dir = dir;
+	e->tls = tls;
+	/* the preface only: a connection's ends do not change */
+	if (type == NET_H2_PREFACE)
+		read_ends(sk, &e->family, e->local_addr, &e->local_port, e->peer_addr, &e->peer_port);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+/* Scalar state of one frame walk. In a map value, not on the stack: loads
+ * from it are unknown to the verifier, so the bpf_loop callback converges
+ * after one pass instead of one per distinct offset. */
+struct h2_walk_state {
+	__u64 len;		/* bytes of the call */
+	__u64 off;		/* the next frame header, from the start of the call */
+	__u64 base;		/* the buffer holding bytes seg_start..seg_end-1 */
+	__u64 seg_start, seg_end;
+	__u64 iov, iovcnt;	/* a vector call's iovec array, else 0 */
+	__u32 k;		/* next iovec */
+	__u32 dir;
+	__u8 tls;
+	__u8 lost;
+};
+
+/* h2_walk_states[0]: the walk in progress on this CPU */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct h2_walk_state);
+} h2_walk_states SEC(".maps");
+
+/* bpf_loop context of a frame walk */
+struct h2_walk {
+	struct sock_info *si;
+	struct sock *sk;
+	struct h2_walk_state *st;
+};
+
+/* One step of the walk: a frame header, or the next buffer of a vector
+ * call. A bpf_loop callback, verified once however many steps run. */
+static long h2_step(__u64 i, struct h2_walk *ctx)
+{
+	struct sock_info *si = ctx->si;
+	struct h2_walk_state *w = ctx->st;
+	struct net_tcp_value *v;
+	struct iovec vec;
+	__u64 end;
+	__u32 flen, sid;
+	__u8 h[9];
+
+	if (w->off >= w->len)
+		return 1;
+	if (w->off >= w->seg_end) {
+		/* the frame goes on in the vector call's next buffer */
+		if (w->k >= w->iovcnt || w->k >= H2_IOVECS ||
+		    bpf_probe_read_user(&vec, sizeof(vec), (void *)(w->iov + w->k * sizeof(vec)))) {
+			w->lost = 1;
+			return 1;
+		}
+		w->k++;
+		w->seg_start = w->seg_end;
+		w->seg_end += (__u64)vec.iov_len;
+		w->base = (__u64)vec.iov_base;
+		return 0;
+	}
+	end = w->seg_end < w->len ? w->seg_end : w->len;
+	/* a header split across calls or buffers */
+	if (w->off + 9 > end || bpf_probe_read_user(h, sizeof(h), (void *)(w->base + (w->off - w->seg_start)))) {
+		w->lost = 1;
+		return 1;
+	}
+	flen = ((__u32)h[0] << 16) | ((__u32)h[1] << 8) | h[2];
+	sid = ((__u32)(h[5] & 0x7f) << 24) | ((__u32)h[6] << 16) | ((__u32)h[7] << 8) | h[8];
+	if (h[3] == 1 /* HEADERS */ && sid > si->h2_max_stream) {
+		si->h2_max_stream = sid;
+		v = tcp_counters(si);
+		if (v)
+			__sync_fetch_and_add(&v->h2_streams, 1);
+	}
+	if (h[3] == 1 || h[3] == 9 /* CONTINUATION */)
+		h2_header_out(si, ctx->sk, w->tls, w->dir, h[3], h[4], sid, flen,
+			      w->base + (w->off + 9 - w->seg_start), end - (w->off + 9));
+	w->off += 9 + flen;
+	return 0;
+}
+
+/* One call's bytes on an HTTP/2 connection, for h2_frames. */
+struct h2_call {
+	__u64 sk;		/* struct sock *, its key in `socks` */
+	__u64 buf, len, readable;
+	__u64 iov, iovcnt;
+	__u32 start;		/* 24 past the preface, which is sent first, else 0 */
+	__u8 is_write;
+	__u8 tls;
+};
+
+/* Walks the HTTP/2 frame headers of a call's bytes (RFC 9113, 4.1: 24-bit
+ * length, type, flags, 31-bit stream id), from `start` past what the
+ * previous call left of its last frame; counts HEADERS frames that open a
+ * stream (an id above every id seen: the response's HEADERS reuse the
+ * request's) and sends HEADERS and CONTINUATION payloads to user space. The
+ * first `readable` bytes are at buf; a vector call's next buffers come from
+ * its iovec array `iov` (iovcnt entries, 0 for other calls). A global
+ * function: verified once, not once per path of the syscall exit reaching
+ * it, which the frame loop would multiply past the verifier's limit. */
+__noinline int h2_frames(struct h2_call *c)
+{
+	struct h2_walk w = {};
+	struct h2_walk_state *st;
+	struct sock_info *si;
+	__u32 dir, zero = 0;
+	__u64 skey;
+
+	if (!c)
+		return 0;
+	skey = c->sk;
+	si = bpf_map_lookup_elem(&socks, &skey);
+	st = bpf_map_lookup_elem(&h2_walk_states, &zero);
+	if (!si || !st)
+		return 0;
+	dir = c->is_write ? 1 : 0;
+	if (c->start)
+		h2_header_out(si, (struct sock *)skey, c->tls, dir, NET_H2_PREFACE, 0, 0, 0, 0, 0);
+	if (si->h2_lost[dir & 1])
+		return 0;
+	st->len = c->len;
+	st->off = (__u64)c->start + si->h2_skip[dir & 1];
+	st->base = c->buf;
+	st->seg_start = 0;
+	st->seg_end = c->readable;
+	st->iov = c->iov;
+	st->iovcnt = c->iovcnt;
+	st->k = 1;
+	st->dir = dir;
+	st->tls = c->tls;
+	st->lost = 0;
+	w.si = si;
+	w.sk = (struct sock *)skey;
+	w.st = st;
+	bpf_loop(H2_STEPS, h2_step, &w, 0);
+	if (st->lost || st->off < st->len) {
+		si->h2_lost[dir & 1] = 1;
+		percpu_count(&drops, NET_DROP_H2_UNFOLLOWED);
+		return 0;
+	}
+	si->h2_skip[dir & 1] = st->off - st->len;
+	return 0;
 }
 
 /* "HTTP/1.x NNN" */
@@ -515,18 +665,16 @@ static __always_inline void on_response(struct conn_key *key, bool is_write, str
  * (sk's entry si, when known); `readable` bytes of the len are at buf (all
  * but for vector calls). */
 static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock *sk, struct sock_info *si, __u64 buf,
-				    long len, __u64 readable, bool is_write)
+				    long len, __u64 readable, struct pt_regs *regs, __u32 nr, bool is_write)
 {
 	struct conn_key key = { .tgid = tgid, .tls = tls, .id = id };
 	struct http_event *ev;
-	__u32 zero = 0, n;
+	__u32 zero = 0, n, h2_start = 0;
 
 	if (!buf || len <= 0)
 		return;
-	if (si && si->key.proto == NET_PROTO_HTTP2) {
-		h2_frames(si, buf, len, readable, is_write, 0);
-		return;
-	}
+	if (si && sk && si->key.proto == NET_PROTO_HTTP2)
+		goto h2;
 	if (len < 12)
 		return;
 	ev = bpf_map_lookup_elem(&scratch, &zero);
@@ -539,13 +687,37 @@ static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock 
 		on_request(&key, is_write, ev, n);
 	} else if (is_h2_preface(ev->request)) {
 		/* the connection's bytes count as h2 from here, and its frames are walked past the 24-byte preface */
-		if (si) {
+		if (si && sk) {
 			si->key.proto = NET_PROTO_HTTP2;
-			h2_frames(si, buf, len, readable, is_write, 24);
+			h2_start = 24;
+			goto h2;
 		}
 	}
 	else if (is_status_line(ev->request))
 		on_response(&key, is_write, sk, ev, n);
+	return;
+h2:
+	{
+		struct h2_call call = {
+			.sk = (__u64)sk, .buf = buf, .len = len, .readable = readable,
+			.start = h2_start, .is_write = is_write, .tls = tls,
+		};
+		struct user_msghdr msg;
+
+		/* a vector call's frames are followed past its first buffer (the
+		 * saved user registers still hold the syscall's arguments at exit) */
+		if (regs && (__u64)len > readable) {
+			if (nr == NR_readv || nr == NR_writev) {
+				call.iov = PT_REGS_PARM2_CORE_SYSCALL(regs);
+				call.iovcnt = PT_REGS_PARM3_CORE_SYSCALL(regs);
+			} else if ((nr == NR_sendmsg || nr == NR_recvmsg) &&
+				   !bpf_probe_read_user(&msg, sizeof(msg), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs))) {
+				call.iov = (__u64)msg.msg_iov;
+				call.iovcnt = msg.msg_iovlen;
+			}
+		}
+		h2_frames(&call);
+	}
 }
 
 static __always_inline int on_enter(struct pt_regs *regs, long id)
@@ -596,7 +768,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id)
 	return 0;
 }
 
-static __always_inline int on_exit(long ret)
+static __always_inline int on_exit(struct pt_regs *regs, long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
@@ -652,7 +824,7 @@ static __always_inline int on_exit(long ret)
 		return 0;
 	}
 	on_data(tgid, (__u64)sk, false, sk, si, c.buf, ret, c.buf_len && c.buf_len < (__u64)ret ? c.buf_len : (__u64)ret,
-		is_write);
+		regs, c.nr, is_write);
 	return 0;
 }
 
@@ -665,7 +837,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_exit(ret);
+	return on_exit(regs, ret);
 }
 
 /* Sends what closed connections left unanswered, then forgets them. */
@@ -771,7 +943,7 @@ static __always_inline int ssl_exit(long ret, bool is_write)
 		if (si)
 			sk = (struct sock *)skey;
 	}
-	on_data(pid_tgid >> 32, c.ssl, true, sk, si, c.buf, len, len, is_write);
+	on_data(pid_tgid >> 32, c.ssl, true, sk, si, c.buf, len, len, NULL, 0, is_write);
 	return 0;
 }
 

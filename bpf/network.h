@@ -35,7 +35,8 @@ enum net_drop_reason {
 	NET_DROP_ACTIVE_FULL = 6,	/* a syscall not followed: its `active` slot was taken */
 	NET_DROP_H2_UNFOLLOWED = 7,	/* an HTTP/2 direction no longer followed: frames out of reach */
 	NET_DROP_STACKS_RING_FULL = 8,	/* an on-CPU stack of a request lost: `request_stacks` full */
-	NET_DROP_MAX = 9,
+	NET_DROP_H2_HEADERS_RING_FULL = 9,	/* an HTTP/2 header block lost: `h2_headers` full */
+	NET_DROP_MAX = 10,
 };
 
 /* One request and its response (or its connection's close), matched in the
@@ -58,6 +59,37 @@ struct http_event {
 	char comm[NET_COMM_LEN];
 	char request[NET_REQUEST_LEN];
 	char response[NET_RESPONSE_LEN];
+};
+
+/* bytes kept of an HTTP/2 HEADERS or CONTINUATION frame's payload */
+#define NET_H2_BLOCK_LEN 1024
+/* h2_header_event.type of the connection preface: a new connection, new HPACK tables */
+#define NET_H2_PREFACE 0xff
+
+/* One HTTP/2 HEADERS or CONTINUATION frame (or the preface) of a followed
+ * connection, for HPACK decoding in user space; sent through the
+ * `h2_headers` ring buffer. seq counts this direction's header frames: a gap
+ * means a frame was lost and the direction's HPACK table is out of step. */
+struct h2_header_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	__u64 conn;		/* struct sock *: the connection */
+	__u32 tgid;
+	__u32 tid;
+	__u32 stream_id;
+	__u32 frame_len;	/* the frame's payload length */
+	__u32 seq;
+	__u16 block_len;	/* bytes of block[] captured (less than frame_len: cut) */
+	__u16 family;		/* as http_event */
+	__u16 local_port;
+	__u16 peer_port;
+	__u8 type;		/* 1 HEADERS, 9 CONTINUATION, or NET_H2_PREFACE */
+	__u8 flags;		/* the frame's flags */
+	__u8 dir;		/* 0 read, 1 write */
+	__u8 tls;
+	__u8 local_addr[16];
+	__u8 peer_addr[16];
+	char comm[NET_COMM_LEN];
+	__u8 block[NET_H2_BLOCK_LEN];	/* the payload, padding and priority included */
 };
 
 /* frames kept of each stack sampled during a request */

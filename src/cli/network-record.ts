@@ -7,7 +7,7 @@ import { startDiscoveryService } from '../discovery/discovery-service.js';
 import { networkFormatFromFileName, type NetworkFileFormat } from '../export/write-network-file.js';
 import { requireProfilingPrivileges } from '../kernel/privileges.js';
 import { createLogger } from '../log/logger.js';
-import type { NetworkReport } from '../profile/network-report.js';
+import { requestErrorType, type NetworkReport } from '../profile/network-report.js';
 import { parseDurationFlag, parsePidList } from './parse-flags.js';
 import { checkTargetPids } from './target-pids.js';
 import { readOutputModeEnv } from '../config/output-env.js';
@@ -28,7 +28,7 @@ const formats: readonly NetworkFileFormat[] = ['json', 'html', 'otlp', 'otlp-jso
 
 function summary(report: NetworkReport): string {
   const requests = report.http.reduce((n, p) => n + p.count, 0);
-  const failed = report.http.filter((p) => p.statusCode === undefined || p.statusCode >= 500).reduce((n, p) => n + p.count, 0);
+  const failed = report.http.filter((p) => requestErrorType(p) !== undefined).reduce((n, p) => n + p.count, 0);
   const bytes = report.tcp.reduce((n, f) => n + f.bytesSent + f.bytesReceived, 0);
   const drops = Object.entries(report.drops).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(', ') || 'none';
   return `${requests} HTTP exchanges (${failed} failed or unanswered, ${report.notable.length} slow/failed kept), ` +

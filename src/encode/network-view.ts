@@ -3,7 +3,7 @@
  * page): per-process endpoint tables with percentiles, and a topology of
  * who calls whom. Documented in docs/network.md.
  */
-import { HTTP_DURATION_BUCKETS, type HttpDurationPoint, type NetworkEndpoint, type NetworkReport } from '../profile/network-report.js';
+import { HTTP_DURATION_BUCKETS, requestErrorType, type HttpDurationPoint, type NetworkEndpoint, type NetworkReport } from '../profile/network-report.js';
 import { httpPointAttributes } from './otlp-metrics.js';
 
 /** One HTTP row: a histogram point with its percentiles. */
@@ -12,6 +12,8 @@ export interface HttpRow {
   readonly method: string;
   /** null: the connection closed before a response. */
   readonly status: number | null;
+  /** gRPC calls: the grpc-status of their trailers. */
+  readonly grpcStatus?: number;
   readonly scheme: 'http' | 'https';
   readonly protocolVersion: string;
   /** "address:port" of the server, or null when unknown. */
@@ -78,6 +80,11 @@ export interface NotableView {
   readonly method: string;
   readonly path: string;
   readonly status: number | null;
+  /** gRPC calls: the grpc-status of their trailers. */
+  readonly grpcStatus?: number;
+  /** The request's trace context headers (HTTP/2 so far). */
+  readonly sw8?: { readonly traceId: string; readonly segmentId: string; readonly spanId: number; readonly service: string };
+  readonly traceparent?: { readonly traceId: string; readonly spanId: string };
   readonly durationSeconds: number;
   readonly start: string;
   readonly local: string | null;
@@ -135,6 +142,7 @@ function httpRow(p: HttpDurationPoint): HttpRow {
   return {
     side: p.role, method: p.method, status: p.statusCode ?? null, scheme: p.tls ? 'https' : 'http', protocolVersion: p.protocolVersion,
     server: endpoint(p.server), ...(p.path !== undefined ? { path: p.path } : {}),
+    ...(p.grpcStatus !== undefined ? { grpcStatus: p.grpcStatus } : {}),
     count: p.count, sumSeconds: p.sum, minSeconds: p.min, maxSeconds: p.max,
     p50Seconds: bucketQuantile(p.bucketCounts, 0.5, p.min, p.max), p99Seconds: bucketQuantile(p.bucketCounts, 0.99, p.min, p.max),
     buckets: p.bucketCounts.map((count, i) => ({ le: i < HTTP_DURATION_BUCKETS.length ? HTTP_DURATION_BUCKETS[i]! : '+Inf' as const, count })),
@@ -197,7 +205,7 @@ export function buildNetworkView(report: NetworkReport): NetworkView {
   }
   const edges: EdgeView[] = [...groups.values()].map((g) => {
     const requests = g.points.reduce((n, p) => n + p.count, 0);
-    const errors = g.points.filter((p) => p.statusCode === undefined || p.statusCode >= 500).reduce((n, p) => n + p.count, 0);
+    const errors = g.points.filter((p) => requestErrorType(p) !== undefined).reduce((n, p) => n + p.count, 0);
     const { counts, min, max } = mergeCounts(g.points);
     return {
       from: g.from, to: g.to, seenBy: g.seenBy, requests, requestsPerSecond: seconds > 0 ? requests / seconds : 0,
@@ -213,6 +221,9 @@ export function buildNetworkView(report: NetworkReport): NetworkView {
     edges,
     notable: report.notable.map((n) => ({
       reason: n.reason, pid: n.pid, tid: n.tid, side: n.role, tls: n.tls, method: n.method, path: n.path, status: n.statusCode ?? null,
+      ...(n.grpcStatus !== undefined ? { grpcStatus: n.grpcStatus } : {}),
+      ...(n.sw8 ? { sw8: { traceId: n.sw8.traceId, segmentId: n.sw8.segmentId, spanId: n.sw8.spanId, service: n.sw8.service } } : {}),
+      ...(n.traceparent ? { traceparent: { traceId: n.traceparent.traceId, spanId: n.traceparent.spanId } } : {}),
       durationSeconds: n.durationNs / 1e9, start: new Date(Number(n.startTimeNs / 1_000_000n)).toISOString(),
       local: endpoint(n.local), peer: endpoint(n.peer),
       stacks: (n.stacks ?? []).map((st) => ({ frames: st.frames, samples: st.samples })),

@@ -7,7 +7,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { ExportLogsServiceRequestSchema, type ExportLogsServiceRequest } from '../gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import { KeyValueSchema, type KeyValue } from '../gen/opentelemetry/proto/common/v1/common_pb.js';
 import { LogRecordSchema, ResourceLogsSchema, ScopeLogsSchema, SeverityNumber, type ResourceLogs } from '../gen/opentelemetry/proto/logs/v1/logs_pb.js';
-import type { NetworkReport, NotableRequest } from '../profile/network-report.js';
+import { requestErrorType, type NetworkReport, type NotableRequest } from '../profile/network-report.js';
 import { buildOtlpResource, type OtlpResourceOptions } from './otlp-resource.js';
 
 /** The event name every record carries. */
@@ -31,7 +31,8 @@ function attributes(n: NotableRequest): KeyValue[] {
     ...kv('url.path', n.path),
     ...kv('url.scheme', n.tls ? 'https' : 'http'),
     ...kv('http.response.status_code', n.statusCode),
-    ...kv('error.type', n.statusCode === undefined ? 'no_response' : n.statusCode >= 500 ? String(n.statusCode) : undefined),
+    ...kv('error.type', requestErrorType(n)),
+    ...kv('rpc.grpc.status_code', n.grpcStatus),
     // seconds, as http.*.request.duration
     ...kv('meshprof.http.duration', n.durationNs / 1e9),
     ...kv('server.address', server?.address),
@@ -39,6 +40,10 @@ function attributes(n: NotableRequest): KeyValue[] {
     ...kv('client.address', client?.address),
     ...kv('client.port', client?.port),
     ...kv('thread.id', n.tid),
+    // SkyWalking's ids are not W3C's 16/8 bytes: they go beside trace_id/span_id
+    ...kv('meshprof.sw8.trace_id', n.sw8?.traceId),
+    ...kv('meshprof.sw8.segment_id', n.sw8?.segmentId),
+    ...kv('meshprof.sw8.span_id', n.sw8?.spanId),
     // the serving thread's on-CPU stacks, folded (root first, ';'-separated, then the sample count), one per line
     ...kv('meshprof.http.stacks', n.stacks && n.stacks.length > 0
       ? n.stacks.map((st) => `${[...st.frames].reverse().join(';')} ${st.samples}`).join('\n')
@@ -63,6 +68,11 @@ export function encodeNotableLogs(report: NetworkReport, options: OtlpResourceOp
         eventName: NOTABLE_REQUEST_EVENT,
         body: { value: { case: 'stringValue', value: `${n.reason} ${n.method} ${n.path} ${n.statusCode ?? 'no response'} ${(n.durationNs / 1e6).toFixed(1)} ms` } },
         attributes: attributes(n),
+        // the request's trace from its traceparent; the span is the caller's (the server's own is not on the wire)
+        ...(n.traceparent ? {
+          traceId: Buffer.from(n.traceparent.traceId, 'hex'), spanId: Buffer.from(n.traceparent.spanId, 'hex'),
+          flags: n.traceparent.sampled ? 1 : 0,
+        } : {}),
       })),
     })],
   }));

@@ -14,7 +14,7 @@ import { KeyValueSchema, type KeyValue } from '../gen/opentelemetry/proto/common
 import {
   AggregationTemporality, MetricSchema, ResourceMetricsSchema, ScopeMetricsSchema, type Metric, type ResourceMetrics,
 } from '../gen/opentelemetry/proto/metrics/v1/metrics_pb.js';
-import { HTTP_DURATION_BUCKETS, type HttpDurationPoint, type NetworkReport, type TcpFlow } from '../profile/network-report.js';
+import { HTTP_DURATION_BUCKETS, requestErrorType, type HttpDurationPoint, type NetworkReport, type TcpFlow } from '../profile/network-report.js';
 import { buildOtlpResource, type OtlpResourceOptions } from './otlp-resource.js';
 
 /** Options of the metrics serializer. */
@@ -41,7 +41,8 @@ export function httpPointAttributes(p: HttpDurationPoint): Record<string, AttrVa
   return {
     'http.request.method': p.method,
     'http.response.status_code': p.statusCode,
-    'error.type': p.statusCode === undefined ? 'no_response' : p.statusCode >= 500 ? String(p.statusCode) : undefined,
+    'error.type': requestErrorType(p),
+    'rpc.grpc.status_code': p.grpcStatus,
     'server.address': p.server?.address,
     'server.port': p.server?.port,
     'network.protocol.name': 'http',

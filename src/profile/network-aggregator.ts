@@ -9,7 +9,7 @@ import type { DropCounts } from '../stacks/raw-stacks.js';
 import type { ProcessMetadata } from '../stacks/process-metadata.js';
 import { addDrops } from './profile-builder.js';
 import {
-  HTTP_DURATION_BUCKETS, type HttpDurationPoint, type NetworkReport, type NotableRequest, type NotableReason, type RequestStack,
+  HTTP_DURATION_BUCKETS, requestErrorType, type HttpDurationPoint, type NetworkReport, type NotableRequest, type NotableReason, type RequestStack,
 } from './network-report.js';
 
 /** Settings of the aggregation. */
@@ -54,7 +54,7 @@ function bucketOf(seconds: number): number {
 
 function notableReason(e: HttpExchange, slowNs: number): NotableReason | undefined {
   if (e.statusCode === undefined) return 'no_response';
-  if (e.statusCode >= 500) return 'failed';
+  if (requestErrorType(e) !== undefined) return 'failed';
   if (e.durationNs >= slowNs) return 'slow';
   return undefined;
 }
@@ -93,7 +93,7 @@ export function createNetworkAggregator(opts: NetworkAggregatorOptions = {}): Ne
     const server = e.role === 'server' ? e.local : e.peer;
     const key = {
       pid: e.tgid, role: e.role, method: e.method, statusCode: e.statusCode, protocolVersion: e.protocolVersion, tls: e.tls,
-      server, path: pathOf(e),
+      server, path: pathOf(e), ...(e.grpcStatus !== undefined ? { grpcStatus: e.grpcStatus } : {}),
     };
     const id = JSON.stringify(key);
     let p = points.get(id);
@@ -113,7 +113,8 @@ export function createNetworkAggregator(opts: NetworkAggregatorOptions = {}): Ne
     const stacks = e.stacks && opts.nameStacks ? opts.nameStacks(e.tgid, e.stacks) : undefined;
     notable.push({
       reason, pid: e.tgid, tid: e.tid, role: e.role, tls: e.tls, method: e.method, path: e.path, statusCode: e.statusCode,
-      startTimeNs: e.startTimeNs, durationNs: e.durationNs, local: e.local, peer: e.peer,
+      ...(e.grpcStatus !== undefined ? { grpcStatus: e.grpcStatus } : {}),
+      ...(e.sw8 ? { sw8: e.sw8 } : {}), ...(e.traceparent ? { traceparent: e.traceparent } : {}), startTimeNs: e.startTimeNs, durationNs: e.durationNs, local: e.local, peer: e.peer,
       ...(stacks && stacks.length > 0 ? { stacks } : {}),
     });
   };

@@ -4,7 +4,7 @@
  * the slow and failed requests kept one by one. Plain data, read by every
  * network serializer (OTLP metrics, JSON, HTML).
  */
-import type { NetworkEndpoint, NetworkRole, TcpFlow } from '../stacks/network-records.js';
+import type { NetworkEndpoint, NetworkRole, Sw8Context, TcpFlow, TraceParent } from '../stacks/network-records.js';
 import type { ProcessMetadata } from '../stacks/process-metadata.js';
 import type { DropCounts } from '../stacks/raw-stacks.js';
 
@@ -29,6 +29,8 @@ export interface HttpDurationPoint {
   readonly server: NetworkEndpoint | undefined;
   /** url.path, only when paths are opted in (MESHPROF_NETWORK_PATHS). */
   readonly path: string | undefined;
+  /** gRPC calls: the grpc-status of their trailers (rpc.grpc.status_code). */
+  readonly grpcStatus?: number;
   readonly count: number;
   /** Seconds. */
   readonly sum: number;
@@ -41,7 +43,19 @@ export interface HttpDurationPoint {
 /** Why a request was kept one by one. */
 export type NotableReason = 'slow' | 'failed' | 'no_response';
 
-/** A slow (≥ threshold), failed (status ≥ 500) or unanswered request. */
+/**
+ * error.type of a request: 'no_response', its 5xx status, or a gRPC call's
+ * non-zero grpc-status; undefined for a success. A failed gRPC call counts
+ * as a 5xx does wherever errors are counted.
+ */
+export function requestErrorType(r: { readonly statusCode: number | undefined; readonly grpcStatus?: number | undefined }): string | undefined {
+  if (r.statusCode === undefined) return 'no_response';
+  if (r.statusCode >= 500) return String(r.statusCode);
+  if (r.grpcStatus !== undefined && r.grpcStatus !== 0) return String(r.grpcStatus);
+  return undefined;
+}
+
+/** A slow (≥ threshold), failed (status ≥ 500, non-zero grpc-status) or unanswered request. */
 export interface NotableRequest {
   readonly reason: NotableReason;
   readonly pid: number;
@@ -51,6 +65,11 @@ export interface NotableRequest {
   readonly method: string;
   readonly path: string;
   readonly statusCode: number | undefined;
+  /** gRPC calls: the grpc-status of their trailers. */
+  readonly grpcStatus?: number;
+  /** The trace the request belongs to, from its sw8 / traceparent header. */
+  readonly sw8?: Sw8Context;
+  readonly traceparent?: TraceParent;
   readonly startTimeNs: bigint;
   readonly durationNs: number;
   readonly local: NetworkEndpoint | undefined;

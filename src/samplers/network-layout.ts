@@ -8,7 +8,7 @@ import type { NetworkEndpoint, NetworkRole } from '../stacks/network-records.js'
 export const NETWORK_DROP_REASONS = [
   'events_ring_full', 'connections_map_full', 'pipeline_full', 'response_without_request',
   'tcp_counters_map_full', 'sockets_map_full', 'syscalls_map_full', 'http2_frames_unfollowed',
-  'request_stacks_ring_full',
+  'request_stacks_ring_full', 'http2_headers_ring_full',
 ] as const;
 
 /** sizeof(struct request_stack_event); NET_STACK_DEPTH frames each. */
@@ -150,4 +150,58 @@ export function decodeTcpValue(buf: Buffer): readonly number[] {
   const out: number[] = [];
   for (let off = 0; off + 8 <= TCP_VALUE_SIZE; off += 8) out.push(Number(buf.readBigUInt64LE(off)));
   return out;
+}
+
+/** sizeof(struct h2_header_event); NET_H2_BLOCK_LEN bytes of payload. */
+export const H2_HEADER_EVENT_SIZE = 1120;
+const NET_H2_BLOCK_LEN = 1024;
+/** h2_header_event.type of a connection preface. */
+export const H2_PREFACE = 0xff;
+
+/** struct h2_header_event, decoded. */
+export interface H2HeaderRecord {
+  readonly tsNs: bigint;
+  /** The kernel's struct sock address: the connection, while it lives. */
+  readonly conn: bigint;
+  readonly tgid: number;
+  readonly tid: number;
+  readonly streamId: number;
+  readonly frameLen: number;
+  readonly seq: number;
+  /** 1 HEADERS, 9 CONTINUATION, H2_PREFACE. */
+  readonly type: number;
+  readonly flags: number;
+  readonly direction: 'read' | 'write';
+  readonly tls: boolean;
+  /** The preface only: the connection's ends. */
+  readonly local: NetworkEndpoint | undefined;
+  readonly peer: NetworkEndpoint | undefined;
+  readonly comm: string;
+  /** The payload bytes captured: fewer than frameLen when the frame was cut. */
+  readonly block: Buffer;
+}
+
+/** Decodes one struct h2_header_event; undefined when the record is too short. */
+export function decodeH2HeaderEvent(buf: Buffer): H2HeaderRecord | undefined {
+  if (buf.length < H2_HEADER_EVENT_SIZE) return undefined;
+  const family = buf.readUInt16LE(38);
+  const known = family === AF_INET || family === AF_INET6;
+  const blockLen = Math.min(buf.readUInt16LE(36), NET_H2_BLOCK_LEN);
+  return {
+    tsNs: buf.readBigUInt64LE(0),
+    conn: buf.readBigUInt64LE(8),
+    tgid: buf.readUInt32LE(16),
+    tid: buf.readUInt32LE(20),
+    streamId: buf.readUInt32LE(24),
+    frameLen: buf.readUInt32LE(28),
+    seq: buf.readUInt32LE(32),
+    type: buf.readUInt8(44),
+    flags: buf.readUInt8(45),
+    direction: buf.readUInt8(46) === 1 ? 'write' : 'read',
+    tls: buf.readUInt8(47) !== 0,
+    local: known ? { address: formatAddress(family, buf.subarray(48, 64)), port: buf.readUInt16LE(40) } : undefined,
+    peer: known ? { address: formatAddress(family, buf.subarray(64, 80)), port: buf.readUInt16LE(42) } : undefined,
+    comm: cString(buf.subarray(80, 96)),
+    block: Buffer.from(buf.subarray(96, 96 + blockLen)),
+  };
 }

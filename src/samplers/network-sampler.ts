@@ -3,9 +3,10 @@ import type { BpfLink, BpfObject, BpfObjectFactory, BpfRingBuffer } from '../ker
 import { type Logger } from '../log/logger.js';
 import type { HttpExchange, RawNetworkBatch, RequestStackSample, TcpFlow } from '../stacks/network-records.js';
 import { normalizeTargets, type DropCounts, type NormalizedTargets, type TargetSelection } from '../stacks/raw-stacks.js';
+import { createH2ExchangeTracker } from './h2-exchanges.js';
 import { parseRequestHead, parseStatusHead } from './http-head.js';
 import {
-  decodeHttpEvent, decodeRequestStack, decodeTcpKey, decodeTcpValue, NETWORK_DROP_REASONS, type HttpEventRecord,
+  decodeH2HeaderEvent, decodeHttpEvent, decodeRequestStack, decodeTcpKey, decodeTcpValue, NETWORK_DROP_REASONS, type HttpEventRecord,
 } from './network-layout.js';
 import { encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
 import { addDropDeltas, readDropTotals, applyTargets, syncTargetMap } from './sampler-maps.js';
@@ -34,9 +35,11 @@ export interface NetworkSamplerOptions {
 const MAX_WAITING_STACKS = 4096;
 
 /**
- * The network sampler: HTTP/1.x exchanges and TCP counters of the targeted
+ * The network sampler: HTTP/1.x exchanges, HTTP/2 ones (header frames
+ * HPACK-decoded here, h2-exchanges.ts) and TCP counters of the targeted
  * processes (bpf/network.bpf.c). Raw tracepoints (Linux 4.17+) for the
- * syscalls and the TCP state changes, uprobes for TLS libraries.
+ * syscalls and the TCP state changes, uprobes for TLS libraries; the HTTP/2
+ * frame walk needs bpf_loop (5.17+).
  */
 export interface NetworkSampler {
   start(): void;
@@ -89,6 +92,8 @@ export function createNetworkSampler(
   let obj: BpfObject | undefined;
   let ring: BpfRingBuffer | undefined;
   let stackRing: BpfRingBuffer | undefined;
+  let h2Ring: BpfRingBuffer | undefined;
+  const h2 = createH2ExchangeTracker();
   // request (tgid, kernel start time) -> its samples so far
   const waiting = new Map<string, RequestStackSample[]>();
   let timer: NodeJS.Timeout | undefined;
@@ -123,6 +128,17 @@ export function createNetworkSampler(
         waiting.set(key, (list = []));
       }
       list.push({ userStack: s.userStack, kernelStack: s.kernelStack });
+    }
+    for (const rec of h2Ring?.poll(0) ?? []) {
+      const r = decodeH2HeaderEvent(rec);
+      if (!r) {
+        count('unparsed_http_event');
+        continue;
+      }
+      for (const ex of h2.add(r, monoToWallNs)) {
+        if (pending.length >= maxPending) count('exchanges_buffer_full');
+        else pending.push(ex);
+      }
     }
     for (const rec of ring.poll(0)) {
       const r = decodeHttpEvent(rec);
@@ -160,6 +176,8 @@ export function createNetworkSampler(
     ring = undefined;
     stackRing?.close();
     stackRing = undefined;
+    h2Ring?.close();
+    h2Ring = undefined;
     waiting.clear();
     obj?.destroy();
     obj = undefined;
@@ -183,6 +201,7 @@ export function createNetworkSampler(
         monoToWallNs = clock.nowNs() - process.hrtime.bigint();
         windowStart = clock.nowNs();
         ring = o.ringBuffer('events');
+        h2Ring = o.ringBuffer('h2_headers');
         for (const p of ['sys_enter', 'sys_exit', 'inet_sock_set_state', 'tcp_retransmit_skb']) links.push(o.attach(p));
         if (hz > 0) {
           try {
@@ -212,6 +231,7 @@ export function createNetworkSampler(
       readRing();
       const tcp = readTcp(o, old);
       const drops: DropCounts = userDrops;
+      for (const [reason, n] of Object.entries(h2.takeDrops())) drops[reason] = (drops[reason] ?? 0) + n;
       const totals = readDropTotals(o, NETWORK_DROP_REASONS);
       addDropDeltas(drops, NETWORK_DROP_REASONS, dropTotals, totals);
       dropTotals = totals;

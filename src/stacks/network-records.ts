@@ -14,7 +14,7 @@ export interface NetworkEndpoint {
   readonly port: number;
 }
 
-/** One HTTP/1.x request and its response, as one process saw them. */
+/** One HTTP/1.x request or HTTP/2 stream and its response, as one process saw them. */
 export interface HttpExchange {
   readonly tgid: number;
   /** The thread that saw the response (or the close). */
@@ -29,7 +29,7 @@ export interface HttpExchange {
   readonly path: string;
   /** True when the request line was longer than what the kernel captured. */
   readonly pathTruncated: boolean;
-  /** '1.0' or '1.1'. */
+  /** '1.0', '1.1' or '2'. */
   readonly protocolVersion: string;
   /** The response's status code; undefined when the connection closed first. */
   readonly statusCode: number | undefined;
@@ -39,8 +39,36 @@ export interface HttpExchange {
   /** This process's end of the connection; undefined when the socket was not known (TLS before SSL_set_fd). */
   readonly local: NetworkEndpoint | undefined;
   readonly peer: NetworkEndpoint | undefined;
+  /** gRPC calls (HTTP/2, content-type application/grpc): the grpc-status of the trailers; non-zero is a failure, as a 5xx. */
+  readonly grpcStatus?: number;
+  /** The request's sw8 header, when it had one the sampler could read (HTTP/2 headers only so far). */
+  readonly sw8?: Sw8Context;
+  /** The request's traceparent header, likewise. */
+  readonly traceparent?: TraceParent;
   /** Server side: on-CPU samples of the thread that read the request, until it wrote the response; absent when none. */
   readonly stacks?: readonly RequestStackSample[];
+}
+
+/** A request's sw8 header (SkyWalking v3 propagation): the caller's trace, segment and span. */
+export interface Sw8Context {
+  readonly sampled: boolean;
+  readonly traceId: string;
+  /** The caller's segment id and the index of its exit span. */
+  readonly segmentId: string;
+  readonly spanId: number;
+  readonly service: string;
+  readonly instance: string;
+  readonly endpoint: string;
+  /** The address the caller used to reach this process. */
+  readonly address: string;
+}
+
+/** A request's W3C traceparent header: lower-case hex ids. */
+export interface TraceParent {
+  readonly traceId: string;
+  /** The caller's span id. */
+  readonly spanId: string;
+  readonly sampled: boolean;
 }
 
 /** One on-CPU sample of a thread serving a request: return addresses, leaf first. */

@@ -98,6 +98,17 @@ describe('OTLP logs of notable requests', () => {
     });
     expect(encodeNotableLogsBinary({ ...report, notable: [] })).toBeUndefined();
   });
+
+  it('carries the request\'s traceparent as the record\'s trace and span ids, and sw8\'s ids as attributes', () => {
+    const traced: NetworkReport = { ...report, notable: [{ ...report.notable[0]!,
+      traceparent: { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', sampled: true },
+      sw8: { sampled: true, traceId: 't.1.2', segmentId: 's.3.4', spanId: 2, service: 'shop', instance: 'i', endpoint: '/e', address: 'a:1' } }] };
+    const rec = fromBinary(ExportLogsServiceRequestSchema, encodeNotableLogsBinary(traced)!).resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!;
+    expect(Buffer.from(rec.traceId).toString('hex')).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(Buffer.from(rec.spanId).toString('hex')).toBe('b7ad6b7169203331');
+    expect(rec.flags).toBe(1);
+    expect(attrs(rec.attributes)).toMatchObject({ 'meshprof.sw8.trace_id': 't.1.2', 'meshprof.sw8.segment_id': 's.3.4', 'meshprof.sw8.span_id': 2n });
+  });
 });
 
 describe('network view', () => {

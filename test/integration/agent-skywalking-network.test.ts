@@ -4,7 +4,9 @@
  * curl sends it a known mix of requests, and OAP receives Rover's meters
  * (request and status counters, duration histogram, L4 bytes and
  * connections) with Rover's labels, and the sampled slow and 5xx requests
- * as NET_PROFILING_SAMPLED_TRACE logs.
+ * as NET_PROFILING_SAMPLED_TRACE logs; the same server's HTTP/2 (h2c)
+ * requests carrying sw8 and traceparent headers are sampled with their
+ * trace context.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -19,15 +21,16 @@ import { freePort } from '../helpers/free-port.js';
 const run = promisify(execFile);
 const skip = bpfSkipReason() ?? toolSkipReason(['/usr/bin/curl'], 'needs curl (apt)');
 
-/** /ok 200, /err 500, /slow 200 after 150 ms, anything else 404. */
+/** /ok 200, /err 500, /slow 200 after 150 ms, anything else 404; over HTTP/1 on argv[1], h2c on argv[2]. */
 const SERVER = `
-const http = require('node:http');
-http.createServer((req, res) => {
+const handler = (req, res) => {
   if (req.url === '/ok') { res.end('ok'); return; }
   if (req.url === '/err') { res.statusCode = 500; res.end('boom'); return; }
   if (req.url === '/slow') { setTimeout(() => res.end('late'), 150); return; }
   res.statusCode = 404; res.end('none');
-}).listen(Number(process.argv[1]), '127.0.0.1', () => console.log('listening'));
+};
+require('node:http').createServer(handler).listen(Number(process.argv[1]), '127.0.0.1', () =>
+  require('node:http2').createServer(handler).listen(Number(process.argv[2]), '127.0.0.1', () => console.log('listening')));
 `;
 
 const label = (m: MeterData, name: string): string | undefined => m.metric.value?.labels.find((l) => l.name === name)?.value;
@@ -47,10 +50,12 @@ describe('meshprof agent running a SkyWalking NETWORK task (real BPF, as root)',
   let server: ChildProcess;
   let agent: AgentRun;
   let port: number;
+  let h2port: number;
 
   beforeAll(async () => {
     port = await freePort();
-    server = spawn(process.execPath, ['-e', SERVER, String(port)], {
+    h2port = await freePort();
+    server = spawn(process.execPath, ['-e', SERVER, String(port), String(h2port)], {
       stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OTEL_SERVICE_NAME: 'net-task-server' },
     });
     await new Promise<void>((resolve, reject) => {
@@ -94,6 +99,14 @@ describe('meshprof agent running a SkyWalking NETWORK task (real BPF, as root)',
     for (let i = 0; i < 5; i++) await curl('/err', 500);
     for (let i = 0; i < 3; i++) await curl('/slow', 200);
     for (let i = 0; i < 7; i++) await curl(`/missing-${i}`, 404);
+    // HTTP/2 with trace context: a failed request with sw8, a slow one with traceparent
+    const b64 = (s: string): string => Buffer.from(s).toString('base64');
+    const sw8 = `1-${b64('trace.9.1700000000000')}-${b64('segment.8.1700000000001')}-5-${b64('gateway')}-${b64('gw-1')}-${b64('/buy')}-${b64(`127.0.0.1:${h2port}`)}`;
+    await run('curl', ['-s', '--http2-prior-knowledge', '-o', '/dev/null', '-H', `sw8: ${sw8}`, `http://127.0.0.1:${h2port}/err`]);
+    sent[500]++;
+    await run('curl', ['-s', '--http2-prior-knowledge', '-o', '/dev/null', '-H', 'traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      `http://127.0.0.1:${h2port}/slow`]);
+    sent[200]++;
     const total = sent[200] + sent[500] + sent[404];
 
     const meters = (): MeterData[] => oap.record.meterBatches.flat().flatMap((c) => c.meterData);
@@ -102,7 +115,7 @@ describe('meshprof agent running a SkyWalking NETWORK task (real BPF, as root)',
       serverMeters().filter((m) => meterName(m) === name && f(m)).reduce((n, m) => n + (m.metric.case === 'singleValue' ? m.metric.value.value : 0), 0);
     await until(() => sum('rover_net_p_http1_request_counter') >= total, 60_000, `${total} requests in the meters`, agent);
     await sleep(2_500); // one more report: nothing is counted twice
-    await until(() => oap.record.logStreams.flat().length >= 8, 30_000, '8 sampled requests', agent);
+    await until(() => oap.record.logStreams.flat().length >= 10, 30_000, '10 sampled requests', agent);
 
     const byCode = (code: string): number => sum('rover_net_p_http1_response_status_counter', (m) => label(m, 'code') === code);
     console.log(`requests ${sum('rover_net_p_http1_request_counter')}; 200: ${byCode('200')}, 500: ${byCode('500')}, 404: ${byCode('404')}; ` +
@@ -139,7 +152,7 @@ describe('meshprof agent running a SkyWalking NETWORK task (real BPF, as root)',
     expect(sum('rover_net_p_server_write_bytes_counter')).toBeGreaterThan(total * 50);
     expect(sum('rover_net_p_server_connect_counts_counter')).toBeGreaterThanOrEqual(total * 0.9);
 
-    // Sampled requests: the 3 slow and the 5 failed ones, none of the 404s (When4xx is off).
+    // Sampled requests: the 4 slow and the 6 failed ones, none of the 404s (When4xx is off).
     const logs = oap.record.logStreams.flat();
     const bodies = logs.map((l) => {
       expect(l.tags?.data).toContainEqual(expect.objectContaining({ key: 'LOG_KIND', value: 'NET_PROFILING_SAMPLED_TRACE' }));
@@ -150,13 +163,20 @@ describe('meshprof agent running a SkyWalking NETWORK task (real BPF, as root)',
     // a quick request slowed by a loaded host may be sampled too: the /slow ones are counted exactly
     const slow = bodies.filter((b) => b.reason === 'slow' && b.uri === '/slow');
     const failed = bodies.filter((b) => b.reason === 'status_5xx');
-    expect(slow).toHaveLength(3);
-    expect(failed).toHaveLength(5);
+    expect(slow).toHaveLength(4);
+    expect(failed).toHaveLength(6);
     expect(bodies.filter((b) => b.reason === 'status_4xx')).toHaveLength(0);
     for (const b of slow) {
       expect(b).toMatchObject({ uri: '/slow', status: 200, detect_point: 'server', component: 'http', ssl: false, server_process: { process_id: processId } });
       expect(b.latency).toBeGreaterThanOrEqual(150);
     }
     for (const b of failed) expect(b).toMatchObject({ uri: '/err', status: 500, client_process: { local: true } });
+    // the h2 requests' trace context, as Rover sends it; the HTTP/1 ones have none
+    const traced = logs.map((l, i) => [bodies[i]!.reason, bodies[i]!.trace_provider, l.traceContext?.traceId, l.traceContext?.traceSegmentId, l.traceContext?.spanId])
+      .filter(([, provider]) => provider !== '');
+    expect(traced.sort()).toEqual([
+      ['slow', 'w3c', '0af7651916cd43dd8448eb211c80319c', '', 0],
+      ['status_5xx', 'skywalking', 'trace.9.1700000000000', 'segment.8.1700000000001', 5],
+    ]);
   }, 240_000);
 });

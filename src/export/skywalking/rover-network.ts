@@ -289,8 +289,8 @@ function sampledLog(s: Sample, reason: RoverSampleReason, t: Traffic, local: Rov
     uri: s.exchange.path,
     reason,
     latency: s.latencyMs,
-    // No trace context: the kernel sees the request line, not the sw8 header.
-    trace_provider: '',
+    // the request's own trace, as Rover: sw8 (SkyWalking) first, then the W3C header
+    trace_provider: s.exchange.sw8 ? 'skywalking' : s.exchange.traceparent ? 'w3c' : '',
     client_process: t.role === 'client' ? self : remoteProcess,
     server_process: t.role === 'server' ? self : remoteProcess,
     detect_point: t.role,
@@ -304,7 +304,9 @@ function sampledLog(s: Sample, reason: RoverSampleReason, t: Traffic, local: Rov
     serviceInstance: local.entity.instanceName,
     layer: local.entity.layer,
     tags: { data: [{ key: 'LOG_KIND', value: 'NET_PROFILING_SAMPLED_TRACE' }] },
-    traceContext: { traceId: '' },
+    traceContext: s.exchange.sw8
+      ? { traceId: s.exchange.sw8.traceId, traceSegmentId: s.exchange.sw8.segmentId, spanId: s.exchange.sw8.spanId }
+      : { traceId: s.exchange.traceparent?.traceId ?? '' },
     body: { type: 'json', content: { case: 'json', value: { json: JSON.stringify(body) } } },
   };
 }

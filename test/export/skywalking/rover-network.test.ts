@@ -149,6 +149,18 @@ describe('Rover network meters', () => {
       reason: 'slow', latency: 20, status: 200, detect_point: 'server', component: 'http', ssl: false,
       server_process: { process_id: 'p-srv', local: false, address: '' }, client_process: { process_id: '', local: false, address: '10.0.0.7:40000' },
     });
+    // the request's trace: sw8 as Rover sends it, else the W3C trace id
+    const traced = createRoverNetworkAggregate(rules);
+    traced.add(batchOf([
+      exchange({ path: '/api/sw', statusCode: 500, sw8: { sampled: true, traceId: 't.1.2', segmentId: 's.3.4', spanId: 2, service: 'a', instance: 'b', endpoint: 'c', address: 'd' } }),
+      exchange({ path: '/api/w3c', statusCode: 500, traceparent: { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', sampled: true } }),
+    ]));
+    const tracedLogs = traced.flush(ctx).logs.map((l) => [(JSON.parse(l.body?.content?.case === 'json' ? (l.body.content.value.json ?? '') : '') as { uri: string }).uri,
+      (JSON.parse(l.body?.content?.case === 'json' ? (l.body.content.value.json ?? '') : '') as { trace_provider: string }).trace_provider, l.traceContext]);
+    expect(tracedLogs).toEqual([
+      ['/api/sw', 'skywalking', { traceId: 't.1.2', traceSegmentId: 's.3.4', spanId: 2 }],
+      ['/api/w3c', 'w3c', { traceId: '0af7651916cd43dd8448eb211c80319c' }],
+    ]);
     // no rules, no samples
     const none = createRoverNetworkAggregate([]);
     none.add(batchOf([exchange({ statusCode: 500, durationNs: 900e6 })]));
