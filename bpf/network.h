@@ -35,7 +35,9 @@ enum net_drop_reason {
 	NET_DROP_ACTIVE_FULL = 6,	/* a syscall not followed: its `active` slot was taken */
 	NET_DROP_H2_UNFOLLOWED = 7,	/* an HTTP/2 direction no longer followed: frames out of reach */
 	NET_DROP_STACKS_RING_FULL = 8,	/* an on-CPU stack of a request lost: `request_stacks` full */
-	NET_DROP_MAX = 9,
+	NET_DROP_GO_TLS_FD_UNKNOWN = 9,	/* Go crypto/tls plaintext whose socket was not found: no peer address */
+	NET_DROP_GO_TLS_READ_NO_ENTRY = 10,	/* a tls.(*Conn).Read return without its entry (begun before the start) */
+	NET_DROP_MAX = 11,
 };
 
 /* One request and its response (or its connection's close), matched in the
