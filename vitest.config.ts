@@ -60,6 +60,7 @@ const unit = [
   'test/process/proc-maps.test.ts',
   'test/process/process-images.test.ts',
   'test/samplers/probe-site.test.ts',
+  'test/samplers/return-sites.test.ts',
   'test/profile/profile-collector-images.test.ts',
   'test/receive/receive-units.test.ts',
   'test/receive/otlp-codec.test.ts',
