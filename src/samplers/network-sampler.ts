@@ -50,7 +50,7 @@ export interface NetworkSampler {
    * file without those symbols is skipped with a warning.
    */
   addTlsLibraries(paths: readonly string[]): number;
-  /** The libssl files probed so far. */
+  /** The files whose TLS is probed so far: libssl, binaries with OpenSSL linked in, Go binaries. */
   readonly tlsLibraries: readonly string[];
   /**
    * Puts uprobes on crypto/tls.(*Conn).Write, Read and each of Read's
