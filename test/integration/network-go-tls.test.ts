@@ -21,8 +21,8 @@ import { fixturesDir } from '../helpers/repo-root.js';
 
 const run = promisify(execFile);
 const LIBSSL_A = '/usr/lib/x86_64-linux-gnu/libssl.a';
-const skip = bpfSkipReason() ?? toolSkipReason(['/usr/bin/go', '/usr/bin/curl', '/usr/bin/openssl', LIBSSL_A],
-  'needs golang-go, curl, openssl and libssl-dev (apt)');
+const skip = bpfSkipReason() ?? toolSkipReason(['/usr/bin/go', '/usr/bin/curl', '/usr/bin/openssl', '/usr/bin/gdb', LIBSSL_A],
+  'needs golang-go, curl, openssl, gdb and libssl-dev (apt)');
 
 /** Starts `binary CERT KEY` and waits for its "listening PORT". */
 async function startServer(binary: string, dir: string): Promise<{ child: ChildProcess; port: number }> {
@@ -94,6 +94,20 @@ describe('record --type network: Go crypto/tls and statically linked OpenSSL (re
     expect(plain.sites.readReturns.map((o) => BigInt(o) + 0x400000n)).toEqual(rets);
     expect(stripped.sites.readReturns).toEqual(plain.sites.readReturns);
     expect(stripped.sites.write).toBe(plain.sites.write);
+  });
+
+  it('reads the fd at the offsets the binary\'s DWARF gives (tls.Conn -> net.conn -> netFD -> poll.FD.Sysfd)', () => {
+    const ptype = (type: string): string => execFileSync('gdb', ['-batch', '-nx', '-ex', 'set language c', '-ex', `ptype/o struct '${type}'`, go.plain],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const offset = (type: string, field: string): number | undefined => {
+      const m = new RegExp(`^/\\*\\s+(\\d+)\\s+\\|\\s+\\d+ \\*/\\s+.*\\b${field};$`, 'm').exec(ptype(type));
+      return m ? Number(m[1]) : undefined;
+    };
+    // bpf/network.bpf.c: GO_IFACE_DATA (the interface's data word, after its itab) and GO_POLL_FD_SYSFD
+    expect(offset('crypto/tls.Conn', 'conn')).toBe(0);
+    expect(offset('net.conn', 'fd')).toBe(0);
+    expect(offset('net.netFD', 'pfd')).toBe(0);
+    expect(offset('internal/poll.FD', 'Sysfd')).toBe(16);
   });
 
   for (const variant of ['plain', 'stripped'] as const) {
