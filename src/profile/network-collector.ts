@@ -32,7 +32,7 @@ export interface NetworkCollectorOptions extends NetworkAggregatorOptions {
   readonly processes: ProcessTable;
   readonly describe: ProcessDescriber;
   readonly targets: TargetSelection;
-  /** Follow TLS through libssl uprobes; default true. */
+  /** Follow TLS through uprobes (libssl, OpenSSL linked in, Go crypto/tls); default true. */
   readonly tls?: boolean;
   readonly log?: Logger;
   /**
