@@ -917,8 +917,16 @@ static __always_inline void go_tls_data(__u32 tgid, __u64 conn, __u64 buf, long 
 {
 	struct conn_key key = { .tgid = tgid, .tls = 1, .id = conn };
 	struct sock *sk = go_conn_sock(conn);
-	struct sock_info *si = sk ? sock_info(sk, tgid, -1, false) : NULL;
+	struct sock_info *si = NULL;
+	__u64 skey = (__u64)sk;
 	__u8 *head, first;
+
+	if (sk) {
+		si = bpf_map_lookup_elem(&socks, &skey);
+		/* a closed socket has lost its port: no entry made for it (none would be removed) */
+		if (!si && BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_CLOSE)
+			si = sock_info(sk, tgid, -1, false);
+	}
 
 	if (si)
 		si->ssl = conn;

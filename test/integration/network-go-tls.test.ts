@@ -24,9 +24,9 @@ const LIBSSL_A = '/usr/lib/x86_64-linux-gnu/libssl.a';
 const skip = bpfSkipReason() ?? toolSkipReason(['/usr/bin/go', '/usr/bin/curl', '/usr/bin/openssl', '/usr/bin/gdb', LIBSSL_A],
   'needs golang-go, curl, openssl, gdb and libssl-dev (apt)');
 
-/** Starts `binary CERT KEY` and waits for its "listening PORT". */
-async function startServer(binary: string, dir: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(binary, [join(dir, 'cert.pem'), join(dir, 'key.pem')], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts `binary CERT KEY [ARGS]` and waits for its "listening PORT". */
+async function startServer(binary: string, dir: string, args: readonly string[] = []): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(binary, [join(dir, 'cert.pem'), join(dir, 'key.pem'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -146,6 +146,29 @@ describe('record --type network: Go crypto/tls and statically linked OpenSSL (re
       expect(view.drops).toEqual({});
     });
   }
+
+  it('counts a Go server\'s TLS over a Unix socket without addresses, each call without a socket counted as go_tls_fd_unknown', async () => {
+    const sock = join(dir, 'go-tls.sock');
+    const { child } = await startServer(go.stripped, dir, ['unix', sock]);
+    const out = join(dir, 'go-unix.json');
+    try {
+      await recordNetwork([child.pid!], out, async () => {
+        for (let i = 0; i < 3; i++) expect(await curl(['https://localhost/ok'], ['--unix-socket', sock])).toEqual([200]);
+        expect(await curl(['https://localhost/nope', 'https://localhost/ok'], ['--unix-socket', sock])).toEqual([404, 200]);
+      });
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const view = JSON.parse(readFileSync(out, 'utf8')) as NetworkView;
+    const rs = rows(view, child.pid!);
+    console.log(`go unix: ${rs.map((r) => `${r.side} ${r.method} ${r.status} ${r.server} ${r.count}`).join(', ')}; drops ${JSON.stringify(view.drops)}`);
+    expect(count(rs, 'server', 'GET', 200)).toBe(4);
+    expect(count(rs, 'server', 'GET', 404)).toBe(1);
+    expect(rs.every((r) => r.scheme === 'https' && r.server === null)).toBe(true);
+    // at least the request's Read and the response's Write of each of the 5
+    expect(Object.keys(view.drops)).toEqual(['go_tls_fd_unknown']);
+    expect(view.drops['go_tls_fd_unknown']).toBeGreaterThanOrEqual(10);
+  });
 
   it('follows an HTTPS server that links OpenSSL statically, by the symbols of its own binary', async () => {
     const binary = compileFixture('static-tls.c', {
