@@ -1,7 +1,7 @@
 /**
  * `meshprof record --type network` of TLS that lives in the binary itself:
- * a Go HTTPS server (crypto/tls, built here with Debian's golang-go, plain
- * and stripped) and a C server linked statically against OpenSSL. curl sends
+ * a Go HTTPS server (crypto/tls, built here with Debian's golang-go, plain,
+ * stripped and PIE) and a C server linked statically against OpenSSL. curl sends
  * GETs that answer 200 and 404, POSTs that answer 500 and a 150 ms request;
  * the server's profile counts each exactly, as HTTPS, on its own address.
  */
@@ -57,7 +57,7 @@ function count(rs: readonly Row[], side: string, method: string, status: number)
 describe('record --type network: Go crypto/tls and statically linked OpenSSL (real BPF, as root)', () => {
   beforeAll(() => requirePrerequisites(skip));
   let dir = '';
-  const go: Record<'plain' | 'stripped', string> = { plain: '', stripped: '' };
+  const go: Record<'plain' | 'stripped' | 'pie', string> = { plain: '', stripped: '', pie: '' };
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'meshprof-go-tls-'));
@@ -71,6 +71,8 @@ describe('record --type network: Go crypto/tls and statically linked OpenSSL (re
     go.stripped = join(dir, 'go-tls-stripped');
     execFileSync('go', ['build', '-o', go.plain, '.'], { cwd: dir, env, stdio: 'pipe' });
     execFileSync('go', ['build', '-ldflags=-s -w', '-o', go.stripped, '.'], { cwd: dir, env, stdio: 'pipe' });
+    go.pie = join(dir, 'go-tls-pie');
+    execFileSync('go', ['build', '-buildmode=pie', '-o', go.pie, '.'], { cwd: dir, env, stdio: 'pipe' });
   }, 300_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -110,7 +112,7 @@ describe('record --type network: Go crypto/tls and statically linked OpenSSL (re
     expect(offset('internal/poll.FD', 'Sysfd')).toBe(16);
   });
 
-  for (const variant of ['plain', 'stripped'] as const) {
+  for (const variant of ['plain', 'stripped', 'pie'] as const) {
     it(`counts a Go HTTPS server's requests by method and status, as a server and as a client (${variant})`, async () => {
       const { child, port } = await startServer(go[variant], dir);
       const out = join(dir, `go-${variant}.json`);
