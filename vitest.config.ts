@@ -82,6 +82,7 @@ const unit = [
   'test/symbolize/python-lines.test.ts',
   'test/symbolize/symbol-cache.test.ts',
   'test/symbolize/symbol-disk-cache.test.ts',
+  'test/symbolize/tls-binaries.test.ts',
   'test/unwind/process-unwinder.test.ts',
   'test/unwind/python-processes.test.ts',
   'test/unwind/unwind-header.test.ts',
