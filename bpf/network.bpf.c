@@ -946,12 +946,24 @@ static __always_inline void go_tls_data(__u32 tgid, __u64 conn, __u64 buf, long 
 	on_data(tgid, conn, true, si ? sk : NULL, si, buf, len, len, is_write);
 }
 
+/* EFLAGS bits (arch/x86/include/uapi/asm/processor-flags.h) */
+#define X86_EFLAGS_CF 0x0001
+#define X86_EFLAGS_ZF 0x0040
+
+/* The entry probes sit on the `jbe` of the function's stack check, which the
+ * kernel emulates: taken (CF or ZF), the goroutine grows its stack in
+ * morestack and the function starts over, so that pass is not the call. */
+static __always_inline bool go_stack_grows(struct pt_regs *ctx)
+{
+	return ctx->flags & (X86_EFLAGS_CF | X86_EFLAGS_ZF);
+}
+
 SEC("uprobe")
 int go_tls_write(struct pt_regs *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
-	if (!targeted(tgid))
+	if (go_stack_grows(ctx) || !targeted(tgid))
 		return 0;
 	/* the whole plaintext is at entry; Write returns only once all of it is sent or failed */
 	go_tls_data(tgid, ctx->ax, ctx->bx, (long)ctx->cx, true);
@@ -965,7 +977,7 @@ int go_tls_read_enter(struct pt_regs *ctx)
 	struct go_read_key key = { .tgid = tgid, .g = ctx->r14 };
 	struct go_read r = { .conn = ctx->ax, .buf = ctx->bx };
 
-	if (!targeted(tgid))
+	if (go_stack_grows(ctx) || !targeted(tgid))
 		return 0;
 	if (bpf_map_update_elem(&go_reads, &key, &r, BPF_ANY))
 		percpu_count(&drops, NET_DROP_ACTIVE_FULL);

@@ -7,9 +7,9 @@ export interface GoTlsSites {
   readonly path: string;
   /** Go release that built it, e.g. `go1.19.8`, when its build info says. */
   readonly goVersion: string | undefined;
-  /** Entry of crypto/tls.(*Conn).Write. */
+  /** The stack check's `jbe` of crypto/tls.(*Conn).Write (see goStackCheckBranch): once per call, arguments intact. */
   readonly write: number;
-  /** Entry of crypto/tls.(*Conn).Read. */
+  /** The same in crypto/tls.(*Conn).Read. */
   readonly read: number;
   /** Each RET instruction of crypto/tls.(*Conn).Read: its returns, without a uretprobe. */
   readonly readReturns: readonly number[];

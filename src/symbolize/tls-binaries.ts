@@ -7,7 +7,7 @@
  */
 import { ElfFile } from '../elf/elf-file.js';
 import type { GoTlsSites } from '../samplers/go-tls-sites.js';
-import { returnOffsets } from '../samplers/return-sites.js';
+import { goStackCheckBranch, returnOffsets } from '../samplers/return-sites.js';
 import { isGoElf, readGoPclntab } from './go-pclntab.js';
 
 /** The TLS of one binary: where to probe it, or why it is not. */
@@ -53,13 +53,17 @@ function goSites(elf: ElfFile, path: string): TlsBinary {
   if (write === undefined || read === undefined) return { kind: 'none', reason: 'a Go binary without crypto/tls' };
   const writeOff = fileOffset(elf, write.entry);
   const readOff = fileOffset(elf, read.entry);
+  const writeCode = elf.readVaddr(write.entry, Number(write.end - write.entry));
   const code = elf.readVaddr(read.entry, Number(read.end - read.entry));
-  if (writeOff === undefined || readOff === undefined || code === undefined) {
+  if (writeOff === undefined || readOff === undefined || code === undefined || writeCode === undefined) {
     return { kind: 'none', reason: 'crypto/tls functions outside the file\'s loaded segments' };
   }
+  const writeCheck = goStackCheckBranch(writeCode);
+  const readCheck = goStackCheckBranch(code);
+  if (writeCheck === undefined || readCheck === undefined) return { kind: 'none', reason: 'crypto/tls functions without Go\'s stack check' };
   const readReturns = returnOffsets(code).map((o) => readOff + o);
   if (readReturns.length === 0) return { kind: 'none', reason: `no return instruction in ${GO_READ}` };
-  return { kind: 'go', sites: { path, goVersion, write: writeOff, read: readOff, readReturns } };
+  return { kind: 'go', sites: { path, goVersion, write: writeOff + writeCheck, read: readOff + readCheck, readReturns } };
 }
 
 const EM_X86_64 = 62;

@@ -5,7 +5,7 @@
  * GETs that answer 200 and 404, POSTs that answer 500 and a 150 ms request;
  * the server's profile counts each exactly, as HTTPS, on its own address.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,25 +59,26 @@ describe('record --type network: Go crypto/tls and statically linked OpenSSL (re
   let dir = '';
   const go: Record<'plain' | 'stripped' | 'pie', string> = { plain: '', stripped: '', pie: '' };
 
-  beforeAll(() => {
+  // asynchronous: the three builds take a minute on a busy machine, which a blocked worker would not survive
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'meshprof-go-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      '-days', '1', '-subj', '/CN=localhost'], { stdio: 'pipe' });
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      '-days', '1', '-subj', '/CN=localhost']);
     writeFileSync(join(dir, 'main.go'), readFileSync(join(fixturesDir, 'go-tls', 'main.go')));
     writeFileSync(join(dir, 'go.mod'), 'module gotls\n\ngo 1.17\n');
     // the standard library only: private caches, no proxy, no network
     const env = { ...process.env, GOCACHE: join(dir, 'cache'), GOPATH: join(dir, 'gopath'), GOFLAGS: '-mod=mod', GOPROXY: 'off', HOME: dir };
     go.plain = join(dir, 'go-tls');
     go.stripped = join(dir, 'go-tls-stripped');
-    execFileSync('go', ['build', '-o', go.plain, '.'], { cwd: dir, env, stdio: 'pipe' });
-    execFileSync('go', ['build', '-ldflags=-s -w', '-o', go.stripped, '.'], { cwd: dir, env, stdio: 'pipe' });
     go.pie = join(dir, 'go-tls-pie');
-    execFileSync('go', ['build', '-buildmode=pie', '-o', go.pie, '.'], { cwd: dir, env, stdio: 'pipe' });
+    await run('go', ['build', '-o', go.plain, '.'], { cwd: dir, env });
+    await run('go', ['build', '-ldflags=-s -w', '-o', go.stripped, '.'], { cwd: dir, env });
+    await run('go', ['build', '-buildmode=pie', '-o', go.pie, '.'], { cwd: dir, env });
   }, 300_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('locates tls.(*Conn).Read\'s returns as `go tool objdump` shows them, stripped or not', () => {
-    const dump = execFileSync('go', ['tool', 'objdump', '-s', 'crypto/tls.\\(\\*Conn\\).Read$', go.plain], { encoding: 'utf8' });
+  it('locates tls.(*Conn).Read\'s returns as `go tool objdump` shows them, stripped or not', async () => {
+    const { stdout: dump } = await run('go', ['tool', 'objdump', '-s', 'crypto/tls.\\(\\*Conn\\).Read$', go.plain]);
     const rets = [...dump.matchAll(/^\s+\S+:\d+\s+0x([0-9a-f]+)\s+c3\s+RET/gm)].map((m) => BigInt(`0x${m[1]}`));
     expect(rets.length).toBeGreaterThan(1);
     const elf = ElfFile.open(go.stripped);
@@ -94,15 +95,22 @@ describe('record --type network: Go crypto/tls and statically linked OpenSSL (re
     expect(plain.sites.goVersion).toMatch(/^go1\.\d+/);
     // a non-PIE Go binary loads its text at 0x400000 from file offset 0
     expect(plain.sites.readReturns.map((o) => BigInt(o) + 0x400000n)).toEqual(rets);
+    // the entry probes sit on the stack check's jbe, the first conditional branch
+    const jbe = /^\s+\S+:\d+\s+0x([0-9a-f]+)\s+0f86[0-9a-f]+\s+JBE/m.exec(dump);
+    expect(jbe).not.toBeNull();
+    expect(BigInt(plain.sites.read) + 0x400000n).toBe(BigInt(`0x${jbe![1]}`));
     expect(stripped.sites.readReturns).toEqual(plain.sites.readReturns);
+    expect(stripped.sites.read).toBe(plain.sites.read);
     expect(stripped.sites.write).toBe(plain.sites.write);
   });
 
-  it('reads the fd at the offsets the binary\'s DWARF gives (tls.Conn -> net.conn -> netFD -> poll.FD.Sysfd)', () => {
-    const ptype = (type: string): string => execFileSync('gdb', ['-batch', '-nx', '-ex', 'set language c', '-ex', `ptype/o struct '${type}'`, go.plain],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  it('reads the fd at the offsets the binary\'s DWARF gives (tls.Conn -> net.conn -> netFD -> poll.FD.Sysfd)', async () => {
+    const types = ['crypto/tls.Conn', 'net.conn', 'net.netFD', 'internal/poll.FD'];
+    const { stdout } = await run('gdb', ['-batch', '-nx', '-ex', 'set language c', ...types.flatMap((t) => ['-ex', `ptype/o struct '${t}'`]), go.plain]);
+    // one "type = struct NAME {" block per type, fields with their offsets
+    const blocks = new Map(stdout.split(/(?=^\/\*.*\btype = struct )/m).map((b) => [/type = struct (\S+) \{/.exec(b)?.[1] ?? '', b]));
     const offset = (type: string, field: string): number | undefined => {
-      const m = new RegExp(`^/\\*\\s+(\\d+)\\s+\\|\\s+\\d+ \\*/\\s+.*\\b${field};$`, 'm').exec(ptype(type));
+      const m = new RegExp(`^/\\*\\s+(\\d+)\\s+\\|\\s+\\d+ \\*/\\s+.*\\b${field};$`, 'm').exec(blocks.get(type) ?? '');
       return m ? Number(m[1]) : undefined;
     };
     // bpf/network.bpf.c: GO_IFACE_DATA (the interface's data word, after its itab) and GO_POLL_FD_SYSFD

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { returnOffsets } from '../../src/samplers/return-sites.js';
+import { goStackCheckBranch, returnOffsets } from '../../src/samplers/return-sites.js';
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
 
@@ -35,5 +35,22 @@ describe('returnOffsets', () => {
     const expected = [...dump.matchAll(/^\s*([0-9a-f]+):\s(?:[0-9a-f]{2} )+\s*(?:rep |bnd |notrack )?ret/gm)].map((m) => parseInt(m[1]!, 16) - addr!);
     expect(expected.length).toBeGreaterThan(0);
     expect(returnOffsets(code)).toEqual(expected);
+  });
+});
+
+describe('goStackCheckBranch', () => {
+  const JBE = [0x0f, 0x86, 0xc2, 0x03, 0x00, 0x00];
+  it('finds the jbe of Go\'s stack check, with or without the frame-size lea (Go 1.19\'s tls.(*Conn).Read and Write)', () => {
+    // cmp 0x10(%r14),%rsp; jbe; sub $0x68,%rsp
+    expect(goStackCheckBranch(bytes(0x49, 0x3b, 0x66, 0x10, ...JBE, 0x48, 0x83, 0xec, 0x68))).toBe(4);
+    // lea -0x68(%rsp),%r12; cmp 0x10(%r14),%r12; jbe
+    expect(goStackCheckBranch(bytes(0x4c, 0x8d, 0x64, 0x24, 0x98, 0x4d, 0x3b, 0x66, 0x10, ...JBE))).toBe(9);
+  });
+
+  it('finds none in a function that does not open with one', () => {
+    // push %rbp; mov %rsp,%rbp (C), a jne after the cmp, a jbe with nothing compared
+    expect(goStackCheckBranch(bytes(0x55, 0x48, 0x89, 0xe5, ...JBE))).toBeUndefined();
+    expect(goStackCheckBranch(bytes(0x49, 0x3b, 0x66, 0x10, 0x0f, 0x85, 0, 0, 0, 0))).toBeUndefined();
+    expect(goStackCheckBranch(bytes(...JBE))).toBeUndefined();
   });
 });
