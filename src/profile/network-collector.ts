@@ -108,7 +108,8 @@ export function createNetworkCollector(opts: NetworkCollectorOptions): NetworkCo
         if (tls.kind === 'openssl') paths.push(path);
         else if (tls.kind === 'go' && opts.sampler.addGoTls(tls.sites)) {
           opts.log?.info(`tls: probing Go crypto/tls of ${path} (${tls.sites.goVersion ?? 'unknown Go'}, ${tls.sites.readReturns.length + 2} uprobes)`);
-        } else if (tls.kind === 'none' && /before the register ABI|not built for amd64/.test(tls.reason)) {
+        } else if (tls.kind === 'none' && !/^neither|without crypto\/tls$/.test(tls.reason)) {
+          // a Go binary with TLS that cannot be followed: say so; most binaries have no TLS of their own
           opts.log?.warn(`tls: ${path} not followed: ${tls.reason}`);
         }
       }
