@@ -8,7 +8,8 @@
  * status line takes the oldest one off and the pair goes to user space as
  * one http_event. TLS plaintext comes from uprobes on SSL_read/SSL_write
  * (and _ex); SSL_set_fd and the syscalls made inside an SSL call tie the
- * SSL object to its socket. TCP bytes, connections, retransmits and RTT are
+ * SSL object to its socket; Go's crypto/tls is probed in the binary, its
+ * tls.Conn followed to the socket's fd. TCP bytes, connections, retransmits and RTT are
  * summed per (process, side, peer) in two generations of counters, as the
  * stack samplers do. */
 #include "vmlinux.h"
@@ -998,6 +999,183 @@ int BPF_KPROBE(ssl_set_fd, void *ssl, int fd)
 	si = bpf_map_lookup_elem(&socks, &skey);
 	if (si)
 		si->ssl = key;
+	return 0;
+}
+
+/* Go crypto/tls: uprobes on tls.(*Conn).Write and Read of a Go binary,
+ * Go 1.17+ register ABI on amd64 (receiver RAX, []byte RBX/RCX/RDI; at
+ * return n in RAX; the goroutine in R14). No uretprobes: they overwrite a
+ * return address on a goroutine stack the runtime may move, so Read's
+ * returns are probed at each RET instruction instead. */
+
+/* The fd behind a tls.Conn, through offsets stable since Go 1.9: the
+ * net.Conn interface's data word (+8) is a *net.TCPConn, whose first word
+ * is its *netFD, whose poll.FD.Sysfd is at +16 (after the fdMutex). */
+#define GO_IFACE_DATA 8
+#define GO_POLL_FD_SYSFD 16
+
+struct go_read_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 g;	/* the runtime.g of the goroutine (R14) */
+};
+
+struct go_read {
+	__u64 conn;	/* *tls.Conn */
+	__u64 buf;
+};
+
+/* go_reads: (tgid, goroutine) -> its tls.(*Conn).Read; by goroutine, not
+ * thread, since a goroutine blocked in Read resumes on any thread. LRU: a
+ * Read still waiting when the recording stops is never returned from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct go_read_key);
+	__type(value, struct go_read);
+} go_reads SEC(".maps");
+
+static __always_inline struct sock *go_conn_sock(__u64 conn)
+{
+	__u64 data = 0, netfd = 0;
+	__s64 sysfd = -1;
+
+	if (bpf_probe_read_user(&data, sizeof(data), (void *)(conn + GO_IFACE_DATA)) || !data)
+		return NULL;
+	if (bpf_probe_read_user(&netfd, sizeof(netfd), (void *)data) || !netfd)
+		return NULL;
+	if (bpf_probe_read_user(&sysfd, sizeof(sysfd), (void *)(netfd + GO_POLL_FD_SYSFD)) || sysfd < 0 ||
+	    sysfd > 0x7fffffff)
+		return NULL;
+	return fd_sock(sysfd);
+}
+
+/* go_head_byte: *tls.Conn -> the one byte its last Read returned. net/http's
+ * server reads one byte in the background while a handler runs (to see the
+ * client go away), so on a keep-alive connection the next request's first
+ * byte comes alone and the rest in the following Read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} go_head_byte SEC(".maps");
+
+/* A Read that follows a one-byte Read: its head is that byte then its own
+ * bytes, classified as on_data does for HTTP/1.x. */
+static __always_inline void go_tls_joined_read(struct conn_key *key, struct sock *sk, __u8 first, __u64 buf, long len)
+{
+	struct http_event *ev;
+	__u32 zero = 0, n;
+
+	if (len + 1 < 12)
+		return;
+	ev = bpf_map_lookup_elem(&scratch, &zero);
+	if (!ev)
+		return;
+	n = len > NET_REQUEST_LEN - 1 ? NET_REQUEST_LEN - 1 : len;
+	ev->request[0] = first;
+	if (bpf_probe_read_user(ev->request + 1, n, (void *)buf))
+		return;
+	if (method_len(ev->request))
+		on_request(key, false, ev, n + 1);
+	else if (is_status_line(ev->request))
+		on_response(key, false, sk, ev, n + 1);
+}
+
+/* Plaintext of one tls.Conn call: the tls.Conn is the connection's id, its
+ * socket (when found) gives the ends and flushes it at close, as SSL_set_fd. */
+static __always_inline void go_tls_data(__u32 tgid, __u64 conn, __u64 buf, long len, bool is_write)
+{
+	struct conn_key key = { .tgid = tgid, .tls = 1, .id = conn };
+	struct sock *sk = go_conn_sock(conn);
+	struct sock_info *si = NULL;
+	__u64 skey = (__u64)sk;
+	__u8 *head, first;
+
+	if (sk) {
+		si = bpf_map_lookup_elem(&socks, &skey);
+		/* a closed socket has lost its port: no entry made for it (none would be removed) */
+		if (!si && BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_CLOSE)
+			si = sock_info(sk, tgid, -1, false);
+	}
+
+	if (si)
+		si->ssl = conn;
+	else
+		percpu_count(&drops, NET_DROP_GO_TLS_FD_UNKNOWN);
+	if (!is_write && len == 1) {
+		if (!bpf_probe_read_user(&first, 1, (void *)buf))
+			bpf_map_update_elem(&go_head_byte, &conn, &first, BPF_ANY);
+		return;
+	}
+	if (!is_write && (!si || si->key.proto != NET_PROTO_HTTP2) && (head = bpf_map_lookup_elem(&go_head_byte, &conn))) {
+		first = *head;
+		bpf_map_delete_elem(&go_head_byte, &conn);
+		go_tls_joined_read(&key, si ? sk : NULL, first, buf, len);
+		return;
+	}
+	on_data(tgid, conn, true, si ? sk : NULL, si, buf, len, len, NULL, 0, is_write);
+}
+
+/* EFLAGS bits (arch/x86/include/uapi/asm/processor-flags.h) */
+#define X86_EFLAGS_CF 0x0001
+#define X86_EFLAGS_ZF 0x0040
+
+/* The entry probes sit on the `jbe` of the function's stack check, which the
+ * kernel emulates: taken (CF or ZF), the goroutine grows its stack in
+ * morestack and the function starts over, so that pass is not the call. */
+static __always_inline bool go_stack_grows(struct pt_regs *ctx)
+{
+	return ctx->flags & (X86_EFLAGS_CF | X86_EFLAGS_ZF);
+}
+
+SEC("uprobe")
+int go_tls_write(struct pt_regs *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (go_stack_grows(ctx) || !targeted(tgid))
+		return 0;
+	/* the whole plaintext is at entry; Write returns only once all of it is sent or failed */
+	go_tls_data(tgid, ctx->ax, ctx->bx, (long)ctx->cx, true);
+	return 0;
+}
+
+SEC("uprobe")
+int go_tls_read_enter(struct pt_regs *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct go_read_key key = { .tgid = tgid, .g = ctx->r14 };
+	struct go_read r = { .conn = ctx->ax, .buf = ctx->bx };
+
+	if (go_stack_grows(ctx) || !targeted(tgid))
+		return 0;
+	if (bpf_map_update_elem(&go_reads, &key, &r, BPF_ANY))
+		percpu_count(&drops, NET_DROP_ACTIVE_FULL);
+	return 0;
+}
+
+/* at each RET of tls.(*Conn).Read: RAX = n */
+SEC("uprobe")
+int go_tls_read_return(struct pt_regs *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct go_read_key key = { .tgid = tgid, .g = ctx->r14 };
+	struct go_read *p, r;
+	long n = (long)ctx->ax;
+
+	if (!targeted(tgid))
+		return 0;
+	p = bpf_map_lookup_elem(&go_reads, &key);
+	if (!p) {
+		percpu_count(&drops, NET_DROP_GO_TLS_READ_NO_ENTRY);
+		return 0;
+	}
+	r = *p;
+	bpf_map_delete_elem(&go_reads, &key);
+	if (n > 0)
+		go_tls_data(tgid, r.conn, r.buf, n, false);
 	return 0;
 }
 

@@ -36,7 +36,9 @@ enum net_drop_reason {
 	NET_DROP_H2_UNFOLLOWED = 7,	/* an HTTP/2 direction no longer followed: frames out of reach */
 	NET_DROP_STACKS_RING_FULL = 8,	/* an on-CPU stack of a request lost: `request_stacks` full */
 	NET_DROP_H2_HEADERS_RING_FULL = 9,	/* an HTTP/2 header block lost: `h2_headers` full */
-	NET_DROP_MAX = 10,
+	NET_DROP_GO_TLS_FD_UNKNOWN = 10,	/* Go crypto/tls plaintext whose socket was not found: no peer address */
+	NET_DROP_GO_TLS_READ_NO_ENTRY = 11,	/* a tls.(*Conn).Read return without its entry (begun before the start) */
+	NET_DROP_MAX = 12,
 };
 
 /* One request and its response (or its connection's close), matched in the

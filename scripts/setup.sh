@@ -26,8 +26,9 @@ run_pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-confi
 # Tests: fixtures in C/C++/Go, perf for cross-checks, chromium for the HTML
 # flame graph, nginx+wrk for the unwinding acceptance run, python3.11 for
 # the Python frame walker, curl and iproute2 (veth pairs) for network
-# profiling, bpftrace as the peer the agent-cost benchmark compares with.
-test_pkgs="g++ gdb golang-go linux-perf chromium nginx wrk openssl python3.11 curl iproute2 bpftrace"
+# profiling, libssl-dev (libssl.a) for the statically linked TLS server,
+# bpftrace as the peer the agent-cost benchmark compares with.
+test_pkgs="g++ gdb golang-go linux-perf chromium nginx wrk openssl libssl-dev python3.11 curl iproute2 bpftrace"
 # Image test only: podman/buildah build and run the Containerfile (with runc:
 # crun refuses hosts with cgroup v1 and v2 both mounted), mmdebstrap makes its
 # Debian base (no registry is needed).

@@ -342,7 +342,7 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
 /** Settings of a network collector: which processes, and how requests are aggregated. */
 export interface NetworkCollectorSettings extends NetworkAggregatorOptions {
   readonly targets: TargetSelection;
-  /** Follow TLS through libssl uprobes; default true. */
+  /** Follow TLS through uprobes (libssl, OpenSSL linked in, Go crypto/tls); default true. */
   readonly tls?: boolean;
   /** Sees every drained batch (SkyWalking NETWORK tasks). */
   readonly observe?: (batch: RawNetworkBatch) => void;

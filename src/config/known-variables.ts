@@ -151,7 +151,7 @@ export const KNOWN_VARIABLE_GROUPS: readonly { readonly title: string; readonly 
       v('MESHPROF_NETWORK_SLOW', '100ms', 'requests at least this long are kept one by one'),
       v('MESHPROF_NETWORK_PATHS', 'false', 'add url.path to the HTTP histograms'),
       v('MESHPROF_NETWORK_MAX_PATHS', '100', 'distinct paths per process'),
-      v('MESHPROF_NETWORK_TLS', 'true', 'follow TLS through libssl uprobes'),
+      v('MESHPROF_NETWORK_TLS', 'true', 'follow TLS through uprobes (libssl, OpenSSL linked in, Go crypto/tls)'),
     ],
   },
   {

@@ -4,7 +4,7 @@
  * kept one by one; MESHPROF_NETWORK_PATHS (default false): add url.path to
  * the HTTP histograms, at most MESHPROF_NETWORK_MAX_PATHS (default 100)
  * distinct paths per process; MESHPROF_NETWORK_TLS (default true): follow
- * TLS through libssl uprobes.
+ * TLS through uprobes (libssl, OpenSSL linked in, Go crypto/tls).
  */
 import { envValue, parseBoolean, parseDurationSetting, type EnvRecord } from './env-values.js';
 import { ConfigError } from './config-error.js';

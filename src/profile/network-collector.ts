@@ -2,13 +2,17 @@
  * The network collect cycle, the counterpart of ProfileCollector for the
  * network sampler: poll() drains the kernel every second into the
  * aggregator (so the ring buffer and the TCP counters never fill) and puts
- * TLS uprobes on the libssl of processes it has not looked at yet;
+ * TLS uprobes on the libssl of processes it has not looked at yet (and on
+ * their executable when it is Go or links OpenSSL statically);
  * collect() returns the report of the interval.
  */
 import type { ProcessTable } from '../process/process-table.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
 import type { RawNetworkBatch } from '../stacks/network-records.js';
 import type { Logger } from '../log/logger.js';
+import type { GoTlsSites } from '../samplers/go-tls-sites.js';
+import type { ProcMapping } from '../process/proc-maps.js';
+import { findTlsBinary } from '../symbolize/tls-binaries.js';
 import { createNetworkAggregator, type NetworkAggregatorOptions } from './network-aggregator.js';
 import type { NetworkReport } from './network-report.js';
 import type { ProcessDescriber } from './profile-builder.js';
@@ -19,6 +23,7 @@ export interface NetworkSource {
   drain(): RawNetworkBatch;
   setTargets(targets: TargetSelection): void;
   addTlsLibraries(paths: readonly string[]): number;
+  addGoTls(sites: GoTlsSites): boolean;
   stop(): void;
 }
 
@@ -27,7 +32,7 @@ export interface NetworkCollectorOptions extends NetworkAggregatorOptions {
   readonly processes: ProcessTable;
   readonly describe: ProcessDescriber;
   readonly targets: TargetSelection;
-  /** Follow TLS through libssl uprobes; default true. */
+  /** Follow TLS through uprobes (libssl, OpenSSL linked in, Go crypto/tls); default true. */
   readonly tls?: boolean;
   readonly log?: Logger;
   /**
@@ -75,16 +80,38 @@ export function createNetworkCollector(opts: NetworkCollectorOptions): NetworkCo
       pids = targets === 'none' ? [] : [...targets];
     }
     const paths: string[] = [];
+    const firstSight = (m: ProcMapping): boolean => {
+      const id = `${m.devMajor}:${m.devMinor}:${m.inode}`;
+      if (probedFiles.has(id)) return false;
+      probedFiles.add(id);
+      return true;
+    };
     for (const pid of pids) {
       if (looked.has(pid)) continue;
       looked.add(pid);
       const p = opts.processes.tryObserve(pid);
       for (const m of p?.mappings ?? []) {
-        if (!m.executable || !LIBSSL.test(m.path)) continue;
-        const id = `${m.devMajor}:${m.devMinor}:${m.inode}`;
-        if (probedFiles.has(id)) continue;
-        probedFiles.add(id);
+        if (!m.executable || !LIBSSL.test(m.path) || !firstSight(m)) continue;
         paths.push(`${opts.processes.procRoot}/${pid}/root${m.path}`);
+      }
+      // the binary itself: Go's crypto/tls, or a statically linked OpenSSL/BoringSSL (Envoy)
+      const exe = p?.mappings.find((m) => m.executable && m.path === p.exePath);
+      if (exe !== undefined && !LIBSSL.test(exe.path) && firstSight(exe)) {
+        const path = `${opts.processes.procRoot}/${pid}/root${exe.path}`;
+        let tls;
+        try {
+          tls = findTlsBinary(path);
+        } catch (err) {
+          opts.log?.warn(`tls: ${path} not looked at: ${(err as Error).message.split('\n')[0]}`);
+          continue;
+        }
+        if (tls.kind === 'openssl') paths.push(path);
+        else if (tls.kind === 'go' && opts.sampler.addGoTls(tls.sites)) {
+          opts.log?.info(`tls: probing Go crypto/tls of ${path} (${tls.sites.goVersion ?? 'unknown Go'}, ${tls.sites.readReturns.length + 2} uprobes)`);
+        } else if (tls.kind === 'none' && !/^neither|without crypto\/tls$/.test(tls.reason)) {
+          // a Go binary with TLS that cannot be followed: say so; most binaries have no TLS of their own
+          opts.log?.warn(`tls: ${path} not followed: ${tls.reason}`);
+        }
       }
     }
     if (paths.length > 0) {

@@ -4,6 +4,7 @@ import { type Logger } from '../log/logger.js';
 import type { HttpExchange, RawNetworkBatch, RequestStackSample, TcpFlow } from '../stacks/network-records.js';
 import { normalizeTargets, type DropCounts, type NormalizedTargets, type TargetSelection } from '../stacks/raw-stacks.js';
 import { createH2ExchangeTracker } from './h2-exchanges.js';
+import type { GoTlsSites } from './go-tls-sites.js';
 import { parseRequestHead, parseStatusHead } from './http-head.js';
 import {
   decodeH2HeaderEvent, decodeHttpEvent, decodeRequestStack, decodeTcpKey, decodeTcpValue, NETWORK_DROP_REASONS, type HttpEventRecord,
@@ -52,16 +53,23 @@ export interface NetworkSampler {
    * file without those symbols is skipped with a warning.
    */
   addTlsLibraries(paths: readonly string[]): number;
-  /** The libssl files probed so far. */
+  /** The files whose TLS is probed so far: libssl, binaries with OpenSSL linked in, Go binaries. */
   readonly tlsLibraries: readonly string[];
+  /**
+   * Puts uprobes on crypto/tls.(*Conn).Write, Read and each of Read's
+   * returns in one Go binary (Go 1.17+, amd64), unless probed already;
+   * false (with a warning) when they cannot be attached.
+   */
+  addGoTls(sites: GoTlsSites): boolean;
   stop(): void;
 }
 
+// The _ex variants are OpenSSL 1.1.1+; BoringSSL (Envoy's) has none.
 const uprobes = [
-  { fn: 'SSL_read', enter: 'ssl_read_enter', exit: 'ssl_read_exit' },
-  { fn: 'SSL_read_ex', enter: 'ssl_read_ex_enter', exit: 'ssl_read_exit' },
-  { fn: 'SSL_write', enter: 'ssl_write_enter', exit: 'ssl_write_exit' },
-  { fn: 'SSL_write_ex', enter: 'ssl_write_ex_enter', exit: 'ssl_write_exit' },
+  { fn: 'SSL_read', enter: 'ssl_read_enter', exit: 'ssl_read_exit', optional: false },
+  { fn: 'SSL_read_ex', enter: 'ssl_read_ex_enter', exit: 'ssl_read_exit', optional: true },
+  { fn: 'SSL_write', enter: 'ssl_write_enter', exit: 'ssl_write_exit', optional: false },
+  { fn: 'SSL_write_ex', enter: 'ssl_write_ex_enter', exit: 'ssl_write_exit', optional: true },
 ] as const;
 
 /** One kernel record as an exchange; undefined (and counted) when its bytes do not parse. */
@@ -256,7 +264,14 @@ export function createNetworkSampler(
         try {
           ls.push(o.attachUprobe('ssl_set_fd', { pid: -1, binaryPath: path, functionName: 'SSL_set_fd' }));
           for (const u of uprobes) {
-            ls.push(o.attachUprobe(u.enter, { pid: -1, binaryPath: path, functionName: u.fn }));
+            let enter: BpfLink;
+            try {
+              enter = o.attachUprobe(u.enter, { pid: -1, binaryPath: path, functionName: u.fn });
+            } catch (err) {
+              if (u.optional) continue;
+              throw err;
+            }
+            ls.push(enter);
             ls.push(o.attachUprobe(u.exit, { pid: -1, binaryPath: path, functionName: u.fn, retprobe: true }));
           }
           probed.set(path, ls);
@@ -267,6 +282,27 @@ export function createNetworkSampler(
         }
       }
       return added;
+    },
+    addGoTls(sites) {
+      const o = obj;
+      if (!o) throw new Error('probing go tls: network sampler not started: call start() first');
+      if (probed.has(sites.path)) return true;
+      const ls: BpfLink[] = [];
+      const at = (program: string, offset: number): void => {
+        ls.push(o.attachUprobe(program, { pid: -1, binaryPath: sites.path, offset }));
+      };
+      try {
+        at('go_tls_write', sites.write);
+        // returns first: a Read entered before its returns are probed would leave an entry behind
+        for (const r of sites.readReturns) at('go_tls_read_return', r);
+        at('go_tls_read_enter', sites.read);
+        probed.set(sites.path, ls);
+        return true;
+      } catch (err) {
+        for (const l of ls) l.destroy();
+        opts.log?.warn(`go tls of ${sites.path} not followed: ${(err as Error).message.split('\n')[0]}`);
+        return false;
+      }
     },
     stop,
   };

@@ -31,6 +31,8 @@ export interface GoPclntab {
   readonly textStart: bigint;
   /** Resolves a virtual address (as linked, before any load bias) or returns undefined. */
   lookup(pc: bigint): GoLocation | undefined;
+  /** The address ranges of the functions called one of `names` (one pass over the table): how stripped binaries are probed. */
+  findFunctions(names: ReadonlySet<string>): Map<string, { readonly entry: bigint; readonly end: bigint }>;
 }
 
 const MAGICS: ReadonlyMap<number, 116 | 118 | 120> = new Map([
@@ -156,7 +158,17 @@ export function parseGoPclntab(bytes: Uint8Array, opts: { textStart?: bigint } =
     return { name, entry, end: entryAt(lo + 1), fileName, line: line !== undefined && line > 0 ? line : undefined };
   };
 
-  return { version: version!, functionCount: nfunc, byteLength: bytes.byteLength, textStart, lookup };
+  const findFunctions = (names: ReadonlySet<string>): Map<string, { entry: bigint; end: bigint }> => {
+    const out = new Map<string, { entry: bigint; end: bigint }>();
+    for (let i = 0; i < nfunc && out.size < names.size; i++) {
+      const f = pclnOff + funcOffAt(i) + (hasText ? 4 : ptrSize);
+      const name = cString(funcnameOff + view.getInt32(at(f, 4), le));
+      if (names.has(name) && !out.has(name)) out.set(name, { entry: entryAt(i), end: entryAt(i + 1) });
+    }
+    return out;
+  };
+
+  return { version: version!, functionCount: nfunc, byteLength: bytes.byteLength, textStart, lookup, findFunctions };
 }
 
 /** The part of an ELF reader the Go helpers need; `ElfFile` from src/elf fits it. */
@@ -188,6 +200,7 @@ export function readGoPclntab(elf: GoSectionSource): GoPclntab | undefined {
   return {
     ...table,
     lookup: (pc) => parseSection(elf.path, name, () => table.lookup(pc)),
+    findFunctions: (names) => parseSection(elf.path, name, () => table.findFunctions(names)),
   };
 }
 

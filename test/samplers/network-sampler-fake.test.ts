@@ -59,8 +59,11 @@ function fakeNetworkObject(): FakeNetworkObject {
     attachPerfEvent: () => link,
     attach: (p) => { obj.attached.push(p); return link; },
     attachUprobe: (_p, t) => {
-      if (t.binaryPath.includes('boring') && t.functionName === 'SSL_read_ex') throw new Error('attaching uprobe: ENOENT');
-      obj.uprobes.push(t);
+      // BoringSSL has no _ex variants; a "broken" library lacks SSL_write itself
+      if (t.binaryPath.includes('boring') && t.functionName?.endsWith('_ex')) throw new Error('attaching uprobe: ENOENT');
+      if (t.binaryPath.includes('broken') && t.functionName === 'SSL_write') throw new Error('attaching uprobe: ENOENT');
+      if (t.binaryPath.includes('broken') && t.offset === 0x999) throw new Error('attaching uprobe: EINVAL');
+      obj.uprobes.push({ ...t, program: _p } as UprobeTarget);
       return link;
     },
     // exchanges come through `events`; `request_stacks` stays empty here
@@ -125,19 +128,41 @@ describe('network sampler (fake kernel)', () => {
     s.stop();
   });
 
-  it('probes each libssl once, and skips a library missing a symbol with a warning', () => {
+  it('probes each libssl once, BoringSSL without the _ex variants, and skips a library missing SSL_write with a warning', () => {
     const o = fakeNetworkObject();
     const warnings: string[] = [];
     const log = { debug: () => undefined, info: () => undefined, warn: (m: unknown) => void warnings.push(String(m)), error: () => undefined };
     const s = createNetworkSampler({ targets: [7], pollIntervalMs: 60_000, log }, () => o);
     s.start();
-    expect(s.addTlsLibraries(['/lib/libssl.so.3', '/lib/libssl.so.3', '/opt/boring/libssl.so'])).toBe(1);
+    expect(s.addTlsLibraries(['/lib/libssl.so.3', '/lib/libssl.so.3', '/opt/boring/libssl.so', '/opt/broken/libssl.so'])).toBe(2);
     expect(s.addTlsLibraries(['/lib/libssl.so.3'])).toBe(0);
-    expect(s.tlsLibraries).toEqual(['/lib/libssl.so.3']);
+    expect(s.tlsLibraries).toEqual(['/lib/libssl.so.3', '/opt/boring/libssl.so']);
+    expect(o.uprobes.filter((u) => u.binaryPath === '/opt/boring/libssl.so').map((u) => `${u.functionName}${u.retprobe ? ' ret' : ''}`)).toEqual([
+      'SSL_set_fd', 'SSL_read', 'SSL_read ret', 'SSL_write', 'SSL_write ret',
+    ]);
     expect(o.uprobes.filter((u) => u.binaryPath === '/lib/libssl.so.3').map((u) => `${u.functionName}${u.retprobe ? ' ret' : ''}`)).toEqual([
       'SSL_set_fd', 'SSL_read', 'SSL_read ret', 'SSL_read_ex', 'SSL_read_ex ret', 'SSL_write', 'SSL_write ret', 'SSL_write_ex', 'SSL_write_ex ret',
     ]);
-    expect(warnings).toEqual([expect.stringContaining('tls of /opt/boring/libssl.so not followed')]);
+    expect(warnings).toEqual([expect.stringContaining('tls of /opt/broken/libssl.so not followed')]);
+    s.stop();
+  });
+
+  it('probes Go crypto/tls at its file offsets: Write, each RET of Read, then Read; once per binary', () => {
+    const o = fakeNetworkObject();
+    const warnings: string[] = [];
+    const log = { debug: () => undefined, info: () => undefined, warn: (m: unknown) => void warnings.push(String(m)), error: () => undefined };
+    const s = createNetworkSampler({ targets: [7], pollIntervalMs: 60_000, log }, () => o);
+    s.start();
+    const sites = { path: '/srv/app', goVersion: 'go1.19.8', write: 0x1000, read: 0x2000, readReturns: [0x2040, 0x2090] };
+    expect(s.addGoTls(sites)).toBe(true);
+    expect(s.addGoTls(sites)).toBe(true);
+    const probes = (path: string): string[] => o.uprobes.filter((u) => u.binaryPath === path)
+      .map((u) => `${(u as UprobeTarget & { program: string }).program}@${u.offset?.toString(16)}${u.retprobe ? ' ret' : ''}`);
+    // no uretprobe anywhere: it would corrupt goroutine stacks
+    expect(probes('/srv/app')).toEqual(['go_tls_write@1000', 'go_tls_read_return@2040', 'go_tls_read_return@2090', 'go_tls_read_enter@2000']);
+    expect(s.addGoTls({ ...sites, path: '/srv/broken', readReturns: [0x999] })).toBe(false);
+    expect(warnings).toEqual([expect.stringContaining('go tls of /srv/broken not followed: attaching uprobe: EINVAL')]);
+    expect(s.tlsLibraries).toEqual(['/srv/app']);
     s.stop();
   });
 });
