@@ -123,7 +123,8 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
   const processes = createProcessTable({ procRoot: opts.procRoot ?? '/proc' });
   const demangler = createDemangler({ keepMangled: opts.keepMangled ?? false, onError: (e) => opts.log?.warn(e.message) });
   const jit = createPerfMapResolver({ procRoot: processes.procRoot });
-  const kallsyms = createKallsymsSource(processes.procRoot);
+  // kernel symbols from the disk cache too: reading kallsyms is a quarter second of each start
+  const kallsyms = createKallsymsSource(processes.procRoot, undefined, opts.tableCache === undefined ? undefined : { settings: opts.tableCache, log: opts.log });
   let unwinder: ProcessUnwinder | null | undefined = opts.dwarfUnwind === false ? null : undefined;
   // the unwinder finds the Python processes (with their tables); only its walked frames reach the namer
   const python = createPythonFrameNamer({

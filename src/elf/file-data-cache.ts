@@ -38,7 +38,7 @@ export interface FileDataKind {
 }
 
 /** Every kind's suffix: the directory's bound counts them all. */
-export const CACHE_SUFFIXES: readonly string[] = ['.tbl', '.sym'];
+export const CACHE_SUFFIXES: readonly string[] = ['.tbl', '.sym', '.ksym'];
 
 /** An entry as stored: a small JSON value and the bytes. */
 export interface FileDataEntry {

@@ -1,6 +1,16 @@
-/** Kernel symbols from /proc/kallsyms: text symbols of the kernel and its modules. */
+/**
+ * Kernel symbols from /proc/kallsyms: text symbols of the kernel and its
+ * modules. Reading and parsing its ~120k lines costs ~250 ms of every
+ * `record` and agent start; the kernel's and its modules' part is the same
+ * until a reboot or a module (un)load, so it is kept in the disk cache,
+ * keyed by boot id and /proc/modules.
+ */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { buildAddressTable, type AddressEntry, type AddressTable } from './address-table.js';
+import { openFileDataCache, type FileDataCacheSettings } from '../elf/file-data-cache.js';
+import { addressTableFromParts, buildAddressTable, type AddressEntry, type AddressTable } from './address-table.js';
+import { createPartsReader, encodeParts, isPartsShape } from './address-table-codec.js';
+import type { Logger } from '../log/logger.js';
 
 /** A resolved kernel address. */
 export interface KernelSymbol {
@@ -24,6 +34,18 @@ const TEXT_TYPES = new Set(['t', 'T', 'w', 'W']);
 
 /** Parses kallsyms text ("ffffffff81000000 T _stext\t[module]" lines). */
 export function parseKallsyms(text: string): KallsymsTable {
+  const { entries, modules, nonZero } = readKallsymsEntries(text);
+  return kallsymsTable(buildAddressTable(nonZero ? entries : []), modules, nonZero);
+}
+
+interface KallsymsEntries {
+  readonly entries: AddressEntry[];
+  /** Module names by tag; '' (tag 0) is the kernel itself. */
+  readonly modules: string[];
+  readonly nonZero: boolean;
+}
+
+function readKallsymsEntries(text: string): KallsymsEntries {
   const modules: string[] = [''];
   const moduleIndex = new Map<string, number>();
   const entries: AddressEntry[] = [];
@@ -52,7 +74,10 @@ export function parseKallsyms(text: string): KallsymsTable {
     const rank = (type === 'T' ? 2 : type === 'W' ? 1 : 0) * 2 + (name.startsWith('_') ? 0 : 1);
     entries.push({ start, end: undefined, name, rank, maxEnd: start + MAX_SYMBOL_SPAN, tag });
   }
-  const table: AddressTable = buildAddressTable(nonZero ? entries : []);
+  return { entries, modules, nonZero };
+}
+
+function kallsymsTable(table: AddressTable, modules: readonly string[], nonZero: boolean): KallsymsTable {
   return {
     available: nonZero,
     size: table.length,
@@ -88,15 +113,24 @@ export interface KallsymsSource {
   readonly error: string | undefined;
 }
 
-/** A source over `table` as given (null: no kernel names), or over <procRoot>/kallsyms when undefined. */
-export function createKallsymsSource(procRoot = '/proc', table?: KallsymsTable | null): KallsymsSource {
+/** The disk cache a source keeps the kernel's and modules' symbols in. */
+export interface KallsymsCacheSettings {
+  readonly settings: FileDataCacheSettings;
+  readonly log?: Logger | undefined;
+}
+
+/**
+ * A source over `table` as given (null: no kernel names), or over
+ * <procRoot>/kallsyms when undefined, through `cache` when given.
+ */
+export function createKallsymsSource(procRoot = '/proc', table?: KallsymsTable | null, cache?: KallsymsCacheSettings): KallsymsSource {
   let loaded: KallsymsTable | null | undefined = table;
   let error: string | undefined;
   return {
     table() {
       if (loaded === undefined) {
         try {
-          loaded = loadKallsyms(procRoot);
+          loaded = cache?.settings.dir === undefined ? loadKallsyms(procRoot) : loadCachedKallsyms(procRoot, cache.settings.dir, cache.settings.maxBytes, cache.log);
         } catch (err) {
           loaded = null;
           error = (err as Error).message;
@@ -106,4 +140,123 @@ export function createKallsymsSource(procRoot = '/proc', table?: KallsymsTable |
     },
     get error() { return error; },
   };
+}
+
+/** Symbols that come and go while the kernel runs (BPF programs, ftrace and kprobe trampolines): never cached. */
+const VOLATILE_MODULE = /^(?:bpf|__builtin__\w*)$/;
+const KIND = { suffix: '.ksym', magic: 0x4d59534b /* 'KSYM' */, version: 1, what: 'kernel symbol table' } as const;
+
+/** A module's text as /proc/modules places it. */
+interface ModuleRange { readonly name: string; readonly start: bigint; readonly end: bigint }
+
+/** What the kernel's and modules' symbols depend on: the boot, and each loaded module's name, size and address. */
+function readStableState(procRoot: string): { key: string; modules: ModuleRange[] } | undefined {
+  let boot: string;
+  try {
+    boot = readFileSync(`${procRoot}/sys/kernel/random/boot_id`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  let text = '';
+  try {
+    text = readFileSync(`${procRoot}/modules`, 'utf8');
+  } catch {
+    // a kernel without loadable modules has no /proc/modules
+  }
+  const modules: ModuleRange[] = [];
+  const hash = createHash('sha256');
+  for (const line of text.split('\n')) {
+    // "name size refcount deps state address": the refcount changes with use, not the symbols
+    const f = line.split(' ');
+    if (f.length < 6 || f[0] === undefined || f[1] === undefined || f[5] === undefined) continue;
+    hash.update(`${f[0]} ${f[1]} ${f[5]}\n`);
+    const start = /^0x[0-9a-f]+$/i.test(f[5]) ? BigInt(f[5]) : 0n;
+    if (start !== 0n) modules.push({ name: f[0], start, end: start + BigInt(f[1]) });
+  }
+  return { key: `kallsyms:${boot}:${hash.digest('hex')}`, modules };
+}
+
+/**
+ * The kernel's table from the cache when this boot's, with these modules,
+ * was read before; else read from <procRoot>/kallsyms and cached. A cached
+ * table answers only for the kernel's text and the loaded modules' ranges;
+ * any other address (a BPF program, a trampoline) reads kallsyms then, once.
+ */
+export function loadCachedKallsyms(procRoot: string, dir: string, maxBytes: number, log?: Logger): KallsymsTable {
+  const state = readStableState(procRoot);
+  const files = state === undefined ? undefined : openFileDataCache(dir, maxBytes, KIND, log);
+  if (state === undefined || files === undefined) return loadKallsyms(procRoot);
+  let cached: { table: KallsymsTable; ranges: [bigint, bigint][] } | undefined;
+  files.get(state.key, (e) => (cached = decodeStable(e.meta, e.payload)) !== undefined);
+  if (cached !== undefined) {
+    const { table: stable, ranges } = cached;
+    let full: KallsymsTable | null | undefined;
+    const rest = (): KallsymsTable | undefined => {
+      if (full === undefined) {
+        try {
+          full = loadKallsyms(procRoot);
+        } catch (err) {
+          log?.warn((err as Error).message);
+          full = null;
+        }
+      }
+      return full ?? undefined;
+    };
+    return {
+      available: true,
+      size: stable.size,
+      lookup: (address) => (ranges.some(([s, e]) => address >= s && address < e) ? stable.lookup(address) : rest()?.lookup(address)),
+    };
+  }
+  const path = `${procRoot}/kallsyms`;
+  let read: KallsymsEntries;
+  try {
+    read = readKallsymsEntries(readFileSync(path, 'latin1'));
+  } catch (err) {
+    throw new Error(`reading ${path}: ${(err as Error).message} (kernel frames need a readable kallsyms; run as root)`);
+  }
+  if (!read.nonZero) return kallsymsTable(buildAddressTable([]), read.modules, false);
+  const stableEntries = read.entries.filter((e) => !VOLATILE_MODULE.test(read.modules[e.tag ?? 0] ?? ''));
+  const full = kallsymsTable(buildAddressTable(read.entries), read.modules, true);
+  const stable = buildAddressTable(stableEntries);
+  const ranges = stableRanges(stable, read.modules, state.modules);
+  const chunks: Buffer[] = [];
+  const shape = encodeParts(stable.parts, chunks);
+  files.put(state.key, { meta: { shape, modules: read.modules, ranges: ranges.map(([s, e]) => [s.toString(16), e.toString(16)]) }, payload: Buffer.concat(chunks) });
+  return full;
+}
+
+/**
+ * The ranges a cached table answers for: the kernel's text (its first
+ * symbol to its last one's bound) and each loaded module's range from
+ * /proc/modules. Anything else may be code that was not there when cached.
+ */
+function stableRanges(table: AddressTable, modules: readonly string[], loaded: readonly ModuleRange[]): [bigint, bigint][] {
+  let lo: bigint | undefined;
+  let hi: bigint | undefined;
+  for (let i = 0; i < table.length; i++) {
+    if (table.tagAt(i) !== 0) continue;
+    const start = table.parts.starts[i]!;
+    if (lo === undefined || start < lo) lo = start;
+    if (hi === undefined || start > hi) hi = start;
+  }
+  const out: [bigint, bigint][] = lo === undefined || hi === undefined ? [] : [[lo, hi + MAX_SYMBOL_SPAN]];
+  for (const m of loaded) if (modules.includes(m.name)) out.push([m.start, m.end]);
+  return out;
+}
+
+/** The cached table in an entry, or undefined when it does not decode (then kallsyms is read again). */
+function decodeStable(meta: unknown, payload: Buffer): { table: KallsymsTable; ranges: [bigint, bigint][] } | undefined {
+  const m = meta as { shape?: unknown; modules?: unknown; ranges?: unknown } | null;
+  if (m === null || typeof m !== 'object' || !isPartsShape(m.shape) || !Array.isArray(m.modules) || !Array.isArray(m.ranges)) return undefined;
+  if (!m.modules.every((x) => typeof x === 'string')) return undefined;
+  const ranges: [bigint, bigint][] = [];
+  for (const r of m.ranges as unknown[]) {
+    if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => typeof x === 'string' && /^[0-9a-f]+$/.test(x))) return undefined;
+    ranges.push([BigInt(`0x${r[0] as string}`), BigInt(`0x${r[1] as string}`)]);
+  }
+  const reader = createPartsReader(payload);
+  const parts = reader.read(m.shape);
+  if (parts === undefined || !reader.atEnd) return undefined;
+  return { table: kallsymsTable(addressTableFromParts(parts), m.modules as string[], true), ranges };
 }

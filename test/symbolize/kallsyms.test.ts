@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadKallsyms, parseKallsyms } from '../../src/symbolize/kallsyms.js';
+import { createKallsymsSource, loadKallsyms, parseKallsyms } from '../../src/symbolize/kallsyms.js';
 
 const TEXT = [
   'ffffffff81000000 T _stext',
@@ -46,5 +48,45 @@ describe('KallsymsTable', () => {
 
   it('names the proc root in its error', () => {
     expect(() => loadKallsyms('/nonexistent-proc')).toThrow('reading /nonexistent-proc/kallsyms: ');
+  });
+
+  it('keeps the kernel\'s and modules\' symbols in the disk cache for this boot, and reads kallsyms again for anything else', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshprof-ksym-'));
+    const proc = join(dir, 'proc');
+    const cacheDir = join(dir, 'cache');
+    mkdirSync(join(proc, 'sys', 'kernel', 'random'), { recursive: true });
+    writeFileSync(join(proc, 'sys', 'kernel', 'random', 'boot_id'), 'boot-1\n');
+    writeFileSync(join(proc, 'modules'), 'nf_tables 4096 3 - Live 0xffffffffc0a00000\n');
+    const bpf = 'ffffffffc0b00000 t bpf_prog_0123456789abcdef_on_cpu\t[bpf]\n';
+    writeFileSync(join(proc, 'kallsyms'), TEXT + bpf);
+    const cache = { settings: { dir: cacheDir, maxBytes: 1 << 20 } };
+    try {
+      const first = createKallsymsSource(proc, undefined, cache).table()!;
+      expect(first.lookup(0xffffffff81000010n)?.name).toBe('startup_64');
+      expect(first.lookup(0xffffffffc0b00010n)?.name).toBe('bpf_prog_0123456789abcdef_on_cpu');
+      expect(readdirSync(cacheDir).filter((f) => f.endsWith('.ksym'))).toHaveLength(1);
+
+      // The same boot and modules: the cache answers for the kernel and nf_tables (the
+      // file now names them otherwise, to tell which was read); a BPF program loaded
+      // since is read from kallsyms.
+      const bpf2 = 'ffffffffc0c00000 t bpf_prog_fedcba9876543210_later\t[bpf]\n';
+      writeFileSync(join(proc, 'kallsyms'), TEXT.replace('startup_64', 'renamed_64').replace('mod_fn', 'renamed_mod_fn') + bpf2);
+      const second = createKallsymsSource(proc, undefined, cache).table()!;
+      expect(second.lookup(0xffffffff81000010n)?.name).toBe('startup_64');
+      expect(second.lookup(0xffffffffc0a00040n)).toEqual({ name: 'mod_fn', start: 0xffffffffc0a00000n, module: 'nf_tables' });
+      expect(second.lookup(0xffffffffc0c00008n)?.name).toBe('bpf_prog_fedcba9876543210_later');
+      // the old BPF program is gone: never answered from the cache
+      expect(second.lookup(0xffffffffc0b00010n)?.name).not.toBe('bpf_prog_0123456789abcdef_on_cpu');
+
+      // Another boot: read again.
+      writeFileSync(join(proc, 'sys', 'kernel', 'random', 'boot_id'), 'boot-2\n');
+      expect(createKallsymsSource(proc, undefined, cache).table()!.lookup(0xffffffff81000010n)?.name).toBe('renamed_64');
+      // A module loaded (another /proc/modules): read again.
+      writeFileSync(join(proc, 'kallsyms'), TEXT.replace('startup_64', 'third_64'));
+      writeFileSync(join(proc, 'modules'), 'nf_tables 4096 3 - Live 0xffffffffc0a00000\nveth 4096 0 - Live 0xffffffffc0d00000\n');
+      expect(createKallsymsSource(proc, undefined, cache).table()!.lookup(0xffffffff81000010n)?.name).toBe('third_64');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
