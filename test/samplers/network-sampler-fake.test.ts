@@ -92,7 +92,7 @@ describe('network sampler (fake kernel)', () => {
     const o = fakeNetworkObject();
     const s = createNetworkSampler({ targets: [7], settleMs: 0, pollIntervalMs: 60_000 }, () => o);
     s.start();
-    expect(o.attached).toEqual(['sys_enter', 'sys_exit', 'inet_sock_set_state', 'tcp_retransmit_skb']);
+    expect(o.attached).toEqual(['sys_enter_btf', 'sys_exit_btf', 'inet_sock_set_state', 'tcp_retransmit_skb']);
     expect(o.maps.get('targets')!.entries.has(u32(7).toString('hex'))).toBe(true);
     o.maps.get('tcp0')!.update(tcpKey(7), tcpValue(1000));
     o.maps.get('tcp1')!.update(tcpKey(7), tcpValue(5));
