@@ -68,6 +68,12 @@ struct active_call {
 	 * request's start: an array slot instead of a hash entry per request */
 	__u32 serving_tid;
 	__u64 serving_start_ns;
+	/* whether the thread known_pid_tgid is followed, as of targets_epoch
+	 * known_epoch: the read/write family of every process on the host asks,
+	 * and an array slot answers faster than the `targets` hash */
+	__u64 known_pid_tgid;
+	__u32 known_epoch;
+	__u8 known_targeted;
 };
 
 /* slots of `active`: a power of two above the default pid_max (32768) */
@@ -93,6 +99,16 @@ struct sock_ends {
 	__u8 local_addr[16];
 	__u8 peer_addr[16];
 };
+
+/* targets_epoch[0]: bumped by user space after each change of `targets` or
+ * of control.all_targets, so threads' cached answers (active_call.known_*)
+ * are asked again */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} targets_epoch SEC(".maps");
 
 struct sock_info {
 	struct net_tcp_key key;
@@ -616,6 +632,7 @@ static __always_inline bool in_family(long id)
 static __always_inline int on_enter(struct pt_regs *regs, long id, bool btf)
 {
 	__u64 pid_tgid, buf = 0, buf_len = 0, arg2;
+	__u32 zero = 0, *epoch;
 	struct active_call *p;
 	struct user_msghdr msg;
 	struct iovec iov;
@@ -624,7 +641,17 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, bool btf)
 	if (!in_family(id))
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
-	if (!targeted(pid_tgid >> 32))
+	p = thread_slot((__u32)pid_tgid);
+	epoch = bpf_map_lookup_elem(&targets_epoch, &zero);
+	if (!p || !epoch)
+		return 0;
+	/* the epoch is read before `targets`: an answer from a map older than it is asked again */
+	if (p->known_pid_tgid != pid_tgid || p->known_epoch != *epoch) {
+		p->known_epoch = *epoch;
+		p->known_targeted = targeted(pid_tgid >> 32);
+		p->known_pid_tgid = pid_tgid;
+	}
+	if (!p->known_targeted)
 		return 0;
 	if (btf) {
 		fd = regs->di;
@@ -651,9 +678,6 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, bool btf)
 		buf_len = iov.iov_len;
 		break;
 	}
-	p = thread_slot((__u32)pid_tgid);
-	if (!p)
-		return 0;
 	if (p->pid_tgid && p->pid_tgid != pid_tgid) {
 		percpu_count(&drops, NET_DROP_ACTIVE_FULL);
 		return 0;

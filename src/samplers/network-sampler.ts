@@ -104,6 +104,7 @@ export function createNetworkSampler(
   const waiting = new Map<string, RequestStackSample[]>();
   let timer: NodeJS.Timeout | undefined;
   let attachedWith: 'tp_btf' | 'raw_tp' | undefined;
+  let targetsEpoch = 0;
   const links: BpfLink[] = [];
   const probed = new Map<string, BpfLink[]>();
   let targets: NormalizedTargets = normalizeTargets(opts.targets ?? 'all');
@@ -246,6 +247,9 @@ export function createNetworkSampler(
       targets = normalizeTargets(next);
       if (!obj) return;
       applyTargets(obj, targets, writeControl);
+      // after the maps: threads that cached an answer from them ask again
+      targetsEpoch = (targetsEpoch + 1) >>> 0;
+      obj.map('targets_epoch').update(u32Bytes(0), u32Bytes(targetsEpoch));
     },
     addTlsLibraries(paths) {
       const o = obj;
