@@ -195,6 +195,8 @@ export function createNetworkSampler(
         o.load();
         syncTargetMap(o.map('targets'), targets);
         writeControl(o);
+        // before the programs run: whatever they drop from the first syscall on is reported
+        dropTotals = readDropTotals(o, NETWORK_DROP_REASONS);
         for (const p of [...syscallPrograms[mode], 'inet_sock_set_state', 'tcp_retransmit_skb']) links.push(o.attach(p));
         attachedWith = mode;
       };
@@ -202,7 +204,6 @@ export function createNetworkSampler(
         startWithTracepointFallback(opts.attachMode ?? 'auto', 'sys_enter', tryStart, stop, opts.log);
         const o = obj as BpfObject | undefined;
         if (!o) throw new Error('starting network sampler: no program loaded');
-        dropTotals = readDropTotals(o, NETWORK_DROP_REASONS);
         monoToWallNs = clock.nowNs() - process.hrtime.bigint();
         windowStart = clock.nowNs();
         ring = o.ringBuffer('events');
