@@ -66,6 +66,7 @@ const unit = [
   'test/receive/otlp-codec.test.ts',
   'test/receive/load-shedder.test.ts',
   'test/profile/network-aggregator.test.ts',
+  'test/profile/shared-network-sampler.test.ts',
   'test/profile/profile-diff.test.ts',
   'test/process/process-tracking.test.ts',
   'test/samplers/network-decode.test.ts',

@@ -19,7 +19,7 @@ import { newProgStats, progIds, withBpfStats, type BpfRunStats } from './bpf-run
 import { freePort } from './free-port.js';
 
 /** bpftool's names of the programs (BPF keeps 15 characters). */
-const PROGRAMS = ['sys_enter', 'sys_exit', 'inet_sock_set_s', 'tcp_retransmit_'];
+const PROGRAMS = ['sys_enter_btf', 'sys_exit_btf', 'sys_enter', 'sys_exit', 'inet_sock_set_s', 'tcp_retransmit_'];
 
 const run = promisify(execFile);
 const WRK_ARGS = ['-t1', '-c32', '-d3s'];

@@ -62,13 +62,26 @@ struct active_call {
 	__u64 buf_len;	/* bytes of that buffer for the vector calls (its iovec), else 0: all of ret */
 	__u32 fd;
 	__u32 nr;
+	/* the thread inside an SSL_read/SSL_write (ssl_active has the call):
+	 * checked here so plain syscalls skip that LRU lookup */
+	__u64 ssl_pid_tgid;
+	/* the thread serving a request it read (want_request_stacks), and the
+	 * request's start: an array slot instead of a hash entry per request */
+	__u32 serving_tid;
+	__u64 serving_start_ns;
+	/* whether the thread known_pid_tgid is followed, as of targets_epoch
+	 * known_epoch: the read/write family of every process on the host asks,
+	 * and an array slot answers faster than the `targets` hash */
+	__u64 known_pid_tgid;
+	__u32 known_epoch;
+	__u8 known_targeted;
 };
 
 /* slots of `active`: a power of two above the default pid_max (32768) */
 #define ACTIVE_SLOTS 65536
 
 /* active[tid % ACTIVE_SLOTS]: the syscall a thread is in, from enter to
- * exit. An array, not a hash: a slot costs a load, where a hash update and
+ * exit (and its SSL call and the request it serves, see active_call). An array, not a hash: a slot costs a load, where a hash update and
  * delete at every followed syscall cost locks (sys_exit also runs for a
  * killed thread, so slots are freed). Two threads in one slot at once: the
  * second call is not followed and counted. */
@@ -79,8 +92,28 @@ struct {
 	__type(value, struct active_call);
 } active SEC(".maps");
 
+/* both ends of a socket as http_event carries them, read once per socket */
+struct sock_ends {
+	__u16 family;
+	__u16 local_port;
+	__u16 peer_port;
+	__u8 local_addr[16];
+	__u8 peer_addr[16];
+};
+
+/* targets_epoch[0]: bumped by user space after each change of `targets` or
+ * of control.all_targets, so threads' cached answers (active_call.known_*)
+ * are asked again */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} targets_epoch SEC(".maps");
+
 struct sock_info {
 	struct net_tcp_key key;
+	struct sock_ends ends;
 	__u64 ssl;	/* the SSL object on this socket, 0 for none */
 	/* HTTP/2, per direction (0 read, 1 write): bytes of the current frame
 	 * still to come before the next frame header, and whether the frames
@@ -152,14 +185,6 @@ struct {
 	__type(value, struct http_conn);
 } conn_zero SEC(".maps");
 
-/* scratch[0]: the first bytes of the buffer being classified */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct http_event);
-} scratch SEC(".maps");
-
 /* tcp0/tcp1: struct net_tcp_key -> struct net_tcp_value, one map per generation */
 struct tcp_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -169,14 +194,6 @@ struct tcp_map {
 };
 struct tcp_map tcp0 SEC(".maps");
 struct tcp_map tcp1 SEC(".maps");
-
-/* inflight: thread -> start_ns of the request it read and has not answered */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, __u64);
-} inflight SEC(".maps");
 
 /* request_stacks: struct request_stack_event records */
 struct {
@@ -219,16 +236,50 @@ static __always_inline bool targeted(__u32 tgid)
 	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
 }
 
-/* The TCP socket behind the current task's fd, or NULL for anything else. */
-static __always_inline struct sock *fd_sock(__u32 fd)
+/* bpf_rdonly_cast (6.2+): a kernel address as a typed pointer the tp_btf
+ * programs load from directly (checked loads, no helper call); weak so the
+ * object still loads where it is missing (the raw_tp programs do not use it). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/* The TCP socket behind the current task's fd, or NULL for anything else.
+ * `btf`: in a tp_btf program, where the walk is direct loads from the
+ * current task (one probe-read, of the fd slot) instead of a dozen
+ * probe-reads; a constant, so each program keeps one of the two paths. */
+static __always_inline struct sock *fd_sock(__u32 fd, bool btf)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds;
 	struct file *f = NULL;
 	struct socket *sock;
 	struct sock *sk;
 	__u16 family;
+
+	if (btf) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct fdtable *fdt = task->files->fdt;
+
+		if (!fdt || fd >= fdt->max_fds)
+			return NULL;
+		fds = fdt->fd;
+		if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+			return NULL;
+		f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+		if (!f || (f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
+			return NULL;
+		sock = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+		if (!sock)
+			return NULL;
+		sk = sock->sk;
+		if (!sk)
+			return NULL;
+		family = sk->__sk_common.skc_family;
+		if ((family != AF_INET && family != AF_INET6) || sk->sk_type != SOCK_STREAM ||
+		    sk->sk_protocol != IPPROTO_TCP)
+			return NULL;
+		return sk;
+	}
+
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 
 	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
@@ -249,20 +300,19 @@ static __always_inline struct sock *fd_sock(__u32 fd)
 }
 
 /* Both ends of sk: IPv4 addresses in the first 4 bytes, ports host order. */
-static __always_inline void read_ends(struct sock *sk, __u16 *family, __u8 *laddr, __u16 *lport,
-				      __u8 *paddr, __u16 *pport)
+static __always_inline void read_ends(struct sock *sk, struct sock_ends *e)
 {
-	*family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	*lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	*pport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	__builtin_memset(laddr, 0, 16);
-	__builtin_memset(paddr, 0, 16);
-	if (*family == AF_INET) {
-		BPF_CORE_READ_INTO((__u32 *)laddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)paddr, sk, __sk_common.skc_daddr);
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__builtin_memset(e->local_addr, 0, 16);
+	__builtin_memset(e->peer_addr, 0, 16);
+	if (e->family == AF_INET) {
+		BPF_CORE_READ_INTO((__u32 *)e->local_addr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)e->peer_addr, sk, __sk_common.skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO((struct in6_addr *)laddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO((struct in6_addr *)paddr, sk, __sk_common.skc_v6_daddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)e->local_addr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)e->peer_addr, sk, __sk_common.skc_v6_daddr);
 	}
 }
 
@@ -297,27 +347,27 @@ static __always_inline struct sock_info *sock_info(struct sock *sk, __u32 tgid, 
 	__u64 key = (__u64)sk;
 	struct sock_info si = {}, *p;
 	struct net_tcp_value *v;
-	__u16 family, lport, pport;
-	__u8 laddr[16], paddr[16];
 
 	p = bpf_map_lookup_elem(&socks, &key);
 	if (p && !opened)
 		return p;
 	/* an entry at accept/connect is a reused struct sock whose close was
-	 * missed: the new connection starts afresh (HTTP/2 state included) */
-	read_ends(sk, &family, laddr, &lport, paddr, &pport);
+	 * missed: the new connection starts afresh (HTTP/2 state included);
+	 * its ends are kept with the socket: every exchange on it reports them
+	 * without reading sk again */
+	read_ends(sk, &si.ends);
 	if (role < 0)
-		role = lport < pport ? NET_ROLE_SERVER : NET_ROLE_CLIENT;
+		role = si.ends.local_port < si.ends.peer_port ? NET_ROLE_SERVER : NET_ROLE_CLIENT;
 	si.key.tgid = tgid;
 	si.key.role = role;
-	si.key.family = family;
+	si.key.family = si.ends.family;
 	if (role == NET_ROLE_SERVER) {
-		si.key.local_port = lport;
-		__builtin_memcpy(si.key.local_addr, laddr, 16);
+		si.key.local_port = si.ends.local_port;
+		__builtin_memcpy(si.key.local_addr, si.ends.local_addr, 16);
 	} else {
-		si.key.peer_port = pport;
+		si.key.peer_port = si.ends.peer_port;
 	}
-	__builtin_memcpy(si.key.peer_addr, paddr, 16);
+	__builtin_memcpy(si.key.peer_addr, si.ends.peer_addr, 16);
 	bpf_map_update_elem(&socks, &key, &si, p ? BPF_ANY : BPF_NOEXIST);
 	p = bpf_map_lookup_elem(&socks, &key);
 	if (!p) {
@@ -406,8 +456,13 @@ static __always_inline void h2_header_out(struct sock_info *si, struct sock *sk,
 	e->dir = dir;
 	e->tls = tls;
 	/* the preface only: a connection's ends do not change */
-	if (type == NET_H2_PREFACE)
-		read_ends(sk, &e->family, e->local_addr, &e->local_port, e->peer_addr, &e->peer_port);
+	if (type == NET_H2_PREFACE) {
+		e->family = si->ends.family;
+		e->local_port = si->ends.local_port;
+		e->peer_port = si->ends.peer_port;
+		__builtin_memcpy(e->local_addr, si->ends.local_addr, 16);
+		__builtin_memcpy(e->peer_addr, si->ends.peer_addr, 16);
+	}
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
@@ -561,7 +616,16 @@ static __always_inline bool is_status_line(const char *p)
 	       is_digit(p[11]);
 }
 
-static __always_inline void on_request(struct conn_key *key, bool is_write, struct http_event *ev, __u32 n)
+/* The thread's slot in `active` (see there). */
+static __always_inline struct active_call *thread_slot(__u32 tid)
+{
+	__u32 slot = tid & (ACTIVE_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&active, &slot);
+}
+
+/* Queues a request line on its connection: its first n bytes, in head. */
+static __always_inline void on_request(struct conn_key *key, bool is_write, const char *head, __u32 n)
 {
 	struct http_conn *conn;
 	__u32 zero = 0, slot;
@@ -584,22 +648,27 @@ static __always_inline void on_request(struct conn_key *key, bool is_write, stru
 		return;
 	}
 	slot = conn->tail & (NET_PIPELINE - 1);
+	__builtin_memcpy(conn->request[slot], head, NET_REQUEST_LEN);
 	conn->start_ns[slot] = bpf_ktime_get_ns();
 	conn->request_len[slot] = n;
 	conn->role[slot] = is_write ? NET_ROLE_CLIENT : NET_ROLE_SERVER;
-	__builtin_memcpy(conn->request[slot], ev->request, NET_REQUEST_LEN);
 	conn->tail++;
 	if (want_request_stacks && !is_write) {
 		/* this thread serves the request until it writes a response: its on-CPU samples are the request's */
 		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		struct active_call *a = thread_slot(tid);
 
-		bpf_map_update_elem(&inflight, &tid, &conn->start_ns[slot], BPF_ANY);
+		if (a) {
+			a->serving_start_ns = conn->start_ns[slot];
+			a->serving_tid = tid;
+		}
 	}
 }
 
 /* Sends the oldest waiting request of conn with what ended it: the status
- * line in `status` (n bytes), or none when the connection closed. */
-static __always_inline void emit(struct http_conn *conn, __u32 tgid, __u8 flags, struct sock *sk,
+ * line in `status` (n bytes), or none when the connection closed. The ends
+ * come from the socket's entry (none when it is unknown). */
+static __always_inline void emit(struct http_conn *conn, __u32 tgid, __u8 flags, struct sock_info *si,
 				 const char *status, __u32 n)
 {
 	struct http_event *out;
@@ -625,8 +694,12 @@ static __always_inline void emit(struct http_conn *conn, __u32 tgid, __u8 flags,
 	else
 		__builtin_memset(out->response, 0, NET_RESPONSE_LEN);
 	bpf_get_current_comm(out->comm, sizeof(out->comm));
-	if (sk) {
-		read_ends(sk, &out->family, out->local_addr, &out->local_port, out->peer_addr, &out->peer_port);
+	if (si) {
+		out->family = si->ends.family;
+		out->local_port = si->ends.local_port;
+		out->peer_port = si->ends.peer_port;
+		__builtin_memcpy(out->local_addr, si->ends.local_addr, 16);
+		__builtin_memcpy(out->peer_addr, si->ends.peer_addr, 16);
 	} else {
 		out->family = 0;
 		out->local_port = 0;
@@ -638,8 +711,8 @@ static __always_inline void emit(struct http_conn *conn, __u32 tgid, __u8 flags,
 	bpf_ringbuf_submit(out, BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline void on_response(struct conn_key *key, bool is_write, struct sock *sk,
-					struct http_event *ev, __u32 n)
+static __always_inline void on_response(struct conn_key *key, bool is_write, struct sock_info *si,
+					const char *status, __u32 n)
 {
 	struct http_conn *conn = bpf_map_lookup_elem(&conns, key);
 	__u32 slot;
@@ -655,11 +728,12 @@ static __always_inline void on_response(struct conn_key *key, bool is_write, str
 		return;
 	}
 	if (want_request_stacks && is_write) {
-		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		struct active_call *a = thread_slot((__u32)bpf_get_current_pid_tgid());
 
-		bpf_map_delete_elem(&inflight, &tid);
+		if (a)
+			a->serving_tid = 0;
 	}
-	emit(conn, key->tgid, key->tls ? NET_F_TLS : 0, sk, ev->request, n < NET_RESPONSE_LEN ? n : NET_RESPONSE_LEN);
+	emit(conn, key->tgid, key->tls ? NET_F_TLS : 0, si, status, n < NET_RESPONSE_LEN ? n : NET_RESPONSE_LEN);
 }
 
 /* Classifies the first bytes of a buffer that went through a connection
@@ -669,8 +743,10 @@ static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock 
 				    long len, __u64 readable, struct pt_regs *regs, __u32 nr, bool is_write)
 {
 	struct conn_key key = { .tgid = tgid, .tls = tls, .id = id };
-	struct http_event *ev;
-	__u32 zero = 0, n, h2_start = 0;
+	/* on the stack: one user copy per buffer, into the destination the
+	 * kernel's usercopy checks clear fastest */
+	char head[NET_REQUEST_LEN] = {};
+	__u32 n, h2_start = 0;
 
 	if (!buf || len <= 0)
 		return;
@@ -678,15 +754,12 @@ static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock 
 		goto h2;
 	if (len < 12)
 		return;
-	ev = bpf_map_lookup_elem(&scratch, &zero);
-	if (!ev)
-		return;
 	n = len > NET_REQUEST_LEN ? NET_REQUEST_LEN : len;
-	if (bpf_probe_read_user(ev->request, n, (void *)buf))
+	if (bpf_probe_read_user(head, n, (void *)buf))
 		return;
-	if (method_len(ev->request)) {
-		on_request(&key, is_write, ev, n);
-	} else if (is_h2_preface(ev->request)) {
+	if (method_len(head)) {
+		on_request(&key, is_write, head, n);
+	} else if (is_h2_preface(head)) {
 		/* the connection's bytes count as h2 from here, and its frames are walked past the 24-byte preface */
 		if (si && sk) {
 			si->key.proto = NET_PROTO_HTTP2;
@@ -694,8 +767,8 @@ static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock 
 			goto h2;
 		}
 	}
-	else if (is_status_line(ev->request))
-		on_response(&key, is_write, sk, ev, n);
+	else if (is_status_line(head))
+		on_response(&key, is_write, si, head, n);
 	return;
 h2:
 	{
@@ -721,94 +794,123 @@ h2:
 	}
 }
 
-static __always_inline int on_enter(struct pt_regs *regs, long id)
+static __always_inline bool in_family(long id)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct active_call c = {}, *p;
-	__u32 slot;
+	switch (id) {
+	case NR_read: case NR_write: case NR_sendto: case NR_recvfrom: case NR_readv: case NR_writev:
+	case NR_sendmsg: case NR_recvmsg: case NR_sendfile: case NR_connect: case NR_accept: case NR_accept4:
+		return true;
+	}
+	return false;
+}
+
+/* `btf`: regs is a BTF pointer (tp_btf) and is loaded from directly. The
+ * order is the cheapest rejection first: every syscall of the host passes
+ * here, a register compare turns most away, a map lookup the rest of the
+ * processes not followed; only then are the arguments read. */
+static __always_inline int on_enter(struct pt_regs *regs, long id, bool btf)
+{
+	__u64 pid_tgid, buf = 0, buf_len = 0, arg2;
+	__u32 zero = 0, *epoch;
+	struct active_call *p;
 	struct user_msghdr msg;
 	struct iovec iov;
+	__u32 fd;
 
+	if (!in_family(id))
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	p = thread_slot((__u32)pid_tgid);
+	epoch = bpf_map_lookup_elem(&targets_epoch, &zero);
+	if (!p || !epoch)
+		return 0;
+	/* the epoch is read before `targets`: an answer from a map older than it is asked again */
+	if (p->known_pid_tgid != pid_tgid || p->known_epoch != *epoch) {
+		p->known_epoch = *epoch;
+		p->known_targeted = targeted(pid_tgid >> 32);
+		p->known_pid_tgid = pid_tgid;
+	}
+	if (!p->known_targeted)
+		return 0;
+	if (btf) {
+		fd = regs->di;
+		arg2 = regs->si;
+	} else {
+		fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		arg2 = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	}
 	switch (id) {
 	case NR_read: case NR_write: case NR_sendto: case NR_recvfrom:
-		c.buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		buf = arg2;
 		break;
 	case NR_readv: case NR_writev:
-		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs)))
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)arg2))
 			return 0;
-		c.buf = (__u64)iov.iov_base;
-		c.buf_len = iov.iov_len;
+		buf = (__u64)iov.iov_base;
+		buf_len = iov.iov_len;
 		break;
 	case NR_sendmsg: case NR_recvmsg:
-		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs)) ||
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)arg2) ||
 		    bpf_probe_read_user(&iov, sizeof(iov), msg.msg_iov))
 			return 0;
-		c.buf = (__u64)iov.iov_base;
-		c.buf_len = iov.iov_len;
+		buf = (__u64)iov.iov_base;
+		buf_len = iov.iov_len;
 		break;
-	case NR_sendfile: case NR_connect: case NR_accept: case NR_accept4:
-		break;
-	default:
-		return 0;
 	}
-	if (!targeted(pid_tgid >> 32))
-		return 0;
-	slot = (__u32)pid_tgid & (ACTIVE_SLOTS - 1);
-	p = bpf_map_lookup_elem(&active, &slot);
-	if (!p)
-		return 0;
 	if (p->pid_tgid && p->pid_tgid != pid_tgid) {
 		percpu_count(&drops, NET_DROP_ACTIVE_FULL);
 		return 0;
 	}
-	p->buf = c.buf;
-	p->buf_len = c.buf_len;
-	p->fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	p->buf = buf;
+	p->buf_len = buf_len;
+	p->fd = fd;
 	p->nr = id;
 	p->pid_tgid = pid_tgid;
 	return 0;
 }
 
-static __always_inline int on_exit(struct pt_regs *regs, long ret)
+static __always_inline int on_exit(struct pt_regs *regs, long ret, bool btf)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	struct active_call *p, c;
+	struct active_call *p;
 	struct sock_info *si;
 	struct ssl_call *ssl;
 	struct net_tcp_value *v;
 	struct sock *sk;
-	bool is_write;
-	__u64 skey;
-	__u32 slot;
+	bool is_write, in_ssl;
+	__u64 skey, buf, buf_len;
+	__u32 nr, fd;
 
-	slot = (__u32)pid_tgid & (ACTIVE_SLOTS - 1);
-	p = bpf_map_lookup_elem(&active, &slot);
+	p = thread_slot((__u32)pid_tgid);
 	if (!p || p->pid_tgid != pid_tgid)
 		return 0;
-	c = *p;
 	p->pid_tgid = 0;
-	if (c.nr == NR_accept || c.nr == NR_accept4) {
-		if (ret >= 0 && (sk = fd_sock(ret)))
+	nr = p->nr;
+	fd = p->fd;
+	buf = p->buf;
+	buf_len = p->buf_len;
+	in_ssl = p->ssl_pid_tgid == pid_tgid;
+	if (nr == NR_accept || nr == NR_accept4) {
+		if (ret >= 0 && (sk = fd_sock(ret, btf)))
 			sock_info(sk, tgid, NET_ROLE_SERVER, true);
 		return 0;
 	}
-	if (c.nr == NR_connect) {
+	if (nr == NR_connect) {
 		/* EINPROGRESS: a non-blocking connect on its way */
-		if ((ret == 0 || ret == -115) && (sk = fd_sock(c.fd)))
+		if ((ret == 0 || ret == -115) && (sk = fd_sock(fd, btf)))
 			sock_info(sk, tgid, NET_ROLE_CLIENT, true);
 		return 0;
 	}
 	if (ret <= 0)
 		return 0;
-	sk = fd_sock(c.fd);
+	sk = fd_sock(fd, btf);
 	if (!sk)
 		return 0;
 	si = sock_info(sk, tgid, -1, false);
 	if (!si)
 		return 0;
-	is_write = c.nr == NR_write || c.nr == NR_writev || c.nr == NR_sendto || c.nr == NR_sendmsg ||
-		   c.nr == NR_sendfile;
+	is_write = nr == NR_write || nr == NR_writev || nr == NR_sendto || nr == NR_sendmsg || nr == NR_sendfile;
 	v = tcp_counters(si);
 	if (v) {
 		if (is_write)
@@ -816,7 +918,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret)
 		else
 			__sync_fetch_and_add(&v->bytes_received, ret);
 	}
-	ssl = bpf_map_lookup_elem(&ssl_active, &pid_tgid);
+	ssl = in_ssl ? bpf_map_lookup_elem(&ssl_active, &pid_tgid) : NULL;
 	if (ssl) {
 		/* ciphertext of an SSL call: it names the SSL object's socket */
 		skey = (__u64)sk;
@@ -824,25 +926,39 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret)
 		si->ssl = ssl->ssl;
 		return 0;
 	}
-	on_data(tgid, (__u64)sk, false, sk, si, c.buf, ret, c.buf_len && c.buf_len < (__u64)ret ? c.buf_len : (__u64)ret,
-		regs, c.nr, is_write);
+	on_data(tgid, (__u64)sk, false, sk, si, buf, ret, buf_len && buf_len < (__u64)ret ? buf_len : (__u64)ret,
+		regs, nr, is_write);
 	return 0;
+}
+
+/* tp_btf (5.5+; with bpf_rdonly_cast, 6.2+): direct loads; user space
+ * attaches these, or the raw_tp pair below where they do not load. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter_btf, struct pt_regs *regs, long id)
+{
+	return on_enter(regs, id, true);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
+{
+	return on_exit(regs, ret, true);
 }
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
-	return on_enter(regs, id);
+	return on_enter(regs, id, false);
 }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_exit(regs, ret);
+	return on_exit(regs, ret, false);
 }
 
 /* Sends what closed connections left unanswered, then forgets them. */
-static __always_inline void flush_conn(struct conn_key *key, struct sock *sk)
+static __always_inline void flush_conn(struct conn_key *key, struct sock_info *si)
 {
 	struct http_conn *conn = bpf_map_lookup_elem(&conns, key);
 
@@ -851,7 +967,7 @@ static __always_inline void flush_conn(struct conn_key *key, struct sock *sk)
 	for (int i = 0; i < NET_PIPELINE; i++) {
 		if (conn->head == conn->tail)
 			break;
-		emit(conn, key->tgid, NET_F_NO_RESPONSE | (key->tls ? NET_F_TLS : 0), sk, NULL, 0);
+		emit(conn, key->tgid, NET_F_NO_RESPONSE | (key->tls ? NET_F_TLS : 0), si, NULL, 0);
 	}
 	bpf_map_delete_elem(&conns, key);
 }
@@ -881,11 +997,11 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 	}
 	key.tgid = si->key.tgid;
 	key.id = skey;
-	flush_conn(&key, sk);
+	flush_conn(&key, si);
 	if (si->ssl) {
 		key.tls = 1;
 		key.id = si->ssl;
-		flush_conn(&key, sk);
+		flush_conn(&key, si);
 		bpf_map_delete_elem(&ssl_socks, &si->ssl);
 	}
 	bpf_map_delete_elem(&socks, &skey);
@@ -910,11 +1026,18 @@ static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct ssl_call c = { .ssl = (__u64)ssl, .buf = (__u64)buf, .len_ptr = (__u64)len_ptr };
+	struct active_call *a;
 
 	if (!targeted(pid_tgid >> 32))
 		return 0;
-	if (bpf_map_update_elem(&ssl_active, &pid_tgid, &c, BPF_ANY))
+	if (bpf_map_update_elem(&ssl_active, &pid_tgid, &c, BPF_ANY)) {
 		percpu_count(&drops, NET_DROP_ACTIVE_FULL);
+		return 0;
+	}
+	/* the syscalls of this call look the call up only when this says so */
+	a = thread_slot((__u32)pid_tgid);
+	if (a)
+		a->ssl_pid_tgid = pid_tgid;
 	return 0;
 }
 
@@ -923,8 +1046,9 @@ static __always_inline int ssl_exit(long ret, bool is_write)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct ssl_call *p, c;
-	struct sock *sk = NULL;
 	struct sock_info *si = NULL;
+	struct sock *sk = NULL;
+	struct active_call *a;
 	__u64 *skp, len = ret, skey;
 
 	p = bpf_map_lookup_elem(&ssl_active, &pid_tgid);
@@ -932,6 +1056,9 @@ static __always_inline int ssl_exit(long ret, bool is_write)
 		return 0;
 	c = *p;
 	bpf_map_delete_elem(&ssl_active, &pid_tgid);
+	a = thread_slot((__u32)pid_tgid);
+	if (a && a->ssl_pid_tgid == pid_tgid)
+		a->ssl_pid_tgid = 0;
 	if (ret <= 0)
 		return 0;
 	if (c.len_ptr && bpf_probe_read_user(&len, sizeof(len), (void *)c.len_ptr))
@@ -941,9 +1068,9 @@ static __always_inline int ssl_exit(long ret, bool is_write)
 	if (skp) {
 		skey = *skp;
 		si = bpf_map_lookup_elem(&socks, &skey);
-		if (si)
-			sk = (struct sock *)skey;
 	}
+	if (si)
+		sk = (struct sock *)skey;
 	on_data(pid_tgid >> 32, c.ssl, true, sk, si, c.buf, len, len, NULL, 0, is_write);
 	return 0;
 }
@@ -992,7 +1119,7 @@ int BPF_KPROBE(ssl_set_fd, void *ssl, int fd)
 	struct sock_info *si;
 	struct sock *sk;
 
-	if (!targeted(bpf_get_current_pid_tgid() >> 32) || !(sk = fd_sock(fd)))
+	if (!targeted(bpf_get_current_pid_tgid() >> 32) || !(sk = fd_sock(fd, false)))
 		return 0;
 	skey = (__u64)sk;
 	bpf_map_update_elem(&ssl_socks, &key, &skey, BPF_ANY);
@@ -1047,7 +1174,7 @@ static __always_inline struct sock *go_conn_sock(__u64 conn)
 	if (bpf_probe_read_user(&sysfd, sizeof(sysfd), (void *)(netfd + GO_POLL_FD_SYSFD)) || sysfd < 0 ||
 	    sysfd > 0x7fffffff)
 		return NULL;
-	return fd_sock(sysfd);
+	return fd_sock(sysfd, false);
 }
 
 /* go_head_byte: *tls.Conn -> the one byte its last Read returned. net/http's
@@ -1063,24 +1190,21 @@ struct {
 
 /* A Read that follows a one-byte Read: its head is that byte then its own
  * bytes, classified as on_data does for HTTP/1.x. */
-static __always_inline void go_tls_joined_read(struct conn_key *key, struct sock *sk, __u8 first, __u64 buf, long len)
+static __always_inline void go_tls_joined_read(struct conn_key *key, struct sock_info *si, __u8 first, __u64 buf, long len)
 {
-	struct http_event *ev;
-	__u32 zero = 0, n;
+	char head[NET_REQUEST_LEN] = {};
+	__u32 n;
 
 	if (len + 1 < 12)
 		return;
-	ev = bpf_map_lookup_elem(&scratch, &zero);
-	if (!ev)
-		return;
 	n = len > NET_REQUEST_LEN - 1 ? NET_REQUEST_LEN - 1 : len;
-	ev->request[0] = first;
-	if (bpf_probe_read_user(ev->request + 1, n, (void *)buf))
+	head[0] = first;
+	if (bpf_probe_read_user(head + 1, n, (void *)buf))
 		return;
-	if (method_len(ev->request))
-		on_request(key, false, ev, n + 1);
-	else if (is_status_line(ev->request))
-		on_response(key, false, sk, ev, n + 1);
+	if (method_len(head))
+		on_request(key, false, head, n + 1);
+	else if (is_status_line(head))
+		on_response(key, false, si, head, n + 1);
 }
 
 /* Plaintext of one tls.Conn call: the tls.Conn is the connection's id, its
@@ -1112,7 +1236,7 @@ static __always_inline void go_tls_data(__u32 tgid, __u64 conn, __u64 buf, long 
 	if (!is_write && (!si || si->key.proto != NET_PROTO_HTTP2) && (head = bpf_map_lookup_elem(&go_head_byte, &conn))) {
 		first = *head;
 		bpf_map_delete_elem(&go_head_byte, &conn);
-		go_tls_joined_read(&key, si ? sk : NULL, first, buf, len);
+		go_tls_joined_read(&key, si, first, buf, len);
 		return;
 	}
 	on_data(tgid, conn, true, si ? sk : NULL, si, buf, len, len, NULL, 0, is_write);
@@ -1187,18 +1311,18 @@ int request_sample(struct bpf_perf_event_data *ctx)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
 	struct request_stack_event *e;
-	__u64 *start;
+	struct active_call *a;
 	long n;
 
-	start = bpf_map_lookup_elem(&inflight, &tid);
-	if (!start)
+	a = thread_slot(tid);
+	if (!a || !tid || a->serving_tid != tid)
 		return 0;
 	e = bpf_ringbuf_reserve(&request_stacks, sizeof(*e), 0);
 	if (!e) {
 		percpu_count(&drops, NET_DROP_STACKS_RING_FULL);
 		return 0;
 	}
-	e->start_ns = *start;
+	e->start_ns = a->serving_start_ns;
 	e->tgid = pid_tgid >> 32;
 	e->tid = tid;
 	n = bpf_get_stack(ctx, e->user, sizeof(e->user), BPF_F_USER_STACK);

@@ -189,6 +189,8 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     // kind: /proc is read, and each binary's symbols and .eh_frame table loaded, once.
     const shared = createProcessServices({
       procRoot: config.procRoot, keepMangled: config.keepMangled, lineInfo: config.lineInfo, log, symbolCache,
+      // the stacks of slow requests go into the network service's report only
+      networkRequestStacksHz: config.network ? 99 : 0,
       dwarfUnwind: config.unwind === 'eh-frame',
       unwindMapSizes: { rowChunks: Math.floor(config.unwindTableBytes / 1024) },
       tableCache,

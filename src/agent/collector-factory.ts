@@ -19,6 +19,7 @@ import { ProfileCollector } from '../profile/profile-collector.js';
 import type { ProcessMetadata } from '../profile/model.js';
 import { makeNetworkSampler, samplerKinds, type ProfileKind, type SamplerSettings } from '../profile/sampler-kinds.js';
 import { createNetworkCollector, type NetworkCollector } from '../profile/network-collector.js';
+import { createSharedNetworkSampler, type SharedNetworkSampler } from '../profile/shared-network-sampler.js';
 import type { NetworkAggregatorOptions } from '../profile/network-aggregator.js';
 import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
@@ -71,6 +72,11 @@ export interface PipelineSettings {
   readonly wants?: (pid: number) => boolean;
   /** The caller's symbol cache (it closes it); default one of the services' own. */
   readonly symbolCache?: SymbolCache;
+  /**
+   * On-CPU samples per second of threads serving requests (slow requests'
+   * stacks) in the services' shared network sampler; default 0, none.
+   */
+  readonly networkRequestStacksHz?: number;
   readonly log?: Logger;
 }
 
@@ -112,6 +118,12 @@ export interface ProcessServices {
    * where its maps cannot be made (said once, in the log).
    */
   unwinder(): ProcessUnwinder | undefined;
+  /**
+   * The network sampler every network collector over these services
+   * subscribes to, so the kernel follows each process once; loaded at the
+   * first subscription's start, unloaded after the last one stops.
+   */
+  readonly network: SharedNetworkSampler;
   /** Frees per-process state of exited processes the table forgot. */
   forgotten(pids: readonly number[]): void;
   /** Ends the unwinder and the symbol table worker of a cache it created; after the samplers and tracking stopped. */
@@ -154,10 +166,14 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
       ...(opts.log ? { log: opts.log } : {}),
     })
     : undefined;
+  const network = createSharedNetworkSampler((targets) => makeNetworkSampler({
+    targets, requestStacksHz: opts.networkRequestStacksHz ?? 0, ...(opts.log ? { log: opts.log } : {}),
+  }));
   return {
     settings: opts,
     processes,
     symbolizer,
+    network,
     describe: createProcessDescriber(processes, opts.describeProcess),
     kallsyms,
     python,
@@ -376,6 +392,7 @@ export function requestStackNamer(symbolizer: Pick<Symbolizer, 'name'>): (pid: n
  * A network collector over the services' process table, describer and
  * symbolizer (its own without `shared`; the symbolizer names only the stacks
  * of slow requests): the network sampler needs no unwinding or exec tracking.
+ * With `shared` services it subscribes to their one network sampler.
  */
 export function createNetworkCollectorFor(opts: NetworkCollectorSettings & PipelineSettings, shared?: ProcessServices): NetworkCollector {
   const processes = shared?.processes ?? createProcessTable({ procRoot: opts.procRoot ?? '/proc' });
@@ -385,8 +402,10 @@ export function createNetworkCollectorFor(opts: NetworkCollectorSettings & Pipel
   return createNetworkCollector({
     nameStacks: requestStackNamer(symbolizer),
     ...opts,
-    // batches that go to `observe` keep no notable requests: no stacks to sample
-    sampler: makeNetworkSampler({ targets: opts.targets, ...(log ? { log } : {}), ...(opts.observe ? { requestStacksHz: 0 } : {}) }),
+    sampler: shared
+      ? shared.network.subscribe(opts.targets)
+      // batches that go to `observe` keep no notable requests: no stacks to sample
+      : makeNetworkSampler({ targets: opts.targets, ...(log ? { log } : {}), ...(opts.observe ? { requestStacksHz: 0 } : {}) }),
     processes,
     describe,
     ...(log ? { log } : {}),

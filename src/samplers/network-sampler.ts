@@ -11,6 +11,7 @@ import {
 } from './network-layout.js';
 import { encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
 import { addDropDeltas, readDropTotals, applyTargets, syncTargetMap } from './sampler-maps.js';
+import { startWithTracepointFallback, type TracepointAttachMode } from './tracepoint-attach.js';
 import { createWallClock, sleepSync } from './wall-clock.js';
 
 /** Settings of the network sampler; every field has a default. */
@@ -29,6 +30,11 @@ export interface NetworkSamplerOptions {
    * the stacks of slow requests; 0 turns them off. Default 99.
    */
   readonly requestStacksHz?: number;
+  /**
+   * Which syscall hooks: tp_btf (direct loads; 6.2+ for the socket walk), raw_tp
+   * (4.17+), or the first that loads (default).
+   */
+  readonly attachMode?: TracepointAttachMode;
   readonly log?: Logger;
 }
 
@@ -62,7 +68,12 @@ export interface NetworkSampler {
    */
   addGoTls(sites: GoTlsSites): boolean;
   stop(): void;
+  /** The syscall hooks in use once started: 'tp_btf' or 'raw_tp'. */
+  readonly attachedWith: 'tp_btf' | 'raw_tp' | undefined;
 }
+
+/** The syscall programs of each hook (bpf/network.bpf.c). */
+const syscallPrograms = { tp_btf: ['sys_enter_btf', 'sys_exit_btf'], raw_tp: ['sys_enter', 'sys_exit'] } as const;
 
 // The _ex variants are OpenSSL 1.1.1+; BoringSSL (Envoy's) has none.
 const uprobes = [
@@ -105,6 +116,8 @@ export function createNetworkSampler(
   // request (tgid, kernel start time) -> its samples so far
   const waiting = new Map<string, RequestStackSample[]>();
   let timer: NodeJS.Timeout | undefined;
+  let attachedWith: 'tp_btf' | 'raw_tp' | undefined;
+  let targetsEpoch = 0;
   const links: BpfLink[] = [];
   const probed = new Map<string, BpfLink[]>();
   let targets: NormalizedTargets = normalizeTargets(opts.targets ?? 'all');
@@ -189,28 +202,38 @@ export function createNetworkSampler(
     waiting.clear();
     obj?.destroy();
     obj = undefined;
+    attachedWith = undefined;
   };
 
   return {
     get tlsLibraries() { return [...probed.keys()]; },
+    get attachedWith() { return attachedWith; },
     start() {
       if (obj) throw new Error('starting network sampler: already started');
-      try {
+      const hz = opts.requestStacksHz ?? 99;
+      const tryStart = (mode: 'tp_btf' | 'raw_tp'): void => {
         const o = open('network');
         obj = o;
+        for (const [m, names] of Object.entries(syscallPrograms)) for (const p of names) o.setAutoload(p, m === mode);
         o.setGlobal('filter_tgid', Buffer.from([1]));
         o.setGlobal('self_tgid', u32Bytes(opts.selfTgid ?? process.pid));
-        const hz = opts.requestStacksHz ?? 99;
         o.setGlobal('want_request_stacks', Buffer.from([hz > 0 ? 1 : 0]));
         o.load();
         syncTargetMap(o.map('targets'), targets);
         writeControl(o);
+        // before the programs run: whatever they drop from the first syscall on is reported
         dropTotals = readDropTotals(o, NETWORK_DROP_REASONS);
+        for (const p of [...syscallPrograms[mode], 'inet_sock_set_state', 'tcp_retransmit_skb']) links.push(o.attach(p));
+        attachedWith = mode;
+      };
+      try {
+        startWithTracepointFallback(opts.attachMode ?? 'auto', 'sys_enter', tryStart, stop, opts.log);
+        const o = obj as BpfObject | undefined;
+        if (!o) throw new Error('starting network sampler: no program loaded');
         monoToWallNs = clock.nowNs() - process.hrtime.bigint();
         windowStart = clock.nowNs();
         ring = o.ringBuffer('events');
         h2Ring = o.ringBuffer('h2_headers');
-        for (const p of ['sys_enter', 'sys_exit', 'inet_sock_set_state', 'tcp_retransmit_skb']) links.push(o.attach(p));
         if (hz > 0) {
           try {
             stackRing = o.ringBuffer('request_stacks');
@@ -253,6 +276,9 @@ export function createNetworkSampler(
       targets = normalizeTargets(next);
       if (!obj) return;
       applyTargets(obj, targets, writeControl);
+      // after the maps: threads that cached an answer from them ask again
+      targetsEpoch = (targetsEpoch + 1) >>> 0;
+      obj.map('targets_epoch').update(u32Bytes(0), u32Bytes(targetsEpoch));
     },
     addTlsLibraries(paths) {
       const o = obj;

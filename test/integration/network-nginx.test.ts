@@ -145,7 +145,8 @@ describe('record --type network on nginx and a Node backend', () => {
     expect(notable).toContain(`failed ${stack.backend} server GET /fail 500`);
     expect(notable).toContain(`no_response ${hanger.pid} server GET /hang null`);
     const slow = view.notable.find((n) => n.path === '/slow' && n.pid === stack.backend)!;
-    expect(slow.durationSeconds).toBeGreaterThanOrEqual(0.15);
+    // a 150 ms Node timer can fire up to 1 ms early (its loop clock is read before the request's own read)
+    expect(slow.durationSeconds).toBeGreaterThanOrEqual(0.149);
     expect(slow.local).toBe(`127.0.0.1:${stack.backendPort}`);
     expect(view.drops['response_without_request']).toBeGreaterThanOrEqual(1);
     // nginx still serves

@@ -49,6 +49,7 @@ function fakeNetworkObject(): FakeNetworkObject {
     ['tcp0', fakeMap('tcp0', 44, 64)],
     ['tcp1', fakeMap('tcp1', 44, 64)],
     ['drops', fakeMap('drops', 4, 16)], // two possible CPUs
+    ['targets_epoch', fakeMap('targets_epoch', 4, 4)],
   ]);
   const records: Buffer[] = [];
   const link: BpfLink = { destroy: () => undefined };
@@ -95,7 +96,7 @@ describe('network sampler (fake kernel)', () => {
     const o = fakeNetworkObject();
     const s = createNetworkSampler({ targets: [7], settleMs: 0, pollIntervalMs: 60_000 }, () => o);
     s.start();
-    expect(o.attached).toEqual(['sys_enter', 'sys_exit', 'inet_sock_set_state', 'tcp_retransmit_skb']);
+    expect(o.attached).toEqual(['sys_enter_btf', 'sys_exit_btf', 'inet_sock_set_state', 'tcp_retransmit_skb']);
     expect(o.maps.get('targets')!.entries.has(u32(7).toString('hex'))).toBe(true);
     o.maps.get('tcp0')!.update(tcpKey(7), tcpValue(1000));
     o.maps.get('tcp1')!.update(tcpKey(7), tcpValue(5));
@@ -163,6 +164,42 @@ describe('network sampler (fake kernel)', () => {
     expect(s.addGoTls({ ...sites, path: '/srv/broken', readReturns: [0x999] })).toBe(false);
     expect(warnings).toEqual([expect.stringContaining('go tls of /srv/broken not followed: attaching uprobe: EINVAL')]);
     expect(s.tlsLibraries).toEqual(['/srv/app']);
+    s.stop();
+  });
+
+  it('falls back to the raw_tp syscall programs where tp_btf does not load, and says so', () => {
+    const objects: FakeNetworkObject[] = [];
+    const warnings: string[] = [];
+    const log = { debug: () => undefined, info: () => undefined, warn: (m: unknown) => void warnings.push(String(m)), error: () => undefined };
+    const s = createNetworkSampler({ targets: [7], pollIntervalMs: 60_000, log }, () => {
+      const o = fakeNetworkObject();
+      const autoload = new Map<string, boolean>();
+      o.setAutoload = (p, on) => { autoload.set(p, on); };
+      // a kernel without bpf_rdonly_cast: the tp_btf programs fail the verifier
+      o.load = () => { if (autoload.get('sys_enter_btf')) throw new Error('loading network: sys_enter_btf: Invalid argument'); };
+      objects.push(o);
+      return o;
+    });
+    s.start();
+    expect(s.attachedWith).toBe('raw_tp');
+    expect(objects).toHaveLength(2);
+    expect(objects[1]!.attached).toEqual(['sys_enter', 'sys_exit', 'inet_sock_set_state', 'tcp_retransmit_skb']);
+    expect(warnings).toEqual([expect.stringContaining('tp_btf/sys_enter unavailable')]);
+    s.stop();
+    expect(s.attachedWith).toBeUndefined();
+  });
+
+  it('bumps targets_epoch after each change of targets, so cached answers are asked again', () => {
+    const o = fakeNetworkObject();
+    const s = createNetworkSampler({ targets: [7], pollIntervalMs: 60_000 }, () => o);
+    s.start();
+    const epoch = (): number | undefined => o.maps.get('targets_epoch')!.lookup(u32(0))?.readUInt32LE(0);
+    expect(epoch()).toBeUndefined();
+    s.setTargets([7, 8]);
+    expect(epoch()).toBe(1);
+    expect(o.maps.get('targets')!.entries.has(u32(8).toString('hex'))).toBe(true);
+    s.setTargets('all');
+    expect(epoch()).toBe(2);
     s.stop();
   });
 });
