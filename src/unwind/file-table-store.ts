@@ -73,11 +73,13 @@ const BUILDING: TableState = { state: 'building' };
 const CHUNKS_PER_BATCH = 1024;
 
 /**
- * Default bound of the built-table cache: node's table is 6 MB, libc's 0.5 MB.
- * Beyond it a table comes back from the disk cache (milliseconds), so memory
- * holds only the recently used ones.
+ * Default bound of the built-table cache in user memory: libc's table is
+ * 0.5 MB, node's 6 MB. Tables released by their last process stay in the
+ * kernel's maps until their room is needed, and beyond that come back from
+ * the disk cache in milliseconds: this cache is part of the agent's RSS,
+ * so it holds only small, recently used tables.
  */
-export const DEFAULT_TABLE_CACHE_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_TABLE_CACHE_BYTES = 8 * 1024 * 1024;
 
 /** Creates a store over empty maps; `onReady` hears of each file whose table has just been written. */
 export function createFileTableStore(
