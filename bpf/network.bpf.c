@@ -555,6 +555,15 @@ struct h2_call {
 	__u8 tls;
 };
 
+/* h2_calls[0]: the call being walked on this CPU. Not on the stack: with a
+ * Go TLS return probe's frame under it, the walk's chain passed 512 bytes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct h2_call);
+} h2_calls SEC(".maps");
+
 /* Walks the HTTP/2 frame headers of a call's bytes (RFC 9113, 4.1: 24-bit
  * length, type, flags, 31-bit stream id), from `start` past what the
  * previous call left of its last frame; counts HEADERS frames that open a
@@ -772,25 +781,35 @@ static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock 
 	return;
 h2:
 	{
-		struct h2_call call = {
-			.sk = (__u64)sk, .buf = buf, .len = len, .readable = readable,
-			.start = h2_start, .is_write = is_write, .tls = tls,
-		};
-		struct user_msghdr msg;
+		__u32 zero = 0;
+		struct h2_call *call = bpf_map_lookup_elem(&h2_calls, &zero);
+		__u64 msg, iov = 0, iovcnt = 0;
 
+		if (!call)
+			return;
 		/* a vector call's frames are followed past its first buffer (the
 		 * saved user registers still hold the syscall's arguments at exit) */
 		if (regs && (__u64)len > readable) {
 			if (nr == NR_readv || nr == NR_writev) {
-				call.iov = PT_REGS_PARM2_CORE_SYSCALL(regs);
-				call.iovcnt = PT_REGS_PARM3_CORE_SYSCALL(regs);
-			} else if ((nr == NR_sendmsg || nr == NR_recvmsg) &&
-				   !bpf_probe_read_user(&msg, sizeof(msg), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs))) {
-				call.iov = (__u64)msg.msg_iov;
-				call.iovcnt = msg.msg_iovlen;
+				iov = PT_REGS_PARM2_CORE_SYSCALL(regs);
+				iovcnt = PT_REGS_PARM3_CORE_SYSCALL(regs);
+			} else if (nr == NR_sendmsg || nr == NR_recvmsg) {
+				msg = PT_REGS_PARM2_CORE_SYSCALL(regs);
+				if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(msg + offsetof(struct user_msghdr, msg_iov))) ||
+				    bpf_probe_read_user(&iovcnt, sizeof(iovcnt), (void *)(msg + offsetof(struct user_msghdr, msg_iovlen))))
+					iov = iovcnt = 0;
 			}
 		}
-		h2_frames(&call);
+		call->sk = (__u64)sk;
+		call->buf = buf;
+		call->len = len;
+		call->readable = readable;
+		call->iov = iov;
+		call->iovcnt = iovcnt;
+		call->start = h2_start;
+		call->is_write = is_write;
+		call->tls = tls;
+		h2_frames(call);
 	}
 }
 
@@ -1190,7 +1209,9 @@ struct {
 
 /* A Read that follows a one-byte Read: its head is that byte then its own
  * bytes, classified as on_data does for HTTP/1.x. */
-static __always_inline void go_tls_joined_read(struct conn_key *key, struct sock_info *si, __u8 first, __u64 buf, long len)
+/* Not inlined: its copy of the head gets a frame of its own, not one on top
+ * of on_data's and the HTTP/2 walk's (512 bytes for the whole call chain). */
+static __noinline void go_tls_joined_read(struct conn_key *key, struct sock_info *si, __u8 first, __u64 buf, long len)
 {
 	char head[NET_REQUEST_LEN] = {};
 	__u32 n;

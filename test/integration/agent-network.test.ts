@@ -76,6 +76,6 @@ describe('agent exporting network metrics over OTLP/gRPC', () => {
     const slowServer = records.filter((a) => a['meshprof.network.side'] === 'server' && a['url.path'] === '/slow');
     expect(slowServer).toHaveLength(2);
     expect(slowServer[0]).toMatchObject({ 'meshprof.network.reason': 'slow', 'http.request.method': 'GET', 'http.response.status_code': 200n, 'server.port': BigInt(stack.httpPort) });
-    expect(slowServer[0]!['meshprof.http.duration']).toBeGreaterThanOrEqual(0.15);
+    expect(slowServer[0]!['meshprof.http.duration']).toBeGreaterThanOrEqual(0.149); // the backend's 150 ms Node timer may answer 1 ms early
   });
 });

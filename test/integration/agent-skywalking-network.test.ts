@@ -168,7 +168,8 @@ describe('meshprof agent running a SkyWalking NETWORK task (real BPF, as root)',
     expect(bodies.filter((b) => b.reason === 'status_4xx')).toHaveLength(0);
     for (const b of slow) {
       expect(b).toMatchObject({ uri: '/slow', status: 200, detect_point: 'server', component: 'http', ssl: false, server_process: { process_id: processId } });
-      expect(b.latency).toBeGreaterThanOrEqual(150);
+      // a 150 ms Node timer can answer up to 1 ms early (loop clock): 149 seen in a run
+      expect(b.latency).toBeGreaterThanOrEqual(149);
     }
     for (const b of failed) expect(b).toMatchObject({ uri: '/err', status: 500, client_process: { local: true } });
     // the h2 requests' trace context, as Rover sends it; the HTTP/1 ones have none
