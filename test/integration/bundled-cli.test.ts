@@ -4,7 +4,8 @@
  * from paths relative to the bundle's own files, so a bundle that builds can
  * still be broken at run time: these run it as users do. `record --all` on a
  * spinner without frame pointers needs all three worker threads (exec
- * watcher, unwind tables, symbol tables) to name main → hot_a → spin; a
+ * watcher, unwind tables, symbol tables; the table cache starts empty) to
+ * name main → hot_a → spin; a
  * module resolution hook proves nothing came from dist/src. Needs root (CI
  * runs as root); never skipped.
  */
@@ -87,9 +88,10 @@ describe('the bundled CLI (dist/bundle, real BPF, as root)', () => {
     const out = join(dir, 'all.pb.gz');
     const log = join(dir, 'resolved.log');
     writeFileSync(log, '');
-    const child = spawn('node', ['--import', join(dir, 'register.mjs'), cliPath, 'record', '--all', '-d', '3s', '-o', out], {
+    const child = spawn('node', ['--import', join(dir, 'register.mjs'), cliPath, 'record', '--all', '-d', '5s', '-o', out], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, MESHPROF_TEST_RESOLVED_LOG: log },
+      // An empty table cache: a cached table is read in the main thread, and would start no worker.
+      env: { ...process.env, MESHPROF_TEST_RESOLVED_LOG: log, MESHPROF_CACHE_DIR: mkdtempSync(join(dir, 'cache-')) },
     });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
@@ -109,8 +111,9 @@ describe('the bundled CLI (dist/bundle, real BPF, as root)', () => {
     const { hit, total } = chainShare(pprofFileStacks(out, spinner.pid!).stacks, 'spin;hot_');
     const toMain = chainShare(pprofFileStacks(out, spinner.pid!).stacks, ';main');
     console.log(`bundled record: spinner samples ${total}, in spin under hot_a/hot_b ${hit}, reaching main ${toMain.hit}`);
-    // 3 s at 99 Hz of a process that spins all the time: ~300 samples, nearly all in spin.
-    expect(total).toBeGreaterThan(50);
+    // 5 s at 99 Hz of a process that spins all the time: ~500 samples on a quiet host, nearly
+    // all in spin; a host loaded 10 deep on 2 CPUs left it 57 in 3 s.
+    expect(total).toBeGreaterThan(20);
     expect(hit / total).toBeGreaterThan(0.9);
     expect(toMain.hit / total).toBeGreaterThan(0.9);
   }, 120_000);
@@ -119,7 +122,7 @@ describe('the bundled CLI (dist/bundle, real BPF, as root)', () => {
     const outDir = join(dir, 'agent');
     const agent = startAgent({
       MESHPROF_INTERVAL: '2s', MESHPROF_OUTPUT_DIR: outDir, MESHPROF_LOCAL_FORMATS: 'pprof',
-      MESHPROF_TARGET_PIDS: String(spinner.pid),
+      MESHPROF_TARGET_PIDS: String(spinner.pid), MESHPROF_CACHE_DIR: mkdtempSync(join(dir, 'cache-')),
     });
     try {
       await agent.waitFor('agent started', 60_000);
