@@ -10,7 +10,7 @@
  * runs as root); never skipped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +117,27 @@ describe('the bundled CLI (dist/bundle, real BPF, as root)', () => {
     expect(hit / total).toBeGreaterThan(0.9);
     expect(toMain.hit / total).toBeGreaterThan(0.9);
   }, 120_000);
+
+  it('fails, naming the file, when the bundle lacks a worker script, rather than running another copy', async () => {
+    // A copy of the package whose bundle lacks the unwind table worker; build/ and node_modules are the real ones.
+    const pkg = join(dir, 'pkg');
+    mkdirSync(join(pkg, 'bin'), { recursive: true });
+    cpSync(join(repoRoot, 'package.json'), join(pkg, 'package.json'));
+    cpSync(cliPath, join(pkg, 'bin', 'meshprof.js'));
+    cpSync(bundleDir, join(pkg, 'dist', 'bundle'), { recursive: true });
+    rmSync(join(pkg, 'dist', 'bundle', 'table-builder-worker.js'));
+    symlinkSync(join(repoRoot, 'build'), join(pkg, 'build'));
+    symlinkSync(join(repoRoot, 'node_modules'), join(pkg, 'node_modules'));
+    const child = spawn('node', [join(pkg, 'bin', 'meshprof.js'), 'record', '--pid', String(spinner.pid), '-d', '2s', '-o', join(dir, 'broken.folded')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, MESHPROF_CACHE_DIR: mkdtempSync(join(dir, 'cache-')) },
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).not.toBe(0);
+    expect(stderr).toContain(`${join(pkg, 'dist', 'bundle', 'table-builder-worker.js')} is missing from the bundle`);
+  }, 60_000);
 
   it('runs the agent: it starts and writes the spinner\'s profile', async () => {
     const outDir = join(dir, 'agent');
