@@ -9,8 +9,8 @@
  * module resolution hook proves nothing came from dist/src. Needs root (CI
  * runs as root); never skipped.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,6 +138,30 @@ describe('the bundled CLI (dist/bundle, real BPF, as root)', () => {
     expect(code, stderr).not.toBe(0);
     expect(stderr).toContain(`${join(pkg, 'dist', 'bundle', 'table-builder-worker.js')} is missing from the bundle`);
   }, 60_000);
+
+  it('runs dist/src, saying why, when tsc wrote it after the bundle was made', () => {
+    const pkg = join(dir, 'stale');
+    mkdirSync(join(pkg, 'bin'), { recursive: true });
+    cpSync(join(repoRoot, 'package.json'), join(pkg, 'package.json'));
+    cpSync(cliPath, join(pkg, 'bin', 'meshprof.js'));
+    cpSync(join(repoRoot, 'dist', 'bundle'), join(pkg, 'dist', 'bundle'), { recursive: true });
+    cpSync(join(repoRoot, 'dist', 'src'), join(pkg, 'dist', 'src'), { recursive: true });
+    symlinkSync(join(repoRoot, 'node_modules'), join(pkg, 'node_modules'));
+    const run = (): { stdout: string; stderr: string } => {
+      const r = spawnSync('node', [join(pkg, 'bin', 'meshprof.js'), '--version'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return { stdout: r.stdout, stderr: r.stderr };
+    };
+    const now = Date.now() / 1000;
+    writeFileSync(join(pkg, 'dist', '.tsbuildinfo'), '{}');
+    utimesSync(join(pkg, 'dist', '.tsbuildinfo'), now - 60, now - 60);
+    const fresh = run();
+    expect(fresh.stderr).toBe('');
+    utimesSync(join(pkg, 'dist', '.tsbuildinfo'), now + 60, now + 60);
+    const stale = run();
+    expect(stale.stdout).toBe(fresh.stdout);
+    expect(stale.stderr).toContain('dist/bundle is older than dist/src');
+  });
 
   it('runs the agent: it starts and writes the spinner\'s profile', async () => {
     const outDir = join(dir, 'agent');
