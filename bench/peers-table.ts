@@ -92,3 +92,39 @@ export function formatStartup(s: StartupResult): string {
     [row('node -e 0', s.nodeBareMs), row('meshprof --help', s.helpMs), row('meshprof record: exec → "recording" line', s.recordReadyMs)],
   )}`;
 }
+
+/** CLI cost medians per build (measureCliCost), each row also against the first row. */
+export function formatCliCost(r: { runs: readonly CliCostRunFigures[]; loadavgBefore: readonly number[]; loadavgAfter: readonly number[] }): string {
+  const labels = [...new Set(r.runs.map((x) => x.label))];
+  const med = (label: string, f: (x: CliCostRunFigures) => number): number => median(r.runs.filter((x) => x.label === label).map(f));
+  const first = labels[0]!;
+  const cell = (label: string, f: (x: CliCostRunFigures) => number, digits: number): string => {
+    const v = med(label, f);
+    const base = med(first, f);
+    return label === first || !(base > 0) ? v.toFixed(digits) : `${v.toFixed(digits)} (${formatNumber(v / base)}×)`;
+  };
+  const rounds = r.runs.filter((x) => x.label === first).length;
+  const load = (l: readonly number[]): string => l.map((v) => v.toFixed(2)).join(' ');
+  return `**CLI cost, median of ${rounds} interleaved rounds** (load average ${load(r.loadavgBefore)} before, ${load(r.loadavgAfter)} after)\n\n${formatMarkdownTable(
+    ['build', '--help wall (ms)', '--help CPU (ms)', 'record --pid -d 2s CPU (ms)', 'its peak RSS (MB)', 'record --all -d 5s CPU (ms)', 'record peak RSS (MB)', 'record samples', 'agent 30 s CPU (ms)', 'agent RSS at 30 s (MB)', 'agent HWM (MB)'],
+    labels.map((l) => [
+      l, cell(l, (x) => x.helpWallMs, 0), cell(l, (x) => x.helpCpuMs, 0), cell(l, (x) => x.pidRecordCpuMs, 0), cell(l, (x) => x.pidRecordPeakRssMb, 0), cell(l, (x) => x.recordCpuMs, 0), cell(l, (x) => x.recordPeakRssMb, 0),
+      med(l, (x) => x.recordSamples).toFixed(0), cell(l, (x) => x.agentCpuMs, 0), cell(l, (x) => x.agentRssMb, 0), cell(l, (x) => x.agentHwmMb, 0),
+    ]),
+  )}`;
+}
+
+/** The figures of one CliCostRun (bench/peers-startup.ts) the table reads. */
+export interface CliCostRunFigures {
+  readonly label: string;
+  readonly helpWallMs: number;
+  readonly helpCpuMs: number;
+  readonly recordCpuMs: number;
+  readonly recordPeakRssMb: number;
+  readonly recordSamples: number;
+  readonly pidRecordCpuMs: number;
+  readonly pidRecordPeakRssMb: number;
+  readonly agentCpuMs: number;
+  readonly agentRssMb: number;
+  readonly agentHwmMb: number;
+}

@@ -10,17 +10,21 @@
  *   node dist/bench/peers.js --quick              5 s runs, 99 Hz with churn only: a smoke run
  *   node dist/bench/peers.js --hz 19              only the settings at these frequencies
  *   node dist/bench/peers.js --soak [--soak-minutes N]   the agent for an hour (or N min) at 50 execs/s
+ *   node dist/bench/peers.js --cli-cost [--baseline DIR]  --help, record -d 5s and the agent's first 30 s:
+ *                                                 the bundle, the same code unbundled, DIR's build (~4 min a build)
+ *   node dist/bench/peers.js --cli-cost --node-flags '--no-opt' [--node-flags ...]   the bundle with the launcher's
+ *                                                 V8 flags, and with these added: V8 flags as a measured choice
  *   node dist/bench/run.js peers [--quick]        the same through the runner (peers-soak for the soak)
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/kernel/index.js';
 import { benchResult, isBenchScript, median, type Benchmark, type BenchResult } from './harness.js';
 import { compilePeerPrograms, type PeerPrograms } from './peer-programs.js';
 import { runSoak, type SoakResult } from './peers-soak.js';
-import { measureStartup } from './peers-startup.js';
-import { baselineSpinRate, configName, cpuPerProfiledSecondPct, formatPeerConfig, formatStartup, type PeerConfigResult, type StartupResult } from './peers-table.js';
+import { measureCliCost, measureStartup, unbundledCli, type CliCostResult, type CliUnderTest } from './peers-startup.js';
+import { baselineSpinRate, configName, cpuPerProfiledSecondPct, formatCliCost, formatPeerConfig, formatStartup, type PeerConfigResult, type StartupResult } from './peers-table.js';
 import { startChurner } from './churner.js';
 import { runTool, type ToolRun, type ToolSpec } from './tool-run.js';
 
@@ -36,6 +40,10 @@ export interface PeersOptions {
    * record run beside this one's in the same settings: before/after in one run.
    */
   readonly baseline?: string | undefined;
+  /** Only the CLI cost comparison (measureCliCost). */
+  readonly cliCost: boolean;
+  /** With cliCost: node flag sets (--node-flags '--a --b', repeatable) to compare the bundle under, instead of the other builds. */
+  readonly nodeFlags: readonly (readonly string[])[];
 }
 
 /** Reads --quick, --soak, --soak-minutes N and --hz 99,19 (or =value); ignores everything else. */
@@ -60,7 +68,12 @@ export function parsePeersOptions(argv: readonly string[]): PeersOptions {
     const v = a.startsWith('--baseline=') ? a.slice('--baseline='.length) : a === '--baseline' ? argv[i + 1] : undefined;
     if (v !== undefined) baseline = v;
   });
-  return { quick: argv.includes('--quick'), soak: argv.includes('--soak') || argv.some((a) => a.startsWith('--soak-minutes')), soakMinutes, hz, baseline };
+  const nodeFlags: string[][] = [];
+  argv.forEach((a, i) => {
+    const v = a.startsWith('--node-flags=') ? a.slice('--node-flags='.length) : a === '--node-flags' ? argv[i + 1] : undefined;
+    if (v !== undefined) nodeFlags.push(v.split(/\s+/).filter((f) => f !== ''));
+  });
+  return { quick: argv.includes('--quick'), cliCost: argv.includes('--cli-cost'), nodeFlags, soak: argv.includes('--soak') || argv.some((a) => a.startsWith('--soak-minutes')), soakMinutes, hz, baseline };
 }
 
 /** Durations of one setting: one-shot tools and the baseline run `toolMs`, the agent `agentMs` and is measured steady over its second half. */
@@ -208,6 +221,55 @@ async function startup(quick: boolean): Promise<StartupResult> {
   }
 }
 
+/** The CLIs side by side: this checkout's bundle, the same code unbundled, and the baseline checkout's bin/meshprof.js. */
+async function cliCost(quick: boolean, baseline: string | undefined, nodeFlags: readonly (readonly string[])[] = []): Promise<CliCostResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'meshprof-bench-cli-cost-'));
+  try {
+    const bin = join(packageRoot(), 'bin', 'meshprof.js');
+    const clis: CliUnderTest[] = nodeFlags.length > 0
+      ? [
+        { label: 'bundle', command: bin, args: [] },
+        // node FLAGS bin skips the shebang: its flags are given again.
+        ...nodeFlags.map((f) => ({ label: `bundle ${f.join(' ')}`, command: process.execPath, args: [...launcherNodeFlags(bin), ...f, bin] })),
+      ]
+      : [
+        { label: 'this checkout (bin: dist/bundle)', command: bin, args: [] },
+        unbundledCli(packageRoot(), dir),
+        ...(baseline !== undefined ? [{ label: `baseline ${baseline}`, command: join(baseline, 'bin', 'meshprof.js'), args: [] }] : []),
+      ];
+    return await withPrograms((p) => measureCliCost(clis, quick ? 3 : 5, dir, cleanEnv(), { wrapper: p.wrapper.path, spinner: p.spinner.path }, quick ? 10_000 : 30_000,
+      (line) => process.stderr.write(`bench: cli-cost: ${line}\n`)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The node flags of a launcher's `#!/usr/bin/env -S node ...` line. */
+function launcherNodeFlags(bin: string): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!.*?\bnode\b(.*)$/.exec(first);
+  return (m?.[1] ?? '').split(/\s+/).filter((f) => f !== '');
+}
+
+function cliCostResult(r: CliCostResult): BenchResult {
+  const of = (label: string, f: (x: CliCostResult['runs'][number]) => number): number[] => r.runs.filter((x) => x.label === label).map(f);
+  const [bundled, unbundled] = [...new Set(r.runs.map((x) => x.label))];
+  return benchResult({
+    name: 'peers-cli-cost',
+    unit: 'ms CPU',
+    baselineLabel: `record --pid SPINNER -d 2s, CPU: ${unbundled!}`,
+    measuredLabel: `the same: ${bundled!}`,
+    samples: { baseline: of(unbundled!, (x) => x.pidRecordCpuMs), measured: of(bundled!, (x) => x.pidRecordCpuMs) },
+    metrics: {
+      recordAllCpuRatio: Number((median(of(bundled!, (x) => x.recordCpuMs)) / median(of(unbundled!, (x) => x.recordCpuMs))).toFixed(2)),
+      helpCpuRatio: Number((median(of(bundled!, (x) => x.helpCpuMs)) / median(of(unbundled!, (x) => x.helpCpuMs))).toFixed(2)),
+      agentCpuRatio: Number((median(of(bundled!, (x) => x.agentCpuMs)) / median(of(unbundled!, (x) => x.agentCpuMs))).toFixed(2)),
+      agentRssRatio: Number((median(of(bundled!, (x) => x.agentRssMb)) / median(of(unbundled!, (x) => x.agentRssMb))).toFixed(2)),
+    },
+    notes: [formatCliCost(r).replace(/\*\*/g, '')],
+  });
+}
+
 /** The agent at 99 Hz for `minutes` with 50 execs/s; prints a line a minute to stderr. */
 async function soak(minutes: number): Promise<SoakResult> {
   const dir = mkdtempSync(join(tmpdir(), 'meshprof-bench-soak-'));
@@ -268,6 +330,14 @@ export const peersBenchmarks: readonly Benchmark[] = [
   },
 ];
 
+/** The CLI's CPU and memory, bundled against unbundled; only when named. */
+export const peersCliCost: Benchmark = {
+  name: 'peers-cli-cost',
+  description: '--help, record --all -d 5s and the agent\'s first 30 s: dist/bundle against dist/src (and --baseline=DIR)',
+  onlyWhenNamed: true,
+  run: async () => cliCostResult(await cliCost(RUNNER_FLAGS().quick, RUNNER_FLAGS().baseline, RUNNER_FLAGS().nodeFlags)),
+};
+
 /** The agent's memory soak (an hour, or --soak-minutes=N); only when named. */
 export const peersSoak: Benchmark = {
   name: 'peers-soak',
@@ -283,7 +353,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const host = { kernel: release(), arch: arch(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, loadavgAtStart: loadavg() };
   const out: Record<string, unknown> = { startedAt: started.toISOString(), host, options: opts };
   try {
-    if (opts.soak) {
+    if (opts.cliCost) {
+      const r = await cliCost(opts.quick, opts.baseline, opts.nodeFlags);
+      out.cliCost = r;
+      console.log(formatCliCost(r));
+    } else if (opts.soak) {
       const s = await soak(opts.soakMinutes);
       out.soak = s;
       console.log(formatSoak(s));

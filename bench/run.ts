@@ -23,7 +23,8 @@ import { memoryOverhead } from './memory-overhead.js';
 import { offCpuOverhead } from './offcpu-overhead.js';
 import { offCpuWalker } from './offcpu-walker.js';
 import { onCpuOverhead } from './oncpu-overhead.js';
-import { peersBenchmarks, peersSoak } from './peers.js';
+import { moduleLoad } from './module-load.js';
+import { peersBenchmarks, peersCliCost, peersSoak } from './peers.js';
 import { pythonWalker } from './python-walker.js';
 import { formatResultsTable, type BenchFailure } from './results-table.js';
 import { receiverLoad } from './receiver-load.js';
@@ -47,8 +48,10 @@ export const BENCHMARKS: readonly Benchmark[] = [
   unwindSampler,
   receiverLoad,
   pythonWalker,
+  moduleLoad,
   ...peersBenchmarks,
   peersSoak,
+  peersCliCost,
 ];
 
 /** The benchmarks `names` select: exact names, or a `group` for every `group:…`; all but the onlyWhenNamed ones when empty. */

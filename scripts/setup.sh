@@ -84,7 +84,11 @@ make -s -C bpf
 make -s -C native
 # tsc's own incremental check still takes seconds; skip it when nothing changed.
 # The stamp is setup's own: `tsc --noEmit` rewrites .tsbuildinfo without emitting.
-if [ ! -f dist/.setup-stamp ] || [ -n "$(find src bench tsconfig.json package-lock.json -newer dist/.setup-stamp \( -name '*.ts' -o -name '*.json' \) 2>/dev/null | head -1)" ]; then
+# The bundle bin/meshprof.js runs (scripts/bundle.mjs) is made from tsc's
+# output every time tsc runs here, and again when tsc ran elsewhere after it
+# (bin/meshprof.js then runs dist/src, with a warning).
+if [ ! -f dist/.setup-stamp ] || [ ! -f dist/bundle/meshprof.js ] || [ dist/.tsbuildinfo -nt dist/bundle/meshprof.js ] || [ -n "$(find src bench scripts/bundle.mjs tsconfig.json package-lock.json -newer dist/.setup-stamp \( -name '*.ts' -o -name '*.json' -o -name '*.mjs' \) 2>/dev/null | head -1)" ]; then
   npx --no-install tsc -p tsconfig.json
+  node scripts/bundle.mjs
   touch dist/.setup-stamp
 fi

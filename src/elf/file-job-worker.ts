@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parentPort, Worker } from 'node:worker_threads';
+import { bundledWorkerScript } from '../kernel/package-root.js';
 
 /** The file a job reads: `path` names it; `via`, when set, is where to open it (a descriptor the caller holds, /proc/self/fd/N). */
 export type FileJobTarget = string | { readonly path: string; readonly via: string };
@@ -82,7 +83,10 @@ export function createInlineFileJobs<R>(what: string, job: (path: string, via?: 
  * TypeScript sources from src/); undefined when neither exists.
  */
 export function compiledWorkerScript(callerUrl: string, name: string): URL | undefined {
-  const sibling = new URL(`./${name.split('/').pop()!}`, callerUrl);
+  const file = name.split('/').pop()!;
+  const bundled = bundledWorkerScript(callerUrl, file);
+  if (bundled !== undefined) return bundled;
+  const sibling = new URL(`./${file}`, callerUrl);
   if (existsSync(fileURLToPath(sibling))) return sibling;
   // This module is src/elf/ under the package root.
   const built = join(fileURLToPath(new URL('../../', import.meta.url)), 'dist', 'src', name);

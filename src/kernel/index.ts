@@ -9,7 +9,7 @@ export { releaseFreedNativeMemory } from './native-memory.js';
 export type { FdWatch, WakeFd } from './wait.js';
 export { onlineCpus, parseCpuList, possibleCpus } from './cpus.js';
 export { BpfError, errnoName, ResourceLimitError, toResourceLimitError, UnsupportedFeatureError } from './errors.js';
-export { buildPath, packageRoot } from './package-root.js';
+export { buildPath, bundledWorkerScript, packageRoot, runningFromBundle } from './package-root.js';
 export {
   parseKernelRelease, probeBpfLoop, probeBpfSyscall, probeBtf, probeCapabilities, probeCpuClock, probeFentry,
   probeKernelVersion, probeKprobes, probeRawTp, probeTpBtf, probeTracefs, probeUprobes, requireStackWalker, runFeatureProbes,

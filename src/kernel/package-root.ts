@@ -31,6 +31,29 @@ export function buildPath(file: string): string {
   return join(packageRoot(), 'build', file);
 }
 
+// Defined as true by scripts/bundle.mjs in dist/bundle; undeclared elsewhere.
+declare const __MESHPROF_BUNDLE__: boolean | undefined;
+
+/** True when this code runs from the bundle in dist/bundle (scripts/bundle.mjs). */
+export function runningFromBundle(): boolean {
+  return typeof __MESHPROF_BUNDLE__ !== 'undefined' && __MESHPROF_BUNDLE__;
+}
+
+/**
+ * In the bundle, the worker script `file` (e.g. 'exec-watcher-worker.js'):
+ * the bundle keeps every file flat, so it sits beside `callerUrl`. A bundle
+ * without it is a broken build, an error, not a reason to quietly run
+ * dist/src's copy or no worker at all. Undefined outside the bundle.
+ */
+export function bundledWorkerScript(callerUrl: string, file: string): URL | undefined {
+  if (!runningFromBundle()) return undefined;
+  const url = new URL(`./${file}`, callerUrl);
+  if (!existsSync(fileURLToPath(url))) {
+    throw new Error(`starting a worker: ${fileURLToPath(url)} is missing from the bundle; rebuild with scripts/setup.sh --build-only`);
+  }
+  return url;
+}
+
 function isMeshprofManifest(path: string): boolean {
   try {
     return (JSON.parse(readFileSync(path, 'utf8')) as { name?: unknown }).name === 'meshprof';

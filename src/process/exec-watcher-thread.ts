@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { createWakeFd, type WakeFd } from '../kernel/index.js';
+import { bundledWorkerScript, createWakeFd, type WakeFd } from '../kernel/index.js';
 import { createExecWatcher, type ExecWatcher } from '../samplers/exec-watcher.js';
 import type { ExecWatcherMessage, ExecWatcherWorkerData } from './exec-watcher-worker.js';
 import type { ProcessEventSource, TrackedEvent } from './process-tracking.js';
@@ -36,7 +36,7 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
   let worker: Worker | undefined;
   return {
     start() {
-      const url = opts.workerUrl ?? new URL('./exec-watcher-worker.js', import.meta.url);
+      const url = opts.workerUrl ?? bundledWorkerScript(import.meta.url, 'exec-watcher-worker.js') ?? new URL('./exec-watcher-worker.js', import.meta.url);
       if (!existsSync(fileURLToPath(url))) {
         // Run from TypeScript sources (tests): no compiled worker, so watch in this
         // thread, and only ever poll() without waiting: this thread must not block.

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeKubeApi, type FakeKubeApi } from '../helpers/start-fake-kube-api.js';
 import { NODE } from '../helpers/k8s-objects.js';
 import { cliPath } from '../helpers/start-cli.js';
+import { loadedModules } from '../helpers/bundle-modules.js';
 
 const HOOKS = `import { appendFileSync } from 'node:fs';
 let out;
@@ -69,7 +70,8 @@ describe('the Kubernetes client is loaded only with a cluster configured', () =>
     return { code, stderr, resolved: readFileSync(log, 'utf8').split('\n').filter((l) => l !== '') };
   }
 
-  const loaded = (run: Run, fragment: string): boolean => run.resolved.some((u) => u.includes(fragment));
+  // The CLI runs from dist/bundle when built: a module is loaded when its bundle file is.
+  const loaded = (run: Run, module: string): boolean => loadedModules(run.resolved).has(module);
 
   beforeAll(async () => {
     expect(process.getuid?.(), 'meshprof record needs root').toBe(0);
@@ -97,14 +99,14 @@ describe('the Kubernetes client is loaded only with a cluster configured', () =>
   it('check does not load it', async () => {
     const run = await cli(['check']);
     // The hook saw the CLI load, so an absent client is a real absence.
-    expect(loaded(run, '/dist/src/cli/check-command.js'), run.stderr).toBe(true);
+    expect(loaded(run, 'dist/src/cli/check-command.js'), run.stderr).toBe(true);
     expect(run.resolved.find((u) => u.includes(KUBE_CLIENT))).toBeUndefined();
   });
 
   it('record --pid without a cluster runs discovery but does not load it', async () => {
     const run = await cli(['record', '--pid', String(process.pid), '-d', '500ms', '-o', join(dir, 'none.folded')]);
     expect(run.code, run.stderr).toBe(0);
-    expect(loaded(run, '/dist/src/discovery/discovery.js')).toBe(true);
+    expect(loaded(run, 'dist/src/discovery/discovery.js')).toBe(true);
     expect(run.resolved.find((u) => u.includes(KUBE_CLIENT))).toBeUndefined();
   });
 
@@ -115,7 +117,7 @@ describe('the Kubernetes client is loaded only with a cluster configured', () =>
       MESHPROF_NODE_NAME: NODE,
     });
     expect(run.code, run.stderr).toBe(0);
-    expect(loaded(run, `${KUBE_CLIENT}dist/index.js`)).toBe(true);
+    expect(run.resolved.some((u) => u.includes(`${KUBE_CLIENT}dist/index.js`))).toBe(true);
     const requests = api.requests.slice(before);
     expect(requests.some((r) => r.startsWith('/api/v1/pods?') && r.includes(`spec.nodeName%3D${NODE}`)), requests.join('\n')).toBe(true);
   });
