@@ -462,6 +462,13 @@ static __always_inline void h2_header_out(struct sock_info *si, struct sock *sk,
 		e->peer_port = si->ends.peer_port;
 		__builtin_memcpy(e->local_addr, si->ends.local_addr, 16);
 		__builtin_memcpy(e->peer_addr, si->ends.peer_addr, 16);
+	} else {
+		/* ring memory is not zeroed: no stale ends for user space */
+		e->family = 0;
+		e->local_port = 0;
+		e->peer_port = 0;
+		__builtin_memset(e->local_addr, 0, 16);
+		__builtin_memset(e->peer_addr, 0, 16);
 	}
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
@@ -904,12 +911,13 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, bool btf)
 	p = thread_slot((__u32)pid_tgid);
 	if (!p || p->pid_tgid != pid_tgid)
 		return 0;
-	p->pid_tgid = 0;
 	nr = p->nr;
 	fd = p->fd;
 	buf = p->buf;
 	buf_len = p->buf_len;
 	in_ssl = p->ssl_pid_tgid == pid_tgid;
+	/* released once read: a thread sharing the slot may claim it from here */
+	p->pid_tgid = 0;
 	if (nr == NR_accept || nr == NR_accept4) {
 		if (ret >= 0 && (sk = fd_sock(ret, btf)))
 			sock_info(sk, tgid, NET_ROLE_SERVER, true);
@@ -945,6 +953,12 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, bool btf)
 		si->ssl = ssl->ssl;
 		return 0;
 	}
+	/* a socket under TLS (an SSL object or a Go tls.Conn named it) carries
+	 * ciphertext outside the probed calls too (Go's syscalls are never
+	 * inside one): its plaintext comes from the uprobes, and a TLS record
+	 * walked as HTTP/2 frames would wreck that connection's walk */
+	if (si->ssl)
+		return 0;
 	on_data(tgid, (__u64)sk, false, sk, si, buf, ret, buf_len && buf_len < (__u64)ret ? buf_len : (__u64)ret,
 		regs, nr, is_write);
 	return 0;

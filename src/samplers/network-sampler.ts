@@ -101,7 +101,7 @@ function toExchange(r: HttpEventRecord, monoToWallNs: bigint, stacks: readonly R
   };
 }
 
-/** Creates a network sampler (Linux 5.8+ for the ring buffer). */
+/** Creates a network sampler (Linux 5.17+: the HTTP/2 frame walk uses bpf_loop). */
 export function createNetworkSampler(
   opts: NetworkSamplerOptions = {},
   open: BpfObjectFactory = (name) => openBpfObject(name, opts.log ? { log: opts.log } : {}),
