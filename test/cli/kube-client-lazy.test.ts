@@ -14,20 +14,8 @@ import { startFakeKubeApi, type FakeKubeApi } from '../helpers/start-fake-kube-a
 import { NODE } from '../helpers/k8s-objects.js';
 import { cliPath } from '../helpers/start-cli.js';
 import { loadedModules } from '../helpers/bundle-modules.js';
+import { writeResolveLogHooks } from '../helpers/resolve-log.js';
 
-const HOOKS = `import { appendFileSync } from 'node:fs';
-let out;
-export async function initialize(data) { out = data.out; }
-export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
-  appendFileSync(out, r.url + '\\n');
-  return r;
-}
-`;
-
-const REGISTER = `import { register } from 'node:module';
-register('./hooks.mjs', import.meta.url, { data: { out: process.env.MESHPROF_TEST_RESOLVED_LOG } });
-`;
 
 const KUBE_CLIENT = '/node_modules/@kubernetes/client-node/';
 
@@ -78,9 +66,7 @@ describe('the Kubernetes client is loaded only with a cluster configured', () =>
     dir = mkdtempSync(join(tmpdir(), 'meshprof-kube-lazy-'));
     home = join(dir, 'home');
     mkdirSync(home);
-    writeFileSync(join(dir, 'hooks.mjs'), HOOKS);
-    register = join(dir, 'register.mjs');
-    writeFileSync(register, REGISTER);
+    register = writeResolveLogHooks(dir);
     api = await startFakeKubeApi();
     kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, [

@@ -50,3 +50,12 @@ export function startAgent(env: Record<string, string>): AgentRun {
     },
   };
 }
+
+/** Waits for `cond` (polled every 200 ms) at most `ms`; the error names `what` and ends with the agent's log. */
+export async function untilAgent(cond: () => boolean, ms: number, what: string, agent: AgentRun): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`waiting for ${what}; agent log:\n${agent.output().slice(-4000)}`);
+    await sleep(200);
+  }
+}

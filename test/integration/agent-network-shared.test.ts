@@ -15,7 +15,7 @@ import type { MeterData } from '../../src/gen/skywalking/language-agent/Meter_pb
 import { ExportMetricsServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import { METRICS_EXPORT_METHOD } from '../../src/export/otlp-grpc-transport.js';
 import { bpfSkipReason, requirePrerequisites, toolSkipReason } from '../helpers/bpf-prerequisites.js';
-import { startAgent, type AgentRun } from '../helpers/start-agent.js';
+import { startAgent, type AgentRun, untilAgent } from '../helpers/start-agent.js';
 import { startFakeOap, type FakeOap } from '../helpers/start-fake-oap.js';
 import { startGrpcServer, type GrpcTestServer } from '../helpers/test-servers.js';
 import { freePort } from '../helpers/free-port.js';
@@ -50,13 +50,6 @@ function bpfProgramsOf(pid: number): string[] {
 
 const label = (m: MeterData, name: string): string | undefined => m.metric.value?.labels.find((l) => l.name === name)?.value;
 
-async function until(cond: () => boolean, ms: number, what: string, agent: AgentRun): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`waiting for ${what}; agent log:\n${agent.output().slice(-4000)}`);
-    await sleep(200);
-  }
-}
 
 describe('one network sampler for the OTLP export and a SkyWalking NETWORK task (real BPF, as root)', () => {
   beforeAll(() => requirePrerequisites(skip));
@@ -102,7 +95,7 @@ describe('one network sampler for the OTLP export and a SkyWalking NETWORK task 
     const processId = `proc-${pid}`;
     await agent.waitFor('network profiling started', 60_000);
     await agent.waitFor('target selection changed', 60_000);
-    await until(() => oap.record.reports.some((r) => r.processes.some((p) => p.metadata.value?.pid === pid)), 60_000, 'the server reported', agent);
+    await untilAgent(() => oap.record.reports.some((r) => r.processes.some((p) => p.metadata.value?.pid === pid)), 60_000, 'the server reported', agent);
     const now = Date.now();
     oap.tasks.push({
       taskId: 'net-shared', processId, targetType: 'NETWORK', startTime: now, updateTime: now, durationS: 120,
@@ -147,7 +140,7 @@ describe('one network sampler for the OTLP export and a SkyWalking NETWORK task 
       return byStatus;
     };
     const otlpTotal = (): number => [...otlp().values()].reduce((a, b) => a + b, 0);
-    await until(() => rover('rover_net_p_http1_request_counter') >= total && otlpTotal() >= total, 60_000, `${total} requests in both exports`, agent);
+    await untilAgent(() => rover('rover_net_p_http1_request_counter') >= total && otlpTotal() >= total, 60_000, `${total} requests in both exports`, agent);
     // one more interval of each: nothing is counted twice
     const intervals = agent.logs().filter((l) => l.msg === 'collected interval').length;
     await agent.waitFor('collected interval', 30_000, intervals + 1);

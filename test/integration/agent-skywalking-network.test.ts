@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MeterData } from '../../src/gen/skywalking/language-agent/Meter_pb.js';
 import { bpfSkipReason, requirePrerequisites, toolSkipReason } from '../helpers/bpf-prerequisites.js';
-import { startAgent, type AgentRun } from '../helpers/start-agent.js';
+import { startAgent, type AgentRun, untilAgent } from '../helpers/start-agent.js';
 import { startFakeOap, type FakeOap } from '../helpers/start-fake-oap.js';
 import { freePort } from '../helpers/free-port.js';
 
@@ -36,13 +36,6 @@ require('node:http').createServer(handler).listen(Number(process.argv[1]), '127.
 const label = (m: MeterData, name: string): string | undefined => m.metric.value?.labels.find((l) => l.name === name)?.value;
 const meterName = (m: MeterData): string => m.metric.value?.name ?? '';
 
-async function until(cond: () => boolean, ms: number, what: string, agent: AgentRun): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`waiting for ${what}; agent log:\n${agent.output().slice(-4000)}`);
-    await sleep(200);
-  }
-}
 
 describe('meshprof agent running a SkyWalking NETWORK task (real BPF, as root)', () => {
   beforeAll(() => requirePrerequisites(skip));
@@ -82,7 +75,7 @@ describe('meshprof agent running a SkyWalking NETWORK task (real BPF, as root)',
   it('sends Rover\'s meters with the curl counts by status and the sampled slow and 5xx requests', async () => {
     const pid = server.pid!;
     const processId = `proc-${pid}`;
-    await until(() => oap.record.reports.some((r) => r.processes.some((p) => p.metadata.value?.pid === pid)), 60_000, 'the server reported', agent);
+    await untilAgent(() => oap.record.reports.some((r) => r.processes.some((p) => p.metadata.value?.pid === pid)), 60_000, 'the server reported', agent);
     const now = Date.now();
     oap.tasks.push({
       taskId: 'net-1', processId, targetType: 'NETWORK', startTime: now, updateTime: now, durationS: 120,
@@ -113,9 +106,9 @@ describe('meshprof agent running a SkyWalking NETWORK task (real BPF, as root)',
     const serverMeters = (): MeterData[] => meters().filter((m) => label(m, 'server_process_id') === processId && label(m, 'side') === 'server');
     const sum = (name: string, f: (m: MeterData) => boolean = () => true): number =>
       serverMeters().filter((m) => meterName(m) === name && f(m)).reduce((n, m) => n + (m.metric.case === 'singleValue' ? m.metric.value.value : 0), 0);
-    await until(() => sum('rover_net_p_http1_request_counter') >= total, 60_000, `${total} requests in the meters`, agent);
+    await untilAgent(() => sum('rover_net_p_http1_request_counter') >= total, 60_000, `${total} requests in the meters`, agent);
     await sleep(2_500); // one more report: nothing is counted twice
-    await until(() => oap.record.logStreams.flat().length >= 10, 30_000, '10 sampled requests', agent);
+    await untilAgent(() => oap.record.logStreams.flat().length >= 10, 30_000, '10 sampled requests', agent);
 
     const byCode = (code: string): number => sum('rover_net_p_http1_response_status_counter', (m) => label(m, 'code') === code);
     console.log(`requests ${sum('rover_net_p_http1_request_counter')}; 200: ${byCode('200')}, 500: ${byCode('500')}, 404: ${byCode('404')}; ` +

@@ -16,7 +16,7 @@ import { OTLP_PROFILES_EXPORT_PATH } from '../../src/receive/index.js';
 import { buildOtlpRequest } from '../helpers/build-otlp-request.js';
 import type { EBPFProfilingData } from '../../src/gen/skywalking/ebpf/profiling/Profile_pb.js';
 import { EBPFProfilingStackType } from '../../src/gen/skywalking/ebpf/profiling/Profile_pb.js';
-import { startAgent, type AgentRun } from '../helpers/start-agent.js';
+import { startAgent, type AgentRun, untilAgent } from '../helpers/start-agent.js';
 import { startFakeOap, type FakeOap } from '../helpers/start-fake-oap.js';
 import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
 
@@ -40,13 +40,6 @@ function messagesOf(streams: readonly EBPFProfilingData[][], taskId: string): { 
 const symbolsOf = (m: EBPFProfilingData, type: EBPFProfilingStackType): string[] =>
   (m.profiling.value?.stacks ?? []).filter((s) => s.stackType === type).flatMap((s) => s.stackSymbols);
 
-async function until(cond: () => boolean, ms: number, what: string, agent: AgentRun): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`waiting for ${what}; agent log:\n${agent.output().slice(-4000)}`);
-    await sleep(200);
-  }
-}
 
 describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
   let oap: FakeOap;
@@ -91,7 +84,7 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
   });
 
   it('reports the fixtures as host processes', async () => {
-    await until(() => oap.record.reports.some((r) => r.processes.some((p) => p.metadata.value?.pid === split.pid)), 20_000, 'process report', agent);
+    await untilAgent(() => oap.record.reports.some((r) => r.processes.some((p) => p.metadata.value?.pid === split.pid)), 20_000, 'process report', agent);
     const report = oap.record.reports.find((r) => r.processes.some((p) => p.metadata.value?.pid === split.pid))!;
     const proc = report.processes.find((p) => p.metadata.value?.pid === split.pid)!;
     expect(proc.metadata.case).toBe('hostProcess');
@@ -107,7 +100,7 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
     // As a user would: the task is created once the process shows up in OAP.
     oap.tasks.push({ taskId: 't-on', processId: `proc-${split.pid}`, targetType: 'ON_CPU', startTime: Date.now(), updateTime: 1000, durationS: 4 });
     await agent.waitFor('profiling task t-on finished', 30_000);
-    await until(() => messagesOf(oap.record.streams, 't-on').messages.length > 0 && oap.record.streams.length > 0, 5_000, 't-on data', agent);
+    await untilAgent(() => messagesOf(oap.record.streams, 't-on').messages.length > 0 && oap.record.streams.length > 0, 5_000, 't-on data', agent);
     await sleep(2500); // the data drained at the end of the task goes out with the next flush
     const { groups, messages } = messagesOf(oap.record.streams, 't-on');
     // One stream per flush that had data, each starting with the task's metadata.
@@ -198,7 +191,7 @@ describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
   });
 
   it('streams on-CPU profiles another producer sends the receiver for a task\'s process, with that task', async () => {
-    await until(() => oap.record.reports.some((r) => r.processes.some((p) => p.metadata.value?.pid === sleeper.pid)), 20_000, 'sleeper report', agent);
+    await untilAgent(() => oap.record.reports.some((r) => r.processes.some((p) => p.metadata.value?.pid === sleeper.pid)), 20_000, 'sleeper report', agent);
     oap.tasks.push({ taskId: 't-recv', processId: `proc-${sleeper.pid}`, targetType: 'ON_CPU', startTime: Date.now(), updateTime: 1003, durationS: 6 });
     await agent.waitFor('profiling task t-recv started', 30_000);
     const listening = agent.logs().find((l) => l.msg === 'receiver listening')!;

@@ -20,23 +20,11 @@ import { pprofFileStacks } from '../helpers/pprof-stacks.js';
 import { repoRoot } from '../helpers/repo-root.js';
 import { startAgent } from '../helpers/start-agent.js';
 import { cliPath } from '../helpers/start-cli.js';
+import { writeResolveLogHooks } from '../helpers/resolve-log.js';
 
 const bundleDir = join(repoRoot, 'dist', 'bundle');
 const WORKERS = ['exec-watcher-worker.js', 'symbol-table-worker.js', 'table-builder-worker.js'];
 
-const HOOKS = `import { appendFileSync } from 'node:fs';
-let out;
-export async function initialize(data) { out = data.out; }
-export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
-  appendFileSync(out, r.url + '\\n');
-  return r;
-}
-`;
-
-const REGISTER = `import { register } from 'node:module';
-register('./hooks.mjs', import.meta.url, { data: { out: process.env.MESHPROF_TEST_RESOLVED_LOG } });
-`;
 
 /** Samples of `pid` whose stack (leaf first) contains `chain`, over all of them. */
 function chainShare(stacks: Record<string, number>, chain: string): { hit: number; total: number } {
@@ -58,8 +46,7 @@ describe('the bundled CLI (dist/bundle, real BPF, as root)', () => {
   beforeAll(() => {
     expect(process.getuid?.(), 'meshprof record needs root').toBe(0);
     dir = mkdtempSync(join(tmpdir(), 'meshprof-bundle-'));
-    writeFileSync(join(dir, 'hooks.mjs'), HOOKS);
-    writeFileSync(join(dir, 'register.mjs'), REGISTER);
+    writeResolveLogHooks(dir);
     // No frame pointers: main is reached only through the .eh_frame tables the unwind worker builds.
     busy = compileFixture('busy.c', { name: 'busy-omit-fp', flags: [...OMIT_FRAME_POINTER] });
     spinner = spawn(busy, ['600'], { stdio: 'ignore' });
