@@ -133,13 +133,16 @@ export function createSharedNetworkSampler(make: (targets: TargetSelection) => N
         },
         addTlsLibraries(paths) {
           if (!sampler) throw new Error('probing tls libraries: network subscription not started: call start() first');
-          const fresh = paths.filter((p) => {
+          let n = 0;
+          for (const p of paths) {
             const id = fileIdentity(p);
-            if (probed.has(id)) return false;
-            probed.add(id);
-            return true;
-          });
-          return fresh.length > 0 ? sampler.addTlsLibraries(fresh) : 0;
+            if (probed.has(id)) continue;
+            // marked only once attached: a path whose process left meanwhile is tried again through another
+            const added = sampler.addTlsLibraries([p]);
+            if (added > 0) probed.add(id);
+            n += added;
+          }
+          return n;
         },
         addGoTls(sites) {
           if (!sampler) throw new Error('probing Go TLS: network subscription not started: call start() first');

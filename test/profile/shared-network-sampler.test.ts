@@ -22,6 +22,8 @@ interface FakeKernel extends NetworkSource {
   /** What the next drain returns. */
   next: RawNetworkBatch;
   clock: bigint;
+  /** The next addTlsLibraries attaches nothing (its process left). */
+  failNext?: boolean;
 }
 
 function exchange(tgid: number, path: string): HttpExchange {
@@ -59,7 +61,11 @@ function fakeKernels(): { made: FakeKernel[]; make: (t: TargetSelection) => Netw
           return b;
         },
         setTargets: (x) => { k.targets.push(x); },
-        addTlsLibraries: (paths) => { k.probed.push(...paths); return paths.length; },
+        addTlsLibraries: (paths) => {
+          if (k.failNext) { k.failNext = false; return 0; }
+          k.probed.push(...paths);
+          return paths.length;
+        },
         addGoTls: (sites) => { k.probed.push(`go:${sites.path}`); return true; },
         stop: () => { k.stopped++; },
       };
@@ -157,12 +163,18 @@ describe('shared network sampler', () => {
     expect(a.addTlsLibraries([join(dir, 'libssl.so.3')])).toBe(1);
     expect(b.addTlsLibraries([join(dir, 'other-root-libssl.so.3')])).toBe(0);
     expect(made[0]!.probed).toEqual([join(dir, 'libssl.so.3')]);
+    // a library whose attach failed is not marked: another subscriber's path to it is tried
+    writeFileSync(join(dir, 'libssl.so.1.1'), 'y');
+    made[0]!.failNext = true;
+    expect(a.addTlsLibraries([join(dir, 'libssl.so.1.1')])).toBe(0);
+    expect(b.addTlsLibraries([join(dir, 'libssl.so.1.1')])).toBe(1);
+    expect(made[0]!.probed).toEqual([join(dir, 'libssl.so.3'), join(dir, 'libssl.so.1.1')]);
     // a Go binary's TLS probes too, once
     writeFileSync(join(dir, 'server'), 'go');
     const sites = { path: join(dir, 'server'), goVersion: 'go1.19.8', write: 0x10, read: 0x20, readReturns: [0x30] };
     expect(a.addGoTls(sites)).toBe(true);
     expect(b.addGoTls({ ...sites })).toBe(true);
-    expect(made[0]!.probed).toEqual([join(dir, 'libssl.so.3'), `go:${join(dir, 'server')}`]);
+    expect(made[0]!.probed).toEqual([join(dir, 'libssl.so.3'), join(dir, 'libssl.so.1.1'), `go:${join(dir, 'server')}`]);
     a.stop();
     b.stop();
   });
