@@ -45,13 +45,23 @@ interface KallsymsEntries {
   readonly nonZero: boolean;
 }
 
-function readKallsymsEntries(text: string): KallsymsEntries {
+/**
+ * The text symbols of kallsyms text; with `onlyModules`, only those of the
+ * modules it matches, found by jumping from one module-tagged line to the
+ * next (the kernel's own lines, most of the file, are not looked at).
+ */
+function readKallsymsEntries(text: string, onlyModules?: RegExp): KallsymsEntries {
   const modules: string[] = [''];
   const moduleIndex = new Map<string, number>();
   const entries: AddressEntry[] = [];
   let nonZero = false;
   let pos = 0;
   while (pos < text.length) {
+    if (onlyModules !== undefined) {
+      const tagged = text.indexOf('\t[', pos);
+      if (tagged < 0) break;
+      pos = text.lastIndexOf('\n', tagged) + 1;
+    }
     let nl = text.indexOf('\n', pos);
     if (nl < 0) nl = text.length;
     const line = text.slice(pos, nl);
@@ -67,6 +77,7 @@ function readKallsymsEntries(text: string): KallsymsEntries {
     let tag = 0;
     if (tab >= 0) {
       const mod = rest.slice(tab + 1).replace(/^\[|\]$/g, '');
+      if (onlyModules !== undefined && !onlyModules.test(mod)) continue;
       tag = moduleIndex.get(mod) ?? modules.push(mod) - 1;
       moduleIndex.set(mod, tag);
     }
@@ -190,17 +201,18 @@ export function loadCachedKallsyms(procRoot: string, dir: string, maxBytes: numb
   files.get(state.key, (e) => (cached = decodeStable(e.meta, e.payload)) !== undefined);
   if (cached !== undefined) {
     const { table: stable, ranges } = cached;
-    let full: KallsymsTable | null | undefined;
+    let others: KallsymsTable | null | undefined;
+    // only what the cache leaves out: the kernel's own lines are not parsed again
     const rest = (): KallsymsTable | undefined => {
-      if (full === undefined) {
+      if (others === undefined) {
         try {
-          full = loadKallsyms(procRoot);
+          others = loadVolatileKallsyms(procRoot);
         } catch (err) {
           log?.warn((err as Error).message);
-          full = null;
+          others = null;
         }
       }
-      return full ?? undefined;
+      return others ?? undefined;
     };
     return {
       available: true,
@@ -224,6 +236,18 @@ export function loadCachedKallsyms(procRoot: string, dir: string, maxBytes: numb
   const shape = encodeParts(stable.parts, chunks);
   files.put(state.key, { meta: { shape, modules: read.modules, ranges: ranges.map(([s, e]) => [s.toString(16), e.toString(16)]) }, payload: Buffer.concat(chunks) });
   return full;
+}
+
+/** The symbols of <procRoot>/kallsyms that are never cached: BPF programs, trampolines. */
+function loadVolatileKallsyms(procRoot: string): KallsymsTable {
+  const path = `${procRoot}/kallsyms`;
+  let read: KallsymsEntries;
+  try {
+    read = readKallsymsEntries(readFileSync(path, 'latin1'), VOLATILE_MODULE);
+  } catch (err) {
+    throw new Error(`reading ${path}: ${(err as Error).message} (kernel frames need a readable kallsyms; run as root)`);
+  }
+  return kallsymsTable(buildAddressTable(read.nonZero ? read.entries : []), read.modules, read.nonZero);
 }
 
 /**
