@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { readDescendants } from './proc-tree.js';
-import type { StartupResult } from './peers-table.js';
+import type { CliCostResult, CliCostRun, StartupResult } from './peers-table.js';
 import { runChild } from './run-child.js';
 
 /** Wall ms from spawn to the first stderr line starting "recording "; waits for the exit too. */
@@ -54,37 +54,6 @@ export interface CliUnderTest {
   readonly command: string;
   /** Before the meshprof arguments (e.g. node flags and a launcher). */
   readonly args: readonly string[];
-}
-
-/** One CLI's figures in one round. */
-export interface CliCostRun {
-  readonly label: string;
-  /** `--help`: spawn to exit, and its CPU (user + sys, rusage). */
-  readonly helpWallMs: number;
-  readonly helpCpuMs: number;
-  /** `record --all -d 5s`: whole-process CPU (start, sampling, naming, writing) and peak RSS (rusage). */
-  readonly recordCpuMs: number;
-  readonly recordPeakRssMb: number;
-  /** Samples record says it wrote: the same work on both sides. */
-  readonly recordSamples: number;
-  /**
-   * `record --pid SPINNER -d 2s`: start-up, one binary to name, and the
-   * write; whole-host work, which other jobs on the host change from run to
-   * run, stays out of it. CPU and peak RSS (rusage).
-   */
-  readonly pidRecordCpuMs: number;
-  readonly pidRecordPeakRssMb: number;
-  /** `agent` (whole host, on-CPU, local pprof), its first 30 s: CPU, RSS and VmHWM at 30 s (/proc). */
-  readonly agentCpuMs: number;
-  readonly agentRssMb: number;
-  readonly agentHwmMb: number;
-}
-
-/** Every round of every CLI, and the load average around them. */
-export interface CliCostResult {
-  readonly runs: readonly CliCostRun[];
-  readonly loadavgBefore: readonly number[];
-  readonly loadavgAfter: readonly number[];
 }
 
 interface Rusage {

@@ -93,12 +93,19 @@ export function formatStartup(s: StartupResult): string {
   )}`;
 }
 
+/** Every round of every CLI, and the load average around them. */
+export interface CliCostResult {
+  readonly runs: readonly CliCostRun[];
+  readonly loadavgBefore: readonly number[];
+  readonly loadavgAfter: readonly number[];
+}
+
 /** CLI cost medians per build (measureCliCost), each row also against the first row. */
-export function formatCliCost(r: { runs: readonly CliCostRunFigures[]; loadavgBefore: readonly number[]; loadavgAfter: readonly number[] }): string {
+export function formatCliCost(r: CliCostResult): string {
   const labels = [...new Set(r.runs.map((x) => x.label))];
-  const med = (label: string, f: (x: CliCostRunFigures) => number): number => median(r.runs.filter((x) => x.label === label).map(f));
+  const med = (label: string, f: (x: CliCostRun) => number): number => median(r.runs.filter((x) => x.label === label).map(f));
   const first = labels[0]!;
-  const cell = (label: string, f: (x: CliCostRunFigures) => number, digits: number): string => {
+  const cell = (label: string, f: (x: CliCostRun) => number, digits: number): string => {
     const v = med(label, f);
     const base = med(first, f);
     return label === first || !(base > 0) ? v.toFixed(digits) : `${v.toFixed(digits)} (${formatNumber(v / base)}×)`;
@@ -114,16 +121,25 @@ export function formatCliCost(r: { runs: readonly CliCostRunFigures[]; loadavgBe
   )}`;
 }
 
-/** The figures of one CliCostRun (bench/peers-startup.ts) the table reads. */
-export interface CliCostRunFigures {
+/** One CLI's figures in one round (bench/peers-startup.ts measures them). */
+export interface CliCostRun {
   readonly label: string;
+  /** `--help`: spawn to exit, and its CPU (user + sys, rusage). */
   readonly helpWallMs: number;
   readonly helpCpuMs: number;
+  /** `record --all -d 5s`: whole-process CPU (start, sampling, naming, writing) and peak RSS (rusage). */
   readonly recordCpuMs: number;
   readonly recordPeakRssMb: number;
+  /** Samples record says it wrote: the same work on both sides. */
   readonly recordSamples: number;
+  /**
+   * `record --pid SPINNER -d 2s`: start-up, one binary to name, and the
+   * write; whole-host work, which other jobs on the host change from run to
+   * run, stays out of it. CPU and peak RSS (rusage).
+   */
   readonly pidRecordCpuMs: number;
   readonly pidRecordPeakRssMb: number;
+  /** `agent` (whole host, on-CPU, local pprof), its first 30 s: CPU, RSS and VmHWM at 30 s (/proc). */
   readonly agentCpuMs: number;
   readonly agentRssMb: number;
   readonly agentHwmMb: number;

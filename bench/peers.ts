@@ -23,8 +23,8 @@ import { packageRoot } from '../src/kernel/index.js';
 import { benchResult, isBenchScript, median, type Benchmark, type BenchResult } from './harness.js';
 import { compilePeerPrograms, type PeerPrograms } from './peer-programs.js';
 import { runSoak, type SoakResult } from './peers-soak.js';
-import { measureCliCost, measureStartup, unbundledCli, type CliCostResult, type CliUnderTest } from './peers-startup.js';
-import { baselineSpinRate, configName, cpuPerProfiledSecondPct, formatCliCost, formatPeerConfig, formatStartup, type PeerConfigResult, type StartupResult } from './peers-table.js';
+import { measureCliCost, measureStartup, unbundledCli, type CliUnderTest } from './peers-startup.js';
+import { baselineSpinRate, configName, cpuPerProfiledSecondPct, formatCliCost, formatPeerConfig, formatStartup, type CliCostResult, type CliCostRun, type PeerConfigResult, type StartupResult } from './peers-table.js';
 import { startChurner } from './churner.js';
 import { runTool, type ToolRun, type ToolSpec } from './tool-run.js';
 
@@ -252,7 +252,7 @@ function launcherNodeFlags(bin: string): string[] {
 }
 
 function cliCostResult(r: CliCostResult): BenchResult {
-  const of = (label: string, f: (x: CliCostResult['runs'][number]) => number): number[] => r.runs.filter((x) => x.label === label).map(f);
+  const of = (label: string, f: (x: CliCostRun) => number): number[] => r.runs.filter((x) => x.label === label).map(f);
   const [bundled, unbundled] = [...new Set(r.runs.map((x) => x.label))];
   return benchResult({
     name: 'peers-cli-cost',
