@@ -50,7 +50,6 @@ function bpfProgramsOf(pid: number): string[] {
 
 const label = (m: MeterData, name: string): string | undefined => m.metric.value?.labels.find((l) => l.name === name)?.value;
 
-
 describe('one network sampler for the OTLP export and a SkyWalking NETWORK task (real BPF, as root)', () => {
   beforeAll(() => requirePrerequisites(skip));
   let oap: FakeOap;

@@ -36,7 +36,6 @@ require('node:http').createServer(handler).listen(Number(process.argv[1]), '127.
 const label = (m: MeterData, name: string): string | undefined => m.metric.value?.labels.find((l) => l.name === name)?.value;
 const meterName = (m: MeterData): string => m.metric.value?.name ?? '';
 
-
 describe('meshprof agent running a SkyWalking NETWORK task (real BPF, as root)', () => {
   beforeAll(() => requirePrerequisites(skip));
   let oap: FakeOap;

@@ -40,7 +40,6 @@ function messagesOf(streams: readonly EBPFProfilingData[][], taskId: string): { 
 const symbolsOf = (m: EBPFProfilingData, type: EBPFProfilingStackType): string[] =>
   (m.profiling.value?.stacks ?? []).filter((s) => s.stackType === type).flatMap((s) => s.stackSymbols);
 
-
 describe('meshprof agent against a SkyWalking OAP (real BPF, as root)', () => {
   let oap: FakeOap;
   let split: ChildProcess;
