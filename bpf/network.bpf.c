@@ -101,6 +101,26 @@ struct sock_ends {
 	__u8 peer_addr[16];
 };
 
+/* Writes a socket's ends into an event (any with these five fields), or
+ * zeros without them: ring buffer memory is not zeroed. */
+#define put_ends(ev, ends)							\
+	do {									\
+		const struct sock_ends *__e = (ends);				\
+		if (__e) {							\
+			(ev)->family = __e->family;				\
+			(ev)->local_port = __e->local_port;			\
+			(ev)->peer_port = __e->peer_port;			\
+			__builtin_memcpy((ev)->local_addr, __e->local_addr, 16);	\
+			__builtin_memcpy((ev)->peer_addr, __e->peer_addr, 16);	\
+		} else {							\
+			(ev)->family = 0;					\
+			(ev)->local_port = 0;					\
+			(ev)->peer_port = 0;					\
+			__builtin_memset((ev)->local_addr, 0, 16);		\
+			__builtin_memset((ev)->peer_addr, 0, 16);		\
+		}								\
+	} while (0)
+
 /* targets_epoch[0]: bumped by user space after each change of `targets` or
  * of control.all_targets, so threads' cached answers (active_call.known_*)
  * are asked again */
@@ -456,20 +476,7 @@ static __always_inline void h2_header_out(struct sock_info *si, struct sock *sk,
 	e->dir = dir;
 	e->tls = tls;
 	/* the preface only: a connection's ends do not change */
-	if (type == NET_H2_PREFACE) {
-		e->family = si->ends.family;
-		e->local_port = si->ends.local_port;
-		e->peer_port = si->ends.peer_port;
-		__builtin_memcpy(e->local_addr, si->ends.local_addr, 16);
-		__builtin_memcpy(e->peer_addr, si->ends.peer_addr, 16);
-	} else {
-		/* ring memory is not zeroed: no stale ends for user space */
-		e->family = 0;
-		e->local_port = 0;
-		e->peer_port = 0;
-		__builtin_memset(e->local_addr, 0, 16);
-		__builtin_memset(e->peer_addr, 0, 16);
-	}
+	put_ends(e, type == NET_H2_PREFACE ? &si->ends : NULL);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
@@ -710,19 +717,7 @@ static __always_inline void emit(struct http_conn *conn, __u32 tgid, __u8 flags,
 	else
 		__builtin_memset(out->response, 0, NET_RESPONSE_LEN);
 	bpf_get_current_comm(out->comm, sizeof(out->comm));
-	if (si) {
-		out->family = si->ends.family;
-		out->local_port = si->ends.local_port;
-		out->peer_port = si->ends.peer_port;
-		__builtin_memcpy(out->local_addr, si->ends.local_addr, 16);
-		__builtin_memcpy(out->peer_addr, si->ends.peer_addr, 16);
-	} else {
-		out->family = 0;
-		out->local_port = 0;
-		out->peer_port = 0;
-		__builtin_memset(out->local_addr, 0, 16);
-		__builtin_memset(out->peer_addr, 0, 16);
-	}
+	put_ends(out, si ? &si->ends : NULL);
 	/* user space polls on a timer: no wakeup per event */
 	bpf_ringbuf_submit(out, BPF_RB_NO_WAKEUP);
 }
