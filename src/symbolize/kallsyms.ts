@@ -104,9 +104,14 @@ function kallsymsTable(table: AddressTable, modules: readonly string[], nonZero:
 
 /** Reads and parses <procRoot>/kallsyms (default /proc/kallsyms). */
 export function loadKallsyms(procRoot = '/proc'): KallsymsTable {
+  return parseKallsyms(readKallsymsText(procRoot));
+}
+
+/** <procRoot>/kallsyms's text; the error says what kernel frames need. */
+function readKallsymsText(procRoot: string): string {
   const path = `${procRoot}/kallsyms`;
   try {
-    return parseKallsyms(readFileSync(path, 'latin1'));
+    return readFileSync(path, 'latin1');
   } catch (err) {
     throw new Error(`reading ${path}: ${(err as Error).message} (kernel frames need a readable kallsyms; run as root)`);
   }
@@ -199,55 +204,39 @@ export function loadCachedKallsyms(procRoot: string, dir: string, maxBytes: numb
   if (state === undefined || files === undefined) return loadKallsyms(procRoot);
   let cached: { table: KallsymsTable; ranges: [bigint, bigint][] } | undefined;
   files.get(state.key, (e) => (cached = decodeStable(e.meta, e.payload)) !== undefined);
-  if (cached !== undefined) {
-    const { table: stable, ranges } = cached;
-    let others: KallsymsTable | null | undefined;
-    // only what the cache leaves out: the kernel's own lines are not parsed again
-    const rest = (): KallsymsTable | undefined => {
-      if (others === undefined) {
-        try {
-          others = loadVolatileKallsyms(procRoot);
-        } catch (err) {
-          log?.warn((err as Error).message);
-          others = null;
-        }
+  let others: KallsymsTable | null | undefined;
+  if (cached === undefined) {
+    // read once: the cached part goes to disk, the rest answers the others now
+    const read = readKallsymsEntries(readKallsymsText(procRoot));
+    if (!read.nonZero) return kallsymsTable(buildAddressTable([]), read.modules, false);
+    const isVolatile = (e: AddressEntry): boolean => VOLATILE_MODULE.test(read.modules[e.tag ?? 0] ?? '');
+    const stable = buildAddressTable(read.entries.filter((e) => !isVolatile(e)));
+    const ranges = stableRanges(stable, read.modules, state.modules);
+    const chunks: Buffer[] = [];
+    const shape = encodeParts(stable.parts, chunks);
+    files.put(state.key, { meta: { shape, modules: read.modules, ranges: ranges.map(([s, e]) => [s.toString(16), e.toString(16)]) }, payload: Buffer.concat(chunks) });
+    cached = { table: kallsymsTable(stable, read.modules, true), ranges };
+    others = kallsymsTable(buildAddressTable(read.entries.filter(isVolatile)), read.modules, true);
+  }
+  const { table: stable, ranges } = cached;
+  // only what the cache leaves out: the kernel's own lines are not parsed again
+  const rest = (): KallsymsTable | undefined => {
+    if (others === undefined) {
+      try {
+        const read = readKallsymsEntries(readKallsymsText(procRoot), VOLATILE_MODULE);
+        others = kallsymsTable(buildAddressTable(read.nonZero ? read.entries : []), read.modules, read.nonZero);
+      } catch (err) {
+        log?.warn((err as Error).message);
+        others = null;
       }
-      return others ?? undefined;
-    };
-    return {
-      available: true,
-      size: stable.size,
-      lookup: (address) => (ranges.some(([s, e]) => address >= s && address < e) ? stable.lookup(address) : rest()?.lookup(address)),
-    };
-  }
-  const path = `${procRoot}/kallsyms`;
-  let read: KallsymsEntries;
-  try {
-    read = readKallsymsEntries(readFileSync(path, 'latin1'));
-  } catch (err) {
-    throw new Error(`reading ${path}: ${(err as Error).message} (kernel frames need a readable kallsyms; run as root)`);
-  }
-  if (!read.nonZero) return kallsymsTable(buildAddressTable([]), read.modules, false);
-  const stableEntries = read.entries.filter((e) => !VOLATILE_MODULE.test(read.modules[e.tag ?? 0] ?? ''));
-  const full = kallsymsTable(buildAddressTable(read.entries), read.modules, true);
-  const stable = buildAddressTable(stableEntries);
-  const ranges = stableRanges(stable, read.modules, state.modules);
-  const chunks: Buffer[] = [];
-  const shape = encodeParts(stable.parts, chunks);
-  files.put(state.key, { meta: { shape, modules: read.modules, ranges: ranges.map(([s, e]) => [s.toString(16), e.toString(16)]) }, payload: Buffer.concat(chunks) });
-  return full;
-}
-
-/** The symbols of <procRoot>/kallsyms that are never cached: BPF programs, trampolines. */
-function loadVolatileKallsyms(procRoot: string): KallsymsTable {
-  const path = `${procRoot}/kallsyms`;
-  let read: KallsymsEntries;
-  try {
-    read = readKallsymsEntries(readFileSync(path, 'latin1'), VOLATILE_MODULE);
-  } catch (err) {
-    throw new Error(`reading ${path}: ${(err as Error).message} (kernel frames need a readable kallsyms; run as root)`);
-  }
-  return kallsymsTable(buildAddressTable(read.nonZero ? read.entries : []), read.modules, read.nonZero);
+    }
+    return others ?? undefined;
+  };
+  return {
+    available: true,
+    size: stable.size,
+    lookup: (address) => (ranges.some(([s, e]) => address >= s && address < e) ? stable.lookup(address) : rest()?.lookup(address)),
+  };
 }
 
 /**
