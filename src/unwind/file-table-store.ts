@@ -122,17 +122,16 @@ export function createFileTableStore(
     maxSize: cacheLimitBytes,
     sizeCalculation: (b) => b.file.table.length,
   });
-  const remember = (key: string, file: FileUnwindTable): void => {
-    const stamp = stampOf(key);
+  const remember = (key: string, file: FileUnwindTable, stamp: string | undefined): void => {
     // checked here, not left to lru-cache: an oversized table must not drop the one cached before
     if (file.table.length > cacheLimitBytes || stamp === undefined) return;
     built.set(key, { file, stamp });
   };
   /** A cached table, if the file is still the one it was built from (dev:inode can be reused or rewritten in place). */
-  const cached = (key: string): FileUnwindTable | undefined => {
+  const cached = (key: string, stamp: string | undefined): FileUnwindTable | undefined => {
     const b = built.get(key);
     if (b === undefined) return undefined;
-    if (stampOf(key) === b.stamp) return b.file;
+    if (stamp === b.stamp) return b.file;
     built.delete(key);
     return undefined;
   };
@@ -167,7 +166,7 @@ export function createFileTableStore(
    * frame pointers are all there is) or 'no-room' (tried again, from the
    * cache, when the file is next asked for; counted once until it fits).
    */
-  const store = (key: string, file: FileUnwindTable, label: string): ReadyEntry | 'empty' | 'no-room' => {
+  const store = (key: string, file: FileUnwindTable, label: string, stamp: string | undefined): ReadyEntry | 'empty' | 'no-room' => {
     const count = unwindRowCount(file.table);
     if (count === 0) return 'empty';
     // idle tables give way, oldest first, until the new one fits
@@ -200,7 +199,7 @@ export function createFileTableStore(
     }
     noRoom.delete(key);
     stats.filesLoaded++;
-    return { state: 'ready', refs: 0, table: { id, loadSegments: file.loadSegments }, run, stamp: stampOf(key) };
+    return { state: 'ready', refs: 0, table: { id, loadSegments: file.loadSegments }, run, stamp };
   };
 
   const finish = (key: string, label: string, file: FileUnwindTable | undefined): void => {
@@ -210,8 +209,10 @@ export function createFileTableStore(
     if (e === undefined || e.state !== 'building') return;
     // a later build of the same file (released and asked for again meanwhile) is not needed now
     e.abort.abort();
-    if (file !== undefined && unwindRowCount(file.table) > 0) remember(key, file);
-    const stored = file === undefined ? 'empty' : store(key, file, label);
+    // the file's identity, once: for the memory cache and for the entry kept idle later
+    const stamp = file !== undefined && unwindRowCount(file.table) > 0 ? stampOf(key) : undefined;
+    if (file !== undefined && stamp !== undefined) remember(key, file, stamp);
+    const stored = file === undefined ? 'empty' : store(key, file, label, stamp);
     if (typeof stored === 'string') {
       if (stored === 'empty') failed.add(key);
       files.delete(key);
@@ -267,18 +268,20 @@ export function createFileTableStore(
       }
       if (failed.has(key)) return NONE;
       const resting = idle.get(key);
+      // the file's identity now, once, when a table of it is kept
+      const stamp = resting !== undefined || built.has(key) ? stampOf(key) : undefined;
       if (resting !== undefined) {
         idle.delete(key);
         // the same file still (dev:inode can be reused, or the file rewritten in place)
-        if (resting.stamp !== undefined && stampOf(key) === resting.stamp) {
+        if (resting.stamp !== undefined && stamp === resting.stamp) {
           files.set(key, { ...resting, refs: 1 });
           return { state: 'ready', table: resting.table };
         }
         unload(resting);
       }
-      const again = cached(key);
+      const again = cached(key, stamp);
       if (again !== undefined) {
-        const stored = store(key, again, label);
+        const stored = store(key, again, label, stamp);
         if (typeof stored === 'string') return NONE;
         files.set(key, { ...stored, refs: 1 });
         return { state: 'ready', table: stored.table };
