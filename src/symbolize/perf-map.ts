@@ -247,8 +247,9 @@ export function createPerfMapResolver(opts: { procRoot?: string; minRefreshMs?: 
     resolve(pid, address) {
       const state = stateOf(pid);
       if (state.map === undefined) return undefined;
-      if (now() - state.refreshedAt >= minRefreshMs) {
-        state.refreshedAt = now();
+      const t = now();
+      if (t - state.refreshedAt >= minRefreshMs) {
+        state.refreshedAt = t;
         state.map.refresh();
       }
       return state.map.lookup(address);
