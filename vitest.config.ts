@@ -15,6 +15,7 @@ import { defineConfig } from 'vitest/config';
 const unit = [
   'test/agent/agent-config.test.ts',
   'test/bench/scenario-classify.test.ts',
+  'test/bench/wrapper-rusage.test.ts',
   'test/export/agent-metrics.test.ts',
   'test/discovery/discovery-service.test.ts',
   'test/config/*.test.ts',

@@ -138,3 +138,20 @@ export function compilePeerPrograms(): PeerPrograms {
     dispose: () => { spinner.dispose(); churner.dispose(); wrapper.dispose(); },
   };
 }
+
+/** What the rusage wrapper wrote to fd 3 when its tool ended. */
+export interface WrapperRusage {
+  /** utime + stime of the tool and every descendant it reaped. */
+  readonly cpuMs: number;
+  readonly maxRssKb: number;
+  /** wait4's exit status as the wrapper wrote it. */
+  readonly status: number;
+}
+
+/** Reads the wrapper's "UTIME_US STIME_US MAXRSS_KB STATUS" line; undefined when it wrote none (it did not run to the end). */
+export function parseWrapperRusage(text: string): WrapperRusage | undefined {
+  const [utimeUs, stimeUs, maxRssKb, status] = text.trim().split(/\s+/).map(Number);
+  if (utimeUs === undefined || stimeUs === undefined || maxRssKb === undefined || status === undefined) return undefined;
+  if (![utimeUs, stimeUs, maxRssKb, status].every(Number.isFinite)) return undefined;
+  return { cpuMs: (utimeUs + stimeUs) / 1000, maxRssKb, status };
+}

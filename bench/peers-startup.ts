@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { parseWrapperRusage } from './peer-programs.js';
 import { readDescendants } from './proc-tree.js';
 import type { CliCostResult, CliCostRun, StartupResult } from './peers-table.js';
 import { runChild } from './run-child.js';
@@ -75,11 +76,11 @@ function underWrapper(wrapper: string, command: string, args: readonly string[],
     child.on('error', (e) => reject(new Error(`running ${command}: ${e.message}`)));
     child.on('close', (code) => {
       const wallMs = performance.now() - started;
-      const [utimeUs, stimeUs, maxRssKb] = usage.trim().split(/\s+/).map(Number);
-      if (code !== 0 || utimeUs === undefined || stimeUs === undefined || maxRssKb === undefined) {
+      const rusage = parseWrapperRusage(usage);
+      if (code !== 0 || rusage === undefined) {
         reject(new Error(`running ${command} ${args.join(' ')}: exit ${code}: ${stderr.trim().slice(-300)}`));
       } else {
-        resolve({ wallMs, cpuMs: (utimeUs + stimeUs) / 1000, maxRssKb, stderr });
+        resolve({ wallMs, cpuMs: rusage.cpuMs, maxRssKb: rusage.maxRssKb, stderr });
       }
     });
   });

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { PeerPrograms } from './peer-programs.js';
+import { parseWrapperRusage, type PeerPrograms } from './peer-programs.js';
 import { readDescendants } from './proc-tree.js';
 import { runChild } from './run-child.js';
 
@@ -140,16 +140,16 @@ export async function runTool(programs: PeerPrograms, spec: ToolSpec, logDir: st
   const hostForksPerSec = (forksSinceBoot() - forksBefore) / (wallMs / 1000);
   const spun = await Promise.all(spinners);
 
-  const [utimeUs, stimeUs, maxRssKb, status] = Buffer.concat(rusage).toString().trim().split(/\s+/).map(Number);
-  if (utimeUs === undefined || stimeUs === undefined || maxRssKb === undefined || !Number.isFinite(status)) {
+  const usage = parseWrapperRusage(Buffer.concat(rusage).toString());
+  if (usage === undefined) {
     throw new Error(`running ${spec.name}: no rusage from the wrapper (exit ${exitCode}): ${tail(logPath)}`);
   }
   // SIGTERM is how the agent is stopped; anything else non-zero is a failure.
   if (exitCode !== 0 && !(spec.stopAfterMs !== undefined && exitCode === 143)) {
     throw new Error(`running ${spec.name}: exit ${exitCode}: ${tail(logPath)}`);
   }
-  if (rootPid !== 0) hwm.set(rootPid, Math.max(hwm.get(rootPid) ?? 0, maxRssKb));
-  const cpuMs = (utimeUs + stimeUs) / 1000;
+  if (rootPid !== 0) hwm.set(rootPid, Math.max(hwm.get(rootPid) ?? 0, usage.maxRssKb));
+  const cpuMs = usage.cpuMs;
   const spinWall = spun.reduce((a, s) => a + s.iterations / (s.wallMs / 1000), 0);
   const spinCpu = spun.reduce((a, s) => a + s.iterations / (s.cpuMs / 1000), 0);
   return {
