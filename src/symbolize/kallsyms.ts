@@ -218,7 +218,8 @@ export function loadCachedKallsyms(procRoot: string, dir: string, maxBytes: numb
     cached = { table: kallsymsTable(stable, read.modules, true), ranges };
     others = kallsymsTable(buildAddressTable(read.entries.filter(isVolatile)), read.modules, true);
   }
-  const { table: stable, ranges } = cached;
+  const { table: stable } = cached;
+  const inStable = rangeMembership(cached.ranges);
   // only what the cache leaves out: the kernel's own lines are not parsed again
   const rest = (): KallsymsTable | undefined => {
     if (others === undefined) {
@@ -235,7 +236,30 @@ export function loadCachedKallsyms(procRoot: string, dir: string, maxBytes: numb
   return {
     available: true,
     size: stable.size,
-    lookup: (address) => (ranges.some(([s, e]) => address >= s && address < e) ? stable.lookup(address) : rest()?.lookup(address)),
+    lookup: (address) => (inStable(address) ? stable.lookup(address) : rest()?.lookup(address)),
+  };
+}
+
+/** Whether an address is in one of `ranges`: a binary search over them sorted and merged, as each kernel frame asks (one range per loaded module). */
+function rangeMembership(ranges: readonly (readonly [bigint, bigint])[]): (address: bigint) => boolean {
+  const merged: [bigint, bigint][] = [];
+  for (const [s, e] of [...ranges].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && s <= last[1]) {
+      if (e > last[1]) last[1] = e;
+    } else {
+      merged.push([s, e]);
+    }
+  }
+  return (address) => {
+    let lo = 0;
+    let hi = merged.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (merged[mid]![0] <= address) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && address < merged[lo - 1]![1];
   };
 }
 
