@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { openBpfObject, type BpfLink, type BpfObject } from '../src/kernel/index.js';
+import { createNetworkAggregator } from '../src/profile/network-aggregator.js';
 import { createNetworkSampler } from '../src/samplers/network-sampler.js';
 import { startWithTracepointFallback } from '../src/samplers/tracepoint-attach.js';
 import { benchResult, benchRuns, median, isBenchScript, runBenchScript, type Benchmark, type BenchResult } from './harness.js';
@@ -103,8 +104,10 @@ async function benchmark(): Promise<BenchResult> {
     await wrk(port, worker); // warm-up
     const rps = { baseline: [] as number[], floor: [] as number[], measured: [] as number[] };
     const floorCpu: number[] = [];
-    // the bench process's own CPU (it drains as `record` does) per exchange, one figure per sampled run
+    // the bench process's own CPU (it drains as `record` does) per exchange, one figure per sampled run; the
+    // aggregation into histograms that follows in `record` and the agent, apart
     const selfUsPerExchange: number[] = [];
+    const aggregateUsPerExchange: number[] = [];
     let floorHook = '';
     const runs = benchRuns(5);
     const plain = async (): Promise<number> => {
@@ -127,11 +130,17 @@ async function benchmark(): Promise<BenchResult> {
       const before = progIds(...PROGRAMS);
       const sampler = createNetworkSampler({ targets: [worker] });
       sampler.start();
+      const aggregator = createNetworkAggregator();
       let seen = 0;
+      let aggregateUs = 0;
       const take = (): void => {
         const b = sampler.drain();
         seen += b.exchanges.length;
         addDrops(drops, b.drops);
+        const a0 = process.cpuUsage();
+        aggregator.add(b);
+        const a = process.cpuUsage(a0);
+        aggregateUs += a.user + a.system;
       };
       const timer = setInterval(take, 1000);
       const cpu0 = process.cpuUsage();
@@ -144,7 +153,10 @@ async function benchmark(): Promise<BenchResult> {
         clearInterval(timer);
         take();
         const cpu = process.cpuUsage(cpu0);
-        if (seen > 0) selfUsPerExchange.push((cpu.user + cpu.system) / seen);
+        if (seen > 0) {
+          selfUsPerExchange.push((cpu.user + cpu.system - aggregateUs) / seen);
+          aggregateUsPerExchange.push(aggregateUs / seen);
+        }
         exchanges += seen;
         for (const name of PROGRAMS) stats.push(newProgStats(name, before));
         sampler.stop();
@@ -186,6 +198,7 @@ async function benchmark(): Promise<BenchResult> {
         rpsFloorRatio: Number((median(rps.floor) / median(rps.baseline)).toFixed(3)),
         rpsRatio: Number((median(rps.measured) / median(rps.baseline)).toFixed(3)),
         samplerProcessCpuUsPerExchange: Number(median(selfUsPerExchange).toFixed(2)),
+        aggregateCpuUsPerExchange: Number(median(aggregateUsPerExchange).toFixed(2)),
         bpfNsPerRequest: Math.round(nsPerRequest), bpfRunsPerRequest: Number((bpfRuns / Math.max(1, measuredReqs)).toFixed(2)),
         bpfShareAtBaselineRate: Number((nsPerRequest * median(rps.baseline) / 1e9).toFixed(4)),
         exchangesPerRun: Math.round(exchanges / runs), requestsPerRun: Math.round(measuredReqs / runs),
@@ -194,7 +207,7 @@ async function benchmark(): Promise<BenchResult> {
         'figures are the nginx worker\'s own CPU time (utime+stime, 10 ms ticks) per request wrk completed: BPF programs run in its context, and waiting behind other jobs does not count; ratio - 1 is the cost at saturation (goal ≤ 0.05)',
         'floor*: the same with only empty programs on the sampler\'s syscall hooks (bpf/bench/hooks-floor.bpf.c): what tracing syscalls costs before any work; floorRatio - 1 above 0.05 means the goal cannot be met on syscall tracepoints on this kernel',
         'rpsRatio is requests/s with over without: the end-to-end figure, at the mercy of other jobs on a shared machine',
-        'samplerProcessCpuUsPerExchange: this process\'s CPU (process.cpuUsage, user+system) during a sampled run, its drains included, per exchange it received; median over the runs',
+        'samplerProcessCpuUsPerExchange: this process\'s CPU (process.cpuUsage, user+system) during a sampled run, its drains included, per exchange it received, less aggregateCpuUsPerExchange: folding the batches into histograms as `record` and the agent do; medians over the runs',
         'with kernel.bpf_stats_enabled (the default here) the measured side also pays the stats\' clock reads (about 2.8 µs per request on the 2-CPU VM): BENCH_BPF_STATS=0 measures without them, and without the bpf* figures',
         'wrk, nginx and the agent share the machine\'s CPUs, so the agent\'s own draining competes with nginx too',
         'bpfNsPerRequest is the kernel\'s own run time of the four programs (kernel.bpf_stats_enabled) per request, every process\'s syscalls included (they all pass the raw tracepoints); bpfShareAtBaselineRate is that time at the baseline rate as a share of one CPU, i.e. the slowdown of a CPU-bound single worker',
