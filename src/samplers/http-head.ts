@@ -5,6 +5,8 @@
  * they come from arbitrary programs' sockets.
  */
 
+import { sameBytes } from './network-layout.js';
+
 /** A request line: method, target path (query cut off) and version. */
 export interface RequestHead {
   readonly method: string;
@@ -69,7 +71,8 @@ export function createRequestHeadInterner(): RequestHeadInterner {
       }
       const key = (h >>> 0) * 128 + (stop - start);
       const known = lines.get(key);
-      if (known !== undefined && bytes.compare(known.raw, 0, known.raw.length, start, stop) === 0) return known.head;
+      // the key holds the length: equal bytes over raw's length are the same line
+      if (known !== undefined && known.raw.length === stop - start && sameBytes(bytes, start, known.raw)) return known.head;
       const head = parseRequestHead(bytes, start, end);
       if (lines.size >= INTERNED_LINES) lines.clear();
       lines.set(key, { raw: Buffer.from(bytes.subarray(start, stop)), head });
