@@ -71,6 +71,7 @@ const unit = [
   'test/profile/profile-diff.test.ts',
   'test/process/process-tracking.test.ts',
   'test/samplers/network-decode.test.ts',
+  'test/kernel/ring-records.test.ts',
   'test/samplers/network-sampler-fake.test.ts',
   'test/samplers/hpack.test.ts',
   'test/samplers/h2-exchanges.test.ts',

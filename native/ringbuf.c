@@ -1,36 +1,73 @@
 /* Ring buffer consumption: ringbufNew(mapFd) -> handle, ringbufPoll(handle,
- * timeoutMs) -> Buffer[] (every available record copied out; bounded by the
- * ring's size), ringbufEpollFd(handle) -> fd that is readable while records
- * wait (for pollReadable), ringbufFree(handle). timeoutMs 0 consumes without
- * waiting. */
+ * timeoutMs) -> Buffer, ringbufEpollFd(handle) -> fd that is readable while
+ * records wait (for pollReadable), ringbufFree(handle). timeoutMs 0 consumes
+ * without waiting.
+ *
+ * A poll copies every available record into one Buffer, so that user space
+ * pays one allocation per poll, not one per record: a header of u32 record
+ * count and u32 records lost (no memory to hold them), then per record a u32
+ * length, 4 bytes of zero and the record's bytes, padded to 8. No parsing
+ * here: src/kernel/ring-records.ts reads that layout. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "meshprof.h"
 
+#define RB_HEADER 8
+#define RB_ALIGN(n) (((n) + 7) & ~(size_t)7)
+
 struct mp_ringbuf {
 	struct ring_buffer *rb;
-	napi_env env;
-	napi_value out;		/* array being filled by the current poll */
-	uint32_t n;
+	/* the current poll's records; kept between polls so a steady flow reuses it */
+	unsigned char *buf;
+	size_t len, cap;
+	uint32_t n, lost;
 };
 
 static int ringbuf__record(void *ctx, void *data, size_t size)
 {
 	struct mp_ringbuf *r = ctx;
-	napi_value buf;
+	size_t need = r->len + RB_HEADER + RB_ALIGN(size);
+	uint32_t len32 = (uint32_t)size;
 
 	/* never stop early: libbpf has already consumed a record it hands us */
-	buf = mp_copy_buffer(r->env, data, size);
-	napi_set_element(r->env, r->out, r->n++, buf);
+	if (need > r->cap) {
+		size_t cap = r->cap ? r->cap : 64 * 1024;
+		unsigned char *grown;
+
+		while (cap < need)
+			cap *= 2;
+		grown = realloc(r->buf, cap);
+		if (!grown) {
+			r->lost++;
+			return 0;
+		}
+		r->buf = grown;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, &len32, 4);
+	memset(r->buf + r->len + 4, 0, 4);
+	memcpy(r->buf + r->len + RB_HEADER, data, size);
+	memset(r->buf + r->len + RB_HEADER + size, 0, RB_ALIGN(size) - size);
+	r->len = need;
+	r->n++;
 	return 0;
+}
+
+static void ringbuf__release(struct mp_ringbuf *r)
+{
+	ring_buffer__free(r->rb);
+	r->rb = NULL;
+	free(r->buf);
+	r->buf = NULL;
+	r->len = r->cap = 0;
 }
 
 static void ringbuf__finalize(napi_env env, void *data, void *hint)
 {
 	struct mp_ringbuf *r = data;
 
-	ring_buffer__free(r->rb);
+	ringbuf__release(r);
 	free(r);
 }
 
@@ -79,14 +116,31 @@ static napi_value ringbuf__poll(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	r = p;
-	napi_create_array(env, &out);
-	r->env = env;
-	r->out = out;
+	/* the header's room; records follow it */
+	if (!r->buf) {
+		r->buf = malloc(RB_HEADER);
+		if (!r->buf) {
+			mp_throw_errno(env, "polling ring buffer", ENOMEM);
+			return NULL;
+		}
+		r->cap = RB_HEADER;
+	}
+	r->len = RB_HEADER;
 	r->n = 0;
+	r->lost = 0;
 	err = timeout == 0 ? ring_buffer__consume(r->rb) : ring_buffer__poll(r->rb, timeout);
 	if (err < 0 && err != -EINTR) {
 		mp_throw_errno(env, "polling ring buffer", err);
 		return NULL;
+	}
+	memcpy(r->buf, &r->n, 4);
+	memcpy(r->buf + 4, &r->lost, 4);
+	out = mp_copy_buffer(env, r->buf, r->len);
+	/* a burst's room goes back once the flow is small again */
+	if (r->cap > 4 * 1024 * 1024 && r->len < r->cap / 8) {
+		free(r->buf);
+		r->buf = NULL;
+		r->cap = 0;
 	}
 	return out;
 }
@@ -119,8 +173,7 @@ static napi_value ringbuf__free(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	r = p;
-	ring_buffer__free(r->rb);
-	r->rb = NULL;
+	ringbuf__release(r);
 	return mp_undefined(env);
 }
 

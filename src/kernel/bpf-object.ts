@@ -5,6 +5,7 @@ import { errnoName, toBpfError, UnsupportedFeatureError } from './errors.js';
 import { libbpfLogText, parseLibbpfLog } from './libbpf-log.js';
 import { loadNativeAddon, type NativeLinkHandle } from './native-addon.js';
 import { buildPath } from './package-root.js';
+import { ringBufferOver, type RingRecords } from './ring-records.js';
 import { type Logger } from '../log/logger.js';
 
 /** Where libbpf's output goes: one call per line. */
@@ -16,8 +17,12 @@ export interface BpfLink {
 
 /** A BPF_MAP_TYPE_RINGBUF consumer (Linux 5.8+). */
 export interface BpfRingBuffer {
-  /** Waits up to timeoutMs (0 = do not wait) and returns every record available, copied. */
+  /** Waits up to timeoutMs (0 = do not wait) and returns every record available, copied into one buffer. */
+  pollBatch(timeoutMs: number): RingRecords;
+  /** pollBatch's records as views of its buffer, one each: for rings with few records. */
   poll(timeoutMs: number): Buffer[];
+  /** Records consumed but lost so far (no memory to copy them into): to count as a drop. */
+  readonly lost: number;
   /** Readable while records wait: for a worker thread that blocks in waitReadable with other fds. */
   readonly fd: number;
   /** Frees the consumer; idempotent. */
@@ -134,14 +139,11 @@ export function openBpfObject(name: string, opts: OpenBpfObjectOptions = {}): Bp
       const fd = obj.map(m).fd;
       const rb = call(`opening ring buffer ${name}/${m}`, () => native.ringbufNew(fd));
       let closed = false;
-      return {
-        poll: (timeoutMs) => call(`polling ring buffer ${name}/${m}`, () => native.ringbufPoll(rb, timeoutMs)),
-        fd: native.ringbufEpollFd(rb),
-        close: () => {
+      return ringBufferOver((timeoutMs) => call(`polling ring buffer ${name}/${m}`, () => native.ringbufPoll(rb, timeoutMs)),
+        native.ringbufEpollFd(rb), () => {
           if (!closed) native.ringbufFree(rb);
           closed = true;
-        },
-      };
+        });
     },
     destroy: () => {
       if (destroyed) return;

@@ -4,6 +4,8 @@ export type { BpfLink, BpfObject, BpfObjectFactory, BpfRingBuffer, OpenBpfObject
 export { createBpfMap, MapType, UpdateFlags } from './bpf-map.js';
 export type { BpfMap, MapEntries, OwnedBpfMap, OwnedMapSpec } from './bpf-map.js';
 export { openOwnedMap, openRingBuffer } from './owned-map.js';
+export { forEachRingRecord, packRingRecords, readRingRecords, ringRecordViews } from './ring-records.js';
+export type { RingRecords } from './ring-records.js';
 export { createWakeFd, waitReadable, watchReadable } from './wait.js';
 export { releaseFreedNativeMemory } from './native-memory.js';
 export type { FdWatch, WakeFd } from './wait.js';

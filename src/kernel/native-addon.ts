@@ -64,7 +64,8 @@ export interface NativeAddon {
   probeCpuClock(cpu: number): number;
   numPossibleCpus(): number;
   ringbufNew(mapFd: number): NativeRingBufferHandle;
-  ringbufPoll(rb: NativeRingBufferHandle, timeoutMs: number): Buffer[];
+  /** Every available record in one buffer (layout: ring-records.ts). */
+  ringbufPoll(rb: NativeRingBufferHandle, timeoutMs: number): Buffer;
   ringbufEpollFd(rb: NativeRingBufferHandle): number;
   ringbufFree(rb: NativeRingBufferHandle): void;
   eventfdNew(): number;

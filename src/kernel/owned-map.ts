@@ -3,6 +3,7 @@ import { createOwnedMap, type BpfMap, type OwnedBpfMap, type OwnedMapSpec } from
 import { toBpfError } from './errors.js';
 import { libbpfLogText, parseLibbpfLog } from './libbpf-log.js';
 import { loadNativeAddon } from './native-addon.js';
+import { ringBufferOver } from './ring-records.js';
 
 /** Creates a map owned by user space with the native addon; see createOwnedMap. */
 export function openOwnedMap(spec: OwnedMapSpec): OwnedBpfMap {
@@ -21,12 +22,8 @@ export function openRingBuffer(map: BpfMap): BpfRingBuffer {
   };
   const rb = call('opening', () => native.ringbufNew(map.fd));
   let closed = false;
-  return {
-    poll: (timeoutMs) => call('polling', () => native.ringbufPoll(rb, timeoutMs)),
-    fd: native.ringbufEpollFd(rb),
-    close: () => {
-      if (!closed) native.ringbufFree(rb);
-      closed = true;
-    },
-  };
+  return ringBufferOver((timeoutMs) => call('polling', () => native.ringbufPoll(rb, timeoutMs)), native.ringbufEpollFd(rb), () => {
+    if (!closed) native.ringbufFree(rb);
+    closed = true;
+  });
 }

@@ -47,6 +47,21 @@ interface Point {
   buckets: number[];
 }
 
+/** Attribute sets looked up by comparison before by their JSON: a busy server repeats a few of them. */
+const RECENT_POINTS = 8;
+
+function sameEndpoint(a: HttpDurationPoint['server'], b: HttpDurationPoint['server']): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.address === b.address && a.port === b.port);
+}
+
+/** True when exchange e (its url.path already chosen) belongs to point p. */
+function samePoint(p: Point, e: HttpExchange, server: HttpDurationPoint['server'], path: string | undefined): boolean {
+  const k = p.key;
+  return k.pid === e.tgid && k.role === e.role && k.method === e.method && k.statusCode === e.statusCode
+    && k.protocolVersion === e.protocolVersion && k.tls === e.tls && k.path === path && k.grpcStatus === e.grpcStatus
+    && sameEndpoint(k.server, server);
+}
+
 function bucketOf(seconds: number): number {
   const i = HTTP_DURATION_BUCKETS.findIndex((b) => seconds <= b);
   return i < 0 ? HTTP_DURATION_BUCKETS.length : i;
@@ -67,6 +82,8 @@ export function createNetworkAggregator(opts: NetworkAggregatorOptions = {}): Ne
   let start: bigint | undefined;
   let end = 0n;
   let points = new Map<string, Point>();
+  // the last points used, newest first: most exchanges find theirs here without building a key
+  let recent: Point[] = [];
   let tcp = new Map<string, TcpFlow>();
   let notable: NotableRequest[] = [];
   let drops: DropCounts = {};
@@ -91,13 +108,19 @@ export function createNetworkAggregator(opts: NetworkAggregatorOptions = {}): Ne
     pids.add(e.tgid);
     comms.set(e.tgid, e.comm);
     const server = e.role === 'server' ? e.local : e.peer;
-    const key = {
-      pid: e.tgid, role: e.role, method: e.method, statusCode: e.statusCode, protocolVersion: e.protocolVersion, tls: e.tls,
-      server, path: pathOf(e), ...(e.grpcStatus !== undefined ? { grpcStatus: e.grpcStatus } : {}),
-    };
-    const id = JSON.stringify(key);
-    let p = points.get(id);
-    if (!p) points.set(id, (p = { key, count: 0, sum: 0, min: Infinity, max: 0, buckets: new Array<number>(HTTP_DURATION_BUCKETS.length + 1).fill(0) }));
+    const path = pathOf(e);
+    let p = recent.find((r) => samePoint(r, e, server, path));
+    if (p === undefined) {
+      const key = {
+        pid: e.tgid, role: e.role, method: e.method, statusCode: e.statusCode, protocolVersion: e.protocolVersion, tls: e.tls,
+        server, path, ...(e.grpcStatus !== undefined ? { grpcStatus: e.grpcStatus } : {}),
+      };
+      const id = JSON.stringify(key);
+      p = points.get(id);
+      if (!p) points.set(id, (p = { key, count: 0, sum: 0, min: Infinity, max: 0, buckets: new Array<number>(HTTP_DURATION_BUCKETS.length + 1).fill(0) }));
+      recent.unshift(p);
+      if (recent.length > RECENT_POINTS) recent.pop();
+    }
     const seconds = e.durationNs / 1e9;
     p.count++;
     p.sum += seconds;
@@ -155,6 +178,7 @@ export function createNetworkAggregator(opts: NetworkAggregatorOptions = {}): Ne
       };
       start = undefined;
       points = new Map();
+      recent = [];
       tcp = new Map();
       notable = [];
       drops = {};

@@ -33,7 +33,7 @@ export interface ExecWatcher {
    * thread can sleep in waitReadable on it and a wake fd together.
    */
   readonly fd: number | undefined;
-  /** Events the kernel dropped because the ring buffer was full, since start. */
+  /** Events lost since start: the kernel's when the ring buffer was full, and records the addon had no memory to copy out. */
   lost(): number;
   /** The hooks in use once started. */
   readonly attachedWith: 'tp_btf' | 'raw_tp' | undefined;
@@ -109,7 +109,7 @@ export function createExecWatcher(
     },
     lost() {
       const v = obj?.map('lost').lookup(u32Bytes(0));
-      return v ? sumPerCpuU64(v) : 0;
+      return (v ? sumPerCpuU64(v) : 0) + (ring?.lost ?? 0);
     },
     stop,
   };

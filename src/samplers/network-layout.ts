@@ -50,10 +50,10 @@ const AF_INET6 = 10;
 const NET_F_TLS = 1;
 const NET_F_NO_RESPONSE = 2;
 
-/** struct http_event, decoded; request and response still raw bytes. */
+/** struct http_event, decoded; request and response still raw bytes, where they are in the buffer decoded. */
 export interface HttpEventRecord {
   readonly startNs: bigint;
-  readonly endNs: bigint;
+  readonly durationNs: number;
   readonly tgid: number;
   readonly tid: number;
   readonly role: NetworkRole;
@@ -62,8 +62,11 @@ export interface HttpEventRecord {
   readonly local: NetworkEndpoint | undefined;
   readonly peer: NetworkEndpoint | undefined;
   readonly comm: string;
-  readonly request: Buffer;
-  readonly response: Buffer;
+  /** The request's captured bytes are buf[requestStart, requestEnd), the status line's buf[responseStart, responseEnd). */
+  readonly requestStart: number;
+  readonly requestEnd: number;
+  readonly responseStart: number;
+  readonly responseEnd: number;
 }
 
 /** An address in the kernel's 16 bytes (IPv4 in the first 4) as text. */
@@ -100,28 +103,91 @@ function cString(buf: Buffer): string {
   return buf.subarray(0, nul < 0 ? buf.length : nul).toString('utf8');
 }
 
-/** Decodes one struct http_event; undefined when the record is too short. */
-export function decodeHttpEvent(buf: Buffer): HttpEventRecord | undefined {
-  if (buf.length < HTTP_EVENT_SIZE) return undefined;
-  const family = buf.readUInt16LE(24);
-  const known = family === AF_INET || family === AF_INET6;
-  const flags = buf.readUInt8(31);
-  const requestLen = Math.min(buf.readUInt16LE(64), 96);
-  const responseLen = Math.min(buf.readUInt16LE(66), 16);
-  return {
-    startNs: buf.readBigUInt64LE(0),
-    endNs: buf.readBigUInt64LE(8),
-    tgid: buf.readUInt32LE(16),
-    tid: buf.readUInt32LE(20),
-    role: buf.readUInt8(30) === 1 ? 'client' : 'server',
-    tls: (flags & NET_F_TLS) !== 0,
-    noResponse: (flags & NET_F_NO_RESPONSE) !== 0,
-    local: known ? { address: formatAddress(family, buf.subarray(32, 48)), port: buf.readUInt16LE(26) } : undefined,
-    peer: known ? { address: formatAddress(family, buf.subarray(48, 64)), port: buf.readUInt16LE(28) } : undefined,
-    comm: cString(buf.subarray(68, 84)),
-    request: Buffer.from(buf.subarray(84, 84 + requestLen)),
-    response: Buffer.from(buf.subarray(180, 180 + responseLen)),
+/** True when buf[off, off + raw.length) holds raw's bytes; a loop, cheaper than Buffer#compare's checks for a few bytes. */
+export function sameBytes(buf: Uint8Array, off: number, raw: Uint8Array): boolean {
+  if (off + raw.length > buf.length) return false;
+  for (let i = 0; i < raw.length; i++) if (buf[off + i] !== raw[i]) return false;
+  return true;
+}
+
+/** Entries an interning table holds before it starts over: a bound on memory, not on correctness. */
+const INTERN_CAP = 16_384;
+const TASK_COMM_LEN = 16;
+
+/**
+ * Decodes struct http_event records in place (at an offset of a ring
+ * poll's buffer), sharing the strings and endpoints that repeat from one
+ * exchange to the next (a process's name, its address, its peers) instead
+ * of building them per record: most exchanges only feed histograms.
+ */
+export interface HttpEventDecoder {
+  /** The record at buf[offset, offset + length); undefined when it is too short. */
+  decode(buf: Buffer, offset: number, length: number): HttpEventRecord | undefined;
+}
+
+/** A decoder with its own interning tables (bounded; they start over when full). */
+export function createHttpEventDecoder(): HttpEventDecoder {
+  // IPv4 ends by address * 2^16 + port (exact below 2^53)
+  const v4Ends = new Map<number, NetworkEndpoint>();
+  // a thread's name, kept with its bytes: a thread that execs or renames itself gets a new one
+  const comms = new Map<number, { readonly raw: Buffer; readonly comm: string }>();
+
+  const endpoint = (buf: Buffer, family: number, addrOff: number, port: number): NetworkEndpoint => {
+    if (family === AF_INET) {
+      const key = buf.readUInt32BE(addrOff) * 65536 + port;
+      let e = v4Ends.get(key);
+      if (e === undefined) {
+        if (v4Ends.size >= INTERN_CAP) v4Ends.clear();
+        e = { address: formatAddress(family, buf.subarray(addrOff, addrOff + 16)), port };
+        v4Ends.set(key, e);
+      }
+      return e;
+    }
+    return { address: formatAddress(family, buf.subarray(addrOff, addrOff + 16)), port };
   };
+
+  const commOf = (buf: Buffer, tid: number, off: number): string => {
+    const known = comms.get(tid);
+    if (known !== undefined && sameBytes(buf, off, known.raw)) return known.comm;
+    if (comms.size >= INTERN_CAP) comms.clear();
+    const raw = Buffer.from(buf.subarray(off, off + TASK_COMM_LEN));
+    const comm = cString(raw);
+    comms.set(tid, { raw, comm });
+    return comm;
+  };
+
+  return {
+    decode(buf, o, length) {
+      if (length < HTTP_EVENT_SIZE) return undefined;
+      const family = buf.readUInt16LE(o + 24);
+      const known = family === AF_INET || family === AF_INET6;
+      const flags = buf.readUInt8(o + 31);
+      const tid = buf.readUInt32LE(o + 20);
+      // the duration from the two halves: no BigInt for what fits a double exactly
+      const durationNs = (buf.readUInt32LE(o + 12) - buf.readUInt32LE(o + 4)) * 4294967296 + (buf.readUInt32LE(o + 8) - buf.readUInt32LE(o));
+      return {
+        startNs: buf.readBigUInt64LE(o),
+        durationNs,
+        tgid: buf.readUInt32LE(o + 16),
+        tid,
+        role: buf.readUInt8(o + 30) === 1 ? 'client' : 'server',
+        tls: (flags & NET_F_TLS) !== 0,
+        noResponse: (flags & NET_F_NO_RESPONSE) !== 0,
+        local: known ? endpoint(buf, family, o + 32, buf.readUInt16LE(o + 26)) : undefined,
+        peer: known ? endpoint(buf, family, o + 48, buf.readUInt16LE(o + 28)) : undefined,
+        comm: commOf(buf, tid, o + 68),
+        requestStart: o + 84,
+        requestEnd: o + 84 + Math.min(buf.readUInt16LE(o + 64), 96),
+        responseStart: o + 180,
+        responseEnd: o + 180 + Math.min(buf.readUInt16LE(o + 66), 16),
+      };
+    },
+  };
+}
+
+/** Decodes one struct http_event on its own (no interning across calls); undefined when the record is too short. */
+export function decodeHttpEvent(buf: Buffer, offset = 0, length = buf.length - offset): HttpEventRecord | undefined {
+  return createHttpEventDecoder().decode(buf, offset, length);
 }
 
 /** struct net_tcp_key, decoded. */

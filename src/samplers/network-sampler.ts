@@ -1,13 +1,13 @@
-import { onlineCpus, openBpfObject } from '../kernel/index.js';
+import { forEachRingRecord, onlineCpus, openBpfObject, ringRecordViews } from '../kernel/index.js';
 import type { BpfLink, BpfObject, BpfObjectFactory, BpfRingBuffer } from '../kernel/index.js';
 import { type Logger } from '../log/logger.js';
 import type { HttpExchange, RawNetworkBatch, RequestStackSample, TcpFlow } from '../stacks/network-records.js';
 import { normalizeTargets, type DropCounts, type NormalizedTargets, type TargetSelection } from '../stacks/raw-stacks.js';
 import { createH2ExchangeTracker } from './h2-exchanges.js';
 import type { GoTlsSites } from './go-tls-sites.js';
-import { parseRequestHead, parseStatusHead } from './http-head.js';
+import { createRequestHeadInterner, parseStatusHead, type RequestHeadInterner } from './http-head.js';
 import {
-  decodeH2HeaderEvent, decodeHttpEvent, decodeRequestStack, decodeTcpKey, decodeTcpValue, NETWORK_DROP_REASONS, type HttpEventRecord,
+  createHttpEventDecoder, decodeH2HeaderEvent, decodeRequestStack, decodeTcpKey, decodeTcpValue, NETWORK_DROP_REASONS, type HttpEventRecord,
 } from './network-layout.js';
 import { encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
 import { addDropDeltas, readDropTotals, applyTargets, syncTargetMap } from './sampler-maps.js';
@@ -83,22 +83,24 @@ const uprobes = [
   { fn: 'SSL_write_ex', enter: 'ssl_write_ex_enter', exit: 'ssl_write_exit', optional: true },
 ] as const;
 
-/** One kernel record as an exchange; undefined (and counted) when its bytes do not parse. */
-function toExchange(r: HttpEventRecord, monoToWallNs: bigint, stacks: readonly RequestStackSample[] | undefined): HttpExchange | undefined {
-  const req = parseRequestHead(r.request);
+/** One kernel record (its bytes in buf) as an exchange; undefined (and counted) when its bytes do not parse. */
+function toExchange(
+  r: HttpEventRecord, buf: Buffer, heads: RequestHeadInterner, monoToWallNs: bigint, stacks: readonly RequestStackSample[] | undefined,
+): HttpExchange | undefined {
+  const req = heads.parse(buf, r.requestStart, r.requestEnd);
   if (!req) return undefined;
-  const status = r.noResponse ? undefined : parseStatusHead(r.response);
+  const status = r.noResponse ? undefined : parseStatusHead(buf, r.responseStart, r.responseEnd);
   if (!r.noResponse && !status) return undefined;
-  return {
+  const ex: HttpExchange = {
     tgid: r.tgid, tid: r.tid, comm: r.comm, role: r.role, tls: r.tls,
     method: req.method, path: req.path, pathTruncated: req.pathTruncated,
     protocolVersion: status?.version ?? (req.version || '1.1'),
     statusCode: status?.statusCode,
     startTimeNs: r.startNs + monoToWallNs,
-    durationNs: Number(r.endNs - r.startNs),
+    durationNs: r.durationNs,
     local: r.local, peer: r.peer,
-    ...(stacks ? { stacks } : {}),
   };
+  return stacks ? { ...ex, stacks } : ex;
 }
 
 /** Creates a network sampler (Linux 5.17+: the HTTP/2 frame walk uses bpf_loop). */
@@ -113,6 +115,8 @@ export function createNetworkSampler(
   let stackRing: BpfRingBuffer | undefined;
   let h2Ring: BpfRingBuffer | undefined;
   const h2 = createH2ExchangeTracker();
+  const events = createHttpEventDecoder();
+  const heads = createRequestHeadInterner();
   // request (tgid, kernel start time) -> its samples so far
   const waiting = new Map<string, RequestStackSample[]>();
   let timer: NodeJS.Timeout | undefined;
@@ -130,12 +134,14 @@ export function createNetworkSampler(
   let monoToWallNs = 0n;
 
   const writeControl = (o: BpfObject): void => o.map('control').update(u32Bytes(0), encodeOnCpuControl(generation, targets === 'all'));
-  const count = (reason: string): void => { userDrops[reason] = (userDrops[reason] ?? 0) + 1; };
+  const count = (reason: string, n = 1): void => { userDrops[reason] = (userDrops[reason] ?? 0) + n; };
 
   const readRing = (): void => {
     if (!ring) return;
     // samples first: a request's samples were taken before its response was seen
-    for (const rec of stackRing?.poll(0) ?? []) {
+    const stackBatch = stackRing?.pollBatch(0);
+    if (stackBatch && stackBatch.lost > 0) count('ring_records_unallocated', stackBatch.lost);
+    for (const rec of stackBatch ? ringRecordViews(stackBatch) : []) {
       const s = decodeRequestStack(rec);
       if (!s) continue;
       const key = `${s.tgid}:${s.startNs}`;
@@ -150,7 +156,9 @@ export function createNetworkSampler(
       }
       list.push({ userStack: s.userStack, kernelStack: s.kernelStack });
     }
-    for (const rec of h2Ring?.poll(0) ?? []) {
+    const h2Batch = h2Ring?.pollBatch(0);
+    if (h2Batch && h2Batch.lost > 0) count('ring_records_unallocated', h2Batch.lost);
+    for (const rec of h2Batch ? ringRecordViews(h2Batch) : []) {
       const r = decodeH2HeaderEvent(rec);
       if (!r) {
         count('unparsed_http_event');
@@ -161,17 +169,22 @@ export function createNetworkSampler(
         else pending.push(ex);
       }
     }
-    for (const rec of ring.poll(0)) {
-      const r = decodeHttpEvent(rec);
-      // Most exchanges carry no stacks: the key string is built only while some wait.
-      const key = r && waiting.size > 0 ? `${r.tgid}:${r.startNs}` : undefined;
-      const stacks = key !== undefined ? waiting.get(key) : undefined;
-      if (stacks && key !== undefined) waiting.delete(key);
-      const ex = r && toExchange(r, monoToWallNs, stacks);
-      if (!ex) count('unparsed_http_event');
-      else if (pending.length >= maxPending) count('exchanges_buffer_full');
-      else pending.push(ex);
-    }
+    // the busy ring: decoded in place from the poll's one buffer
+    const batch = ring.pollBatch(0);
+    if (batch.lost > 0) count('ring_records_unallocated', batch.lost);
+    forEachRingRecord(batch, onHttpRecord);
+  };
+
+  const onHttpRecord = (buf: Buffer, offset: number, length: number): void => {
+    const r = events.decode(buf, offset, length);
+    // Most exchanges carry no stacks: the key string is built only while some wait.
+    const key = r && waiting.size > 0 ? `${r.tgid}:${r.startNs}` : undefined;
+    const stacks = key !== undefined ? waiting.get(key) : undefined;
+    if (stacks && key !== undefined) waiting.delete(key);
+    const ex = r && toExchange(r, buf, heads, monoToWallNs, stacks);
+    if (!ex) count('unparsed_http_event');
+    else if (pending.length >= maxPending) count('exchanges_buffer_full');
+    else pending.push(ex);
   };
 
   const readTcp = (o: BpfObject, old: 0 | 1): TcpFlow[] => {

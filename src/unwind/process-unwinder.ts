@@ -125,7 +125,8 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
     }),
   ];
 
-  // The programs' asks: processes sampled without tables since the last read.
+  // The programs' asks: processes sampled without tables since the last read. A lost ask is asked again about
+  // a second later (bpf/unwinder.h), so the ring's lost records need no count here.
   let asks: ReturnType<typeof openRingBuffer>;
   try {
     asks = openRingBuffer(maps.asks);

@@ -1,5 +1,6 @@
 import type { BpfLink, BpfObject } from '../../src/kernel/index.js';
 import { fakeMap, type FakeMap } from './fake-map.js';
+import { fakeRingBuffer } from './fake-ring-buffer.js';
 
 /** A BpfObject over fake maps that records what the sampler did. */
 export interface FakeObject extends BpfObject {
@@ -47,7 +48,7 @@ export function fakeOnCpuObject(): FakeObject {
     },
     attach: () => ({ destroy: () => undefined }),
     attachUprobe: () => ({ destroy: () => undefined }),
-    ringBuffer: () => ({ poll: () => [], fd: -1, close: () => undefined }),
+    ringBuffer: () => fakeRingBuffer(),
     destroy: () => void (obj.destroyed = true),
   };
   return obj;

@@ -42,6 +42,30 @@ describe('network aggregator', () => {
     expect(agg.build(describe_).http).toEqual([]);
   });
 
+  it('finds each exchange its attribute set whether ends are shared objects or equal copies, past the recent sets it compares first', () => {
+    const agg = createNetworkAggregator({ slowThresholdNs: 1e9 });
+    const shared = { address: '127.0.0.1', port: 80 };
+    const exchanges: HttpExchange[] = [];
+    const expected = new Map<string, number>();
+    // 12 attribute sets (more than the 8 compared first), cycled, each end sometimes shared, sometimes a copy
+    for (let i = 0; i < 600; i++) {
+      const k = (i * 7) % 12;
+      const statusCode = k % 4 === 3 ? undefined : [200, 404, 503][k % 4];
+      const e = exchange({
+        statusCode, method: k < 6 ? 'GET' : 'POST', tls: k % 2 === 0, grpcStatus: k === 11 ? 14 : undefined,
+        local: i % 2 === 0 ? shared : { ...shared, port: k === 5 ? 81 : 80 },
+      });
+      exchanges.push(e);
+      const id = `${e.method}|${statusCode}|${e.tls}|${e.local!.port}|${e.grpcStatus}`;
+      expected.set(id, (expected.get(id) ?? 0) + 1);
+    }
+    agg.add(batch(exchanges));
+    const r = agg.build(describe_);
+    const got = new Map(r.http.map((p) => [`${p.method}|${p.statusCode}|${p.tls}|${p.server!.port}|${p.grpcStatus}`, p.count]));
+    expect(got).toEqual(expected);
+    expect(r.http.reduce((n, p) => n + p.count, 0)).toBe(600);
+  });
+
   it('keeps url.path only when asked, capped per process', () => {
     const agg = createNetworkAggregator({ paths: true, maxPathsPerProcess: 2 });
     agg.add(batch(['/a', '/b', '/c', '/a'].map((path) => exchange({ path }))));

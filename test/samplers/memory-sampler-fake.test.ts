@@ -7,6 +7,7 @@ import { createMemorySampler, type MemoryProcessView } from '../../src/samplers/
 import { mergeBatches } from '../../src/samplers/merge-batches.js';
 import { compileFixture } from '../helpers/compile-fixture.js';
 import { fakeMap, type FakeMap } from '../helpers/fake-map.js';
+import { fakeRingBuffer } from '../helpers/fake-ring-buffer.js';
 
 const LIBC = execFileSync('gcc', ['-print-file-name=libc.so.6'], { encoding: 'utf8' }).trim();
 
@@ -48,7 +49,7 @@ function fakeMemoryObject(): BpfObject & { maps: Map<string, FakeMap>; globals: 
       uprobes.push(u);
       return { destroy: () => void (u.destroyed = true) };
     },
-    ringBuffer: () => ({ poll: () => [], fd: -1, close: () => undefined }),
+    ringBuffer: () => fakeRingBuffer(),
     destroy: () => undefined,
   };
 }

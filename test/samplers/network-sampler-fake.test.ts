@@ -8,6 +8,7 @@ import type { BpfLink, BpfObject, UprobeTarget } from '../../src/kernel/index.js
 import { createNetworkSampler } from '../../src/samplers/network-sampler.js';
 import { HTTP_EVENT_SIZE } from '../../src/samplers/network-layout.js';
 import { fakeMap, type FakeMap } from '../helpers/fake-map.js';
+import { fakeRingBuffer } from '../helpers/fake-ring-buffer.js';
 
 function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
@@ -68,7 +69,7 @@ function fakeNetworkObject(): FakeNetworkObject {
       return link;
     },
     // exchanges come through `events`; `request_stacks` stays empty here
-    ringBuffer: (n) => ({ poll: () => (n === 'events' ? records.splice(0) : []), fd: -1, close: () => undefined }),
+    ringBuffer: (n) => fakeRingBuffer(() => (n === 'events' ? records.splice(0) : [])),
     destroy: () => undefined,
   };
   return obj;
