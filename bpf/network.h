@@ -38,7 +38,9 @@ enum net_drop_reason {
 	NET_DROP_H2_HEADERS_RING_FULL = 9,	/* an HTTP/2 header block lost: `h2_headers` full */
 	NET_DROP_GO_TLS_FD_UNKNOWN = 10,	/* Go crypto/tls plaintext whose socket was not found: no peer address */
 	NET_DROP_GO_TLS_READ_NO_ENTRY = 11,	/* a tls.(*Conn).Read return without its entry (begun before the start) */
-	NET_DROP_MAX = 12,
+	NET_DROP_CONNECTION_REUSED = 12,	/* a request left waiting by a connection whose close was missed, found at a new connection on its socket */
+	NET_DROP_SCRATCH_BUSY = 13,	/* an HTTP/2 walk not made: this CPU's scratch was in use by a preempted program */
+	NET_DROP_MAX = 14,
 };
 
 /* One request and its response (or its connection's close), matched in the
@@ -131,7 +133,7 @@ struct net_tcp_value {
 	__u64 opened;
 	__u64 closed;
 	__u64 retransmits;
-	__u64 rtt_sum_us;	/* smoothed RTT at each close, summed */
+	__u64 rtt_sum_us;	/* smoothed RTT at each close and, at most once a second, while in use; summed */
 	__u64 rtt_count;
 	__u64 h2_streams;	/* HTTP/2 streams opened: HEADERS frames with a new, higher stream id */
 };
