@@ -140,6 +140,10 @@ struct sock_info {
 	 * are still followed */
 	__u32 h2_skip[2];
 	__u8 h2_lost[2];
+	/* per direction: the call before ended inside a header frame's payload
+	 * (h2_skip bytes of it to come), which is sent on as NET_H2_REST; in
+	 * h2_lost's padding: sock_info() builds one on the syscall exit's stack */
+	__u8 h2_rest[2];
 	__u32 h2_max_stream;	/* highest stream id seen opening in either direction */
 	__u32 h2_seq[2];	/* header frames sent to user space, per direction */
 	__u64 rtt_ns;		/* when the smoothed RTT was last sampled (see sample_rtt) */
@@ -557,6 +561,8 @@ struct h2_walk_state {
 	__u32 dir;
 	__u8 tls;
 	__u8 lost;
+	__u8 rest;		/* the last frame is a header frame the call ends inside */
+	__u64 rest_len;		/* bytes of the previous call's last header frame that begin this call, sent first */
 };
 
 /* h2_walk_states[0]: the walk in progress on this CPU, used only by the
@@ -583,10 +589,22 @@ static long h2_step(__u64 i, struct h2_walk *ctx)
 	struct h2_walk_state *w = ctx->st;
 	struct net_tcp_value *v;
 	struct iovec vec;
-	__u64 end;
+	__u64 end, src, avail;
 	__u32 flen, sid;
-	__u8 h[9];
+	__u8 h[9], type, flags;
 
+	if (w->rest_len) {
+		/* first step: the rest of the previous call's last header frame,
+		 * at the start of the first buffer (the walk starts past it) */
+		type = NET_H2_REST;
+		flags = 0;
+		sid = 0;
+		flen = w->rest_len;
+		src = w->base;
+		avail = w->seg_end;
+		w->rest_len = 0;
+		goto out;
+	}
 	if (w->off >= w->len)
 		return 1;
 	if (w->off >= w->seg_end) {
@@ -610,16 +628,24 @@ static long h2_step(__u64 i, struct h2_walk *ctx)
 	}
 	flen = ((__u32)h[0] << 16) | ((__u32)h[1] << 8) | h[2];
 	sid = ((__u32)(h[5] & 0x7f) << 24) | ((__u32)h[6] << 16) | ((__u32)h[7] << 8) | h[8];
-	if (h[3] == 1 /* HEADERS */ && sid > si->h2_max_stream) {
+	type = h[3];
+	flags = h[4];
+	if (type == 1 /* HEADERS */ && sid > si->h2_max_stream) {
 		si->h2_max_stream = sid;
 		v = tcp_counters(si);
 		if (v)
 			__sync_fetch_and_add(&v->h2_streams, 1);
 	}
-	if (h[3] == 1 || h[3] == 9 /* CONTINUATION */)
-		h2_header_out(si, ctx->sk, w->tls, w->dir, h[3], h[4], sid, flen,
-			      w->base + (w->off + 9 - w->seg_start), end - (w->off + 9));
+	src = w->base + (w->off + 9 - w->seg_start);
+	avail = end - (w->off + 9);
+	/* a header frame whose payload goes on in the next call (written in
+	 * two writes, or read before all of it arrived): that part is sent on
+	 * too, if the whole frame fits what one record copies */
+	w->rest = (type == 1 || type == 9) && w->off + 9 + flen > w->len && flen <= NET_H2_BLOCK_LEN;
 	w->off += 9 + flen;
+out:
+	if (type == 1 || type == 9 /* CONTINUATION */ || type == NET_H2_REST)
+		h2_header_out(si, ctx->sk, w->tls, w->dir, type, flags, sid, flen, src, avail);
 	return 0;
 }
 
@@ -676,6 +702,15 @@ __noinline int h2_frames(struct h2_call *c)
 		h2_header_out(si, (struct sock *)skey, c->tls, dir, NET_H2_PREFACE, 0, 0, 0, 0, 0);
 	if (si->h2_lost[dir & 1])
 		return 0;
+	/* the rest of the header frame the previous call ended inside, as far
+	 * as this call has it: the walk's first step sends it (here, a second
+	 * copy of h2_header_out passed the 512-byte stack under a Go TLS probe) */
+	st->rest_len = 0;
+	if (si->h2_rest[dir & 1]) {
+		st->rest_len = si->h2_skip[dir & 1] < c->len ? si->h2_skip[dir & 1] : c->len;
+		/* still more to come in the next call: sent on from there */
+		si->h2_rest[dir & 1] = si->h2_skip[dir & 1] > c->len;
+	}
 	st->len = c->len;
 	st->off = (__u64)c->start + si->h2_skip[dir & 1];
 	st->base = c->buf;
@@ -687,6 +722,7 @@ __noinline int h2_frames(struct h2_call *c)
 	st->dir = dir;
 	st->tls = c->tls;
 	st->lost = 0;
+	st->rest = 0;
 	w.si = si;
 	w.sk = (struct sock *)skey;
 	w.st = st;
@@ -697,6 +733,8 @@ __noinline int h2_frames(struct h2_call *c)
 		return 0;
 	}
 	si->h2_skip[dir & 1] = st->off - st->len;
+	if (st->rest)
+		si->h2_rest[dir & 1] = 1;
 	return 0;
 }
 

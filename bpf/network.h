@@ -69,6 +69,10 @@ struct http_event {
 #define NET_H2_BLOCK_LEN 1024
 /* h2_header_event.type of the connection preface: a new connection, new HPACK tables */
 #define NET_H2_PREFACE 0xff
+/* h2_header_event.type of the rest of the previous header frame of this
+ * direction, which the call before ended in the middle of: block holds
+ * what of it begins this call (frame_len bytes of it are in this call) */
+#define NET_H2_REST 0xfe
 
 /* One HTTP/2 HEADERS or CONTINUATION frame (or the preface) of a followed
  * connection, for HPACK decoding in user space; sent through the
@@ -86,7 +90,7 @@ struct h2_header_event {
 	__u16 family;		/* as http_event */
 	__u16 local_port;
 	__u16 peer_port;
-	__u8 type;		/* 1 HEADERS, 9 CONTINUATION, or NET_H2_PREFACE */
+	__u8 type;		/* 1 HEADERS, 9 CONTINUATION, NET_H2_PREFACE or NET_H2_REST */
 	__u8 flags;		/* the frame's flags */
 	__u8 dir;		/* 0 read, 1 write */
 	__u8 tls;

@@ -158,6 +158,12 @@ export const H2_HEADER_EVENT_SIZE = 1120;
 const NET_H2_BLOCK_LEN = 1024;
 /** h2_header_event.type of a connection preface. */
 export const H2_PREFACE = 0xff;
+/**
+ * h2_header_event.type of the rest of a header frame the direction's
+ * previous call ended inside: its block is what of the frame this call has
+ * (frameLen bytes of it are in this call).
+ */
+export const H2_REST = 0xfe;
 
 /** struct h2_header_event, decoded. */
 export interface H2HeaderRecord {
@@ -169,7 +175,7 @@ export interface H2HeaderRecord {
   readonly streamId: number;
   readonly frameLen: number;
   readonly seq: number;
-  /** 1 HEADERS, 9 CONTINUATION, H2_PREFACE. */
+  /** 1 HEADERS, 9 CONTINUATION, H2_PREFACE, H2_REST. */
   readonly type: number;
   readonly flags: number;
   readonly direction: 'read' | 'write';
