@@ -3,7 +3,10 @@
  * connection that outlives the recording still has an RTT (sampled while it
  * carries data, not only at its close), and a second connect() on a
  * non-blocking socket (it returns 0 once the handshake is done) is the same
- * connection: not opened twice, its request not thrown away.
+ * connection: not opened twice, its request not thrown away; and a server
+ * that exits mid-request while its client keeps the connection open has the
+ * request counted unanswered (the orphaned socket's FIN_WAIT2 is a timewait
+ * entry: the socket itself reaches TCP_CLOSE at once, which flushes it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -45,6 +48,17 @@ second = s.connect_ex(addr)
 s.setblocking(True)
 got = s.recv(64)
 print(errno.errorcode.get(first), second, got[:12].decode(), flush=True)
+sys.stdin.readline()
+`;
+
+/** Sends one request, says whether the server closed ('eof'), then keeps its end open until the next line. */
+const PATIENT_CLIENT = `
+import socket, sys
+port = int(sys.argv[1])
+sys.stdin.readline()
+s = socket.create_connection(('127.0.0.1', port))
+s.sendall(b'GET /gone HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')
+print('eof' if s.recv(64) == b'' else 'data', flush=True)
 sys.stdin.readline()
 `;
 
@@ -132,5 +146,26 @@ s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ign
     expect(cli.tcp.map((t) => [t.side, t.server, t.opened])).toEqual([['client', `127.0.0.1:${port}`, 1]]);
     expect(view.drops.connection_reused ?? 0).toBe(0);
     expect(view.drops.response_without_request ?? 0).toBe(0);
+  });
+
+  it('counts a request unanswered when its server exits while the client keeps the connection open', async () => {
+    const quitter = spawn(process.execPath, ['-e', `const s = require('node:net').createServer((c) => c.once('data', () => process.exit(0)));
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(quitter);
+    const quitPort = Number(await lineFrom(quitter, (l) => /^\d+$/.test(l)));
+    const client = spawn('python3', ['-c', PATIENT_CLIENT, String(quitPort)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    children.push(client);
+    const file = join(dir, 'exit.json');
+    let said = '';
+    await recordNetwork([quitter.pid!, client.pid!], file, async () => {
+      client.stdin!.write('go\n');
+      said = await lineFrom(client, (l) => l === 'eof' || l === 'data');
+    });
+    expect(said).toBe('eof');
+    const view = JSON.parse(readFileSync(file, 'utf8')) as NetworkView;
+    const notable = view.notable.map((n) => `${n.reason} ${n.pid} ${n.side} ${n.method} ${n.path} ${n.status}`);
+    console.log(`exit: notable ${JSON.stringify(notable)}; drops ${JSON.stringify(view.drops)}`);
+    expect(notable).toEqual([`no_response ${quitter.pid} server GET /gone null`]);
+    expect(view.processes.find((p) => p.pid === quitter.pid)!.http.map((r) => [r.side, r.method, r.status, r.count])).toEqual([['server', 'GET', null, 1]]);
   });
 });
