@@ -58,14 +58,22 @@ static __always_inline void current_user_regs(struct uapi_pt_regs_x86 *regs,
 	*bp = BPF_CORE_READ(saved, bp);
 }
 
-/* Adds one to slot `idx` of a per-CPU u64 array of counters (drop reasons):
- * the slot is this CPU's own, so no other writer races it. */
+/* Adds n to slot `idx` of a per-CPU u64 array of counters (drop reasons).
+ * Atomic although the slot is this CPU's own: a uprobe program runs with
+ * migration disabled but preemptible (PREEMPT kernels), and another task's
+ * program on this CPU may add in between a plain load and store. Drops are
+ * rare, so the locked add costs nothing that matters. */
+static __always_inline void percpu_add(void *counters, __u32 idx, __u64 n)
+{
+	__u64 *p = bpf_map_lookup_elem(counters, &idx);
+
+	if (p)
+		__sync_fetch_and_add(p, n);
+}
+
 static __always_inline void percpu_count(void *counters, __u32 idx)
 {
-	__u64 *n = bpf_map_lookup_elem(counters, &idx);
-
-	if (n)
-		*n += 1;
+	percpu_add(counters, idx, 1);
 }
 
 /* include/uapi/linux/stat.h, include/linux/socket.h, include/linux/net.h:

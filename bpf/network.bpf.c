@@ -140,8 +140,13 @@ struct sock_info {
 	 * are still followed */
 	__u32 h2_skip[2];
 	__u8 h2_lost[2];
+	/* per direction: the call before ended inside a header frame's payload
+	 * (h2_skip bytes of it to come), which is sent on as NET_H2_REST; in
+	 * h2_lost's padding: sock_info() builds one on the syscall exit's stack */
+	__u8 h2_rest[2];
 	__u32 h2_max_stream;	/* highest stream id seen opening in either direction */
 	__u32 h2_seq[2];	/* header frames sent to user space, per direction */
+	__u64 rtt_ns;		/* when the smoothed RTT was last sampled (see sample_rtt) */
 };
 
 /* socks: struct sock * -> its owner, side and peer, until TCP_CLOSE */
@@ -359,6 +364,59 @@ static __always_inline struct net_tcp_value *tcp_counters(struct sock_info *si)
 	return v;
 }
 
+static __always_inline bool same_ends(const struct sock_ends *a, const struct sock_ends *b)
+{
+	if (a->family != b->family || a->local_port != b->local_port || a->peer_port != b->peer_port)
+		return false;
+	for (int i = 0; i < 16; i++)
+		if (a->local_addr[i] != b->local_addr[i] || a->peer_addr[i] != b->peer_addr[i])
+			return false;
+	return true;
+}
+
+/* Counts and forgets the requests a gone connection left waiting: on its
+ * socket (sk) and, under TLS, on its SSL object (ssl, 0 for none). */
+static __always_inline void abandon_requests(__u32 tgid, __u64 sk, __u64 ssl)
+{
+	struct conn_key key = { .tgid = tgid, .id = sk };
+	struct http_conn *conn;
+
+	for (int tls = 0; tls < 2; tls++) {
+		if (tls) {
+			if (!ssl)
+				break;
+			key.tls = 1;
+			key.id = ssl;
+		}
+		conn = bpf_map_lookup_elem(&conns, &key);
+		if (!conn)
+			continue;
+		if (conn->tail != conn->head)
+			percpu_add(&drops, NET_DROP_CONNECTION_REUSED, conn->tail - conn->head);
+		bpf_map_delete_elem(&conns, &key);
+	}
+}
+
+/* Adds sk's smoothed RTT (tcp_sock.srtt_us, 8 times the RTT in us) to the
+ * counters, at most once a second per connection: a keep-alive connection
+ * that outlives the recording has an RTT too, not only one at its close. */
+#define RTT_SAMPLE_NS 1000000000ULL
+static __always_inline void sample_rtt(struct sock *sk, struct sock_info *si, struct net_tcp_value *v)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 srtt;
+
+	if (si->rtt_ns && now - si->rtt_ns < RTT_SAMPLE_NS)
+		return;
+	srtt = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
+	/* 0 until the handshake measured one: asked again at the next call */
+	if (!srtt)
+		return;
+	si->rtt_ns = now;
+	__sync_fetch_and_add(&v->rtt_sum_us, srtt);
+	__sync_fetch_and_add(&v->rtt_count, 1);
+}
+
 /* sk's entry in `socks`, made for tgid on first sight. role < 0: unknown
  * (a connection older than the sampler): the side with the lower port is
  * taken as the server, since clients bind ephemeral ports. */
@@ -371,11 +429,20 @@ static __always_inline struct sock_info *sock_info(struct sock *sk, __u32 tgid, 
 	p = bpf_map_lookup_elem(&socks, &key);
 	if (p && !opened)
 		return p;
-	/* an entry at accept/connect is a reused struct sock whose close was
-	 * missed: the new connection starts afresh (HTTP/2 state included);
-	 * its ends are kept with the socket: every exchange on it reports them
+	/* its ends are kept with the socket: every exchange on it reports them
 	 * without reading sk again */
 	read_ends(sk, &si.ends);
+	if (p && opened) {
+		/* the same ends: the same connection, a second connect() after
+		 * EINPROGRESS (it returns 0 once the handshake is done), not a new one */
+		if (same_ends(&p->ends, &si.ends))
+			return p;
+		/* other ends: a reused struct sock whose close was missed (its
+		 * program did not run, nested under another); the new connection
+		 * starts afresh (HTTP/2 state included) and what the old one left
+		 * waiting is counted, not matched to the new one's responses */
+		abandon_requests(p->key.tgid, key, p->ssl);
+	}
 	if (role < 0)
 		role = si.ends.local_port < si.ends.peer_port ? NET_ROLE_SERVER : NET_ROLE_CLIENT;
 	si.key.tgid = tgid;
@@ -494,9 +561,12 @@ struct h2_walk_state {
 	__u32 dir;
 	__u8 tls;
 	__u8 lost;
+	__u8 rest;		/* the last frame is a header frame the call ends inside */
+	__u64 rest_len;		/* bytes of the previous call's last header frame that begin this call, sent first */
 };
 
-/* h2_walk_states[0]: the walk in progress on this CPU */
+/* h2_walk_states[0]: the walk in progress on this CPU, used only by the
+ * run that owns h2_calls[0] (h2_call.owner) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -519,10 +589,22 @@ static long h2_step(__u64 i, struct h2_walk *ctx)
 	struct h2_walk_state *w = ctx->st;
 	struct net_tcp_value *v;
 	struct iovec vec;
-	__u64 end;
+	__u64 end, src, avail;
 	__u32 flen, sid;
-	__u8 h[9];
+	__u8 h[9], type, flags;
 
+	if (w->rest_len) {
+		/* first step: the rest of the previous call's last header frame,
+		 * at the start of the first buffer (the walk starts past it) */
+		type = NET_H2_REST;
+		flags = 0;
+		sid = 0;
+		flen = w->rest_len;
+		src = w->base;
+		avail = w->seg_end;
+		w->rest_len = 0;
+		goto out;
+	}
 	if (w->off >= w->len)
 		return 1;
 	if (w->off >= w->seg_end) {
@@ -546,21 +628,34 @@ static long h2_step(__u64 i, struct h2_walk *ctx)
 	}
 	flen = ((__u32)h[0] << 16) | ((__u32)h[1] << 8) | h[2];
 	sid = ((__u32)(h[5] & 0x7f) << 24) | ((__u32)h[6] << 16) | ((__u32)h[7] << 8) | h[8];
-	if (h[3] == 1 /* HEADERS */ && sid > si->h2_max_stream) {
+	type = h[3];
+	flags = h[4];
+	if (type == 1 /* HEADERS */ && sid > si->h2_max_stream) {
 		si->h2_max_stream = sid;
 		v = tcp_counters(si);
 		if (v)
 			__sync_fetch_and_add(&v->h2_streams, 1);
 	}
-	if (h[3] == 1 || h[3] == 9 /* CONTINUATION */)
-		h2_header_out(si, ctx->sk, w->tls, w->dir, h[3], h[4], sid, flen,
-			      w->base + (w->off + 9 - w->seg_start), end - (w->off + 9));
+	src = w->base + (w->off + 9 - w->seg_start);
+	avail = end - (w->off + 9);
+	/* a header frame whose payload goes on in the next call (written in
+	 * two writes, or read before all of it arrived): that part is sent on
+	 * too, if the whole frame fits what one record copies */
+	w->rest = (type == 1 || type == 9) && w->off + 9 + flen > w->len && flen <= NET_H2_BLOCK_LEN;
 	w->off += 9 + flen;
+out:
+	if (type == 1 || type == 9 /* CONTINUATION */ || type == NET_H2_REST)
+		h2_header_out(si, ctx->sk, w->tls, w->dir, type, flags, sid, flen, src, avail);
 	return 0;
 }
 
 /* One call's bytes on an HTTP/2 connection, for h2_frames. */
 struct h2_call {
+	/* non-zero while a program run uses this CPU's h2_calls and
+	 * h2_walk_states: a uprobe program is preemptible (PREEMPT kernels;
+	 * only migration is disabled), and another task's run on this CPU
+	 * would overwrite the walk under it. Claimed by compare-and-swap. */
+	__u64 owner;
 	__u64 sk;		/* struct sock *, its key in `socks` */
 	__u64 buf, len, readable;
 	__u64 iov, iovcnt;
@@ -607,6 +702,15 @@ __noinline int h2_frames(struct h2_call *c)
 		h2_header_out(si, (struct sock *)skey, c->tls, dir, NET_H2_PREFACE, 0, 0, 0, 0, 0);
 	if (si->h2_lost[dir & 1])
 		return 0;
+	/* the rest of the header frame the previous call ended inside, as far
+	 * as this call has it: the walk's first step sends it (here, a second
+	 * copy of h2_header_out passed the 512-byte stack under a Go TLS probe) */
+	st->rest_len = 0;
+	if (si->h2_rest[dir & 1]) {
+		st->rest_len = si->h2_skip[dir & 1] < c->len ? si->h2_skip[dir & 1] : c->len;
+		/* still more to come in the next call: sent on from there */
+		si->h2_rest[dir & 1] = si->h2_skip[dir & 1] > c->len;
+	}
 	st->len = c->len;
 	st->off = (__u64)c->start + si->h2_skip[dir & 1];
 	st->base = c->buf;
@@ -618,6 +722,7 @@ __noinline int h2_frames(struct h2_call *c)
 	st->dir = dir;
 	st->tls = c->tls;
 	st->lost = 0;
+	st->rest = 0;
 	w.si = si;
 	w.sk = (struct sock *)skey;
 	w.st = st;
@@ -628,6 +733,8 @@ __noinline int h2_frames(struct h2_call *c)
 		return 0;
 	}
 	si->h2_skip[dir & 1] = st->off - st->len;
+	if (st->rest)
+		si->h2_rest[dir & 1] = 1;
 	return 0;
 }
 
@@ -789,6 +896,12 @@ h2:
 
 		if (!call)
 			return;
+		if (__sync_val_compare_and_swap(&call->owner, 0, 1) != 0) {
+			/* the walk cannot be made: the direction is out of step from here */
+			si->h2_lost[is_write ? 1 : 0] = 1;
+			percpu_count(&drops, NET_DROP_SCRATCH_BUSY);
+			return;
+		}
 		/* a vector call's frames are followed past its first buffer (the
 		 * saved user registers still hold the syscall's arguments at exit) */
 		if (regs && (__u64)len > readable) {
@@ -812,6 +925,8 @@ h2:
 		call->is_write = is_write;
 		call->tls = tls;
 		h2_frames(call);
+		/* released: nothing of the walk is read after this */
+		call->owner = 0;
 	}
 }
 
@@ -939,6 +1054,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, bool btf)
 			__sync_fetch_and_add(&v->bytes_sent, ret);
 		else
 			__sync_fetch_and_add(&v->bytes_received, ret);
+		sample_rtt(sk, si, v);
 	}
 	ssl = in_ssl ? bpf_map_lookup_elem(&ssl_active, &pid_tgid) : NULL;
 	if (ssl) {

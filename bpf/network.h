@@ -38,7 +38,9 @@ enum net_drop_reason {
 	NET_DROP_H2_HEADERS_RING_FULL = 9,	/* an HTTP/2 header block lost: `h2_headers` full */
 	NET_DROP_GO_TLS_FD_UNKNOWN = 10,	/* Go crypto/tls plaintext whose socket was not found: no peer address */
 	NET_DROP_GO_TLS_READ_NO_ENTRY = 11,	/* a tls.(*Conn).Read return without its entry (begun before the start) */
-	NET_DROP_MAX = 12,
+	NET_DROP_CONNECTION_REUSED = 12,	/* a request left waiting by a connection whose close was missed, found at a new connection on its socket */
+	NET_DROP_SCRATCH_BUSY = 13,	/* an HTTP/2 walk not made: this CPU's scratch was in use by a preempted program */
+	NET_DROP_MAX = 14,
 };
 
 /* One request and its response (or its connection's close), matched in the
@@ -67,6 +69,10 @@ struct http_event {
 #define NET_H2_BLOCK_LEN 1024
 /* h2_header_event.type of the connection preface: a new connection, new HPACK tables */
 #define NET_H2_PREFACE 0xff
+/* h2_header_event.type of the rest of the previous header frame of this
+ * direction, which the call before ended in the middle of: block holds
+ * what of it begins this call (frame_len bytes of it are in this call) */
+#define NET_H2_REST 0xfe
 
 /* One HTTP/2 HEADERS or CONTINUATION frame (or the preface) of a followed
  * connection, for HPACK decoding in user space; sent through the
@@ -84,7 +90,7 @@ struct h2_header_event {
 	__u16 family;		/* as http_event */
 	__u16 local_port;
 	__u16 peer_port;
-	__u8 type;		/* 1 HEADERS, 9 CONTINUATION, or NET_H2_PREFACE */
+	__u8 type;		/* 1 HEADERS, 9 CONTINUATION, NET_H2_PREFACE or NET_H2_REST */
 	__u8 flags;		/* the frame's flags */
 	__u8 dir;		/* 0 read, 1 write */
 	__u8 tls;
@@ -131,7 +137,7 @@ struct net_tcp_value {
 	__u64 opened;
 	__u64 closed;
 	__u64 retransmits;
-	__u64 rtt_sum_us;	/* smoothed RTT at each close, summed */
+	__u64 rtt_sum_us;	/* smoothed RTT at each close and, at most once a second, while in use; summed */
 	__u64 rtt_count;
 	__u64 h2_streams;	/* HTTP/2 streams opened: HEADERS frames with a new, higher stream id */
 };

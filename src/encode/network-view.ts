@@ -42,7 +42,7 @@ export interface TcpRow {
   readonly opened: number;
   readonly closed: number;
   readonly retransmits: number;
-  /** Mean smoothed RTT of the connections closed, or null when none closed. */
+  /** Mean smoothed RTT sampled (at close, and at most once a second per connection carrying data), or null when none was. */
   readonly rttSeconds: number | null;
   /** HTTP/2 streams opened on these connections (0 unless protocol is http2). */
   readonly http2Streams: number;

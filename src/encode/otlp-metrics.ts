@@ -125,7 +125,7 @@ export function encodeOtlpMetrics(report: NetworkReport, options: OtlpMetricsOpt
     const rtt = flows.filter((f) => f.rttCount > 0);
     if (rtt.length > 0) {
       metrics.push(create(MetricSchema, {
-        name: 'meshprof.tcp.rtt', description: 'Mean smoothed RTT of the TCP connections closed in the window.', unit: 's',
+        name: 'meshprof.tcp.rtt', description: 'Mean smoothed RTT of the TCP connections, sampled at close and at most once a second while in use, in the window.', unit: 's',
         data: {
           case: 'gauge',
           value: {

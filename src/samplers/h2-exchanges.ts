@@ -3,15 +3,16 @@
  * sampler's kernel side copies (struct h2_header_event): each connection
  * direction's header blocks are HPACK-decoded in order, and a stream's
  * request (:method, :path) is matched with its response (:status) and, for
- * gRPC, its trailers (grpc-status). A direction whose frames were not all
- * seen whole (a gap in their sequence numbers, a frame cut by the capture,
+ * gRPC, its trailers (grpc-status). A header frame split across two reads
+ * or writes comes as its first part then the rest (H2_REST records), joined
+ * here. A direction whose frames were not all seen whole (a gap in their sequence numbers, a frame cut by the capture,
  * a block that does not decode) is out of step for good: its headers are
  * then unknown, counted as http2_hpack_desync, never guessed.
  */
 import type { HttpExchange, NetworkEndpoint, NetworkRole, Sw8Context, TraceParent } from '../stacks/network-records.js';
 import type { DropCounts } from '../stacks/raw-stacks.js';
 import { createHpackDecoder, HpackError, type HeaderField, type HpackDecoder } from './hpack.js';
-import { H2_PREFACE, type H2HeaderRecord } from './network-layout.js';
+import { H2_PREFACE, H2_REST, type H2HeaderRecord } from './network-layout.js';
 import { parseSw8, parseTraceparent } from './trace-headers.js';
 
 const HEADERS = 1;
@@ -45,6 +46,8 @@ interface Direction {
   desync: boolean;
   /** A HEADERS frame without END_HEADERS: its stream and the fragments so far. */
   pending: { streamId: number; endStream: boolean; chunks: Buffer[]; bytes: number } | undefined;
+  /** A header frame whose call ended inside its payload: the record and its payload so far, the rest to come as H2_REST. */
+  split: { record: H2HeaderRecord; chunks: Buffer[]; bytes: number } | undefined;
 }
 
 interface StreamState {
@@ -68,7 +71,10 @@ interface Connection {
   readonly streams: Map<number, StreamState>;
 }
 
-const newDirection = (nextSeq: number, desync: boolean): Direction => ({ decoder: createHpackDecoder(), nextSeq, desync, pending: undefined });
+const newDirection = (nextSeq: number, desync: boolean): Direction => ({ decoder: createHpackDecoder(), nextSeq, desync, pending: undefined, split: undefined });
+
+/** The most bytes of a frame's payload one kernel record copies (NET_H2_BLOCK_LEN): a longer frame cannot be joined. */
+const RECORD_BLOCK_BYTES = 1024;
 
 /** The value of the first field named `name`. */
 function field(fields: readonly HeaderField[], name: string): string | undefined {
@@ -92,6 +98,7 @@ export function createH2ExchangeTracker(opts: H2TrackerOptions = {}): H2Exchange
     if (!d.desync) count('http2_hpack_desync');
     d.desync = true;
     d.pending = undefined;
+    d.split = undefined;
   };
 
   const remember = (key: string, c: Connection): void => {
@@ -192,6 +199,25 @@ export function createH2ExchangeTracker(opts: H2TrackerOptions = {}): H2Exchange
         return [];
       }
       d.nextSeq = r.seq + 1;
+      if (r.type === H2_REST) {
+        const s = d.split;
+        // the rest of a frame that is not being joined (a frame longer than a record copies): nothing to do
+        if (!s) return [];
+        // the part in this call not all copied (a vector call's first buffer held less)
+        if (r.block.length < r.frameLen) return desync(d), [];
+        s.chunks.push(r.block);
+        s.bytes += r.block.length;
+        if (s.bytes < s.record.frameLen) return [];
+        d.split = undefined;
+        if (s.bytes > s.record.frameLen) return desync(d), [];
+        r = { ...s.record, block: Buffer.concat(s.chunks) };
+      } else if (d.split) {
+        // a header frame came before the rest of the split one
+        return desync(d), [];
+      } else if ((r.type === HEADERS || r.type === CONTINUATION) && r.block.length < r.frameLen && r.frameLen <= RECORD_BLOCK_BYTES) {
+        d.split = { record: r, chunks: [r.block], bytes: r.block.length };
+        return [];
+      }
       let fragment: Buffer;
       let endStream: boolean;
       if (r.type === HEADERS) {

@@ -9,6 +9,7 @@ export const NETWORK_DROP_REASONS = [
   'events_ring_full', 'connections_map_full', 'pipeline_full', 'response_without_request',
   'tcp_counters_map_full', 'sockets_map_full', 'syscalls_map_full', 'http2_frames_unfollowed',
   'request_stacks_ring_full', 'http2_headers_ring_full', 'go_tls_fd_unknown', 'go_tls_read_no_entry',
+  'connection_reused', 'http2_scratch_busy',
 ] as const;
 
 /** sizeof(struct request_stack_event); NET_STACK_DEPTH frames each. */
@@ -223,6 +224,12 @@ export const H2_HEADER_EVENT_SIZE = 1120;
 const NET_H2_BLOCK_LEN = 1024;
 /** h2_header_event.type of a connection preface. */
 export const H2_PREFACE = 0xff;
+/**
+ * h2_header_event.type of the rest of a header frame the direction's
+ * previous call ended inside: its block is what of the frame this call has
+ * (frameLen bytes of it are in this call).
+ */
+export const H2_REST = 0xfe;
 
 /** struct h2_header_event, decoded. */
 export interface H2HeaderRecord {
@@ -234,7 +241,7 @@ export interface H2HeaderRecord {
   readonly streamId: number;
   readonly frameLen: number;
   readonly seq: number;
-  /** 1 HEADERS, 9 CONTINUATION, H2_PREFACE. */
+  /** 1 HEADERS, 9 CONTINUATION, H2_PREFACE, H2_REST. */
   readonly type: number;
   readonly flags: number;
   readonly direction: 'read' | 'write';

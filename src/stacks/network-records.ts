@@ -92,7 +92,7 @@ export interface TcpFlow {
   readonly opened: number;
   readonly closed: number;
   readonly retransmits: number;
-  /** Smoothed RTT summed over closed connections, microseconds, and their count. */
+  /** Smoothed RTT samples (at close, at most once a second while in use) summed, microseconds, and their count. */
   readonly rttSumUs: number;
   readonly rttCount: number;
   /** HTTP/2 streams opened on 'http2' connections (HEADERS frames with a new stream id). */

@@ -24,9 +24,9 @@ const LIBSSL_A = '/usr/lib/x86_64-linux-gnu/libssl.a';
 const skip = bpfSkipReason() ?? toolSkipReason(['/usr/bin/go', '/usr/bin/curl', '/usr/bin/openssl', '/usr/bin/gdb', LIBSSL_A],
   'needs golang-go, curl, openssl, gdb and libssl-dev (apt)');
 
-/** Starts `binary CERT KEY [ARGS]` and waits for its "listening PORT". */
-async function startServer(binary: string, dir: string, args: readonly string[] = []): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(binary, [join(dir, 'cert.pem'), join(dir, 'key.pem'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts `binary CERT KEY [ARGS]` (with `env` added to the environment) and waits for its "listening PORT". */
+async function startServer(binary: string, dir: string, args: readonly string[] = [], env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(binary, [join(dir, 'cert.pem'), join(dir, 'key.pem'), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -156,6 +156,39 @@ describe('record --type network: Go crypto/tls and statically linked OpenSSL (re
       expect(view.drops).toEqual({});
     });
   }
+
+  it('counts a Go HTTPS server\'s HTTP/2 requests (ALPN h2, net/http\'s own) from curl --http2 by method and status', async () => {
+    const { child, port } = await startServer(go.plain, dir, [], { GO_TLS_H2: '1' });
+    const out = join(dir, 'go-h2.json');
+    const u = (path: string): string => `https://127.0.0.1:${port}${path}`;
+    const h2 = async (urls: readonly string[], extra: readonly string[] = []): Promise<string[]> => {
+      const { stdout } = await run('curl', ['-sk', '--http2', '-w', '%{http_version} %{http_code}\n', ...extra, ...urls.flatMap((p) => ['-o', '/dev/null', p])]);
+      return stdout.trim().split('\n');
+    };
+    try {
+      await recordNetwork([child.pid!], out, async () => {
+        // a connection per curl, each with a fresh HPACK table; several requests on one share it
+        for (let i = 0; i < 3; i++) expect(await h2([u('/ok')])).toEqual(['2 200']);
+        expect(await h2(['/ok', '/nope', '/ok', '/slow'].map(u))).toEqual(['2 200', '2 404', '2 200', '2 200']);
+        expect(await h2([u('/fail'), u('/fail')], ['-X', 'POST'])).toEqual(['2 500', '2 500']);
+      });
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const view = JSON.parse(readFileSync(out, 'utf8')) as NetworkView;
+    const rs = rows(view, child.pid!);
+    console.log(`go h2: ${rs.map((r) => `${r.side} ${r.method} ${r.status} ${r.protocolVersion} ${r.scheme} ${r.count}`).join(', ')}; drops ${JSON.stringify(view.drops)}`);
+    expect(count(rs, 'server', 'GET', 200)).toBe(6);
+    expect(count(rs, 'server', 'GET', 404)).toBe(1);
+    expect(count(rs, 'server', 'POST', 500)).toBe(2);
+    expect(rs.reduce((n, r) => n + r.count, 0)).toBe(9);
+    expect(rs.every((r) => r.protocolVersion === '2' && r.scheme === 'https' && r.server === `127.0.0.1:${port}`)).toBe(true);
+    const slow = view.notable.filter((n) => n.reason === 'slow');
+    expect(slow.map((n) => `${n.method} ${n.path} ${n.status} ${n.tls}`)).toEqual(['GET /slow 200 true']);
+    expect(slow[0]!.durationSeconds).toBeGreaterThanOrEqual(0.149);
+    expect(view.drops.http2_hpack_desync ?? 0).toBe(0);
+    expect(view.drops.http2_frames_unfollowed ?? 0).toBe(0);
+  });
 
   it('counts a Go server\'s TLS over a Unix socket without addresses, each call without a socket counted as go_tls_fd_unknown', async () => {
     const sock = join(dir, 'go-tls.sock');

@@ -84,6 +84,46 @@ process.stdin.once('data', async () => {
 });
 `;
 
+/** Raw h2c client (python): on a line of stdin, GET /ok, /missing, /ok on one connection, each HEADERS frame written in two writes 200 ms apart (its header and 3 bytes of its block, then the rest); 'done' once all three are answered. */
+const SPLIT_CLIENT = `
+import socket, struct, sys, time
+port = int(sys.argv[1])
+sys.stdin.readline()
+def frame(t, flags, sid, payload):
+    return struct.pack('>I', len(payload))[1:] + bytes([t, flags]) + struct.pack('>I', sid) + payload
+s = socket.create_connection(('127.0.0.1', port))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.sendall(b'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n' + frame(4, 0, 0, b''))
+buf = b''
+def read_frame():
+    global buf
+    while True:
+        if len(buf) >= 9:
+            n = int.from_bytes(buf[:3], 'big')
+            if len(buf) >= 9 + n:
+                f, buf = buf[:9 + n], buf[9 + n:]
+                return f[3], f[4], int.from_bytes(f[5:9], 'big') & 0x7fffffff
+        d = s.recv(65536)
+        if not d:
+            sys.exit('server closed')
+        buf += d
+for i, path in enumerate([b'/ok', b'/missing', b'/ok']):
+    sid = 1 + 2 * i
+    # :method GET, :scheme http (static), :path and :authority literal without indexing
+    f = frame(1, 0x5, sid, b'\\x82\\x86\\x04' + bytes([len(path)]) + path + b'\\x01\\x09localhost')
+    s.sendall(f[:12])
+    time.sleep(0.2)
+    s.sendall(f[12:])
+    while True:
+        t, flags, fsid = read_frame()
+        if t == 4 and not flags & 1:
+            s.sendall(frame(4, 1, 0, b''))
+        if fsid == sid and flags & 1:
+            break
+print('done', flush=True)
+sys.stdin.readline()
+`;
+
 function rows(p: ProcessView | undefined): [string, string, number | null, string, boolean, number | null, number][] {
   return (p?.http ?? []).map((r) => [r.side, r.method, r.status, r.protocolVersion, r.scheme === 'https', r.grpcStatus ?? null, r.count] as [string, string, number | null, string, boolean, number | null, number])
     .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
@@ -155,6 +195,26 @@ describe('HTTP/2 headers (HPACK)', () => {
     expect(slow.durationSeconds).toBeGreaterThanOrEqual(0.15);
     expect(slow.peer).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(view.drops.http2_hpack_desync ?? 0).toBe(0);
+  });
+
+  it('h2c: joins a HEADERS frame written in two writes (and read in two reads) instead of losing the direction', async () => {
+    const server = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(server);
+    const port = Number(await new Promise<string>((r) => server.stdout!.once('data', (d: Buffer) => r(d.toString()))));
+    const client = spawn('python3', ['-c', SPLIT_CLIENT, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    children.push(client);
+    const file = join(dir, 'h2c-split.json');
+    await recordNetwork([server.pid!, client.pid!], file, async () => {
+      client.stdin!.write('go\n');
+      await new Promise((r) => client.stdout!.once('data', r));
+    });
+    const view = JSON.parse(readFileSync(file, 'utf8')) as NetworkView;
+    console.log(`h2c split drops: ${JSON.stringify(view.drops)}`);
+    const byPid = new Map(view.processes.map((p) => [p.pid, p]));
+    expect(rows(byPid.get(server.pid!))).toEqual([['server', 'GET', 200, '2', false, null, 2], ['server', 'GET', 404, '2', false, null, 1]]);
+    expect(rows(byPid.get(client.pid!))).toEqual([['client', 'GET', 200, '2', false, null, 2], ['client', 'GET', 404, '2', false, null, 1]]);
+    expect(view.drops.http2_hpack_desync ?? 0).toBe(0);
+    expect(view.drops.http2_frames_unfollowed ?? 0).toBe(0);
   });
 
   it('h2c with 40 concurrent streams: every request counted from both ends', async () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createH2ExchangeTracker } from '../../src/samplers/h2-exchanges.js';
-import { H2_PREFACE, type H2HeaderRecord } from '../../src/samplers/network-layout.js';
+import { H2_PREFACE, H2_REST, type H2HeaderRecord } from '../../src/samplers/network-layout.js';
 
 const local = { address: '127.0.0.1', port: 8080 };
 const peer = { address: '127.0.0.1', port: 40000 };
@@ -86,6 +86,39 @@ describe('HTTP/2 exchange tracker', () => {
       // later blocks of that direction are not decoded, even valid ones
       t.add(rec('read', 1, 0x5, 3, req), 0n);
       expect(t.add(rec('write', 1, 0x5, 3, Buffer.from([0x88])), 0n)).toEqual([]);
+      expect(t.takeDrops()).toEqual({ http2_hpack_desync: 1, response_without_request: 1 });
+    }
+  });
+
+  it('joins a header frame split across calls with the rest the kernel sends on (H2_REST), over two or three calls', () => {
+    for (const cuts of [[5], [3, 6]]) {
+      const t = createH2ExchangeTracker();
+      const { rec } = connection();
+      t.add(rec('read', H2_PREFACE, 0, 0, Buffer.alloc(0)), 0n);
+      const req = Buffer.concat([Buffer.from([0x82, 0x86]), literal(4, '/split/path')]);
+      const bounds = [0, ...cuts, req.length];
+      // the first call has the frame header and req[0, cuts[0]); each later one a part of the rest
+      expect(t.add(rec('read', 1, 0x5, 1, req.subarray(0, cuts[0]), req.length), 0n)).toEqual([]);
+      for (let i = 1; i + 1 < bounds.length; i++) {
+        const part = req.subarray(bounds[i], bounds[i + 1]);
+        expect(t.add(rec('read', H2_REST, 0, 0, part), 0n)).toEqual([]);
+      }
+      const out = t.add(rec('write', 1, 0x5, 1, Buffer.from([0x88])), 0n);
+      expect(out.map((e) => [e.method, e.path, e.statusCode])).toEqual([['GET', '/split/path', 200]]);
+      expect(t.takeDrops()).toEqual({});
+    }
+  });
+
+  it('puts a direction out of step when a split frame\'s rest does not come next, or comes cut', () => {
+    for (const spoil of ['other-frame', 'rest-cut'] as const) {
+      const t = createH2ExchangeTracker();
+      const { rec } = connection();
+      t.add(rec('read', H2_PREFACE, 0, 0, Buffer.alloc(0)), 0n);
+      const req = Buffer.concat([Buffer.from([0x82, 0x86]), literal(4, '/x')]);
+      t.add(rec('read', 1, 0x5, 1, req.subarray(0, 2), req.length), 0n);
+      if (spoil === 'other-frame') t.add(rec('read', 1, 0x5, 3, req), 0n);
+      else t.add(rec('read', H2_REST, 0, 0, req.subarray(2, 3), req.length - 2), 0n);
+      expect(t.add(rec('write', 1, 0x5, 1, Buffer.from([0x88])), 0n)).toEqual([]);
       expect(t.takeDrops()).toEqual({ http2_hpack_desync: 1, response_without_request: 1 });
     }
   });
