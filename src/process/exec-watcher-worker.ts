@@ -49,6 +49,11 @@ const watcher = createExecWatcher();
 // pid → when it exec'ed, when it is read next, and what was last sent.
 const young = new Map<number, { at: number; next: number; sent: ProcSnapshot }>();
 
+// Execs sent without a snapshot (gone before the read): the only ones whose exit the main
+// thread needs, to stop re-reading them. Any other exit is not sent: the process table
+// learns of exits from its own scan, and half the messages of a short-lived program go.
+const unread = new Set<number>();
+
 const send = (msg: ExecWatcherMessage): void => port.postMessage(msg);
 
 function end(): void {
@@ -62,14 +67,18 @@ function drain(out: TrackedEvent[]): void {
     if (e.pid === data.selfPid) continue;
     if (e.kind === 'exit') {
       young.delete(e.pid);
-      out.push(e);
+      if (unread.delete(e.pid)) out.push(e);
       continue;
     }
     const snapshot = readProcSnapshot(data.procRoot, e.pid);
     if (snapshot === undefined) {
+      // An exit lost to a full ring buffer would leave its pid here: bounded.
+      if (unread.size >= 4096) unread.clear();
+      unread.add(e.pid);
       out.push(e); // already gone: the main thread will try and count it
       continue;
     }
+    unread.delete(e.pid);
     const now = Date.now();
     young.set(e.pid, { at: now, next: now + FIRST_REREAD_MS, sent: snapshot });
     out.push({ ...e, snapshot });
