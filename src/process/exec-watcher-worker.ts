@@ -41,6 +41,11 @@ const FIRST_REREAD_MS = 4;
  */
 const IDLE_WAIT_MS = 2000;
 
+// Most programs exec'ed on a busy host (a shell's /bin/true) are gone before this
+// thread reads them, and each failed open builds an exception: without a stack
+// trace it costs a fraction. Errors leave this thread as their message only.
+Error.stackTraceLimit = 0;
+
 const data = workerData as ExecWatcherWorkerData;
 const port = parentPort;
 if (port === null) throw new Error('exec watcher worker: not started as a worker thread');
@@ -48,11 +53,6 @@ if (port === null) throw new Error('exec watcher worker: not started as a worker
 const watcher = createExecWatcher();
 // pid → when it exec'ed, when it is read next, and what was last sent.
 const young = new Map<number, { at: number; next: number; sent: ProcSnapshot }>();
-
-// Execs sent without a snapshot (gone before the read): the only ones whose exit the main
-// thread needs, to stop re-reading them. Any other exit is not sent: the process table
-// learns of exits from its own scan, and half the messages of a short-lived program go.
-const unread = new Set<number>();
 
 const send = (msg: ExecWatcherMessage): void => port.postMessage(msg);
 
@@ -65,20 +65,18 @@ function end(): void {
 function drain(out: TrackedEvent[]): void {
   for (const e of watcher.poll(0)) {
     if (e.pid === data.selfPid) continue;
+    // Exits stay here: the main thread re-reads nothing this thread read, and the
+    // process table learns of exits from its own scan. A short-lived program then
+    // costs the main thread one message, not two.
     if (e.kind === 'exit') {
       young.delete(e.pid);
-      if (unread.delete(e.pid)) out.push(e);
       continue;
     }
     const snapshot = readProcSnapshot(data.procRoot, e.pid);
     if (snapshot === undefined) {
-      // An exit lost to a full ring buffer would leave its pid here: bounded.
-      if (unread.size >= 4096) unread.clear();
-      unread.add(e.pid);
-      out.push(e); // already gone: the main thread will try and count it
+      out.push({ ...e, unreadable: true }); // already gone: counted, not read again
       continue;
     }
-    unread.delete(e.pid);
     const now = Date.now();
     young.set(e.pid, { at: now, next: now + FIRST_REREAD_MS, sent: snapshot });
     out.push({ ...e, snapshot });
