@@ -9,6 +9,7 @@
  *   node dist/bench/peers.js                      the comparison (~12 min) and start-up
  *   node dist/bench/peers.js --quick              5 s runs, 99 Hz with churn only: a smoke run
  *   node dist/bench/peers.js --hz 19              only the settings at these frequencies
+ *   node dist/bench/peers.js --tools agent        only these tools (and the no-tool runs): agent, record, perf, bpftrace
  *   node dist/bench/peers.js --soak [--soak-minutes N]   the agent for an hour (or N min) at 50 execs/s
  *   node dist/bench/peers.js --cli-cost [--baseline DIR]  --help, record -d 5s and the agent's first 30 s:
  *                                                 the bundle, the same code unbundled, DIR's build (~4 min a build)
@@ -44,6 +45,8 @@ export interface PeersOptions {
   readonly cliCost: boolean;
   /** With cliCost: node flag sets (--node-flags '--a --b', repeatable) to compare the bundle under, instead of the other builds. */
   readonly nodeFlags: readonly (readonly string[])[];
+  /** Tools to run (--tools agent,record); all by default. A baseline's rows follow its tool's. */
+  readonly tools?: readonly string[] | undefined;
 }
 
 /** Reads --quick, --soak, --soak-minutes N and --hz 99,19 (or =value); ignores everything else. */
@@ -68,12 +71,20 @@ export function parsePeersOptions(argv: readonly string[]): PeersOptions {
     const v = a.startsWith('--baseline=') ? a.slice('--baseline='.length) : a === '--baseline' ? argv[i + 1] : undefined;
     if (v !== undefined) baseline = v;
   });
+  let tools: string[] | undefined;
+  argv.forEach((a, i) => {
+    const v = a.startsWith('--tools=') ? a.slice('--tools='.length) : a === '--tools' ? argv[i + 1] : undefined;
+    if (v === undefined) return;
+    tools = v.split(',').filter((t) => t !== '');
+    const unknown = tools.filter((t) => !TOOL_NAMES.includes(t));
+    if (unknown.length > 0) throw new Error(`reading --tools: "${unknown.join(',')}" is not one of ${TOOL_NAMES.join(', ')}`);
+  });
   const nodeFlags: string[][] = [];
   argv.forEach((a, i) => {
     const v = a.startsWith('--node-flags=') ? a.slice('--node-flags='.length) : a === '--node-flags' ? argv[i + 1] : undefined;
     if (v !== undefined) nodeFlags.push(v.split(/\s+/).filter((f) => f !== ''));
   });
-  return { quick: argv.includes('--quick'), cliCost: argv.includes('--cli-cost'), nodeFlags, soak: argv.includes('--soak') || argv.some((a) => a.startsWith('--soak-minutes')), soakMinutes, hz, baseline };
+  return { quick: argv.includes('--quick'), cliCost: argv.includes('--cli-cost'), nodeFlags, soak: argv.includes('--soak') || argv.some((a) => a.startsWith('--soak-minutes')), soakMinutes, hz, baseline, tools };
 }
 
 /** Durations of one setting: one-shot tools and the baseline run `toolMs`, the agent `agentMs` and is measured steady over its second half. */
@@ -100,7 +111,14 @@ function agentSpec(hz: number, outDir: string, agentMs: number, root = packageRo
   };
 }
 
-function toolSpecs(hz: number, outDir: string, quick: boolean, baseline?: string): ToolSpec[] {
+/** The tools --tools can pick; the no-tool runs always run, as the spinners' reference. */
+const TOOL_NAMES = ['agent', 'record', 'perf', 'bpftrace'];
+
+function toolSpecs(hz: number, outDir: string, quick: boolean, baseline?: string, tools?: readonly string[]): ToolSpec[] {
+  return allToolSpecs(hz, outDir, quick, baseline).filter((t) => tools === undefined || t.name === 'no tool' || tools.includes(t.name.replace(/ \(baseline\)$/, '')));
+}
+
+function allToolSpecs(hz: number, outDir: string, quick: boolean, baseline?: string): ToolSpec[] {
   const { toolMs, agentMs } = durations(quick);
   const s = toolMs / 1000;
   const env = cleanEnv();
@@ -129,13 +147,13 @@ function toolSpecs(hz: number, outDir: string, quick: boolean, baseline?: string
 }
 
 /** Runs every tool of one setting, one at a time, with the churner on throughout when churnPerSec > 0. */
-export async function runPeerConfig(programs: PeerPrograms, hz: number, churnPerSec: number, quick: boolean, baseline?: string): Promise<PeerConfigResult> {
+export async function runPeerConfig(programs: PeerPrograms, hz: number, churnPerSec: number, quick: boolean, baseline?: string, tools?: readonly string[]): Promise<PeerConfigResult> {
   const outDir = mkdtempSync(join(tmpdir(), 'meshprof-bench-peers-'));
   const churner = churnPerSec > 0 ? startChurner(programs, churnPerSec) : undefined;
   const runs: ToolRun[] = [];
   let churned: { execs: number; wallMs: number } | undefined;
   try {
-    for (const spec of toolSpecs(hz, outDir, quick, baseline)) {
+    for (const spec of toolSpecs(hz, outDir, quick, baseline, tools)) {
       process.stderr.write(`bench: peers: ${hz} Hz, churn ${churnPerSec}/s: ${spec.name}\n`);
       runs.push(await runTool(programs, spec, outDir));
     }
@@ -366,7 +384,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const configs: PeerConfigResult[] = [];
       out.configs = configs;
       for (const s of settings) {
-        const c = await withPrograms((p) => runPeerConfig(p, s.hz, s.churnPerSec, opts.quick, opts.baseline));
+        const c = await withPrograms((p) => runPeerConfig(p, s.hz, s.churnPerSec, opts.quick, opts.baseline, opts.tools));
         configs.push(c);
         console.log(`${formatPeerConfig(c)}\n`);
       }

@@ -161,7 +161,8 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
     ? createProcessTracking({
       events: createExecWatcherThread({ procRoot: processes.procRoot }),
       processes,
-      prepare: (pid) => symbolizer.prepare(pid),
+      // Its perf map is read at its first sample (ProfileCollector's capture): at exec there is none.
+      prepare: (pid) => symbolizer.prepare(pid, { jit: false }),
       ...(opts.wants ? { wants: opts.wants } : named ? { wants: (pid: number) => named.has(pid) } : {}),
       ...(opts.log ? { log: opts.log } : {}),
     })

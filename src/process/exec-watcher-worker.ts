@@ -41,6 +41,11 @@ const FIRST_REREAD_MS = 4;
  */
 const IDLE_WAIT_MS = 2000;
 
+// Most programs exec'ed on a busy host (a shell's /bin/true) are gone before this
+// thread reads them, and each failed open builds an exception: without a stack
+// trace it costs a fraction. Errors leave this thread as their message only.
+Error.stackTraceLimit = 0;
+
 const data = workerData as ExecWatcherWorkerData;
 const port = parentPort;
 if (port === null) throw new Error('exec watcher worker: not started as a worker thread');
@@ -60,14 +65,16 @@ function end(): void {
 function drain(out: TrackedEvent[]): void {
   for (const e of watcher.poll(0)) {
     if (e.pid === data.selfPid) continue;
+    // Exits stay here: the main thread re-reads nothing this thread read, and the
+    // process table learns of exits from its own scan. A short-lived program then
+    // costs the main thread one message, not two.
     if (e.kind === 'exit') {
       young.delete(e.pid);
-      out.push(e);
       continue;
     }
     const snapshot = readProcSnapshot(data.procRoot, e.pid);
     if (snapshot === undefined) {
-      out.push(e); // already gone: the main thread will try and count it
+      out.push({ ...e, unreadable: true }); // already gone: counted, not read again
       continue;
     }
     const now = Date.now();

@@ -27,7 +27,11 @@ export function resolveMappingFile(procRoot: string, pid: number, mapping: ProcM
   for (const c of mappingFileCandidates(procRoot, pid, mapping)) {
     let ino: bigint;
     try {
-      ino = statSync(c.path, { bigint: true }).ino;
+      // A missing path (the process gone, a file only in another mount namespace) is the common miss
+      // for every exec'ed program: answered without building an exception.
+      const st = statSync(c.path, { bigint: true, throwIfNoEntry: false });
+      if (st === undefined) continue;
+      ino = st.ino;
     } catch {
       continue;
     }

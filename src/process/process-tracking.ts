@@ -10,9 +10,11 @@ import { type Logger } from '../log/logger.js';
 
 /**
  * A lifecycle event, with the process as read at that moment when the source
- * could read it; `update` marks a later re-read of the same program.
+ * could read it; `update` marks a later re-read of the same program, and
+ * `unreadable` an exec the source tried to read and found gone (so re-reading
+ * it here is futile).
  */
-export type TrackedEvent = ProcessEvent & { readonly snapshot?: ProcSnapshot; readonly update?: boolean };
+export type TrackedEvent = ProcessEvent & { readonly snapshot?: ProcSnapshot; readonly update?: boolean; readonly unreadable?: boolean };
 
 /** Where lifecycle events come from (the exec watcher, in this thread or in a worker). */
 export interface ProcessEventSource {
@@ -118,6 +120,7 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
         continue;
       }
       execs++;
+      if (e.unreadable === true) continue;
       young.set(e.pid, now());
       capture(e.pid, (pid) => opts.processes.reobserve(pid));
     }

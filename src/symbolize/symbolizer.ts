@@ -74,8 +74,10 @@ export interface Symbolizer {
   /**
    * Starts loading the symbols of a live process's executable file mappings
    * (the file is stat'ed and opened now), so they resolve after it exits.
+   * `jit: false` leaves out the perf map: a program that has just exec'ed
+   * has written none yet, and looking costs a /proc read and two failed opens.
    */
-  prepare(pid: number): void;
+  prepare(pid: number, opts?: { readonly jit?: boolean }): void;
   stats(): SymbolizerStats;
 }
 
@@ -245,7 +247,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       if (options.demangle !== undefined) applyDemangle(created, options.demangle);
       return { stacks, drops };
     },
-    prepare(pid) {
+    prepare(pid, opts) {
       const p = processes.tryObserve(pid);
       if (p === undefined) return;
       for (const m of p.mappings) {
@@ -253,7 +255,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
         const path = mappingPath(ctx, pid, m);
         if (path !== undefined) void loadFor(path, [m]);
       }
-      options.prepareJit?.(pid);
+      if (opts?.jit !== false) options.prepareJit?.(pid);
     },
     stats: () => ({ frames, unsymbolizedFrames: unsymbolized, fileErrors, lastFileError, kallsymsError: kallsyms.error }),
   };

@@ -100,8 +100,17 @@ export function createFileTableStore(
   const failed = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   let closed = false;
-  // files without room in the maps: counted once each until they fit
-  const noRoom = new Set<string>();
+  // files without room in the maps, with the chunks each needs (Infinity: more rows than a
+  // table may have): counted once each until they fit, and not built again while the
+  // chunks that live tables hold leave too few. A compiler's libLLVM (a million rows)
+  // would otherwise be read back from the disk cache for every clang a build starts.
+  const noRoom = new Map<string, number>();
+  /** Chunks held by tables some process maps now: all the rest is free or idle, and can be had. */
+  const liveChunks = (): number => {
+    let n = 0;
+    for (const e of files.values()) if (e.state === 'ready') n += e.run.count;
+    return n;
+  };
   // tables in the maps that no process maps now, least recently released first
   const idle = new Map<string, ReadyEntry>();
   const unload = (e: ReadyEntry): void => {
@@ -164,7 +173,8 @@ export function createFileTableStore(
   /**
    * Puts a built table into the maps: the entry, 'empty' (no .eh_frame:
    * frame pointers are all there is) or 'no-room' (tried again, from the
-   * cache, when the file is next asked for; counted once until it fits).
+   * cache, when the file is next asked for and the live tables leave it
+   * room; counted once until it fits).
    */
   const store = (key: string, file: FileUnwindTable, label: string, stamp: string | undefined): ReadyEntry | 'empty' | 'no-room' => {
     const count = unwindRowCount(file.table);
@@ -177,25 +187,26 @@ export function createFileTableStore(
       const chunks = Math.ceil(count / UNWIND_ROWS_PER_CHUNK);
       while ((run = rows.allocate(chunks)) === undefined && evictIdle());
     }
-    const outOfRoom = (why: string): 'no-room' => {
+    const outOfRoom = (why: string, chunks: number): 'no-room' => {
       if (!noRoom.has(key)) {
-        noRoom.add(key);
         stats.tablesOutOfRoom++;
         log?.warn(`loading unwind table of ${label}: ${why}: frame pointers instead`);
       }
+      noRoom.set(key, chunks);
       return 'no-room';
     };
     if (id === undefined || run === undefined) {
       if (id !== undefined) freeIds.push(id);
       if (run !== undefined) rows.free(run);
-      return outOfRoom(`no room for ${count} rows (${rows.used}/${rows.capacity} chunks used)`);
+      const chunks = count <= UNWIND_MAX_TABLE_ROWS && id !== undefined ? Math.ceil(count / UNWIND_ROWS_PER_CHUNK) : 0;
+      return outOfRoom(`no room for ${count} rows (${rows.used}/${rows.capacity} chunks used)`, count > UNWIND_MAX_TABLE_ROWS ? Infinity : chunks);
     }
     try {
       write(file, id, run, count);
     } catch (err) {
       rows.free(run);
       freeIds.push(id);
-      return outOfRoom(`writing it: ${(err as Error).message}`);
+      return outOfRoom(`writing it: ${(err as Error).message}`, 0);
     }
     noRoom.delete(key);
     stats.filesLoaded++;
@@ -267,6 +278,8 @@ export function createFileTableStore(
         return stateOf(known);
       }
       if (failed.has(key)) return NONE;
+      const need = noRoom.get(key);
+      if (need !== undefined && need > rows.capacity - liveChunks()) return NONE;
       const resting = idle.get(key);
       // the file's identity now, once, when a table of it is kept
       const stamp = resting !== undefined || built.has(key) ? stampOf(key) : undefined;

@@ -1,12 +1,11 @@
 // Process tracking with a fake event source: what is read and prepared at exec, and for how long.
 import { describe, expect, it } from 'vitest';
-import { createProcessTracking, type ProcessEventSource } from '../../src/process/process-tracking.js';
-import type { ProcessEvent } from '../../src/samplers/exec-watcher.js';
+import { createProcessTracking, type ProcessEventSource, type TrackedEvent } from '../../src/process/process-tracking.js';
 import { createLogger } from '../../src/log/logger.js';
 
-function fakeEvents(): ProcessEventSource & { queue: ProcessEvent[]; started: boolean } {
+function fakeEvents(): ProcessEventSource & { queue: TrackedEvent[]; started: boolean } {
   const src = {
-    queue: [] as ProcessEvent[],
+    queue: [] as TrackedEvent[],
     started: false,
     start: () => { src.started = true; },
     poll: () => src.queue.splice(0),
@@ -85,6 +84,33 @@ describe('createProcessTracking', () => {
     expect(tracking.execs).toBe(1);
     tracking.stop();
     expect(events.started).toBe(false);
+  });
+
+  it('counts an exec its source found gone without reading it again, and prepares what the source read', () => {
+    const events = fakeEvents();
+    const calls: string[] = [];
+    const tracking = createProcessTracking({
+      events,
+      processes: {
+        reobserve: (pid) => { calls.push(`reobserve ${pid}`); return undefined; },
+        adopt: (pid, snap) => { calls.push(`adopt ${pid} ${snap.comm}`); return { mappings: snap.mappings }; },
+        reloadMappings: (pid) => { calls.push(`reload ${pid}`); return undefined; },
+        get: () => undefined,
+      },
+      prepare: (pid) => calls.push(`prepare ${pid}`),
+      selfPid: 99,
+      intervalMs: 1_000_000,
+    });
+    tracking.start();
+    const snapshot = { comm: 'sh', exePath: '/bin/sh', cmdline: ['sh'], mappings: [] };
+    // A worker read 20 at exec; 21 (a /bin/true) had exited before it could.
+    events.queue.push({ pid: 20, kind: 'exec', snapshot }, { pid: 21, kind: 'exec', unreadable: true });
+    tracking.tick();
+    expect(calls).toEqual(['adopt 20 sh', 'prepare 20']);
+    expect(tracking.execs).toBe(2);
+    tracking.tick();
+    expect(calls).toHaveLength(2);
+    tracking.stop();
   });
 
   it('stays off, with a warning, when the watcher cannot start', () => {

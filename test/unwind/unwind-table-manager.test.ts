@@ -123,6 +123,27 @@ describe('unwind table manager over fake maps', () => {
     expect(m.stats()).toMatchObject({ procsOutOfRoom: 1, procsLive: 1 });
   });
 
+  it('does not build a table again while live tables leave it no room, and builds it once they leave', async () => {
+    const builds: string[] = [];
+    // 4 chunks: /a takes 2 (100 rows), /big needs 4 (200 rows)
+    const m = createUnwindTableManager({
+      maps: fakeMaps(4, 4, 4) as UnwindMaps, filePath: (_, mp) => mp.path,
+      builder: createInlineTableBuilder((p) => (builds.push(p), table(p, p === '/big' ? 200 : 100))),
+    });
+    m.setProcess({ pid: 1, mappings: [mapping('/a', 1, 0x1000000n), mapping('/big', 2, 0x2000000n)] });
+    await m.settled();
+    expect(m.stats()).toMatchObject({ tablesOutOfRoom: 1, filesLoaded: 1, chunksUsed: 2 });
+    // /a is live: /big cannot fit, so another process mapping it costs no build
+    m.setProcess({ pid: 2, mappings: [mapping('/big', 2, 0x2000000n)] });
+    await m.settled();
+    expect(builds).toEqual(['/a', '/big']);
+    m.removeProcess(1);
+    m.setProcess({ pid: 3, mappings: [mapping('/big', 2, 0x2000000n)] });
+    await m.settled();
+    expect(builds).toEqual(['/a', '/big', '/big']);
+    expect(m.stats()).toMatchObject({ tablesOutOfRoom: 1, filesLoaded: 2, tablesLive: 1, chunksUsed: 4 });
+  });
+
   it('remembers files without .eh_frame or unreadable ones and does not retry them', async () => {
     let calls = 0;
     const m = createUnwindTableManager({
