@@ -1,14 +1,16 @@
 import { onlineCpus, openBpfObject } from '../kernel/index.js';
 import type { BpfLink, BpfObject, BpfObjectFactory, BpfRingBuffer } from '../kernel/index.js';
 import { type Logger } from '../log/logger.js';
-import type { HttpExchange, RawNetworkBatch, RequestStackSample, TcpFlow } from '../stacks/network-records.js';
+import type { HttpExchange, RawNetworkBatch, RequestKeeping, RequestStackSample, TcpFlow } from '../stacks/network-records.js';
 import { normalizeTargets, type DropCounts, type NormalizedTargets, type TargetSelection } from '../stacks/raw-stacks.js';
 import { createH2ExchangeTracker } from './h2-exchanges.js';
 import type { GoTlsSites } from './go-tls-sites.js';
 import { parseRequestHead, parseStatusHead } from './http-head.js';
 import {
-  decodeH2HeaderEvent, decodeHttpEvent, decodeRequestStack, decodeTcpKey, decodeTcpValue, NETWORK_DROP_REASONS, type HttpEventRecord,
+  decodeH1Head, decodeH2HeaderEvent, decodeHttpEvent, decodeRequestStack, decodeTcpKey, decodeTcpValue, encodeH1KeepConfig,
+  NETWORK_DROP_REASONS, type HttpEventRecord,
 } from './network-layout.js';
+import { parseHeadTraceContext, type RequestTraceContext } from './trace-headers.js';
 import { encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
 import { addDropDeltas, readDropTotals, applyTargets, syncTargetMap } from './sampler-maps.js';
 import { startWithTracepointFallback, type TracepointAttachMode } from './tracepoint-attach.js';
@@ -35,11 +37,15 @@ export interface NetworkSamplerOptions {
    * (4.17+), or the first that loads (default).
    */
   readonly attachMode?: TracepointAttachMode;
+  /** Which exchanges may be kept (their HTTP/1.x heads are copied for trace context); default none. */
+  readonly keeping?: RequestKeeping;
   readonly log?: Logger;
 }
 
 /** Requests with stacks waiting for their response at most; the oldest go first, counted. */
 const MAX_WAITING_STACKS = 4096;
+/** Request heads waiting for their exchange at most (it follows within a poll); the oldest go first, counted. */
+const MAX_WAITING_HEADS = 4096;
 
 /**
  * The network sampler: HTTP/1.x exchanges, HTTP/2 ones (header frames
@@ -67,6 +73,12 @@ export interface NetworkSampler {
    * false (with a warning) when they cannot be attached.
    */
   addGoTls(sites: GoTlsSites): boolean;
+  /**
+   * Which exchanges may be kept from now on: the kernel copies the HTTP/1.x
+   * request heads of those (undefined: of none) and their trace headers
+   * fill sw8/traceparent/zipkin.
+   */
+  setKeeping(keeping: RequestKeeping | undefined): void;
   stop(): void;
   /** The syscall hooks in use once started: 'tp_btf' or 'raw_tp'. */
   readonly attachedWith: 'tp_btf' | 'raw_tp' | undefined;
@@ -84,7 +96,9 @@ const uprobes = [
 ] as const;
 
 /** One kernel record as an exchange; undefined (and counted) when its bytes do not parse. */
-function toExchange(r: HttpEventRecord, monoToWallNs: bigint, stacks: readonly RequestStackSample[] | undefined): HttpExchange | undefined {
+function toExchange(
+  r: HttpEventRecord, monoToWallNs: bigint, stacks: readonly RequestStackSample[] | undefined, trace?: RequestTraceContext,
+): HttpExchange | undefined {
   const req = parseRequestHead(r.request);
   if (!req) return undefined;
   const status = r.noResponse ? undefined : parseStatusHead(r.response);
@@ -97,6 +111,7 @@ function toExchange(r: HttpEventRecord, monoToWallNs: bigint, stacks: readonly R
     startTimeNs: r.startNs + monoToWallNs,
     durationNs: Number(r.endNs - r.startNs),
     local: r.local, peer: r.peer,
+    ...trace,
     ...(stacks ? { stacks } : {}),
   };
 }
@@ -112,6 +127,10 @@ export function createNetworkSampler(
   let ring: BpfRingBuffer | undefined;
   let stackRing: BpfRingBuffer | undefined;
   let h2Ring: BpfRingBuffer | undefined;
+  let headRing: BpfRingBuffer | undefined;
+  // request (tgid, kernel start time) -> its head, until its exchange is read
+  const heads = new Map<string, Buffer>();
+  let keeping = opts.keeping;
   const h2 = createH2ExchangeTracker();
   // request (tgid, kernel start time) -> its samples so far
   const waiting = new Map<string, RequestStackSample[]>();
@@ -131,6 +150,33 @@ export function createNetworkSampler(
 
   const writeControl = (o: BpfObject): void => o.map('control').update(u32Bytes(0), encodeOnCpuControl(generation, targets === 'all'));
   const count = (reason: string): void => { userDrops[reason] = (userDrops[reason] ?? 0) + 1; };
+  const writeKeeping = (o: BpfObject): void => o.map('h1_keep').update(u32Bytes(0), encodeH1KeepConfig(
+    keeping ? { minDurationNs: keeping.minDurationNs, minStatus: keeping.minStatus, headLen: keeping.headBytes } : { minDurationNs: 0, minStatus: 0, headLen: 0 },
+  ));
+  const readHeads = (): void => {
+    for (const rec of headRing?.poll(0) ?? []) {
+      const h = decodeH1Head(rec);
+      if (!h) continue;
+      if (heads.size >= MAX_WAITING_HEADS) {
+        const oldest = heads.keys().next().value;
+        if (oldest !== undefined) heads.delete(oldest);
+        count('http1_heads_over_cap');
+      }
+      heads.set(`${h.tgid}:${h.startNs}`, h.head);
+    }
+  };
+  /** The trace context of an exchange whose head the kernel sent just before it. */
+  const headTrace = (r: HttpEventRecord): RequestTraceContext | undefined => {
+    const key = `${r.tgid}:${r.startNs}`;
+    // sent before the exchange, but maybe after this poll's read of its ring
+    if (!heads.has(key)) readHeads();
+    const head = heads.get(key);
+    if (head === undefined) return undefined;
+    heads.delete(key);
+    const { truncated, ...trace } = parseHeadTraceContext(head);
+    if (truncated) count('http1_head_truncated');
+    return trace;
+  };
 
   const readRing = (): void => {
     if (!ring) return;
@@ -161,13 +207,14 @@ export function createNetworkSampler(
         else pending.push(ex);
       }
     }
+    readHeads();
     for (const rec of ring.poll(0)) {
       const r = decodeHttpEvent(rec);
       // Most exchanges carry no stacks: the key string is built only while some wait.
       const key = r && waiting.size > 0 ? `${r.tgid}:${r.startNs}` : undefined;
       const stacks = key !== undefined ? waiting.get(key) : undefined;
       if (stacks && key !== undefined) waiting.delete(key);
-      const ex = r && toExchange(r, monoToWallNs, stacks);
+      const ex = r && toExchange(r, monoToWallNs, stacks, r.hasHead ? headTrace(r) : undefined);
       if (!ex) count('unparsed_http_event');
       else if (pending.length >= maxPending) count('exchanges_buffer_full');
       else pending.push(ex);
@@ -199,6 +246,9 @@ export function createNetworkSampler(
     stackRing = undefined;
     h2Ring?.close();
     h2Ring = undefined;
+    headRing?.close();
+    headRing = undefined;
+    heads.clear();
     waiting.clear();
     obj?.destroy();
     obj = undefined;
@@ -221,6 +271,7 @@ export function createNetworkSampler(
         o.load();
         syncTargetMap(o.map('targets'), targets);
         writeControl(o);
+        writeKeeping(o);
         // before the programs run: whatever they drop from the first syscall on is reported
         dropTotals = readDropTotals(o, NETWORK_DROP_REASONS);
         for (const p of [...syscallPrograms[mode], 'inet_sock_set_state', 'tcp_retransmit_skb']) links.push(o.attach(p));
@@ -234,6 +285,7 @@ export function createNetworkSampler(
         windowStart = clock.nowNs();
         ring = o.ringBuffer('events');
         h2Ring = o.ringBuffer('h2_headers');
+        headRing = o.ringBuffer('h1_heads');
         if (hz > 0) {
           try {
             stackRing = o.ringBuffer('request_stacks');
@@ -308,6 +360,14 @@ export function createNetworkSampler(
         }
       }
       return added;
+    },
+    setKeeping(next) {
+      keeping = next !== undefined && next.headBytes > 0 ? next : undefined;
+      if (!obj) return;
+      writeKeeping(obj);
+      // heads copied while on are sent or forgotten at their exchange; with
+      // copying off nothing looks there, so what waits is cleared
+      if (!keeping) obj.map('h1_pending').lookupAndDeleteBatch();
     },
     addGoTls(sites) {
       const o = obj;
