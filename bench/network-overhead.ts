@@ -24,6 +24,17 @@ const PROGRAMS = ['sys_enter_btf', 'sys_exit_btf', 'sys_enter', 'sys_exit', 'ine
 const run = promisify(execFile);
 const WRK_ARGS = ['-t1', '-c32', '-d3s'];
 
+/**
+ * BENCH_NETWORK_KEEP: which requests the sampler keeps, so what it copies of
+ * HTTP/1 request heads for their trace context: 'off' (the default: none),
+ * 'slow' (the record command's 100 ms and 5xx: every head copied, none of
+ * nginx's quick 200s sent) or 'all' (every head copied and sent).
+ */
+const KEEP = process.env.BENCH_NETWORK_KEEP ?? 'off';
+const keeping = KEEP === 'slow' ? { minDurationNs: 100_000_000, minStatus: 500, headBytes: 1024 }
+  : KEEP === 'all' ? { minDurationNs: 0, minStatus: 0, headBytes: 1024 }
+  : undefined;
+
 
 async function startNginx(dir: string, port: number): Promise<{ master: ChildProcess; worker: number }> {
   const conf = join(dir, 'nginx.conf');
@@ -82,7 +93,7 @@ async function benchmark(): Promise<BenchResult> {
     };
     const sampled = async (): Promise<number> => {
       const before = progIds(...PROGRAMS);
-      const sampler = createNetworkSampler({ targets: [worker] });
+      const sampler = createNetworkSampler({ targets: [worker], ...(keeping ? { keeping } : {}) });
       sampler.start();
       const take = (): void => {
         const b = sampler.drain();
@@ -115,7 +126,7 @@ async function benchmark(): Promise<BenchResult> {
       name: 'network-overhead',
       unit: 'CPU µs/request',
       baselineLabel: 'nginx (1 worker) under wrk, no sampler',
-      measuredLabel: 'same, network sampler following the worker',
+      measuredLabel: `same, network sampler following the worker${keeping ? ` (request heads copied: BENCH_NETWORK_KEEP=${KEEP})` : ''}`,
       samples,
       metrics: {
         rpsBaseline: Math.round(median(rps.baseline)), rpsMeasured: Math.round(median(rps.measured)),
