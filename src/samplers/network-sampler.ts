@@ -44,7 +44,7 @@ export interface NetworkSamplerOptions {
 
 /** Requests with stacks waiting for their response at most; the oldest go first, counted. */
 const MAX_WAITING_STACKS = 4096;
-/** Request heads waiting for their exchange at most (it follows within a poll); the oldest go first, counted. */
+/** Request heads read ahead of their exchange (sent after the poll of the exchanges) at most; the oldest go first, counted. */
 const MAX_WAITING_HEADS = 4096;
 
 /**
@@ -168,8 +168,6 @@ export function createNetworkSampler(
   /** The trace context of an exchange whose head the kernel sent just before it. */
   const headTrace = (r: HttpEventRecord): RequestTraceContext | undefined => {
     const key = `${r.tgid}:${r.startNs}`;
-    // sent before the exchange, but maybe after this poll's read of its ring
-    if (!heads.has(key)) readHeads();
     const head = heads.get(key);
     if (head === undefined) return undefined;
     heads.delete(key);
@@ -207,8 +205,10 @@ export function createNetworkSampler(
         else pending.push(ex);
       }
     }
+    const events = ring.poll(0);
+    // after the exchanges: the kernel sends a head before its exchange, so each one read has its head here
     readHeads();
-    for (const rec of ring.poll(0)) {
+    for (const rec of events) {
       const r = decodeHttpEvent(rec);
       // Most exchanges carry no stacks: the key string is built only while some wait.
       const key = r && waiting.size > 0 ? `${r.tgid}:${r.startNs}` : undefined;
