@@ -44,8 +44,8 @@ export interface NetworkSamplerOptions {
 
 /** Requests with stacks waiting for their response at most; the oldest go first, counted. */
 const MAX_WAITING_STACKS = 4096;
-/** Request heads read ahead of their exchange (sent after the poll of the exchanges) at most; the oldest go first, counted. */
-const MAX_WAITING_HEADS = 4096;
+/** Request heads kept from one poll to the next (their exchange came after the poll) at most; the oldest go first, counted. */
+const MAX_WAITING_HEADS = 16384;
 
 /**
  * The network sampler: HTTP/1.x exchanges, HTTP/2 ones (header frames
@@ -129,7 +129,9 @@ export function createNetworkSampler(
   let h2Ring: BpfRingBuffer | undefined;
   let headRing: BpfRingBuffer | undefined;
   // request (tgid, kernel start time) -> its head, until its exchange is read
-  const heads = new Map<string, Buffer>();
+  let heads = new Map<string, Buffer>();
+  // the previous poll's heads still waiting for their exchange
+  let lastHeads = new Map<string, Buffer>();
   let keeping = opts.keeping;
   const h2 = createH2ExchangeTracker();
   // request (tgid, kernel start time) -> its samples so far
@@ -156,21 +158,30 @@ export function createNetworkSampler(
   const readHeads = (): void => {
     for (const rec of headRing?.poll(0) ?? []) {
       const h = decodeH1Head(rec);
-      if (!h) continue;
-      if (heads.size >= MAX_WAITING_HEADS) {
-        const oldest = heads.keys().next().value;
-        if (oldest !== undefined) heads.delete(oldest);
-        count('http1_heads_over_cap');
-      }
-      heads.set(`${h.tgid}:${h.startNs}`, h.head);
+      if (h) heads.set(`${h.tgid}:${h.startNs}`, h.head);
     }
+  };
+  /**
+   * After the exchanges took theirs: heads read this poll wait for the next
+   * (their exchange came after its read); those that waited a whole poll
+   * already had theirs lost (counted by the kernel) and go. Bounded besides.
+   */
+  const trimHeads = (): void => {
+    for (const key of heads.keys()) {
+      if (heads.size <= MAX_WAITING_HEADS) break;
+      heads.delete(key);
+      count('http1_heads_over_cap');
+    }
+    lastHeads = heads;
+    heads = new Map();
   };
   /** The trace context of an exchange whose head the kernel sent just before it. */
   const headTrace = (r: HttpEventRecord): RequestTraceContext | undefined => {
     const key = `${r.tgid}:${r.startNs}`;
-    const head = heads.get(key);
+    const head = heads.get(key) ?? lastHeads.get(key);
     if (head === undefined) return undefined;
     heads.delete(key);
+    lastHeads.delete(key);
     const { truncated, ...trace } = parseHeadTraceContext(head);
     if (truncated) count('http1_head_truncated');
     return trace;
@@ -219,6 +230,7 @@ export function createNetworkSampler(
       else if (pending.length >= maxPending) count('exchanges_buffer_full');
       else pending.push(ex);
     }
+    trimHeads();
   };
 
   const readTcp = (o: BpfObject, old: 0 | 1): TcpFlow[] => {
@@ -249,6 +261,7 @@ export function createNetworkSampler(
     headRing?.close();
     headRing = undefined;
     heads.clear();
+    lastHeads.clear();
     waiting.clear();
     obj?.destroy();
     obj = undefined;
