@@ -76,6 +76,7 @@ const unit = [
   'test/samplers/hpack.test.ts',
   'test/samplers/h2-exchanges.test.ts',
   'test/samplers/trace-headers.test.ts',
+  'test/samplers/h1-trace-context.test.ts',
   'test/samplers/memory-sampler-fake.test.ts',
   'test/samplers/oncpu-sampler-fake.test.ts',
   'test/samplers/target-selection-fake.test.ts',

@@ -32,6 +32,17 @@ const FLOOR_PROGRAMS = { tp_btf: ['floor_enter_btf', 'floor_exit_btf'], raw_tp: 
 const run = promisify(execFile);
 const WRK_ARGS = ['-t1', '-c32', '-d3s'];
 
+/**
+ * BENCH_NETWORK_KEEP: which requests the sampler keeps, so what it copies of
+ * HTTP/1 request heads for their trace context: 'off' (the default: none),
+ * 'slow' (the record command's 100 ms and 5xx: every head copied, none of
+ * nginx's quick 200s sent) or 'all' (every head copied and sent).
+ */
+const KEEP = process.env.BENCH_NETWORK_KEEP ?? 'off';
+const keeping = KEEP === 'slow' ? { minDurationNs: 100_000_000, minStatus: 500, headBytes: 1024 }
+  : KEEP === 'all' ? { minDurationNs: 0, minStatus: 0, headBytes: 1024 }
+  : undefined;
+
 
 async function startNginx(dir: string, port: number): Promise<{ master: ChildProcess; worker: number }> {
   const conf = join(dir, 'nginx.conf');
@@ -128,7 +139,7 @@ async function benchmark(): Promise<BenchResult> {
     };
     const sampled = async (): Promise<number> => {
       const before = progIds(...PROGRAMS);
-      const sampler = createNetworkSampler({ targets: [worker] });
+      const sampler = createNetworkSampler({ targets: [worker], ...(keeping ? { keeping } : {}) });
       sampler.start();
       const aggregator = createNetworkAggregator();
       let seen = 0;
@@ -189,7 +200,7 @@ async function benchmark(): Promise<BenchResult> {
       name: 'network-overhead',
       unit: 'CPU µs/request',
       baselineLabel: 'nginx (1 worker) under wrk, no sampler',
-      measuredLabel: 'same, network sampler following the worker',
+      measuredLabel: `same, network sampler following the worker${keeping ? ` (request heads copied: BENCH_NETWORK_KEEP=${KEEP})` : ''}`,
       samples,
       metrics: {
         floorCpuUsPerRequest: Number(median(floorCpu).toFixed(2)), floorRatio: Number((median(floorCpu) / base).toFixed(3)),

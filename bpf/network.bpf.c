@@ -210,6 +210,54 @@ struct {
 	__type(value, struct http_conn);
 } conn_zero SEC(".maps");
 
+/* h1_keep[0]: struct h1_keep_config, written by user space */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct h1_keep_config);
+} h1_keep SEC(".maps");
+
+struct h1_head_key {
+	struct conn_key conn;
+	__u32 slot;	/* the request's slot in its http_conn */
+	__u32 pad;
+};
+
+/* h1_pending: a waiting request -> its head, while user space keeps
+ * requests (h1_keep); deleted when its exchange is sent. Not preallocated:
+ * with requests not kept it holds nothing and costs no memory. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct h1_head_key);
+	__type(value, struct h1_head_event);
+} h1_pending SEC(".maps");
+
+/* h1_key_scratch[0]: the h1_pending key being looked up on this CPU; off
+ * the stack, which the TLS probes' call chains fill to the verifier's limit */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct h1_head_key);
+} h1_key_scratch SEC(".maps");
+
+/* h1_head_zero[0]: a blank h1_pending value to create entries from (never written) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct h1_head_event);
+} h1_head_zero SEC(".maps");
+
+/* h1_heads: struct h1_head_event records of the exchanges that may be kept */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} h1_heads SEC(".maps");
+
 /* tcp0/tcp1: struct net_tcp_key -> struct net_tcp_value, one map per generation */
 struct tcp_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -754,8 +802,97 @@ static __always_inline struct active_call *thread_slot(__u32 tid)
 	return bpf_map_lookup_elem(&active, &slot);
 }
 
-/* Queues a request line on its connection: its first n bytes, in head. */
-static __always_inline void on_request(struct conn_key *key, bool is_write, const char *head, __u32 n)
+/* Copies the first bytes of conn's newest request (head_len of h1_keep, of
+ * the `readable` at buf) into h1_pending, when user space keeps requests:
+ * one user copy into the map value, no scanning here. lead >= 0: a byte
+ * read before buf (Go's one-byte Read), put first. Not inlined, as
+ * send_head: the TLS probes' frames are at the verifier's stack limit. */
+static __noinline void keep_head(struct conn_key *key, struct http_conn *conn, __u64 buf, __u64 readable, int lead)
+{
+	__u32 slot = conn->tail & (NET_PIPELINE - 1);
+	__u64 start_ns = conn->start_ns[slot];
+	struct h1_keep_config *cfg;
+	struct h1_head_event *v;
+	struct h1_head_key *hk;
+	__u32 zero = 0, n, off = 0;
+	void *init;
+
+	cfg = bpf_map_lookup_elem(&h1_keep, &zero);
+	if (!cfg || !cfg->head_len || !buf || !(hk = bpf_map_lookup_elem(&h1_key_scratch, &zero)))
+		return;
+	hk->conn = *key;
+	hk->slot = slot;
+	hk->pad = 0;
+	v = bpf_map_lookup_elem(&h1_pending, hk);
+	if (!v) {
+		init = bpf_map_lookup_elem(&h1_head_zero, &zero);
+		if (!init)
+			return;
+		bpf_map_update_elem(&h1_pending, hk, init, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&h1_pending, hk);
+		if (!v) {
+			percpu_count(&drops, NET_DROP_H1_HEADS_FULL);
+			return;
+		}
+	}
+	n = cfg->head_len;
+	if (lead >= 0) {
+		v->head[0] = lead;
+		off = 1;
+		n = n > 1 ? n - 1 : 0;
+	}
+	if (readable < n)
+		n = readable;
+	/* the bound on the register the call takes: clang would test a copy */
+	barrier_var(n);
+	n &= NET_H1_HEAD_MAX - 1;
+	if (bpf_probe_read_user(v->head + off, n, (void *)buf))
+		n = 0;
+	v->head_len = n + off;
+	v->start_ns = start_ns;
+	v->tgid = key->tgid;
+}
+
+/* Sends the head h1_pending holds for conn's oldest request to user space,
+ * when its exchange may be kept (no response, a status or a duration at least
+ * h1_keep's), and forgets it; true when sent. */
+static __noinline bool send_head(struct conn_key *key, struct http_conn *conn, const char *status)
+{
+	__u32 slot = conn->head & (NET_PIPELINE - 1);
+	__u64 start_ns = conn->start_ns[slot], now = bpf_ktime_get_ns();
+	struct h1_keep_config *cfg;
+	struct h1_head_event *v;
+	struct h1_head_key *hk;
+	__u32 zero = 0, code, len;
+	bool sent = false;
+
+	cfg = bpf_map_lookup_elem(&h1_keep, &zero);
+	if (!cfg || !cfg->head_len || !(hk = bpf_map_lookup_elem(&h1_key_scratch, &zero)))
+		return false;
+	hk->conn = *key;
+	hk->slot = slot;
+	hk->pad = 0;
+	v = bpf_map_lookup_elem(&h1_pending, hk);
+	if (!v)
+		return false;
+	code = status ? (status[9] - '0') * 100 + (status[10] - '0') * 10 + (status[11] - '0') : 0;
+	if (v->start_ns == start_ns && (!status || code >= cfg->min_status || now - start_ns >= cfg->min_duration_ns)) {
+		len = v->head_len;
+		barrier_var(len);
+		len &= NET_H1_HEAD_MAX - 1;
+		if (bpf_ringbuf_output(&h1_heads, v, offsetof(struct h1_head_event, head) + len, BPF_RB_NO_WAKEUP))
+			percpu_count(&drops, NET_DROP_H1_HEADS_RING_FULL);
+		else
+			sent = true;
+	}
+	bpf_map_delete_elem(&h1_pending, hk);
+	return sent;
+}
+
+/* Queues a request line on its connection: its first n bytes, in head; its
+ * buffer (buf, readable bytes, after a `lead` byte when >= 0) for keep_head. */
+static __always_inline void on_request(struct conn_key *key, bool is_write, const char *head, __u32 n, __u64 buf,
+				       __u64 readable, int lead)
 {
 	struct http_conn *conn;
 	__u32 zero = 0, slot;
@@ -782,6 +919,7 @@ static __always_inline void on_request(struct conn_key *key, bool is_write, cons
 	conn->start_ns[slot] = bpf_ktime_get_ns();
 	conn->request_len[slot] = n;
 	conn->role[slot] = is_write ? NET_ROLE_CLIENT : NET_ROLE_SERVER;
+	keep_head(key, conn, buf, readable, lead);
 	conn->tail++;
 	if (want_request_stacks && !is_write) {
 		/* this thread serves the request until it writes a response: its on-CPU samples are the request's */
@@ -798,12 +936,15 @@ static __always_inline void on_request(struct conn_key *key, bool is_write, cons
 /* Sends the oldest waiting request of conn with what ended it: the status
  * line in `status` (n bytes), or none when the connection closed. The ends
  * come from the socket's entry (none when it is unknown). */
-static __always_inline void emit(struct http_conn *conn, __u32 tgid, __u8 flags, struct sock_info *si,
+static __always_inline void emit(struct http_conn *conn, struct conn_key *key, __u8 flags, struct sock_info *si,
 				 const char *status, __u32 n)
 {
 	struct http_event *out;
-	__u32 slot = conn->head & (NET_PIPELINE - 1);
+	__u32 slot = conn->head & (NET_PIPELINE - 1), tgid = key->tgid;
 
+	/* first: user space reads it before the exchange that names it */
+	if (send_head(key, conn, status))
+		flags |= NET_F_HEAD;
 	conn->head++;
 	out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
 	if (!out) {
@@ -851,7 +992,7 @@ static __always_inline void on_response(struct conn_key *key, bool is_write, str
 		if (a)
 			a->serving_tid = 0;
 	}
-	emit(conn, key->tgid, key->tls ? NET_F_TLS : 0, si, status, n < NET_RESPONSE_LEN ? n : NET_RESPONSE_LEN);
+	emit(conn, key, key->tls ? NET_F_TLS : 0, si, status, n < NET_RESPONSE_LEN ? n : NET_RESPONSE_LEN);
 }
 
 /* Classifies the first bytes of a buffer that went through a connection
@@ -876,7 +1017,7 @@ static __always_inline void on_data(__u32 tgid, __u64 id, bool tls, struct sock 
 	if (bpf_probe_read_user(head, n, (void *)buf))
 		return;
 	if (method_len(head)) {
-		on_request(&key, is_write, head, n);
+		on_request(&key, is_write, head, n, buf, readable, -1);
 	} else if (is_h2_preface(head)) {
 		/* the connection's bytes count as h2 from here, and its frames are walked past the 24-byte preface */
 		if (si && sk) {
@@ -1111,7 +1252,7 @@ static __always_inline void flush_conn(struct conn_key *key, struct sock_info *s
 	for (int i = 0; i < NET_PIPELINE; i++) {
 		if (conn->head == conn->tail)
 			break;
-		emit(conn, key->tgid, NET_F_NO_RESPONSE | (key->tls ? NET_F_TLS : 0), si, NULL, 0);
+		emit(conn, key, NET_F_NO_RESPONSE | (key->tls ? NET_F_TLS : 0), si, NULL, 0);
 	}
 	bpf_map_delete_elem(&conns, key);
 }
@@ -1348,7 +1489,7 @@ static __noinline void go_tls_joined_read(struct conn_key *key, struct sock_info
 	if (bpf_probe_read_user(head + 1, n, (void *)buf))
 		return;
 	if (method_len(head))
-		on_request(key, false, head, n + 1);
+		on_request(key, false, head, n + 1, buf, len, first);
 	else if (is_status_line(head))
 		on_response(key, false, si, head, n + 1);
 }

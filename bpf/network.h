@@ -23,6 +23,7 @@ enum net_proto {
 /* http_event.flags */
 #define NET_F_TLS 1		/* plaintext seen through SSL_read/SSL_write */
 #define NET_F_NO_RESPONSE 2	/* the connection closed with this request unanswered */
+#define NET_F_HEAD 4		/* its request head went to `h1_heads` first (an h1_head_event) */
 
 /* Index of the per-CPU `drops` array: why something was lost. */
 enum net_drop_reason {
@@ -40,7 +41,9 @@ enum net_drop_reason {
 	NET_DROP_GO_TLS_READ_NO_ENTRY = 11,	/* a tls.(*Conn).Read return without its entry (begun before the start) */
 	NET_DROP_CONNECTION_REUSED = 12,	/* a request left waiting by a connection whose close was missed, found at a new connection on its socket */
 	NET_DROP_SCRATCH_BUSY = 13,	/* an HTTP/2 walk not made: this CPU's scratch was in use by a preempted program */
-	NET_DROP_MAX = 14,
+	NET_DROP_H1_HEADS_FULL = 14,	/* a request head not kept for trace context: `h1_pending` full */
+	NET_DROP_H1_HEADS_RING_FULL = 15,	/* a kept request's head lost: `h1_heads` full */
+	NET_DROP_MAX = 16,
 };
 
 /* One request and its response (or its connection's close), matched in the
@@ -63,6 +66,32 @@ struct http_event {
 	char comm[NET_COMM_LEN];
 	char request[NET_REQUEST_LEN];
 	char response[NET_RESPONSE_LEN];
+};
+
+/* bytes of an HTTP/1.x request head kept at most, for its trace headers;
+ * h1_keep_config.head_len (user space's setting) may ask for fewer */
+#define NET_H1_HEAD_MAX 1024
+
+/* h1_keep[0], written by user space: which exchanges may be kept (a sampled
+ * or slow-request consumer wants them), so their request heads are worth
+ * copying. head_len 0: none is, and nothing is copied. */
+struct h1_keep_config {
+	__u64 min_duration_ns;	/* kept at least this long... */
+	__u32 head_len;		/* bytes of each request head to copy, at most NET_H1_HEAD_MAX; 0 off */
+	__u16 min_status;	/* ...or with a status at least this (or no response at all) */
+	__u16 pad;
+};
+
+/* The first bytes of an HTTP/1.x request (line and headers) of an exchange
+ * that may be kept; sent through `h1_heads` just before its http_event
+ * (flag NET_F_HEAD), which it names by (tgid, start_ns). Only head_len bytes
+ * of head[] travel. */
+struct h1_head_event {
+	__u64 start_ns;
+	__u32 tgid;
+	__u16 head_len;		/* bytes of head[] captured */
+	__u16 pad;
+	char head[NET_H1_HEAD_MAX];
 };
 
 /* bytes kept of an HTTP/2 HEADERS or CONTINUATION frame's payload */

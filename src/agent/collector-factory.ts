@@ -24,7 +24,7 @@ import type { NetworkAggregatorOptions } from '../profile/network-aggregator.js'
 import type { SharedWalkerMaps } from '../samplers/sampler-maps.js';
 import type { StackSampler } from '../samplers/stack-sampler.js';
 import type { RawStackBatch, TargetSelection } from '../stacks/raw-stacks.js';
-import type { RawNetworkBatch, RequestStackSample } from '../stacks/network-records.js';
+import type { RawNetworkBatch, RequestKeeping, RequestStackSample } from '../stacks/network-records.js';
 import type { RequestStack } from '../profile/network-report.js';
 import { createDemangler } from '../symbolize/demangle.js';
 import { createKallsymsSource, type KallsymsSource } from '../symbolize/kallsyms.js';
@@ -364,6 +364,10 @@ export interface NetworkCollectorSettings extends NetworkAggregatorOptions {
   readonly tls?: boolean;
   /** Sees every drained batch (SkyWalking NETWORK tasks). */
   readonly observe?: (batch: RawNetworkBatch) => void;
+  /** With `observe`: which exchanges it may keep (sampled requests); default none. */
+  readonly keeps?: Omit<RequestKeeping, 'headBytes'>;
+  /** Bytes of the HTTP/1.x request heads of exchanges that may be kept, for their trace headers (MESHPROF_NETWORK_HEAD_BYTES); default 1024, 0 none. */
+  readonly requestHeadBytes?: number;
 }
 
 /**
@@ -400,6 +404,9 @@ export function createNetworkCollectorFor(opts: NetworkCollectorSettings & Pipel
   const describe = shared?.describe ?? createProcessDescriber(processes, opts.describeProcess);
   const log = opts.log ?? shared?.settings.log;
   const symbolizer = shared?.symbolizer ?? createSymbolizer({ processes, ...(log ? { log } : {}) });
+  const headBytes = opts.requestHeadBytes ?? 1024;
+  // the aggregator keeps slow (its threshold), failed (5xx) and unanswered requests
+  const keeps = opts.observe !== undefined ? opts.keeps : { minDurationNs: opts.slowThresholdNs ?? 100_000_000, minStatus: 500 };
   return createNetworkCollector({
     nameStacks: requestStackNamer(symbolizer),
     ...opts,
@@ -407,6 +414,7 @@ export function createNetworkCollectorFor(opts: NetworkCollectorSettings & Pipel
       ? shared.network.subscribe(opts.targets)
       // batches that go to `observe` keep no notable requests: no stacks to sample
       : makeNetworkSampler({ targets: opts.targets, ...(log ? { log } : {}), ...(opts.observe ? { requestStacksHz: 0 } : {}) }),
+    ...(keeps !== undefined && headBytes > 0 ? { keeping: { ...keeps, headBytes } } : {}),
     processes,
     describe,
     ...(log ? { log } : {}),

@@ -54,7 +54,8 @@ export function createNetworkService(
   let collector: ReturnType<typeof createNetworkCollectorFor> | undefined;
   return {
     async start(targets) {
-      collector = createNetworkCollectorFor({ targets, ...settings, log }, shared);
+      // request heads are copied for the trace context of the log records: only when they are sent
+      collector = createNetworkCollectorFor({ targets, ...settings, requestHeadBytes: logs ? settings.requestHeadBytes : 0, log }, shared);
       await collector.start();
       log.info({ exporter: exporter?.name ?? 'none', logs: logs?.name ?? 'none', slowMs: settings.slowThresholdNs / 1e6, tls: settings.tls }, 'network profiling started');
     },

@@ -110,7 +110,9 @@ export function createSkyWalkingService(
         log,
       }, services),
       // NETWORK tasks: the network sampler over the task's processes, TLS as MESHPROF_NETWORK_TLS says.
-      networkCollectors: (pids, observe) => createNetworkCollectorFor({ targets: pids, tls: network?.tls ?? true, observe, log }, services),
+      networkCollectors: (pids, observe, keeps) => createNetworkCollectorFor({
+        targets: pids, tls: network?.tls ?? true, observe, ...(keeps ? { keeps } : {}), requestHeadBytes: network?.requestHeadBytes ?? 1024, log,
+      }, services),
     }),
     logger: log,
     httpExchanges: networkHttpSource(services, network, log),

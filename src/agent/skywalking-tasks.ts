@@ -12,9 +12,9 @@ import { encodeSkyWalkingProfilingData, onCpuSampleCounts, type SkyWalkingProfil
 import type { ProfilingTaskScheduler, TaskProfilingData } from '../export/skywalking/index.js';
 import type { ProfilingTask } from '../export/skywalking/index.js';
 import type { Profile } from '../profile/model.js';
-import type { RawNetworkBatch } from '../stacks/network-records.js';
+import type { RawNetworkBatch, RequestKeeping } from '../stacks/network-records.js';
 import {
-  createRoverNetworkAggregate, ROVER_NETWORK_METER_PREFIX, type RoverNetworkAggregate, type RoverNetworkOutput, type RoverProcess,
+  createRoverNetworkAggregate, samplingKeeps, ROVER_NETWORK_METER_PREFIX, type RoverNetworkAggregate, type RoverNetworkOutput, type RoverProcess,
 } from '../export/skywalking/rover-network.js';
 import { type Logger } from '../log/logger.js';
 
@@ -38,7 +38,9 @@ export interface NetworkTaskCollector {
 }
 
 /** Makes a network collector over `pids` that hands every drained batch to `observe`. */
-export type NetworkTaskCollectorFactory = (pids: number[], observe: (batch: RawNetworkBatch) => void) => NetworkTaskCollector;
+export type NetworkTaskCollectorFactory = (
+  pids: number[], observe: (batch: RawNetworkBatch) => void, keeps?: Omit<RequestKeeping, 'headBytes'>,
+) => NetworkTaskCollector;
 
 /** Options; flushMs defaults to Rover's 5 s. */
 export interface TaskRunnerOptions {
@@ -179,7 +181,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
     const factory = options.networkCollectors;
     if (factory === undefined) return;
     try {
-      s.collector = factory(s.pids, (b) => s.aggregate.add(b));
+      s.collector = factory(s.pids, (b) => s.aggregate.add(b), samplingKeeps(s.task.networkSamplings));
       await s.collector.start();
     } catch (err) {
       log.warn(`skywalking: starting network task ${s.task.taskId}: ${(err as Error).message}`);

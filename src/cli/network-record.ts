@@ -60,6 +60,7 @@ export async function runNetworkRecord(opts: NetworkRecordOptions): Promise<numb
     paths: settings.paths,
     maxPathsPerProcess: settings.maxPathsPerProcess,
     tls: settings.tls,
+    requestHeadBytes: settings.requestHeadBytes,
     log,
   });
   const progress = createProgressLine(process.stderr, 'HTTP exchanges');

@@ -152,6 +152,7 @@ export const KNOWN_VARIABLE_GROUPS: readonly { readonly title: string; readonly 
       v('MESHPROF_NETWORK_PATHS', 'false', 'add url.path to the HTTP histograms'),
       v('MESHPROF_NETWORK_MAX_PATHS', '100', 'distinct paths per process'),
       v('MESHPROF_NETWORK_TLS', 'true', 'follow TLS through uprobes (libssl, OpenSSL linked in, Go crypto/tls)'),
+      v('MESHPROF_NETWORK_HEAD_BYTES', '1024', 'bytes of each kept HTTP/1 request head read for its sw8/traceparent/b3 headers; 0 off'),
     ],
   },
   {

@@ -4,7 +4,9 @@
  * kept one by one; MESHPROF_NETWORK_PATHS (default false): add url.path to
  * the HTTP histograms, at most MESHPROF_NETWORK_MAX_PATHS (default 100)
  * distinct paths per process; MESHPROF_NETWORK_TLS (default true): follow
- * TLS through uprobes (libssl, OpenSSL linked in, Go crypto/tls).
+ * TLS through uprobes (libssl, OpenSSL linked in, Go crypto/tls);
+ * MESHPROF_NETWORK_HEAD_BYTES (default 1024, 0 off): bytes of each kept
+ * HTTP/1.x request's head the kernel copies for its trace headers.
  */
 import { envValue, parseBoolean, parseDurationSetting, type EnvRecord } from './env-values.js';
 import { ConfigError } from './config-error.js';
@@ -14,6 +16,7 @@ export interface NetworkSettings {
   readonly paths: boolean;
   readonly maxPathsPerProcess: number;
   readonly tls: boolean;
+  readonly requestHeadBytes: number;
 }
 
 /** Reads the network settings; throws a ConfigError naming the variable. */
@@ -22,6 +25,14 @@ export function readNetworkEnv(env: EnvRecord): NetworkSettings {
   const paths = envValue(env, 'MESHPROF_NETWORK_PATHS');
   const maxPaths = envValue(env, 'MESHPROF_NETWORK_MAX_PATHS');
   const tls = envValue(env, 'MESHPROF_NETWORK_TLS');
+  const head = envValue(env, 'MESHPROF_NETWORK_HEAD_BYTES');
+  let requestHeadBytes = 1024;
+  if (head !== undefined) {
+    requestHeadBytes = Number(head);
+    if (!Number.isInteger(requestHeadBytes) || requestHeadBytes < 0 || requestHeadBytes > 1024) {
+      throw new ConfigError('MESHPROF_NETWORK_HEAD_BYTES', `MESHPROF_NETWORK_HEAD_BYTES=${head}: not a whole number from 0 to 1024: use e.g. 1024, or 0 for no HTTP/1 trace context`);
+    }
+  }
   let maxPathsPerProcess = 100;
   if (maxPaths !== undefined) {
     maxPathsPerProcess = Number(maxPaths);
@@ -34,5 +45,6 @@ export function readNetworkEnv(env: EnvRecord): NetworkSettings {
     paths: paths === undefined ? false : parseBoolean('MESHPROF_NETWORK_PATHS', paths),
     maxPathsPerProcess,
     tls: tls === undefined ? true : parseBoolean('MESHPROF_NETWORK_TLS', tls),
+    requestHeadBytes,
   };
 }

@@ -82,9 +82,11 @@ export interface NotableView {
   readonly status: number | null;
   /** gRPC calls: the grpc-status of their trailers. */
   readonly grpcStatus?: number;
-  /** The request's trace context headers (HTTP/2 so far). */
+  /** The request's trace context headers (HTTP/2; HTTP/1.x when its head was copied, see MESHPROF_NETWORK_HEAD_BYTES). */
   readonly sw8?: { readonly traceId: string; readonly segmentId: string; readonly spanId: number; readonly service: string };
   readonly traceparent?: { readonly traceId: string; readonly spanId: string };
+  /** Zipkin B3 (`b3` or X-B3-TraceId/X-B3-SpanId): hex ids, the trace id 16 or 32 digits. */
+  readonly zipkin?: { readonly traceId: string; readonly spanId: string };
   readonly durationSeconds: number;
   readonly start: string;
   readonly local: string | null;
@@ -224,6 +226,7 @@ export function buildNetworkView(report: NetworkReport): NetworkView {
       ...(n.grpcStatus !== undefined ? { grpcStatus: n.grpcStatus } : {}),
       ...(n.sw8 ? { sw8: { traceId: n.sw8.traceId, segmentId: n.sw8.segmentId, spanId: n.sw8.spanId, service: n.sw8.service } } : {}),
       ...(n.traceparent ? { traceparent: { traceId: n.traceparent.traceId, spanId: n.traceparent.spanId } } : {}),
+      ...(n.zipkin ? { zipkin: { traceId: n.zipkin.traceId, spanId: n.zipkin.spanId } } : {}),
       durationSeconds: n.durationNs / 1e9, start: new Date(Number(n.startTimeNs / 1_000_000n)).toISOString(),
       local: endpoint(n.local), peer: endpoint(n.peer),
       stacks: (n.stacks ?? []).map((st) => ({ frames: st.frames, samples: st.samples })),

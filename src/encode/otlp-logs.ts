@@ -44,6 +44,8 @@ function attributes(n: NotableRequest): KeyValue[] {
     ...kv('meshprof.sw8.trace_id', n.sw8?.traceId),
     ...kv('meshprof.sw8.segment_id', n.sw8?.segmentId),
     ...kv('meshprof.sw8.span_id', n.sw8?.spanId),
+    // whose header the record's trace_id/span_id came from
+    ...kv('meshprof.trace.provider', n.traceparent ? 'w3c' : n.zipkin ? 'zipkin' : undefined),
     // the serving thread's on-CPU stacks, folded (root first, ';'-separated, then the sample count), one per line
     ...kv('meshprof.http.stacks', n.stacks && n.stacks.length > 0
       ? n.stacks.map((st) => `${[...st.frames].reverse().join(';')} ${st.samples}`).join('\n')
@@ -68,10 +70,15 @@ export function encodeNotableLogs(report: NetworkReport, options: OtlpResourceOp
         eventName: NOTABLE_REQUEST_EVENT,
         body: { value: { case: 'stringValue', value: `${n.reason} ${n.method} ${n.path} ${n.statusCode ?? 'no response'} ${(n.durationNs / 1e6).toFixed(1)} ms` } },
         attributes: attributes(n),
-        // the request's trace from its traceparent; the span is the caller's (the server's own is not on the wire)
+        // the request's trace from its traceparent, else its B3 headers (a 64-bit
+        // id left-padded to 16 bytes, as OpenTelemetry's B3 propagator reads it);
+        // the span is the caller's (the server's own is not on the wire)
         ...(n.traceparent ? {
           traceId: Buffer.from(n.traceparent.traceId, 'hex'), spanId: Buffer.from(n.traceparent.spanId, 'hex'),
           flags: n.traceparent.sampled ? 1 : 0,
+        } : n.zipkin ? {
+          traceId: Buffer.from(n.zipkin.traceId.padStart(32, '0'), 'hex'), spanId: Buffer.from(n.zipkin.spanId, 'hex'),
+          flags: n.zipkin.sampled === true ? 1 : 0,
         } : {}),
       })),
     })],

@@ -137,7 +137,8 @@ export function createNetworkAggregator(opts: NetworkAggregatorOptions = {}): Ne
     notable.push({
       reason, pid: e.tgid, tid: e.tid, role: e.role, tls: e.tls, method: e.method, path: e.path, statusCode: e.statusCode,
       ...(e.grpcStatus !== undefined ? { grpcStatus: e.grpcStatus } : {}),
-      ...(e.sw8 ? { sw8: e.sw8 } : {}), ...(e.traceparent ? { traceparent: e.traceparent } : {}), startTimeNs: e.startTimeNs, durationNs: e.durationNs, local: e.local, peer: e.peer,
+      ...(e.sw8 ? { sw8: e.sw8 } : {}), ...(e.traceparent ? { traceparent: e.traceparent } : {}),
+      ...(e.zipkin ? { zipkin: e.zipkin } : {}), startTimeNs: e.startTimeNs, durationNs: e.durationNs, local: e.local, peer: e.peer,
       ...(stacks && stacks.length > 0 ? { stacks } : {}),
     });
   };

@@ -8,7 +8,7 @@
  */
 import type { ProcessTable } from '../process/process-table.js';
 import type { TargetSelection } from '../stacks/raw-stacks.js';
-import type { RawNetworkBatch } from '../stacks/network-records.js';
+import type { RawNetworkBatch, RequestKeeping } from '../stacks/network-records.js';
 import type { Logger } from '../log/logger.js';
 import type { GoTlsSites } from '../samplers/go-tls-sites.js';
 import type { ProcMapping } from '../process/proc-maps.js';
@@ -24,6 +24,8 @@ export interface NetworkSource {
   setTargets(targets: TargetSelection): void;
   addTlsLibraries(paths: readonly string[]): number;
   addGoTls(sites: GoTlsSites): boolean;
+  /** Which exchanges this consumer may keep (their HTTP/1.x heads are read for trace context); before start(). */
+  setKeeping?(keeping: RequestKeeping | undefined): void;
   stop(): void;
 }
 
@@ -40,6 +42,8 @@ export interface NetworkCollectorOptions extends NetworkAggregatorOptions {
    * NETWORK task sums them its own way) and collect() reports nothing.
    */
   readonly observe?: (batch: RawNetworkBatch) => void;
+  /** Which exchanges are kept one by one (for the sampler: their HTTP/1.x heads are read); default none. */
+  readonly keeping?: RequestKeeping;
 }
 
 /** Collects network reports. */
@@ -134,6 +138,7 @@ export function createNetworkCollector(opts: NetworkCollectorOptions): NetworkCo
 
   return {
     async start() {
+      opts.sampler.setKeeping?.(opts.keeping);
       opts.sampler.start();
       probeTls();
     },

@@ -4,7 +4,7 @@
  * the slow and failed requests kept one by one. Plain data, read by every
  * network serializer (OTLP metrics, JSON, HTML).
  */
-import type { NetworkEndpoint, NetworkRole, Sw8Context, TcpFlow, TraceParent } from '../stacks/network-records.js';
+import type { NetworkEndpoint, NetworkRole, Sw8Context, TcpFlow, TraceParent, ZipkinContext } from '../stacks/network-records.js';
 import type { ProcessMetadata } from '../stacks/process-metadata.js';
 import type { DropCounts } from '../stacks/raw-stacks.js';
 
@@ -67,9 +67,10 @@ export interface NotableRequest {
   readonly statusCode: number | undefined;
   /** gRPC calls: the grpc-status of their trailers. */
   readonly grpcStatus?: number;
-  /** The trace the request belongs to, from its sw8 / traceparent header. */
+  /** The trace the request belongs to, from its sw8 / traceparent / B3 headers. */
   readonly sw8?: Sw8Context;
   readonly traceparent?: TraceParent;
+  readonly zipkin?: ZipkinContext;
   readonly startTimeNs: bigint;
   readonly durationNs: number;
   readonly local: NetworkEndpoint | undefined;

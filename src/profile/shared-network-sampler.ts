@@ -8,7 +8,7 @@
  * table and symbolizer.
  */
 import { statSync } from 'node:fs';
-import type { HttpExchange, RawNetworkBatch, TcpFlow } from '../stacks/network-records.js';
+import { unionKeeping, type HttpExchange, type RawNetworkBatch, type RequestKeeping, type TcpFlow } from '../stacks/network-records.js';
 import { normalizeTargets, type DropCounts, type NormalizedTargets, type TargetSelection } from '../stacks/raw-stacks.js';
 import type { NetworkSource } from './network-collector.js';
 
@@ -25,6 +25,7 @@ export interface SharedNetworkSampler {
 interface Subscription {
   targets: NormalizedTargets;
   wanted: ReadonlySet<number> | 'all' | 'none';
+  keeping: RequestKeeping | undefined;
   exchanges: HttpExchange[];
   tcp: TcpFlow[];
   drops: DropCounts;
@@ -67,6 +68,9 @@ export function createSharedNetworkSampler(make: (targets: TargetSelection) => N
   // libssl files and Go binaries probed, by identity: subscribers reach one file through each process's root
   const probed = new Set<string>();
 
+  // the kernel copies the request heads any subscriber may keep
+  const keep = (): void => { sampler?.setKeeping?.(unionKeeping([...active].map((s) => s.keeping))); };
+
   const follow = (): void => {
     if (!sampler) return;
     const next = unionTargets([...active].map((s) => s.targets));
@@ -95,7 +99,7 @@ export function createSharedNetworkSampler(make: (targets: TargetSelection) => N
     get followed() { return followed; },
     subscribe(initial) {
       const s: Subscription = {
-        targets: normalizeTargets(initial), wanted: 'none', exchanges: [], tcp: [], drops: {}, windowStart: undefined, windowEnd: 0n,
+        targets: normalizeTargets(initial), wanted: 'none', keeping: undefined, exchanges: [], tcp: [], drops: {}, windowStart: undefined, windowEnd: 0n,
       };
       s.wanted = wantedOf(s.targets);
       let started = false;
@@ -104,6 +108,7 @@ export function createSharedNetworkSampler(make: (targets: TargetSelection) => N
           if (started) throw new Error('starting network subscription: already started');
           if (!sampler) {
             const first = make(s.targets);
+            first.setKeeping?.(s.keeping);
             first.start();
             sampler = first;
             followed = s.targets;
@@ -114,6 +119,7 @@ export function createSharedNetworkSampler(make: (targets: TargetSelection) => N
           active.add(s);
           started = true;
           follow();
+          keep();
         },
         drain(): RawNetworkBatch {
           if (!started) throw new Error('draining network subscription: not started: call start() first');
@@ -125,6 +131,10 @@ export function createSharedNetworkSampler(make: (targets: TargetSelection) => N
           s.drops = {};
           s.windowStart = s.windowEnd;
           return batch;
+        },
+        setKeeping(k) {
+          s.keeping = k;
+          if (started) keep();
         },
         setTargets(next) {
           s.targets = normalizeTargets(next);
@@ -158,6 +168,7 @@ export function createSharedNetworkSampler(make: (targets: TargetSelection) => N
           active.delete(s);
           if (active.size > 0) {
             follow();
+            keep();
             return;
           }
           const last = sampler;

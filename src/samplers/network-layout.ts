@@ -10,6 +10,7 @@ export const NETWORK_DROP_REASONS = [
   'tcp_counters_map_full', 'sockets_map_full', 'syscalls_map_full', 'http2_frames_unfollowed',
   'request_stacks_ring_full', 'http2_headers_ring_full', 'go_tls_fd_unknown', 'go_tls_read_no_entry',
   'connection_reused', 'http2_scratch_busy',
+  'http1_heads_full', 'http1_heads_ring_full',
 ] as const;
 
 /** sizeof(struct request_stack_event); NET_STACK_DEPTH frames each. */
@@ -50,6 +51,7 @@ const AF_INET = 2;
 const AF_INET6 = 10;
 const NET_F_TLS = 1;
 const NET_F_NO_RESPONSE = 2;
+const NET_F_HEAD = 4;
 
 /** struct http_event, decoded; request and response still raw bytes, where they are in the buffer decoded. */
 export interface HttpEventRecord {
@@ -60,6 +62,8 @@ export interface HttpEventRecord {
   readonly role: NetworkRole;
   readonly tls: boolean;
   readonly noResponse: boolean;
+  /** Its request head was sent through `h1_heads` just before it. */
+  readonly hasHead: boolean;
   readonly local: NetworkEndpoint | undefined;
   readonly peer: NetworkEndpoint | undefined;
   readonly comm: string;
@@ -174,6 +178,7 @@ export function createHttpEventDecoder(): HttpEventDecoder {
         role: buf.readUInt8(o + 30) === 1 ? 'client' : 'server',
         tls: (flags & NET_F_TLS) !== 0,
         noResponse: (flags & NET_F_NO_RESPONSE) !== 0,
+        hasHead: (flags & NET_F_HEAD) !== 0,
         local: known ? endpoint(buf, family, o + 32, buf.readUInt16LE(o + 26)) : undefined,
         peer: known ? endpoint(buf, family, o + 48, buf.readUInt16LE(o + 28)) : undefined,
         comm: commOf(buf, tid, o + 68),
@@ -277,4 +282,33 @@ export function decodeH2HeaderEvent(buf: Buffer): H2HeaderRecord | undefined {
     comm: cString(buf.subarray(80, 96)),
     block: Buffer.from(buf.subarray(96, 96 + blockLen)),
   };
+}
+
+/** NET_H1_HEAD_MAX: request head bytes the kernel can keep at most. */
+export const H1_HEAD_MAX = 1024;
+/** offsetof(struct h1_head_event, head). */
+const H1_HEAD_OFFSET = 16;
+
+/** struct h1_head_event, decoded. */
+export interface H1HeadRecord {
+  readonly startNs: bigint;
+  readonly tgid: number;
+  /** The request line and headers, as far as captured. */
+  readonly head: Buffer;
+}
+
+/** Decodes one h1_head_event (only head_len bytes of head[] travel); undefined when short. */
+export function decodeH1Head(buf: Buffer): H1HeadRecord | undefined {
+  if (buf.length < H1_HEAD_OFFSET) return undefined;
+  const len = Math.min(buf.readUInt16LE(12), H1_HEAD_MAX, buf.length - H1_HEAD_OFFSET);
+  return { startNs: buf.readBigUInt64LE(0), tgid: buf.readUInt32LE(8), head: Buffer.from(buf.subarray(H1_HEAD_OFFSET, H1_HEAD_OFFSET + len)) };
+}
+
+/** struct h1_keep_config: which exchanges may be kept; headLen 0 copies nothing. */
+export function encodeH1KeepConfig(c: { readonly minDurationNs: number; readonly headLen: number; readonly minStatus: number }): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64LE(BigInt(Math.max(0, Math.floor(c.minDurationNs))), 0);
+  b.writeUInt32LE(Math.min(c.headLen, H1_HEAD_MAX), 8);
+  b.writeUInt16LE(Math.min(c.minStatus, 0xffff), 12);
+  return b;
 }

@@ -1,14 +1,16 @@
 import { forEachRingRecord, onlineCpus, openBpfObject, ringRecordViews } from '../kernel/index.js';
 import type { BpfLink, BpfObject, BpfObjectFactory, BpfRingBuffer } from '../kernel/index.js';
 import { type Logger } from '../log/logger.js';
-import type { HttpExchange, RawNetworkBatch, RequestStackSample, TcpFlow } from '../stacks/network-records.js';
+import type { HttpExchange, RawNetworkBatch, RequestKeeping, RequestStackSample, TcpFlow } from '../stacks/network-records.js';
 import { normalizeTargets, type DropCounts, type NormalizedTargets, type TargetSelection } from '../stacks/raw-stacks.js';
 import { createH2ExchangeTracker } from './h2-exchanges.js';
 import type { GoTlsSites } from './go-tls-sites.js';
 import { createRequestHeadInterner, parseStatusHead, type RequestHeadInterner } from './http-head.js';
 import {
-  createHttpEventDecoder, decodeH2HeaderEvent, decodeRequestStack, decodeTcpKey, decodeTcpValue, NETWORK_DROP_REASONS, type HttpEventRecord,
+  createHttpEventDecoder, decodeH1Head, decodeH2HeaderEvent, decodeRequestStack, decodeTcpKey, decodeTcpValue, encodeH1KeepConfig,
+  NETWORK_DROP_REASONS, type HttpEventRecord,
 } from './network-layout.js';
+import { parseHeadTraceContext, type RequestTraceContext } from './trace-headers.js';
 import { encodeOnCpuControl, u32Bytes } from './oncpu-layout.js';
 import { addDropDeltas, readDropTotals, applyTargets, syncTargetMap } from './sampler-maps.js';
 import { startWithTracepointFallback, type TracepointAttachMode } from './tracepoint-attach.js';
@@ -35,11 +37,15 @@ export interface NetworkSamplerOptions {
    * (4.17+), or the first that loads (default).
    */
   readonly attachMode?: TracepointAttachMode;
+  /** Which exchanges may be kept (their HTTP/1.x heads are copied for trace context); default none. */
+  readonly keeping?: RequestKeeping;
   readonly log?: Logger;
 }
 
 /** Requests with stacks waiting for their response at most; the oldest go first, counted. */
 const MAX_WAITING_STACKS = 4096;
+/** Request heads kept from one poll to the next (their exchange came after the poll) at most; the oldest go first, counted. */
+const MAX_WAITING_HEADS = 16384;
 
 /**
  * The network sampler: HTTP/1.x exchanges, HTTP/2 ones (header frames
@@ -67,6 +73,12 @@ export interface NetworkSampler {
    * false (with a warning) when they cannot be attached.
    */
   addGoTls(sites: GoTlsSites): boolean;
+  /**
+   * Which exchanges may be kept from now on: the kernel copies the HTTP/1.x
+   * request heads of those (undefined: of none) and their trace headers
+   * fill sw8/traceparent/zipkin.
+   */
+  setKeeping(keeping: RequestKeeping | undefined): void;
   stop(): void;
   /** The syscall hooks in use once started: 'tp_btf' or 'raw_tp'. */
   readonly attachedWith: 'tp_btf' | 'raw_tp' | undefined;
@@ -85,7 +97,8 @@ const uprobes = [
 
 /** One kernel record (its bytes in buf) as an exchange; undefined (and counted) when its bytes do not parse. */
 function toExchange(
-  r: HttpEventRecord, buf: Buffer, heads: RequestHeadInterner, monoToWallNs: bigint, stacks: readonly RequestStackSample[] | undefined,
+  r: HttpEventRecord, buf: Buffer, heads: RequestHeadInterner, monoToWallNs: bigint,
+  stacks: readonly RequestStackSample[] | undefined, trace?: RequestTraceContext,
 ): HttpExchange | undefined {
   const req = heads.parse(buf, r.requestStart, r.requestEnd);
   if (!req) return undefined;
@@ -99,6 +112,7 @@ function toExchange(
     startTimeNs: r.startNs + monoToWallNs,
     durationNs: r.durationNs,
     local: r.local, peer: r.peer,
+    ...trace,
   };
   return stacks ? { ...ex, stacks } : ex;
 }
@@ -114,6 +128,12 @@ export function createNetworkSampler(
   let ring: BpfRingBuffer | undefined;
   let stackRing: BpfRingBuffer | undefined;
   let h2Ring: BpfRingBuffer | undefined;
+  let headRing: BpfRingBuffer | undefined;
+  // request (tgid, kernel start time) -> its head (for trace context), until its exchange is read
+  let traceHeads = new Map<string, Buffer>();
+  // the previous poll's heads still waiting for their exchange
+  let lastTraceHeads = new Map<string, Buffer>();
+  let keeping = opts.keeping;
   const h2 = createH2ExchangeTracker();
   const events = createHttpEventDecoder();
   const heads = createRequestHeadInterner();
@@ -135,6 +155,40 @@ export function createNetworkSampler(
 
   const writeControl = (o: BpfObject): void => o.map('control').update(u32Bytes(0), encodeOnCpuControl(generation, targets === 'all'));
   const count = (reason: string, n = 1): void => { userDrops[reason] = (userDrops[reason] ?? 0) + n; };
+  const writeKeeping = (o: BpfObject): void => o.map('h1_keep').update(u32Bytes(0), encodeH1KeepConfig(
+    keeping ? { minDurationNs: keeping.minDurationNs, minStatus: keeping.minStatus, headLen: keeping.headBytes } : { minDurationNs: 0, minStatus: 0, headLen: 0 },
+  ));
+  const readHeads = (): void => {
+    for (const rec of headRing?.poll(0) ?? []) {
+      const h = decodeH1Head(rec);
+      if (h) traceHeads.set(`${h.tgid}:${h.startNs}`, h.head);
+    }
+  };
+  /**
+   * After the exchanges took theirs: heads read this poll wait for the next
+   * (their exchange came after its read); those that waited a whole poll
+   * already had theirs lost (counted by the kernel) and go. Bounded besides.
+   */
+  const trimHeads = (): void => {
+    for (const key of traceHeads.keys()) {
+      if (traceHeads.size <= MAX_WAITING_HEADS) break;
+      traceHeads.delete(key);
+      count('http1_heads_over_cap');
+    }
+    lastTraceHeads = traceHeads;
+    traceHeads = new Map();
+  };
+  /** The trace context of an exchange whose head the kernel sent just before it. */
+  const headTrace = (r: HttpEventRecord): RequestTraceContext | undefined => {
+    const key = `${r.tgid}:${r.startNs}`;
+    const head = traceHeads.get(key) ?? lastTraceHeads.get(key);
+    if (head === undefined) return undefined;
+    traceHeads.delete(key);
+    lastTraceHeads.delete(key);
+    const { truncated, ...trace } = parseHeadTraceContext(head);
+    if (truncated) count('http1_head_truncated');
+    return trace;
+  };
 
   const readRing = (): void => {
     if (!ring) return;
@@ -169,10 +223,13 @@ export function createNetworkSampler(
         else pending.push(ex);
       }
     }
-    // the busy ring: decoded in place from the poll's one buffer
+    // the busy ring, decoded in place from the poll's one buffer; polled before
+    // the heads: the kernel sends a head before its exchange, so each exchange read has its head here
     const batch = ring.pollBatch(0);
     if (batch.lost > 0) count('ring_records_unallocated', batch.lost);
+    readHeads();
     forEachRingRecord(batch, onHttpRecord);
+    trimHeads();
   };
 
   const onHttpRecord = (buf: Buffer, offset: number, length: number): void => {
@@ -181,7 +238,7 @@ export function createNetworkSampler(
     const key = r && waiting.size > 0 ? `${r.tgid}:${r.startNs}` : undefined;
     const stacks = key !== undefined ? waiting.get(key) : undefined;
     if (stacks && key !== undefined) waiting.delete(key);
-    const ex = r && toExchange(r, buf, heads, monoToWallNs, stacks);
+    const ex = r && toExchange(r, buf, heads, monoToWallNs, stacks, r.hasHead ? headTrace(r) : undefined);
     if (!ex) count('unparsed_http_event');
     else if (pending.length >= maxPending) count('exchanges_buffer_full');
     else pending.push(ex);
@@ -212,6 +269,10 @@ export function createNetworkSampler(
     stackRing = undefined;
     h2Ring?.close();
     h2Ring = undefined;
+    headRing?.close();
+    headRing = undefined;
+    traceHeads.clear();
+    lastTraceHeads.clear();
     waiting.clear();
     obj?.destroy();
     obj = undefined;
@@ -234,6 +295,7 @@ export function createNetworkSampler(
         o.load();
         syncTargetMap(o.map('targets'), targets);
         writeControl(o);
+        writeKeeping(o);
         // before the programs run: whatever they drop from the first syscall on is reported
         dropTotals = readDropTotals(o, NETWORK_DROP_REASONS);
         for (const p of [...syscallPrograms[mode], 'inet_sock_set_state', 'tcp_retransmit_skb']) links.push(o.attach(p));
@@ -247,6 +309,7 @@ export function createNetworkSampler(
         windowStart = clock.nowNs();
         ring = o.ringBuffer('events');
         h2Ring = o.ringBuffer('h2_headers');
+        headRing = o.ringBuffer('h1_heads');
         if (hz > 0) {
           try {
             stackRing = o.ringBuffer('request_stacks');
@@ -321,6 +384,14 @@ export function createNetworkSampler(
         }
       }
       return added;
+    },
+    setKeeping(next) {
+      keeping = next !== undefined && next.headBytes > 0 ? next : undefined;
+      if (!obj) return;
+      writeKeeping(obj);
+      // heads copied while on are sent or forgotten at their exchange; with
+      // copying off nothing looks there, so what waits is cleared
+      if (!keeping) obj.map('h1_pending').lookupAndDeleteBatch();
     },
     addGoTls(sites) {
       const o = obj;

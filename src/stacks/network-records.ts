@@ -41,10 +41,12 @@ export interface HttpExchange {
   readonly peer: NetworkEndpoint | undefined;
   /** gRPC calls (HTTP/2, content-type application/grpc): the grpc-status of the trailers; non-zero is a failure, as a 5xx. */
   readonly grpcStatus?: number;
-  /** The request's sw8 header, when it had one the sampler could read (HTTP/2 headers only so far). */
+  /** The request's sw8 header, when it had one the sampler could read (HTTP/2 headers; HTTP/1.x heads of exchanges that may be kept). */
   readonly sw8?: Sw8Context;
   /** The request's traceparent header, likewise. */
   readonly traceparent?: TraceParent;
+  /** The request's Zipkin B3 headers (`b3`, or X-B3-TraceId and X-B3-SpanId), likewise. */
+  readonly zipkin?: ZipkinContext;
   /** Server side: on-CPU samples of the thread that read the request, until it wrote the response; absent when none. */
   readonly stacks?: readonly RequestStackSample[];
 }
@@ -69,6 +71,15 @@ export interface TraceParent {
   /** The caller's span id. */
   readonly spanId: string;
   readonly sampled: boolean;
+}
+
+/** A request's Zipkin B3 context: lower-case hex ids (a 64- or 128-bit trace id). */
+export interface ZipkinContext {
+  readonly traceId: string;
+  /** The caller's span id. */
+  readonly spanId: string;
+  /** The sampling decision, when the headers carried one. */
+  readonly sampled?: boolean;
 }
 
 /** One on-CPU sample of a thread serving a request: return addresses, leaf first. */
@@ -107,4 +118,29 @@ export interface RawNetworkBatch {
   readonly tcp: readonly TcpFlow[];
   /** Lost on the way, by reason. */
   readonly drops: DropCounts;
+}
+
+/**
+ * Which exchanges a consumer of the network sampler may keep one by one
+ * (slow, failed or sampled requests): the kernel copies the HTTP/1.x request
+ * heads of those, for their trace headers.
+ */
+export interface RequestKeeping {
+  /** Exchanges at least this long... */
+  readonly minDurationNs: number;
+  /** ...or with a status at least this, or without a response. */
+  readonly minStatus: number;
+  /** Bytes of each request head to copy, up to 1024; 0 copies none. */
+  readonly headBytes: number;
+}
+
+/** What several consumers keep together; undefined when none keeps anything. */
+export function unionKeeping(all: readonly (RequestKeeping | undefined)[]): RequestKeeping | undefined {
+  const some = all.filter((k): k is RequestKeeping => k !== undefined && k.headBytes > 0);
+  if (some.length === 0) return undefined;
+  return {
+    minDurationNs: Math.min(...some.map((k) => k.minDurationNs)),
+    minStatus: Math.min(...some.map((k) => k.minStatus)),
+    headBytes: Math.max(...some.map((k) => k.headBytes)),
+  };
 }

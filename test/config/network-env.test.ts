@@ -5,15 +5,16 @@ import { resolveAgentConfig } from '../../src/config/validate-agent-config.js';
 import { readAgentEnv } from '../../src/config/agent-env.js';
 
 describe('network settings', () => {
-  it('defaults to a 100 ms slow threshold, no paths, TLS followed', () => {
-    expect(readNetworkEnv({})).toEqual({ slowThresholdNs: 100_000_000, paths: false, maxPathsPerProcess: 100, tls: true });
-    expect(readNetworkEnv({ MESHPROF_NETWORK_SLOW: '250ms', MESHPROF_NETWORK_PATHS: 'yes', MESHPROF_NETWORK_MAX_PATHS: '20', MESHPROF_NETWORK_TLS: 'off' }))
-      .toEqual({ slowThresholdNs: 250_000_000, paths: true, maxPathsPerProcess: 20, tls: false });
+  it('defaults to a 100 ms slow threshold, no paths, TLS followed, 1024 bytes of kept requests\' heads', () => {
+    expect(readNetworkEnv({})).toEqual({ slowThresholdNs: 100_000_000, paths: false, maxPathsPerProcess: 100, tls: true, requestHeadBytes: 1024 });
+    expect(readNetworkEnv({ MESHPROF_NETWORK_SLOW: '250ms', MESHPROF_NETWORK_PATHS: 'yes', MESHPROF_NETWORK_MAX_PATHS: '20', MESHPROF_NETWORK_TLS: 'off', MESHPROF_NETWORK_HEAD_BYTES: '0' }))
+      .toEqual({ slowThresholdNs: 250_000_000, paths: true, maxPathsPerProcess: 20, tls: false, requestHeadBytes: 0 });
   });
 
   it('names the variable and what to write on bad values', () => {
     expect(() => readNetworkEnv({ MESHPROF_NETWORK_SLOW: 'soon' })).toThrow(/MESHPROF_NETWORK_SLOW=soon: .*use e\.g\. 100ms or 1s/);
     expect(() => readNetworkEnv({ MESHPROF_NETWORK_MAX_PATHS: '0' })).toThrow(/MESHPROF_NETWORK_MAX_PATHS=0: .*from 1 to 10000/);
+    expect(() => readNetworkEnv({ MESHPROF_NETWORK_HEAD_BYTES: '4096' })).toThrow(/MESHPROF_NETWORK_HEAD_BYTES=4096: .*from 0 to 1024/);
   });
 
   it('takes network in MESHPROF_PROFILES beside the stack kinds', () => {

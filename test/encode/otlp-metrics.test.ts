@@ -109,6 +109,16 @@ describe('OTLP logs of notable requests', () => {
     expect(rec.flags).toBe(1);
     expect(attrs(rec.attributes)).toMatchObject({ 'meshprof.sw8.trace_id': 't.1.2', 'meshprof.sw8.segment_id': 's.3.4', 'meshprof.sw8.span_id': 2n });
   });
+
+  it('carries a B3 context as the record\'s ids, a 64-bit trace id left-padded to 16 bytes', () => {
+    const traced: NetworkReport = { ...report, notable: [{ ...report.notable[0]!, zipkin: { traceId: '463ac35c9f6413ad', spanId: 'a2fb4a1d1a96d312', sampled: true } }] };
+    const rec = fromBinary(ExportLogsServiceRequestSchema, encodeNotableLogsBinary(traced)!).resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!;
+    expect(Buffer.from(rec.traceId).toString('hex')).toBe('0000000000000000463ac35c9f6413ad');
+    expect(Buffer.from(rec.spanId).toString('hex')).toBe('a2fb4a1d1a96d312');
+    expect(rec.flags).toBe(1);
+    expect(attrs(rec.attributes)['meshprof.trace.provider']).toBe('zipkin');
+    expect(buildNetworkView(traced).notable[0]?.zipkin).toEqual({ traceId: '463ac35c9f6413ad', spanId: 'a2fb4a1d1a96d312' });
+  });
 });
 
 describe('network view', () => {

@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startCli } from './start-cli.js';
 
 /** Records the network of `pids` into `output` while `load` runs; returns the CLI's stderr. */
-export async function recordNetwork(pids: readonly number[], output: string, load: () => Promise<void>): Promise<string> {
-  const cli = startCli(['record', '--type', 'network', ...pids.flatMap((p) => ['--pid', String(p)]), '-d', '120s', '-o', output]);
+export async function recordNetwork(pids: readonly number[], output: string, load: () => Promise<void>, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const cli = startCli(['record', '--type', 'network', ...pids.flatMap((p) => ['--pid', String(p)]), '-d', '120s', '-o', output], env);
   await cli.started;
   try {
     await load();

@@ -45,7 +45,9 @@ describe('agent exporting network metrics over OTLP/gRPC', () => {
       await agent.waitFor('target selection changed');
       for (let i = 0; i < 25; i++) await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${stack.httpPort}/nope-${i}`]);
       for (let i = 0; i < 10; i++) await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${stack.httpPort}/local`]);
-      for (let i = 0; i < 2; i++) await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${stack.httpPort}/slow`]);
+      // the slow requests carry their callers' trace context: W3C, then Zipkin's B3
+      await run('curl', ['-s', '-o', '/dev/null', '-H', 'traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', `http://127.0.0.1:${stack.httpPort}/slow`]);
+      await run('curl', ['-s', '-o', '/dev/null', '-H', 'b3: 80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1', `http://127.0.0.1:${stack.httpPort}/slow`]);
       const seen = (): number => agent.logs().filter((l) => l.msg === 'collected interval').length;
       const before = seen();
       await agent.waitFor('collected interval', 30_000, before + 2);
@@ -70,11 +72,15 @@ describe('agent exporting network metrics over OTLP/gRPC', () => {
     console.log(`${collector.requests.length} export requests; server requests by status ${JSON.stringify([...byStatus].map(([s, n]) => [String(s), n]))}`);
     expect(byStatus.get(404n)).toBe(25);
     expect(byStatus.get(200n)).toBe(12);
-    const records = logs.requests.flatMap((r) => fromBinary(ExportLogsServiceRequestSchema, r.bytes).resourceLogs)
-      .flatMap((rl) => rl.scopeLogs.flatMap((s) => s.logRecords))
-      .map((l) => Object.fromEntries(l.attributes.map((a) => [a.key, a.value?.value.value])));
+    const logRecords = logs.requests.flatMap((r) => fromBinary(ExportLogsServiceRequestSchema, r.bytes).resourceLogs)
+      .flatMap((rl) => rl.scopeLogs.flatMap((s) => s.logRecords));
+    const records = logRecords.map((l) => Object.fromEntries(l.attributes.map((a) => [a.key, a.value?.value.value])));
     const slowServer = records.filter((a) => a['meshprof.network.side'] === 'server' && a['url.path'] === '/slow');
     expect(slowServer).toHaveLength(2);
+    // HTTP/1 heads of kept requests were read: each record has its caller's trace and span
+    const ids = logRecords.filter((_, i) => records[i]!['meshprof.network.side'] === 'server' && records[i]!['url.path'] === '/slow')
+      .map((l) => [Buffer.from(l.traceId).toString('hex'), Buffer.from(l.spanId).toString('hex')]);
+    expect(ids).toEqual([['0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331'], ['80f198ee56343ba864fe8b2a57d3eff7', 'e457b5a2e4d86bd1']]);
     expect(slowServer[0]).toMatchObject({ 'meshprof.network.reason': 'slow', 'http.request.method': 'GET', 'http.response.status_code': 200n, 'server.port': BigInt(stack.httpPort) });
     expect(slowServer[0]!['meshprof.http.duration']).toBeGreaterThanOrEqual(0.149); // the backend's 150 ms Node timer may answer 1 ms early
   });

@@ -4,8 +4,8 @@
  * curl sends it a known mix of requests, and OAP receives Rover's meters
  * (request and status counters, duration histogram, L4 bytes and
  * connections) with Rover's labels, and the sampled slow and 5xx requests
- * as NET_PROFILING_SAMPLED_TRACE logs; the same server's HTTP/2 (h2c)
- * requests carrying sw8 and traceparent headers are sampled with their
+ * as NET_PROFILING_SAMPLED_TRACE logs; its HTTP/1 and HTTP/2 (h2c)
+ * requests carrying sw8, traceparent or B3 headers are sampled with their
  * trace context.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -88,8 +88,15 @@ describe('meshprof agent running a SkyWalking NETWORK task (real BPF, as root)',
       sent[status]++;
     };
     for (let i = 0; i < 20; i++) await curl('/ok', 200);
-    for (let i = 0; i < 5; i++) await curl('/err', 500);
-    for (let i = 0; i < 3; i++) await curl('/slow', 200);
+    for (let i = 0; i < 4; i++) await curl('/err', 500);
+    for (let i = 0; i < 2; i++) await curl('/slow', 200);
+    // HTTP/1 with trace context: a failed request with sw8, a slow one with B3
+    const b64h1 = (s: string): string => Buffer.from(s).toString('base64');
+    const sw8h1 = `1-${b64h1('trace.5.1700000000000')}-${b64h1('segment.6.1700000000001')}-3-${b64h1('gateway')}-${b64h1('gw-1')}-${b64h1('/pay')}-${b64h1(`127.0.0.1:${port}`)}`;
+    await run('curl', ['-s', '-o', '/dev/null', '-H', `sw8: ${sw8h1}`, `http://127.0.0.1:${port}/err`]);
+    sent[500]++;
+    await run('curl', ['-s', '-o', '/dev/null', '-H', 'X-B3-TraceId: 463ac35c9f6413ad', '-H', 'X-B3-SpanId: a2fb4a1d1a96d312', `http://127.0.0.1:${port}/slow`]);
+    sent[200]++;
     for (let i = 0; i < 7; i++) await curl(`/missing-${i}`, 404);
     // HTTP/2 with trace context: a failed request with sw8, a slow one with traceparent
     const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -164,11 +171,13 @@ describe('meshprof agent running a SkyWalking NETWORK task (real BPF, as root)',
       expect(b.latency).toBeGreaterThanOrEqual(149);
     }
     for (const b of failed) expect(b).toMatchObject({ uri: '/err', status: 500, client_process: { local: true } });
-    // the h2 requests' trace context, as Rover sends it; the HTTP/1 ones have none
+    // the trace context of the requests that carried one, HTTP/1 and h2, as Rover sends it
     const traced = logs.map((l, i) => [bodies[i]!.reason, bodies[i]!.trace_provider, l.traceContext?.traceId, l.traceContext?.traceSegmentId, l.traceContext?.spanId])
       .filter(([, provider]) => provider !== '');
     expect(traced.sort()).toEqual([
       ['slow', 'w3c', '0af7651916cd43dd8448eb211c80319c', '', 0],
+      ['slow', 'zipkin', '463ac35c9f6413ad', '', 0],
+      ['status_5xx', 'skywalking', 'trace.5.1700000000000', 'segment.6.1700000000001', 3],
       ['status_5xx', 'skywalking', 'trace.9.1700000000000', 'segment.8.1700000000001', 5],
     ]);
   }, 240_000);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NetworkSource } from '../../src/profile/network-collector.js';
 import { createSharedNetworkSampler, unionTargets } from '../../src/profile/shared-network-sampler.js';
-import type { HttpExchange, RawNetworkBatch, TcpFlow } from '../../src/stacks/network-records.js';
+import type { HttpExchange, RawNetworkBatch, RequestKeeping, TcpFlow } from '../../src/stacks/network-records.js';
 import type { TargetSelection } from '../../src/stacks/raw-stacks.js';
 
 interface FakeKernel extends NetworkSource {
@@ -24,6 +24,8 @@ interface FakeKernel extends NetworkSource {
   clock: bigint;
   /** The next addTlsLibraries attaches nothing (its process left). */
   failNext?: boolean;
+  /** Each setKeeping's argument. */
+  readonly keeping: (RequestKeeping | undefined)[];
 }
 
 function exchange(tgid: number, path: string): HttpExchange {
@@ -52,7 +54,8 @@ function fakeKernels(): { made: FakeKernel[]; make: (t: TargetSelection) => Netw
     made,
     make: (t) => {
       const k: FakeKernel = {
-        targets: [t], probed: [], started: 0, stopped: 0, clock: 0n,
+        targets: [t], probed: [], started: 0, stopped: 0, clock: 0n, keeping: [],
+        setKeeping: (x) => { k.keeping.push(x); },
         next: { startTimeNs: 0n, durationNs: 0n, exchanges: [], tcp: [], drops: {} },
         start: () => { k.started++; },
         drain: () => {
@@ -78,6 +81,27 @@ function fakeKernels(): { made: FakeKernel[]; make: (t: TargetSelection) => Netw
 describe('shared network sampler', () => {
   const dirs: string[] = [];
   afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+
+  it('has the kernel copy request heads for what any started subscriber keeps', () => {
+    const { made, make } = fakeKernels();
+    const shared = createSharedNetworkSampler(make);
+    const a = shared.subscribe([10]);
+    const b = shared.subscribe([20]);
+    const c = shared.subscribe([30]);
+    a.setKeeping?.({ minDurationNs: 100_000_000, minStatus: 500, headBytes: 1024 });
+    b.setKeeping?.({ minDurationNs: 30_000_000, minStatus: 400, headBytes: 512 });
+    a.start();
+    const k = made[0]!;
+    expect(k.keeping.at(-1)).toEqual({ minDurationNs: 100_000_000, minStatus: 500, headBytes: 1024 });
+    c.start(); // keeps nothing: changes nothing
+    expect(k.keeping.at(-1)).toEqual({ minDurationNs: 100_000_000, minStatus: 500, headBytes: 1024 });
+    b.start();
+    expect(k.keeping.at(-1)).toEqual({ minDurationNs: 30_000_000, minStatus: 400, headBytes: 1024 });
+    a.stop();
+    b.stop();
+    expect(k.keeping.at(-1)).toBeUndefined();
+    c.stop();
+  });
 
   it('unions targets: all wins, none adds nothing', () => {
     expect(unionTargets([[3, 1], 'none', [1, 7]])).toEqual([3, 1, 7]);

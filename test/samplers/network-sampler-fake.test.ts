@@ -39,6 +39,8 @@ function event(request: string, response: string, over: { tgid?: number; flags?:
 interface FakeNetworkObject extends BpfObject {
   readonly maps: Map<string, FakeMap>;
   readonly records: Buffer[];
+  /** struct h1_head_event records of the `h1_heads` ring. */
+  readonly heads: Buffer[];
   readonly uprobes: UprobeTarget[];
   readonly attached: string[];
 }
@@ -51,11 +53,14 @@ function fakeNetworkObject(): FakeNetworkObject {
     ['tcp1', fakeMap('tcp1', 44, 64)],
     ['drops', fakeMap('drops', 4, 16)], // two possible CPUs
     ['targets_epoch', fakeMap('targets_epoch', 4, 4)],
+    ['h1_keep', fakeMap('h1_keep', 4, 16)],
+    ['h1_pending', fakeMap('h1_pending', 24, 1040)],
   ]);
   const records: Buffer[] = [];
+  const heads: Buffer[] = [];
   const link: BpfLink = { destroy: () => undefined };
   const obj: FakeNetworkObject = {
-    name: 'network', maps, records, uprobes: [], attached: [],
+    name: 'network', maps, records, heads, uprobes: [], attached: [],
     setGlobal: () => undefined, resizeMap: () => undefined, setAutoload: () => undefined, reuseMap: () => undefined, load: () => undefined,
     map: (n) => maps.get(n)!,
     attachPerfEvent: () => link,
@@ -69,7 +74,7 @@ function fakeNetworkObject(): FakeNetworkObject {
       return link;
     },
     // exchanges come through `events`; `request_stacks` stays empty here
-    ringBuffer: (n) => fakeRingBuffer(() => (n === 'events' ? records.splice(0) : [])),
+    ringBuffer: (n) => fakeRingBuffer(() => (n === 'events' ? records.splice(0) : n === 'h1_heads' ? heads.splice(0) : [])),
     destroy: () => undefined,
   };
   return obj;
@@ -92,7 +97,41 @@ function tcpValue(sent: number): Buffer {
   return v;
 }
 
+function headRecord(startNs: bigint, text: string): Buffer {
+  const b = Buffer.alloc(16 + text.length);
+  b.writeBigUInt64LE(startNs, 0);
+  b.writeUInt32LE(7, 8);
+  b.writeUInt16LE(text.length, 12);
+  b.write(text, 16, 'latin1');
+  return b;
+}
+
 describe('network sampler (fake kernel)', () => {
+  it('writes what is kept to h1_keep, and gives exchanges the trace context of their heads, one read a poll early too', () => {
+    const o = fakeNetworkObject();
+    const s = createNetworkSampler({ targets: [7], settleMs: 0, pollIntervalMs: 60_000 }, () => o);
+    s.setKeeping({ minDurationNs: 100_000_000, minStatus: 500, headBytes: 512 });
+    s.start();
+    const cfg = o.maps.get('h1_keep')!.lookup(u32(0))!;
+    expect([cfg.readBigUInt64LE(0), cfg.readUInt32LE(8), cfg.readUInt16LE(12)]).toEqual([100_000_000n, 512, 500]);
+    const tp = 'traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    // a head whose exchange comes in the next poll, then one cut before its trace header
+    o.heads.push(headRecord(1_000n, `GET /slow HTTP/1.1\r\n${tp}\r\n\r\n`));
+    expect(s.drain().exchanges).toEqual([]);
+    o.heads.push(headRecord(2_000n, 'GET /err HTTP/1.1\r\nX-Pad: aaaa'));
+    o.records.push(event('GET /slow HTTP/1.1\r\n', 'HTTP/1.1 200 OK', { startNs: 1_000n, flags: 4 }),
+      event('GET /err HTTP/1.1\r\n', 'HTTP/1.1 500 Err', { startNs: 2_000n, flags: 4 }));
+    const b = s.drain();
+    expect(b.exchanges.map((e) => [e.path, e.traceparent?.spanId])).toEqual([['/slow', 'b7ad6b7169203331'], ['/err', undefined]]);
+    expect(b.drops).toEqual({ http1_head_truncated: 1 });
+    // turned off: nothing copied from now on, what waited in the kernel cleared
+    o.maps.get('h1_pending')!.update(Buffer.alloc(24), Buffer.alloc(1040));
+    s.setKeeping(undefined);
+    expect(o.maps.get('h1_keep')!.lookup(u32(0))!.readUInt32LE(8)).toBe(0);
+    expect(o.maps.get('h1_pending')!.entries.size).toBe(0);
+    s.stop();
+  });
+
   it('drains the generation the kernel stopped writing, and decodes exchanges', () => {
     const o = fakeNetworkObject();
     const s = createNetworkSampler({ targets: [7], settleMs: 0, pollIntervalMs: 60_000 }, () => o);

@@ -107,6 +107,18 @@ export function samplingRuleFor(rules: readonly NetworkSamplingRule[], path: str
   return found;
 }
 
+/**
+ * What a task's rules may sample, for the sampler (which then copies those
+ * requests' HTTP/1.x heads for their trace headers): the least duration and
+ * status any rule samples; undefined when no rule samples anything.
+ */
+export function samplingKeeps(rules: readonly NetworkSamplingRule[]): { minDurationNs: number; minStatus: number } | undefined {
+  const durations = rules.flatMap((r) => (r.minDurationMs !== undefined ? [r.minDurationMs] : []));
+  const minStatus = rules.some((r) => r.when4xx) ? 400 : rules.some((r) => r.when5xx) ? 500 : 1000;
+  if (durations.length === 0 && minStatus === 1000) return undefined;
+  return { minDurationNs: durations.length > 0 ? Math.min(...durations) * 1_000_000 : Number.MAX_SAFE_INTEGER, minStatus };
+}
+
 /** Why a request is sampled under a rule, in Rover's order (5xx, 4xx, slow); undefined when it is not. */
 export function sampleReason(rule: NetworkSamplingRule, status: number, latencyMs: number): RoverSampleReason | undefined {
   if (rule.when5xx && status >= 500 && status < 600) return 'status_5xx';
@@ -289,8 +301,8 @@ function sampledLog(s: Sample, reason: RoverSampleReason, t: Traffic, local: Rov
     uri: s.exchange.path,
     reason,
     latency: s.latencyMs,
-    // the request's own trace, as Rover: sw8 (SkyWalking) first, then the W3C header
-    trace_provider: s.exchange.sw8 ? 'skywalking' : s.exchange.traceparent ? 'w3c' : '',
+    // the request's own trace, as Rover: sw8 (SkyWalking) first, then the W3C header, then Zipkin's B3
+    trace_provider: s.exchange.sw8 ? 'skywalking' : s.exchange.traceparent ? 'w3c' : s.exchange.zipkin ? 'zipkin' : '',
     client_process: t.role === 'client' ? self : remoteProcess,
     server_process: t.role === 'server' ? self : remoteProcess,
     detect_point: t.role,
@@ -306,7 +318,7 @@ function sampledLog(s: Sample, reason: RoverSampleReason, t: Traffic, local: Rov
     tags: { data: [{ key: 'LOG_KIND', value: 'NET_PROFILING_SAMPLED_TRACE' }] },
     traceContext: s.exchange.sw8
       ? { traceId: s.exchange.sw8.traceId, traceSegmentId: s.exchange.sw8.segmentId, spanId: s.exchange.sw8.spanId }
-      : { traceId: s.exchange.traceparent?.traceId ?? '' },
+      : { traceId: s.exchange.traceparent?.traceId ?? s.exchange.zipkin?.traceId ?? '' },
     body: { type: 'json', content: { case: 'json', value: { json: JSON.stringify(body) } } },
   };
 }
