@@ -110,6 +110,27 @@ describe('unwind table manager over fake maps', () => {
     rmSync(dir, { recursive: true });
   });
 
+  it('keeps an evicted table in memory only when the builder keeps none on disk', async () => {
+    for (const keepsTables of [false, true]) {
+      const dir = mkdtempSync(join(tmpdir(), 'meshprof-kept-'));
+      const [a, b] = ['a', 'b'].map((n) => { const p = join(dir, n); writeFileSync(p, n); return p; }) as [string, string];
+      const loads: string[] = [];
+      const inline = createInlineTableBuilder((p) => (loads.push(p), table(p, 100)));
+      const builder: UnwindTableBuilder = { build: (path, signal) => inline.build(path, signal), pending: 0, keepsTables, close: () => inline.close() };
+      // room for one table of 100 rows: each file's table pushes the other's out of the maps
+      const m = createUnwindTableManager({ maps: fakeMaps(2, 4, 4) as UnwindMaps, filePath: (_, mp) => mp.path, builder });
+      for (const [pid, file, inode] of [[1, a, 1], [2, b, 2], [3, a, 1]] as const) {
+        m.setProcess({ pid, mappings: [mapping(file, inode, 0x400000n)] });
+        await m.settled();
+        m.removeProcess(pid);
+      }
+      // a's second install: from the memory copy, or built again (a disk read, for a builder that keeps tables)
+      expect(loads).toEqual(keepsTables ? [a, b, a] : [a, b]);
+      expect(m.stats()).toMatchObject({ filesLoaded: 3, tablesOutOfRoom: 0 });
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('counts running out of rows, tables and processes instead of failing', async () => {
     const maps = fakeMaps(4, 2, 1);
     const m = createUnwindTableManager({
