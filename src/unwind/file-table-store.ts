@@ -152,8 +152,14 @@ export function createFileTableStore(
       const keys: Buffer[] = [];
       const values: Buffer[] = [];
       for (let i = c; i < Math.min(run.count, c + CHUNKS_PER_BATCH); i++) {
-        const chunk = Buffer.alloc(chunkBytes);
-        file.table.copy(chunk, 0, i * chunkBytes, Math.min(file.table.length, (i + 1) * chunkBytes));
+        // whole chunks are views of the table (updateBatch copies once); only a short last one is padded
+        const end = (i + 1) * chunkBytes;
+        let chunk = file.table.subarray(i * chunkBytes, end);
+        if (end > file.table.length) {
+          const padded = Buffer.alloc(chunkBytes);
+          chunk.copy(padded);
+          chunk = padded;
+        }
         keys.push(u32Key(run.first + i));
         values.push(chunk);
       }

@@ -68,6 +68,11 @@ describe('unwind table manager over fake maps', () => {
     const range = maps.tables.lookup(u32(libcId))!;
     expect(range.readUInt32LE(4)).toBe(100);
     expect(maps.rows.lookup(u32(range.readUInt32LE(0) / 64))!.readBigUInt64LE(0)).toBe(0x1000n);
+    // the second chunk: rows 64..99, then zeros to the chunk's end
+    const last = maps.rows.lookup(u32(range.readUInt32LE(0) / 64 + 1))!;
+    expect(last.length).toBe(1024);
+    expect(last.readBigUInt64LE(35 * 16)).toBe(BigInt(0x1000 + 99 * 4));
+    expect(last.subarray(36 * 16).every((b) => b === 0)).toBe(true);
 
     m.removeProcess(10);
     expect(m.stats()).toMatchObject({ chunksUsed: 2, tablesLive: 1, procsLive: 1 });
