@@ -30,9 +30,6 @@ export function createSymbolTableJobs(log?: Logger): FileJobs<FileSymbolTables> 
   });
 }
 
-/** Bound of the symbol tables kept in memory when they are kept on disk too. */
-export const STORED_SYMBOLS_MAX_BYTES = 16 * 1024 * 1024;
-
 /**
  * The symbol cache the agent and `record` use: a stripped binary's debug
  * file, Go binaries' pclntab, tables read in a worker thread, and kept on
@@ -41,8 +38,6 @@ export const STORED_SYMBOLS_MAX_BYTES = 16 * 1024 * 1024;
 export function createFileSymbolCache(log?: Logger, disk?: FileDataCacheSettings): SymbolCache {
   const store = disk === undefined ? undefined : openSymbolDiskCache(disk, log);
   return createSymbolCache({
-    readTables: readFileSymbolTables, createLookup: createGoSymbolLookup, tableJobs: createSymbolTableJobs(log),
-    // The tables in memory are the agent's largest share of RSS; with the disk store an evicted one is read back in milliseconds.
-    ...(store ? { store, maxBytes: STORED_SYMBOLS_MAX_BYTES } : {}),
+    readTables: readFileSymbolTables, createLookup: createGoSymbolLookup, tableJobs: createSymbolTableJobs(log), ...(store ? { store } : {}),
   });
 }
