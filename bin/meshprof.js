@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1
 // Thin launcher. The build (scripts/setup.sh) makes both the compiled
 // TypeScript (dist/src) and a bundle of it per entry point (dist/bundle,
 // scripts/bundle.mjs), which loads a few files instead of ~150 modules in
@@ -7,11 +7,7 @@
 // bundle was made: then the bundle is older code, and saying so beats
 // running it. A 1 MiB semi-space (V8's default is 16) keeps the young
 // generation small: an always-on agent's peak RSS fell from 281 to 233 MB
-// beside a busy build, for the same CPU. A fixed glibc mmap threshold
-// (128 KiB, glibc's default start) stops glibc raising it to the size of
-// each large buffer freed (file reads, tables: up to 32 MiB), after which
-// such buffers come from the heap and fragment it: the agent's malloc heap
-// held 37–61 MB at 40 s without it, 8 MB with it (docs/benchmarks.md).
+// beside a busy build, for the same CPU.
 import { statSync } from 'node:fs';
 
 const dist = new URL('../dist/', import.meta.url);
