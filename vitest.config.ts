@@ -82,6 +82,7 @@ const unit = [
   'test/samplers/target-selection-fake.test.ts',
   'test/symbolize/elf-symbol-table.test.ts',
   'test/symbolize/lang-cpp.test.ts',
+  'test/symbolize/demangle.test.ts',
   'test/symbolize/lang-debuglink.test.ts',
   'test/symbolize/lang-dwarf-lines.test.ts',
   'test/symbolize/perf-map-exit.test.ts',

@@ -2,7 +2,19 @@
  * Return instructions of a function, for probes that stand in for a
  * uretprobe, found with a real x86-64 decoder (iced-x86, WebAssembly).
  */
-import { Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic } from 'iced-x86';
+import { createRequire } from 'node:module';
+
+type Iced = typeof import('iced-x86');
+let loaded: Iced | undefined;
+/**
+ * iced-x86 at its first use: 900 KB of JavaScript and a WebAssembly module
+ * that only Go TLS probes need. Imported at the top, every `record` and agent
+ * parsed it at start (~100 ms of CPU) and kept ~3 MB of it in memory.
+ */
+function iced(): Iced {
+  loaded ??= createRequire(import.meta.url)('iced-x86') as Iced;
+  return loaded;
+}
 
 /**
  * Offsets of every return instruction in `code`, one whole function's bytes,
@@ -12,6 +24,7 @@ import { Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic } from 'ice
  * decoded, never scanned. Throws when the bytes do not decode to the end.
  */
 export function returnOffsets(code: Uint8Array): number[] {
+  const { Decoder, DecoderOptions, FlowControl, Instruction } = iced();
   const decoder = new Decoder(64, code, DecoderOptions.None);
   const insn = new Instruction();
   const out: number[] = [];
@@ -41,6 +54,7 @@ const STACK_CHECK_LENGTH = 3;
  * single-stepping it. The argument registers are untouched up to it.
  */
 export function goStackCheckBranch(code: Uint8Array): number | undefined {
+  const { Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic } = iced();
   const decoder = new Decoder(64, code, DecoderOptions.None);
   const insn = new Instruction();
   try {

@@ -54,6 +54,15 @@ export function cleanRustName(mangled: string, demangled: string): string {
 }
 
 /**
+ * A flat copy of `s`. A name sliced out of a symbol table's names (or out of
+ * c++filt's output) keeps that whole string alive in V8; a cache entry must
+ * not, or the cache holds megabytes of tables evicted long ago.
+ */
+function ownString(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
+}
+
+/**
  * Creates a demangler that runs one `c++filt` per batch of names it has not
  * seen (line in, line out) and remembers results in an LRU cache.
  * Throws "demangling names: ..." when c++filt cannot be run.
@@ -101,7 +110,7 @@ export function createDemangler(opts: DemanglerOptions = {}): Demangler {
         todo.forEach((name, i) => {
           const clean = cleanRustName(name, out[i] ?? name);
           fresh.set(name, clean);
-          cache.set(name, clean);
+          cache.set(ownString(name), ownString(clean));
         });
       }
       return names.map((name) => {

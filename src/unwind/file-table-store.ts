@@ -77,7 +77,8 @@ const CHUNKS_PER_BATCH = 1024;
  * 0.5 MB, node's 6 MB. Tables released by their last process stay in the
  * kernel's maps until their room is needed, and beyond that come back from
  * the disk cache in milliseconds: this cache is part of the agent's RSS,
- * so it holds only small, recently used tables.
+ * so it holds only small, recently used tables, and none at all when the
+ * builder keeps them on disk (UnwindTableBuilder.keepsTables).
  */
 export const DEFAULT_TABLE_CACHE_BYTES = 8 * 1024 * 1024;
 
@@ -128,7 +129,8 @@ export function createFileTableStore(
   };
   // built tables by key, with the file's identity when built, bounded in bytes
   const built = new LRUCache<string, { readonly file: FileUnwindTable; readonly stamp: string }>({
-    maxSize: cacheLimitBytes,
+    // lru-cache refuses 0; remember() then keeps nothing anyway
+    maxSize: Math.max(1, cacheLimitBytes),
     sizeCalculation: (b) => b.file.table.length,
   });
   const remember = (key: string, file: FileUnwindTable, stamp: string | undefined): void => {
@@ -159,8 +161,14 @@ export function createFileTableStore(
       const keys: Buffer[] = [];
       const values: Buffer[] = [];
       for (let i = c; i < Math.min(run.count, c + CHUNKS_PER_BATCH); i++) {
-        const chunk = Buffer.alloc(chunkBytes);
-        file.table.copy(chunk, 0, i * chunkBytes, Math.min(file.table.length, (i + 1) * chunkBytes));
+        // whole chunks are views of the table (updateBatch copies once); only a short last one is padded
+        const end = (i + 1) * chunkBytes;
+        let chunk = file.table.subarray(i * chunkBytes, end);
+        if (end > file.table.length) {
+          const padded = Buffer.alloc(chunkBytes);
+          chunk.copy(padded);
+          chunk = padded;
+        }
         keys.push(u32Key(run.first + i));
         values.push(chunk);
       }

@@ -27,6 +27,8 @@ export interface UnwindTableBuilder {
   build(path: () => string, signal?: AbortSignal): Promise<FileUnwindTable>;
   /** Builds not finished yet. */
   readonly pending: number;
+  /** True when built tables are kept on disk and read back in milliseconds: a copy in memory would only add to the agent's RSS. */
+  readonly keepsTables?: boolean;
   /** Ends the worker; pending builds reject. */
   close(): void;
 }
@@ -92,6 +94,7 @@ export function withCacheHitsInThisThread(builder: UnwindTableBuilder, disk: Tab
     get pending() {
       return builder.pending;
     },
+    keepsTables: true,
     close: () => builder.close(),
   };
 }

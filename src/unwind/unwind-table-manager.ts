@@ -11,7 +11,7 @@
  */
 import { fileOffsetToVaddr } from '../elf/elf-file.js';
 import { fileKey } from '../elf/file-identity.js';
-import { createFileTableStore, type FileTableStore } from './file-table-store.js';
+import { createFileTableStore, DEFAULT_TABLE_CACHE_BYTES, type FileTableStore } from './file-table-store.js';
 import { createWorkerTableBuilder, type UnwindTableBuilder } from './table-builder.js';
 import { encodeUnwindProc, u32Key, UNWIND_MAX_MAPPINGS, type KernelUnwindMapping, type UnwindMaps } from './unwind-maps.js';
 import { type Logger } from '../log/logger.js';
@@ -180,7 +180,7 @@ export function createUnwindTableManager<M extends UnwindSourceMapping = UnwindS
       }
     }
     refresh();
-  }, pathOf, opts.log);
+  }, pathOf, opts.log, builder.keepsTables === true ? 0 : DEFAULT_TABLE_CACHE_BYTES);
 
   /** Releases pid's references, except to the files in `keep` (its new mappings). */
   const drop = (pid: number, keep?: ReadonlySet<string>): void => {

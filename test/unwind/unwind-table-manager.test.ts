@@ -68,6 +68,11 @@ describe('unwind table manager over fake maps', () => {
     const range = maps.tables.lookup(u32(libcId))!;
     expect(range.readUInt32LE(4)).toBe(100);
     expect(maps.rows.lookup(u32(range.readUInt32LE(0) / 64))!.readBigUInt64LE(0)).toBe(0x1000n);
+    // the second chunk: rows 64..99, then zeros to the chunk's end
+    const last = maps.rows.lookup(u32(range.readUInt32LE(0) / 64 + 1))!;
+    expect(last.length).toBe(1024);
+    expect(last.readBigUInt64LE(35 * 16)).toBe(BigInt(0x1000 + 99 * 4));
+    expect(last.subarray(36 * 16).every((b) => b === 0)).toBe(true);
 
     m.removeProcess(10);
     expect(m.stats()).toMatchObject({ chunksUsed: 2, tablesLive: 1, procsLive: 1 });
@@ -108,6 +113,27 @@ describe('unwind table manager over fake maps', () => {
     expect(m.stats()).toMatchObject({ tablesLive: 2, tablesIdle: 0, chunksUsed: 4, tablesOutOfRoom: 0 });
     expect(loads).toEqual([a, b, c]);
     rmSync(dir, { recursive: true });
+  });
+
+  it('keeps an evicted table in memory only when the builder keeps none on disk', async () => {
+    for (const keepsTables of [false, true]) {
+      const dir = mkdtempSync(join(tmpdir(), 'meshprof-kept-'));
+      const [a, b] = ['a', 'b'].map((n) => { const p = join(dir, n); writeFileSync(p, n); return p; }) as [string, string];
+      const loads: string[] = [];
+      const inline = createInlineTableBuilder((p) => (loads.push(p), table(p, 100)));
+      const builder: UnwindTableBuilder = { build: (path, signal) => inline.build(path, signal), pending: 0, keepsTables, close: () => inline.close() };
+      // room for one table of 100 rows: each file's table pushes the other's out of the maps
+      const m = createUnwindTableManager({ maps: fakeMaps(2, 4, 4) as UnwindMaps, filePath: (_, mp) => mp.path, builder });
+      for (const [pid, file, inode] of [[1, a, 1], [2, b, 2], [3, a, 1]] as const) {
+        m.setProcess({ pid, mappings: [mapping(file, inode, 0x400000n)] });
+        await m.settled();
+        m.removeProcess(pid);
+      }
+      // a's second install: from the memory copy, or built again (a disk read, for a builder that keeps tables)
+      expect(loads).toEqual(keepsTables ? [a, b, a] : [a, b]);
+      expect(m.stats()).toMatchObject({ filesLoaded: 3, tablesOutOfRoom: 0 });
+      rmSync(dir, { recursive: true });
+    }
   });
 
   it('counts running out of rows, tables and processes instead of failing', async () => {
