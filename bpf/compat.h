@@ -16,6 +16,17 @@
 #define EEXIST 17
 #endif
 
+/* VAR = min(VAR, UMAX) on the register itself, so the verifier sees the
+ * bound on the value a helper then takes (a C compare may test a copy);
+ * as libbpf-tools' bpf_clamp_umax. */
+#ifndef bpf_clamp_umax
+#define bpf_clamp_umax(VAR, UMAX)						\
+	asm volatile("if %0 <= %[max] goto +1\n"				\
+		     "%0 = %[max]\n"						\
+		     : "+r"(VAR)						\
+		     : [max] "i"(UMAX))
+#endif
+
 /* Linux 5.14 (commit 2f064a59a11f) renamed task_struct.state to __state;
  * the ___pre514 flavour lets CO-RE read whichever this kernel has. */
 struct task_struct___pre514 {

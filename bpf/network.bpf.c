@@ -236,13 +236,21 @@ struct {
 } h1_pending SEC(".maps");
 
 /* h1_key_scratch[0]: the h1_pending key being looked up on this CPU; off
- * the stack, which the TLS probes' call chains fill to the verifier's limit */
+ * the stack, which the TLS probes' call chains fill to the verifier's limit.
+ * owner: claimed by compare-and-swap, as h2_calls, since a uprobe run can be
+ * preempted by another run on this CPU. */
+struct h1_key_slot {
+	__u64 owner;
+	struct h1_head_key key;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct h1_head_key);
+	__type(value, struct h1_key_slot);
 } h1_key_scratch SEC(".maps");
+
 
 /* h1_head_zero[0]: a blank h1_pending value to create entries from (never written) */
 struct {
@@ -293,6 +301,21 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
+
+/* This CPU's h1_key_scratch, claimed; NULL (counted) when another run holds it. */
+static __always_inline struct h1_key_slot *claim_h1_key(void)
+{
+	__u32 zero = 0;
+	struct h1_key_slot *ks = bpf_map_lookup_elem(&h1_key_scratch, &zero);
+
+	if (!ks)
+		return NULL;
+	if (__sync_val_compare_and_swap(&ks->owner, 0, 1) != 0) {
+		percpu_count(&drops, NET_DROP_H1_SCRATCH_BUSY);
+		return NULL;
+	}
+	return ks;
+}
 
 static __always_inline bool targeted(__u32 tgid)
 {
@@ -422,6 +445,30 @@ static __always_inline bool same_ends(const struct sock_ends *a, const struct so
 	return true;
 }
 
+/* Forgets the request heads kept for conn's waiting requests (slots head
+ * to tail), as its requests go without an exchange: h1_pending would keep
+ * them until full otherwise. */
+static __noinline void forget_heads(struct conn_key *key, __u32 head, __u32 tail)
+{
+	struct h1_keep_config *cfg;
+	struct h1_key_slot *ks;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&h1_keep, &zero);
+	if (!cfg || !cfg->head_len || !(ks = claim_h1_key()))
+		return;
+	ks->key.conn = *key;
+	ks->key.pad = 0;
+	for (int i = 0; i < NET_PIPELINE; i++) {
+		if (head == tail)
+			break;
+		ks->key.slot = head & (NET_PIPELINE - 1);
+		bpf_map_delete_elem(&h1_pending, &ks->key);
+		head++;
+	}
+	ks->owner = 0;
+}
+
 /* Counts and forgets the requests a gone connection left waiting: on its
  * socket (sk) and, under TLS, on its SSL object (ssl, 0 for none). */
 static __always_inline void abandon_requests(__u32 tgid, __u64 sk, __u64 ssl)
@@ -439,8 +486,10 @@ static __always_inline void abandon_requests(__u32 tgid, __u64 sk, __u64 ssl)
 		conn = bpf_map_lookup_elem(&conns, &key);
 		if (!conn)
 			continue;
-		if (conn->tail != conn->head)
+		if (conn->tail != conn->head) {
 			percpu_add(&drops, NET_DROP_CONNECTION_REUSED, conn->tail - conn->head);
+			forget_heads(&key, conn->head, conn->tail);
+		}
 		bpf_map_delete_elem(&conns, &key);
 	}
 }
@@ -805,21 +854,16 @@ static __always_inline struct active_call *thread_slot(__u32 tid)
 /* Copies the first bytes of conn's newest request (head_len of h1_keep, of
  * the `readable` at buf) into h1_pending, when user space keeps requests:
  * one user copy into the map value, no scanning here. lead >= 0: a byte
- * read before buf (Go's one-byte Read), put first. Not inlined, as
- * send_head: the TLS probes' frames are at the verifier's stack limit. */
-static __noinline void keep_head(struct conn_key *key, struct http_conn *conn, __u64 buf, __u64 readable, int lead)
+ * read before buf (Go's one-byte Read), put first. */
+static __always_inline void copy_head(struct h1_keep_config *cfg, struct h1_head_key *hk, struct conn_key *key,
+				      struct http_conn *conn, __u64 buf, __u64 readable, int lead)
 {
 	__u32 slot = conn->tail & (NET_PIPELINE - 1);
 	__u64 start_ns = conn->start_ns[slot];
-	struct h1_keep_config *cfg;
 	struct h1_head_event *v;
-	struct h1_head_key *hk;
 	__u32 zero = 0, n, off = 0;
 	void *init;
 
-	cfg = bpf_map_lookup_elem(&h1_keep, &zero);
-	if (!cfg || !cfg->head_len || !buf || !(hk = bpf_map_lookup_elem(&h1_key_scratch, &zero)))
-		return;
 	hk->conn = *key;
 	hk->slot = slot;
 	hk->pad = 0;
@@ -836,39 +880,55 @@ static __noinline void keep_head(struct conn_key *key, struct http_conn *conn, _
 		}
 	}
 	n = cfg->head_len;
+	/* the lead byte is one of head_len's */
+	if (lead >= 0 && n > 0)
+		n--;
+	if (readable < n)
+		n = readable;
+	/* a clamp, not a mask: a whole NET_H1_HEAD_MAX must stay itself, not become 0 */
 	if (lead >= 0) {
 		v->head[0] = lead;
 		off = 1;
-		n = n > 1 ? n - 1 : 0;
+		bpf_clamp_umax(n, NET_H1_HEAD_MAX - 1);
+		if (bpf_probe_read_user(v->head + 1, n, (void *)buf))
+			n = 0;
+	} else {
+		bpf_clamp_umax(n, NET_H1_HEAD_MAX);
+		if (bpf_probe_read_user(v->head, n, (void *)buf))
+			n = 0;
 	}
-	if (readable < n)
-		n = readable;
-	/* the bound on the register the call takes: clang would test a copy */
-	barrier_var(n);
-	n &= NET_H1_HEAD_MAX - 1;
-	if (bpf_probe_read_user(v->head + off, n, (void *)buf))
-		n = 0;
 	v->head_len = n + off;
 	v->start_ns = start_ns;
 	v->tgid = key->tgid;
 }
 
+/* copy_head with this CPU's key scratch claimed. Not inlined, as send_head:
+ * the TLS probes' frames are at the verifier's stack limit. */
+static __noinline void keep_head(struct conn_key *key, struct http_conn *conn, __u64 buf, __u64 readable, int lead)
+{
+	struct h1_keep_config *cfg;
+	struct h1_key_slot *ks;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&h1_keep, &zero);
+	if (!cfg || !cfg->head_len || !buf || !(ks = claim_h1_key()))
+		return;
+	copy_head(cfg, &ks->key, key, conn, buf, readable, lead);
+	ks->owner = 0;
+}
+
 /* Sends the head h1_pending holds for conn's oldest request to user space,
  * when its exchange may be kept (no response, a status or a duration at least
  * h1_keep's), and forgets it; true when sent. */
-static __noinline bool send_head(struct conn_key *key, struct http_conn *conn, const char *status)
+static __always_inline bool send_kept_head(struct h1_keep_config *cfg, struct h1_head_key *hk, struct conn_key *key,
+					   struct http_conn *conn, const char *status)
 {
 	__u32 slot = conn->head & (NET_PIPELINE - 1);
 	__u64 start_ns = conn->start_ns[slot], now = bpf_ktime_get_ns();
-	struct h1_keep_config *cfg;
 	struct h1_head_event *v;
-	struct h1_head_key *hk;
-	__u32 zero = 0, code, len;
+	__u32 code, len;
 	bool sent = false;
 
-	cfg = bpf_map_lookup_elem(&h1_keep, &zero);
-	if (!cfg || !cfg->head_len || !(hk = bpf_map_lookup_elem(&h1_key_scratch, &zero)))
-		return false;
 	hk->conn = *key;
 	hk->slot = slot;
 	hk->pad = 0;
@@ -878,14 +938,28 @@ static __noinline bool send_head(struct conn_key *key, struct http_conn *conn, c
 	code = status ? (status[9] - '0') * 100 + (status[10] - '0') * 10 + (status[11] - '0') : 0;
 	if (v->start_ns == start_ns && (!status || code >= cfg->min_status || now - start_ns >= cfg->min_duration_ns)) {
 		len = v->head_len;
-		barrier_var(len);
-		len &= NET_H1_HEAD_MAX - 1;
+		bpf_clamp_umax(len, NET_H1_HEAD_MAX);
 		if (bpf_ringbuf_output(&h1_heads, v, offsetof(struct h1_head_event, head) + len, BPF_RB_NO_WAKEUP))
 			percpu_count(&drops, NET_DROP_H1_HEADS_RING_FULL);
 		else
 			sent = true;
 	}
 	bpf_map_delete_elem(&h1_pending, hk);
+	return sent;
+}
+
+static __noinline bool send_head(struct conn_key *key, struct http_conn *conn, const char *status)
+{
+	struct h1_keep_config *cfg;
+	struct h1_key_slot *ks;
+	__u32 zero = 0;
+	bool sent;
+
+	cfg = bpf_map_lookup_elem(&h1_keep, &zero);
+	if (!cfg || !cfg->head_len || !(ks = claim_h1_key()))
+		return false;
+	sent = send_kept_head(cfg, &ks->key, key, conn, status);
+	ks->owner = 0;
 	return sent;
 }
 

@@ -43,7 +43,8 @@ enum net_drop_reason {
 	NET_DROP_SCRATCH_BUSY = 13,	/* an HTTP/2 walk not made: this CPU's scratch was in use by a preempted program */
 	NET_DROP_H1_HEADS_FULL = 14,	/* a request head not kept for trace context: `h1_pending` full */
 	NET_DROP_H1_HEADS_RING_FULL = 15,	/* a kept request's head lost: `h1_heads` full */
-	NET_DROP_MAX = 16,
+	NET_DROP_H1_SCRATCH_BUSY = 16,	/* a request head not copied or sent: this CPU's key scratch was in use by a preempted program */
+	NET_DROP_MAX = 17,
 };
 
 /* One request and its response (or its connection's close), matched in the

@@ -10,7 +10,7 @@ export const NETWORK_DROP_REASONS = [
   'tcp_counters_map_full', 'sockets_map_full', 'syscalls_map_full', 'http2_frames_unfollowed',
   'request_stacks_ring_full', 'http2_headers_ring_full', 'go_tls_fd_unknown', 'go_tls_read_no_entry',
   'connection_reused', 'http2_scratch_busy',
-  'http1_heads_full', 'http1_heads_ring_full',
+  'http1_heads_full', 'http1_heads_ring_full', 'http1_scratch_busy',
 ] as const;
 
 /** sizeof(struct request_stack_event); NET_STACK_DEPTH frames each. */

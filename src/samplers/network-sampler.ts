@@ -159,15 +159,20 @@ export function createNetworkSampler(
     keeping ? { minDurationNs: keeping.minDurationNs, minStatus: keeping.minStatus, headLen: keeping.headBytes } : { minDurationNs: 0, minStatus: 0, headLen: 0 },
   ));
   const readHeads = (): void => {
-    for (const rec of headRing?.poll(0) ?? []) {
+    const batch = headRing?.pollBatch(0);
+    if (batch === undefined) return;
+    if (batch.lost > 0) count('ring_records_unallocated', batch.lost);
+    for (const rec of ringRecordViews(batch)) {
       const h = decodeH1Head(rec);
       if (h) traceHeads.set(`${h.tgid}:${h.startNs}`, h.head);
+      else count('unparsed_http_event');
     }
   };
   /**
    * After the exchanges took theirs: heads read this poll wait for the next
    * (their exchange came after its read); those that waited a whole poll
-   * already had theirs lost (counted by the kernel) and go. Bounded besides.
+   * already had theirs lost (counted by the kernel) and go; should one
+   * come later still, it counts as http1_head_missing. Bounded besides.
    */
   const trimHeads = (): void => {
     for (const key of traceHeads.keys()) {
@@ -182,7 +187,11 @@ export function createNetworkSampler(
   const headTrace = (r: HttpEventRecord): RequestTraceContext | undefined => {
     const key = `${r.tgid}:${r.startNs}`;
     const head = traceHeads.get(key) ?? lastTraceHeads.get(key);
-    if (head === undefined) return undefined;
+    if (head === undefined) {
+      // sent by the kernel, but gone: over the cap, or its exchange came more than a poll late
+      count('http1_head_missing');
+      return undefined;
+    }
     traceHeads.delete(key);
     lastTraceHeads.delete(key);
     const { truncated, ...trace } = parseHeadTraceContext(head);

@@ -3,7 +3,8 @@
  * context (real BPF, as root): curl sends a Node HTTP server requests with
  * traceparent, sw8, b3 and X-B3-* headers; the slow and failed ones carry the
  * caller's ids in the .json, a quick one is not kept, a trace header pushed
- * past the copied head is counted as http1_head_truncated, and with
+ * past the copied head is counted as http1_head_truncated, one in a head
+ * longer than the copy is read from its first 1024 bytes, and with
  * MESHPROF_NETWORK_HEAD_BYTES=0 no request carries any.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -65,6 +66,8 @@ describe('trace context of kept HTTP/1 requests (real BPF, as root)', () => {
     for (let i = 0; i < 5; i++) await curl('/ok', `traceparent: ${TRACEPARENT}`);
     // the trace header past the 1024 bytes copied: counted, not guessed
     await curl('/err', `X-Pad: ${'a'.repeat(1200)}`, `traceparent: ${TRACEPARENT}`);
+    // a head longer than the copy, read whole: its first 1024 bytes, with the header, are copied
+    await curl('/err', `traceparent: ${TRACEPARENT}`, `X-Pad: ${'b'.repeat(1500)}`);
   };
 
   it('fills sw8, traceparent and zipkin of the slow and failed requests from their headers', async () => {
@@ -75,7 +78,7 @@ describe('trace context of kept HTTP/1 requests (real BPF, as root)', () => {
     for (const n of view.notable.filter((x) => x.path === '/ok')) expect(n.traceparent?.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
     const kept = view.notable.filter((n) => n.side === 'server' && n.path !== '/ok');
     console.log(kept.map((n) => `${n.path} ${n.status}: ${JSON.stringify({ sw8: n.sw8, traceparent: n.traceparent, zipkin: n.zipkin })}`).join('\n'), view.drops);
-    expect(kept.map((n) => n.path)).toEqual(['/slow', '/err', '/err', '/slow', '/err']);
+    expect(kept.map((n) => n.path)).toEqual(['/slow', '/err', '/err', '/slow', '/err', '/err']);
     expect(kept[0]).toMatchObject({ traceparent: { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' } });
     expect(kept[1]).toMatchObject({ status: 500, sw8: { traceId: 'trace.7.1700000000000', segmentId: 'segment.3.1700000000001', spanId: 2, service: 'shop' } });
     expect(kept[2]).toMatchObject({ status: 500, zipkin: { traceId: '80f198ee56343ba864fe8b2a57d3eff7', spanId: 'e457b5a2e4d86bd1' } });
@@ -84,6 +87,7 @@ describe('trace context of kept HTTP/1 requests (real BPF, as root)', () => {
     expect(kept.slice(0, 4).map((n) => [n.sw8, n.traceparent, n.zipkin].filter((c) => c !== undefined).length)).toEqual([1, 1, 1, 1]);
     expect(kept[4]).toMatchObject({ status: 500 });
     expect(kept[4]!.traceparent).toBeUndefined();
+    expect(kept[5]).toMatchObject({ status: 500, traceparent: { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' } });
     expect(view.drops.http1_head_truncated).toBe(1);
   }, 180_000);
 
@@ -93,7 +97,7 @@ describe('trace context of kept HTTP/1 requests (real BPF, as root)', () => {
     const view = JSON.parse(readFileSync(out, 'utf8')) as NetworkView;
     const kept = view.notable.filter((n) => n.side === 'server' && n.path !== '/ok');
     expect(view.notable.filter((n) => n.sw8 || n.traceparent || n.zipkin)).toEqual([]);
-    expect(kept.map((n) => n.path)).toEqual(['/slow', '/err', '/err', '/slow', '/err']);
+    expect(kept.map((n) => n.path)).toEqual(['/slow', '/err', '/err', '/slow', '/err', '/err']);
     expect(view.drops.http1_head_truncated).toBeUndefined();
   }, 180_000);
 });
