@@ -136,8 +136,9 @@ static napi_value ringbuf__poll(napi_env env, napi_callback_info info)
 	memcpy(r->buf, &r->n, 4);
 	memcpy(r->buf + 4, &r->lost, 4);
 	out = mp_copy_buffer(env, r->buf, r->len);
-	/* a burst's room goes back once the flow is small again */
-	if (r->cap > 4 * 1024 * 1024 && r->len < r->cap / 8) {
+	/* a burst's room goes back once the flow is small again: an agent has
+	 * several rings, and each would keep its largest burst for its life */
+	if (r->cap > 256 * 1024 && r->len < r->cap / 8) {
 		free(r->buf);
 		r->buf = NULL;
 		r->cap = 0;
