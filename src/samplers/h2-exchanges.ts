@@ -9,11 +9,11 @@
  * a block that does not decode) is out of step for good: its headers are
  * then unknown, counted as http2_hpack_desync, never guessed.
  */
-import type { HttpExchange, NetworkEndpoint, NetworkRole, Sw8Context, TraceParent } from '../stacks/network-records.js';
+import type { HttpExchange, NetworkEndpoint, NetworkRole } from '../stacks/network-records.js';
 import type { DropCounts } from '../stacks/raw-stacks.js';
 import { createHpackDecoder, HpackError, type HeaderField, type HpackDecoder } from './hpack.js';
 import { H2_PREFACE, H2_REST, type H2HeaderRecord } from './network-layout.js';
-import { parseSw8, parseTraceparent } from './trace-headers.js';
+import { traceContextOf, type RequestTraceContext } from './trace-headers.js';
 
 const HEADERS = 1;
 const CONTINUATION = 9;
@@ -56,8 +56,7 @@ interface StreamState {
   readonly path: string;
   readonly grpc: boolean;
   readonly startNs: bigint;
-  readonly sw8: Sw8Context | undefined;
-  readonly traceparent: TraceParent | undefined;
+  readonly trace: RequestTraceContext;
   statusCode?: number;
   statusNs?: bigint;
 }
@@ -81,10 +80,6 @@ function field(fields: readonly HeaderField[], name: string): string | undefined
   return fields.find((f) => f.name === name)?.value;
 }
 
-function traceHeader<T>(fields: readonly HeaderField[], name: string, parse: (v: string) => T | undefined): T | undefined {
-  const v = field(fields, name);
-  return v === undefined ? undefined : parse(v);
-}
 
 export function createH2ExchangeTracker(opts: H2TrackerOptions = {}): H2ExchangeTracker {
   const maxConns = opts.maxConnections ?? 4096;
@@ -117,8 +112,7 @@ export function createH2ExchangeTracker(opts: H2TrackerOptions = {}): H2Exchange
     statusCode: s.statusCode, startTimeNs: s.startNs + wall, durationNs: Number(endNs - s.startNs),
     local: c.local, peer: c.peer,
     ...(grpcStatus !== undefined ? { grpcStatus } : {}),
-    ...(s.sw8 ? { sw8: s.sw8 } : {}),
-    ...(s.traceparent ? { traceparent: s.traceparent } : {}),
+    ...s.trace,
   });
 
   /** A whole header block of stream `id`, seen in direction `dir` at tsNs. */
@@ -137,7 +131,8 @@ export function createH2ExchangeTracker(opts: H2TrackerOptions = {}): H2Exchange
         // who read the request serves it
         role: dir === 'read' ? 'server' : 'client', method, path: q < 0 ? path : path.slice(0, q),
         grpc: (field(fields, 'content-type') ?? '').startsWith('application/grpc'), startNs: r.tsNs,
-        sw8: traceHeader(fields, 'sw8', parseSw8), traceparent: traceHeader(fields, 'traceparent', parseTraceparent),
+        // the same headers as HTTP/1's: sw8, traceparent, b3 and X-B3-* (lower case, as HPACK's)
+        trace: traceContextOf((name) => field(fields, name)),
       });
       return undefined;
     }

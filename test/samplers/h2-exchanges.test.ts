@@ -51,6 +51,25 @@ describe('HTTP/2 exchange tracker', () => {
     expect(t.takeDrops()).toEqual({});
   });
 
+  it('reads the trace context of a request from its headers as for HTTP/1: traceparent, and B3 single or multi-header', () => {
+    const t = createH2ExchangeTracker();
+    const { rec } = connection();
+    t.add(rec('read', H2_PREFACE, 0, 0, Buffer.alloc(0)), 0n);
+    const get = (...fields: Buffer[]): Buffer => Buffer.concat([Buffer.from([0x82, 0x86]), literal(4, '/t'), ...fields]);
+    t.add(rec('read', 1, 0x5, 1, get(indexed('traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'))), 0n);
+    t.add(rec('read', 1, 0x5, 3, get(indexed('b3', '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1'))), 0n);
+    t.add(rec('read', 1, 0x5, 5, get(indexed('x-b3-traceid', '463ac35c9f6413ad'), indexed('x-b3-spanid', 'a2fb4a1d1a96d312'))), 0n);
+    t.add(rec('read', 1, 0x5, 7, get()), 0n);
+    const out = [1, 3, 5, 7].flatMap((id) => t.add(rec('write', 1, 0x5, id, Buffer.from([0x88])), 0n));
+    expect(out.map((e) => [e.traceparent?.traceId, e.zipkin?.traceId, e.zipkin?.spanId])).toEqual([
+      ['0af7651916cd43dd8448eb211c80319c', undefined, undefined],
+      [undefined, '80f198ee56343ba864fe8b2a57d3eff7', 'e457b5a2e4d86bd1'],
+      [undefined, '463ac35c9f6413ad', 'a2fb4a1d1a96d312'],
+      [undefined, undefined, undefined],
+    ]);
+    expect(t.takeDrops()).toEqual({});
+  });
+
   it('joins CONTINUATION frames and strips padding and priority', () => {
     const t = createH2ExchangeTracker();
     const { rec } = connection();
