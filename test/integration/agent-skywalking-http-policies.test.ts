@@ -5,7 +5,7 @@
  * answering slowly crosses an HTTP_AVG_RESPONSE_TIME policy (URIList) and
  * gets a NETWORK task, whose meters and sampled requests then reach OAP.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,28 +13,14 @@ import { ContinuousProfilingTriggeredMonitorType as Monitor } from '../../src/ge
 import { bpfSkipReason, requirePrerequisites, toolSkipReason } from '../helpers/bpf-prerequisites.js';
 import { startAgent, type AgentRun } from '../helpers/start-agent.js';
 import { startFakeOap, type FakeOap } from '../helpers/start-fake-oap.js';
-import { freePort } from '../helpers/free-port.js';
+import { startSlowErrServer } from '../helpers/slow-err-server.js';
 
 const run = promisify(execFile);
 const skip = bpfSkipReason() ?? toolSkipReason(['/usr/bin/curl'], 'needs curl (apt)');
 
-/** /err 500, /slow 200 after 150 ms, anything else 200. */
-const SERVER = `
-require('node:http').createServer((req, res) => {
-  if (req.url === '/err') { res.statusCode = 500; res.end('boom'); return; }
-  if (req.url === '/slow') { setTimeout(() => res.end('late'), 150); return; }
-  res.end('ok');
-}).listen(Number(process.argv[1]), '127.0.0.1', () => console.log('listening'));
-`;
 
-async function startServer(service: string): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['-e', SERVER, String(port)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OTEL_SERVICE_NAME: service } });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-  return { child, port };
+function startServer(service: string): Promise<{ child: ChildProcess; port: number }> {
+  return startSlowErrServer({ ...process.env, OTEL_SERVICE_NAME: service });
 }
 
 describe('meshprof agent with continuous HTTP policies (real BPF, as root)', () => {

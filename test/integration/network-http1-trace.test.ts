@@ -7,7 +7,7 @@
  * longer than the copy is read from its first 1024 bytes, and with
  * MESHPROF_NETWORK_HEAD_BYTES=0 no request carries any.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,20 +15,12 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NetworkView } from '../../src/encode/network-view.js';
 import { bpfSkipReason, requirePrerequisites, toolSkipReason } from '../helpers/bpf-prerequisites.js';
-import { freePort } from '../helpers/free-port.js';
+import { startSlowErrServer } from '../helpers/slow-err-server.js';
 import { recordNetwork } from '../helpers/record-network.js';
 
 const run = promisify(execFile);
 const skip = bpfSkipReason() ?? toolSkipReason(['/usr/bin/curl'], 'needs curl (apt)');
 
-/** /ok 200, /err 500, /slow 200 after 150 ms. */
-const SERVER = `
-require('node:http').createServer((req, res) => {
-  if (req.url === '/err') { res.statusCode = 500; res.end('boom'); return; }
-  if (req.url === '/slow') { setTimeout(() => res.end('late'), 150); return; }
-  res.end('ok');
-}).listen(Number(process.argv[1]), '127.0.0.1', () => console.log('listening'));
-`;
 
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -41,12 +33,7 @@ describe('trace context of kept HTTP/1 requests (real BPF, as root)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'meshprof-h1-trace-'));
-    port = await freePort();
-    server = spawn(process.execPath, ['-e', SERVER, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve, reject) => {
-      server.stdout?.once('data', () => resolve());
-      server.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-    });
+    ({ child: server, port } = await startSlowErrServer());
   }, 60_000);
 
   afterAll(() => {

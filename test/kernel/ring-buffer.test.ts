@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPath, forEachRingRecord, openBpfObject, waitReadable } from '../../src/kernel/index.js';
+import type { BpfLink, BpfObject, BpfRingBuffer } from '../../src/kernel/index.js';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 
 const skip = bpfSkipReason();
@@ -22,15 +23,24 @@ describe('ring buffer consumer', () => {
     return objPath;
   };
 
-  it('returns the records this process caused, then nothing', () => {
+  /** The test program loaded for this process's syscalls, its ring and its attached link. */
+  const openSyscallRing = (): { o: BpfObject; rb: BpfRingBuffer; link: BpfLink } => {
     const o = openBpfObject('ringbuf', { path: compile() });
     try {
       const tgid = Buffer.alloc(4);
       tgid.writeUInt32LE(process.pid);
       o.setGlobal('target_tgid', tgid);
       o.load();
-      const rb = o.ringBuffer('events');
-      const link = o.attach('on_sys_enter');
+      return { o, rb: o.ringBuffer('events'), link: o.attach('on_sys_enter') };
+    } catch (err) {
+      o.destroy();
+      throw err;
+    }
+  };
+
+  it('returns the records this process caused, then nothing', () => {
+    const { o, rb, link } = openSyscallRing();
+    try {
       for (let i = 0; i < 5; i++) readFileSync('/proc/self/stat');
       link.destroy();
       // What a worker sleeps on: readable while records wait.
@@ -51,14 +61,8 @@ describe('ring buffer consumer', () => {
   });
 
   it('hands a poll of thousands of records over in one buffer, each whole and in order', () => {
-    const o = openBpfObject('ringbuf', { path: compile() });
+    const { o, rb, link } = openSyscallRing();
     try {
-      const tgid = Buffer.alloc(4);
-      tgid.writeUInt32LE(process.pid);
-      o.setGlobal('target_tgid', tgid);
-      o.load();
-      const rb = o.ringBuffer('events');
-      const link = o.attach('on_sys_enter');
       // a read is about five syscalls (openat, fstat, read, read, close): over 3,000 records of 16 bytes, 72 KB
       // packed, past the addon's first 64 KiB, and at 24 bytes each in the kernel within the 256 KiB ring
       for (let i = 0; i < 1000; i++) readFileSync('/proc/self/stat');
