@@ -138,12 +138,8 @@ export function openBpfObject(name: string, opts: OpenBpfObjectOptions = {}): Bp
     ringBuffer: (m) => {
       const fd = obj.map(m).fd;
       const rb = call(`opening ring buffer ${name}/${m}`, () => native.ringbufNew(fd));
-      let closed = false;
       return ringBufferOver((timeoutMs) => call(`polling ring buffer ${name}/${m}`, () => native.ringbufPoll(rb, timeoutMs)),
-        native.ringbufEpollFd(rb), () => {
-          if (!closed) native.ringbufFree(rb);
-          closed = true;
-        });
+        native.ringbufEpollFd(rb), () => native.ringbufFree(rb));
     },
     destroy: () => {
       if (destroyed) return;

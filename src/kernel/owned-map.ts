@@ -21,9 +21,5 @@ export function openRingBuffer(map: BpfMap): BpfRingBuffer {
     }
   };
   const rb = call('opening', () => native.ringbufNew(map.fd));
-  let closed = false;
-  return ringBufferOver((timeoutMs) => call('polling', () => native.ringbufPoll(rb, timeoutMs)), native.ringbufEpollFd(rb), () => {
-    if (!closed) native.ringbufFree(rb);
-    closed = true;
-  });
+  return ringBufferOver((timeoutMs) => call('polling', () => native.ringbufPoll(rb, timeoutMs)), native.ringbufEpollFd(rb), () => native.ringbufFree(rb));
 }

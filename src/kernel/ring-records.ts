@@ -60,10 +60,11 @@ export function packRingRecords(records: readonly Uint8Array[], lost = 0): Buffe
 
 /**
  * A BpfRingBuffer over a raw poll (the addon's, or a fake's): pollBatch as
- * polled, poll as views of it, lost summed.
+ * polled, poll as views of it, lost summed, `free` called by the first close only.
  */
-export function ringBufferOver(rawPoll: (timeoutMs: number) => Buffer, fd: number, close: () => void): BpfRingBuffer {
+export function ringBufferOver(rawPoll: (timeoutMs: number) => Buffer, fd: number, free: () => void): BpfRingBuffer {
   let lost = 0;
+  let closed = false;
   const pollBatch = (timeoutMs: number): RingRecords => {
     const batch = readRingRecords(rawPoll(timeoutMs));
     lost += batch.lost;
@@ -74,6 +75,9 @@ export function ringBufferOver(rawPoll: (timeoutMs: number) => Buffer, fd: numbe
     poll: (timeoutMs) => ringRecordViews(pollBatch(timeoutMs)),
     get lost() { return lost; },
     fd,
-    close,
+    close: () => {
+      if (!closed) free();
+      closed = true;
+    },
   };
 }
