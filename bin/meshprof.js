@@ -9,6 +9,16 @@
 // generation small: an always-on agent's peak RSS fell from 281 to 233 MB
 // beside a busy build, for the same CPU.
 import { statSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+
+// The agent runs the same interval code every few seconds for days, and V8
+// threw its optimized code away at each interval's full GC and compiled it
+// again: TurboFan on the platform threads was a third of the agent's steady
+// CPU. A 15x interrupt budget tiers up only code that runs long (the table
+// builds' loops, as fast as before) and leaves the rest in Sparkplug's
+// baseline code: 19-33% less steady CPU (docs/benchmarks.md, eighth session).
+// Set before the bundle loads, so every function it creates has this budget.
+if (process.argv[2] === 'agent') setFlagsFromString('--interrupt-budget=1000000');
 
 const dist = new URL('../dist/', import.meta.url);
 const mtime = (name) => statSync(new URL(name, dist), { throwIfNoEntry: false })?.mtimeMs;
