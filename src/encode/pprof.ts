@@ -3,8 +3,8 @@
  * `go tool pprof`, Pyroscope and every other pprof consumer.
  */
 import { gzipSync } from 'node:zlib';
-import { Profile as PprofProfile, Sample, StringTable, ValueType as PprofValueType } from 'pprof-format';
-import type { Mapping, Profile, ValueType } from '../profile/model.js';
+import { Label, Profile as PprofProfile, Sample, StringTable, ValueType as PprofValueType } from 'pprof-format';
+import type { Mapping, Profile, ProfileSample, ValueType } from '../profile/model.js';
 import { sampleLabels } from './pprof-labels.js';
 import { KERNEL_MAPPING_FILE, PprofTables } from './pprof-tables.js';
 
@@ -36,13 +36,22 @@ export function buildPprofProfile(profile: Profile): PprofProfile {
     }
   }
 
+  // A whole-host interval has ~10 stacks per thread: the samples of one thread
+  // share its labels (the encoder only reads them) instead of building each anew.
+  const labelsOfThread = new Map<string, Label[]>();
+  const labelsOf = (s: ProfileSample): Label[] => {
+    const key = `${s.pid}\u0000${s.tid}\u0000${s.threadName}`;
+    let labels = labelsOfThread.get(key);
+    if (labels === undefined) labelsOfThread.set(key, (labels = sampleLabels(s, profile.processes.get(s.pid), strings)));
+    return labels;
+  };
   const sample = profile.samples.map(
     (s) =>
       new Sample({
         // pprof wants the leaf first, which is how the model stores frames.
         locationId: s.frames.map((frame) => tables.locationId(frame)),
         value: Array.from({ length: width }, (_, i) => s.values[i] ?? 0),
-        label: sampleLabels(s, profile.processes.get(s.pid), strings),
+        label: labelsOf(s),
       }),
   );
   const comment = Object.entries(profile.drops)

@@ -117,6 +117,10 @@ describe('encodePprof', () => {
       thread_name: 'batch-job',
       process_name: 'batch-job',
     });
+    // Samples of one thread share its labels; another thread of the process has its own.
+    expect(v.labels(decoded.sample[2]!)).toEqual(v.labels(decoded.sample[0]!));
+    expect(v.labels(decoded.sample[1]!)).toMatchObject({ pid: 100, tid: 102, thread_name: 'api-http' });
+    expect(v.labels(decoded.sample[5]!)).toMatchObject({ pid: 100, tid: 103, thread_name: 'api-bg', process_name: 'api-server', service_name: 'checkout' });
     const pidLabel = decoded.sample[0]!.label.find((l) => v.str(l.key) === 'pid')!;
     expect(Number(pidLabel.str)).toBe(0);
   });
