@@ -87,9 +87,15 @@ export function parsePeersOptions(argv: readonly string[]): PeersOptions {
   return { quick: argv.includes('--quick'), cliCost: argv.includes('--cli-cost'), nodeFlags, soak: argv.includes('--soak') || argv.some((a) => a.startsWith('--soak-minutes')), soakMinutes, hz, baseline, tools };
 }
 
-/** Durations of one setting: one-shot tools and the baseline run `toolMs`, the agent `agentMs` and is measured steady over its second half. */
-function durations(quick: boolean): { toolMs: number; agentMs: number } {
-  return quick ? { toolMs: 5000, agentMs: 10_000 } : { toolMs: 20_000, agentMs: 40_000 };
+/**
+ * Durations of one setting: one-shot tools and the baseline run `toolMs`, the
+ * agent `agentMs` and is measured steady from `steadyFromMs` to its end. The
+ * agent's work comes in 15 s intervals: a 20 s window held one or two of their
+ * ends and swung by ±1 point between runs of the same build, so the window is
+ * three whole intervals (their ends at ~30.5, 45.5 and 60.5 s).
+ */
+function durations(quick: boolean): { toolMs: number; agentMs: number; steadyFromMs: number } {
+  return quick ? { toolMs: 5000, agentMs: 10_000, steadyFromMs: 5000 } : { toolMs: 20_000, agentMs: 75_000, steadyFromMs: 30_000 };
 }
 
 /** The environment without any MESHPROF_*, OTEL_* or ROVER_* setting, so no exporter or target rule leaks in. */
@@ -98,7 +104,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 /** The agent as the comparison runs it: on-CPU only (what perf and bpftrace do), whole host, local pprof/HTML files. */
-function agentSpec(hz: number, outDir: string, agentMs: number, root = packageRoot(), name = 'agent'): ToolSpec {
+function agentSpec(hz: number, outDir: string, agentMs: number, steadyFromMs: number, root = packageRoot(), name = 'agent'): ToolSpec {
   return {
     name,
     // The launcher itself, as users run it: its shebang carries the V8 flags.
@@ -106,7 +112,7 @@ function agentSpec(hz: number, outDir: string, agentMs: number, root = packageRo
     args: ['agent'],
     env: { ...cleanEnv(), MESHPROF_FREQUENCY: String(hz), MESHPROF_PROFILES: 'oncpu', MESHPROF_OUTPUT_DIR: join(outDir, 'agent-profiles') },
     stopAfterMs: agentMs,
-    steadyWindowMs: [agentMs / 2, agentMs],
+    steadyWindowMs: [steadyFromMs, agentMs],
     profileMs: agentMs,
   };
 }
@@ -119,7 +125,7 @@ function toolSpecs(hz: number, outDir: string, quick: boolean, baseline?: string
 }
 
 function allToolSpecs(hz: number, outDir: string, quick: boolean, baseline?: string): ToolSpec[] {
-  const { toolMs, agentMs } = durations(quick);
+  const { toolMs, agentMs, steadyFromMs } = durations(quick);
   const s = toolMs / 1000;
   const env = cleanEnv();
   const noTool: ToolSpec = { name: 'no tool', command: 'sleep', args: [String(s)], env, profileMs: toolMs };
@@ -128,8 +134,8 @@ function allToolSpecs(hz: number, outDir: string, quick: boolean, baseline?: str
   });
   return [
     noTool,
-    ...(baseline !== undefined ? [agentSpec(hz, join(outDir, 'baseline'), agentMs, baseline, 'agent (baseline)'), record(baseline, 'record (baseline)')] : []),
-    agentSpec(hz, outDir, agentMs),
+    ...(baseline !== undefined ? [agentSpec(hz, join(outDir, 'baseline'), agentMs, steadyFromMs, baseline, 'agent (baseline)'), record(baseline, 'record (baseline)')] : []),
+    agentSpec(hz, outDir, agentMs, steadyFromMs),
     record(packageRoot(), 'record'),
     { name: 'perf', command: 'perf', args: ['record', '-g', '-F', String(hz), '-a', '-o', join(outDir, 'x.data'), '--', 'sleep', String(s)], env, profileMs: toolMs },
     {
@@ -201,7 +207,7 @@ export function peerConfigResult(c: PeerConfigResult): BenchResult {
     samples: { baseline: cpu('bpftrace'), measured: cpu('record') },
     metrics,
     notes: [
-      'CPU is utime+stime of the tool and its reaped children (wait4 rusage) from spawn to exit, over the seconds profiled (20 s; the agent 40 s); CpuWhileProfiling stops at that length, so leaves out writing and printing; steady is /proc over the second half of the agent\'s run',
+      'CPU is utime+stime of the tool and its reaped children (wait4 rusage) from spawn to exit, over the seconds profiled (20 s; the agent 75 s); CpuWhileProfiling stops at that length, so leaves out writing and printing; steady is /proc from 30 s to the end of the agent\'s run (three whole 15 s intervals)',
       'SpinWork is the two spinners\' iterations per wall second over the mean of the no-tool runs: 1 means no work lost',
       'peak RSS is VmHWM summed over the tool\'s processes, sampled each second, the main process also from rusage',
     ],
@@ -293,7 +299,7 @@ async function soak(minutes: number): Promise<SoakResult> {
   const dir = mkdtempSync(join(tmpdir(), 'meshprof-bench-soak-'));
   try {
     return await withPrograms((programs) => {
-      const spec = agentSpec(99, dir, 0);
+      const spec = agentSpec(99, dir, 0, 0);
       return runSoak(programs, { command: spec.command, args: spec.args, env: spec.env, hz: 99 }, minutes, 50, dir, (p) => {
         process.stderr.write(`bench: peers soak: minute ${p.minute}: RSS ${p.rssMb.toFixed(1)} MB, HWM ${p.hwmMb.toFixed(1)} MB, CPU ${p.cpuPct.toFixed(2)}%\n`);
       });
