@@ -413,9 +413,15 @@ static __always_inline void read_ends(struct sock *sk, struct sock_ends *e)
 }
 
 /* The counters of si's key in the current generation, created at zero. */
+/* A new connection's counters, from the program's data rather than its
+ * stack: tcp_counters is inlined into the HTTP/2 walk's bpf_loop callback,
+ * whose frame tops the syscall exit's chain of calls (sys_exit, h2_frames,
+ * h2_step), and 64 zeroed bytes on it took that chain past 512 bytes. */
+const struct net_tcp_value tcp_zero = {};
+
 static __always_inline struct net_tcp_value *tcp_counters(struct sock_info *si)
 {
-	struct net_tcp_value zero_val = {}, *v;
+	struct net_tcp_value *v;
 	struct sampler_control *ctl;
 	__u32 zero = 0;
 	void *tcp;
@@ -428,7 +434,7 @@ static __always_inline struct net_tcp_value *tcp_counters(struct sock_info *si)
 	if (v)
 		return v;
 	/* EEXIST: another CPU made it first; either way it is looked up again */
-	bpf_map_update_elem(tcp, &si->key, &zero_val, BPF_NOEXIST);
+	bpf_map_update_elem(tcp, &si->key, &tcp_zero, BPF_NOEXIST);
 	v = bpf_map_lookup_elem(tcp, &si->key);
 	if (!v)
 		percpu_count(&drops, NET_DROP_TCP_FULL);
