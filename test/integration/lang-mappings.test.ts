@@ -1,5 +1,5 @@
 // Executables without a usable path (deleted, replaced, memfd) and the vDSO, named in recorded profiles.
-import { copyFileSync, mkdtempSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,9 +74,17 @@ describe('meshprof record on executables without a path, and the vDSO (real BPF,
     const stacks = readFolded(join(dir, 'vdso.folded'));
     const all = total(stacks);
     expect(all).toBeGreaterThan(20);
-    const inVdso = stacks.filter((s) => s.frames.at(-1) === '__vdso_clock_gettime').reduce((n, s) => n + s.count, 0);
+    // With a TSC clocksource the vDSO's clock_gettime runs inside its exported
+    // symbol. With kvm-clock (some VMs, this CI machine's) it runs mostly in the
+    // pvclock reader, a local function the vDSO exports no symbol for: those
+    // frames are [vdso]+offset, as perf shows them, and the named leaf is rare.
+    const tsc = readFileSync('/sys/devices/system/clocksource/clocksource0/current_clocksource', 'utf8').trim() === 'tsc';
+    const inVdso = stacks
+      .filter((s) => s.frames.at(-1) === '__vdso_clock_gettime' || (!tsc && /^\[vdso\]\+0x[0-9a-f]+$/.test(s.frames.at(-1) ?? '')))
+      .reduce((n, s) => n + s.count, 0);
     expect(inVdso / all).toBeGreaterThan(0.4);
-    expect(countChain(stacks, ['main', 'read_clocks', 'clock_gettime@@GLIBC_2.17', '__vdso_clock_gettime'])).toBeGreaterThan(0);
-    expect(readOtlpKinds(join(dir, 'vdso.otlp.pb')).get('__vdso_clock_gettime')).toEqual(new Set(['native']));
+    const leaf = tsc ? ['__vdso_clock_gettime'] : [];
+    expect(countChain(stacks, ['main', 'read_clocks', 'clock_gettime@@GLIBC_2.17', ...leaf])).toBeGreaterThan(0);
+    if (tsc) expect(readOtlpKinds(join(dir, 'vdso.otlp.pb')).get('__vdso_clock_gettime')).toEqual(new Set(['native']));
   });
 });
