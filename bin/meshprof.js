@@ -16,7 +16,8 @@ import { setFlagsFromString } from 'node:v8';
 // again: TurboFan on the platform threads was a third of the agent's steady
 // CPU. A 15x interrupt budget tiers up only code that runs long (the table
 // builds' loops, as fast as before) and leaves the rest in Sparkplug's
-// baseline code: 19-33% less steady CPU (docs/benchmarks.md, eighth session).
+// baseline code: a third less steady CPU at 99 Hz (docs/benchmarks.md,
+// eighth session).
 // Set before the bundle loads, so every function it creates has this budget.
 if (process.argv[2] === 'agent') setFlagsFromString('--interrupt-budget=1000000');
 

@@ -412,13 +412,13 @@ static __always_inline void read_ends(struct sock *sk, struct sock_ends *e)
 	}
 }
 
-/* The counters of si's key in the current generation, created at zero. */
 /* A new connection's counters, from the program's data rather than its
  * stack: tcp_counters is inlined into the HTTP/2 walk's bpf_loop callback,
  * whose frame tops the syscall exit's chain of calls (sys_exit, h2_frames,
  * h2_step), and 64 zeroed bytes on it took that chain past 512 bytes. */
 const struct net_tcp_value tcp_zero = {};
 
+/* The counters of si's key in the current generation, created at zero. */
 static __always_inline struct net_tcp_value *tcp_counters(struct sock_info *si)
 {
 	struct net_tcp_value *v;
