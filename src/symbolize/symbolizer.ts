@@ -147,12 +147,18 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
   // Loads in flight, by mapping: a batch waits for the load exec tracking
   // started even when the process has exited and its path is gone.
   const pending = new WeakMap<ProcMapping, Promise<void>>();
+  const recent = createRecentFiles(Date.now);
   // Loads `path` for the mappings that resolve to it; a failure is left to
   // symbolize(), which counts it. A mapping symbolize() gave up on while the
   // load was waiting gets the symbols once they arrive.
   const loadFor = (path: string, mappings: readonly ProcMapping[]): Promise<void> => {
     const done = ctx.cache.load(path).then(
-      (file) => { for (const m of mappings) if (ctx.states.get(m)?.file === undefined) setMappingState(ctx, m, file, path); },
+      (file) => {
+        for (const m of mappings) {
+          if (ctx.states.get(m)?.file === undefined) setMappingState(ctx, m, file, path);
+          recent.remember(m, file, path);
+        }
+      },
       () => {},
     );
     for (const m of mappings) pending.set(m, done);
@@ -188,6 +194,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
             waits.push(inFlight);
             continue;
           }
+          if (recent.adopt(ctx, m)) continue;
           const path = mappingPath(ctx, s.tgid, m);
           if (path !== undefined) byPath.set(path, [...(byPath.get(path) ?? []), m]);
         }
@@ -251,13 +258,56 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       const p = processes.tryObserve(pid);
       if (p === undefined) return;
       for (const m of p.mappings) {
-        if (!m.executable || m.kind !== 'file' || ctx.states.has(m) || pending.has(m)) continue;
+        if (!m.executable || m.kind !== 'file' || ctx.states.has(m) || pending.has(m) || recent.adopt(ctx, m)) continue;
         const path = mappingPath(ctx, pid, m);
         if (path !== undefined) void loadFor(path, [m]);
       }
       if (opts?.jit !== false) options.prepareJit?.(pid);
     },
     stats: () => ({ frames, unsymbolizedFrames: unsymbolized, fileErrors, lastFileError, kallsymsError: kallsyms.error }),
+  };
+}
+
+/**
+ * How long a file loaded for one process's mapping is taken for another
+ * process's mapping of the same file (device, inode and path as /proc/PID/maps
+ * shows them) without finding and checking its path again. A program exec'ed
+ * ten times a second maps the same three files each time, and each time the
+ * lookup stat()ed up to four paths per file, the process often gone already.
+ * A file rewritten in place (same inode) is seen once this has passed.
+ */
+const RECENT_FILE_MS = 10_000;
+/** Bound on the files remembered; the oldest go first. */
+const MAX_RECENT_FILES = 1024;
+
+/** Files recently loaded for some mapping, by the mapping's file identity. */
+function createRecentFiles(now: () => number): {
+  remember(m: ProcMapping, file: FileSymbols, path: string): void;
+  /** Sets the state of `m` from a recent load of its file; false when there is none. */
+  adopt(ctx: UserFrameContext, m: ProcMapping): boolean;
+} {
+  const byFile = new Map<string, { file: FileSymbols; path: string; at: number }>();
+  const keyOf = (m: ProcMapping): string => `${m.devMajor}:${m.devMinor}:${m.inode}:${m.path}`;
+  return {
+    remember(m, file, path) {
+      if (m.deleted) return; // its path may name another file now
+      const key = keyOf(m);
+      byFile.delete(key);
+      if (byFile.size >= MAX_RECENT_FILES) byFile.delete(byFile.keys().next().value as string);
+      byFile.set(key, { file, path, at: now() });
+    },
+    adopt(ctx, m) {
+      if (m.deleted) return false;
+      const key = keyOf(m);
+      const r = byFile.get(key);
+      if (r === undefined) return false;
+      if (now() - r.at > RECENT_FILE_MS) {
+        byFile.delete(key);
+        return false;
+      }
+      setMappingState(ctx, m, r.file, r.path);
+      return true;
+    },
   };
 }
 

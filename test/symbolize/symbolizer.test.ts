@@ -200,6 +200,26 @@ describe('Symbolizer', () => {
     }
   });
 
+  it('a second process of a file just loaded gets its symbols without a path: it exited and the binary was deleted', async () => {
+    const first = await startCopy('sym-target-twice');
+    const table = createProcessTable();
+    const sym = createProfileSymbolizer({ processes: table, kallsyms });
+    const a = batch([sample(first.run.pid, [first.work + 1n])]);
+    await sym.load(a);
+    expect(names(sym.symbolize(a).samples[0]!.frames)).toEqual(['sym_static_work']);
+    const second = await start(first.exe);
+    const work = addrs(second.pid, first.exe, ['sym_static_work']).sym_static_work!.start;
+    table.observe(second.pid);
+    await second.stop();
+    await first.run.stop();
+    rmSync(first.exe);
+    table.refresh();
+    // no path reaches the file now: only the mapping's device, inode and path tie it to the first load
+    const b = batch([sample(second.pid, [work + 1n])]);
+    await sym.load(b);
+    expect(names(sym.symbolize(b).samples[0]!.frames)).toEqual(['sym_static_work']);
+  });
+
   it('resolves kernel addresses from the real kallsyms, module frames included', () => {
     const table = createProcessTable();
     const sym = createProfileSymbolizer({ processes: table });
