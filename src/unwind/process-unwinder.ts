@@ -9,6 +9,7 @@
  * tables within a fraction of a second. Until then it is walked by frame
  * pointers (user_stack_no_process_tables). Exits release them.
  */
+import { existsSync } from 'node:fs';
 import { busyProcesses } from '../process/busy-processes.js';
 import { resolveMappingFile } from '../process/mapping-file.js';
 import type { ProcMapping } from '../process/proc-maps.js';
@@ -75,6 +76,17 @@ export interface ProcessUnwinder {
  */
 const BUSY_WINDOW_MS = 100;
 
+/**
+ * How long an ask for a process the table does not know waits. Such a pid is
+ * most often a program whose exec the watcher thread is about to report, with
+ * its /proc entry read at the exec, or the fork before that exec: read here at
+ * once, it cost a /proc read and tables for the forking program, then tables
+ * again for the exec'ed one (4 of 10 short-lived programs a second were asked
+ * for). Its exec's report installs its tables as it arrives; after this long,
+ * a pid still unknown (a fork that did not exec) is read here.
+ */
+const UNKNOWN_ASK_DELAY_MS = 50;
+
 /** How often the programs' asks for tables are read where the event loop cannot watch their ring buffer. */
 const ASK_POLL_MS = 20;
 
@@ -107,6 +119,9 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
   let before = tables.stats();
   let busy: Promise<void> | undefined;
 
+  // Asks for pids the table did not know, answered UNKNOWN_ASK_DELAY_MS later (or as the pid arrives).
+  let later: Set<number> | undefined;
+  let laterTimer: NodeJS.Timeout | undefined;
   const install = (p: ProcessInfo): void => {
     if (p.exited || p.pid === selfPid) return;
     try {
@@ -117,7 +132,8 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
     python.setProcess(p);
   };
   const unsubscribe = [
-    processes.onProcessAdded((p) => named.has(p.pid) && install(p)),
+    // A process asked for before the table knew it (its exec reported after the ask) gets its tables as it arrives.
+    processes.onProcessAdded((p) => (named.has(p.pid) || later?.delete(p.pid) === true) && install(p)),
     processes.onMappingsChanged((p) => tables.has(p.pid) && install(p)),
     processes.onProcessExited((p) => {
       tables.removeProcess(p.pid);
@@ -147,9 +163,33 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
     for (const r of records) {
       const pid = r.readUInt32LE(0);
       if (tables.has(pid)) continue;
+      const p = processes.get(pid);
+      if (p) install(p);
+      else askLater(pid);
+    }
+  };
+  const answerLater = (): void => {
+    const pids = later ?? new Set<number>();
+    later = undefined;
+    laterTimer = undefined;
+    for (const pid of pids) {
+      if (tables.has(pid)) continue;
+      const known = processes.get(pid);
+      // The table learns of exits from its scan: a known pid may be gone already.
+      if (known !== undefined) {
+        if (existsSync(`${processes.procRoot}/${pid}`)) install(known);
+        continue;
+      }
       const p = processes.tryObserve(pid);
       if (p) install(p);
     }
+  };
+  const askLater = (pid: number): void => {
+    later ??= new Set();
+    later.add(pid);
+    if (laterTimer !== undefined) return;
+    laterTimer = setTimeout(answerLater, UNKNOWN_ASK_DELAY_MS);
+    laterTimer.unref();
   };
   // Read when the programs ask, not on a timer: an idle agent then never wakes for them.
   let asking: FdWatch;
@@ -197,6 +237,8 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
       // the table outlives the unwinder (a collector falling back to frame pointers keeps it)
       for (const u of unsubscribe) u();
       asking.close();
+      if (laterTimer !== undefined) clearTimeout(laterTimer);
+      later = undefined;
       asks.close();
       tables.close();
       maps.close();
