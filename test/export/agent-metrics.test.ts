@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createAgentMetrics } from '../../src/export/agent-metrics.js';
 import { ReadinessConditions, startMetricsServer } from '../../src/export/metrics-server.js';
@@ -15,7 +17,20 @@ const profile = (values: number[][], drops: Record<string, number>): Profile => 
   drops,
 });
 
+/** Times this thread gave up the CPU of its own accord (each wait that blocked: timers, polls). */
+const voluntarySwitches = (): number => Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync('/proc/thread-self/status', 'utf8'))?.[1]);
+
 describe('agent metrics', () => {
+  it('keeps the event-loop lag metric without waking the thread 100 times a second', async () => {
+    const m = createAgentMetrics();
+    const before = voluntarySwitches();
+    await sleep(1000);
+    const woke = voluntarySwitches() - before;
+    // prom-client's default 10 ms sampling timer: about 100 wakeups here; sampling each second: a few
+    expect(woke).toBeLessThan(20);
+    expect(await m.registry.metrics()).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m);
+  });
+
   it('counts samples, stacks and drops by stage, and serves them on /metrics', async () => {
     const m = createAgentMetrics();
     m.recordProfile('oncpu', profile([[3, 30], [2, 20]], { kernel_stack_lost: 4, symbolize_address_unmapped: 7, counts_map_full: 2 }));
