@@ -280,32 +280,41 @@ const RECENT_FILE_MS = 10_000;
 /** Bound on the files remembered; the oldest go first. */
 const MAX_RECENT_FILES = 1024;
 
-/** Files recently loaded for some mapping, by the mapping's file identity. */
+/**
+ * Files recently loaded for some mapping, by the mapping's file identity.
+ * Held weakly: an entry never pins a file's symbols the symbol cache let go.
+ */
 function createRecentFiles(now: () => number): {
   remember(m: ProcMapping, file: FileSymbols, path: string): void;
   /** Sets the state of `m` from a recent load of its file; false when there is none. */
   adopt(ctx: UserFrameContext, m: ProcMapping): boolean;
 } {
-  const byFile = new Map<string, { file: FileSymbols; path: string; at: number }>();
+  // insertion order is time order: remember() moves an entry to the end
+  const byFile = new Map<string, { file: WeakRef<FileSymbols>; path: string; at: number }>();
   const keyOf = (m: ProcMapping): string => `${m.devMajor}:${m.devMinor}:${m.inode}:${m.path}`;
   return {
     remember(m, file, path) {
       if (m.deleted) return; // its path may name another file now
+      const t = now();
+      for (const [k, r] of byFile) {
+        if (t - r.at <= RECENT_FILE_MS && byFile.size < MAX_RECENT_FILES) break;
+        byFile.delete(k);
+      }
       const key = keyOf(m);
       byFile.delete(key);
-      if (byFile.size >= MAX_RECENT_FILES) byFile.delete(byFile.keys().next().value as string);
-      byFile.set(key, { file, path, at: now() });
+      byFile.set(key, { file: new WeakRef(file), path, at: t });
     },
     adopt(ctx, m) {
       if (m.deleted) return false;
       const key = keyOf(m);
       const r = byFile.get(key);
       if (r === undefined) return false;
-      if (now() - r.at > RECENT_FILE_MS) {
+      const file = r.file.deref();
+      if (file === undefined || now() - r.at > RECENT_FILE_MS) {
         byFile.delete(key);
         return false;
       }
-      setMappingState(ctx, m, r.file, r.path);
+      setMappingState(ctx, m, file, r.path);
       return true;
     },
   };
