@@ -5,6 +5,7 @@
  * outside any mapping are kept as `[unknown]+0x...` and counted in drops.
  * Building the profile from the names is profile/'s job.
  */
+import { fileKey } from '../elf/file-identity.js';
 import type { ProcessTable } from '../process/process-table.js';
 import { findMapping, type ProcMapping } from '../process/proc-maps.js';
 import type { Frame, Mapping, NamedStacks } from '../stacks/frames.js';
@@ -194,7 +195,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
             waits.push(inFlight);
             continue;
           }
-          if (recent.adopt(ctx, m)) continue;
+          if (recent.adopt(ctx, m, s.tgid)) continue;
           const path = mappingPath(ctx, s.tgid, m);
           if (path !== undefined) byPath.set(path, [...(byPath.get(path) ?? []), m]);
         }
@@ -258,7 +259,7 @@ export function createSymbolizer(options: SymbolizerOptions): Symbolizer {
       const p = processes.tryObserve(pid);
       if (p === undefined) return;
       for (const m of p.mappings) {
-        if (!m.executable || m.kind !== 'file' || ctx.states.has(m) || pending.has(m) || recent.adopt(ctx, m)) continue;
+        if (!m.executable || m.kind !== 'file' || ctx.states.has(m) || pending.has(m) || recent.adopt(ctx, m, pid)) continue;
         const path = mappingPath(ctx, pid, m);
         if (path !== undefined) void loadFor(path, [m]);
       }
@@ -286,12 +287,12 @@ const MAX_RECENT_FILES = 1024;
  */
 function createRecentFiles(now: () => number): {
   remember(m: ProcMapping, file: FileSymbols, path: string): void;
-  /** Sets the state of `m` from a recent load of its file; false when there is none. */
-  adopt(ctx: UserFrameContext, m: ProcMapping): boolean;
+  /** Sets the state of `m` (a mapping of `pid`) from a recent load of its file; false when there is none. */
+  adopt(ctx: UserFrameContext, m: ProcMapping, pid: number): boolean;
 } {
   // insertion order is time order: remember() moves an entry to the end
   const byFile = new Map<string, { file: WeakRef<FileSymbols>; path: string; at: number }>();
-  const keyOf = (m: ProcMapping): string => `${m.devMajor}:${m.devMinor}:${m.inode}:${m.path}`;
+  const keyOf = (m: ProcMapping): string => `${fileKey(m.devMajor, m.devMinor, m.inode)}:${m.path}`;
   return {
     remember(m, file, path) {
       if (m.deleted) return; // its path may name another file now
@@ -304,7 +305,7 @@ function createRecentFiles(now: () => number): {
       byFile.delete(key);
       byFile.set(key, { file: new WeakRef(file), path, at: t });
     },
-    adopt(ctx, m) {
+    adopt(ctx, m, pid) {
       if (m.deleted) return false;
       const key = keyOf(m);
       const r = byFile.get(key);
@@ -314,7 +315,9 @@ function createRecentFiles(now: () => number): {
         byFile.delete(key);
         return false;
       }
-      setMappingState(ctx, m, file, r.path);
+      // The path only locates the line table, read later: the first process's path
+      // (through its /proc entry) may be gone by then, so with line info it is this one's.
+      setMappingState(ctx, m, file, ctx.lineTables === undefined ? r.path : mappingPath(ctx, pid, m) ?? r.path);
       return true;
     },
   };
