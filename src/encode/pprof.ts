@@ -38,11 +38,13 @@ export function buildPprofProfile(profile: Profile): PprofProfile {
 
   // A whole-host interval has ~10 stacks per thread: the samples of one thread
   // share its labels (the encoder only reads them) instead of building each anew.
-  const labelsOfThread = new Map<string, Label[]>();
+  // By tid, checked against pid and name: a thread renamed mid-interval gets its new name.
+  const labelsOfThread = new Map<number, { readonly pid: number; readonly threadName: string; readonly labels: Label[] }>();
   const labelsOf = (s: ProfileSample): Label[] => {
-    const key = `${s.pid}\u0000${s.tid}\u0000${s.threadName}`;
-    let labels = labelsOfThread.get(key);
-    if (labels === undefined) labelsOfThread.set(key, (labels = sampleLabels(s, profile.processes.get(s.pid), strings)));
+    const known = labelsOfThread.get(s.tid);
+    if (known !== undefined && known.pid === s.pid && known.threadName === s.threadName) return known.labels;
+    const labels = sampleLabels(s, profile.processes.get(s.pid), strings);
+    labelsOfThread.set(s.tid, { pid: s.pid, threadName: s.threadName, labels });
     return labels;
   };
   const sample = profile.samples.map(

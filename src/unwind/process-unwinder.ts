@@ -169,10 +169,10 @@ export function createProcessUnwinder(opts: ProcessUnwinderOptions): ProcessUnwi
     }
   };
   const answerLater = (): void => {
-    const pids = later ?? new Set<number>();
+    const pids = later;
     later = undefined;
     laterTimer = undefined;
-    for (const pid of pids) {
+    for (const pid of pids ?? []) {
       if (tables.has(pid)) continue;
       const known = processes.get(pid);
       // The table learns of exits from its scan: a known pid may be gone already.
