@@ -24,6 +24,10 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+/* An exec wakes the reader at once: the program may live for a millisecond.
+ * An exit does not: it waits for the reader's next wakeup, which saves one
+ * wakeup per short-lived program. An exec after an unread exit must force
+ * its wakeup, since the ring buffer only wakes a reader that has caught up. */
 static __always_inline int emit(__u32 pid, __u32 kind)
 {
 	struct procevent *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -38,7 +42,7 @@ static __always_inline int emit(__u32 pid, __u32 kind)
 	}
 	e->pid = pid;
 	e->kind = kind;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, kind == PROCEVENT_EXEC ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

@@ -10,7 +10,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { waitReadable } from '../kernel/index.js';
-import { readProcMappings, readProcSnapshot, type ProcSnapshot } from './proc-reader.js';
+import { readProcFile, readRawProcSnapshot, type RawProcSnapshot } from './proc-reader.js';
 import { createExecWatcher } from '../samplers/exec-watcher.js';
 import type { TrackedEvent } from './process-tracking.js';
 
@@ -52,7 +52,7 @@ if (port === null) throw new Error('exec watcher worker: not started as a worker
 
 const watcher = createExecWatcher();
 // pid → when it exec'ed, when it is read next, and what was last sent.
-const young = new Map<number, { at: number; next: number; sent: ProcSnapshot }>();
+const young = new Map<number, { at: number; next: number; sent: RawProcSnapshot; lines: number }>();
 
 const send = (msg: ExecWatcherMessage): void => port.postMessage(msg);
 
@@ -72,13 +72,13 @@ function drain(out: TrackedEvent[]): void {
       young.delete(e.pid);
       continue;
     }
-    const snapshot = readProcSnapshot(data.procRoot, e.pid);
+    const snapshot = readRawProcSnapshot(data.procRoot, e.pid);
     if (snapshot === undefined) {
       out.push({ ...e, unreadable: true }); // already gone: counted, not read again
       continue;
     }
     const now = Date.now();
-    young.set(e.pid, { at: now, next: now + FIRST_REREAD_MS, sent: snapshot });
+    young.set(e.pid, { at: now, next: now + FIRST_REREAD_MS, sent: snapshot, lines: lineCount(snapshot.maps) });
     out.push({ ...e, snapshot });
   }
 }
@@ -93,13 +93,26 @@ function reread(out: TrackedEvent[], now: number): void {
     }
     // Doubling from the exec, with a last read at settleMs.
     y.next = Math.min(y.at + 2 * (now - y.at) + FIRST_REREAD_MS, y.at + data.settleMs + 1);
-    const mappings = readProcMappings(data.procRoot, pid);
-    if (mappings === undefined) young.delete(pid);
-    else if (mappings.length !== y.sent.mappings.length) {
-      y.sent = { ...y.sent, mappings };
+    const maps = readProcFile(data.procRoot, pid, 'maps');
+    // A zombie's maps read empty: it exited, and its exit event waits for a later wakeup.
+    if (maps === undefined || maps === '') {
+      young.delete(pid);
+      continue;
+    }
+    // A new library is a new line; a grown heap only changes one.
+    const lines = lineCount(maps);
+    if (lines !== y.lines) {
+      y.sent = { ...y.sent, maps };
+      y.lines = lines;
       out.push({ pid, kind: 'exec', snapshot: y.sent, update: true });
     }
   }
+}
+
+function lineCount(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function loop(ringFd: number): void {
@@ -114,7 +127,9 @@ function loop(ringFd: number): void {
       end();
       return;
     }
-    if (events) drain(out);
+    // Exits do not wake this thread (procevents.bpf.c): with young processes the
+    // ring is read anyway, at no syscall, so none is re-read after its exit.
+    if (events || young.size > 0) drain(out);
     if (young.size > 0) reread(out, Date.now());
   } catch (err) {
     send({ type: 'error', message: `watching process execs: ${(err as Error).message}` });

@@ -90,19 +90,43 @@ export interface ProcSnapshot {
 }
 
 /**
+ * A snapshot as read, its maps still text: the thread that reads every new
+ * program parses none of them, and text crosses to another thread at the
+ * cost of a copy, where parsed mappings are serialized field by field.
+ */
+export interface RawProcSnapshot {
+  readonly comm: string;
+  readonly exePath: string | undefined;
+  readonly cmdline: readonly string[];
+  /** The text of /proc/PID/maps. */
+  readonly maps: string;
+}
+
+/**
  * Reads comm, exe, cmdline and maps of `pid`. Returns undefined when the
  * process does not exist (or exited while being read); the fields that only
  * a kernel thread or a permission problem hides come back empty instead.
  * Throws "reading PATH: cause" on any other error.
  */
 export function readProcSnapshot(procRoot: string, pid: number): ProcSnapshot | undefined {
+  const raw = readRawProcSnapshot(procRoot, pid);
+  return raw === undefined ? undefined : parseProcSnapshot(raw);
+}
+
+/** Like readProcSnapshot, with the maps left as text (parseProcSnapshot parses them). */
+export function readRawProcSnapshot(procRoot: string, pid: number): RawProcSnapshot | undefined {
   const comm = readProcFile(procRoot, pid, 'comm');
   if (comm === undefined) return undefined;
-  const mappings = readProcMappings(procRoot, pid);
-  if (mappings === undefined) return undefined;
+  const maps = readProcFile(procRoot, pid, 'maps');
+  if (maps === undefined) return undefined;
   const exePath = readProcExe(procRoot, pid);
   const cmdline = parseCmdline(readProcFile(procRoot, pid, 'cmdline') ?? '');
-  return { comm: comm.replace(/\n$/, ''), exePath, cmdline, mappings };
+  return { comm: comm.replace(/\n$/, ''), exePath, cmdline, maps };
+}
+
+/** The snapshot with its maps parsed. */
+export function parseProcSnapshot(raw: RawProcSnapshot): ProcSnapshot {
+  return { comm: raw.comm, exePath: raw.exePath, cmdline: raw.cmdline, mappings: parseProcMaps(raw.maps) };
 }
 
 /** Reads and parses <procRoot>/PID/maps; undefined when the process is gone. */
