@@ -163,6 +163,8 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
       processes,
       // Its perf map is read at its first sample (ProfileCollector's capture): at exec there is none.
       prepare: (pid) => symbolizer.prepare(pid, { jit: false }),
+      // the unwinder asks for every process sampled without tables: the others need not be read further
+      adoptWhenAsked: () => unwinder != null,
       ...(opts.wants ? { wants: opts.wants } : named ? { wants: (pid: number) => named.has(pid) } : {}),
       ...(opts.log ? { log: opts.log } : {}),
     })

@@ -6,7 +6,7 @@
  */
 import { createListenerSet, type Unsubscribe } from './listener-set.js';
 import { findMapping, type ProcMapping } from './proc-maps.js';
-import { listProcPids, readProcMappings, readProcSnapshot, type ProcSnapshot } from './proc-reader.js';
+import { listProcPids, parseProcSnapshot, readProcMappings, readProcSnapshot, type ProcSnapshot, type RawProcSnapshot } from './proc-reader.js';
 
 /** One process as the table knows it. */
 export interface ProcessInfo {
@@ -71,6 +71,19 @@ export interface ProcessTable {
    * the exec), the mappings replaced are kept as an earlier image.
    */
   adopt(pid: number, snapshot: ProcSnapshot, exec?: boolean): ProcessInfo;
+  /**
+   * Like adopt, for a snapshot read at exec (or a re-read soon after) that
+   * may never be needed: most programs exec'ed on a busy host are never
+   * sampled. A pid the table holds live is adopted at once; any other is
+   * kept as read, its maps unparsed, and taken in (adopted, with its events)
+   * only when something looks the pid up: `get`, `tryObserve`, a mapping
+   * lookup, a refresh that finds it live. `onAdopted` is called then, when
+   * the mappings changed. Kept ones found gone count among exitedPids()
+   * until forgetExited() drops them.
+   */
+  adoptLater(pid: number, snapshot: RawProcSnapshot, exec: boolean, onAdopted: (p: ProcessInfo) => void): void;
+  /** Snapshots kept by adoptLater and not yet taken in. */
+  readonly deferred: number;
   /** Path through which `pid`'s mount namespace sees `path`: <procRoot>/PID/root/<path>. */
   hostPath(pid: number, path: string): string;
   /** Pids of the processes found gone and not yet forgotten. */
@@ -113,6 +126,19 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
   // mm). Taking it would wipe what samples drained later are symbolized
   // against; the exit event or the next read settles which it was.
   const emptyRead = (e: Entry, maps: readonly ProcMapping[]): boolean => maps.length === 0 && e.mappings.length > 0;
+  // adoptLater's snapshots, by pid; `gone` once a refresh found the pid absent.
+  const later = new Map<number, { snapshot: RawProcSnapshot; exec: boolean; onAdopted: (p: ProcessInfo) => void; gone: boolean }>();
+  /** Takes in the snapshot kept for `pid`, if any: every lookup by pid calls this first. */
+  const settle = (pid: number): void => {
+    const l = later.get(pid);
+    if (l === undefined) return;
+    later.delete(pid);
+    const before = entries.get(pid);
+    const p = table.adopt(pid, parseProcSnapshot(l.snapshot), l.exec);
+    // Found gone before anyone asked: its samples are still to be named.
+    if (l.gone) markExited(p as Entry);
+    if (p !== before || p.mappings !== before?.mappings) l.onAdopted(p);
+  };
   let replaced = 0;
   // Stacks walked before an exec are drained after it: the old image's
   // mappings stay until the drain that holds them is named. Besides the exec
@@ -134,6 +160,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       return p;
     },
     tryObserve(pid) {
+      settle(pid);
       const known = entries.get(pid);
       if (known !== undefined) return known;
       const snap = readProcSnapshot(procRoot, pid);
@@ -143,12 +170,21 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       added.emit(e);
       return e;
     },
-    get: (pid) => entries.get(pid),
+    get(pid) {
+      settle(pid);
+      return entries.get(pid);
+    },
     all: () => entries.values(),
     refresh() {
       const live = new Set(listProcPids(procRoot));
       const newPids: number[] = [];
+      for (const [pid, l] of later) {
+        if (!live.has(pid)) l.gone = true;
+        // Found gone before, live now: the pid was reused by a process not yet read.
+        else if (l.gone) later.delete(pid);
+      }
       for (const pid of live) {
+        settle(pid);
         const known = entries.get(pid);
         // An exited entry whose pid is live again means the pid was reused: read the new process.
         if (known?.exited === true) entries.delete(pid);
@@ -165,6 +201,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       return { added: newPids, exited: gone };
     },
     findMapping(pid, address, reload = true) {
+      settle(pid);
       const e = entries.get(pid);
       if (e === undefined) return undefined;
       const hit = findMapping(e.mappings, address);
@@ -172,6 +209,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       return findMapping(table.reloadMappings(pid)?.mappings ?? [], address);
     },
     reloadMappings(pid) {
+      settle(pid);
       const e = entries.get(pid);
       if (e === undefined || e.exited) return e;
       const maps = readProcMappings(procRoot, pid);
@@ -184,6 +222,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       return e;
     },
     imageFor(pid, stack) {
+      settle(pid);
       const e = entries.get(pid);
       if (e === undefined) return undefined;
       if (e.earlier === undefined || e.earlier.length === 0) return e.mappings;
@@ -208,6 +247,8 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       return n;
     },
     reobserve(pid) {
+      // read now: what was kept is older
+      later.delete(pid);
       const e = entries.get(pid);
       if (e === undefined) return table.tryObserve(pid);
       const snap = readProcSnapshot(procRoot, pid);
@@ -231,6 +272,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       return e;
     },
     adopt(pid, snap, exec = false) {
+      later.delete(pid); // this snapshot is newer
       const e = entries.get(pid);
       if (e !== undefined && !e.exited && emptyRead(e, snap.mappings)) return e;
       if (e === undefined || e.exited) {
@@ -245,11 +287,36 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       if (!sameMappings(e.mappings, snap.mappings)) setMappings(e, snap.mappings, exec);
       return e;
     },
+    adoptLater(pid, snapshot, exec, onAdopted) {
+      const e = entries.get(pid);
+      const kept = later.get(pid);
+      if (kept === undefined && e !== undefined && !e.exited) {
+        // Known and live: its tables and symbols follow its mappings now.
+        const before = e.mappings;
+        const p = table.adopt(pid, parseProcSnapshot(snapshot), exec);
+        if (p.mappings !== before) onAdopted(p);
+        return;
+      }
+      // A re-read replaces the snapshot, and stays an exec's if the first was one.
+      later.set(pid, { snapshot, exec: exec || kept?.exec === true, onAdopted, gone: false });
+    },
+    get deferred() {
+      return later.size;
+    },
     hostPath: (pid, path) => `${procRoot}/${pid}/root${path.startsWith('/') ? '' : '/'}${path}`,
-    exitedPids: () => [...entries.values()].filter((e) => e.exited).map((e) => e.pid),
+    exitedPids() {
+      const out = [...entries.values()].filter((e) => e.exited).map((e) => e.pid);
+      for (const [pid, l] of later) if (l.gone && !entries.has(pid)) out.push(pid);
+      return out;
+    },
     forgetExited(only) {
-      const gone = only === undefined ? table.exitedPids() : [...only].filter((pid) => entries.get(pid)?.exited === true);
-      for (const pid of gone) entries.delete(pid);
+      const isGone = (pid: number): boolean => entries.get(pid)?.exited === true || (later.get(pid)?.gone === true && !entries.has(pid));
+      const gone = only === undefined ? table.exitedPids() : [...only].filter(isGone);
+      for (const pid of gone) {
+        entries.delete(pid);
+        // not a newer program's snapshot under a reused pid
+        if (later.get(pid)?.gone === true) later.delete(pid);
+      }
       return gone;
     },
     onProcessAdded: (l) => added.add(l),

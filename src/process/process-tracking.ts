@@ -4,7 +4,7 @@
  * loader maps libraries), and its symbols loaded while it runs, so a program
  * that lives for a fraction of a second is still symbolized after it exits.
  */
-import type { ProcSnapshot } from './proc-reader.js';
+import { parseProcSnapshot, type ProcSnapshot, type RawProcSnapshot } from './proc-reader.js';
 import type { ProcessEvent } from '../samplers/exec-watcher.js';
 import { type Logger } from '../log/logger.js';
 
@@ -14,7 +14,7 @@ import { type Logger } from '../log/logger.js';
  * `unreadable` an exec the source tried to read and found gone (so re-reading
  * it here is futile).
  */
-export type TrackedEvent = ProcessEvent & { readonly snapshot?: ProcSnapshot; readonly update?: boolean; readonly unreadable?: boolean };
+export type TrackedEvent = ProcessEvent & { readonly snapshot?: RawProcSnapshot; readonly update?: boolean; readonly unreadable?: boolean };
 
 /** Where lifecycle events come from (the exec watcher, in this thread or in a worker). */
 export interface ProcessEventSource {
@@ -34,6 +34,8 @@ export interface TrackedProcessTable {
   reobserve(pid: number): { readonly mappings: readonly unknown[] } | undefined;
   /** Stores a snapshot the event source read; `exec` when it was read at the exec, not a later re-read. */
   adopt(pid: number, snapshot: ProcSnapshot, exec?: boolean): { readonly mappings: readonly unknown[] };
+  /** Keeps a snapshot until the pid is looked up (ProcessTable.adoptLater). */
+  adoptLater?(pid: number, snapshot: RawProcSnapshot, exec: boolean, onAdopted: (p: { readonly pid: number }) => void): void;
   reloadMappings(pid: number): { readonly mappings: readonly unknown[] } | undefined;
   get(pid: number): { readonly mappings: readonly unknown[] } | undefined;
 }
@@ -56,6 +58,14 @@ export interface ProcessTrackingOptions {
    * starting node after node) would hold the main thread for seconds.
    */
   readonly wants?: (pid: number) => boolean;
+  /**
+   * Whether a program's snapshot may wait until something looks its pid up,
+   * and its symbols be prepared only then; default never. True while the
+   * unwinder runs: it asks for each process sampled without tables within
+   * milliseconds, while the process still runs, so only programs that are
+   * sampled cost more than reading them (most on a busy host are not).
+   */
+  readonly adoptWhenAsked?: () => boolean;
   readonly now?: () => number;
   readonly log?: Logger;
 }
@@ -96,6 +106,15 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
     }
   };
 
+  // Called from whoever looked the pid up: a failure is this module's to log.
+  const prepareLater = (pid: number): void => {
+    try {
+      opts.prepare(pid);
+    } catch (err) {
+      opts.log?.debug(`preparing pid ${pid} after exec: ${(err as Error).message}`);
+    }
+  };
+
   const tick = (): void => {
     if (!running) return;
     let events: TrackedEvent[];
@@ -114,9 +133,13 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
       const snapshot = e.snapshot;
       if (snapshot !== undefined) {
         if (e.update !== true) execs++;
+        if (opts.processes.adoptLater !== undefined && opts.adoptWhenAsked?.() === true) {
+          opts.processes.adoptLater(e.pid, snapshot, e.update !== true, (p) => prepareLater(p.pid));
+          continue;
+        }
         // Read by the source as it happened: the process may be gone by now.
         const before = opts.processes.get(e.pid)?.mappings;
-        capture(e.pid, (pid) => opts.processes.adopt(pid, snapshot, e.update !== true), before);
+        capture(e.pid, (pid) => opts.processes.adopt(pid, parseProcSnapshot(snapshot), e.update !== true), before);
         continue;
       }
       execs++;

@@ -102,7 +102,7 @@ describe('createProcessTracking', () => {
       intervalMs: 1_000_000,
     });
     tracking.start();
-    const snapshot = { comm: 'sh', exePath: '/bin/sh', cmdline: ['sh'], mappings: [] };
+    const snapshot = { comm: 'sh', exePath: '/bin/sh', cmdline: ['sh'], maps: '' };
     // A worker read 20 at exec; 21 (a /bin/true) had exited before it could.
     events.queue.push({ pid: 20, kind: 'exec', snapshot }, { pid: 21, kind: 'exec', unreadable: true });
     tracking.tick();
@@ -110,6 +110,40 @@ describe('createProcessTracking', () => {
     expect(tracking.execs).toBe(2);
     tracking.tick();
     expect(calls).toHaveLength(2);
+    tracking.stop();
+  });
+
+  it('while the unwinder asks, leaves a snapshot to the table and prepares the pid once it is looked up', () => {
+    const events = fakeEvents();
+    const calls: string[] = [];
+    const kept = new Map<number, (p: { readonly pid: number }) => void>();
+    let asking = false;
+    const tracking = createProcessTracking({
+      events,
+      processes: {
+        reobserve: () => undefined,
+        adopt: (pid, snap) => { calls.push(`adopt ${pid} ${snap.comm}`); return { mappings: snap.mappings }; },
+        adoptLater: (pid, snap, exec, onAdopted) => { calls.push(`later ${pid} ${snap.comm} ${exec}`); kept.set(pid, onAdopted); },
+        reloadMappings: () => undefined,
+        get: () => undefined,
+      },
+      prepare: (pid) => calls.push(`prepare ${pid}`),
+      adoptWhenAsked: () => asking,
+      selfPid: 99,
+      intervalMs: 1_000_000,
+    });
+    tracking.start();
+    const snapshot = { comm: 'true', exePath: '/bin/true', cmdline: ['true'], maps: '' };
+    // before the unwinder runs, everything is adopted at exec as before
+    events.queue.push({ pid: 30, kind: 'exec', snapshot });
+    tracking.tick();
+    asking = true;
+    events.queue.push({ pid: 31, kind: 'exec', snapshot }, { pid: 31, kind: 'exec', snapshot, update: true });
+    tracking.tick();
+    expect(calls).toEqual(['adopt 30 true', 'prepare 30', 'later 31 true true', 'later 31 true false']);
+    expect(tracking.execs).toBe(2);
+    kept.get(31)?.({ pid: 31 });
+    expect(calls.at(-1)).toBe('prepare 31');
     tracking.stop();
   });
 
