@@ -6,7 +6,7 @@
  * keyed by boot id and /proc/modules.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { openFileDataCache, type FileDataCacheSettings } from '../elf/file-data-cache.js';
 import { addressTableFromParts, buildAddressTable, type AddressEntry, type AddressTable } from './address-table.js';
 import { createPartsReader, encodeParts, isPartsShape } from './address-table-codec.js';
@@ -224,7 +224,7 @@ export function loadCachedKallsyms(procRoot: string, dir: string, maxBytes: numb
   const rest = (): KallsymsTable | undefined => {
     if (others === undefined) {
       try {
-        const read = readKallsymsEntries(readKallsymsText(procRoot), VOLATILE_MODULE);
+        const read = readKallsymsEntries(readVolatileKallsymsLines(procRoot), VOLATILE_MODULE);
         others = kallsymsTable(buildAddressTable(read.nonZero ? read.entries : []), read.modules, read.nonZero);
       } catch (err) {
         log?.warn((err as Error).message);
@@ -238,6 +238,53 @@ export function loadCachedKallsyms(procRoot: string, dir: string, maxBytes: numb
     size: stable.size,
     lookup: (address) => (inStable(address) ? stable.lookup(address) : rest()?.lookup(address)),
   };
+}
+
+/** How the lines VOLATILE_MODULE matches are tagged in kallsyms. */
+const VOLATILE_TAGS = [Buffer.from('\t[bpf]'), Buffer.from('\t[__builtin__')];
+
+/**
+ * The lines of <procRoot>/kallsyms a cached table leaves out (VOLATILE_TAGS),
+ * found in the bytes as they are read: the kernel's own lines, nearly all of
+ * the 5 MB, never become a string. Read whole and parsed, the file took
+ * 230-345 ms of the agent's main thread at its first BPF-program frame.
+ */
+function readVolatileKallsymsLines(procRoot: string): string {
+  const path = `${procRoot}/kallsyms`;
+  const fail = (err: unknown): Error => new Error(`reading ${path}: ${(err as Error).message} (kernel frames need a readable kallsyms; run as root)`);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw fail(err);
+  }
+  const buf = Buffer.allocUnsafe(256 * 1024);
+  const kept: string[] = [];
+  let carried = 0; // bytes of a line the previous read cut
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, carried, buf.length - carried, null);
+      const filled = carried + n;
+      // complete lines only; at the end of the file, all
+      const complete = n === 0 ? filled : buf.lastIndexOf(10, filled - 1) + 1;
+      const lines = buf.subarray(0, complete);
+      for (const tag of VOLATILE_TAGS) {
+        for (let i = lines.indexOf(tag); i >= 0; i = lines.indexOf(tag, i + tag.length)) {
+          const from = lines.lastIndexOf(10, i) + 1;
+          const to = lines.indexOf(10, i);
+          kept.push(lines.toString('latin1', from, to < 0 ? complete : to));
+        }
+      }
+      if (n === 0) break;
+      carried = filled - complete;
+      buf.copy(buf, 0, complete, filled);
+    }
+  } catch (err) {
+    throw fail(err);
+  } finally {
+    closeSync(fd);
+  }
+  return kept.join('\n');
 }
 
 /** Whether an address is in one of `ranges`: a binary search over them sorted and merged, as each kernel frame asks (one range per loaded module). */

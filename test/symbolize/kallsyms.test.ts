@@ -50,6 +50,41 @@ describe('KallsymsTable', () => {
     expect(() => loadKallsyms('/nonexistent-proc')).toThrow('reading /nonexistent-proc/kallsyms: ');
   });
 
+  it('finds every BPF program and trampoline in a kallsyms of many reads, the last line without its newline', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshprof-ksym-'));
+    const proc = join(dir, 'proc');
+    mkdirSync(join(proc, 'sys', 'kernel', 'random'), { recursive: true });
+    writeFileSync(join(proc, 'sys', 'kernel', 'random', 'boot_id'), 'boot-1\n');
+    writeFileSync(join(proc, 'modules'), 'nf_tables 4096 3 - Live 0xffffffffc0a00000\n');
+    // ~1.5 MB of kernel lines (several of the reader's chunks), volatile lines among and after them
+    const lines: string[] = [];
+    const volatile: [bigint, string][] = [];
+    for (let i = 0; i < 40_000; i++) {
+      lines.push(`${(0xffffffff81000000n + BigInt(i) * 0x40n).toString(16)} t kernel_fn_${i}`);
+      if (i % 7_919 === 0) {
+        const at = 0xffffffffc0b00000n + BigInt(i) * 0x100n;
+        const name = i % 2 === 0 ? `bpf_prog_${i.toString(16).padStart(16, '0')}_p${i}` : `bpf_trampoline_${i}`;
+        lines.push(`${at.toString(16)} t ${name}\t[${i % 2 === 0 ? 'bpf' : '__builtin__ftrace'}]`);
+        volatile.push([at, name]);
+      }
+    }
+    lines.push('ffffffffc0f00000 t bpf_prog_ffffffffffffffff_last\t[bpf]');
+    volatile.push([0xffffffffc0f00000n, 'bpf_prog_ffffffffffffffff_last']);
+    const text = lines.join('\n');
+    expect(text.length).toBeGreaterThan(4 * 256 * 1024);
+    writeFileSync(join(proc, 'kallsyms'), text);
+    try {
+      const cache = { settings: { dir: join(dir, 'cache'), maxBytes: 1 << 24 } };
+      createKallsymsSource(proc, undefined, cache).table(); // fills the cache
+      const cached = createKallsymsSource(proc, undefined, cache).table()!;
+      expect(cached.lookup(0xffffffff81000000n + 123n * 0x40n + 4n)?.name).toBe('kernel_fn_123');
+      for (const [at, name] of volatile) expect(cached.lookup(at + 8n)?.name).toBe(name);
+      expect(volatile.length).toBeGreaterThan(5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps the kernel\'s and modules\' symbols in the disk cache for this boot, and reads kallsyms again for anything else', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshprof-ksym-'));
     const proc = join(dir, 'proc');
