@@ -1,5 +1,5 @@
 /* Ring buffer consumption: ringbufNew(mapFd) -> handle, ringbufPoll(handle,
- * timeoutMs) -> Buffer, ringbufEpollFd(handle) -> fd that is readable while
+ * timeoutMs) -> Buffer, or undefined when nothing was read, ringbufEpollFd(handle) -> fd that is readable while
  * records wait (for pollReadable), ringbufFree(handle). timeoutMs 0 consumes
  * without waiting.
  *
@@ -133,6 +133,9 @@ static napi_value ringbuf__poll(napi_env env, napi_callback_info info)
 		mp_throw_errno(env, "polling ring buffer", err);
 		return NULL;
 	}
+	/* nothing read: no Buffer to allocate (most polls of a quiet ring) */
+	if (r->n == 0 && r->lost == 0)
+		return mp_undefined(env);
 	memcpy(r->buf, &r->n, 4);
 	memcpy(r->buf + 4, &r->lost, 4);
 	out = mp_copy_buffer(env, r->buf, r->len);

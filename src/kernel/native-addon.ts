@@ -65,7 +65,8 @@ export interface NativeAddon {
   numPossibleCpus(): number;
   ringbufNew(mapFd: number): NativeRingBufferHandle;
   /** Every available record in one buffer (layout: ring-records.ts). */
-  ringbufPoll(rb: NativeRingBufferHandle, timeoutMs: number): Buffer;
+  /** undefined when nothing was read */
+  ringbufPoll(rb: NativeRingBufferHandle, timeoutMs: number): Buffer | undefined;
   ringbufEpollFd(rb: NativeRingBufferHandle): number;
   ringbufFree(rb: NativeRingBufferHandle): void;
   eventfdNew(): number;

@@ -17,8 +17,12 @@ export interface RingRecords {
   readonly lost: number;
 }
 
-/** Reads a poll's header; throws on a buffer that is not one (an addon/TS mismatch, never the kernel's data). */
-export function readRingRecords(bytes: Buffer): RingRecords {
+/** A poll that read nothing; the addon hands over no Buffer for it. */
+const NOTHING: RingRecords = { bytes: Buffer.alloc(HEADER), count: 0, lost: 0 };
+
+/** Reads a poll's header (undefined: nothing read); throws on a buffer that is not one (an addon/TS mismatch, never the kernel's data). */
+export function readRingRecords(bytes: Buffer | undefined): RingRecords {
+  if (bytes === undefined) return NOTHING;
   if (bytes.length < HEADER) throw new Error(`reading ring buffer records: ${bytes.length} bytes, not a poll's header: rebuild the addon (npm run build)`);
   return { bytes, count: bytes.readUInt32LE(0), lost: bytes.readUInt32LE(4) };
 }
@@ -62,7 +66,7 @@ export function packRingRecords(records: readonly Uint8Array[], lost = 0): Buffe
  * A BpfRingBuffer over a raw poll (the addon's, or a fake's): pollBatch as
  * polled, poll as views of it, lost summed, `free` called by the first close only.
  */
-export function ringBufferOver(rawPoll: (timeoutMs: number) => Buffer, fd: number, free: () => void): BpfRingBuffer {
+export function ringBufferOver(rawPoll: (timeoutMs: number) => Buffer | undefined, fd: number, free: () => void): BpfRingBuffer {
   let lost = 0;
   let closed = false;
   const pollBatch = (timeoutMs: number): RingRecords => {

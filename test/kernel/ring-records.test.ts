@@ -25,6 +25,13 @@ describe('ring buffer records of one poll', () => {
     expect(ringRecordViews(readRingRecords(cut))).toEqual([Buffer.alloc(16, 1)]);
   });
 
+  it('reads a poll that read nothing (the addon hands over no Buffer) as no records', () => {
+    const ring = ringBufferOver(() => undefined, 3, () => {});
+    expect(ring.poll(0)).toEqual([]);
+    expect(ring.pollBatch(0).count).toBe(0);
+    expect(ring.lost).toBe(0);
+  });
+
   it('says what to do with a buffer that is not a poll', () => {
     expect(() => readRingRecords(Buffer.alloc(3))).toThrow(/rebuild the addon/);
   });
