@@ -28,7 +28,7 @@ struct {
  * An exit does not: it waits for the reader's next wakeup, which saves one
  * wakeup per short-lived program. An exec after an unread exit must force
  * its wakeup, since the ring buffer only wakes a reader that has caught up. */
-static __always_inline int emit(__u32 pid, __u32 kind)
+static __always_inline int emit(struct task_struct *p, __u32 pid, __u32 kind)
 {
 	struct procevent *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	__u32 zero = 0;
@@ -42,13 +42,15 @@ static __always_inline int emit(__u32 pid, __u32 kind)
 	}
 	e->pid = pid;
 	e->kind = kind;
+	/* exec has set it to the program's name: user space need not read /proc/PID/comm */
+	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
 	bpf_ringbuf_submit(e, kind == PROCEVENT_EXEC ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
 static __always_inline int on_exec(struct task_struct *p)
 {
-	return emit(BPF_CORE_READ(p, tgid), PROCEVENT_EXEC);
+	return emit(p, BPF_CORE_READ(p, tgid), PROCEVENT_EXEC);
 }
 
 /* sched_process_exit fires per thread; signal->live reaches 0 for the
@@ -57,7 +59,7 @@ static __always_inline int on_exit(struct task_struct *p)
 {
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
-	return emit(BPF_CORE_READ(p, tgid), PROCEVENT_EXIT);
+	return emit(p, BPF_CORE_READ(p, tgid), PROCEVENT_EXIT);
 }
 
 SEC("tp_btf/sched_process_exec")

@@ -72,7 +72,7 @@ function drain(out: TrackedEvent[]): void {
       young.delete(e.pid);
       continue;
     }
-    const snapshot = readRawProcSnapshot(data.procRoot, e.pid);
+    const snapshot = readRawProcSnapshot(data.procRoot, e.pid, e.comm);
     if (snapshot === undefined) {
       out.push({ ...e, unreadable: true }); // already gone: counted, not read again
       continue;
@@ -115,7 +115,15 @@ function lineCount(text: string): number {
   return n;
 }
 
-function loop(ringFd: number): void {
+/**
+ * How long the loop runs back to back before it lets the event loop turn (V8's
+ * deferred GC work). A turn per wakeup cost a libuv iteration and an
+ * epoll_wait of its own, once or twice for each program exec'ed on the host.
+ */
+const TURN_EVERY_MS = 1000;
+
+/** One wakeup: false once the thread is to end. */
+function step(ringFd: number): boolean {
   const out: TrackedEvent[] = [];
   try {
     let due = Infinity;
@@ -125,7 +133,7 @@ function loop(ringFd: number): void {
     const [events, stop] = waitReadable([ringFd, data.wakeFd], timeout);
     if (stop) {
       end();
-      return;
+      return false;
     }
     // Exits do not wake this thread (procevents.bpf.c): with young processes the
     // ring is read anyway, at no syscall, so none is re-read after its exit.
@@ -134,9 +142,17 @@ function loop(ringFd: number): void {
   } catch (err) {
     send({ type: 'error', message: `watching process execs: ${(err as Error).message}` });
     end();
-    return;
+    return false;
   }
   if (out.length > 0) send({ type: 'events', events: out });
+  return true;
+}
+
+function loop(ringFd: number): void {
+  const until = Date.now() + TURN_EVERY_MS;
+  do {
+    if (!step(ringFd)) return;
+  } while (Date.now() < until);
   setImmediate(() => loop(ringFd));
 }
 

@@ -113,15 +113,18 @@ export function readProcSnapshot(procRoot: string, pid: number): ProcSnapshot | 
   return raw === undefined ? undefined : parseProcSnapshot(raw);
 }
 
-/** Like readProcSnapshot, with the maps left as text (parseProcSnapshot parses them). */
-export function readRawProcSnapshot(procRoot: string, pid: number): RawProcSnapshot | undefined {
-  const comm = readProcFile(procRoot, pid, 'comm');
-  if (comm === undefined) return undefined;
+/**
+ * Like readProcSnapshot, with the maps left as text (parseProcSnapshot parses
+ * them); `comm`, when the caller knows it (the kernel's exec event), is not read.
+ */
+export function readRawProcSnapshot(procRoot: string, pid: number, comm?: string): RawProcSnapshot | undefined {
+  const name = comm ?? readProcFile(procRoot, pid, 'comm')?.replace(/\n$/, '');
+  if (name === undefined) return undefined;
   const maps = readProcFile(procRoot, pid, 'maps');
   if (maps === undefined) return undefined;
   const exePath = readProcExe(procRoot, pid);
   const cmdline = parseCmdline(readProcFile(procRoot, pid, 'cmdline') ?? '');
-  return { comm: comm.replace(/\n$/, ''), exePath, cmdline, maps };
+  return { comm: name, exePath, cmdline, maps };
 }
 
 /** The snapshot with its maps parsed. */

@@ -14,6 +14,8 @@ import { type Logger } from '../log/logger.js';
 export interface ProcessEvent {
   readonly pid: number;
   readonly kind: 'exec' | 'exit';
+  /** The task's comm as the kernel reported it (at an exec, the new program's); absent from older records. */
+  readonly comm?: string;
 }
 
 /** Options for createExecWatcher. */
@@ -52,9 +54,11 @@ export function decodeProcessEvent(record: Buffer): ProcessEvent | undefined {
   if (record.length < 8) return undefined;
   const pid = record.readUInt32LE(0);
   const kind = record.readUInt32LE(4);
-  if (kind === PROCEVENT_EXEC) return { pid, kind: 'exec' };
-  if (kind === PROCEVENT_EXIT) return { pid, kind: 'exit' };
-  return undefined;
+  if (kind !== PROCEVENT_EXEC && kind !== PROCEVENT_EXIT) return undefined;
+  const k = kind === PROCEVENT_EXEC ? 'exec' : 'exit';
+  if (record.length < 24) return { pid, kind: k };
+  const nul = record.indexOf(0, 8);
+  return { pid, kind: k, comm: record.toString('utf8', 8, nul < 0 || nul > 24 ? 24 : nul) };
 }
 
 /** Creates a watcher over build/procevents.bpf.o (`open` lets tests fake the kernel). */

@@ -36,7 +36,8 @@ describe('short-lived processes (real BPF, as root)', () => {
       await new Promise((r) => child.on('exit', r));
       await sleep(50);
       const mine = watcher.poll().filter((e: ProcessEvent) => e.pid === child.pid);
-      expect(mine).toEqual([{ pid: child.pid, kind: 'exec' }, { pid: child.pid, kind: 'exit' }]);
+      // the comm comes with the event: the new program's name at exec
+      expect(mine).toEqual([{ pid: child.pid, kind: 'exec', comm: 'short-lived' }, { pid: child.pid, kind: 'exit', comm: 'short-lived' }]);
       expect(watcher.lost()).toBe(0);
     } finally {
       watcher.stop();
@@ -48,7 +49,7 @@ describe('short-lived processes (real BPF, as root)', () => {
       const child = execFile('/bin/true');
       await new Promise((r) => child.on('exit', r));
       await sleep(50);
-      expect(raw.poll().filter((e) => e.pid === child.pid).map((e) => e.kind)).toEqual(['exec', 'exit']);
+      expect(raw.poll().filter((e) => e.pid === child.pid).map((e) => `${e.kind} ${e.comm}`)).toEqual(['exec true', 'exit true']);
     } finally {
       raw.stop();
     }
