@@ -128,16 +128,21 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
   const emptyRead = (e: Entry, maps: readonly ProcMapping[]): boolean => maps.length === 0 && e.mappings.length > 0;
   // adoptLater's snapshots, by pid; `gone` once a refresh found the pid absent.
   const later = new Map<number, { snapshot: RawProcSnapshot; exec: boolean; onAdopted: (p: ProcessInfo) => void; gone: boolean }>();
+  /** Adopts a snapshot as read; onAdopted when it made an entry or changed one's mappings. */
+  const takeIn = (pid: number, snapshot: RawProcSnapshot, exec: boolean, onAdopted: (p: ProcessInfo) => void, gone = false): void => {
+    const before = entries.get(pid);
+    const mappingsBefore = before?.mappings;
+    const p = table.adopt(pid, parseProcSnapshot(snapshot), exec);
+    // Found gone before anyone asked: its samples are still to be named.
+    if (gone) markExited(p as Entry);
+    if (p !== before || p.mappings !== mappingsBefore) onAdopted(p);
+  };
   /** Takes in the snapshot kept for `pid`, if any: every lookup by pid calls this first. */
   const settle = (pid: number): void => {
     const l = later.get(pid);
     if (l === undefined) return;
     later.delete(pid);
-    const before = entries.get(pid);
-    const p = table.adopt(pid, parseProcSnapshot(l.snapshot), l.exec);
-    // Found gone before anyone asked: its samples are still to be named.
-    if (l.gone) markExited(p as Entry);
-    if (p !== before || p.mappings !== before?.mappings) l.onAdopted(p);
+    takeIn(pid, l.snapshot, l.exec, l.onAdopted, l.gone);
   };
   let replaced = 0;
   // Stacks walked before an exec are drained after it: the old image's
@@ -292,9 +297,7 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       const kept = later.get(pid);
       if (kept === undefined && e !== undefined && !e.exited) {
         // Known and live: its tables and symbols follow its mappings now.
-        const before = e.mappings;
-        const p = table.adopt(pid, parseProcSnapshot(snapshot), exec);
-        if (p.mappings !== before) onAdopted(p);
+        takeIn(pid, snapshot, exec, onAdopted);
         return;
       }
       // A re-read replaces the snapshot, and stays an exec's if the first was one.

@@ -113,8 +113,12 @@ function readKallsymsText(procRoot: string): string {
   try {
     return readFileSync(path, 'latin1');
   } catch (err) {
-    throw new Error(`reading ${path}: ${(err as Error).message} (kernel frames need a readable kallsyms; run as root)`);
+    throw kallsymsReadError(path, err);
   }
+}
+
+function kallsymsReadError(path: string, err: unknown): Error {
+  return new Error(`reading ${path}: ${(err as Error).message} (kernel frames need a readable kallsyms; run as root)`);
 }
 
 /**
@@ -251,12 +255,11 @@ const VOLATILE_TAGS = [Buffer.from('\t[bpf]'), Buffer.from('\t[__builtin__')];
  */
 function readVolatileKallsymsLines(procRoot: string): string {
   const path = `${procRoot}/kallsyms`;
-  const fail = (err: unknown): Error => new Error(`reading ${path}: ${(err as Error).message} (kernel frames need a readable kallsyms; run as root)`);
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (err) {
-    throw fail(err);
+    throw kallsymsReadError(path, err);
   }
   const buf = Buffer.allocUnsafe(256 * 1024);
   const kept: string[] = [];
@@ -280,7 +283,7 @@ function readVolatileKallsymsLines(procRoot: string): string {
       buf.copy(buf, 0, complete, filled);
     }
   } catch (err) {
-    throw fail(err);
+    throw kallsymsReadError(path, err);
   } finally {
     closeSync(fd);
   }
