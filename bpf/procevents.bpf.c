@@ -24,33 +24,62 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+	if (n)
+		*n += 1;
+}
+
 /* An exec wakes the reader at once: the program may live for a millisecond.
- * An exit does not: it waits for the reader's next wakeup, which saves one
- * wakeup per short-lived program. An exec after an unread exit must force
- * its wakeup, since the ring buffer only wakes a reader that has caught up. */
-static __always_inline int emit(struct task_struct *p, __u32 pid, __u32 kind)
+ * Its record carries what user space would otherwise read from /proc at each
+ * exec: the comm (exec has set it to the program's name) and the arguments,
+ * which sit on the new program's stack, so reading them here costs a copy
+ * where /proc/PID/cmdline costs a walk of another process's memory. */
+static __always_inline int on_exec(struct task_struct *p)
 {
 	struct procevent *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	__u32 zero = 0;
-	__u64 *n;
+	unsigned long start, end;
+	__u64 len;
 
 	if (!e) {
-		n = bpf_map_lookup_elem(&lost, &zero);
-		if (n)
-			*n += 1;
+		count_lost();
 		return 0;
 	}
-	e->pid = pid;
-	e->kind = kind;
-	/* exec has set it to the program's name: user space need not read /proc/PID/comm */
+	e->pid = BPF_CORE_READ(p, tgid);
+	e->kind = PROCEVENT_EXEC;
 	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
-	bpf_ringbuf_submit(e, kind == PROCEVENT_EXEC ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	start = BPF_CORE_READ(p, mm, arg_start);
+	end = BPF_CORE_READ(p, mm, arg_end);
+	len = end > start ? end - start : 0;
+	e->args_len = len > 0xffffffff ? 0xffffffff : len;
+	if (len > PROCEVENT_ARGS_MAX)
+		len = PROCEVENT_ARGS_MAX;
+	/* p is current here: its new stack is readable as user memory */
+	e->args_read = len > 0 && bpf_probe_read_user(e->args, len, (void *)start) == 0 ? len : 0;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 
-static __always_inline int on_exec(struct task_struct *p)
+/* An exit does not wake the reader: it waits for the reader's next wakeup,
+ * which saves one wakeup per short-lived program. An exec after an unread
+ * exit forces its wakeup, since the ring buffer only wakes a reader that has
+ * caught up. The record stops after the comm. */
+static __always_inline int emit_exit(struct task_struct *p)
 {
-	return emit(p, BPF_CORE_READ(p, tgid), PROCEVENT_EXEC);
+	struct procevent *e = bpf_ringbuf_reserve(&events, offsetof(struct procevent, args_len), 0);
+
+	if (!e) {
+		count_lost();
+		return 0;
+	}
+	e->pid = BPF_CORE_READ(p, tgid);
+	e->kind = PROCEVENT_EXIT;
+	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	return 0;
 }
 
 /* sched_process_exit fires per thread; signal->live reaches 0 for the
@@ -59,7 +88,7 @@ static __always_inline int on_exit(struct task_struct *p)
 {
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
-	return emit(p, BPF_CORE_READ(p, tgid), PROCEVENT_EXIT);
+	return emit_exit(p);
 }
 
 SEC("tp_btf/sched_process_exec")

@@ -72,14 +72,17 @@ function drain(out: TrackedEvent[]): void {
       young.delete(e.pid);
       continue;
     }
-    const snapshot = readRawProcSnapshot(data.procRoot, e.pid, e.comm);
+    // The kernel's record has the comm and (most often) the arguments: /proc has the rest.
+    const snapshot = readRawProcSnapshot(data.procRoot, e.pid, e);
+    // The arguments went into the snapshot; the main thread need not get them twice.
+    const event = { pid: e.pid, kind: e.kind, ...(e.comm !== undefined ? { comm: e.comm } : {}) };
     if (snapshot === undefined) {
-      out.push({ ...e, unreadable: true }); // already gone: counted, not read again
+      out.push({ ...event, unreadable: true }); // already gone: counted, not read again
       continue;
     }
     const now = Date.now();
     young.set(e.pid, { at: now, next: now + FIRST_REREAD_MS, sent: snapshot, lines: lineCount(snapshot.maps) });
-    out.push({ ...e, snapshot });
+    out.push({ ...event, snapshot });
   }
 }
 

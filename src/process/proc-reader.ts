@@ -19,7 +19,12 @@ let buf = Buffer.alloc(8192);
  * (ENOENT, ESRCH, EACCES, EPERM); throws "reading PATH: cause" otherwise.
  */
 export function readProcFile(procRoot: string, pid: number, name: string): string | undefined {
-  return readText(join(procRoot, String(pid), name));
+  return readText(procPath(procRoot, pid, name));
+}
+
+/** `<procRoot>/PID/NAME`, built without path.join: the exec watcher builds three per new program. */
+function procPath(procRoot: string, pid: number, name: string): string {
+  return `${procRoot.endsWith('/') && procRoot.length > 1 ? procRoot.slice(0, -1) : procRoot}/${pid}/${name}`;
 }
 
 function readText(path: string): string | undefined {
@@ -65,7 +70,7 @@ export function listProcPids(procRoot: string): number[] {
 /** Target of `<procRoot>/PID/exe` without " (deleted)"; undefined for kernel threads, zombies and unreadable links. */
 export function readProcExe(procRoot: string, pid: number): string | undefined {
   try {
-    return readlinkSync(join(procRoot, String(pid), 'exe')).replace(/ \(deleted\)$/, '');
+    return readlinkSync(procPath(procRoot, pid, 'exe')).replace(/ \(deleted\)$/, '');
   } catch {
     return undefined;
   }
@@ -115,15 +120,16 @@ export function readProcSnapshot(procRoot: string, pid: number): ProcSnapshot | 
 
 /**
  * Like readProcSnapshot, with the maps left as text (parseProcSnapshot parses
- * them); `comm`, when the caller knows it (the kernel's exec event), is not read.
+ * them). What the caller knows (the kernel's exec event: the comm, and the
+ * arguments NUL-separated as in /proc/PID/cmdline) is not read.
  */
-export function readRawProcSnapshot(procRoot: string, pid: number, comm?: string): RawProcSnapshot | undefined {
-  const name = comm ?? readProcFile(procRoot, pid, 'comm')?.replace(/\n$/, '');
+export function readRawProcSnapshot(procRoot: string, pid: number, known: { readonly comm?: string; readonly args?: string } = {}): RawProcSnapshot | undefined {
+  const name = known.comm ?? readProcFile(procRoot, pid, 'comm')?.replace(/\n$/, '');
   if (name === undefined) return undefined;
   const maps = readProcFile(procRoot, pid, 'maps');
   if (maps === undefined) return undefined;
   const exePath = readProcExe(procRoot, pid);
-  const cmdline = parseCmdline(readProcFile(procRoot, pid, 'cmdline') ?? '');
+  const cmdline = parseCmdline(known.args ?? readProcFile(procRoot, pid, 'cmdline') ?? '');
   return { comm: name, exePath, cmdline, maps };
 }
 

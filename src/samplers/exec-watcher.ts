@@ -16,6 +16,12 @@ export interface ProcessEvent {
   readonly kind: 'exec' | 'exit';
   /** The task's comm as the kernel reported it (at an exec, the new program's); absent from older records. */
   readonly comm?: string;
+  /**
+   * An exec's arguments, NUL-separated as /proc/PID/cmdline reads, when the
+   * record carries all of them; absent when they were longer than it holds
+   * or unreadable (then /proc has them).
+   */
+  readonly args?: string;
 }
 
 /** Options for createExecWatcher. */
@@ -42,6 +48,8 @@ export interface ExecWatcher {
   stop(): void;
 }
 
+/** Where an exec record's arguments start (struct procevent's args). */
+const ARGS_OFFSET = 32;
 const PROCEVENT_EXEC = 1;
 const PROCEVENT_EXIT = 2;
 const programs = {
@@ -58,7 +66,12 @@ export function decodeProcessEvent(record: Buffer): ProcessEvent | undefined {
   const k = kind === PROCEVENT_EXEC ? 'exec' : 'exit';
   if (record.length < 24) return { pid, kind: k };
   const nul = record.indexOf(0, 8);
-  return { pid, kind: k, comm: record.toString('utf8', 8, nul < 0 || nul > 24 ? 24 : nul) };
+  const comm = record.toString('utf8', 8, nul < 0 || nul > 24 ? 24 : nul);
+  if (k === 'exit' || record.length < ARGS_OFFSET) return { pid, kind: k, comm };
+  const argsLen = record.readUInt32LE(24);
+  const argsRead = record.readUInt32LE(28);
+  if (argsRead !== argsLen || ARGS_OFFSET + argsRead > record.length) return { pid, kind: k, comm };
+  return { pid, kind: k, comm, args: record.toString('utf8', ARGS_OFFSET, ARGS_OFFSET + argsRead) };
 }
 
 /** Creates a watcher over build/procevents.bpf.o (`open` lets tests fake the kernel). */

@@ -36,8 +36,16 @@ describe('short-lived processes (real BPF, as root)', () => {
       await new Promise((r) => child.on('exit', r));
       await sleep(50);
       const mine = watcher.poll().filter((e: ProcessEvent) => e.pid === child.pid);
-      // the comm comes with the event: the new program's name at exec
-      expect(mine).toEqual([{ pid: child.pid, kind: 'exec', comm: 'short-lived' }, { pid: child.pid, kind: 'exit', comm: 'short-lived' }]);
+      // the comm comes with the event (the new program's name at exec), and an exec's arguments as /proc shows them
+      expect(mine).toEqual([
+        { pid: child.pid, kind: 'exec', comm: 'short-lived', args: `${fixture}\u000020\u0000` },
+        { pid: child.pid, kind: 'exit', comm: 'short-lived' },
+      ]);
+      // arguments longer than the record holds are left to /proc: none is cut short
+      const long = execFile('/bin/true', ['x'.repeat(600)]);
+      await new Promise((r) => long.on('exit', r));
+      await sleep(50);
+      expect(watcher.poll().filter((e) => e.pid === long.pid)).toEqual([{ pid: long.pid, kind: 'exec', comm: 'true' }, { pid: long.pid, kind: 'exit', comm: 'true' }]);
       expect(watcher.lost()).toBe(0);
     } finally {
       watcher.stop();
@@ -46,10 +54,11 @@ describe('short-lived processes (real BPF, as root)', () => {
     raw.start();
     try {
       expect(raw.attachedWith).toBe('raw_tp');
-      const child = execFile('/bin/true');
+      const child = execFile('/bin/true', ['a b', '']);
       await new Promise((r) => child.on('exit', r));
       await sleep(50);
-      expect(raw.poll().filter((e) => e.pid === child.pid).map((e) => `${e.kind} ${e.comm}`)).toEqual(['exec true', 'exit true']);
+      expect(raw.poll().filter((e) => e.pid === child.pid).map((e) => `${e.kind} ${e.comm} ${JSON.stringify(e.args)}`))
+        .toEqual(['exec true "/bin/true\\u0000a b\\u0000\\u0000"', 'exit true undefined']);
     } finally {
       raw.stop();
     }
@@ -104,6 +113,8 @@ describe('short-lived processes (real BPF, as root)', () => {
       const p = processes.get(pid);
       expect(p?.comm).toBe('short-lived');
       expect(p?.exePath).toBe(fixture);
+      // its arguments, from the kernel's exec record
+      expect(p?.cmdline).toEqual([fixture, '150']);
       expect(p?.mappings.some((m) => m.path === fixture && m.executable)).toBe(true);
       // Its C library was mapped by the loader after exec and is in the table too.
       expect(p?.mappings.some((m) => /\/libc\.so\.6$/.test(m.path))).toBe(true);
