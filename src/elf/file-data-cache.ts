@@ -163,7 +163,10 @@ export function openFileDataCache(dir: string, maxBytes: number, kind: FileDataK
 
 function encode(key: string, e: FileDataEntry, kind: FileDataKind): Buffer {
   const k = Buffer.from(key, 'utf8');
-  const m = Buffer.from(JSON.stringify(e.meta ?? null), 'utf8');
+  const json = JSON.stringify(e.meta ?? null);
+  // Spaces after the JSON start the payload at a multiple of 8 bytes: a reader
+  // whose buffer starts aligned can view its 64-bit arrays in place, not copy them.
+  const m = Buffer.from(json.padEnd(json.length + ((8 - ((HEADER + k.length + Buffer.byteLength(json)) % 8)) % 8)), 'utf8');
   const out = Buffer.alloc(HEADER + k.length + m.length + e.payload.length);
   out.writeUInt32LE(kind.magic, 0);
   out.writeUInt32LE(kind.version, 4);

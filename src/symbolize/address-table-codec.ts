@@ -1,7 +1,8 @@
 /**
  * AddressTableParts as bytes, for the disk caches of symbol tables and of
  * kallsyms: the four arrays then the UTF-8 names, sized by a small shape
- * kept in the entry's JSON meta.
+ * kept in the entry's JSON meta. Entries of 24 bytes per symbol keep each
+ * table's arrays as aligned as the payload they start in.
  */
 import type { AddressTableParts } from './address-table.js';
 
@@ -11,12 +12,10 @@ export interface PartsShape {
   readonly namesBytes: number;
 }
 
-/** Appends `p`'s bytes to `chunks`; returns its shape. */
+/** Appends `p`'s bytes to `chunks` (the arrays first: 8-byte ones stay aligned); returns its shape. */
 export function encodeParts(p: AddressTableParts, chunks: Buffer[]): PartsShape {
-  const names = Buffer.from(p.names, 'utf8');
-  for (const a of [p.starts, p.ends, p.tags, p.nameEnds]) chunks.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
-  chunks.push(names);
-  return { n: p.starts.length, namesBytes: names.length };
+  for (const a of [p.starts, p.ends, p.tags, p.nameEnds, p.names]) chunks.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  return { n: p.starts.length, namesBytes: p.names.byteLength };
 }
 
 /** Whether `v` is a shape (from JSON: anything). */
@@ -25,25 +24,40 @@ export function isPartsShape(v: unknown): v is PartsShape {
     Number.isInteger((v as PartsShape).namesBytes) && (v as PartsShape).namesBytes >= 0;
 }
 
-/** Reads tables of the given shapes one after another from `payload`. */
+/**
+ * Reads tables of the given shapes one after another from `payload`. The
+ * tables are views into it where its alignment allows (the file cache writes
+ * payloads 8-byte aligned), so a table read from disk costs its file's bytes
+ * once; elsewhere the arrays are copied into aligned ones.
+ */
 export function createPartsReader(payload: Buffer): { read(s: PartsShape): AddressTableParts | undefined; readonly atEnd: boolean } {
   let at = 0;
-  // Copies into fresh, aligned arrays: the payload is a view at any offset of a file's buffer.
-  const take = (bytes: number): Uint8Array => {
-    const out = new Uint8Array(bytes);
-    out.set(payload.subarray(at, at + bytes));
+  const take = (bytes: number, align: number): ArrayBuffer | Uint8Array => {
+    const view = payload.subarray(at, at + bytes);
     at += bytes;
+    if ((view.byteOffset % align) === 0) return view;
+    const out = new Uint8Array(bytes);
+    out.set(view);
     return out;
+  };
+  const u64 = (n: number): BigUint64Array => {
+    const b = take(n * 8, 8) as Uint8Array;
+    return new BigUint64Array(b.buffer, b.byteOffset, n);
+  };
+  const u32 = (n: number): Uint32Array => {
+    const b = take(n * 4, 4) as Uint8Array;
+    return new Uint32Array(b.buffer, b.byteOffset, n);
   };
   return {
     read(s) {
       if (at + s.n * 24 + s.namesBytes > payload.length) return undefined;
-      const starts = new BigUint64Array(take(s.n * 8).buffer);
-      const ends = new BigUint64Array(take(s.n * 8).buffer);
-      const tags = new Uint32Array(take(s.n * 4).buffer);
-      const nameEnds = new Uint32Array(take(s.n * 4).buffer);
-      const names = Buffer.from(take(s.namesBytes)).toString('utf8');
-      if (s.n > 0 && nameEnds[s.n - 1] !== names.length) return undefined;
+      const starts = u64(s.n);
+      const ends = u64(s.n);
+      const tags = u32(s.n);
+      const nameEnds = u32(s.n);
+      const names = payload.subarray(at, at + s.namesBytes);
+      at += s.namesBytes;
+      if (s.n > 0 && nameEnds[s.n - 1] !== names.byteLength) return undefined;
       return { starts, ends, tags, nameEnds, names };
     },
     get atEnd() {

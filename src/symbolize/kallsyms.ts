@@ -164,7 +164,8 @@ export function createKallsymsSource(procRoot = '/proc', table?: KallsymsTable |
 
 /** Symbols that come and go while the kernel runs (BPF programs, ftrace and kprobe trampolines): never cached. */
 const VOLATILE_MODULE = /^(?:bpf|__builtin__\w*)$/;
-const KIND = { suffix: '.ksym', magic: 0x4d59534b /* 'KSYM' */, version: 1, what: 'kernel symbol table' } as const;
+// Version 2: name ends count UTF-8 bytes.
+const KIND = { suffix: '.ksym', magic: 0x4d59534b /* 'KSYM' */, version: 2, what: 'kernel symbol table' } as const;
 
 /** A module's text as /proc/modules places it. */
 interface ModuleRange { readonly name: string; readonly start: bigint; readonly end: bigint }

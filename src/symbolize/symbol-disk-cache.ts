@@ -15,8 +15,8 @@ import { findDebugFile } from './file-lookup.js';
 import type { FileSymbolTables, SymbolTableStore } from './symbol-cache.js';
 import type { Logger } from '../log/logger.js';
 
-/** Bumped whenever the tables read from the same file change (ranking, section bounds). */
-export const SYMBOL_CACHE_VERSION = 1;
+/** Bumped whenever the tables read from the same file change (ranking, section bounds; 2: name ends count UTF-8 bytes). */
+export const SYMBOL_CACHE_VERSION = 2;
 const KIND = { suffix: '.sym', magic: 0x4d59534d /* 'MSYM' */, version: SYMBOL_CACHE_VERSION, what: 'symbol table' } as const;
 
 /** Opens the store in `settings.dir`, or undefined without a usable directory (said through `log`). */

@@ -12,8 +12,9 @@ export interface PostedSymbolTables {
   readonly debug: AddressTableParts | undefined;
 }
 
+// The names too: handed over as bytes, not copied as a string.
 const buffers = (p: AddressTableParts): ArrayBuffer[] =>
-  [p.starts.buffer, p.ends.buffer, p.tags.buffer, p.nameEnds.buffer] as ArrayBuffer[];
+  [...new Set([p.starts.buffer, p.ends.buffer, p.tags.buffer, p.nameEnds.buffer, p.names.buffer])] as ArrayBuffer[];
 
 serveFileJobs<PostedSymbolTables>((path, via) => {
   const t = readSymbolTablesAt(path, via);

@@ -1,0 +1,56 @@
+// Address tables through the disk cache's bytes: names as UTF-8 with byte ends, and tables read in place.
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openFileDataCache } from '../../src/elf/file-data-cache.js';
+import { addressTableFromParts, buildAddressTable } from '../../src/symbolize/address-table.js';
+import { createPartsReader, encodeParts, type PartsShape } from '../../src/symbolize/address-table-codec.js';
+
+const dirs: string[] = [];
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+
+// Go's middle dot and a CJK name: their UTF-8 bytes outnumber their UTF-16 units.
+const NAMES = ['main.(*T)·Run', 'ascii_function', '関数', 'runtime·morestack'];
+const table = () => buildAddressTable(NAMES.map((name, i) => ({ start: 0x1000n + BigInt(i) * 0x100n, end: 0x1000n + BigInt(i) * 0x100n + 0x80n, name, rank: 0 })));
+
+describe('address table bytes', () => {
+  it('keeps names as UTF-8 with byte ends, and names every entry back', () => {
+    const t = table();
+    expect(t.parts.names.byteLength).toBe(Buffer.byteLength(NAMES.join(''), 'utf8'));
+    expect(t.parts.nameEnds[NAMES.length - 1]).toBe(t.parts.names.byteLength);
+    NAMES.forEach((name, i) => expect(t.lookup(0x1000n + BigInt(i) * 0x100n + 0x10n)).toEqual({ name, start: 0x1000n + BigInt(i) * 0x100n, size: 0x80n }));
+    expect(t.lookup(0x1090n)).toBeUndefined();
+  });
+
+  it('reads a table back from a cache file as views of the file, at any key length', () => {
+    for (const key of ['k', 'build-id:0123456789abcdef', 'file:/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30|debug:none']) {
+      const dir = mkdtempSync(join(tmpdir(), 'meshprof-codec-'));
+      dirs.push(dir);
+      const kind = { suffix: '.sym', magic: 0x54534554, version: 1, what: 'test table' };
+      const chunks: Buffer[] = [];
+      const shape = encodeParts(table().parts, chunks);
+      openFileDataCache(dir, 2 ** 20, kind)!.put(key, { meta: shape, payload: Buffer.concat(chunks) });
+      // the writer pads the meta so that the payload starts 8-byte aligned in the file
+      const file = readFileSync(join(dir, readdirSync(dir)[0]!));
+      expect((file.length - Buffer.concat(chunks).length) % 8).toBe(0);
+
+      const e = openFileDataCache(dir, 2 ** 20, kind)!.get(key)!;
+      const parts = createPartsReader(e.payload).read(e.meta as PartsShape)!;
+      // no copy: every array is a view of the bytes read from the file
+      for (const a of [parts.starts, parts.ends, parts.tags, parts.nameEnds, parts.names]) expect(a.buffer).toBe(e.payload.buffer);
+      const back = addressTableFromParts(parts);
+      NAMES.forEach((name, i) => expect(back.lookup(0x1000n + BigInt(i) * 0x100n)?.name).toBe(name));
+    }
+  });
+
+  it('copies the arrays where the payload is not aligned, with the same result', () => {
+    const chunks: Buffer[] = [];
+    const shape = encodeParts(table().parts, chunks);
+    const shifted = Buffer.alloc(Buffer.concat(chunks).length + 3);
+    Buffer.concat(chunks).copy(shifted, 3);
+    const parts = createPartsReader(shifted.subarray(3)).read(shape)!;
+    expect(parts.starts.buffer).not.toBe(shifted.buffer);
+    expect(addressTableFromParts(parts).lookup(0x1210n)?.name).toBe('関数');
+  });
+});
