@@ -82,7 +82,9 @@ export function openFileDataCache(dir: string, maxBytes: number, kind: FileDataK
     return undefined;
   }
   const counters: FileDataCacheCounters = { hits: 0, misses: 0, corrupt: 0, writes: 0, evicted: 0 };
-  const fileOf = (key: string): string => join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 40)}${kind.suffix}`);
+  // The format version is part of the name: two agent versions sharing the directory (a
+  // rolling upgrade, a bench of two builds) each keep their own files instead of rewriting each other's.
+  const fileOf = (key: string): string => join(dir, `${createHash('sha256').update(`${kind.version}\0${key}`).digest('hex').slice(0, 40)}${kind.suffix}`);
 
   // Bytes in the directory as last listed plus what this process wrote since: the
   // directory is listed again only when that passes the bound, not after every write.

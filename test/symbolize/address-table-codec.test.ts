@@ -53,4 +53,18 @@ describe('address table bytes', () => {
     expect(parts.starts.buffer).not.toBe(shifted.buffer);
     expect(addressTableFromParts(parts).lookup(0x1210n)?.name).toBe('関数');
   });
+
+  it('keeps two format versions of one entry apart in a shared directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshprof-codec-'));
+    dirs.push(dir);
+    const v1 = openFileDataCache(dir, 2 ** 20, { suffix: '.sym', magic: 0x54534554, version: 1, what: 'test table' })!;
+    const v2 = openFileDataCache(dir, 2 ** 20, { suffix: '.sym', magic: 0x54534554, version: 2, what: 'test table' })!;
+    v1.put('k', { meta: 1, payload: Buffer.from('one') });
+    v2.put('k', { meta: 2, payload: Buffer.from('two') });
+    // neither overwrote the other: an older and a newer agent on one host do not rebuild each other's tables
+    expect(readdirSync(dir)).toHaveLength(2);
+    expect(v1.get('k')?.payload.toString()).toBe('one');
+    expect(v2.get('k')?.payload.toString()).toBe('two');
+    expect(v1.counters.corrupt + v2.counters.corrupt).toBe(0);
+  });
 });
