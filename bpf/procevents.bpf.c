@@ -24,33 +24,40 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
-static __always_inline void count_lost(void)
+/* Reserves a record of `size` bytes (a constant once inlined) and fills in
+ * what every event carries; NULL, counted as lost, when the ring is full. */
+static __always_inline struct procevent *begin_event(struct task_struct *p, __u64 size, __u32 kind)
 {
+	struct procevent *e = bpf_ringbuf_reserve(&events, size, 0);
 	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+	__u64 *n;
 
-	if (n)
-		*n += 1;
+	if (!e) {
+		n = bpf_map_lookup_elem(&lost, &zero);
+		if (n)
+			*n += 1;
+		return NULL;
+	}
+	e->pid = BPF_CORE_READ(p, tgid);
+	e->kind = kind;
+	/* at an exec, exec has set it to the program's name */
+	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	return e;
 }
 
 /* An exec wakes the reader at once: the program may live for a millisecond.
  * Its record carries what user space would otherwise read from /proc at each
- * exec: the comm (exec has set it to the program's name) and the arguments,
- * which sit on the new program's stack, so reading them here costs a copy
- * where /proc/PID/cmdline costs a walk of another process's memory. */
+ * exec: the comm and the arguments, which sit on the new program's stack, so
+ * reading them here costs a copy where /proc/PID/cmdline costs a walk of
+ * another process's memory. */
 static __always_inline int on_exec(struct task_struct *p)
 {
-	struct procevent *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct procevent *e = begin_event(p, sizeof(*e), PROCEVENT_EXEC);
 	unsigned long start, end;
 	__u64 len;
 
-	if (!e) {
-		count_lost();
+	if (!e)
 		return 0;
-	}
-	e->pid = BPF_CORE_READ(p, tgid);
-	e->kind = PROCEVENT_EXEC;
-	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
 	start = BPF_CORE_READ(p, mm, arg_start);
 	end = BPF_CORE_READ(p, mm, arg_end);
 	len = end > start ? end - start : 0;
@@ -69,16 +76,10 @@ static __always_inline int on_exec(struct task_struct *p)
  * caught up. The record stops after the comm. */
 static __always_inline int emit_exit(struct task_struct *p)
 {
-	struct procevent *e = bpf_ringbuf_reserve(&events, offsetof(struct procevent, args_len), 0);
+	struct procevent *e = begin_event(p, offsetof(struct procevent, args_len), PROCEVENT_EXIT);
 
-	if (!e) {
-		count_lost();
-		return 0;
-	}
-	e->pid = BPF_CORE_READ(p, tgid);
-	e->kind = PROCEVENT_EXIT;
-	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	if (e)
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
