@@ -32,7 +32,7 @@ export function isPartsShape(v: unknown): v is PartsShape {
  */
 export function createPartsReader(payload: Buffer): { read(s: PartsShape): AddressTableParts | undefined; readonly atEnd: boolean } {
   let at = 0;
-  const take = (bytes: number, align: number): ArrayBuffer | Uint8Array => {
+  const take = (bytes: number, align: number): Uint8Array => {
     const view = payload.subarray(at, at + bytes);
     at += bytes;
     if ((view.byteOffset % align) === 0) return view;
@@ -41,11 +41,11 @@ export function createPartsReader(payload: Buffer): { read(s: PartsShape): Addre
     return out;
   };
   const u64 = (n: number): BigUint64Array => {
-    const b = take(n * 8, 8) as Uint8Array;
+    const b = take(n * 8, 8);
     return new BigUint64Array(b.buffer, b.byteOffset, n);
   };
   const u32 = (n: number): Uint32Array => {
-    const b = take(n * 4, 4) as Uint8Array;
+    const b = take(n * 4, 4);
     return new Uint32Array(b.buffer, b.byteOffset, n);
   };
   return {
