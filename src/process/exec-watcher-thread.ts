@@ -20,13 +20,29 @@ export interface ExecWatcherThreadOptions {
   readonly settleMs?: number;
   /** The worker script; default the compiled exec-watcher-worker.js next to this file. */
   readonly workerUrl?: URL;
+  /** The worker's old-generation cap in MB; default WORKER_OLD_GENERATION_MB. */
+  readonly oldGenerationMb?: number;
 }
+
+/**
+ * The worker's old-generation cap. Its live heap is ~4.5 MB (code, and the
+ * processes exec'ed in the last 250 ms), but a little of each exec's garbage
+ * outlives a scavenge, and V8 sets the next full collection at up to 4× the
+ * live size when the cap is the default 4 GB: at 50 execs/s the heap grew by
+ * ~1 MB a minute, with the native memory its buffers hold, for ten minutes
+ * before one. With a cap V8 collects halfway between the live size and the
+ * cap, here at ~10 MB. A burst that outgrows it restarts the worker.
+ */
+export const WORKER_OLD_GENERATION_MB = 16;
+/** A worker that runs out of heap again within this long is not restarted. */
+const RESTART_AFTER_MS = 60_000;
 
 /**
  * Creates the source. start() only spawns the worker; a failure inside it
  * (no BPF privileges, no ring buffers) is thrown by the next poll(), once.
  * The worker sleeps in the kernel until something happens; stop() wakes it
- * through an eventfd and it ends at once.
+ * through an eventfd and it ends at once. A worker that runs out of heap is
+ * started again (once a minute at most), and the next poll() says so.
  */
 export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): ProcessEventSource {
   let queue: TrackedEvent[] = [];
@@ -35,6 +51,54 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
   let wake: WakeFd | undefined;
   let listener: (() => void) | undefined;
   let worker: Worker | undefined;
+  let stopped = false;
+  let lastRestart = -Infinity;
+
+  const spawn = (url: URL): void => {
+    const wakeFd = createWakeFd();
+    const workerData: ExecWatcherWorkerData = {
+      procRoot: opts.procRoot ?? '/proc', settleMs: opts.settleMs ?? 250, selfPid: process.pid, wakeFd: wakeFd.fd,
+    };
+    const resourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: opts.oldGenerationMb ?? WORKER_OLD_GENERATION_MB };
+    let w: Worker;
+    try {
+      w = new Worker(url, { workerData, resourceLimits });
+    } catch (err) {
+      wakeFd.close();
+      throw err;
+    }
+    // Node joins its workers at exit; one asleep in the kernel must be woken to end.
+    const onExit = (): void => wakeFd.signal();
+    process.once('exit', onExit);
+    w.once('exit', () => {
+      process.removeListener('exit', onExit);
+      wakeFd.close();
+      if (wake === wakeFd) wake = undefined;
+    });
+    w.on('message', (m: ExecWatcherMessage) => {
+      if (m.type === 'events') queue.push(...m.events);
+      else failure = new Error(m.message);
+      listener?.();
+    });
+    // Without a listener an 'error' event would end the agent.
+    w.on('error', (err: NodeJS.ErrnoException) => {
+      if (worker !== w) return;
+      const now = performance.now();
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY' && !stopped && now - lastRestart > RESTART_AFTER_MS) {
+        lastRestart = now;
+        // Its ring buffer ended with it: execs until the new one attaches are missed, and said so.
+        failure = new Error(`the exec watcher thread outgrew its ${resourceLimits.maxOldGenerationSizeMb} MB heap and was restarted; programs exec'ed meanwhile are found by the next /proc scan`);
+        spawn(url);
+      } else {
+        failure = new Error(`running the exec watcher thread: ${err.message}`);
+      }
+      listener?.();
+    });
+    w.unref();
+    wake = wakeFd;
+    worker = w;
+  };
+
   return {
     start() {
       const url = opts.workerUrl ?? bundledWorkerScript(import.meta.url, 'exec-watcher-worker.js') ?? new URL('./exec-watcher-worker.js', import.meta.url);
@@ -45,38 +109,8 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
         inThread.start();
         return;
       }
-      const wakeFd = createWakeFd();
-      const workerData: ExecWatcherWorkerData = {
-        procRoot: opts.procRoot ?? '/proc', settleMs: opts.settleMs ?? 250, selfPid: process.pid, wakeFd: wakeFd.fd,
-      };
-      let w: Worker;
-      try {
-        // A small young generation: the thread lives as long as the agent and holds little.
-        w = new Worker(url, { workerData, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
-      } catch (err) {
-        wakeFd.close();
-        throw err;
-      }
-      // Node joins its workers at exit; one asleep in the kernel must be woken to end.
-      const onExit = (): void => wakeFd.signal();
-      process.once('exit', onExit);
-      w.once('exit', () => {
-        process.removeListener('exit', onExit);
-        wakeFd.close();
-      });
-      w.on('message', (m: ExecWatcherMessage) => {
-        if (m.type === 'events') queue.push(...m.events);
-        else failure = new Error(m.message);
-        listener?.();
-      });
-      // Without a listener an 'error' event would end the agent.
-      w.on('error', (err) => {
-        failure = new Error(`running the exec watcher thread: ${err.message}`);
-        listener?.();
-      });
-      w.unref();
-      wake = wakeFd;
-      worker = w;
+      stopped = false;
+      spawn(url);
     },
     onReadable(l) {
       // The worker's messages say when events wait; the in-thread watcher is polled.
@@ -89,7 +123,6 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
       if (failure !== undefined) {
         const f = failure;
         failure = undefined;
-        wake = undefined;
         throw f;
       }
       const out = queue;
@@ -97,6 +130,7 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
       return out;
     },
     stop() {
+      stopped = true;
       // The worker wakes, detaches its BPF links itself and exits; its 'exit' closes the fd.
       wake?.signal();
       wake = undefined;

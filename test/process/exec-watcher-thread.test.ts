@@ -1,6 +1,6 @@
 // The exec watcher's worker sleeps in the kernel; stop(), or the end of the process, wakes it at once.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -45,5 +45,53 @@ describe('exec watcher thread (real BPF, as root)', () => {
   });
   it('ends its worker promptly when the process ends without stop()', async () => {
     expect(await msToExit(false)).toBeLessThan(1000);
+  });
+});
+
+/**
+ * A stand-in worker: the first one started fills its heap until V8 ends it,
+ * the next posts one event. Each start leaves a mark in `marks`.
+ */
+const OOM_WORKER = `
+import { parentPort } from 'node:worker_threads';
+import { appendFileSync, readFileSync } from 'node:fs';
+const marks = process.env.MESHPROF_TEST_MARKS;
+appendFileSync(marks, 'x');
+if (readFileSync(marks, 'utf8').length === 1) {
+  const held = [];
+  for (;;) held.push(new Array(10000).fill(held.length));
+}
+parentPort.postMessage({ type: 'events', events: [{ pid: 4242, kind: 'exec', unreadable: true }] });
+`;
+
+describe('exec watcher thread out of heap', () => {
+  it('starts its worker again and says so once', async () => {
+    const { createExecWatcherThread } = await import(pathToFileURL(join(repoRoot, 'dist', 'src', 'process', 'exec-watcher-thread.js')).href) as typeof import('../../src/process/exec-watcher-thread.js');
+    const marks = join(dir, 'marks');
+    writeFileSync(marks, '');
+    const workerFile = join(dir, 'oom-worker.mjs');
+    writeFileSync(workerFile, OOM_WORKER);
+    process.env.MESHPROF_TEST_MARKS = marks;
+    const w = createExecWatcherThread({ workerUrl: pathToFileURL(workerFile), oldGenerationMb: 8 });
+    const errors: string[] = [];
+    const events: number[] = [];
+    try {
+      w.start();
+      const until = Date.now() + 20_000;
+      while (events.length === 0 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 50));
+        try {
+          for (const e of w.poll()) events.push(e.pid);
+        } catch (err) {
+          errors.push((err as Error).message);
+        }
+      }
+    } finally {
+      w.stop();
+      delete process.env.MESHPROF_TEST_MARKS;
+    }
+    expect(errors).toEqual([expect.stringMatching(/outgrew its 8 MB heap and was restarted/)]);
+    expect(events).toEqual([4242]);
+    expect(readFileSync(marks, 'utf8')).toBe('xx');
   });
 });
