@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
 // Thin launcher. The build (scripts/setup.sh) makes both the compiled
 // TypeScript (dist/src) and a bundle of it per entry point (dist/bundle,
 // scripts/bundle.mjs), which loads a few files instead of ~150 modules in
@@ -7,7 +7,10 @@
 // bundle was made: then the bundle is older code, and saying so beats
 // running it. A 1 MiB semi-space (V8's default is 16) keeps the young
 // generation small: an always-on agent's peak RSS fell from 281 to 233 MB
-// beside a busy build, for the same CPU.
+// beside a busy build, for the same CPU. Two malloc arenas, not glibc's 8 per
+// core: the worker threads, V8's and libuv's each freed into an arena of their
+// own, and at 50 execs/s those held 9 MB beside 5 MB in the main one after
+// five minutes, against 2 + 7 MB with two (docs/benchmarks.md, twelfth session).
 import { statSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 
