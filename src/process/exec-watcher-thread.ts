@@ -51,7 +51,6 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
   let wake: WakeFd | undefined;
   let listener: (() => void) | undefined;
   let worker: Worker | undefined;
-  let stopped = false;
   let lastRestart = -Infinity;
 
   const spawn = (url: URL): void => {
@@ -59,6 +58,7 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
     const workerData: ExecWatcherWorkerData = {
       procRoot: opts.procRoot ?? '/proc', settleMs: opts.settleMs ?? 250, selfPid: process.pid, wakeFd: wakeFd.fd,
     };
+    // A small young generation: the thread lives as long as the agent and holds little.
     const resourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: opts.oldGenerationMb ?? WORKER_OLD_GENERATION_MB };
     let w: Worker;
     try {
@@ -82,9 +82,9 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
     });
     // Without a listener an 'error' event would end the agent.
     w.on('error', (err: NodeJS.ErrnoException) => {
-      if (worker !== w) return;
+      if (worker !== w) return; // stopped since
       const now = performance.now();
-      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY' && !stopped && now - lastRestart > RESTART_AFTER_MS) {
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY' && now - lastRestart > RESTART_AFTER_MS) {
         lastRestart = now;
         // Its ring buffer ended with it: execs until the new one attaches are missed, and said so.
         failure = new Error(`the exec watcher thread outgrew its ${resourceLimits.maxOldGenerationSizeMb} MB heap and was restarted; programs exec'ed meanwhile are found by the next /proc scan`);
@@ -109,7 +109,6 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
         inThread.start();
         return;
       }
-      stopped = false;
       spawn(url);
     },
     onReadable(l) {
@@ -130,7 +129,6 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
       return out;
     },
     stop() {
-      stopped = true;
       // The worker wakes, detaches its BPF links itself and exits; its 'exit' closes the fd.
       wake?.signal();
       wake = undefined;
