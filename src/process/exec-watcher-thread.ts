@@ -88,7 +88,12 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
         lastRestart = now;
         // Its ring buffer ended with it: execs until the new one attaches are missed, and said so.
         failure = new Error(`the exec watcher thread outgrew its ${resourceLimits.maxOldGenerationSizeMb} MB heap and was restarted; programs exec'ed meanwhile are found by the next /proc scan`);
-        spawn(url);
+        try {
+          spawn(url);
+        } catch (again) {
+          // Thrown here it would end the agent: the next poll() reports it instead.
+          failure = new Error(`the exec watcher thread outgrew its ${resourceLimits.maxOldGenerationSizeMb} MB heap and could not be started again: ${(again as Error).message}`);
+        }
       } else {
         failure = new Error(`running the exec watcher thread: ${err.message}`);
       }
