@@ -51,11 +51,11 @@ describe('meshprof record (real BPF, as root)', () => {
       const perfData = join(dir, 'perf.data');
       // Both sample the same 5 s window. At 99 Hz each share carries about 2
       // points of sampling noise, so a 3-point check would fail one run in
-      // five by chance alone. At 499 Hz the 2 ms period sat on the fixture's
-      // own 1-2 ms work cycle and the two tools' shares beat against it (gaps
-      // of 3.0 and 3.7 points in two runs); 997 Hz, a prime, does not line up
-      // with it and halves the noise again. (The 99 Hz comparison is run by
-      // hand; see the issue's closing note.)
+      // five by chance alone; at 997 Hz the gap's noise is about 1 point.
+      // That holds only because the fixture's rounds have random lengths: a
+      // fixed ~1 ms round sat on the 1 ms sampling period, and gaps of 1-3
+      // points followed. (The 99 Hz comparison is run by hand; see the
+      // issue's closing note.)
       const cliRun = startCli(['record', '--pid', pid, '--duration', '5s', '--frequency', '997', '-o', out]);
       await cliRun.started;
       await run('perf', ['record', '-e', 'cpu-clock', '-F', '997', '-g', '-p', pid, '-o', perfData, '--', 'sleep', '5']);
