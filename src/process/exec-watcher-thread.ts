@@ -86,13 +86,14 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
       const now = performance.now();
       if (err.code === 'ERR_WORKER_OUT_OF_MEMORY' && now - lastRestart > RESTART_AFTER_MS) {
         lastRestart = now;
+        const outgrew = `the exec watcher thread outgrew its ${resourceLimits.maxOldGenerationSizeMb} MB heap`;
         // Its ring buffer ended with it: execs until the new one attaches are missed, and said so.
-        failure = new Error(`the exec watcher thread outgrew its ${resourceLimits.maxOldGenerationSizeMb} MB heap and was restarted; programs exec'ed meanwhile are found by the next /proc scan`);
+        failure = new Error(`${outgrew} and was restarted; programs exec'ed meanwhile are found by the next /proc scan`);
         try {
           spawn(url);
         } catch (again) {
           // Thrown here it would end the agent: the next poll() reports it instead.
-          failure = new Error(`the exec watcher thread outgrew its ${resourceLimits.maxOldGenerationSizeMb} MB heap and could not be started again: ${(again as Error).message}`);
+          failure = new Error(`${outgrew} and could not be started again: ${(again as Error).message}`);
         }
       } else {
         failure = new Error(`running the exec watcher thread: ${err.message}`);
