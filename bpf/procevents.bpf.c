@@ -24,6 +24,31 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+/* Set before load: report execs and exits only of the processes in
+ * unwind_procs (the .eh_frame walker's map, shared by user space), those
+ * already sampled. Any other program is read when the walker first samples
+ * it (unwind_notices in unwinder.h), not at its exec: most programs exec'ed
+ * on a busy host (a shell's /bin/true) are never sampled. */
+const volatile bool only_known = false;
+
+/* The walker's unwind_procs when only_known; its shape comes from the map shared. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} unwind_procs SEC(".maps");
+
+static __always_inline bool reported(struct task_struct *p)
+{
+	__u32 tgid;
+
+	if (!only_known)
+		return true;
+	tgid = BPF_CORE_READ(p, tgid);
+	return bpf_map_lookup_elem(&unwind_procs, &tgid) != NULL;
+}
+
 /* Reserves a record of `size` bytes (a constant once inlined) and fills in
  * what every event carries; NULL, counted as lost, when the ring is full. */
 static __always_inline struct procevent *begin_event(struct task_struct *p, __u64 size, __u32 kind)
@@ -52,10 +77,13 @@ static __always_inline struct procevent *begin_event(struct task_struct *p, __u6
  * another process's memory. */
 static __always_inline int on_exec(struct task_struct *p)
 {
-	struct procevent *e = begin_event(p, sizeof(*e), PROCEVENT_EXEC);
+	struct procevent *e;
 	unsigned long start, end;
 	__u64 len;
 
+	if (!reported(p))
+		return 0;
+	e = begin_event(p, sizeof(*e), PROCEVENT_EXEC);
 	if (!e)
 		return 0;
 	start = BPF_CORE_READ(p, mm, arg_start);
@@ -87,7 +115,7 @@ static __always_inline int emit_exit(struct task_struct *p)
  * last one (it is decremented before the tracepoint in do_exit). */
 static __always_inline int on_exit(struct task_struct *p)
 {
-	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !reported(p))
 		return 0;
 	return emit_exit(p);
 }

@@ -168,6 +168,15 @@ struct {
 
 #define UNWIND_ASK_EVERY_NS 1000000000ULL
 
+/* unwind_notices: the same tgids as unwind_asks, for the exec watcher thread,
+ * which reads their /proc entry at once (the program may live a millisecond
+ * longer). It then need not read every program exec'ed on the host: most are
+ * never sampled. Nobody may read it; a full ring only loses notices. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} unwind_notices SEC(".maps");
+
 /* Asks user space for tgid's tables; a full ring is retried a second later.
  * Default (adaptive) wakeup: user space sleeps on the ring's fd rather than
  * polling it on a timer, and asks are rare (each tgid about once a second);
@@ -185,6 +194,7 @@ static __always_inline void unwind_ask(__u32 tgid)
 	a->tgid = tgid;
 	a->ns = now;
 	bpf_ringbuf_output(&unwind_asks, &tgid, sizeof(tgid), 0);
+	bpf_ringbuf_output(&unwind_notices, &tgid, sizeof(tgid), 0);
 }
 
 /* unwind_drops[reason]: walks cut short or lost, see enum unwind_drop_reason */

@@ -10,7 +10,7 @@ import { formatDurationMs } from '../config/duration.js';
 import { resolveMappingFile } from '../process/mapping-file.js';
 import type { ProcMapping } from '../process/proc-maps.js';
 import type { MappedFile, MemoryProcessView } from '../samplers/memory-sampler.js';
-import { ResourceLimitError } from '../kernel/index.js';
+import { requireStackWalker, ResourceLimitError, UnsupportedFeatureError } from '../kernel/index.js';
 import { createProcessTable, type ProcessTable } from '../process/process-table.js';
 import { createExecWatcherThread } from '../process/exec-watcher-thread.js';
 import { createProcessTracking, type ProcessTracking } from '../process/process-tracking.js';
@@ -156,10 +156,27 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
     python,
     ...(opts.log ? { log: opts.log } : {}),
   });
+  const getUnwinder = (): ProcessUnwinder | undefined => {
+    if (unwinder === undefined) {
+      try {
+        unwinder = createProcessUnwinder({
+          processes, targets: [], ...(opts.unwindMapSizes ? { mapSizes: opts.unwindMapSizes } : {}), ...(opts.log ? { log: opts.log } : {}),
+          builder: createWorkerTableBuilder(opts.log, opts.tableCache),
+        });
+      } catch (err) {
+        // only the kernel refusing the maps' memory means frame pointers; other errors are bugs to report
+        if (!(err instanceof ResourceLimitError)) throw err;
+        unwinder = null;
+        opts.log?.warn(`unwind tables unavailable (${(err as Error).message}): user stacks follow frame pointers only`);
+      }
+    }
+    return unwinder ?? undefined;
+  };
   const named = opts.targets === undefined || typeof opts.targets === 'string' ? undefined : new Set(opts.targets);
   const tracking = (opts.trackExecs ?? true)
     ? createProcessTracking({
-      events: createExecWatcherThread({ procRoot: processes.procRoot }),
+      // With the walker, programs are read at their first sample: most exec'ed on a host are never sampled.
+      events: createExecWatcherThread({ procRoot: processes.procRoot, sampled: () => (opts.dwarfUnwind === true && walkerRuns() ? getUnwinder()?.maps : undefined) }),
       processes,
       // Its perf map is read at its first sample (ProfileCollector's capture): at exec there is none.
       prepare: (pid) => symbolizer.prepare(pid, { jit: false }),
@@ -181,22 +198,7 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
     kallsyms,
     python,
     tracking,
-    unwinder() {
-      if (unwinder === undefined) {
-        try {
-          unwinder = createProcessUnwinder({
-            processes, targets: [], ...(opts.unwindMapSizes ? { mapSizes: opts.unwindMapSizes } : {}), ...(opts.log ? { log: opts.log } : {}),
-            builder: createWorkerTableBuilder(opts.log, opts.tableCache),
-          });
-        } catch (err) {
-          // only the kernel refusing the maps' memory means frame pointers; other errors are bugs to report
-          if (!(err instanceof ResourceLimitError)) throw err;
-          unwinder = null;
-          opts.log?.warn(`unwind tables unavailable (${(err as Error).message}): user stacks follow frame pointers only`);
-        }
-      }
-      return unwinder ?? undefined;
-    },
+    unwinder: getUnwinder,
     // Perf maps stay readable for samples drained after exit; drop them with the process.
     forgotten: (pids) => {
       for (const pid of pids) jit.forget(pid);
@@ -208,6 +210,17 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
       if (opts.symbolCache === undefined) symbolCache.close();
     },
   };
+}
+
+/** Whether this kernel runs the .eh_frame walker, whose asks announce each newly sampled program. */
+function walkerRuns(): boolean {
+  try {
+    requireStackWalker();
+    return true;
+  } catch (err) {
+    if (err instanceof UnsupportedFeatureError) return false;
+    throw err;
+  }
 }
 
 /**

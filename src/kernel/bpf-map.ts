@@ -28,6 +28,13 @@ export interface MapEntries {
  * bytes, times the possible CPUs (see `userValueSize`). Valid until its
  * object is destroyed.
  */
+/**
+ * A map as another thread sees it: its fd (fds are the process's, not the
+ * thread's) and its name, enough to share it (BpfObject.reuseMap) or read a
+ * ring buffer (openRingBuffer) there.
+ */
+export type MapHandle = Pick<BpfMap, 'name' | 'fd'>;
+
 export interface BpfMap {
   readonly name: string;
   readonly fd: number;

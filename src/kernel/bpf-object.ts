@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { createBpfMap, type BpfMap } from './bpf-map.js';
+import { createBpfMap, type BpfMap, type MapHandle } from './bpf-map.js';
 import { errnoName, toBpfError, UnsupportedFeatureError } from './errors.js';
 import { libbpfLogText, parseLibbpfLog } from './libbpf-log.js';
 import { loadNativeAddon, type NativeLinkHandle } from './native-addon.js';
@@ -51,7 +51,7 @@ export interface BpfObject {
   resizeMap(name: string, maxEntries: number): void;
   setAutoload(program: string, on: boolean): void;
   /** Before load: uses `map` (same type and sizes) instead of creating this object's own. */
-  reuseMap(name: string, map: BpfMap): void;
+  reuseMap(name: string, map: MapHandle): void;
   load(): void;
   /** A loaded map; throws before load. */
   map(name: string): BpfMap;

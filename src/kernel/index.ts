@@ -2,7 +2,7 @@
 export { openBpfObject } from './bpf-object.js';
 export type { BpfLink, BpfObject, BpfObjectFactory, BpfRingBuffer, OpenBpfObjectOptions, UprobeTarget } from './bpf-object.js';
 export { createBpfMap, MapType, UpdateFlags } from './bpf-map.js';
-export type { BpfMap, MapEntries, OwnedBpfMap, OwnedMapSpec } from './bpf-map.js';
+export type { BpfMap, MapEntries, MapHandle, OwnedBpfMap, OwnedMapSpec } from './bpf-map.js';
 export { openOwnedMap, openRingBuffer } from './owned-map.js';
 export { forEachRingRecord, packRingRecords, readRingRecords, ringRecordViews } from './ring-records.js';
 export type { RingRecords } from './ring-records.js';

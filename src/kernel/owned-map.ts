@@ -1,5 +1,5 @@
 import type { BpfRingBuffer } from './bpf-object.js';
-import { createOwnedMap, type BpfMap, type OwnedBpfMap, type OwnedMapSpec } from './bpf-map.js';
+import { createOwnedMap, type MapHandle, type OwnedBpfMap, type OwnedMapSpec } from './bpf-map.js';
 import { toBpfError } from './errors.js';
 import { libbpfLogText, parseLibbpfLog } from './libbpf-log.js';
 import { loadNativeAddon } from './native-addon.js';
@@ -10,8 +10,8 @@ export function openOwnedMap(spec: OwnedMapSpec): OwnedBpfMap {
   return createOwnedMap(loadNativeAddon(), spec);
 }
 
-/** A consumer of a ring buffer map that no object owns (see openOwnedMap). */
-export function openRingBuffer(map: BpfMap): BpfRingBuffer {
+/** A consumer of a ring buffer map that no object owns (see openOwnedMap), in this thread or another. */
+export function openRingBuffer(map: MapHandle): BpfRingBuffer {
   const native = loadNativeAddon();
   const call = <T>(doing: string, fn: () => T): T => {
     try {

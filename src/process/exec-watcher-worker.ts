@@ -9,7 +9,7 @@
  * hundred milliseconds is still read while it runs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { waitReadable } from '../kernel/index.js';
+import { openRingBuffer, waitReadable, type BpfRingBuffer, type MapHandle } from '../kernel/index.js';
 import { readProcFile, readRawProcSnapshot, type RawProcSnapshot } from './proc-reader.js';
 import { createExecWatcher } from '../samplers/exec-watcher.js';
 import type { TrackedEvent } from './process-tracking.js';
@@ -21,6 +21,16 @@ export interface ExecWatcherWorkerData {
   readonly selfPid: number;
   /** An eventfd (createWakeFd) the main thread signals to stop the worker. */
   readonly wakeFd: number;
+  /** Read programs at their first sample, not at exec: see ExecWatcherThreadOptions.sampled. */
+  readonly sampled?: SampledProcessMaps;
+}
+
+/** The .eh_frame walker's maps that say which processes were sampled (UnwindMapSet's procs and notices). */
+export interface SampledProcessMaps {
+  /** unwind_procs: the processes the walker has tables for, whose execs are still reported. */
+  readonly procs: MapHandle;
+  /** unwind_notices: the tgids sampled without tables, read here at once. */
+  readonly notices: MapHandle;
 }
 
 /** Messages to the main thread. */
@@ -50,13 +60,15 @@ const data = workerData as ExecWatcherWorkerData;
 const port = parentPort;
 if (port === null) throw new Error('exec watcher worker: not started as a worker thread');
 
-const watcher = createExecWatcher();
+const watcher = createExecWatcher(data.sampled ? { onlyKnown: data.sampled.procs } : {});
+let notices: BpfRingBuffer | undefined;
 // pid → when it exec'ed, when it is read next, and what was last sent.
 const young = new Map<number, { at: number; next: number; sent: RawProcSnapshot; lines: number }>();
 
 const send = (msg: ExecWatcherMessage): void => port.postMessage(msg);
 
 function end(): void {
+  notices?.close();
   watcher.stop();
   port?.close();
 }
@@ -83,6 +95,23 @@ function drain(out: TrackedEvent[]): void {
     const now = Date.now();
     young.set(e.pid, { at: now, next: now + FIRST_REREAD_MS, sent: snapshot, lines: lineCount(snapshot.maps) });
     out.push({ ...event, snapshot });
+  }
+}
+
+/**
+ * The programs sampled without tables since the last read, each read now,
+ * while it runs: the walker asks for a tgid about once a second, so one still
+ * young (re-read on its own timer) or gone is not read again.
+ */
+function drainNotices(ring: BpfRingBuffer, out: TrackedEvent[]): void {
+  for (const r of ring.poll(0)) {
+    const pid = r.readUInt32LE(0);
+    if (pid === data.selfPid || young.has(pid)) continue;
+    const snapshot = readRawProcSnapshot(data.procRoot, pid);
+    if (snapshot === undefined) continue;
+    const now = Date.now();
+    young.set(pid, { at: now, next: now + FIRST_REREAD_MS, sent: snapshot, lines: lineCount(snapshot.maps) });
+    out.push({ pid, kind: 'exec', snapshot, sampled: true });
   }
 }
 
@@ -126,14 +155,14 @@ function lineCount(text: string): number {
 const TURN_EVERY_MS = 1000;
 
 /** One wakeup: false once the thread is to end. */
-function step(ringFd: number): boolean {
+function step(ringFd: number, noticeFd: number | undefined): boolean {
   const out: TrackedEvent[] = [];
   try {
     let due = Infinity;
     for (const y of young.values()) due = Math.min(due, y.next);
     const timeout = young.size === 0 ? IDLE_WAIT_MS : Math.max(0, due - Date.now());
     // Blocks this thread only, until events, the next re-read or the stop signal.
-    const [events, stop] = waitReadable([ringFd, data.wakeFd], timeout);
+    const [stop, events, noticed] = waitReadable(noticeFd === undefined ? [data.wakeFd, ringFd] : [data.wakeFd, ringFd, noticeFd], timeout);
     if (stop) {
       end();
       return false;
@@ -141,6 +170,7 @@ function step(ringFd: number): boolean {
     // Exits do not wake this thread (procevents.bpf.c): with young processes the
     // ring is read anyway, at no syscall, so none is re-read after its exit.
     if (events || young.size > 0) drain(out);
+    if (noticed === true && notices !== undefined) drainNotices(notices, out);
     if (young.size > 0) reread(out, Date.now());
   } catch (err) {
     send({ type: 'error', message: `watching process execs: ${(err as Error).message}` });
@@ -151,19 +181,20 @@ function step(ringFd: number): boolean {
   return true;
 }
 
-function loop(ringFd: number): void {
+function loop(ringFd: number, noticeFd: number | undefined): void {
   const until = Date.now() + TURN_EVERY_MS;
   do {
-    if (!step(ringFd)) return;
+    if (!step(ringFd, noticeFd)) return;
   } while (Date.now() < until);
-  setImmediate(() => loop(ringFd));
+  setImmediate(() => loop(ringFd, noticeFd));
 }
 
 try {
   watcher.start();
   const fd = watcher.fd;
   if (fd === undefined) throw new Error('no ring buffer fd');
-  loop(fd);
+  if (data.sampled) notices = openRingBuffer(data.sampled.notices);
+  loop(fd, notices?.fd);
 } catch (err) {
   send({ type: 'error', message: `starting the exec watcher: ${(err as Error).message}` });
   end();

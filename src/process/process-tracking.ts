@@ -10,11 +10,17 @@ import { type Logger } from '../log/logger.js';
 
 /**
  * A lifecycle event, with the process as read at that moment when the source
- * could read it; `update` marks a later re-read of the same program, and
+ * could read it; `update` marks a later re-read of the same program,
  * `unreadable` an exec the source tried to read and found gone (so re-reading
- * it here is futile).
+ * it here is futile), and `sampled` a program read at its first sample, not
+ * at its exec (counted as neither an exec nor a new image).
  */
-export type TrackedEvent = ProcessEvent & { readonly snapshot?: RawProcSnapshot; readonly update?: boolean; readonly unreadable?: boolean };
+export type TrackedEvent = ProcessEvent & {
+  readonly snapshot?: RawProcSnapshot;
+  readonly update?: boolean;
+  readonly unreadable?: boolean;
+  readonly sampled?: boolean;
+};
 
 /** Where lifecycle events come from (the exec watcher, in this thread or in a worker). */
 export interface ProcessEventSource {
@@ -132,14 +138,16 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
       }
       const snapshot = e.snapshot;
       if (snapshot !== undefined) {
-        if (e.update !== true) execs++;
-        if (opts.processes.adoptLater !== undefined && opts.adoptWhenAsked?.() === true) {
-          opts.processes.adoptLater(e.pid, snapshot, e.update !== true, (p) => prepareLater(p.pid));
+        const exec = e.update !== true && e.sampled !== true;
+        if (exec) execs++;
+        // A sampled program is wanted now: the walker waits for it to install its tables.
+        if (e.sampled !== true && opts.processes.adoptLater !== undefined && opts.adoptWhenAsked?.() === true) {
+          opts.processes.adoptLater(e.pid, snapshot, exec, (p) => prepareLater(p.pid));
           continue;
         }
         // Read by the source as it happened: the process may be gone by now.
         const before = opts.processes.get(e.pid)?.mappings;
-        capture(e.pid, (pid) => opts.processes.adopt(pid, parseProcSnapshot(snapshot), e.update !== true), before);
+        capture(e.pid, (pid) => opts.processes.adopt(pid, parseProcSnapshot(snapshot), exec), before);
         continue;
       }
       execs++;

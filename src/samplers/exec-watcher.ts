@@ -5,7 +5,7 @@
  * program's mappings while it still runs.
  */
 import { openBpfObject } from '../kernel/index.js';
-import type { BpfLink, BpfObject, BpfObjectFactory, BpfRingBuffer } from '../kernel/index.js';
+import type { BpfLink, BpfObject, BpfObjectFactory, BpfRingBuffer, MapHandle } from '../kernel/index.js';
 import { sumPerCpuU64, u32Bytes } from './oncpu-layout.js';
 import { startWithTracepointFallback, type TracepointAttachMode } from './tracepoint-attach.js';
 import { type Logger } from '../log/logger.js';
@@ -28,6 +28,12 @@ export interface ProcessEvent {
 export interface ExecWatcherOptions {
   /** Which hooks: tp_btf (5.5+), raw_tp (4.17+), or the first that attaches (default). */
   readonly attachMode?: TracepointAttachMode;
+  /**
+   * The .eh_frame walker's unwind_procs (UnwindMapSet.procs): only the
+   * processes in it, those already sampled, are reported. The others are
+   * read at their first sample instead (unwind_notices). Default: all.
+   */
+  readonly onlyKnown?: MapHandle;
   readonly log?: Logger;
 }
 
@@ -98,6 +104,10 @@ export function createExecWatcher(
     const o = open('procevents');
     obj = o;
     for (const [m, names] of Object.entries(programs)) for (const p of names) o.setAutoload(p, m === mode);
+    if (opts.onlyKnown !== undefined) {
+      o.setGlobal('only_known', Buffer.from([1]));
+      o.reuseMap('unwind_procs', opts.onlyKnown);
+    }
     o.load();
     ring = o.ringBuffer('events');
     for (const p of programs[mode]) links.push(o.attach(p));

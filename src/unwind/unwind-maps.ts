@@ -52,6 +52,8 @@ export const UNWIND_ASKS_BYTES = 64 * 1024;
 export interface UnwindMapSet extends UnwindMaps {
   /** unwind_asks: a ring buffer of u32 tgids sampled without tables. */
   readonly asks: BpfMap;
+  /** unwind_notices: the same tgids, for the exec watcher thread (ExecWatcherThreadOptions.sampled). */
+  readonly notices: BpfMap;
   /** python_procs: u32 tgid → struct python_proc (bpf/python.h), the Python walker's per-process settings. */
   readonly pythonProcs: BpfMap;
   /** Bytes of kernel memory the three maps hold (arrays and this hash are preallocated). */
@@ -86,18 +88,21 @@ export function createUnwindMapSet(sizes: UnwindMapSizes = {}): UnwindMapSet {
     // what the programs ask for, and when they last did (one ask per tgid a second)
     const asks = openOwnedMap({ type: MapType.ringbuf, name: 'unwind_asks', keySize: 0, valueSize: 0, maxEntries: UNWIND_ASKS_BYTES });
     owned.push(asks);
+    const notices = openOwnedMap({ type: MapType.ringbuf, name: 'unwind_notices', keySize: 0, valueSize: 0, maxEntries: UNWIND_ASKS_BYTES });
+    owned.push(notices);
     // struct unwind_asked_slot: an array, lock-free (see bpf/unwinder.h)
     const asked = make('unwind_asked', MapType.array, 16, 4096);
     const pythonProcs = make('python_procs', MapType.hash, PYTHON_PROC_SIZE, s.procs);
     const bytes = rows.maxEntries * rows.valueSize + tables.maxEntries * tables.valueSize + procs.maxEntries * procs.valueSize +
-      UNWIND_ASKS_BYTES + asked.maxEntries * asked.valueSize + pythonProcs.maxEntries * pythonProcs.valueSize;
+      2 * UNWIND_ASKS_BYTES + asked.maxEntries * asked.valueSize + pythonProcs.maxEntries * pythonProcs.valueSize;
     return {
-      rows, tables, procs, asks, pythonProcs, bytes,
+      rows, tables, procs, asks, notices, pythonProcs, bytes,
       shareWith(o, python = true) {
         o.reuseMap('unwind_rows', rows);
         o.reuseMap('unwind_tables', tables);
         o.reuseMap('unwind_procs', procs);
         o.reuseMap('unwind_asks', asks);
+        o.reuseMap('unwind_notices', notices);
         o.reuseMap('unwind_asked', asked);
         if (python) o.reuseMap('python_procs', pythonProcs);
       },

@@ -147,6 +147,33 @@ describe('createProcessTracking', () => {
     tracking.stop();
   });
 
+  it('adopts a program read at its first sample at once, as no exec and no new image', () => {
+    const events = fakeEvents();
+    const calls: string[] = [];
+    const tracking = createProcessTracking({
+      events,
+      processes: {
+        reobserve: () => undefined,
+        adopt: (pid, snap, exec) => { calls.push(`adopt ${pid} ${snap.comm} ${exec}`); return { mappings: snap.mappings }; },
+        adoptLater: (pid) => { calls.push(`later ${pid}`); },
+        reloadMappings: () => undefined,
+        get: () => undefined,
+      },
+      prepare: (pid) => calls.push(`prepare ${pid}`),
+      // the unwinder waits for the snapshot to install the tables: it must not wait for a lookup
+      adoptWhenAsked: () => true,
+      selfPid: 99,
+      intervalMs: 1_000_000,
+    });
+    tracking.start();
+    const snapshot = { comm: 'spin', exePath: '/bin/spin', cmdline: ['spin'], maps: '' };
+    events.queue.push({ pid: 40, kind: 'exec', snapshot, sampled: true });
+    tracking.tick();
+    expect(calls).toEqual(['adopt 40 spin false', 'prepare 40']);
+    expect(tracking.execs).toBe(0);
+    tracking.stop();
+  });
+
   it('stays off, with a warning, when the watcher cannot start', () => {
     const logs: string[] = [];
     const tracking = createProcessTracking({

@@ -1,0 +1,103 @@
+/**
+ * The exec watcher thread with the .eh_frame walker's maps (real BPF, as
+ * root): the kernel reports only the execs of processes the walker already
+ * has in unwind_procs, and the thread reads a program when the walker first
+ * samples it (its ask in unwind_notices), while it runs.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUnwindMapSet, UNWIND_PROC_SIZE, type UnwindMapSet } from '../../src/unwind/unwind-maps.js';
+import { createOnCpuSampler } from '../../src/samplers/oncpu-sampler.js';
+import { u32Bytes } from '../../src/samplers/oncpu-layout.js';
+import type { ProcessEventSource, TrackedEvent } from '../../src/process/process-tracking.js';
+import type { StackSampler } from '../../src/samplers/stack-sampler.js';
+import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
+import { startFixture, type StartedFixture } from '../helpers/start-fixture.js';
+import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
+import { repoRoot } from '../helpers/repo-root.js';
+
+/** The compiled thread: the worker script exists only in dist. */
+async function startThread(maps: UnwindMapSet): Promise<ProcessEventSource> {
+  const { createExecWatcherThread } = await import(pathToFileURL(join(repoRoot, 'dist', 'src', 'process', 'exec-watcher-thread.js')).href) as typeof import('../../src/process/exec-watcher-thread.js');
+  const thread = createExecWatcherThread({ sampled: () => maps });
+  thread.start();
+  // the worker loads procevents before it reports anything
+  await sleep(500);
+  thread.poll();
+  return thread;
+}
+
+/** Events of the thread until `done` says so or `ms` pass. */
+async function collect(thread: ProcessEventSource, ms: number, done: (events: readonly TrackedEvent[]) => boolean = () => false): Promise<TrackedEvent[]> {
+  const out: TrackedEvent[] = [];
+  const until = Date.now() + ms;
+  while (Date.now() < until && !done(out)) {
+    await sleep(20);
+    out.push(...thread.poll());
+  }
+  return out;
+}
+
+/** Runs /bin/true `n` times, one after another; their pids. */
+async function runTrue(n: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = spawn('/bin/true');
+    pids.push(c.pid!);
+    await new Promise((r) => c.once('exit', r));
+  }
+  return pids;
+}
+
+describe('exec watcher thread with the walker maps (real BPF, as root)', () => {
+  beforeAll(() => requirePrerequisites(bpfSkipReason()));
+  const children: StartedFixture[] = [];
+  const cleanups: (() => void)[] = [];
+  afterAll(() => {
+    for (const c of cleanups.reverse()) c();
+    for (const c of children) c.kill('SIGKILL');
+  });
+
+  it('reports the execs of processes in unwind_procs only', async () => {
+    const maps = createUnwindMapSet({ rowChunks: 16, tables: 16, procs: 64 });
+    cleanups.push(() => maps.close());
+    const thread = await startThread(maps);
+    cleanups.push(() => thread.stop());
+    // A shell the walker knows: its exec of sleep is reported, with the new program read.
+    const known = await startFixture('/bin/sh', ['-c', 'sleep 0.5; exec sleep 3']);
+    children.push(known);
+    maps.procs.update(u32Bytes(known.pid), Buffer.alloc(UNWIND_PROC_SIZE));
+    const unknown = await runTrue(20);
+    const events = await collect(thread, 3000, (es) => es.some((e) => e.pid === known.pid));
+    const exec = events.find((e) => e.pid === known.pid);
+    expect(exec).toMatchObject({ kind: 'exec', comm: 'sleep' });
+    expect(exec?.snapshot?.cmdline).toEqual(['sleep', '3']);
+    // Programs the walker never sampled are not read at all.
+    expect(events.filter((e) => unknown.includes(e.pid))).toEqual([]);
+  });
+
+  it('reads a program at its first sample, while it runs', async () => {
+    const maps = createUnwindMapSet({ rowChunks: 16, tables: 16, procs: 64 });
+    cleanups.push(() => maps.close());
+    const thread = await startThread(maps);
+    cleanups.push(() => thread.stop());
+    const bin = compileFixture('unwind-chain.c', { flags: OMIT_FRAME_POINTER });
+    const spin = await startFixture(bin, ['spin', '10']);
+    children.push(spin);
+    // Started before the sampler: its exec was not reported, its first sample asks for it.
+    expect(await collect(thread, 300)).toEqual([]);
+    const sampler: StackSampler = createOnCpuSampler({ targets: [spin.pid], frequencyHz: 99, unwindMaps: maps });
+    sampler.start();
+    cleanups.push(() => sampler.stop());
+    const events = await collect(thread, 3000, (es) => es.some((e) => e.pid === spin.pid));
+    const read = events.filter((e) => e.pid === spin.pid);
+    // One read: the walker asks again only a second later, and the thread re-reads a young process itself.
+    expect(read).toHaveLength(1);
+    expect(read[0]).toMatchObject({ kind: 'exec', sampled: true });
+    expect(read[0]?.snapshot?.exePath).toBe(bin);
+    expect(read[0]?.snapshot?.maps).toContain(bin);
+  });
+});
