@@ -1,7 +1,8 @@
 /**
  * The exec watcher in a worker thread (exec-watcher-worker.ts), as a
- * ProcessEventSource whose exec events carry the process as read at exec,
- * or say it was gone by then; it reports no exits (nothing is left to re-read).
+ * ProcessEventSource whose exec events carry the process as read at exec
+ * (or at its first sample, see `sampled`), or say it was gone by then; it
+ * reports no exits (nothing is left to re-read).
  * The main thread may be busy for hundreds of milliseconds (symbolization,
  * unwind tables); the worker is not, so short-lived programs are caught.
  */

@@ -6,7 +6,9 @@
  * idle host costs no wakeups; the main thread ends the wait by signalling
  * the wake fd. Running apart from the main thread, it is not held up by
  * symbolization or unwind-table work, so a program that lives for a few
- * hundred milliseconds is still read while it runs.
+ * hundred milliseconds is still read while it runs. With the .eh_frame
+ * walker's maps (`sampled`) it reads a program when the walker first samples
+ * it instead, and the kernel reports only the execs of processes sampled before.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openRingBuffer, waitReadable, type BpfRingBuffer, type MapHandle } from '../kernel/index.js';
