@@ -9,6 +9,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "procevents.h"
+#include "unwind.h"
 
 /* events: struct procevent records, newest last */
 struct {
@@ -24,11 +25,12 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
-/* Set before load: report execs and exits only of the processes in
- * unwind_procs (the .eh_frame walker's map, shared by user space), those
- * already sampled. Any other program is read when the walker first samples
- * it (unwind_notices in unwinder.h), not at its exec: most programs exec'ed
- * on a busy host (a shell's /bin/true) are never sampled. */
+/* Set before load: report execs and exits only of the processes the
+ * .eh_frame walker has sampled: those it has tables for (unwind_procs) or
+ * has asked for (unwind_asked; their tables may still be loading), both
+ * shared by user space. Any other program is read when the walker first
+ * samples it (unwind_notices in unwinder.h), not at its exec: most programs
+ * exec'ed on a busy host (a shell's /bin/true) are never sampled. */
 const volatile bool only_known = false;
 
 /* The walker's unwind_procs when only_known; its shape comes from the map shared. */
@@ -39,14 +41,28 @@ struct {
 	__type(value, __u64);
 } unwind_procs SEC(".maps");
 
+/* The walker's unwind_asked when only_known (UNWIND_ASKED_SLOTS entries). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct unwind_asked_slot);
+} unwind_asked SEC(".maps");
+
 static __always_inline bool reported(struct task_struct *p)
 {
-	__u32 tgid;
+	struct unwind_asked_slot *a;
+	__u32 tgid, slot;
 
 	if (!only_known)
 		return true;
 	tgid = BPF_CORE_READ(p, tgid);
-	return bpf_map_lookup_elem(&unwind_procs, &tgid) != NULL;
+	if (bpf_map_lookup_elem(&unwind_procs, &tgid))
+		return true;
+	/* a slot another tgid took since only costs this exec's report */
+	slot = tgid % UNWIND_ASKED_SLOTS;
+	a = bpf_map_lookup_elem(&unwind_asked, &slot);
+	return a && a->tgid == tgid;
 }
 
 /* Reserves a record of `size` bytes (a constant once inlined) and fills in

@@ -39,4 +39,15 @@ struct unwind_row {
 
 _Static_assert(sizeof(struct unwind_row) == 16, "unwind_row must match UNWIND_ROW_SIZE");
 
+/* unwind_asked[tgid % UNWIND_ASKED_SLOTS]: when a tgid was last asked for
+ * (bpf/unwinder.h). procevents.bpf.c reads it too: a tgid asked for has its
+ * execs reported even before its tables are installed. */
+struct unwind_asked_slot {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ns;
+};
+
+#define UNWIND_ASKED_SLOTS 4096
+
 #endif /* __UNWIND_H */

@@ -145,15 +145,6 @@ struct {
 	__uint(max_entries, 64 * 1024);
 } unwind_asks SEC(".maps");
 
-/* When a tgid was last asked for. */
-struct unwind_asked_slot {
-	__u32 tgid;
-	__u32 pad;
-	__u64 ns;
-};
-
-#define UNWIND_ASKED_SLOTS 4096
-
 /* unwind_asked[tgid % 4096]: an array, not an LRU hash, because the on-CPU
  * program may run in NMI inside the off-CPU one on the same CPU, and a hash
  * map's bucket or LRU lock taken there would never be released. Two tgids
@@ -171,7 +162,7 @@ struct {
 /* unwind_notices: the same tgids as unwind_asks, for the exec watcher thread,
  * which reads their /proc entry at once (the program may live a millisecond
  * longer). It then need not read every program exec'ed on the host: most are
- * never sampled. Nobody may read it; a full ring only loses notices. */
+ * never sampled. It may have no reader; a full ring only loses notices. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);

@@ -192,6 +192,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       // the stacks of slow requests go into the network service's report only
       networkRequestStacksHz: config.network ? 99 : 0,
       dwarfUnwind: config.unwind === 'eh-frame',
+      stackCollectors: config.profiles.length > 0,
       unwindMapSizes: { rowChunks: Math.floor(config.unwindTableBytes / 1024) },
       tableCache,
       describeProcess: (base) => naming.describeProcess(base),

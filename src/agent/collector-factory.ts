@@ -59,6 +59,13 @@ export interface PipelineSettings {
    * follow frame pointers only.
    */
   readonly dwarfUnwind?: boolean;
+  /**
+   * Whether stack collectors will walk with these services (default true).
+   * With the walker they announce each process they sample, and exec
+   * tracking reads programs then rather than at every exec; an agent with
+   * none (network only) would hear of no program, so it reads every exec.
+   */
+  readonly stackCollectors?: boolean;
   /** Sizes of the walker's maps (MESHPROF_UNWIND_TABLE_BYTES). */
   readonly unwindMapSizes?: UnwindMapSizes;
   /** The disk cache of built tables (MESHPROF_CACHE_DIR, MESHPROF_CACHE_MAX_BYTES); default none. */
@@ -176,7 +183,7 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
   const tracking = (opts.trackExecs ?? true)
     ? createProcessTracking({
       // With the walker, programs are read at their first sample: most exec'ed on a host are never sampled.
-      events: createExecWatcherThread({ procRoot: processes.procRoot, sampled: () => (opts.dwarfUnwind === true && walkerRuns() ? getUnwinder()?.maps : undefined) }),
+      events: createExecWatcherThread({ procRoot: processes.procRoot, sampled: () => (opts.dwarfUnwind === true && opts.stackCollectors !== false && walkerRuns() ? getUnwinder()?.maps : undefined) }),
       processes,
       // Its perf map is read at its first sample (ProfileCollector's capture): at exec there is none.
       prepare: (pid) => symbolizer.prepare(pid, { jit: false }),

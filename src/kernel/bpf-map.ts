@@ -24,17 +24,17 @@ export interface MapEntries {
 }
 
 /**
- * A loaded BPF map. Values of per-CPU maps are `valueSize` rounded up to 8
- * bytes, times the possible CPUs (see `userValueSize`). Valid until its
- * object is destroyed.
- */
-/**
  * A map as another thread sees it: its fd (fds are the process's, not the
  * thread's) and its name, enough to share it (BpfObject.reuseMap) or read a
  * ring buffer (openRingBuffer) there.
  */
 export type MapHandle = Pick<BpfMap, 'name' | 'fd'>;
 
+/**
+ * A loaded BPF map. Values of per-CPU maps are `valueSize` rounded up to 8
+ * bytes, times the possible CPUs (see `userValueSize`). Valid until its
+ * object is destroyed.
+ */
 export interface BpfMap {
   readonly name: string;
   readonly fd: number;

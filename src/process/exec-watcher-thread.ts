@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { bundledWorkerScript, createWakeFd, type WakeFd } from '../kernel/index.js';
+import { bundledWorkerScript, createWakeFd, type MapHandle, type WakeFd } from '../kernel/index.js';
 import { createExecWatcher, type ExecWatcher } from '../samplers/exec-watcher.js';
 import type { ExecWatcherMessage, ExecWatcherWorkerData, SampledProcessMaps } from './exec-watcher-worker.js';
 import type { ProcessEventSource, TrackedEvent } from './process-tracking.js';
@@ -29,7 +29,8 @@ export interface ExecWatcherThreadOptions {
    * of at every exec, and only the execs of processes already sampled are
    * reported. Its snapshot comes as a `sampled` event. Most programs exec'ed
    * on a busy host are never sampled: at 99 Hz on 2 CPUs, about one /bin/true
-   * in ten. The maps must outlive the thread (stop() it first).
+   * in ten. The worker opens the maps as it starts: close them only after
+   * stop() (a worker that finds them closed reports it and ends).
    */
   readonly sampled?: () => SampledProcessMaps | undefined;
 }
@@ -130,9 +131,8 @@ export function createExecWatcherThread(opts: ExecWatcherThreadOptions = {}): Pr
       }
       const maps = opts.sampled?.();
       // Only the name and fd cross to the worker: a map's methods are this thread's.
-      sampled = maps === undefined ? undefined : {
-        procs: { name: maps.procs.name, fd: maps.procs.fd }, notices: { name: maps.notices.name, fd: maps.notices.fd },
-      };
+      const handle = (m: MapHandle): MapHandle => ({ name: m.name, fd: m.fd });
+      sampled = maps === undefined ? undefined : { procs: handle(maps.procs), asked: handle(maps.asked), notices: handle(maps.notices) };
       spawn(url);
     },
     onReadable(l) {

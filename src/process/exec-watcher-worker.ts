@@ -27,10 +27,12 @@ export interface ExecWatcherWorkerData {
   readonly sampled?: SampledProcessMaps;
 }
 
-/** The .eh_frame walker's maps that say which processes were sampled (UnwindMapSet's procs and notices). */
+/** The .eh_frame walker's maps that say which processes were sampled (UnwindMapSet's). */
 export interface SampledProcessMaps {
   /** unwind_procs: the processes the walker has tables for, whose execs are still reported. */
   readonly procs: MapHandle;
+  /** unwind_asked: the processes it asked tables for, whose execs are reported too. */
+  readonly asked: MapHandle;
   /** unwind_notices: the tgids sampled without tables, read here at once. */
   readonly notices: MapHandle;
 }
@@ -62,7 +64,7 @@ const data = workerData as ExecWatcherWorkerData;
 const port = parentPort;
 if (port === null) throw new Error('exec watcher worker: not started as a worker thread');
 
-const watcher = createExecWatcher(data.sampled ? { onlyKnown: data.sampled.procs } : {});
+const watcher = createExecWatcher(data.sampled ? { onlyKnown: { procs: data.sampled.procs, asked: data.sampled.asked } } : {});
 let notices: BpfRingBuffer | undefined;
 // pid → when it exec'ed, when it is read next, and what was last sent.
 const young = new Map<number, { at: number; next: number; sent: RawProcSnapshot; lines: number }>();
@@ -84,6 +86,7 @@ function drain(out: TrackedEvent[]): void {
     // costs the main thread one message, not two.
     if (e.kind === 'exit') {
       young.delete(e.pid);
+      noticed.delete(e.pid); // a new process may take the pid
       continue;
     }
     // The kernel's record has the comm and (most often) the arguments: /proc has the rest.
@@ -101,17 +104,29 @@ function drain(out: TrackedEvent[]): void {
 }
 
 /**
+ * How long a program read at a notice is not read again for the next ones.
+ * The walker asks again each second while a process has no tables (they are
+ * loading, or cannot be made, or unwind_procs is full); the main thread holds
+ * what was read, and an exec of a tgid asked for is reported (procevents.bpf.c).
+ */
+const NOTICE_QUIET_MS = 30_000;
+// pid → when a notice last read it
+const noticed = new Map<number, number>();
+
+/**
  * The programs sampled without tables since the last read, each read now,
- * while it runs: the walker asks for a tgid about once a second, so one still
- * young (re-read on its own timer) or gone is not read again.
+ * while it runs, unless it is young (re-read on its own timer) or was read
+ * at a notice within NOTICE_QUIET_MS.
  */
 function drainNotices(ring: BpfRingBuffer, out: TrackedEvent[]): void {
+  const now = Date.now();
+  if (noticed.size > 4096) for (const [pid, at] of noticed) if (now - at >= NOTICE_QUIET_MS) noticed.delete(pid);
   for (const r of ring.poll(0)) {
     const pid = r.readUInt32LE(0);
-    if (pid === data.selfPid || young.has(pid)) continue;
+    if (pid === data.selfPid || young.has(pid) || now - (noticed.get(pid) ?? -Infinity) < NOTICE_QUIET_MS) continue;
+    noticed.set(pid, now);
     const snapshot = readRawProcSnapshot(data.procRoot, pid);
     if (snapshot === undefined) continue;
-    const now = Date.now();
     young.set(pid, { at: now, next: now + FIRST_REREAD_MS, sent: snapshot, lines: lineCount(snapshot.maps) });
     out.push({ pid, kind: 'exec', snapshot, sampled: true });
   }

@@ -29,11 +29,12 @@ export interface ExecWatcherOptions {
   /** Which hooks: tp_btf (5.5+), raw_tp (4.17+), or the first that attaches (default). */
   readonly attachMode?: TracepointAttachMode;
   /**
-   * The .eh_frame walker's unwind_procs (UnwindMapSet.procs): only the
-   * processes in it, those already sampled, are reported. The others are
-   * read at their first sample instead (unwind_notices). Default: all.
+   * The .eh_frame walker's unwind_procs and unwind_asked (UnwindMapSet's):
+   * only the processes it has tables for or asked for, those already
+   * sampled, are reported. The others are read at their first sample
+   * instead (unwind_notices). Default: all.
    */
-  readonly onlyKnown?: MapHandle;
+  readonly onlyKnown?: { readonly procs: MapHandle; readonly asked: MapHandle };
   readonly log?: Logger;
 }
 
@@ -106,7 +107,8 @@ export function createExecWatcher(
     for (const [m, names] of Object.entries(programs)) for (const p of names) o.setAutoload(p, m === mode);
     if (opts.onlyKnown !== undefined) {
       o.setGlobal('only_known', Buffer.from([1]));
-      o.reuseMap('unwind_procs', opts.onlyKnown);
+      o.reuseMap('unwind_procs', opts.onlyKnown.procs);
+      o.reuseMap('unwind_asked', opts.onlyKnown.asked);
     }
     o.load();
     ring = o.ringBuffer('events');

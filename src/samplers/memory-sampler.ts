@@ -292,7 +292,7 @@ export function createMemorySampler(
         if (opts.unwindMaps) opts.unwindMaps.shareWith(o, true);
         else {
           for (const m of ['unwind_rows', 'unwind_tables', 'unwind_procs', 'unwind_asked', 'python_procs']) o.resizeMap(m, 1);
-          o.resizeMap('unwind_asks', 4096);
+          for (const m of ['unwind_asks', 'unwind_notices']) o.resizeMap(m, 4096);
         }
         o.load();
         syncTargetMap(o.map('targets'), targets);

@@ -82,7 +82,7 @@ export function prepareWalkerMaps(o: BpfObject, walker: SharedWalkerMaps | undef
   if (walker) walker.shareWith(o, hasPythonWalker);
   else {
     for (const m of ['unwind_rows', 'unwind_tables', 'unwind_procs', 'unwind_asked', ...(hasPythonWalker ? ['python_procs'] : [])]) o.resizeMap(m, 1);
-    o.resizeMap('unwind_asks', 4096); // a ring buffer is at least a page
+    for (const m of ['unwind_asks', 'unwind_notices']) o.resizeMap(m, 4096); // a ring buffer is at least a page
   }
   for (const m of ['ustacks0', 'ustacks1']) o.resizeMap(m, walker ? ustacks : 1);
   if (!hasPythonWalker) return;

@@ -78,13 +78,13 @@ const BUSY_WINDOW_MS = 100;
 
 /**
  * How long an ask for a process the table does not know waits. Such a pid is
- * most often a program the watcher thread is about to report, with its /proc
- * entry read at the exec or, where the thread reads what this walker samples
- * (unwind_notices), read on this very ask, or the fork before that exec: read here at
- * once, it cost a /proc read and tables for the forking program, then tables
- * again for the exec'ed one (4 of 10 short-lived programs a second were asked
- * for). Its exec's report installs its tables as it arrives; after this long,
- * a pid still unknown (a fork that did not exec) is read here.
+ * most often a program the watcher thread is about to report: read at its
+ * exec, or, where the thread reads what this walker samples (unwind_notices),
+ * on this very ask. Or it is the fork before that exec: read here at once, it
+ * cost a /proc read and tables for the forking program, then tables again
+ * for the exec'ed one (4 of 10 short-lived programs a second were asked for).
+ * The report installs its tables as it arrives (an exec of a pid asked for is
+ * reported too); after this long, a pid still unknown is read here.
  */
 const UNKNOWN_ASK_DELAY_MS = 50;
 

@@ -54,6 +54,8 @@ export interface UnwindMapSet extends UnwindMaps {
   readonly asks: BpfMap;
   /** unwind_notices: the same tgids, for the exec watcher thread (ExecWatcherThreadOptions.sampled). */
   readonly notices: BpfMap;
+  /** unwind_asked: u32 slot (tgid % 4096) → struct unwind_asked_slot, the tgid asked for last and when. */
+  readonly asked: BpfMap;
   /** python_procs: u32 tgid → struct python_proc (bpf/python.h), the Python walker's per-process settings. */
   readonly pythonProcs: BpfMap;
   /** Bytes of kernel memory the three maps hold (arrays and this hash are preallocated). */
@@ -96,7 +98,7 @@ export function createUnwindMapSet(sizes: UnwindMapSizes = {}): UnwindMapSet {
     const bytes = rows.maxEntries * rows.valueSize + tables.maxEntries * tables.valueSize + procs.maxEntries * procs.valueSize +
       2 * UNWIND_ASKS_BYTES + asked.maxEntries * asked.valueSize + pythonProcs.maxEntries * pythonProcs.valueSize;
     return {
-      rows, tables, procs, asks, notices, pythonProcs, bytes,
+      rows, tables, procs, asks, notices, asked, pythonProcs, bytes,
       shareWith(o, python = true) {
         o.reuseMap('unwind_rows', rows);
         o.reuseMap('unwind_tables', tables);

@@ -61,20 +61,24 @@ describe('exec watcher thread with the walker maps (real BPF, as root)', () => {
     for (const c of children) c.kill('SIGKILL');
   });
 
-  it('reports the execs of processes in unwind_procs only', async () => {
+  it('reports the execs of processes the walker has tables for or asked for, and no other', async () => {
     const maps = createUnwindMapSet({ rowChunks: 16, tables: 16, procs: 64 });
     cleanups.push(() => maps.close());
     const thread = await startThread(maps);
     cleanups.push(() => thread.stop());
-    // A shell the walker knows: its exec of sleep is reported, with the new program read.
-    const known = await startFixture('/bin/sh', ['-c', 'sleep 0.5; exec sleep 3']);
-    children.push(known);
-    maps.procs.update(u32Bytes(known.pid), Buffer.alloc(UNWIND_PROC_SIZE));
+    // Two shells the walker knows, each exec'ing sleep a second from now: one has
+    // tables, the other was asked for (its tables may still be loading).
+    const withTables = await startFixture('/bin/sh', ['-c', 'sleep 1; exec sleep 3']);
+    const askedFor = await startFixture('/bin/sh', ['-c', 'sleep 1; exec sleep 4']);
+    children.push(withTables, askedFor);
+    maps.procs.update(u32Bytes(withTables.pid), Buffer.alloc(UNWIND_PROC_SIZE));
+    const slot = Buffer.alloc(16);
+    slot.writeUInt32LE(askedFor.pid, 0);
+    maps.asked.update(u32Bytes(askedFor.pid % 4096), slot);
     const unknown = await runTrue(20);
-    const events = await collect(thread, 3000, (es) => es.some((e) => e.pid === known.pid));
-    const exec = events.find((e) => e.pid === known.pid);
-    expect(exec).toMatchObject({ kind: 'exec', comm: 'sleep' });
-    expect(exec?.snapshot?.cmdline).toEqual(['sleep', '3']);
+    const events = await collect(thread, 5000, (es) => [withTables.pid, askedFor.pid].every((pid) => es.some((e) => e.pid === pid)));
+    expect(events.find((e) => e.pid === withTables.pid)).toMatchObject({ kind: 'exec', comm: 'sleep', snapshot: { cmdline: ['sleep', '3'] } });
+    expect(events.find((e) => e.pid === askedFor.pid)).toMatchObject({ kind: 'exec', comm: 'sleep', snapshot: { cmdline: ['sleep', '4'] } });
     // Programs the walker never sampled are not read at all.
     expect(events.filter((e) => unknown.includes(e.pid))).toEqual([]);
   });
@@ -92,9 +96,10 @@ describe('exec watcher thread with the walker maps (real BPF, as root)', () => {
     const sampler: StackSampler = createOnCpuSampler({ targets: [spin.pid], frequencyHz: 99, unwindMaps: maps });
     sampler.start();
     cleanups.push(() => sampler.stop());
-    const events = await collect(thread, 3000, (es) => es.some((e) => e.pid === spin.pid));
-    const read = events.filter((e) => e.pid === spin.pid);
-    // One read: the walker asks again only a second later, and the thread re-reads a young process itself.
+    const first = await collect(thread, 3000, (es) => es.some((e) => e.pid === spin.pid));
+    // With no tables installed here the walker asks again each second: the thread reads it once.
+    const later = await collect(thread, 2500);
+    const read = [...first, ...later].filter((e) => e.pid === spin.pid && e.update !== true);
     expect(read).toHaveLength(1);
     expect(read[0]).toMatchObject({ kind: 'exec', sampled: true });
     expect(read[0]?.snapshot?.exePath).toBe(bin);

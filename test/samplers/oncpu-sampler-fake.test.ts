@@ -60,7 +60,7 @@ describe('on-CPU sampler over a fake BPF object', () => {
     // the unwinder is off by default: its maps shrink to one entry
     expect(Object.fromEntries(o.sizes)).toEqual({
       counts0: 2, counts1: 2, stacks0: 64, stacks1: 64, targets: 1024,
-      unwind_rows: 1, unwind_tables: 1, unwind_procs: 1, unwind_asked: 1, unwind_asks: 4096, ustacks0: 1, ustacks1: 1,
+      unwind_rows: 1, unwind_tables: 1, unwind_procs: 1, unwind_asked: 1, unwind_asks: 4096, unwind_notices: 4096, ustacks0: 1, ustacks1: 1,
       python_procs: 1, pystacks0: 1, pystacks1: 1,
     });
     expect(o.attached.map((a) => [a.cpu, a.frequencyHz])).toEqual([[0, 49], [1, 49], [3, 49]]);
