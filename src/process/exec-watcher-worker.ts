@@ -98,7 +98,7 @@ function drain(out: TrackedEvent[]): void {
       continue;
     }
     const now = Date.now();
-    young.set(e.pid, { at: now, next: now + FIRST_REREAD_MS, sent: snapshot, lines: lineCount(snapshot.maps) });
+    watchYoung(e.pid, snapshot, now);
     out.push({ ...event, snapshot });
   }
 }
@@ -127,9 +127,14 @@ function drainNotices(ring: BpfRingBuffer, out: TrackedEvent[]): void {
     noticed.set(pid, now);
     const snapshot = readRawProcSnapshot(data.procRoot, pid);
     if (snapshot === undefined) continue;
-    young.set(pid, { at: now, next: now + FIRST_REREAD_MS, sent: snapshot, lines: lineCount(snapshot.maps) });
+    watchYoung(pid, snapshot, now);
     out.push({ pid, kind: 'exec', snapshot, sampled: true });
   }
+}
+
+/** Re-reads `pid` on the doubling timer from `now`, while its loader may still map libraries. */
+function watchYoung(pid: number, snapshot: RawProcSnapshot, now: number): void {
+  young.set(pid, { at: now, next: now + FIRST_REREAD_MS, sent: snapshot, lines: lineCount(snapshot.maps) });
 }
 
 /** Re-reads the young processes that are due; an update for each whose mappings changed. */
@@ -171,15 +176,15 @@ function lineCount(text: string): number {
  */
 const TURN_EVERY_MS = 1000;
 
-/** One wakeup: false once the thread is to end. */
-function step(ringFd: number, noticeFd: number | undefined): boolean {
+/** One wakeup over [wake fd, exec ring, notice ring?]: false once the thread is to end. */
+function step(fds: readonly number[]): boolean {
   const out: TrackedEvent[] = [];
   try {
     let due = Infinity;
     for (const y of young.values()) due = Math.min(due, y.next);
     const timeout = young.size === 0 ? IDLE_WAIT_MS : Math.max(0, due - Date.now());
     // Blocks this thread only, until events, the next re-read or the stop signal.
-    const [stop, events, noticed] = waitReadable(noticeFd === undefined ? [data.wakeFd, ringFd] : [data.wakeFd, ringFd, noticeFd], timeout);
+    const [stop, events, noticesWaiting] = waitReadable(fds, timeout);
     if (stop) {
       end();
       return false;
@@ -187,7 +192,7 @@ function step(ringFd: number, noticeFd: number | undefined): boolean {
     // Exits do not wake this thread (procevents.bpf.c): with young processes the
     // ring is read anyway, at no syscall, so none is re-read after its exit.
     if (events || young.size > 0) drain(out);
-    if (noticed === true && notices !== undefined) drainNotices(notices, out);
+    if (noticesWaiting === true && notices !== undefined) drainNotices(notices, out);
     if (young.size > 0) reread(out, Date.now());
   } catch (err) {
     send({ type: 'error', message: `watching process execs: ${(err as Error).message}` });
@@ -198,12 +203,12 @@ function step(ringFd: number, noticeFd: number | undefined): boolean {
   return true;
 }
 
-function loop(ringFd: number, noticeFd: number | undefined): void {
+function loop(fds: readonly number[]): void {
   const until = Date.now() + TURN_EVERY_MS;
   do {
-    if (!step(ringFd, noticeFd)) return;
+    if (!step(fds)) return;
   } while (Date.now() < until);
-  setImmediate(() => loop(ringFd, noticeFd));
+  setImmediate(() => loop(fds));
 }
 
 try {
@@ -211,7 +216,7 @@ try {
   const fd = watcher.fd;
   if (fd === undefined) throw new Error('no ring buffer fd');
   if (data.sampled) notices = openRingBuffer(data.sampled.notices);
-  loop(fd, notices?.fd);
+  loop(notices === undefined ? [data.wakeFd, fd] : [data.wakeFd, fd, notices.fd]);
 } catch (err) {
   send({ type: 'error', message: `starting the exec watcher: ${(err as Error).message}` });
   end();
