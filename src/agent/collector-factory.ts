@@ -210,6 +210,10 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
     forgotten: (pids) => {
       for (const pid of pids) jit.forget(pid);
       python.forget(pids);
+      // A process gone before it was read has no table entry to forget, but its samples looked for a perf map.
+      const known = new Set<number>();
+      for (const p of processes.all()) known.add(p.pid);
+      jit.retainOnly((pid) => known.has(pid));
     },
     close: () => {
       unwinder?.close();

@@ -112,9 +112,17 @@ export class ProfileCollector {
     this.captured.add(pid);
     try {
       this.processes.observe(pid);
+    } catch {
+      // Gone before we could read it: the symbolizer counts its frames as
+      // unknown. Not kept as captured: the table never holds it, so no exit
+      // would drop it, and a new process under the pid must be read.
+      this.captured.delete(pid);
+      return;
+    }
+    try {
       this.symbolizer.prepare?.(pid);
     } catch {
-      // Gone before we could read it: the symbolizer counts its frames as unknown.
+      // Its symbols load when its samples are named.
     }
   }
 

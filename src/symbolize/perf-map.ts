@@ -213,6 +213,14 @@ export interface PerfMapResolver {
   prepare(pid: number): void;
   /** Drops the map of an exited process. */
   forget(pid: number): void;
+  /**
+   * Drops the maps of every pid `keep` refuses: samples of a process gone
+   * before it was read open a map (or find none) under a pid the process
+   * table never held, so no exit ever forgets it.
+   */
+  retainOnly(keep: (pid: number) => boolean): void;
+  /** Processes whose map is held (or known absent). */
+  readonly size: number;
 }
 
 /**
@@ -262,6 +270,16 @@ export function createPerfMapResolver(opts: { procRoot?: string; minRefreshMs?: 
     forget(pid) {
       maps.get(pid)?.map?.close();
       maps.delete(pid);
+    },
+    retainOnly(keep) {
+      for (const [pid, state] of maps) {
+        if (keep(pid)) continue;
+        state.map?.close();
+        maps.delete(pid);
+      }
+    },
+    get size() {
+      return maps.size;
     },
   };
 }

@@ -54,3 +54,23 @@ describe('perf maps after exit', () => {
     }
   });
 });
+
+describe('perf map resolver memory', () => {
+  it('drops the maps of pids the caller no longer knows, found or not, and keeps the rest', () => {
+    const kept = 3_999_997;
+    const path = `/tmp/perf-${kept}.map`;
+    writeFileSync(path, '4000 10 JS:*kept /app/kept.js:1:1\n');
+    try {
+      const resolver = createPerfMapResolver();
+      // Samples of processes gone before they were read: each looks for a map.
+      for (let pid = 3_999_900; pid < 3_999_950; pid++) expect(resolver.resolve(pid, 0x1000n)).toBeUndefined();
+      expect(resolver.resolve(kept, 0x4004n)?.name).toBe('kept');
+      expect(resolver.size).toBe(51);
+      resolver.retainOnly((pid) => pid === kept);
+      expect(resolver.size).toBe(1);
+      expect(resolver.resolve(kept, 0x4004n)?.name).toBe('kept');
+    } finally {
+      rmSync(path, { force: true });
+    }
+  });
+});
