@@ -239,20 +239,42 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     // Loading the programs parsed the kernel's BTF; what libbpf freed again leaves the RSS now.
     releaseFreedNativeMemory();
 
+    // While exec tracking runs, a short-lived program is read at its exec or
+    // first sample, not at a drain: each collector then drains only as often
+    // as its kernel maps need (up to 5 s on-CPU). Without it, or with
+    // selection rules (the selector reads the table a drain refreshes), every second.
+    const drainEveryMs = (c: ProfileCollector): number =>
+      shared.tracking?.running === true && !naming.selective ? Math.min(c.drainEveryMs, config.intervalMs) : pollMs;
     let intervalStart = Date.now();
+    const drained = new Map(collectors.map((c) => [c, intervalStart]));
+    let networkPolled = intervalStart;
     while (!stop.signal.aborted) {
+      let wakeAt = intervalStart + config.intervalMs;
+      for (const c of collectors) wakeAt = Math.min(wakeAt, drained.get(c)! + drainEveryMs(c.collector));
+      if (network !== undefined) wakeAt = Math.min(wakeAt, networkPolled + pollMs);
       await new Promise<void>((resolve) => {
-        // Remove the listener each time: one left behind per second would grow without bound.
+        // Remove the listener each time: one left behind per wakeup would grow without bound.
         const onAbort = (): void => { clearTimeout(t); resolve(); };
-        const t = setTimeout(() => { stop.signal.removeEventListener('abort', onAbort); resolve(); }, pollMs);
+        const t = setTimeout(() => { stop.signal.removeEventListener('abort', onAbort); resolve(); }, Math.max(0, wakeAt - Date.now()));
         stop.signal.addEventListener('abort', onAbort, { once: true });
       });
-      for (const c of collectors) c.collector.poll();
-      network?.poll();
-      if (Date.now() - intervalStart >= config.intervalMs) {
-        intervalStart = Date.now();
+      const now = Date.now();
+      if (network !== undefined && now - networkPolled >= pollMs) {
+        network.poll();
+        networkPolled = now;
+      }
+      if (now - intervalStart >= config.intervalMs) {
+        intervalStart = now;
+        // Each collect drains its collector.
         await deliver();
+        for (const c of collectors) drained.set(c, Date.now());
         releaseFreedNativeMemory();
+        continue;
+      }
+      for (const c of collectors) {
+        if (now - drained.get(c)! < drainEveryMs(c.collector)) continue;
+        c.collector.poll();
+        drained.set(c, now);
       }
     }
     // No new requests during the last interval's delivery: what was accepted goes out with it.

@@ -85,6 +85,8 @@ export interface ProcessTracking {
   stop(): void;
   /** Execs seen since start. */
   readonly execs: number;
+  /** Whether the watcher started (and not yet stopped): programs are then read as they exec or are first sampled. */
+  readonly running: boolean;
 }
 
 /** Creates process tracking over an event source. */
@@ -199,6 +201,9 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
     },
     get execs() {
       return execs;
+    },
+    get running() {
+      return running;
     },
   };
 }

@@ -138,6 +138,11 @@ export class ProfileCollector {
     return this.samples;
   }
 
+  /** How long poll() may wait when process tracking reads new programs meanwhile (StackSampler.drainEveryMs). */
+  get drainEveryMs(): number {
+    return this.sampler.drainEveryMs ?? 1000;
+  }
+
   /** Sum of the first value (samples or switches) since the last collect(). */
   get samplesSoFar(): number {
     return this.samples;

@@ -122,6 +122,10 @@ export function createOnCpuSampler(
         throw err;
       }
     },
+    get drainEveryMs() {
+      const sized = defaultOnCpuMapEntries(frequencyHz, cpus().length);
+      return onCpuDrainEveryMs(frequencyHz, cpus().length, Math.min(opts.countsMaxEntries ?? sized, opts.stacksMaxEntries ?? sized));
+    },
     drain(): RawStackBatch {
       if (!obj) throw new Error('draining on-cpu sampler: not started: call start() first');
       const o = obj;
@@ -150,4 +154,14 @@ export function defaultOnCpuMapEntries(frequencyHz: number, cpus: number): numbe
   let n = 2048;
   while (n < want && n < 16384) n *= 2;
   return n;
+}
+
+/**
+ * How long the on-CPU maps may go undrained: half the time `entries` take to
+ * fill at `frequencyHz` on `cpus` if every sample were a new stack, from 1
+ * to 5 s. The default sizes give 5 s up to about 8 CPUs at 99 Hz.
+ */
+export function onCpuDrainEveryMs(frequencyHz: number, cpus: number, entries: number): number {
+  const fillMs = (entries / (frequencyHz * Math.max(1, cpus))) * 1000;
+  return Math.max(1000, Math.min(5000, Math.floor(fillMs / 2)));
 }

@@ -14,6 +14,12 @@ export interface StackSampler {
   start(): void;
   /** Reads and clears what the kernel aggregated since the last drain. */
   drain(): RawStackBatch;
+  /**
+   * The longest a caller may leave the kernel maps undrained without risking
+   * a full map (half the time every sample a new stack would take to fill
+   * them); undefined: about a second.
+   */
+  readonly drainEveryMs?: number;
   /** Changes which processes are sampled from now on; see TargetSelection ([] selects none). */
   setTargets(targets: TargetSelection): void;
   stop(): void;
@@ -32,5 +38,6 @@ export function withDrain(sampler: StackSampler, drain: (inner: StackSampler) =>
     stop: () => sampler.stop(),
     setTargets: (t) => sampler.setTargets(t),
     drain: () => drain(sampler),
+    ...(sampler.drainEveryMs !== undefined ? { drainEveryMs: sampler.drainEveryMs } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createOnCpuSampler, defaultOnCpuMapEntries } from '../../src/samplers/oncpu-sampler.js';
+import { createOnCpuSampler, defaultOnCpuMapEntries, onCpuDrainEveryMs } from '../../src/samplers/oncpu-sampler.js';
 import { fakeOnCpuObject, type FakeObject } from '../helpers/fake-oncpu-object.js';
+import { withDrain } from '../../src/samplers/stack-sampler.js';
 
 function key(tgid: number, pid: number, user: number, kern: number, comm: string): Buffer {
   const k = Buffer.alloc(32);
@@ -151,5 +152,18 @@ describe('on-CPU map sizes', () => {
     expect(defaultOnCpuMapEntries(99, 16)).toBe(4096);
     expect(defaultOnCpuMapEntries(99, 64)).toBe(16384);
     expect(defaultOnCpuMapEntries(999, 128)).toBe(16384);
+  });
+
+  it('lets the maps go undrained for half the time distinct stacks would take to fill them, 1 to 5 s', () => {
+    // 2048 entries at 19 or 99 Hz on 2 CPUs: 54 s and 10.3 s to fill.
+    expect(onCpuDrainEveryMs(19, 2, defaultOnCpuMapEntries(19, 2))).toBe(5000);
+    expect(onCpuDrainEveryMs(99, 2, defaultOnCpuMapEntries(99, 2))).toBe(5000);
+    // 4096 entries at 99 Hz on 16 CPUs fill in 2.59 s.
+    expect(onCpuDrainEveryMs(99, 16, defaultOnCpuMapEntries(99, 16))).toBe(1292);
+    expect(onCpuDrainEveryMs(999, 128, defaultOnCpuMapEntries(999, 128))).toBe(1000);
+    // What the sampler tells its collector, through the unwinder's and Python's wrappers too.
+    const sampler = createOnCpuSampler({ frequencyHz: 99, cpus: [0, 1], countsMaxEntries: 1024 }, () => fakeOnCpuObject());
+    expect(sampler.drainEveryMs).toBe(2585);
+    expect(withDrain(sampler, (s) => s.drain()).drainEveryMs).toBe(2585);
   });
 });
