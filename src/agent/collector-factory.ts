@@ -366,6 +366,9 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
       sampler = walkingOrFramePointers(u);
     },
     drain: () => current().drain(),
+    get drainEveryMs() {
+      return (sampler ?? loaded)?.drainEveryMs ?? 1000;
+    },
     setTargets: (t) => {
       targetsNow = t;
       sampler?.setTargets(t);
