@@ -367,6 +367,8 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
     },
     drain: () => current().drain(),
     get drainEveryMs() {
+      // A Python process's code objects are read from its memory at each drain: while one is walked, every second.
+      if (sampler !== undefined && (services.unwinder()?.python.count ?? 0) > 0) return 1000;
       return (sampler ?? loaded)?.drainEveryMs ?? 1000;
     },
     setTargets: (t) => {

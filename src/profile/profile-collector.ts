@@ -60,9 +60,10 @@ export interface ProfileCollectorParts {
 }
 
 /**
- * Turns a kernel sampler into profiles: polls the sampler's maps often (about
- * once a second) so that short-lived processes are captured while they are
- * still alive, and symbolizes once per collection.
+ * Turns a kernel sampler into profiles: polls the sampler's maps often (every
+ * second, or every drainEveryMs while exec tracking reads new programs) so
+ * that short-lived processes are captured while they are still alive, and
+ * symbolizes once per collection.
  */
 export class ProfileCollector {
   private pending: RawStackBatch[] = [];

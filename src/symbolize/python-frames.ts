@@ -137,7 +137,7 @@ export function createPythonFrameNamer(opts: PythonFrameNamerOptions): PythonFra
   return namer;
 }
 
-/** Wraps a sampler so every drain (each poll, about once a second) reads the new code objects at once. */
+/** Wraps a sampler so every drain (each poll: every second while a Python process is walked) reads the new code objects at once. */
 export function withPythonFrameNames(sampler: StackSampler, namer: PythonFrameNamer): StackSampler {
   return withDrain(sampler, (inner) => {
     const batch = inner.drain();

@@ -20,6 +20,8 @@ export interface Recording {
   readonly profile: Profile;
   readonly stacks: readonly NamedStack[];
   readonly total: number;
+  /** How long the collector said its maps may wait, just before the collect (ProfileCollector.drainEveryMs). */
+  readonly drainEveryMs: number;
 }
 
 /**
@@ -40,6 +42,7 @@ export async function record(
       await sleep(Math.min(1000, until - Date.now()));
       collector.poll();
     }
+    const drainEveryMs = collector.drainEveryMs;
     const profile = await collector.collect();
     const byNames = new Map<string, NamedStack>();
     let total = 0;
@@ -54,7 +57,7 @@ export async function record(
       total += s.values[0] ?? 0;
     }
     const stacks = [...byNames.values()].sort((a, b) => b.count - a.count);
-    return { profile, stacks, total };
+    return { profile, stacks, total, drainEveryMs };
   } finally {
     collector.stop();
   }

@@ -91,6 +91,8 @@ describe('Python frames walked in the kernel (real BPF, as root)', () => {
     it(`${py.label}: handler → checkout_total in ≥ 80% of on-CPU samples, kind cpython, with file and line`, async () => {
       const r = await recordFixture(py.path, 'checkout', 'oncpu');
       expect(r.total).toBeGreaterThan(30);
+      // Its code objects are read from its memory at each drain: the agent drains every second while it is walked.
+      expect(r.drainEveryMs).toBe(1000);
       const share = shareCalling(r, 'checkout_total', 'handler');
       console.log(`${py.label}: handler → checkout_total in ${(share * 100).toFixed(1)}% of ${r.total} samples`);
       expect(share, `${py.label}: ${(share * 100).toFixed(1)}% of ${r.total}; top stack ${r.stacks[0]?.names.join(';')}`).toBeGreaterThanOrEqual(0.8);
