@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { AgentConfig } from '../config/agent-config.js';
 import { resolveMeshprofEnv } from '../config/meshprof-env.js';
 import type { DiscoveryConfig } from '../discovery/discovery.js';
@@ -241,38 +242,35 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
 
     // While exec tracking runs, a short-lived program is read at its exec or
     // first sample, not at a drain: each collector then drains only as often
-    // as its kernel maps need (up to 5 s on-CPU). Without it, or with
-    // selection rules (the selector reads the table a drain refreshes), every second.
+    // as its kernel maps need (up to 5 s on-CPU, StackSampler.drainEveryMs).
+    // Without it, or with selection rules (the selector reads the table a
+    // drain's /proc scan refreshes), every second. The loop still wakes every
+    // second: what a collector may wait changes (a Python process walked).
     const drainEveryMs = (c: ProfileCollector): number =>
       shared.tracking?.running === true && !naming.selective ? Math.min(c.drainEveryMs, config.intervalMs) : pollMs;
-    let intervalStart = Date.now();
+    // Monotonic: a wall clock stepped back would hold every drain.
+    let intervalStart = performance.now();
     const drained = new Map(collectors.map((c) => [c, intervalStart]));
-    let networkPolled = intervalStart;
     while (!stop.signal.aborted) {
-      let wakeAt = intervalStart + config.intervalMs;
-      for (const c of collectors) wakeAt = Math.min(wakeAt, drained.get(c)! + drainEveryMs(c.collector));
-      if (network !== undefined) wakeAt = Math.min(wakeAt, networkPolled + pollMs);
       await new Promise<void>((resolve) => {
-        // Remove the listener each time: one left behind per wakeup would grow without bound.
+        // Remove the listener each time: one left behind per second would grow without bound.
         const onAbort = (): void => { clearTimeout(t); resolve(); };
-        const t = setTimeout(() => { stop.signal.removeEventListener('abort', onAbort); resolve(); }, Math.max(0, wakeAt - Date.now()));
+        const t = setTimeout(() => { stop.signal.removeEventListener('abort', onAbort); resolve(); }, pollMs);
         stop.signal.addEventListener('abort', onAbort, { once: true });
       });
-      const now = Date.now();
-      if (network !== undefined && now - networkPolled >= pollMs) {
-        network.poll();
-        networkPolled = now;
-      }
+      network?.poll();
+      const now = performance.now();
       if (now - intervalStart >= config.intervalMs) {
         intervalStart = now;
-        // Each collect drains its collector.
+        // Each collect drains its collector, at its start.
         await deliver();
-        for (const c of collectors) drained.set(c, Date.now());
+        for (const c of collectors) drained.set(c, now);
         releaseFreedNativeMemory();
         continue;
       }
       for (const c of collectors) {
-        if (now - drained.get(c)! < drainEveryMs(c.collector)) continue;
+        // Drained at the last wakeup before its time runs out (a quarter poll of slack for a late timer).
+        if (now - drained.get(c)! + pollMs <= drainEveryMs(c.collector) + pollMs / 4) continue;
         c.collector.poll();
         drained.set(c, now);
       }

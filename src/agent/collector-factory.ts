@@ -29,6 +29,7 @@ import type { RequestStack } from '../profile/network-report.js';
 import { createDemangler } from '../symbolize/demangle.js';
 import { createKallsymsSource, type KallsymsSource } from '../symbolize/kallsyms.js';
 import { createPerfMapResolver } from '../symbolize/perf-map.js';
+import { withDrain } from '../samplers/stack-sampler.js';
 import { createPythonFrameNamer, withPythonFrameNames, type PythonFrameNamer } from '../symbolize/python-frames.js';
 import type { SymbolCache } from '../symbolize/symbol-cache.js';
 import { createFileSymbolCache } from '../symbolize/symbol-table-jobs.js';
@@ -309,8 +310,11 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
   const make = (t: TargetSelection, unwindMaps?: SharedWalkerMaps): StackSampler =>
     samplerKinds[kind](opts, { targets: t, kallsyms: services.kallsyms, processView: memoryProcessView(services.processes), ...(log ? { log } : {}), ...(unwindMaps ? { unwindMaps } : {}) });
   const walks = opts.dwarfUnwind ?? services.settings.dwarfUnwind ?? true;
-  if (!walks) return make(opts.targets);
+  // Without the walker nothing reads a forked child at its first sample: the drain's /proc scan does, every second.
+  if (!walks) return { ...withDrain(make(opts.targets), (inner) => inner.drain()), drainEveryMs: undefined };
   let sampler: StackSampler | undefined;
+  // Whether the sampler that runs walks with the .eh_frame tables (the kernel may refuse the walker).
+  let walking = false;
   // Loaded (verified) during prepare(), attached by start().
   let loaded: StackSampler | undefined;
   let targetsNow = opts.targets;
@@ -326,14 +330,17 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
     }
     return u;
   };
-  const walkingOrFramePointers = (u: ProcessUnwinder, begin?: (s: StackSampler) => void): StackSampler =>
-    startWalkingOrFramePointers(
+  const walkingOrFramePointers = (u: ProcessUnwinder, begin?: (s: StackSampler) => void): StackSampler => {
+    const started = startWalkingOrFramePointers(
       () => withPythonFrameNames(withProcessUnwinder(make(targetsNow, u.maps), services.processes, u, opts.reportsTableDrops ?? true), services.python),
       () => make(targetsNow),
       (m) => log?.warn(m),
       undefined,
       begin,
-    ).sampler;
+    );
+    walking = started.walks;
+    return started.sampler;
+  };
   return {
     async prepare() {
       const u = follow();
@@ -359,6 +366,7 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
         return;
       }
       if (u === undefined) {
+        walking = false;
         sampler = make(targetsNow);
         sampler.start();
         return;
@@ -367,9 +375,11 @@ function walkingSampler(kind: CollectorKind, opts: CollectorOptions, services: P
     },
     drain: () => current().drain(),
     get drainEveryMs() {
+      // Frame pointers only: a forked child is read by the drain's /proc scan, every second.
+      if (sampler === undefined || !walking) return undefined;
       // A Python process's code objects are read from its memory at each drain: while one is walked, every second.
-      if (sampler !== undefined && (services.unwinder()?.python.count ?? 0) > 0) return 1000;
-      return (sampler ?? loaded)?.drainEveryMs ?? 1000;
+      if ((services.unwinder()?.python.count ?? 0) > 0) return undefined;
+      return sampler.drainEveryMs;
     },
     setTargets: (t) => {
       targetsNow = t;

@@ -108,8 +108,9 @@ export class ProfileCollector {
     }
   }
 
-  private capture(pid: number): void {
-    if (this.captured.has(pid)) return;
+  /** Reads `pid` on first sight; false when it was gone before it could be read. */
+  private capture(pid: number): boolean {
+    if (this.captured.has(pid)) return true;
     this.captured.add(pid);
     try {
       this.processes.observe(pid);
@@ -118,22 +119,25 @@ export class ProfileCollector {
       // unknown. Not kept as captured: the table never holds it, so no exit
       // would drop it, and a new process under the pid must be read.
       this.captured.delete(pid);
-      return;
+      return false;
     }
     try {
       this.symbolizer.prepare?.(pid);
     } catch {
       // Its symbols load when its samples are named.
     }
+    return true;
   }
 
   /** Drains the kernel maps into memory; returns the first value summed so far. */
   poll(): number {
     this.processes.refresh();
     const batch = this.sampler.drain();
+    // Tried once per drain, not once per stack.
+    const gone = new Set<number>();
     for (const s of batch.samples) {
       this.samples += s.values[0] ?? 0;
-      if (s.tgid !== 0) this.capture(s.tgid);
+      if (s.tgid !== 0 && !gone.has(s.tgid) && !this.capture(s.tgid)) gone.add(s.tgid);
     }
     this.pending.push(batch);
     return this.samples;

@@ -19,7 +19,7 @@ export interface StackSampler {
    * a full map (half the time every sample a new stack would take to fill
    * them); undefined: about a second.
    */
-  readonly drainEveryMs?: number;
+  readonly drainEveryMs?: number | undefined;
   /** Changes which processes are sampled from now on; see TargetSelection ([] selects none). */
   setTargets(targets: TargetSelection): void;
   stop(): void;
@@ -38,6 +38,8 @@ export function withDrain(sampler: StackSampler, drain: (inner: StackSampler) =>
     stop: () => sampler.stop(),
     setTargets: (t) => sampler.setTargets(t),
     drain: () => drain(sampler),
-    ...(sampler.drainEveryMs !== undefined ? { drainEveryMs: sampler.drainEveryMs } : {}),
+    get drainEveryMs() {
+      return sampler.drainEveryMs;
+    },
   };
 }

@@ -9,8 +9,6 @@ import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollector } from '../../src/agent/collector-factory.js';
-import { onlineCpus } from '../../src/kernel/index.js';
-import { defaultOnCpuMapEntries, onCpuDrainEveryMs } from '../../src/samplers/oncpu-sampler.js';
 import type { Profile } from '../../src/profile/model.js';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
@@ -82,16 +80,14 @@ describe('forked workers with every process sampled', () => {
     expect(w.complete).toBeGreaterThan(w.total * 0.5);
     expect(f.total).toBeGreaterThan(200);
     expect(f.complete).toBeLessThan(f.total * 0.05);
+    // Without the walker nothing reads a forked child at its first sample: the agent drains (and scans /proc) every second.
+    expect(fp.drainEveryMs).toBe(1000);
   }, 60_000);
 
   it('walks them as completely when the maps are drained only at the collect, 4 s later (the agent drains every few seconds)', async () => {
     const walked = await recordForks(binary, true, true);
     const w = children(walked.profile, walked.parent);
-    console.log(`forks, one drain after 4 s: ${w.pids} children, ${w.total} samples, ${w.complete} complete (${(100 * w.complete / Math.max(1, w.total)).toFixed(1)}%); may wait ${walked.drainEveryMs} ms`);
-    // What the agent is told it may wait, through the walking sampler's wrappers: 2048 entries at 199 Hz.
-    const cpus = onlineCpus().length;
-    expect(walked.drainEveryMs).toBe(onCpuDrainEveryMs(199, cpus, defaultOnCpuMapEntries(199, cpus)));
-    expect(walked.drainEveryMs).toBeGreaterThan(1000);
+    console.log(`forks, one drain after 4 s: ${w.pids} children, ${w.total} samples, ${w.complete} complete (${(100 * w.complete / Math.max(1, w.total)).toFixed(1)}%)`);
     expect(w.pids).toBeGreaterThanOrEqual(5);
     expect(w.total).toBeGreaterThan(200);
     expect(w.complete).toBeGreaterThan(w.total * 0.5);
