@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
  * below the range are only ever handed out by an explicit bind.
  */
 export async function freePort(): Promise<number> {
-  const [low] = ephemeralRange();
+  const low = ephemeralLow();
   // Below 1024 needs privilege in general; keep well clear of well-known ports.
   const floor = 10_000;
   if (low - floor < 1_000) return listenOn(0);
@@ -24,14 +24,15 @@ export async function freePort(): Promise<number> {
   return listenOn(0);
 }
 
-function ephemeralRange(): [number, number] {
+/** The first port of the kernel's ephemeral range. */
+function ephemeralLow(): number {
   try {
-    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (lo !== undefined && hi !== undefined && Number.isInteger(lo) && Number.isInteger(hi)) return [lo, hi];
+    const lo = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(lo)) return lo;
   } catch {
     // Not Linux, or /proc hidden: fall through to the kernel default.
   }
-  return [32_768, 60_999];
+  return 32_768;
 }
 
 function listenOn(port: number): Promise<number> {

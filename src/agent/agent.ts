@@ -247,7 +247,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     // drain's /proc scan refreshes), every second. The loop still wakes every
     // second: what a collector may wait changes (a Python process walked).
     const drainEveryMs = (c: ProfileCollector): number =>
-      shared.tracking?.running === true && !naming.selective ? Math.min(c.drainEveryMs, config.intervalMs) : pollMs;
+      shared.tracking?.running === true && !naming.selective ? c.drainEveryMs : pollMs;
     // Monotonic: a wall clock stepped back would hold every drain.
     let intervalStart = performance.now();
     const drained = new Map(collectors.map((c) => [c, intervalStart]));

@@ -209,9 +209,9 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
     unwinder: getUnwinder,
     // Perf maps stay readable for samples drained after exit; drop them with the process.
     forgotten: (pids) => {
-      for (const pid of pids) jit.forget(pid);
       python.forget(pids);
-      // A process gone before it was read has no table entry to forget, but its samples looked for a perf map.
+      // By what the table still holds, not by `pids`: a process gone before it was read
+      // never had an entry to forget, but its samples looked for a perf map.
       const known = new Set<number>();
       for (const p of processes.all()) known.add(p.pid);
       jit.retainOnly((pid) => known.has(pid));

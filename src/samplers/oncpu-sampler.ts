@@ -144,8 +144,9 @@ export function createOnCpuSampler(
  * Entries per generation of the counts map and the walked user stacks: a
  * drain a second (or two when late) holds at most frequency × CPUs × 2
  * distinct samples; on small hosts the 2,048 minimum holds far more, and
- * the agent drains less often there (onCpuDrainEveryMs). The stack maps preallocate about 1 KiB per entry,
- * twice (two generations), so on a small node 16k entries each would hold
+ * the agent drains less often there (onCpuDrainEveryMs). The stack maps
+ * preallocate about 1 KiB per entry, twice (two generations), so on a
+ * small node 16k entries each would hold
  * 130 MiB of kernel memory for a few hundred samples. Between 2,048 and
  * 16,384, a power of two. The kernel's stack trace maps get four times
  * as much (at most 16,384), since they drop a stack whose hash bucket is taken.

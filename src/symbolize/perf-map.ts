@@ -211,12 +211,11 @@ export interface PerfMapResolver {
   resolve(pid: number, address: bigint): PerfMapSymbol | undefined;
   /** Opens and reads `pid`'s perf map now, while the process lives, so it names frames after exit. */
   prepare(pid: number): void;
-  /** Drops the map of an exited process. */
-  forget(pid: number): void;
   /**
-   * Drops the maps of every pid `keep` refuses: samples of a process gone
-   * before it was read open a map (or find none) under a pid the process
-   * table never held, so no exit ever forgets it.
+   * Drops the maps of every pid `keep` refuses (exited processes). Asked
+   * by what the process table holds, not by the exits it saw: samples of a
+   * process gone before it was read open a map (or find none) under a pid
+   * the table never held.
    */
   retainOnly(keep: (pid: number) => boolean): void;
   /** Processes whose map is held (or known absent). */
@@ -266,10 +265,6 @@ export function createPerfMapResolver(opts: { procRoot?: string; minRefreshMs?: 
       const state = stateOf(pid);
       state.refreshedAt = now();
       state.map?.refresh();
-    },
-    forget(pid) {
-      maps.get(pid)?.map?.close();
-      maps.delete(pid);
     },
     retainOnly(keep) {
       for (const [pid, state] of maps) {

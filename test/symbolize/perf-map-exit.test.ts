@@ -19,7 +19,7 @@ describe('perf maps after exit', () => {
     resolver.prepare(4242);
     rmSync(join(root, '4242'), { recursive: true }); // the process exited: its root is gone
     expect(resolver.resolve(4242, 0x1010n)).toMatchObject({ name: 'hotFunction', kind: 'v8js', fileName: '/app/hot.js', line: 5 });
-    resolver.forget(4242);
+    resolver.retainOnly((pid) => pid !== 4242);
     expect(resolver.resolve(4242, 0x1010n)).toBeUndefined();
   });
 
