@@ -52,6 +52,12 @@ export interface BpfMap {
   update(key: Buffer, value: Buffer, flags?: number): void;
   /** Writes entries in one syscall (Linux 5.6+); keys[i] gets values[i]. */
   updateBatch(keys: readonly Buffer[], values: readonly Buffer[]): void;
+  /**
+   * Writes whole values packed in `values` at consecutive u32 keys from
+   * `firstKey` in one syscall (an array map's run of slots): no per-entry
+   * buffers and no copy of the values on the way to the kernel.
+   */
+  updateRun(firstKey: number, values: Buffer): void;
   /** False when the key was absent. */
   delete(key: Buffer): boolean;
   /** The key after `key`, or the first with undefined; undefined at the end. */
@@ -116,6 +122,17 @@ export function createBpfMap(native: NativeAddon, objectName: string, name: stri
         if (v.length !== userValueSize) throw new Error(`updating ${label}: value is ${v.length} bytes, map wants ${userValueSize}`);
       }
       call('updating', () => native.updateBatch(fd, Buffer.concat(keys), Buffer.concat(values), keys.length));
+    },
+    updateRun: (firstKey, values) => {
+      if (keySize !== 4) throw new Error(`updating ${label}: a run of slots needs u32 keys, map has ${keySize}-byte keys`);
+      if (values.length % userValueSize !== 0) {
+        throw new Error(`updating ${label}: ${values.length} bytes of values is not a whole number of ${userValueSize}-byte values`);
+      }
+      const count = values.length / userValueSize;
+      if (count === 0) return;
+      const keys = Buffer.allocUnsafe(count * 4);
+      for (let i = 0; i < count; i++) keys.writeUInt32LE(firstKey + i, i * 4);
+      call('updating', () => native.updateBatch(fd, keys, values, count));
     },
     delete: (key) => {
       checkKey(key);

@@ -69,8 +69,6 @@ const MAX_BUILD_ATTEMPTS = 3;
 
 const NONE: TableState = { state: 'none' };
 const BUILDING: TableState = { state: 'building' };
-/** Row chunks per batch update: 1 MiB per syscall. */
-const CHUNKS_PER_BATCH = 1024;
 
 /**
  * Default bound of the built-table cache in user memory: libc's table is
@@ -157,22 +155,14 @@ export function createFileTableStore(
 
   const write = (file: FileUnwindTable, id: number, run: RowRun, count: number): void => {
     const chunkBytes = UNWIND_ROWS_PER_CHUNK * UNWIND_ROW_SIZE;
-    for (let c = 0; c < run.count; c += CHUNKS_PER_BATCH) {
-      const keys: Buffer[] = [];
-      const values: Buffer[] = [];
-      for (let i = c; i < Math.min(run.count, c + CHUNKS_PER_BATCH); i++) {
-        // whole chunks are views of the table (updateBatch copies once); only a short last one is padded
-        const end = (i + 1) * chunkBytes;
-        let chunk = file.table.subarray(i * chunkBytes, end);
-        if (end > file.table.length) {
-          const padded = Buffer.alloc(chunkBytes);
-          chunk.copy(padded);
-          chunk = padded;
-        }
-        keys.push(u32Key(run.first + i));
-        values.push(chunk);
-      }
-      maps.rows.updateBatch(keys, values);
+    // the whole chunks straight from the table (node's 6 MB took 18 ms as
+    // 6k key and value buffers, concatenated), then a short last one padded
+    const whole = Math.min(run.count, Math.floor(file.table.length / chunkBytes));
+    if (whole > 0) maps.rows.updateRun(run.first, file.table.subarray(0, whole * chunkBytes));
+    if (whole < run.count) {
+      const padded = Buffer.alloc(chunkBytes);
+      file.table.copy(padded, 0, whole * chunkBytes);
+      maps.rows.updateRun(run.first + whole, padded);
     }
     // the range goes in last, so the walker never sees a half-written run
     maps.tables.update(u32Key(id), encodeUnwindRange(run.first * UNWIND_ROWS_PER_CHUNK, count));

@@ -35,6 +35,13 @@ export function fakeMap(name: string, keySize: number, valueSize: number, maxEnt
     lookup: (k) => entries.get(k.toString('hex')),
     update,
     updateBatch: (ks, vs) => ks.forEach((k, i) => update(k, vs[i]!)),
+    updateRun: (first, vs) => {
+      for (let i = 0; i * map.userValueSize < vs.length; i++) {
+        const k = Buffer.alloc(4);
+        k.writeUInt32LE(first + i);
+        update(k, vs.subarray(i * map.userValueSize, (i + 1) * map.userValueSize));
+      }
+    },
     delete: (k) => entries.delete(k.toString('hex')),
     nextKey: (k) => {
       const keys = [...entries.keys()];

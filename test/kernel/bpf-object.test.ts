@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BpfError, errnoName, MapType, onlineCpus, openBpfObject, possibleCpus, UpdateFlags } from '../../src/kernel/index.js';
+import { BpfError, errnoName, MapType, onlineCpus, openBpfObject, openOwnedMap, possibleCpus, UpdateFlags } from '../../src/kernel/index.js';
 import type { BpfObject } from '../../src/kernel/index.js';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -100,6 +100,23 @@ describe('bpf object lifecycle on oncpu.bpf.o', () => {
       expect(m.lookupBatch().keys.length).toBe(0);
       expect(m.lookupAndDeleteBatch().keys.length).toBe(0);
     });
+  });
+
+  it('writes a run of array slots from one packed buffer, and refuses a partial value', () => {
+    const m = openOwnedMap({ type: MapType.array, name: 'run_test', keySize: 4, valueSize: 16, maxEntries: 8 });
+    try {
+      const values = Buffer.alloc(3 * 16);
+      for (let i = 0; i < 3; i++) values.fill(0xa0 + i, i * 16, (i + 1) * 16);
+      m.updateRun(4, values);
+      const slot = (i: number): Buffer => { const k = Buffer.alloc(4); k.writeUInt32LE(i); return m.lookup(k)!; };
+      expect([3, 4, 5, 6, 7].map((i) => slot(i)[0])).toEqual([0, 0xa0, 0xa1, 0xa2, 0]);
+      expect(slot(6)).toEqual(Buffer.alloc(16, 0xa2));
+      expect(() => m.updateRun(0, Buffer.alloc(20))).toThrow(/20 bytes of values is not a whole number of 16-byte values/);
+      // past the last slot: the kernel refuses it
+      expect(() => m.updateRun(7, Buffer.alloc(32))).toThrow(BpfError);
+    } finally {
+      m.close();
+    }
   });
 
   it('turns kernel refusals into BpfErrors with errno', () => {

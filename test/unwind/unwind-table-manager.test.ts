@@ -90,8 +90,8 @@ describe('unwind table manager over fake maps', () => {
     // room for two tables of 100 rows (2 chunks each)
     const maps = fakeMaps(4, 4, 4);
     let rowWrites = 0;
-    const update = maps.rows.updateBatch.bind(maps.rows);
-    maps.rows.updateBatch = (k, v) => { rowWrites++; update(k, v); };
+    const update = maps.rows.updateRun.bind(maps.rows);
+    maps.rows.updateRun = (k, v) => { rowWrites++; update(k, v); };
     const m = createUnwindTableManager({ maps: maps as UnwindMaps, filePath: (_, mp) => mp.path, builder: createInlineTableBuilder((p) => (loads.push(p), table(p, 100))) });
     const [a, b, c] = files as [string, string, string];
     m.setProcess({ pid: 1, mappings: [mapping(a, 1, 0x400000n)] });
