@@ -20,6 +20,7 @@ import { checkLocalPaths } from '../config/local-paths.js';
 import { unknownVariables } from '../config/known-variables.js';
 import { splitDrops } from '../stacks/drop-reasons.js';
 import type { ProfileCollector } from '../profile/profile-collector.js';
+import { createDrainSchedule } from '../profile/drain-schedule.js';
 import type { ProfileSink } from '../export/profile-sink.js';
 import type { NetworkService } from './network-service.js';
 import type { NetworkSettings } from '../config/network-env.js';
@@ -240,17 +241,12 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     // Loading the programs parsed the kernel's BTF; what libbpf freed again leaves the RSS now.
     releaseFreedNativeMemory();
 
-    // While exec tracking runs, a short-lived program is read at its exec or
-    // first sample, not at a drain: each collector then drains only as often
-    // as its kernel maps need (up to 5 s on-CPU, StackSampler.drainEveryMs).
-    // Without it, or with selection rules (the selector reads the table a
-    // drain's /proc scan refreshes), every second. The loop still wakes every
-    // second: what a collector may wait changes (a Python process walked).
-    const drainEveryMs = (c: ProfileCollector): number =>
-      shared.tracking?.running === true && !naming.selective ? c.drainEveryMs : pollMs;
-    // Monotonic: a wall clock stepped back would hold every drain.
+    // Each collector drains as often as its maps need while exec tracking
+    // runs and no selection rules apply, else every second (drain-schedule.ts).
     let intervalStart = performance.now();
-    const drained = new Map(collectors.map((c) => [c, intervalStart]));
+    const schedule = createDrainSchedule(collectors.map((c) => c.collector), {
+      pollMs, start: intervalStart, mayWait: () => shared.tracking?.running === true && !naming.selective,
+    });
     while (!stop.signal.aborted) {
       await new Promise<void>((resolve) => {
         // Remove the listener each time: one left behind per second would grow without bound.
@@ -264,16 +260,11 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
         intervalStart = now;
         // Each collect drains its collector, at its start.
         await deliver();
-        for (const c of collectors) drained.set(c, now);
+        schedule.drainedAll(now);
         releaseFreedNativeMemory();
         continue;
       }
-      for (const c of collectors) {
-        // Drained at the last wakeup before its time runs out (a quarter poll of slack for a late timer).
-        if (now - drained.get(c)! + pollMs <= drainEveryMs(c.collector) + pollMs / 4) continue;
-        c.collector.poll();
-        drained.set(c, now);
-      }
+      for (const c of schedule.due(now)) c.poll();
     }
     // No new requests during the last interval's delivery: what was accepted goes out with it.
     await receiver?.close();

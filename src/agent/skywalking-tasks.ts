@@ -109,7 +109,7 @@ export function createTaskRunner(options: TaskRunnerOptions): TaskRunner {
   const tasks = new Map<string, TaskState>();
   const network = new Map<string, NetworkTaskState>();
   // Bounded: the oldest ids are long ended and OAP no longer sends them.
-  const seen = new LRUCache<string, true>({ max: 10_000 });
+  const seen = new LRUCache<string, true>({ maxSize: 10_000, sizeCalculation: () => 1 });
   let flushTimer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
 

@@ -17,6 +17,7 @@ import { createLogger } from '../log/logger.js';
 import { readTableCacheEnv } from '../config/table-cache-env.js';
 import { readOutputModeEnv } from '../config/output-env.js';
 import { splitDrops } from '../stacks/drop-reasons.js';
+import { createDrainSchedule } from '../profile/drain-schedule.js';
 
 /** Flags of `meshprof record`, as commander hands them over. */
 export interface RecordOptions {
@@ -39,6 +40,9 @@ export interface RecordOptions {
 }
 
 /** What the progress and summary lines count, per kind: the first value of its samples. */
+/** How often the recording wakes: the progress line, and a collector's drain when due. */
+const POLL_MS = 1000;
+
 const COUNTED: Record<CollectorKind, string> = { oncpu: 'samples', offcpu: 'switches', memory: 'allocations', 'page-faults': 'page faults' };
 
 function selectedCount(targets: TargetSelection): string {
@@ -141,10 +145,12 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     `recording ${describeKind(opts.type, frequencyHz, memoryRateBytes)} of ${what} for ${formatDurationMs(durationMs)} into ${opts.output}\n`,
   );
   try {
+    // The same drain cadence as the agent's: the maps as often as they need while exec tracking reads new programs.
+    const schedule = createDrainSchedule([collector], { pollMs: POLL_MS, mayWait: () => collector.tracksExecs && !discovery.selective });
     while (!interrupted && Date.now() - started < durationMs) {
-      await new Promise((r) => setTimeout(r, Math.min(1000, durationMs - (Date.now() - started))));
-      const so = collector.poll();
-      progress.update(Math.max(0, durationMs - (Date.now() - started)), so);
+      await new Promise((r) => setTimeout(r, Math.min(POLL_MS, durationMs - (Date.now() - started))));
+      for (const c of schedule.due(performance.now())) c.poll();
+      progress.update(Math.max(0, durationMs - (Date.now() - started)), collector.samplesSoFar);
     }
     const profile = await collector.collect();
     progress.done();

@@ -48,7 +48,7 @@ export interface ProfileCollectorParts {
   /** Told which exited processes were forgotten, to free per-process state. */
   readonly onForgotten?: (pids: readonly number[]) => void;
   /** Captures processes at exec, between polls (createProcessTracking); optional. */
-  readonly tracking?: { start(): void; stop(): void };
+  readonly tracking?: { start(): void; stop(): void; readonly running?: boolean };
   /** Frees what the collector owns once stopped (its symbol table worker). */
   readonly onStop?: () => void;
   /**
@@ -77,7 +77,7 @@ export class ProfileCollector {
   private readonly describe: ProcessDescriber;
   private readonly explicitTargets: readonly number[];
   private readonly onForgotten: (pids: readonly number[]) => void;
-  private readonly tracking: { start(): void; stop(): void } | undefined;
+  private readonly tracking: { start(): void; stop(): void; readonly running?: boolean } | undefined;
   private readonly forgetsExited: boolean;
   private readonly onStop: () => void;
 
@@ -146,6 +146,11 @@ export class ProfileCollector {
   /** How long poll() may wait when process tracking reads new programs meanwhile (StackSampler.drainEveryMs). */
   get drainEveryMs(): number {
     return this.sampler.drainEveryMs ?? 1000;
+  }
+
+  /** Whether its own exec tracking runs (not when the table and its tracking are shared). */
+  get tracksExecs(): boolean {
+    return this.tracking?.running === true;
   }
 
   /** Sum of the first value (samples or switches) since the last collect(). */

@@ -40,3 +40,22 @@ describe('ProfileCollector capture', () => {
     expect(prepared).toEqual([501, 500]);
   });
 });
+
+describe('ProfileCollector drain period', () => {
+  it('says its own exec tracking runs only between start and stop, and passes on the sampler period', async () => {
+    const sampler: StackSampler = { start: () => {}, stop: () => {}, setTargets: () => {}, drain: () => batchOf([]), drainEveryMs: 5000 };
+    let running = false;
+    const tracking = { start: () => { running = true; }, stop: () => { running = false; }, get running() { return running; } };
+    const processes: ProcessObserver = { refresh: () => {}, exitedPids: () => [], forgetExited: () => [], observe: () => {} };
+    const parts = { sampler, processes, symbolizer: { name: () => ({ stacks: [], drops: {} }) }, describe: (pid: number, comm: string) => ({ pid, name: comm, attributes: {} }) };
+    const collector = new ProfileCollector({ ...parts, tracking });
+    expect(collector.tracksExecs).toBe(false);
+    await collector.start();
+    expect(collector.tracksExecs).toBe(true);
+    expect(collector.drainEveryMs).toBe(5000);
+    collector.stop();
+    expect(collector.tracksExecs).toBe(false);
+    // a collector over a shared table has no tracking of its own
+    expect(new ProfileCollector(parts).tracksExecs).toBe(false);
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * When each collector's kernel maps are drained, the same for the agent and
+ * `record`. The caller wakes every `pollMs`; a collector is drained at the
+ * last wakeup before its period runs out. While exec tracking runs, a
+ * short-lived program is read at its exec or first sample, not at a drain,
+ * so a collector may wait as long as its maps allow (up to 5 s on-CPU,
+ * StackSampler.drainEveryMs). Without tracking, or with selection rules (the
+ * selector reads the table a drain's /proc scan refreshes), every wakeup.
+ */
+
+/** What the schedule needs of a collector (ProfileCollector fits). */
+export interface DrainedCollector {
+  /** How long its maps may go undrained while exec tracking runs. */
+  readonly drainEveryMs: number;
+}
+
+/** See the module comment. */
+export interface DrainSchedule<C extends DrainedCollector> {
+  /** The collectors to drain at this wakeup (`now` from performance.now()); they count as drained now. */
+  due(now: number): C[];
+  /** Every collector was drained at `now` (a collect drains too). */
+  drainedAll(now: number): void;
+}
+
+/** Options for createDrainSchedule. */
+export interface DrainScheduleOptions {
+  /** How often the caller wakes, in ms. */
+  readonly pollMs: number;
+  /** Whether collectors may wait their own period now (exec tracking runs, no selection rules); asked at each wakeup. */
+  readonly mayWait: () => boolean;
+  /** When the collectors were last drained (started); performance.now() by default. */
+  readonly start?: number;
+}
+
+/**
+ * Creates a schedule over `collectors`. Times are monotonic
+ * (performance.now()): a wall clock stepped back would hold every drain.
+ * What a collector may wait can change between wakeups (a Python process
+ * walked drains every second), so it is asked each time.
+ */
+export function createDrainSchedule<C extends DrainedCollector>(collectors: readonly C[], opts: DrainScheduleOptions): DrainSchedule<C> {
+  const { pollMs } = opts;
+  const start = opts.start ?? performance.now();
+  const drained = new Map<C, number>(collectors.map((c) => [c, start]));
+  return {
+    due(now) {
+      const wait = opts.mayWait();
+      const out: C[] = [];
+      for (const c of collectors) {
+        const every = wait ? c.drainEveryMs : pollMs;
+        // Drained at the last wakeup before its time runs out (a quarter poll of slack for a late timer).
+        if (now - drained.get(c)! + pollMs <= every + pollMs / 4) continue;
+        drained.set(c, now);
+        out.push(c);
+      }
+      return out;
+    },
+    drainedAll(now) {
+      for (const c of collectors) drained.set(c, now);
+    },
+  };
+}
