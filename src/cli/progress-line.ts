@@ -3,6 +3,8 @@ import { formatDurationMs } from '../config/duration.js';
 
 /** A one-line progress display that only draws on a terminal. */
 export interface ProgressLine {
+  /** Whether it draws (stderr is a terminal): its count should then move every second. */
+  readonly live: boolean;
   update(msLeft: number, count: number): void;
   done(): void;
 }
@@ -12,6 +14,7 @@ export function createProgressLine(out: Writable & { isTTY?: boolean }, unit: st
   const tty = out.isTTY === true;
   let drawn = false;
   return {
+    live: tty,
     update(msLeft, count) {
       if (!tty) return;
       out.write(`\r\x1b[Krecording: ${formatDurationMs(Math.ceil(msLeft / 1000) * 1000)} left, ${count} ${unit} (Ctrl-C stops and writes the file)`);

@@ -39,10 +39,10 @@ export interface RecordOptions {
   memoryRate: string;
 }
 
-/** What the progress and summary lines count, per kind: the first value of its samples. */
 /** How often the recording wakes: the progress line, and a collector's drain when due. */
 const POLL_MS = 1000;
 
+/** What the progress and summary lines count, per kind: the first value of its samples. */
 const COUNTED: Record<CollectorKind, string> = { oncpu: 'samples', offcpu: 'switches', memory: 'allocations', 'page-faults': 'page faults' };
 
 function selectedCount(targets: TargetSelection): string {
@@ -145,8 +145,12 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     `recording ${describeKind(opts.type, frequencyHz, memoryRateBytes)} of ${what} for ${formatDurationMs(durationMs)} into ${opts.output}\n`,
   );
   try {
-    // The same drain cadence as the agent's: the maps as often as they need while exec tracking reads new programs.
-    const schedule = createDrainSchedule([collector], { pollMs: POLL_MS, mayWait: () => collector.tracksExecs && !discovery.selective });
+    // The agent's drain cadence (the maps as often as they need while exec
+    // tracking reads new programs), except that a terminal's progress line
+    // counts every second: the count only moves at a drain.
+    const schedule = createDrainSchedule([collector], {
+      pollMs: POLL_MS, mayWait: () => !progress.live && collector.tracksExecs && !discovery.selective,
+    });
     while (!interrupted && Date.now() - started < durationMs) {
       await new Promise((r) => setTimeout(r, Math.min(POLL_MS, durationMs - (Date.now() - started))));
       for (const c of schedule.due(performance.now())) c.poll();

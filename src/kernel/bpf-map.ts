@@ -50,11 +50,9 @@ export interface BpfMap {
   deleteBatch(keys: readonly Buffer[]): number;
   lookup(key: Buffer): Buffer | undefined;
   update(key: Buffer, value: Buffer, flags?: number): void;
-  /** Writes entries in one syscall (Linux 5.6+); keys[i] gets values[i]. */
-  updateBatch(keys: readonly Buffer[], values: readonly Buffer[]): void;
   /**
    * Writes whole values packed in `values` at consecutive u32 keys from
-   * `firstKey` in one syscall (an array map's run of slots): no per-entry
+   * `firstKey` in one syscall (Linux 5.6+; an array map's run of slots): no per-entry
    * buffers and no copy of the values on the way to the kernel.
    */
   updateRun(firstKey: number, values: Buffer): void;
@@ -113,15 +111,6 @@ export function createBpfMap(native: NativeAddon, objectName: string, name: stri
         throw new Error(`updating ${label}: value is ${value.length} bytes, map wants ${userValueSize}`);
       }
       call('updating', () => native.update(fd, key, value, flags));
-    },
-    updateBatch: (keys, values) => {
-      if (keys.length !== values.length) throw new Error(`updating ${label}: ${keys.length} keys for ${values.length} values`);
-      if (keys.length === 0) return;
-      keys.forEach(checkKey);
-      for (const v of values) {
-        if (v.length !== userValueSize) throw new Error(`updating ${label}: value is ${v.length} bytes, map wants ${userValueSize}`);
-      }
-      call('updating', () => native.updateBatch(fd, Buffer.concat(keys), Buffer.concat(values), keys.length));
     },
     updateRun: (firstKey, values) => {
       if (keySize !== 4) throw new Error(`updating ${label}: a run of slots needs u32 keys, map has ${keySize}-byte keys`);

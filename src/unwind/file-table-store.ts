@@ -157,6 +157,8 @@ export function createFileTableStore(
     const chunkBytes = UNWIND_ROWS_PER_CHUNK * UNWIND_ROW_SIZE;
     // the whole chunks straight from the table (node's 6 MB took 18 ms as
     // 6k key and value buffers, concatenated), then a short last one padded
+    // run.count is ceil(rows / 64): at most one chunk past the whole ones, and
+    // the range written last keeps the walker within `count` rows of the run.
     const whole = Math.min(run.count, Math.floor(file.table.length / chunkBytes));
     if (whole > 0) maps.rows.updateRun(run.first, file.table.subarray(0, whole * chunkBytes));
     if (whole < run.count) {

@@ -34,12 +34,14 @@ export function fakeMap(name: string, keySize: number, valueSize: number, maxEnt
     deleteBatch: (keys) => keys.filter((k) => entries.delete(k.toString('hex'))).length,
     lookup: (k) => entries.get(k.toString('hex')),
     update,
-    updateBatch: (ks, vs) => ks.forEach((k, i) => update(k, vs[i]!)),
     updateRun: (first, vs) => {
-      for (let i = 0; i * map.userValueSize < vs.length; i++) {
+      // what the real map refuses (bpf-map.ts)
+      if (keySize !== 4) throw new Error(`updating ${name}: a run of slots needs u32 keys, map has ${keySize}-byte keys`);
+      if (vs.length % valueSize !== 0) throw new Error(`updating ${name}: ${vs.length} bytes of values is not a whole number of ${valueSize}-byte values`);
+      for (let i = 0; i * valueSize < vs.length; i++) {
         const k = Buffer.alloc(4);
         k.writeUInt32LE(first + i);
-        update(k, vs.subarray(i * map.userValueSize, (i + 1) * map.userValueSize));
+        update(k, vs.subarray(i * valueSize, (i + 1) * valueSize));
       }
     },
     delete: (k) => entries.delete(k.toString('hex')),

@@ -36,10 +36,10 @@ const inSelection = (sel: TargetSelection, tgid: number): boolean =>
 function observeWrites(o: FakeObject, after: () => void): void {
   for (const name of ['control', 'targets']) {
     const m: FakeMap = o.maps.get(name)!;
-    const { update, delete: del, updateBatch, deleteBatch } = m;
+    const { update, delete: del, updateRun, deleteBatch } = m;
     m.update = (k, v) => { update(k, v); after(); };
     m.delete = (k) => { const r = del(k); after(); return r; };
-    m.updateBatch = (ks, vs) => { updateBatch(ks, vs); after(); };
+    m.updateRun = (first, vs) => { updateRun(first, vs); after(); };
     m.deleteBatch = (ks) => { const r = deleteBatch(ks); after(); return r; };
   }
 }

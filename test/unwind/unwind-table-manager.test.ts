@@ -136,6 +136,43 @@ describe('unwind table manager over fake maps', () => {
     }
   });
 
+  it('writes a table of whole chunks in one run and a partial one with its last chunk padded, each row in place', async () => {
+    const maps = fakeMaps(8, 4, 4);
+    const runs: [number, number][] = [];
+    const updateRun = maps.rows.updateRun.bind(maps.rows);
+    maps.rows.updateRun = (first, v) => { runs.push([first, v.length / 1024]); updateRun(first, v); };
+    const m = createUnwindTableManager({
+      maps: maps as UnwindMaps, filePath: (_, mp) => mp.path, builder: createInlineTableBuilder((p) => table(p, p === '/whole' ? 128 : 130)),
+    });
+    m.setProcess({ pid: 1, mappings: [mapping('/whole', 1, 0x1000000n)] });
+    m.setProcess({ pid: 2, mappings: [mapping('/partial', 2, 0x2000000n)] });
+    await m.settled();
+    // 128 rows: two whole chunks in one write; 130 rows: two whole ones, then one padded
+    expect(runs).toEqual([[0, 2], [2, 2], [4, 1]]);
+    for (let row = 0; row < 130; row++) {
+      const chunk = maps.rows.lookup(u32(2 + Math.floor(row / 64)))!;
+      expect(chunk.readBigUInt64LE((row % 64) * 16)).toBe(BigInt(0x1000 + row * 4));
+    }
+    expect(maps.rows.lookup(u32(4))!.subarray(2 * 16).every((b) => b === 0)).toBe(true);
+  });
+
+  it('counts a table the kernel refused to take and frees its room for the next', async () => {
+    const maps = fakeMaps(4, 2, 2);
+    const updateRun = maps.rows.updateRun.bind(maps.rows);
+    // the second write of the first table fails: its rows are half written
+    let writes = 0;
+    maps.rows.updateRun = (first, v) => { if (++writes === 2) throw new Error('updating map unwind_rows: cannot allocate memory'); updateRun(first, v); };
+    const m = createUnwindTableManager({ maps: maps as UnwindMaps, filePath: (_, mp) => mp.path, builder: createInlineTableBuilder((p) => table(p, 100)) });
+    m.setProcess({ pid: 1, mappings: [mapping('/a', 1, 0x1000000n)] });
+    await m.settled();
+    expect(m.stats()).toMatchObject({ tablesOutOfRoom: 1, filesLoaded: 0, chunksUsed: 0, procsLive: 0 });
+    // its range was never written, so the walker cannot read the half-written rows
+    expect([...maps.tables.entries.values()].every((v) => v.readUInt32LE(4) === 0)).toBe(true);
+    m.setProcess({ pid: 2, mappings: [mapping('/b', 2, 0x2000000n)] });
+    await m.settled();
+    expect(m.stats()).toMatchObject({ tablesOutOfRoom: 1, filesLoaded: 1, chunksUsed: 2, procsLive: 1 });
+  });
+
   it('counts running out of rows, tables and processes instead of failing', async () => {
     const maps = fakeMaps(4, 2, 1);
     const m = createUnwindTableManager({
