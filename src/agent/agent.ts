@@ -20,7 +20,7 @@ import { checkLocalPaths } from '../config/local-paths.js';
 import { unknownVariables } from '../config/known-variables.js';
 import { splitDrops } from '../stacks/drop-reasons.js';
 import type { ProfileCollector } from '../profile/profile-collector.js';
-import { createDrainSchedule } from '../profile/drain-schedule.js';
+import { createDrainSchedule, DRAIN_WAKE_MS } from '../profile/drain-schedule.js';
 import type { ProfileSink } from '../export/profile-sink.js';
 import type { NetworkService } from './network-service.js';
 import type { NetworkSettings } from '../config/network-env.js';
@@ -37,7 +37,6 @@ export type { ProfileSink } from '../export/profile-sink.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const pollMs = 1000;
 
 function summarize(profile: Profile): Record<string, unknown> {
   const totals = profile.sampleTypes.map((t, i) => `${profile.samples.reduce((a, s) => a + (s.values[i] ?? 0), 0)} ${t.type}/${t.unit}`);
@@ -245,13 +244,13 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     // runs and no selection rules apply, else every second (drain-schedule.ts).
     let intervalStart = performance.now();
     const schedule = createDrainSchedule(collectors.map((c) => c.collector), {
-      pollMs, start: intervalStart, mayWait: () => shared.tracking?.running === true && !naming.selective,
+      start: intervalStart, mayWait: () => shared.tracking?.running === true && !naming.selective,
     });
     while (!stop.signal.aborted) {
       await new Promise<void>((resolve) => {
         // Remove the listener each time: one left behind per second would grow without bound.
         const onAbort = (): void => { clearTimeout(t); resolve(); };
-        const t = setTimeout(() => { stop.signal.removeEventListener('abort', onAbort); resolve(); }, pollMs);
+        const t = setTimeout(() => { stop.signal.removeEventListener('abort', onAbort); resolve(); }, DRAIN_WAKE_MS);
         stop.signal.addEventListener('abort', onAbort, { once: true });
       });
       network?.poll();

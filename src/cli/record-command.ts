@@ -17,7 +17,7 @@ import { createLogger } from '../log/logger.js';
 import { readTableCacheEnv } from '../config/table-cache-env.js';
 import { readOutputModeEnv } from '../config/output-env.js';
 import { splitDrops } from '../stacks/drop-reasons.js';
-import { createDrainSchedule } from '../profile/drain-schedule.js';
+import { createDrainSchedule, DRAIN_WAKE_MS } from '../profile/drain-schedule.js';
 
 /** Flags of `meshprof record`, as commander hands them over. */
 export interface RecordOptions {
@@ -38,9 +38,6 @@ export interface RecordOptions {
   unwind: 'eh-frame' | 'frame-pointers';
   memoryRate: string;
 }
-
-/** How often the recording wakes: the progress line, and a collector's drain when due. */
-const POLL_MS = 1000;
 
 /** What the progress and summary lines count, per kind: the first value of its samples. */
 const COUNTED: Record<CollectorKind, string> = { oncpu: 'samples', offcpu: 'switches', memory: 'allocations', 'page-faults': 'page faults' };
@@ -149,10 +146,10 @@ export async function runRecordCommand(opts: RecordOptions): Promise<number> {
     // tracking reads new programs), except that a terminal's progress line
     // counts every second: the count only moves at a drain.
     const schedule = createDrainSchedule([collector], {
-      pollMs: POLL_MS, mayWait: () => !progress.live && collector.tracksExecs && !discovery.selective,
+      mayWait: () => !progress.live && collector.tracksExecs && !discovery.selective,
     });
     while (!interrupted && Date.now() - started < durationMs) {
-      await new Promise((r) => setTimeout(r, Math.min(POLL_MS, durationMs - (Date.now() - started))));
+      await new Promise((r) => setTimeout(r, Math.min(DRAIN_WAKE_MS, durationMs - (Date.now() - started))));
       for (const c of schedule.due(performance.now())) c.poll();
       progress.update(Math.max(0, durationMs - (Date.now() - started)), collector.samplesSoFar);
     }

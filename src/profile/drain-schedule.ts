@@ -8,6 +8,9 @@
  * selector reads the table a drain's /proc scan refreshes), every wakeup.
  */
 
+/** How often the agent's loop and `record` wake to drain what is due. */
+export const DRAIN_WAKE_MS = 1000;
+
 /** What the schedule needs of a collector (ProfileCollector fits). */
 export interface DrainedCollector {
   /** How long its maps may go undrained while exec tracking runs. */
@@ -24,8 +27,8 @@ export interface DrainSchedule<C extends DrainedCollector> {
 
 /** Options for createDrainSchedule. */
 export interface DrainScheduleOptions {
-  /** How often the caller wakes, in ms. */
-  readonly pollMs: number;
+  /** How often the caller wakes, in ms; default DRAIN_WAKE_MS. */
+  readonly pollMs?: number;
   /** Whether collectors may wait their own period now (exec tracking runs, no selection rules); asked at each wakeup. */
   readonly mayWait: () => boolean;
   /** When the collectors were last drained (started); performance.now() by default. */
@@ -39,7 +42,7 @@ export interface DrainScheduleOptions {
  * walked drains every second), so it is asked each time.
  */
 export function createDrainSchedule<C extends DrainedCollector>(collectors: readonly C[], opts: DrainScheduleOptions): DrainSchedule<C> {
-  const { pollMs } = opts;
+  const pollMs = opts.pollMs ?? DRAIN_WAKE_MS;
   const start = opts.start ?? performance.now();
   const drained = new Map<C, number>(collectors.map((c) => [c, start]));
   return {

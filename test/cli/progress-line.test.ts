@@ -12,23 +12,17 @@ function sink(tty: boolean): PassThrough & { isTTY?: boolean; text: () => string
 }
 
 describe('progress line', () => {
-  it('draws in place on a terminal, and says it is live (record then drains every second for its count)', async () => {
-    const out = sink(true);
+  it.each([
+    ['draws in place on a terminal, and is live (record then drains every second for its count)', true,
+      '\r\x1b[Krecording: 5s left, 17 samples (Ctrl-C stops and writes the file)\r\x1b[K'],
+    ['writes nothing elsewhere, and is not live', false, ''],
+  ])('%s', async (_, tty, expected) => {
+    const out = sink(tty);
     const line = createProgressLine(out, 'samples');
-    expect(line.live).toBe(true);
+    expect(line.live).toBe(tty);
     line.update(4200, 17);
     line.done();
     await new Promise((r) => setImmediate(r));
-    expect(out.text()).toBe('\r\x1b[Krecording: 5s left, 17 samples (Ctrl-C stops and writes the file)\r\x1b[K');
-  });
-
-  it('writes nothing elsewhere, and is not live', async () => {
-    const out = sink(false);
-    const line = createProgressLine(out, 'samples');
-    expect(line.live).toBe(false);
-    line.update(4200, 17);
-    line.done();
-    await new Promise((r) => setImmediate(r));
-    expect(out.text()).toBe('');
+    expect(out.text()).toBe(expected);
   });
 });
