@@ -134,7 +134,7 @@ export interface ProcessServices {
   readonly network: SharedNetworkSampler;
   /** Frees per-process state of exited processes the table forgot. */
   forgotten(pids: readonly number[]): void;
-  /** Ends the unwinder and the symbol table worker of a cache it created; after the samplers and tracking stopped. */
+  /** Ends the unwinder, the symbol table worker of a cache it created and the demangler's c++filt; after the samplers and tracking stopped. */
   close(): void;
 }
 
@@ -220,6 +220,8 @@ export function createProcessServices(opts: PipelineSettings): ProcessServices {
       unwinder?.close();
       unwinder = null;
       if (opts.symbolCache === undefined) symbolCache.close();
+      // its c++filt; names after this stay as the symbol tables give them
+      demangler.close();
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { LRUCache } from 'lru-cache';
+import { MAX_CXXFILT_NAME, startCxxfiltProcess, type CxxfiltProcess } from './cxxfilt-process.js';
 
 /** Options for {@link createDemangler}. */
 export interface DemanglerOptions {
@@ -14,7 +15,7 @@ export interface DemanglerOptions {
   readonly cxxfiltPath?: string;
   /** How many demangled names to remember; default 50_000. */
   readonly cacheSize?: number;
-  /** How long one c++filt run may take, in ms; default 10_000. */
+  /** How long c++filt may take over one batch, in ms; default 10_000. */
   readonly timeoutMs?: number;
   /**
    * Called when c++filt fails; names are then returned untouched and c++filt
@@ -39,9 +40,9 @@ const RUST_LEGACY_HASH = /::h[0-9a-f]{16}(?=$| \[clone )/;
 // v0 names carry crate disambiguators `crate[0123abcd]` that c++filt prints and users do not want.
 const RUST_V0_DISAMBIGUATOR = /(?<=[A-Za-z0-9_])\[[0-9a-f]{1,16}\]/g;
 
-/** Whether a symbol name looks like an Itanium or Rust mangled name. */
+/** Whether a symbol name looks like an Itanium or Rust mangled name (one c++filt can take whole). */
 export function isMangled(name: string): boolean {
-  return MANGLED.test(name);
+  return name.length <= MAX_CXXFILT_NAME && MANGLED.test(name);
 }
 
 /** Removes the Rust-specific noise c++filt leaves in its output. */
@@ -63,23 +64,28 @@ function ownString(s: string): string {
 }
 
 /**
- * Creates a demangler that runs one `c++filt` per batch of names it has not
- * seen (line in, line out) and remembers results in an LRU cache.
+ * Creates a demangler that passes the names it has not seen to one
+ * `c++filt` it keeps running (CxxfiltProcess), started at the first mangled
+ * name, and remembers results in an LRU cache. Where that c++filt cannot be
+ * kept (no writable temp directory), one runs per batch instead.
  * Throws "demangling names: ..." when c++filt cannot be run.
  */
 export function createDemangler(opts: DemanglerOptions = {}): Demangler {
   const cxxfilt = opts.cxxfiltPath ?? 'c++filt';
+  const timeoutMs = opts.timeoutMs ?? 10_000;
   // A hit refreshes recency (get), so hot names survive eviction; has() does not.
   // Bounded by maxSize (one unit a name), not max: lru-cache preallocates
   // `max` slots, ~1 MB and 6 ms of every start for 50k.
   const cache = new LRUCache<string, string>({ maxSize: opts.cacheSize ?? 50_000, sizeCalculation: () => 1 });
   let broken = false;
+  // undefined: not started yet; null: cannot be kept, one c++filt per batch.
+  let kept: CxxfiltProcess | null | undefined;
 
-  const runCxxfilt = (names: readonly string[]): string[] => {
+  const runOnce = (names: readonly string[]): string[] => {
     const result = spawnSync(cxxfilt, [], {
       input: names.join('\n') + '\n',
       encoding: 'utf8',
-      timeout: opts.timeoutMs ?? 10_000,
+      timeout: timeoutMs,
       maxBuffer: 64 * 1024 * 1024,
     });
     if (result.error !== undefined) throw new Error(`demangling names: ${result.error.message}`);
@@ -91,6 +97,23 @@ export function createDemangler(opts: DemanglerOptions = {}): Demangler {
       throw new Error(`demangling names: ${cxxfilt} returned ${lines.length} lines for ${names.length} names`);
     }
     return lines.slice(0, names.length);
+  };
+
+  const runCxxfilt = (names: readonly string[]): string[] => {
+    if (kept === undefined) {
+      try {
+        kept = startCxxfiltProcess(cxxfilt, timeoutMs);
+      } catch {
+        // No FIFOs here, or c++filt missing: a run per batch says which, as before.
+        kept = null;
+      }
+    }
+    if (kept === null) return runOnce(names);
+    try {
+      return kept.demangleLines(names);
+    } catch (err) {
+      throw new Error(`demangling names: ${(err as Error).message}`);
+    }
   };
 
   return {
@@ -122,6 +145,9 @@ export function createDemangler(opts: DemanglerOptions = {}): Demangler {
       });
     },
     close() {
+      kept?.close();
+      kept = null;
+      broken = true;
       cache.clear();
     },
   };

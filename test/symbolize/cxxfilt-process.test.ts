@@ -1,0 +1,127 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startCxxfiltProcess } from '../../src/symbolize/cxxfilt-process.js';
+import { createDemangler } from '../../src/symbolize/demangle.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cxxfilt-process-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Pids of the c++filt processes whose parent is `parent`. */
+function cxxfiltChildren(parent = process.pid): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      // a zombie has exited: only the parent's wait is missing
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+      if (comm === 'c++filt' && ppid === parent && state !== 'Z') out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) if (cond()) return true;
+  return cond();
+}
+
+/** `n` distinct valid mangled names and what c++filt makes of them: shop::itemN(). */
+function shopItems(n: number): { mangled: string[]; shown: string[] } {
+  const mangled: string[] = [];
+  const shown: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = `item${i}${'x'.repeat(40)}`;
+    mangled.push(`_ZN4shop${id.length}${id}Ev`);
+    shown.push(`shop::${id}()`);
+  }
+  return { mangled, shown };
+}
+
+describe('a c++filt kept running', () => {
+  it('answers every batch from one process, larger than a pipe holds too', async () => {
+    expect(cxxfiltChildren()).toEqual([]);
+    const d = createDemangler();
+    expect(d.demangle(['_ZN4shop5orderEv', 'main'])).toEqual(['shop::order()', 'main']);
+    const first = cxxfiltChildren();
+    expect(first).toHaveLength(1);
+    // 5,000 names of ~60 bytes: 300 KB in, more out, through 64 KiB pipes
+    const { mangled, shown } = shopItems(5000);
+    expect(d.demangle(mangled)).toEqual(shown);
+    // the same c++filt answered: no new process per batch
+    expect(cxxfiltChildren()).toEqual(first);
+    // and it agrees with a c++filt run over the same names
+    const once = execFileSync('c++filt', { input: mangled.slice(0, 50).join('\n') + '\n', encoding: 'utf8' }).trim().split('\n');
+    expect(shown.slice(0, 50)).toEqual(once);
+    d.close();
+    expect(await until(() => cxxfiltChildren().length === 0)).toBe(true);
+  });
+
+  it('reports a c++filt that died and keeps the names as they are', () => {
+    const errors: Error[] = [];
+    const d = createDemangler({ onError: (e) => errors.push(e) });
+    expect(d.demangle(['_ZN4shop5orderEv'])).toEqual(['shop::order()']);
+    const [pid] = cxxfiltChildren();
+    process.kill(pid!, 'SIGKILL');
+    expect(d.demangle(['_ZN4shop4cartEv', 'main'])).toEqual(['_ZN4shop4cartEv', 'main']);
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^demangling names: c\+\+filt exited$/)]);
+    // not tried again: no new c++filt, names as the symbol tables give them
+    expect(d.demangle(['_ZN4shop5orderEv'])).toEqual(['_ZN4shop5orderEv']);
+    expect(cxxfiltChildren()).toEqual([]);
+    d.close();
+  });
+
+  it('gives up on a c++filt that does not answer, and ends it', async () => {
+    const silent = join(dir, 'silent-cxxfilt');
+    writeFileSync(silent, '#!/bin/sh\nexec sleep 60\n');
+    chmodSync(silent, 0o755);
+    const p = startCxxfiltProcess(silent, 300);
+    const started = Date.now();
+    expect(() => p.demangleLines(['_ZN4shop5orderEv'])).toThrow(/silent-cxxfilt did not answer within 300 ms/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(() => p.demangleLines(['_ZN4shop5orderEv'])).toThrow(/was ended/);
+  });
+
+  it('runs one c++filt per batch where it cannot keep one (no temp directory)', async () => {
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = join(dir, 'missing');
+    try {
+      const d = createDemangler();
+      expect(d.demangle(['_ZN4shop5orderEv'])).toEqual(['shop::order()']);
+      expect(cxxfiltChildren()).toEqual([]);
+      d.close();
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    expect(existsSync(join(dir, 'missing'))).toBe(false);
+  });
+
+  it('ends when the process that started it is killed', async () => {
+    const script = join(dir, 'holder.mjs');
+    // the build's module: a plain node runs it (npm test builds first)
+    const module = new URL('../../dist/src/symbolize/cxxfilt-process.js', import.meta.url).pathname;
+    writeFileSync(script, [
+      `const { startCxxfiltProcess } = await import(${JSON.stringify(module)});`,
+      `const p = startCxxfiltProcess('c++filt', 5000);`,
+      `console.log(p.demangleLines(['_ZN4shop5orderEv'])[0]);`,
+      'setInterval(() => {}, 1000);',
+    ].join('\n'));
+    const holder = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    holder.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    expect(await until(() => out.includes('shop::order()'), 10_000)).toBe(true);
+    const [pid] = cxxfiltChildren(holder.pid);
+    expect(pid).toBeDefined();
+    holder.kill('SIGKILL');
+    // its stdin had no other writer: EOF, and it exits (reaped by init)
+    expect(await until(() => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'latin1').includes(') Z '))).toBe(true);
+  });
+});
