@@ -1,8 +1,8 @@
 /**
  * One `c++filt` kept running and spoken to synchronously, line in, line out.
  * Spawning one per batch forked the agent (80 MB and more) each time: 2–10 ms
- * of the main thread at every interval that met new names, which at 19 Hz
- * was most of them, as the agent's own interval work gets sampled too.
+ * of the main thread at every interval that met new names, and a sampled
+ * C++ program (node, Envoy) brings some at most intervals.
  *
  * Node has no synchronous pipe to a child, so the two ends are FIFOs in a
  * private temporary directory, unlinked once open. Each end is opened so the

@@ -18,8 +18,10 @@ export interface DemanglerOptions {
   /** How long c++filt may take over one batch, in ms; default 10_000. */
   readonly timeoutMs?: number;
   /**
-   * Called when c++filt fails; names are then returned untouched and c++filt
-   * is not tried again. Without it the failure is thrown.
+   * Called when c++filt fails; that batch's names are then returned
+   * untouched. A kept c++filt that died or hung is replaced at the next
+   * batch, MAX_CXXFILT_REPLACEMENTS times in all; after that, or when c++filt
+   * cannot be run at all, it is not tried again. Without it the failure is thrown.
    */
   readonly onError?: (error: Error) => void;
 }
@@ -31,6 +33,9 @@ export interface Demangler {
   /** Drops the cache; the demangler must not be used afterwards. */
   close(): void;
 }
+
+/** How many times a kept c++filt that failed is replaced before names stay mangled for good. */
+export const MAX_CXXFILT_REPLACEMENTS = 3;
 
 // Names c++filt may know. Whitespace would make c++filt split the line into words.
 const MANGLED = /^_{1,2}[ZR][0-9A-Za-z_$.@]+$/;
@@ -80,6 +85,9 @@ export function createDemangler(opts: DemanglerOptions = {}): Demangler {
   let broken = false;
   // undefined: not started yet; null: cannot be kept, one c++filt per batch.
   let kept: CxxfiltProcess | null | undefined;
+  let replaced = 0;
+  // Whether the last failure leaves another c++filt to try.
+  let mayRetry = false;
 
   const runOnce = (names: readonly string[]): string[] => {
     const result = spawnSync(cxxfilt, [], {
@@ -108,11 +116,16 @@ export function createDemangler(opts: DemanglerOptions = {}): Demangler {
         kept = null;
       }
     }
+    mayRetry = false;
     if (kept === null) return runOnce(names);
     try {
       return kept.demangleLines(names);
     } catch (err) {
-      throw new Error(`demangling names: ${(err as Error).message}`);
+      // It ended itself; a new one at the next batch, a few times (killed, OOM, stuck on one name).
+      kept = undefined;
+      mayRetry = replaced++ < MAX_CXXFILT_REPLACEMENTS;
+      const again = mayRetry ? '; a new c++filt is tried at the next batch' : '; names stay mangled from now on';
+      throw new Error(`demangling names: ${(err as Error).message}${again}`);
     }
   };
 
@@ -128,7 +141,7 @@ export function createDemangler(opts: DemanglerOptions = {}): Demangler {
           out = runCxxfilt(todo);
         } catch (err) {
           if (opts.onError === undefined) throw err;
-          broken = true;
+          broken = !mayRetry;
           opts.onError(err as Error);
           return [...names];
         }

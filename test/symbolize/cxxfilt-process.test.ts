@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCxxfiltProcess } from '../../src/symbolize/cxxfilt-process.js';
-import { createDemangler } from '../../src/symbolize/demangle.js';
+import { createDemangler, MAX_CXXFILT_REPLACEMENTS } from '../../src/symbolize/demangle.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cxxfilt-process-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,16 +64,25 @@ describe('a c++filt kept running', () => {
     expect(await until(() => cxxfiltChildren().length === 0)).toBe(true);
   });
 
-  it('reports a c++filt that died and keeps the names as they are', () => {
+  it('reports a c++filt that died, keeps that batch mangled and starts another, a few times', () => {
     const errors: Error[] = [];
     const d = createDemangler({ onError: (e) => errors.push(e) });
     expect(d.demangle(['_ZN4shop5orderEv'])).toEqual(['shop::order()']);
-    const [pid] = cxxfiltChildren();
-    process.kill(pid!, 'SIGKILL');
-    expect(d.demangle(['_ZN4shop4cartEv', 'main'])).toEqual(['_ZN4shop4cartEv', 'main']);
-    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^demangling names: c\+\+filt exited$/)]);
-    // not tried again: no new c++filt, names as the symbol tables give them
-    expect(d.demangle(['_ZN4shop5orderEv'])).toEqual(['_ZN4shop5orderEv']);
+    for (let round = 1; round <= MAX_CXXFILT_REPLACEMENTS + 1; round++) {
+      const [pid] = cxxfiltChildren();
+      expect(pid).toBeDefined();
+      process.kill(pid!, 'SIGKILL');
+      const name = `_ZN4shop${6 + String(round).length}basket${round}Ev`;
+      expect(d.demangle([name, 'main'])).toEqual([name, 'main']);
+      const last = round > MAX_CXXFILT_REPLACEMENTS;
+      expect(errors.at(-1)?.message).toBe(`demangling names: c++filt exited; ${last ? 'names stay mangled from now on' : 'a new c++filt is tried at the next batch'}`);
+      if (last) break;
+      // the next batch has a new c++filt, and the name that failed is demangled then
+      expect(d.demangle([name])).toEqual([`shop::basket${round}()`]);
+    }
+    expect(errors).toHaveLength(MAX_CXXFILT_REPLACEMENTS + 1);
+    // given up: no new c++filt, names as the symbol tables give them
+    expect(d.demangle(['_ZN4shop4cartEv'])).toEqual(['_ZN4shop4cartEv']);
     expect(cxxfiltChildren()).toEqual([]);
     d.close();
   });
