@@ -8,8 +8,11 @@
  * private temporary directory, unlinked once open. Each end is opened so the
  * process that must not outlive the other sees EOF: c++filt's stdin has only
  * this process as writer (it exits when the agent is gone, even on SIGKILL),
- * and its stdout only c++filt as writer (a dead c++filt is an EOF here, not
- * a wait forever).
+ * and its stdout only c++filt as writer (a dead c++filt is an EOF here).
+ * Our two ends are non-blocking: names go in as fast as the pipe takes them
+ * while answers are read, so neither side waits on the other, whatever a
+ * pipe holds (a host past its pipe-user-pages-soft gets 4 KiB pipes), and
+ * the whole batch is bounded by one deadline.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
@@ -21,7 +24,7 @@ export interface CxxfiltProcess {
   /**
    * c++filt's output line for each name, same order. Names must hold no
    * whitespace and be at most MAX_CXXFILT_NAME bytes. Throws when c++filt
-   * exited or did not answer within the timeout; it is then ended.
+   * exited or did not answer the whole batch within the timeout; it is then ended.
    */
   demangleLines(names: readonly string[]): string[];
   /** Ends c++filt; further calls throw. */
@@ -31,10 +34,7 @@ export interface CxxfiltProcess {
 /** Longest name sent: c++filt reads a name into a 32 KiB buffer and would split a longer one. */
 export const MAX_CXXFILT_NAME = 16 * 1024;
 
-// A chunk is written whole while c++filt's stdin is empty: under the 64 KiB
-// a pipe holds, so the write never waits while c++filt waits on its output.
-const CHUNK_BYTES = 32 * 1024;
-// c++filt answers within a fraction of a millisecond; the read polls this often meanwhile.
+// c++filt answers within a fraction of a millisecond; both ends are polled this often meanwhile.
 const POLL_MS = 0.2;
 
 function waitMs(ms: number): void {
@@ -64,12 +64,14 @@ export function startCxxfiltProcess(cxxfilt: string, timeoutMs: number): Cxxfilt
     if (made.error !== undefined) throw new Error(`mkfifo: ${made.error.message}`);
     if (made.status !== 0) throw new Error(`mkfifo: ${made.stderr.trim()}`);
     // Read-write, so opening it waits for no reader; c++filt's read end then finds a writer at once.
-    toChild = open(input, constants.O_RDWR);
+    // Non-blocking here only: each open is its own file description, c++filt's ends block.
+    toChild = open(input, constants.O_RDWR | constants.O_NONBLOCK);
     const childIn = open(input, constants.O_RDONLY);
-    // Non-blocking: a read never hangs, it polls until the deadline.
     fromChild = open(output, constants.O_RDONLY | constants.O_NONBLOCK);
     const childOut = open(output, constants.O_WRONLY);
-    child = spawn(cxxfilt, [], { stdio: [childIn, childOut, 'ignore'] });
+    // Its own process group: a terminal's Ctrl-C or a unit's SIGTERM reaches the agent,
+    // which still names its last interval, not c++filt.
+    child = spawn(cxxfilt, [], { stdio: [childIn, childOut, 'ignore'], detached: true });
     // spawn() also reports a failure as an event: handled here, as the pid says it.
     child.on('error', () => {});
     if (child.pid === undefined) throw new Error(`cannot start ${cxxfilt}`);
@@ -97,23 +99,35 @@ export function startCxxfiltProcess(cxxfilt: string, timeoutMs: number): Cxxfilt
 
   const exchange = (names: readonly string[]): string[] => {
     const text = Buffer.from(names.join('\n') + '\n', 'utf8');
-    for (let at = 0; at < text.length; ) at += writeSync(toChild, text, at);
     const deadline = performance.now() + timeoutMs;
     const parts: Buffer[] = [];
+    let written = 0;
     let lines = 0;
     while (lines < names.length) {
-      let n: number;
+      let moved = false;
+      if (written < text.length) {
+        try {
+          written += writeSync(toChild, text, written);
+          moved = true;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        }
+      }
+      let n = -1;
       try {
         n = readSync(fromChild, buf);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-        if (performance.now() > deadline) throw new Error(`${cxxfilt} did not answer within ${timeoutMs} ms`);
-        waitMs(POLL_MS);
-        continue;
       }
       if (n === 0) throw new Error(`${cxxfilt} exited`);
-      for (let i = 0; i < n; i++) if (buf[i] === 0x0a) lines++;
-      parts.push(Buffer.from(buf.subarray(0, n)));
+      if (n > 0) {
+        for (let i = 0; i < n; i++) if (buf[i] === 0x0a) lines++;
+        parts.push(Buffer.from(buf.subarray(0, n)));
+        moved = true;
+      }
+      if (moved) continue;
+      if (performance.now() > deadline) throw new Error(`${cxxfilt} did not answer within ${timeoutMs} ms`);
+      waitMs(POLL_MS);
     }
     // One line out per line in; more would shift every later answer.
     if (lines !== names.length) throw new Error(`${cxxfilt} returned ${lines} lines for ${names.length} names`);
@@ -123,20 +137,13 @@ export function startCxxfiltProcess(cxxfilt: string, timeoutMs: number): Cxxfilt
   return {
     demangleLines(names) {
       if (closed) throw new Error(`${cxxfilt} was ended`);
-      const out: string[] = [];
+      if (names.length === 0) return [];
       try {
-        for (let i = 0; i < names.length; ) {
-          let bytes = 0;
-          let j = i;
-          while (j < names.length && (j === i || bytes + names[j]!.length + 1 <= CHUNK_BYTES)) bytes += names[j++]!.length + 1;
-          out.push(...exchange(names.slice(i, j)));
-          i = j;
-        }
+        return exchange(names);
       } catch (err) {
         end();
         throw err;
       }
-      return out;
     },
     close: end,
   };

@@ -19,8 +19,9 @@ export interface DemanglerOptions {
   readonly timeoutMs?: number;
   /**
    * Called when c++filt fails; that batch's names are then returned
-   * untouched. A kept c++filt that died or hung is replaced at the next
-   * batch, MAX_CXXFILT_REPLACEMENTS times in all; after that, or when c++filt
+   * untouched, and kept so (a name that kills c++filt is not sent again). A
+   * kept c++filt that died or hung is replaced at the next batch,
+   * MAX_CXXFILT_REPLACEMENTS times in all; after that, or when c++filt
    * cannot be run at all, it is not tried again. Without it the failure is thrown.
    */
   readonly onError?: (error: Error) => void;
@@ -30,7 +31,7 @@ export interface DemanglerOptions {
 export interface Demangler {
   /** Demangles each name; names that are not mangled come back untouched, in the same order. */
   demangle(names: readonly string[]): string[];
-  /** Drops the cache; the demangler must not be used afterwards. */
+  /** Ends its c++filt and drops the cache; names come back as given afterwards. */
   close(): void;
 }
 
@@ -121,7 +122,7 @@ export function createDemangler(opts: DemanglerOptions = {}): Demangler {
     try {
       return kept.demangleLines(names);
     } catch (err) {
-      // It ended itself; a new one at the next batch, a few times (killed, OOM, stuck on one name).
+      // It ended itself; a new one at the next batch, a few times (killed, OOM).
       kept = undefined;
       mayRetry = replaced++ < MAX_CXXFILT_REPLACEMENTS;
       const again = mayRetry ? '; a new c++filt is tried at the next batch' : '; names stay mangled from now on';
@@ -140,8 +141,10 @@ export function createDemangler(opts: DemanglerOptions = {}): Demangler {
         try {
           out = runCxxfilt(todo);
         } catch (err) {
-          if (opts.onError === undefined) throw err;
           broken = !mayRetry;
+          // Kept as they are: one name that kills c++filt must not take every replacement.
+          for (const name of todo) cache.set(ownString(name), ownString(name));
+          if (opts.onError === undefined) throw err;
           opts.onError(err as Error);
           return [...names];
         }

@@ -60,6 +60,7 @@ describe('C++ demangling', () => {
     ]);
     expect(isMangled(add)).toBe(true);
     expect(isMangled('main')).toBe(false);
+    demangler.close();
   });
 
   it('runs c++filt only for mangled names it has not seen', () => {
@@ -96,5 +97,6 @@ describe('C++ demangling', () => {
     const demangler = createDemangler({ cacheSize: 1 });
     const names = demangler.demangle(mangled);
     expect(names.every((n) => n.startsWith('shop::'))).toBe(true);
+    demangler.close();
   });
 });

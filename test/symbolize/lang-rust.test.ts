@@ -7,6 +7,16 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanRustName, createDemangler } from '../../src/symbolize/demangle.js';
 
+/** Demangles through a demangler of its own, ended afterwards (its c++filt with it). */
+function demangleOnce(names: readonly string[]): string[] {
+  const d = createDemangler();
+  try {
+    return d.demangle(names);
+  } finally {
+    d.close();
+  }
+}
+
 const fixture = fileURLToPath(new URL('../fixtures/lang-rust', import.meta.url));
 // rustup installs into /root/.cargo/bin, which may be missing from PATH.
 const cargoBin = join(homedir(), '.cargo', 'bin');
@@ -36,13 +46,13 @@ describe('Rust demangling', () => {
   it('removes the hash suffix of legacy names', () => {
     const symbols = build('legacy', '').filter((n) => n.startsWith('_ZN'));
     expect(symbols.filter((n) => n.startsWith('_ZN9lang_rust')).every((n) => /17h[0-9a-f]{16}E$/.test(n))).toBe(true);
-    const names = createDemangler().demangle(symbols).filter((n) => n.startsWith('lang_rust::'));
+    const names = demangleOnce(symbols).filter((n) => n.startsWith('lang_rust::'));
     expect(new Set(names)).toEqual(new Set(['lang_rust::hot_loop', 'lang_rust::main', 'lang_rust::shop::Cart::add']));
   });
 
   it('removes crate disambiguators of v0 names', () => {
     const symbols = build('v0', '-C symbol-mangling-version=v0').filter((n) => n.startsWith('_R'));
-    const names = createDemangler().demangle(symbols);
+    const names = demangleOnce(symbols);
     // v0 prints inherent methods as <Type>::method, as rustc-demangle does.
     const own = names.filter((n) => /^<?lang_rust::/.test(n));
     expect(new Set(own)).toEqual(new Set(['lang_rust::hot_loop', 'lang_rust::main', '<lang_rust::shop::Cart>::add']));
@@ -51,7 +61,7 @@ describe('Rust demangling', () => {
   });
 
   it('handles closures, LLVM suffixes and clones', () => {
-    const names = createDemangler().demangle([
+    const names = demangleOnce([
       '_ZN4core3ptr85drop_in_place$LT$std..rt..lang_start$LT$$LP$$RP$$GT$..$u7b$$u7b$closure$u7d$$u7d$$GT$17h0123456789abcdefE',
       '_ZN9lang_rust8hot_loop17hf85b1a264fe93127E.llvm.123456',
       '_ZN3foo3barEv.cold',
