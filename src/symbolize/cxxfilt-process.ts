@@ -18,6 +18,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleepSync } from '../samplers/wall-clock.js';
 
 /** A running c++filt; see the module comment. */
 export interface CxxfiltProcess {
@@ -36,10 +37,6 @@ export const MAX_CXXFILT_NAME = 16 * 1024;
 
 // c++filt answers within a fraction of a millisecond; both ends are polled this often meanwhile.
 const POLL_MS = 0.2;
-
-function waitMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 /**
  * Starts `cxxfilt` (a path, or a name looked up in PATH). Throws when the
@@ -127,7 +124,7 @@ export function startCxxfiltProcess(cxxfilt: string, timeoutMs: number): Cxxfilt
       }
       if (moved) continue;
       if (performance.now() > deadline) throw new Error(`${cxxfilt} did not answer within ${timeoutMs} ms`);
-      waitMs(POLL_MS);
+      sleepSync(POLL_MS);
     }
     // One line out per line in; more would shift every later answer.
     if (lines !== names.length) throw new Error(`${cxxfilt} returned ${lines} lines for ${names.length} names`);

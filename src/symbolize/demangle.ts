@@ -87,8 +87,6 @@ export function createDemangler(opts: DemanglerOptions = {}): Demangler {
   // undefined: not started yet; null: cannot be kept, one c++filt per batch.
   let kept: CxxfiltProcess | null | undefined;
   let replaced = 0;
-  // Whether the last failure leaves another c++filt to try.
-  let mayRetry = false;
 
   const runOnce = (names: readonly string[]): string[] => {
     const result = spawnSync(cxxfilt, [], {
@@ -117,15 +115,21 @@ export function createDemangler(opts: DemanglerOptions = {}): Demangler {
         kept = null;
       }
     }
-    mayRetry = false;
-    if (kept === null) return runOnce(names);
+    if (kept === null) {
+      try {
+        return runOnce(names);
+      } catch (err) {
+        broken = true;
+        throw err;
+      }
+    }
     try {
       return kept.demangleLines(names);
     } catch (err) {
       // It ended itself; a new one at the next batch, a few times (killed, OOM).
       kept = undefined;
-      mayRetry = replaced++ < MAX_CXXFILT_REPLACEMENTS;
-      const again = mayRetry ? '; a new c++filt is tried at the next batch' : '; names stay mangled from now on';
+      broken = replaced++ >= MAX_CXXFILT_REPLACEMENTS;
+      const again = broken ? '; names stay mangled from now on' : '; a new c++filt is tried at the next batch';
       throw new Error(`demangling names: ${(err as Error).message}${again}`);
     }
   };
@@ -141,7 +145,6 @@ export function createDemangler(opts: DemanglerOptions = {}): Demangler {
         try {
           out = runCxxfilt(todo);
         } catch (err) {
-          broken = !mayRetry;
           // Kept as they are: one name that kills c++filt must not take every replacement.
           for (const name of todo) cache.set(ownString(name), ownString(name));
           if (opts.onError === undefined) throw err;
