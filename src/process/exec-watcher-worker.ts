@@ -13,6 +13,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openRingBuffer, waitReadable, type BpfRingBuffer, type MapHandle } from '../kernel/index.js';
 import { readProcFile, readRawProcSnapshot, type RawProcSnapshot } from './proc-reader.js';
+import { nameCurrentThread } from './thread-name.js';
 import { createExecWatcher } from '../samplers/exec-watcher.js';
 import type { TrackedEvent } from './process-tracking.js';
 
@@ -59,6 +60,8 @@ const IDLE_WAIT_MS = 2000;
 // thread reads them, and each failed open builds an exception: without a stack
 // trace it costs a fraction. Errors leave this thread as their message only.
 Error.stackTraceLimit = 0;
+
+nameCurrentThread('mp-exec-watch');
 
 const data = workerData as ExecWatcherWorkerData;
 const port = parentPort;

@@ -3,6 +3,7 @@
  * tables per request (readFileSymbolTables) and posts them as typed arrays.
  */
 import { serveFileJobs } from '../elf/file-job-worker.js';
+import { nameCurrentThread } from '../process/thread-name.js';
 import type { AddressTableParts } from './address-table.js';
 import { readSymbolTablesAt } from './file-lookup.js';
 
@@ -11,6 +12,8 @@ export interface PostedSymbolTables {
   readonly own: AddressTableParts;
   readonly debug: AddressTableParts | undefined;
 }
+
+nameCurrentThread('mp-symbols');
 
 // The names too: handed over as bytes, not copied as a string.
 const buffers = (p: AddressTableParts): ArrayBuffer[] =>

@@ -46,6 +46,22 @@ describe('exec watcher thread (real BPF, as root)', () => {
   it('ends its worker promptly when the process ends without stop()', async () => {
     expect(await msToExit(false)).toBeLessThan(1000);
   });
+  it('runs in a thread named mp-exec-watch, so top -H tells it apart', async () => {
+    const mod = pathToFileURL(join(repoRoot, 'dist', 'src', 'process', 'exec-watcher-thread.js')).href;
+    const file = join(dir, 'watch-name.mjs');
+    writeFileSync(file, `
+      import { readdirSync, readFileSync } from 'node:fs';
+      const { createExecWatcherThread } = await import(${JSON.stringify(mod)});
+      const w = createExecWatcherThread();
+      w.start();
+      await new Promise((r) => setTimeout(r, 1000));
+      w.poll();
+      const names = readdirSync('/proc/self/task').map((t) => readFileSync('/proc/self/task/' + t + '/comm', 'latin1').trim());
+      w.stop();
+      process.stdout.write(JSON.stringify(names));`);
+    const names = JSON.parse((await run(process.execPath, [file])).stdout) as string[];
+    expect(names.filter((n) => n === 'mp-exec-watch')).toHaveLength(1);
+  });
 });
 
 /**
