@@ -5,7 +5,7 @@
  */
 import { median } from './harness.js';
 import { formatMarkdownTable, formatNumber } from './results-table.js';
-import type { ToolRun } from './tool-run.js';
+import type { ThreadSplit, ToolRun } from './tool-run.js';
 
 /** One frequency and churn setting: every tool's run, the no-tool baselines included. */
 export interface PeerConfigResult {
@@ -75,12 +75,16 @@ export function formatPeerConfig(c: PeerConfigResult): string {
       forks,
     ];
   });
+  const split = (t: ThreadSplit): string => Object.entries(t.byThread).filter(([, ms]) => Math.abs(ms) >= 0.5).sort((x, y) => y[1] - x[1])
+    .map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ');
+  const threadLines = c.runs.filter((r) => r.steadyByThread !== undefined).map((r) => `- ${r.name}, ms by thread: steady window ${split(r.steadyByThread!)}` +
+    (r.steadyMaxSecond === undefined ? '' : `; busiest second (to ${r.steadyMaxSecond.atS} s, ${r.steadyMaxSecond.cpuMs.toFixed(0)} ms) ${split(r.steadyMaxSecond)}`));
   const title = `${c.hz} Hz, ${c.churnPerSec > 0 ? `${c.churnPerSec} execs/s of churn (measured ${c.churnMeasuredPerSec.toFixed(1)})` : 'no churn'}`;
   return `**${title}**\n\n${formatMarkdownTable(
     ['tool', 'wall (s)', 'CPU (s)', 'CPU per profiled s (% core)', '× bpftrace', '× perf', 'CPU while profiling (% core)', 'steady (% core)',
       'peak RSS (MB)', '× bpftrace', '× perf', 'spinner work (× no tool)', 'host forks/s'],
     rows,
-  )}`;
+  )}${threadLines.length > 0 ? `\n\n${threadLines.join('\n')}` : ''}`;
 }
 
 /** Start-up medians against a bare `node -e 0` from the same run. */

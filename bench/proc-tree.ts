@@ -13,13 +13,15 @@ export const CLOCK_TICKS_PER_SECOND = 100;
 export interface ProcFigures {
   readonly pid: number;
   readonly ppid: number;
+  /** Its command name, from /proc/PID/stat. */
+  readonly comm: string;
   /** utime + stime + cutime + cstime: its own threads and the children it reaped, ms. */
   readonly cpuMs: number;
   readonly rssKb: number;
   readonly hwmKb: number;
 }
 
-function readStat(pid: number): { ppid: number; cpuTicks: number } | undefined {
+function readStat(pid: number): { ppid: number; comm: string; cpuTicks: number } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -30,7 +32,7 @@ function readStat(pid: number): { ppid: number; cpuTicks: number } | undefined {
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
   // f[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14..17.
   const n = (i: number): number => Number(f[i - 3] ?? 0);
-  return { ppid: n(4), cpuTicks: n(14) + n(15) + n(16) + n(17) };
+  return { ppid: n(4), comm: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')), cpuTicks: n(14) + n(15) + n(16) + n(17) };
 }
 
 function readMemKb(pid: number): { rssKb: number; hwmKb: number } {
@@ -46,7 +48,7 @@ function readMemKb(pid: number): { rssKb: number; hwmKb: number } {
 
 /** Every process below `root` (not `root` itself), with its figures; one pass over /proc. */
 export function readDescendants(root: number): ProcFigures[] {
-  const parent = new Map<number, { ppid: number; cpuTicks: number }>();
+  const parent = new Map<number, { ppid: number; comm: string; cpuTicks: number }>();
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
@@ -62,7 +64,37 @@ export function readDescendants(root: number): ProcFigures[] {
   const out: ProcFigures[] = [];
   for (const [pid, s] of parent) {
     if (pid === root || !below(pid)) continue;
-    out.push({ pid, ppid: s.ppid, cpuMs: (s.cpuTicks * 1000) / CLOCK_TICKS_PER_SECOND, ...readMemKb(pid) });
+    out.push({ pid, ppid: s.ppid, comm: s.comm, cpuMs: (s.cpuTicks * 1000) / CLOCK_TICKS_PER_SECOND, ...readMemKb(pid) });
+  }
+  return out;
+}
+
+/** One thread's CPU so far, from /proc/PID/task/TID/schedstat (ns, not ticks). */
+export interface ThreadFigures {
+  readonly tid: number;
+  /** The thread's name (comm); the process's main thread is `main`. */
+  readonly name: string;
+  readonly cpuMs: number;
+}
+
+/** Every live thread of `pid`; threads gone between the listing and the read are left out. */
+export function readThreads(pid: number): ThreadFigures[] {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: ThreadFigures[] = [];
+  for (const t of tids) {
+    try {
+      const ns = Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'latin1').split(' ', 1)[0]);
+      const tid = Number(t);
+      const name = tid === pid ? 'main' : readFileSync(`/proc/${pid}/task/${t}/comm`, 'latin1').trim();
+      out.push({ tid, name, cpuMs: ns / 1e6 });
+    } catch {
+      // Ended between readdir and read: its time moved to the process's total.
+    }
   }
   return out;
 }

@@ -9,7 +9,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseWrapperRusage, type PeerPrograms } from './peer-programs.js';
-import { readDescendants } from './proc-tree.js';
+import { readDescendants, readThreads } from './proc-tree.js';
 import { runChild } from './run-child.js';
 
 /** What to run and for how long. */
@@ -33,6 +33,26 @@ export interface ToolSample {
   readonly tMs: number;
   readonly cpuMs: number;
   readonly rssKb: number;
+  /**
+   * CPU so far of every live thread of the tool's processes, ms, keyed
+   * `TID NAME`: the root's main thread is `main`, another process's main
+   * thread its command (`c++filt`), a thread its comm (the agent names its
+   * workers; V8's and libuv's stay `node`).
+   */
+  readonly threads?: Readonly<Record<string, number>>;
+}
+
+/** One step of the series, split by thread name. */
+export interface ThreadSplit {
+  /** The step's end, s since spawn. */
+  readonly atS: number;
+  /** The whole tree's CPU over the step (/proc/PID/stat, 10 ms ticks), ms. */
+  readonly cpuMs: number;
+  /**
+   * ms by thread name over the step (ns precise); `exited threads` is the
+   * rest of cpuMs: threads that ended within the step, and tick rounding.
+   */
+  readonly byThread: Readonly<Record<string, number>>;
 }
 
 /** What one tool run cost. */
@@ -52,6 +72,10 @@ export interface ToolRun {
   readonly steadyCpuPct?: number;
   /** The busiest one-second step inside the steady window, % of one core. */
   readonly steadyMaxSecondPct?: number;
+  /** That step, by thread: what the steady figure's worst second was spent on. */
+  readonly steadyMaxSecond?: ThreadSplit;
+  /** The whole steady window by thread. */
+  readonly steadyByThread?: ThreadSplit;
   /** VmHWM summed over the tool's processes (the root's also from rusage), MB. */
   readonly peakRssMb: number;
   /** Both spinners' iterations per second of wall time, summed. */
@@ -115,13 +139,18 @@ export async function runTool(programs: PeerPrograms, spec: ToolSpec, logDir: st
     const procs = readDescendants(wrapperPid);
     let cpuMs = 0;
     let rssKb = 0;
+    const threads: Record<string, number> = {};
     for (const p of procs) {
       cpuMs += p.cpuMs;
       rssKb += p.rssKb;
       hwm.set(p.pid, Math.max(hwm.get(p.pid) ?? 0, p.hwmKb));
       if (p.ppid === wrapperPid) rootPid = p.pid;
+      for (const t of readThreads(p.pid)) {
+        const name = t.name === 'main' && p.ppid !== wrapperPid ? p.comm : t.name;
+        threads[`${t.tid} ${name}`] = Number(t.cpuMs.toFixed(3));
+      }
     }
-    if (procs.length > 0) series.push({ tMs, cpuMs, rssKb });
+    if (procs.length > 0) series.push({ tMs, cpuMs, rssKb, threads });
   };
   const timers = [setInterval(sample, 1000)];
   const edges = [...(spec.steadyWindowMs ?? [])];
@@ -169,20 +198,47 @@ export async function runTool(programs: PeerPrograms, spec: ToolSpec, logDir: st
   };
 }
 
-/** CPU % between the samples nearest the window's edges, and the busiest step between. */
-export function steadyFigures(series: readonly ToolSample[], window: readonly [number, number] | undefined): { steadyCpuPct?: number; steadyMaxSecondPct?: number } {
+/** CPU % between the samples nearest the window's edges, and the busiest step between, each split by thread. */
+export function steadyFigures(series: readonly ToolSample[], window: readonly [number, number] | undefined): Pick<ToolRun, 'steadyCpuPct' | 'steadyMaxSecondPct' | 'steadyMaxSecond' | 'steadyByThread'> {
   if (window === undefined) return {};
   const inside = series.filter((s) => s.tMs >= window[0] - 100 && s.tMs <= window[1] + 100);
   const first = inside[0];
   const last = inside[inside.length - 1];
   if (first === undefined || last === undefined || last.tMs - first.tMs < 1000) return {};
   let max = 0;
+  let maxAt = 0;
   for (let i = 1; i < inside.length; i++) {
     const dt = inside[i]!.tMs - inside[i - 1]!.tMs;
     // Edge samples land a few ms from a periodic one: only steps near a second say something.
-    if (dt >= 500) max = Math.max(max, ((inside[i]!.cpuMs - inside[i - 1]!.cpuMs) / dt) * 100);
+    const pct = ((inside[i]!.cpuMs - inside[i - 1]!.cpuMs) / dt) * 100;
+    if (dt >= 500 && pct > max) [max, maxAt] = [pct, i];
   }
-  return { steadyCpuPct: ((last.cpuMs - first.cpuMs) / (last.tMs - first.tMs)) * 100, steadyMaxSecondPct: max };
+  return {
+    steadyCpuPct: ((last.cpuMs - first.cpuMs) / (last.tMs - first.tMs)) * 100,
+    steadyMaxSecondPct: max,
+    ...(maxAt > 0 ? { steadyMaxSecond: splitByThread(inside[maxAt - 1]!, inside[maxAt]!) } : {}),
+    steadyByThread: splitByThread(first, last),
+  };
+}
+
+/**
+ * What each thread name used from `a` to `b`: a thread in both counts its
+ * difference, one started between counts all it has. What threads ended in
+ * between used is left in `exited threads`, with the ticks' rounding.
+ */
+export function splitByThread(a: ToolSample, b: ToolSample): ThreadSplit {
+  const byThread: Record<string, number> = {};
+  let named = 0;
+  for (const [key, ms] of Object.entries(b.threads ?? {})) {
+    const d = ms - (a.threads?.[key] ?? 0);
+    const name = key.slice(key.indexOf(' ') + 1);
+    byThread[name] = (byThread[name] ?? 0) + d;
+    named += d;
+  }
+  const cpuMs = b.cpuMs - a.cpuMs;
+  byThread['exited threads'] = cpuMs - named;
+  for (const k of Object.keys(byThread)) byThread[k] = Number(byThread[k]!.toFixed(1));
+  return { atS: Number((b.tMs / 1000).toFixed(1)), cpuMs, byThread };
 }
 
 /** CPU over [0, profileMs], the series interpolated at profileMs; none when the tool ended before it. */
