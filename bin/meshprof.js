@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --single-threaded-gc
 // Thin launcher. The build (scripts/setup.sh) makes both the compiled
 // TypeScript (dist/src) and a bundle of it per entry point (dist/bundle,
 // scripts/bundle.mjs), which loads a few files instead of ~150 modules in
@@ -11,6 +11,11 @@
 // core: the worker threads, V8's and libuv's each freed into an arena of their
 // own, and at 50 execs/s those held 9 MB beside 5 MB in the main one after
 // five minutes, against 2 + 7 MB with two (docs/benchmarks.md, twelfth session).
+// GC on the thread that needs it, without V8's helper threads: concurrent
+// marking of the agent's ~9 MB heap cost 30-55 ms of CPU across four threads
+// where the same full GC done by the main thread alone cost ~22 ms, and the
+// pauses that saves do not matter to an agent whose sampling is in the kernel
+// (docs/benchmarks.md, eighteenth session).
 import { statSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 
