@@ -20,7 +20,8 @@ import { checkLocalPaths } from '../config/local-paths.js';
 import { unknownVariables } from '../config/known-variables.js';
 import { splitDrops } from '../stacks/drop-reasons.js';
 import type { ProfileCollector } from '../profile/profile-collector.js';
-import { createDrainSchedule, DRAIN_WAKE_MS } from '../profile/drain-schedule.js';
+import type { Unsubscribe } from '../process/listener-set.js';
+import { createDrainSchedule, DRAIN_WAKE_MS, DrainTimer, type DrainSchedule } from '../profile/drain-schedule.js';
 import type { ProfileSink } from '../export/profile-sink.js';
 import type { NetworkService } from './network-service.js';
 import type { NetworkSettings } from '../config/network-env.js';
@@ -131,6 +132,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
   let skywalking: SkyWalkingExporter | undefined;
   let receiver: ReceiverService | undefined;
   let network: NetworkService | undefined;
+  const unsubscribes: Unsubscribe[] = [];
   const stop = new AbortController();
   const onSignal = (signal: string): void => { log.info({ signal }, 'stopping: flushing the last interval'); stop.abort(); };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
@@ -221,11 +223,27 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       network = (await import('./network-service.js')).createNetworkService(networkSettings, exporters, config, shared, metrics, log);
       await network.start(naming.currentTargets());
     }
+    // The loop sleeps until a collector is due (drain-schedule.ts). What
+    // shortens a collector's period while it sleeps (a process found to run a
+    // walked Python drains every second; selection rules stop the waiting)
+    // wakes it earlier, once the listeners that decide it have run.
+    const drainTimer = new DrainTimer();
+    let schedule: DrainSchedule<ProfileCollector> | undefined;
+    let recheck: NodeJS.Immediate | undefined;
+    const recheckSchedule = (): void => {
+      recheck ??= setImmediate(() => {
+        recheck = undefined;
+        const now = performance.now();
+        if (schedule !== undefined) drainTimer.wakeBy(now + schedule.nextDueMs(now));
+      });
+    };
+    unsubscribes.push(shared.processes.onProcessAdded(recheckSchedule), shared.processes.onMappingsChanged(recheckSchedule));
     // MESHPROF_TARGET_*/EXCLUDE_* selections become the samplers' kernel filter.
     naming.followTargets((targets) => {
       for (const c of collectors) c.collector.setTargets(targets);
       network?.setTargets(targets);
       log.info({ targets: typeof targets === 'string' ? targets : targets.length }, 'target selection changed');
+      recheckSchedule();
     }, livePidsOf(shared.processes));
     // After discovery (it names received resources) and the sinks; before the loop, so nothing waits on it.
     if (receiverConfig !== undefined) {
@@ -243,32 +261,32 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     // Each collector drains as often as its maps need while exec tracking
     // runs and no selection rules apply, else every second (drain-schedule.ts).
     let intervalStart = performance.now();
-    const schedule = createDrainSchedule(collectors.map((c) => c.collector), {
+    const drains = createDrainSchedule(collectors.map((c) => c.collector), {
       start: intervalStart, mayWait: () => shared.tracking?.running === true && !naming.selective,
     });
+    schedule = drains;
     while (!stop.signal.aborted) {
-      await new Promise<void>((resolve) => {
-        // Remove the listener each time: one left behind per second would grow without bound.
-        const onAbort = (): void => { clearTimeout(t); resolve(); };
-        const t = setTimeout(() => { stop.signal.removeEventListener('abort', onAbort); resolve(); }, DRAIN_WAKE_MS);
-        stop.signal.addEventListener('abort', onAbort, { once: true });
-      });
+      const before = performance.now();
+      // Network profiling reads its ring every second; otherwise nothing happens between drains.
+      const sleepMs = Math.min(drains.nextDueMs(before), intervalStart + config.intervalMs - before, network === undefined ? Infinity : DRAIN_WAKE_MS);
+      await drainTimer.sleep(sleepMs, stop.signal);
       network?.poll();
       const now = performance.now();
       if (now - intervalStart >= config.intervalMs) {
         intervalStart = now;
         // Each collect drains its collector, at its start.
         await deliver();
-        schedule.drainedAll(now);
+        drains.drainedAll(now);
         releaseFreedNativeMemory();
         continue;
       }
-      for (const c of schedule.due(now)) c.poll();
+      for (const c of drains.due(now)) c.poll();
     }
     // No new requests during the last interval's delivery: what was accepted goes out with it.
     await receiver?.close();
     await deliver();
   } finally {
+    for (const u of unsubscribes) u();
     await receiver?.close().catch((err: unknown) => log.error({ err: String(err) }, 'stopping receiver'));
     for (const c of collectors) {
       try {

@@ -23,6 +23,12 @@ export interface DrainSchedule<C extends DrainedCollector> {
   due(now: number): C[];
   /** Every collector was drained at `now` (a collect drains too). */
   drainedAll(now: number): void;
+  /**
+   * How long from `now` the caller may sleep before a collector is due: a
+   * quarter poll before its period runs out, and never less than a poll
+   * after its last drain. 0 when one is due already.
+   */
+  nextDueMs(now: number): number;
 }
 
 /** Options for createDrainSchedule. */
@@ -61,5 +67,67 @@ export function createDrainSchedule<C extends DrainedCollector>(collectors: read
     drainedAll(now) {
       for (const c of collectors) drained.set(c, now);
     },
+    nextDueMs(now) {
+      const wait = opts.mayWait();
+      let at = Number.POSITIVE_INFINITY;
+      for (const c of collectors) {
+        const every = wait ? c.drainEveryMs : pollMs;
+        // due() drains once less than 3/4 poll is left; waking with 1/4 left keeps the same slack for a late timer.
+        at = Math.min(at, drained.get(c)! + Math.max(every - pollMs / 4, pollMs));
+      }
+      return Math.max(0, at - now);
+    },
   };
+}
+
+/**
+ * The agent loop's sleep: until a given moment, or sooner when wakeBy() asks
+ * for an earlier one (a Python process appeared, so a collector drains every
+ * second now) or the signal aborts. Each wakeup of an idle agent costs
+ * ~0.3 ms of CPU on a busy host (a timer, a thread switched in cold), so the
+ * loop sleeps until something is due instead of polling every second.
+ */
+export class DrainTimer {
+  private timer: NodeJS.Timeout | undefined;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private resolve: (() => void) | undefined;
+
+  /** Sleeps `ms` (performance.now() time); resolves at once when `signal` is aborted. */
+  sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (signal.aborted) {
+        resolve();
+        return;
+      }
+      const onAbort = (): void => this.fire();
+      this.resolve = () => {
+        // Remove the listener each time: one left behind per sleep would grow without bound.
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.arm(performance.now() + ms);
+    });
+  }
+
+  /** Wakes the sleeper by `at` (performance.now() time) if it would sleep longer. */
+  wakeBy(at: number): void {
+    if (this.resolve !== undefined && at < this.wakeAt) this.arm(at);
+  }
+
+  private arm(at: number): void {
+    clearTimeout(this.timer);
+    this.wakeAt = at;
+    // Timers count whole ms of the loop's clock: +1 so the wakeup is never before `at`.
+    this.timer = setTimeout(() => this.fire(), Math.max(0, Math.ceil(at - performance.now()) + 1));
+  }
+
+  private fire(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.wakeAt = Number.POSITIVE_INFINITY;
+    const r = this.resolve;
+    this.resolve = undefined;
+    r?.();
+  }
 }

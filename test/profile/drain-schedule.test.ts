@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDrainSchedule } from '../../src/profile/drain-schedule.js';
+import { createDrainSchedule, DrainTimer } from '../../src/profile/drain-schedule.js';
 
 /** Wakes a schedule every second for `seconds` (timers a little late, as they are) and returns when each collector was drained. */
 function run(collectors: { name: string; drainEveryMs: number }[], mayWait: (t: number) => boolean, seconds: number): Record<string, number[]> {
@@ -44,5 +44,76 @@ describe('drain schedule', () => {
     expect(s.due(5000)).toEqual([]);
     expect(s.due(8000)).toEqual([]);
     expect(s.due(9000)).toEqual([c]);
+  });
+});
+
+describe('drain schedule: how long the loop may sleep', () => {
+  it('sleeps until a quarter poll before the first collector is due, and at least a poll after a drain', () => {
+    const oncpu = { name: 'oncpu', drainEveryMs: 5000 };
+    const offcpu = { name: 'offcpu', drainEveryMs: 1000 };
+    let wait = true;
+    const s = createDrainSchedule([oncpu], { pollMs: 1000, start: 0, mayWait: () => wait });
+    expect(s.nextDueMs(0)).toBe(4750);
+    expect(s.nextDueMs(1000)).toBe(3750);
+    // Woken then, due() drains it: the wakeup and due() agree.
+    expect(s.due(4751)).toEqual([oncpu]);
+    expect(s.nextDueMs(4751)).toBe(4750);
+    // Overdue: no sleep at all.
+    expect(s.nextDueMs(20_000)).toBe(0);
+    // Not allowed to wait (no exec tracking, or selection rules): a poll after the last drain.
+    wait = false;
+    expect(s.nextDueMs(4751)).toBe(1000);
+    const both = createDrainSchedule([oncpu, offcpu], { pollMs: 1000, start: 0, mayWait: () => true });
+    expect(both.nextDueMs(0)).toBe(1000);
+  });
+
+  it('follows a collector whose period shrinks (a Python process appeared)', () => {
+    const c = { name: 'oncpu', drainEveryMs: 5000 };
+    const s = createDrainSchedule([c], { pollMs: 1000, start: 0, mayWait: () => true });
+    expect(s.nextDueMs(500)).toBe(4250);
+    c.drainEveryMs = 1000;
+    expect(s.nextDueMs(500)).toBe(500);
+  });
+});
+
+describe('drain timer', () => {
+  it('sleeps as long as asked, wakes earlier when asked to, and at once on abort', async () => {
+    const timer = new DrainTimer();
+    const stop = new AbortController();
+    let t = performance.now();
+    await timer.sleep(60, stop.signal);
+    expect(performance.now() - t).toBeGreaterThanOrEqual(60);
+
+    t = performance.now();
+    const long = timer.sleep(10_000, stop.signal);
+    setTimeout(() => timer.wakeBy(performance.now() + 20), 10);
+    // A later wakeup than the one set changes nothing.
+    setTimeout(() => timer.wakeBy(performance.now() + 60_000), 15);
+    await long;
+    const woke = performance.now() - t;
+    expect(woke).toBeGreaterThanOrEqual(30);
+    expect(woke).toBeLessThan(5000);
+
+    t = performance.now();
+    const aborted = timer.sleep(10_000, stop.signal);
+    setTimeout(() => stop.abort(), 10);
+    await aborted;
+    expect(performance.now() - t).toBeLessThan(5000);
+    // Aborted already: no sleep, and no listener left on the signal.
+    await timer.sleep(10_000, stop.signal);
+  });
+
+  it('leaves no listener on the signal after each sleep', async () => {
+    const timer = new DrainTimer();
+    const stop = new AbortController();
+    let added = 0;
+    let removed = 0;
+    const add = stop.signal.addEventListener.bind(stop.signal);
+    const remove = stop.signal.removeEventListener.bind(stop.signal);
+    stop.signal.addEventListener = ((...a: Parameters<typeof add>) => { added++; add(...a); }) as typeof add;
+    stop.signal.removeEventListener = ((...a: Parameters<typeof remove>) => { removed++; remove(...a); }) as typeof remove;
+    for (let i = 0; i < 5; i++) await timer.sleep(1, stop.signal);
+    expect(added).toBe(5);
+    expect(removed).toBe(5);
   });
 });
