@@ -1,5 +1,4 @@
-import { accessSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { accessSync, constants, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { LocalFormat } from '../config/agent-config.js';
 import type { Logger } from '../log/logger.js';
@@ -114,22 +113,22 @@ export class LocalProfileFiles {
     for (const format of this.formats) {
       const path = join(this.dir, `${kind}-${stamp}.${extension[format]}`);
       await writeProfileFile(path, format, profile, { title: `meshprof ${kind} ${stamp}`, mode: this.mode });
-      const st = await stat(path);
+      const st = statSync(path);
       this.files = [...(this.files ?? []).filter((f) => f.path !== path), { path, bytes: st.size, mtimeMs: st.mtimeMs }];
       paths.push(path);
     }
-    await this.trim(new Set(paths));
+    this.trim(new Set(paths));
     return paths;
   }
 
   /** Deletes the oldest own files until the total fits maxBytes; never the ones just written. */
-  private async trim(keep: ReadonlySet<string>): Promise<void> {
+  private trim(keep: ReadonlySet<string>): void {
     const files = this.files ?? [];
     let total = this.totalBytes();
     const kept: OwnFile[] = [];
     for (const f of files) {
       if (total > this.maxBytes && !keep.has(f.path)) {
-        await rm(f.path, { force: true });
+        rmSync(f.path, { force: true });
         total -= f.bytes;
       } else {
         kept.push(f);

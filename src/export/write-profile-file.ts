@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, lstatSync, statSync, type Stats } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { accessSync, closeSync, constants, fchmodSync, lstatSync, openSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Profile } from '../profile/model.js';
 
@@ -153,20 +153,29 @@ export async function writeFileAtomically(path: string, data: Uint8Array | strin
   const mode = opts.mode ?? DEFAULT_FILE_MODE;
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
   let created = false;
+  // Synchronous: five calls into the page cache take ~0.1 ms, where each
+  // awaited one was a trip through libuv's thread pool, ~0.5 ms of CPU per
+  // file at every interval of an always-on agent.
   try {
-    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
     created = true;
     try {
       // The umask would narrow the mode: set it exactly, as configured.
-      await fh.chmod(mode);
-      await fh.writeFile(data);
+      fchmodSync(fd, mode);
+      writeFileSync(fd, data);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
-    await rename(tmp, path);
+    renameSync(tmp, path);
   } catch (err) {
     // Never a partial temp file left behind (ENOSPC, a directory at path, ...).
-    if (created) await rm(tmp, { force: true }).catch(() => undefined);
+    if (created) {
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // the error below says what failed
+      }
+    }
     throw new Error(`writing ${what} ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

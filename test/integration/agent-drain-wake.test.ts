@@ -4,7 +4,7 @@
 // second. Without that wakeup the first drain after it came 3-5 s later,
 // after this 2 s process was gone with its code objects.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
