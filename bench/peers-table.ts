@@ -49,6 +49,17 @@ export function cpuPerProfiledSecondPct(r: ToolRun): number {
   return (r.cpuMs / r.profileMs) * 100;
 }
 
+/** `true ×12, sh ×2`: the commands of processes new on the host, counted, the commonest first. */
+function newcomers(list: readonly string[]): string {
+  const n = new Map<string, number>();
+  for (const item of list) {
+    const m = / ×(\d+)$/.exec(item);
+    const comm = m === null ? item : item.slice(0, m.index);
+    n.set(comm, (n.get(comm) ?? 0) + (m === null ? 1 : Number(m[1])));
+  }
+  return [...n].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([c, k]) => (k > 1 ? `${c} ×${k}` : c)).join(', ');
+}
+
 /** One markdown table for one setting; ratios are against the same run's bpftrace and perf. */
 export function formatPeerConfig(c: PeerConfigResult): string {
   const bpftrace = c.runs.find((r) => r.name === 'bpftrace');
@@ -76,7 +87,7 @@ export function formatPeerConfig(c: PeerConfigResult): string {
     ];
   });
   const split = (t: ThreadSplit): string => Object.entries(t.byThread).filter(([, ms]) => Math.abs(ms) >= 0.5).sort((x, y) => y[1] - x[1])
-    .map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ');
+    .map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ') + (t.newHostProcesses === undefined ? '' : ` (new on the host: ${newcomers(t.newHostProcesses)})`);
   const threadLines = c.runs.filter((r) => r.steadyByThread !== undefined).map((r) => `- ${r.name}, ms by thread: steady window ${split(r.steadyByThread!)}` +
     (r.steadyMaxSecond === undefined ? '' : `; busiest second (to ${r.steadyMaxSecond.atS} s, ${r.steadyMaxSecond.cpuMs.toFixed(0)} ms) ${split(r.steadyMaxSecond)}`));
   const title = `${c.hz} Hz, ${c.churnPerSec > 0 ? `${c.churnPerSec} execs/s of churn (measured ${c.churnMeasuredPerSec.toFixed(1)})` : 'no churn'}`;

@@ -46,24 +46,35 @@ function readMemKb(pid: number): { rssKb: number; hwmKb: number } {
   return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
 }
 
-/** Every process below `root` (not `root` itself), with its figures; one pass over /proc. */
-export function readDescendants(root: number): ProcFigures[] {
-  const parent = new Map<number, { ppid: number; comm: string; cpuTicks: number }>();
+/** Every process on the host now: pid → parent, command and CPU ticks; one pass over /proc. */
+export type ProcTable = ReadonlyMap<number, { readonly ppid: number; readonly comm: string; readonly cpuTicks: number }>;
+
+/** Reads the whole process table. */
+export function readProcTable(): ProcTable {
+  const table = new Map<number, { ppid: number; comm: string; cpuTicks: number }>();
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
     const s = readStat(pid);
-    if (s !== undefined) parent.set(pid, s);
+    if (s !== undefined) table.set(pid, s);
   }
-  const below = (pid: number): boolean => {
-    for (let p = parent.get(pid)?.ppid, hops = 0; p !== undefined && p > 0 && hops < 64; p = parent.get(p)?.ppid, hops++) {
-      if (p === root) return true;
-    }
-    return false;
-  };
+  return table;
+}
+
+/** Whether `pid` is below `root` in `table` (not `root` itself). */
+export function isBelow(table: ProcTable, pid: number, root: number): boolean {
+  for (let p = table.get(pid)?.ppid, hops = 0; p !== undefined && p > 0 && hops < 64; p = table.get(p)?.ppid, hops++) {
+    if (p === root) return true;
+  }
+  return false;
+}
+
+/** Every process below `root` (not `root` itself), with its figures; one pass over /proc, or `table` when given. */
+export function readDescendants(root: number, table: ProcTable = readProcTable()): ProcFigures[] {
+  const parent = table;
   const out: ProcFigures[] = [];
   for (const [pid, s] of parent) {
-    if (pid === root || !below(pid)) continue;
+    if (pid === root || !isBelow(parent, pid, root)) continue;
     out.push({ pid, ppid: s.ppid, comm: s.comm, cpuMs: (s.cpuTicks * 1000) / CLOCK_TICKS_PER_SECOND, ...readMemKb(pid) });
   }
   return out;

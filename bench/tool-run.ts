@@ -9,7 +9,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseWrapperRusage, type PeerPrograms } from './peer-programs.js';
-import { readDescendants, readThreads } from './proc-tree.js';
+import { isBelow, readDescendants, readProcTable, readThreads, type ProcTable } from './proc-tree.js';
 import { runChild } from './run-child.js';
 
 /** What to run and for how long. */
@@ -40,6 +40,14 @@ export interface ToolSample {
    * workers; V8's and libuv's stay `node`).
    */
   readonly threads?: Readonly<Record<string, number>>;
+  /**
+   * Processes that appeared on the host since the last point, by command
+   * (`sh ×2`), leaving out the tool's own and the bench's (spinners,
+   * churner): other jobs' programs, new to a whole-host profiler, whose
+   * symbols and tables it then loads. One-second scans miss most of the
+   * short-lived.
+   */
+  readonly newHostProcesses?: readonly string[];
 }
 
 /** One step of the series, split by thread name. */
@@ -53,6 +61,8 @@ export interface ThreadSplit {
    * rest of cpuMs: threads that ended within the step, and tick rounding.
    */
   readonly byThread: Readonly<Record<string, number>>;
+  /** Processes new on the host over the step (ToolSample.newHostProcesses), by command. */
+  readonly newHostProcesses?: readonly string[];
 }
 
 /** What one tool run cost. */
@@ -134,9 +144,22 @@ export async function runTool(programs: PeerPrograms, spec: ToolSpec, logDir: st
   const series: ToolSample[] = [];
   const hwm = new Map<number, number>();
   let rootPid = 0;
+  let seen: ProcTable | undefined;
   const sample = (): void => {
     const tMs = performance.now() - started;
-    const procs = readDescendants(wrapperPid);
+    const table = readProcTable();
+    const procs = readDescendants(wrapperPid, table);
+    const newcomers = new Map<string, number>();
+    if (seen !== undefined) {
+      for (const [pid, p] of table) {
+        // A pid seen before with the same command is no news; one that exec'ed another program is.
+        // Kernel threads (kthreadd's children) rename themselves after their work: never a program.
+        if (seen.get(pid)?.comm === p.comm || pid === 2 || p.ppid === 2 || pid === wrapperPid || isBelow(table, pid, wrapperPid) || isBelow(table, pid, process.pid)) continue;
+        newcomers.set(p.comm, (newcomers.get(p.comm) ?? 0) + 1);
+      }
+    }
+    seen = table;
+    const newHostProcesses = [...newcomers].map(([comm, n]) => (n > 1 ? `${comm} ×${n}` : comm));
     let cpuMs = 0;
     let rssKb = 0;
     const threads: Record<string, number> = {};
@@ -150,7 +173,7 @@ export async function runTool(programs: PeerPrograms, spec: ToolSpec, logDir: st
         threads[`${t.tid} ${name}`] = Number(t.cpuMs.toFixed(3));
       }
     }
-    if (procs.length > 0) series.push({ tMs, cpuMs, rssKb, threads });
+    if (procs.length > 0) series.push({ tMs, cpuMs, rssKb, threads, ...(newHostProcesses.length > 0 ? { newHostProcesses } : {}) });
   };
   const timers = [setInterval(sample, 1000)];
   const edges = [...(spec.steadyWindowMs ?? [])];
@@ -216,17 +239,19 @@ export function steadyFigures(series: readonly ToolSample[], window: readonly [n
   return {
     steadyCpuPct: ((last.cpuMs - first.cpuMs) / (last.tMs - first.tMs)) * 100,
     steadyMaxSecondPct: max,
-    ...(maxAt > 0 ? { steadyMaxSecond: splitByThread(inside[maxAt - 1]!, inside[maxAt]!) } : {}),
-    steadyByThread: splitByThread(first, last),
+    // What appeared on the host in the step before counts too: its tables are loaded when it is first sampled.
+    ...(maxAt > 0 ? { steadyMaxSecond: splitByThread(inside[maxAt - 1]!, inside[maxAt]!, inside.slice(Math.max(1, maxAt - 1), maxAt + 1)) } : {}),
+    steadyByThread: splitByThread(first, last, inside.slice(1)),
   };
 }
 
 /**
  * What each thread name used from `a` to `b`: a thread in both counts its
  * difference, one started between counts all it has. What threads ended in
- * between used is left in `exited threads`, with the ticks' rounding.
+ * between used is left in `exited threads`, with the ticks' rounding. The
+ * processes new on the host are those of `steps`.
  */
-export function splitByThread(a: ToolSample, b: ToolSample): ThreadSplit {
+export function splitByThread(a: ToolSample, b: ToolSample, steps: readonly ToolSample[] = [b]): ThreadSplit {
   const byThread: Record<string, number> = {};
   let named = 0;
   for (const [key, ms] of Object.entries(b.threads ?? {})) {
@@ -238,7 +263,8 @@ export function splitByThread(a: ToolSample, b: ToolSample): ThreadSplit {
   const cpuMs = b.cpuMs - a.cpuMs;
   byThread['exited threads'] = cpuMs - named;
   for (const k of Object.keys(byThread)) byThread[k] = Number(byThread[k]!.toFixed(1));
-  return { atS: Number((b.tMs / 1000).toFixed(1)), cpuMs, byThread };
+  const newHostProcesses = steps.flatMap((x) => x.newHostProcesses ?? []);
+  return { atS: Number((b.tMs / 1000).toFixed(1)), cpuMs, byThread, ...(newHostProcesses.length > 0 ? { newHostProcesses } : {}) };
 }
 
 /** CPU over [0, profileMs], the series interpolated at profileMs; none when the tool ended before it. */
