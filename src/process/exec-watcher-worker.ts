@@ -181,42 +181,16 @@ function lineCount(text: string): number {
  */
 const TURN_EVERY_MS = 1000;
 
-/**
- * How long execs found gone before they were read may wait to be posted.
- * The main thread only counts them, and beside a shell loop on a busy host
- * (four in five of its programs gone when read) a message each woke it ~10
- * times a second: they go with the next other message, or after this long.
- */
-const GONE_POST_MS = 1000;
-let gone: TrackedEvent[] = [];
-let goneSince = 0;
-
-/** Posts `out`, with the gone execs waiting when `out` has others, when they waited long enough, or on `flush`. */
-function post(out: readonly TrackedEvent[], now: number, flush = false): void {
-  const read = out.filter((e) => e.unreadable !== true);
-  for (const e of out) {
-    if (e.unreadable !== true) continue;
-    if (gone.length === 0) goneSince = now;
-    gone.push(e);
-  }
-  if (read.length === 0 && !flush && (gone.length === 0 || now - goneSince < GONE_POST_MS)) return;
-  const events = [...gone, ...read];
-  gone = [];
-  if (events.length > 0) send({ type: 'events', events });
-}
-
 /** One wakeup over [wake fd, exec ring, notice ring?]: false once the thread is to end. */
 function step(fds: readonly number[]): boolean {
   const out: TrackedEvent[] = [];
   try {
     let due = Infinity;
     for (const y of young.values()) due = Math.min(due, y.next);
-    if (gone.length > 0) due = Math.min(due, goneSince + GONE_POST_MS);
-    const timeout = due === Infinity ? IDLE_WAIT_MS : Math.max(0, due - Date.now());
+    const timeout = young.size === 0 ? IDLE_WAIT_MS : Math.max(0, due - Date.now());
     // Blocks this thread only, until events, the next re-read or the stop signal.
     const [stop, events, noticesWaiting] = waitReadable(fds, timeout);
     if (stop) {
-      post([], Date.now(), true);
       end();
       return false;
     }
@@ -226,12 +200,11 @@ function step(fds: readonly number[]): boolean {
     if (noticesWaiting === true && notices !== undefined) drainNotices(notices, out);
     if (young.size > 0) reread(out, Date.now());
   } catch (err) {
-    post(out, Date.now(), true);
     send({ type: 'error', message: `watching process execs: ${(err as Error).message}` });
     end();
     return false;
   }
-  post(out, Date.now());
+  if (out.length > 0) send({ type: 'events', events: out });
   return true;
 }
 
