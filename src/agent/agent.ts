@@ -21,7 +21,7 @@ import { unknownVariables } from '../config/known-variables.js';
 import { splitDrops } from '../stacks/drop-reasons.js';
 import type { ProfileCollector } from '../profile/profile-collector.js';
 import type { Unsubscribe } from '../process/listener-set.js';
-import { createDrainSchedule, DRAIN_WAKE_MS, DrainTimer, type DrainSchedule } from '../profile/drain-schedule.js';
+import { createDrainSchedule, DRAIN_WAKE_MS, DrainTimer } from '../profile/drain-schedule.js';
 import type { ProfileSink } from '../export/profile-sink.js';
 import type { NetworkService } from './network-service.js';
 import type { NetworkSettings } from '../config/network-env.js';
@@ -227,14 +227,19 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     // shortens a collector's period while it sleeps (a process found to run a
     // walked Python drains every second; selection rules stop the waiting)
     // wakes it earlier, once the listeners that decide it have run.
+    // Each collector drains as often as its maps need while exec tracking
+    // runs and no selection rules apply, else every second (drain-schedule.ts).
+    let intervalStart = performance.now();
+    const drains = createDrainSchedule(collectors.map((c) => c.collector), {
+      start: intervalStart, mayWait: () => shared.tracking?.running === true && !naming.selective,
+    });
     const drainTimer = new DrainTimer();
-    let schedule: DrainSchedule<ProfileCollector> | undefined;
     let recheck: NodeJS.Immediate | undefined;
     const recheckSchedule = (): void => {
       recheck ??= setImmediate(() => {
         recheck = undefined;
         const now = performance.now();
-        if (schedule !== undefined) drainTimer.wakeBy(now + schedule.nextDueMs(now));
+        drainTimer.wakeBy(now + drains.nextDueMs(now));
       });
     };
     unsubscribes.push(shared.processes.onProcessAdded(recheckSchedule), shared.processes.onMappingsChanged(recheckSchedule));
@@ -258,13 +263,9 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     // Loading the programs parsed the kernel's BTF; what libbpf freed again leaves the RSS now.
     releaseFreedNativeMemory();
 
-    // Each collector drains as often as its maps need while exec tracking
-    // runs and no selection rules apply, else every second (drain-schedule.ts).
-    let intervalStart = performance.now();
-    const drains = createDrainSchedule(collectors.map((c) => c.collector), {
-      start: intervalStart, mayWait: () => shared.tracking?.running === true && !naming.selective,
-    });
-    schedule = drains;
+    // The first interval starts with the loop.
+    intervalStart = performance.now();
+    drains.drainedAll(intervalStart);
     while (!stop.signal.aborted) {
       const before = performance.now();
       // Network profiling reads its ring every second; otherwise nothing happens between drains.
