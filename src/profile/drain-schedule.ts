@@ -3,7 +3,7 @@
  * `record`. The caller wakes every `pollMs`; a collector is drained at the
  * last wakeup before its period runs out. While exec tracking runs, a
  * short-lived program is read at its exec or first sample, not at a drain,
- * so a collector may wait as long as its maps allow (up to 5 s on-CPU,
+ * so a collector may wait as long as its maps allow (up to 15 s on-CPU,
  * StackSampler.drainEveryMs). Without tracking, or with selection rules (the
  * selector reads the table a drain's /proc scan refreshes), every wakeup.
  */

@@ -160,11 +160,20 @@ export function defaultOnCpuMapEntries(frequencyHz: number, cpus: number): numbe
 
 /**
  * How long the on-CPU maps may go undrained: half the time `entries` take to
- * fill at `frequencyHz` on `cpus` if every sample were a new stack, from 1
- * to 5 s. The default sizes (2,048 entries up to 10 CPUs at 99 Hz) give 5 s
- * on 2 CPUs at 99 Hz, 2.6 s on 4 and 1.3 s on 8.
+ * fill at `frequencyHz` on `cpus` if every sample were a new stack, from 1 s
+ * to the agent's default interval (15 s). The default sizes (2,048 entries
+ * up to 10 CPUs at 99 Hz) give 5.2 s on 2 CPUs at 99 Hz, 2.6 s on 4 and
+ * 1.3 s on 8; at 19 Hz on 2 CPUs, 15 s: the agent drains only at the
+ * interval's end, where a drain and its /proc scan, 2-3 ms of cold code
+ * each, were two in every three of them. A library dlopen()ed later than the
+ * exec watcher's re-reads gets its tables at the next drain, so it waits
+ * that long (it is sampled meanwhile, cut where it has no frame pointers,
+ * and counted as `unwind_no_info`).
  */
 export function onCpuDrainEveryMs(frequencyHz: number, cpus: number, entries: number): number {
   const fillMs = (entries / (frequencyHz * Math.max(1, cpus))) * 1000;
-  return Math.max(1000, Math.min(5000, Math.floor(fillMs / 2)));
+  return Math.max(1000, Math.min(MAX_ON_CPU_DRAIN_EVERY_MS, Math.floor(fillMs / 2)));
 }
+
+/** The longest the on-CPU maps wait for a drain: the agent's default interval. */
+export const MAX_ON_CPU_DRAIN_EVERY_MS = 15_000;
