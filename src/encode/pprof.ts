@@ -7,10 +7,11 @@ import { Label, Profile as PprofProfile, Sample, StringTable, ValueType as Pprof
 import type { Mapping, Profile, ProfileSample, ValueType } from '../profile/model.js';
 import { sampleLabels } from './pprof-labels.js';
 import { KERNEL_MAPPING_FILE, PprofTables } from './pprof-tables.js';
+import { writePprof } from './pprof-writer.js';
 
 /** Encodes a profile as gzipped pprof (profile.proto) bytes. */
 export function encodePprof(profile: Profile): Uint8Array {
-  return gzipSync(buildPprofProfile(profile).encode());
+  return gzipSync(writePprof(buildPprofProfile(profile)));
 }
 
 /**
