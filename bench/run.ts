@@ -25,6 +25,7 @@ import { offCpuWalker } from './offcpu-walker.js';
 import { onCpuOverhead } from './oncpu-overhead.js';
 import { moduleLoad } from './module-load.js';
 import { peersBenchmarks, peersCliCost, peersSoak } from './peers.js';
+import { pprofEncode } from './pprof-encode.js';
 import { pythonWalker } from './python-walker.js';
 import { formatResultsTable, type BenchFailure } from './results-table.js';
 import { receiverLoad } from './receiver-load.js';
@@ -49,6 +50,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   receiverLoad,
   pythonWalker,
   moduleLoad,
+  pprofEncode,
   ...peersBenchmarks,
   peersSoak,
   peersCliCost,
