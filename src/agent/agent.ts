@@ -239,7 +239,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
       recheck ??= setImmediate(() => {
         recheck = undefined;
         const now = performance.now();
-        drainTimer.wakeBy(now + drains.nextDueMs(now));
+        drainTimer.wakeBy(now + drains.nextDueMs(now, intervalStart + config.intervalMs));
       });
     };
     unsubscribes.push(shared.processes.onProcessAdded(recheckSchedule), shared.processes.onMappingsChanged(recheckSchedule));
@@ -269,7 +269,9 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
     while (!stop.signal.aborted) {
       const before = performance.now();
       // Network profiling reads its ring every second; otherwise nothing happens between drains.
-      const sleepMs = Math.min(drains.nextDueMs(before), intervalStart + config.intervalMs - before, network === undefined ? Infinity : DRAIN_WAKE_MS);
+      const intervalEnd = intervalStart + config.intervalMs;
+      // A drain due within a second of the interval's end waits for the end's collect.
+      const sleepMs = Math.min(drains.nextDueMs(before, intervalEnd), intervalEnd - before, network === undefined ? Infinity : DRAIN_WAKE_MS);
       await drainTimer.sleep(sleepMs, stop.signal);
       network?.poll();
       const now = performance.now();
@@ -281,7 +283,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
         releaseFreedNativeMemory();
         continue;
       }
-      for (const c of drains.due(now)) c.poll();
+      for (const c of drains.due(now, intervalStart + config.intervalMs)) c.poll();
     }
     // No new requests during the last interval's delivery: what was accepted goes out with it.
     await receiver?.close();

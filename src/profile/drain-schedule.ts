@@ -19,16 +19,22 @@ export interface DrainedCollector {
 
 /** See the module comment. */
 export interface DrainSchedule<C extends DrainedCollector> {
-  /** The collectors to drain at this wakeup (`now` from performance.now()); they count as drained now. */
-  due(now: number): C[];
+  /**
+   * The collectors to drain at this wakeup (`now` from performance.now()); they count as drained now.
+   * None when `deadline`, a collect that drains every collector (the agent's interval end), is at most one poll away.
+   */
+  due(now: number, deadline?: number): C[];
   /** Every collector was drained at `now` (a collect drains too). */
   drainedAll(now: number): void;
   /**
    * How long from `now` the caller may sleep before a collector is due: a
    * quarter poll before its period runs out, and never less than a poll
-   * after its last drain. 0 when one is due already.
+   * after its last drain. 0 when one is due already. With a `deadline` (a
+   * collect that drains every collector), the time left to it when the next
+   * drain would come within one poll of it: a drain a quarter second before
+   * the interval's end only split the interval's samples into two reads.
    */
-  nextDueMs(now: number): number;
+  nextDueMs(now: number, deadline?: number): number;
 }
 
 /** Options for createDrainSchedule. */
@@ -52,7 +58,8 @@ export function createDrainSchedule<C extends DrainedCollector>(collectors: read
   const start = opts.start ?? performance.now();
   const drained = new Map<C, number>(collectors.map((c) => [c, start]));
   return {
-    due(now) {
+    due(now, deadline) {
+      if (deadline !== undefined && deadline - now <= pollMs) return [];
       const wait = opts.mayWait();
       const out: C[] = [];
       for (const c of collectors) {
@@ -67,7 +74,7 @@ export function createDrainSchedule<C extends DrainedCollector>(collectors: read
     drainedAll(now) {
       for (const c of collectors) drained.set(c, now);
     },
-    nextDueMs(now) {
+    nextDueMs(now, deadline) {
       const wait = opts.mayWait();
       let at = Number.POSITIVE_INFINITY;
       for (const c of collectors) {
@@ -75,6 +82,7 @@ export function createDrainSchedule<C extends DrainedCollector>(collectors: read
         // due() drains once less than 3/4 poll is left; waking with 1/4 left keeps the same slack for a late timer.
         at = Math.min(at, drained.get(c)! + Math.max(every - pollMs / 4, pollMs));
       }
+      if (deadline !== undefined && at + pollMs >= deadline) at = deadline;
       return Math.max(0, at - now);
     },
   };

@@ -67,6 +67,32 @@ describe('drain schedule: how long the loop may sleep', () => {
     expect(both.nextDueMs(0)).toBe(1000);
   });
 
+  it("leaves a drain due within a poll of the interval's end to the end's collect", () => {
+    // 19 Hz on 2 CPUs: the maps may wait as long as the 15 s interval.
+    const oncpu = { name: 'oncpu', drainEveryMs: 15_000 };
+    const s = createDrainSchedule([oncpu], { pollMs: 1000, start: 0, mayWait: () => true });
+    // Without the deadline it wakes at 14.75 s and drains there, a quarter second before the collect does.
+    expect(s.nextDueMs(0)).toBe(14_750);
+    expect(s.nextDueMs(0, 15_000)).toBe(15_000);
+    expect(s.due(14_751, 15_000)).toEqual([]);
+    expect(s.due(14_751)).toEqual([oncpu]);
+    // Due earlier than a poll before the end: drained as before.
+    const five = { name: 'oncpu', drainEveryMs: 5000 };
+    const t = createDrainSchedule([five], { pollMs: 1000, start: 0, mayWait: () => true });
+    expect(t.nextDueMs(0, 15_000)).toBe(4750);
+    expect(t.due(4751, 15_000)).toEqual([five]);
+    expect(t.nextDueMs(4751, 15_000)).toBe(4750);
+    expect(t.due(9502, 15_000)).toEqual([five]);
+    // The next one (14.25 s) is within a poll of the end: sleep to the end.
+    expect(t.nextDueMs(9502, 15_000)).toBe(5498);
+    // A Python process walked (every second): the last second before the end is left to the collect too.
+    const py = { name: 'oncpu', drainEveryMs: 1000 };
+    const u = createDrainSchedule([py], { pollMs: 1000, start: 0, mayWait: () => true });
+    expect(u.due(13_000, 15_000)).toEqual([py]);
+    expect(u.nextDueMs(13_000, 15_000)).toBe(2000);
+    expect(u.due(14_001, 15_000)).toEqual([]);
+  });
+
   it('follows a collector whose period shrinks (a Python process appeared)', () => {
     const c = { name: 'oncpu', drainEveryMs: 5000 };
     const s = createDrainSchedule([c], { pollMs: 1000, start: 0, mayWait: () => true });
