@@ -1,13 +1,14 @@
 /**
  * Benchmark (issue 13): the CPU of turning one interval's profile into
- * pprof bytes as the agent does it, pprof-format's encode() against
+ * pprof bytes (the encode alone: the objects are built once, gzip is left
+ * out), pprof-format's encode() against
  * writePprof (src/encode/pprof-writer.ts), which writes the same bytes.
  * The agent encodes one profile every interval: code that runs that seldom
  * stays in V8's baseline tier under the launcher's interrupt budget, so each
  * side runs in a fresh node with the launcher's flags and encodes the same
  * profile once every 200 ms; only the last of those encodes count. The
  * profile is shaped like the agent's 19 Hz intervals on this host (15-22
- * stacks, 50-100 locations, five labels a sample): 24 stacks of 16 threads
+ * stacks, 50-100 locations): 24 stacks of 16 threads
  * over 100 call sites. A profile five times as large (100 stacks, 21 KB)
  * gained less, 0.78-0.93x: long loops tier up within one call.
  */

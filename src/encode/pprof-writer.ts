@@ -8,7 +8,13 @@
  * session). Each submessage is measured once into a size array, then
  * written into one buffer. Field order, and the rule that a zero scalar is
  * left out while a zero in a packed array is kept, are pprof-format's, which
- * builds the profile and decodes it back in the tests.
+ * builds the profile and decodes it back in the tests. Where pprof-format's
+ * measure and write disagree, this writes a whole message instead: an empty
+ * submessage (a ValueType of 0 and 0, which a received profile without
+ * sample types makes) it measures as no bytes but writes two, then throws or
+ * cuts the message short; a NaN or missing scalar it measures but leaves out,
+ * so the lengths before it are wrong. Here both are consistent (the scalar
+ * left out).
  */
 import type { Label, Line, Location, Mapping, Profile, Sample, ValueType, Function as PprofFunction } from 'pprof-format';
 
@@ -25,7 +31,8 @@ const asNumber = (v: Numeric): Numeric => (typeof v === 'bigint' && v >= 0n && v
 
 /** The high and low 32 bits of `v` as a 64-bit two's complement integer, as protobuf encodes an int64. */
 function halves(v: Numeric): [number, number] {
-  const u = BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)));
+  // NaN, the infinities (and a missing value): pprof-format writes 0 for them, so this does too.
+  const u = BigInt.asUintN(64, typeof v === 'bigint' ? v : Number.isFinite(v) ? BigInt(Math.trunc(v)) : 0n);
   return [Number(u >> 32n), Number(u & 0xffffffffn)];
 }
 
@@ -52,7 +59,8 @@ function varintLength(v: Numeric): number {
   return n;
 }
 
-const isZero = (v: Numeric): boolean => v === 0 || v === 0n;
+/** pprof-format leaves a scalar out when it is falsy: 0, 0n, NaN, or missing. */
+const isZero = (v: Numeric): boolean => !v;
 
 /** A scalar field: tag and varint, or nothing when the value is zero. */
 const scalarLength = (v: Numeric): number => (isZero(v) ? 0 : 1 + varintLength(v));
@@ -107,6 +115,7 @@ class ProtoWriter {
     const b = this.bytes;
     v = asNumber(v);
     if (typeof v === 'number' && v >= 0 && v < TWO_32) {
+      v >>>= 0; // a fraction is written truncated, as pprof-format writes it (127.5 is 127)
       while (v > 127) {
         b[this.offset++] = (v & 127) | 128;
         v >>>= 7;

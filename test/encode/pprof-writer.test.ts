@@ -26,6 +26,8 @@ function edgeProfile(): PprofProfile {
       new Sample({ locationId: [2], value: [128, 16383], label: [] }),
       // doubles past 2^53 and 2^64, fractions and negative fractions: whatever pprof-format makes of them
       new Sample({ locationId: [2], value: [2 ** 60, 2 ** 70, 1.5, -1.5, 2 ** 64 + 2 ** 12], label: [new Label({ key: s('x'), num: -3n })] }),
+      // what a received profile can carry: a thread id of 127.5, NaN, infinities, a label with both str and num
+      new Sample({ locationId: [1], value: [127.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 16383.5], label: [new Label({ key: s('thread.id'), num: 127.5 }), new Label({ key: s('both'), str: s('v'), num: 7, numUnit: s('ms') })] }),
     ],
     mapping: [
       new Mapping({ id: 1, memoryStart: 0x400000n, memoryLimit: 0x500000n, fileOffset: 0, filename: s('/usr/bin/app'), buildId: s('abcdef'), hasFunctions: true, hasFilenames: true, hasLineNumbers: true, hasInlineFrames: true }),
@@ -33,7 +35,7 @@ function edgeProfile(): PprofProfile {
     ],
     location: [
       new Location({ id: 1, mappingId: 1, address: 0x401234n, line: [new Line({ functionId: 1, line: 42, column: 7 }), new Line({ functionId: 2, line: 0 })] }),
-      new Location({ id: 2, mappingId: 2, address: 0xffffffff81000000n, isFolded: true }),
+      new Location({ id: 2, mappingId: 2, address: 0xffffffff81000000n, line: [new Line({ functionId: 2, line: 9 })], isFolded: true }),
       new Location({ id: 3, mappingId: 0, address: 0, line: [new Line({ functionId: 3, line: 2097152 })] }),
     ],
     function: [
@@ -76,11 +78,34 @@ describe('writePprof', () => {
       ['0', '268435455'], ['268435456', '4294967295'], [String(Number.MAX_SAFE_INTEGER), '-1'],
       ['-268435456', '9223372036854775807'], ['-9223372036854775808', '127'], ['128', '16383'],
       ['1152921504606846976', '0', '1', '-1', '4096'],
+      ['127', '0', '0', '0', '16383'],
     ]);
     expect(back.location.map((l) => [Number(l.id), BigInt(l.address).toString(16), l.isFolded])).toEqual([[1, '401234', false], [2, 'ffffffff81000000', true], [3, '0', false]]);
     expect(back.stringTable.strings[Number(back.function[2]!.name)]).toBe('λ→ unicode');
     expect(BigInt(back.timeNanos)).toBe(1764950400123456789n);
     expect(back.comment.length).toBe(2);
+  });
+
+  it('leaves out a scalar that is NaN or missing, which pprof-format counts but does not write', () => {
+    const p = edgeProfile();
+    p.sample[0]!.label[0]!.num = Number.NaN;
+    (p.function[0] as { startLine: unknown }).startLine = undefined;
+    const back = PprofProfile.decode(writePprof(p));
+    expect(back.sample.length).toBe(p.sample.length);
+    expect(Number(back.sample[0]!.label[0]!.num)).toBe(0);
+    expect(back.stringTable.strings[Number(back.sample[0]!.label[0]!.key)]).toBe('pid');
+    expect(Number(back.function[0]!.startLine)).toBe(0);
+    expect(back.function.length).toBe(3);
+  });
+
+  it('writes an empty submessage whole, where pprof-format measures it as nothing', () => {
+    // A received profile without sample or period types becomes ValueTypes of 0 and 0.
+    const p = new PprofProfile({ sampleType: [new ValueType({})], sample: [new Sample({ locationId: [1], value: [3] })], periodType: new ValueType({}), period: 10 });
+    const back = PprofProfile.decode(writePprof(p));
+    expect(back.sampleType.length).toBe(1);
+    expect(back.sample.map((s) => s.value.map(Number))).toEqual([[3]]);
+    expect(back.periodType).toBeDefined();
+    expect(Number(back.period)).toBe(10);
   });
 
   it('writes an empty profile as pprof-format does', () => {
