@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../src/kernel/index.js';
-import { benchResult, benchRuns, isBenchScript, measureInterleaved, runBenchScript, type Benchmark, type BenchResult } from './harness.js';
+import { benchResult, benchRuns, isBenchScript, measureInterleaved, median, runBenchScript, type Benchmark, type BenchResult } from './harness.js';
 
 /** Stacks in the profile: a 15 s interval of this 2-CPU host held 15-22 at 19 Hz, 5-12 KB. */
 const STACKS = 24;
@@ -73,8 +73,7 @@ function childEncodeMs(side: 'pprof-format' | 'writePprof'): number[] {
 async function run(): Promise<BenchResult> {
   const runs = benchRuns(5);
   // Each run's figure is the median of its child's kept encodes.
-  const mid = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const samples = await measureInterleaved(runs, () => mid(childEncodeMs('pprof-format')), () => mid(childEncodeMs('writePprof')));
+  const samples = await measureInterleaved(runs, () => median(childEncodeMs('pprof-format')), () => median(childEncodeMs('writePprof')));
   return benchResult({
     name: 'pprof-encode',
     unit: 'ms CPU/encode',

@@ -283,7 +283,7 @@ export async function runAgent(env: Env, extraSinks: readonly ProfileSink[] = []
         releaseFreedNativeMemory();
         continue;
       }
-      for (const c of drains.due(now, intervalStart + config.intervalMs)) c.poll();
+      for (const c of drains.due(now, intervalEnd)) c.poll();
     }
     // No new requests during the last interval's delivery: what was accepted goes out with it.
     await receiver?.close();
