@@ -86,6 +86,12 @@ export interface ProcessTable {
   readonly deferred: number;
   /** Path through which `pid`'s mount namespace sees `path`: <procRoot>/PID/root/<path>. */
   hostPath(pid: number, path: string): string;
+  /**
+   * The exit event's word that `pid` is gone: marked exited now (firing
+   * onProcessExited), not at the next refresh, so what it holds in the
+   * kernel (unwind_procs) is freed at once. Its data stays until forgetExited.
+   */
+  markExited(pid: number): void;
   /** Pids of the processes found gone and not yet forgotten. */
   exitedPids(): number[];
   /**
@@ -307,6 +313,12 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       return later.size;
     },
     hostPath: (pid, path) => `${procRoot}/${pid}/root${path.startsWith('/') ? '' : '/'}${path}`,
+    markExited(pid) {
+      const l = later.get(pid);
+      if (l !== undefined) l.gone = true;
+      const e = entries.get(pid);
+      if (e !== undefined) markExited(e);
+    },
     exitedPids() {
       const out = [...entries.values()].filter((e) => e.exited).map((e) => e.pid);
       for (const [pid, l] of later) if (l.gone && !entries.has(pid)) out.push(pid);

@@ -44,6 +44,8 @@ export interface TrackedProcessTable {
   adoptLater?(pid: number, snapshot: RawProcSnapshot, exec: boolean, onAdopted: (p: { readonly pid: number }) => void): void;
   reloadMappings(pid: number): { readonly mappings: readonly unknown[] } | undefined;
   get(pid: number): { readonly mappings: readonly unknown[] } | undefined;
+  /** Marks a process exited at its exit event (ProcessTable.markExited). */
+  markExited?(pid: number): void;
 }
 
 /** Options for createProcessTracking. */
@@ -136,6 +138,7 @@ export function createProcessTracking(opts: ProcessTrackingOptions): ProcessTrac
       if (e.pid === selfPid || (opts.wants !== undefined && !opts.wants(e.pid))) continue;
       if (e.kind === 'exit') {
         young.delete(e.pid);
+        opts.processes.markExited?.(e.pid);
         continue;
       }
       const snapshot = e.snapshot;

@@ -83,6 +83,21 @@ describe('exec watcher thread with the walker maps (real BPF, as root)', () => {
     expect(events.filter((e) => unknown.includes(e.pid))).toEqual([]);
   });
 
+  it('reports the exits of processes the walker has tables for, as they happen, and no other', async () => {
+    const maps = createUnwindMapSet({ rowChunks: 16, tables: 16, procs: 64 });
+    cleanups.push(() => maps.close());
+    const thread = await startThread(maps);
+    cleanups.push(() => thread.stop());
+    const leaving = await startFixture('/bin/sh', ['-c', 'sleep 0.3']);
+    children.push(leaving);
+    maps.procs.update(u32Bytes(leaving.pid), Buffer.alloc(UNWIND_PROC_SIZE));
+    const unknown = await runTrue(10);
+    // Nothing else wakes the thread (its idle wait is 10 s): the exit itself must.
+    const events = await collect(thread, 3000, (es) => es.some((e) => e.pid === leaving.pid && e.kind === 'exit'));
+    expect(events.filter((e) => e.pid === leaving.pid && e.kind === 'exit')).toEqual([{ pid: leaving.pid, kind: 'exit' }]);
+    expect(events.filter((e) => unknown.includes(e.pid))).toEqual([]);
+  });
+
   it('reads a program at its first sample, while it runs', async () => {
     const maps = createUnwindMapSet({ rowChunks: 16, tables: 16, procs: 64 });
     cleanups.push(() => maps.close());

@@ -79,6 +79,39 @@ describe('ProcessTable', () => {
     expect(table.get(process.pid)?.exited).toBe(false);
   });
 
+  it('markExited (an exit event) marks a process gone at once, keeps its data until forgetExited, and ignores unknown pids', async () => {
+    const table = createProcessTable();
+    const exited: number[] = [];
+    table.onProcessExited((p) => exited.push(p.pid));
+    const run = await startSymFixture(fx.nopie);
+    table.observe(run.pid);
+    await run.stop();
+    table.markExited(run.pid);
+    table.markExited(run.pid); // the event fires once however often it is said
+    table.markExited(2 ** 22 + 7); // never known: nothing to mark
+    expect(exited).toEqual([run.pid]);
+    expect(table.exitedPids()).toEqual([run.pid]);
+    expect(table.get(run.pid)?.mappings.some((m) => m.path === fx.nopie)).toBe(true);
+    // The scan after it does not report it again.
+    expect(table.refresh().exited).not.toContain(run.pid);
+    expect(exited).toEqual([run.pid]);
+    expect(table.forgetExited([run.pid])).toEqual([run.pid]);
+    expect(table.get(run.pid)).toBeUndefined();
+  });
+
+  it('markExited of a snapshot kept by adoptLater takes it in as exited when it is looked up', () => {
+    const root = join(tmp, 'later-exit');
+    fakeProc(root, 4242, 'svc', '00400000-00401000 r-xp 00000000 08:01 123 /usr/bin/svc\n');
+    const table = createProcessTable({ procRoot: root });
+    const snapshot = { comm: 'svc', exePath: '/usr/bin/svc', cmdline: ['svc'], maps: '00400000-00401000 r-xp 00000000 08:01 123 /usr/bin/svc\n' };
+    table.adoptLater(4242, snapshot, true, () => {});
+    table.markExited(4242);
+    expect(table.exitedPids()).toEqual([4242]);
+    expect(table.get(4242)?.exited).toBe(true);
+    expect(table.get(4242)?.mappings[0]?.path).toBe('/usr/bin/svc');
+    expect(table.forgetExited()).toEqual([4242]);
+  });
+
   it('re-reads mappings on a miss and reports the change', () => {
     const root = join(tmp, 'proc-dlopen');
     fakeProc(root, 4242, 'app', '400000-401000 r-xp 00000000 08:01 11 /usr/bin/app\n');

@@ -113,6 +113,39 @@ describe('createProcessTracking', () => {
     tracking.stop();
   });
 
+  it('passes an exit event to the table, which frees what the process holds at once, and stops re-reading it', () => {
+    const events = fakeEvents();
+    let clock = 0;
+    const calls: string[] = [];
+    const maps = ['a'];
+    const tracking = createProcessTracking({
+      events,
+      processes: {
+        reobserve: (pid) => { calls.push(`reobserve ${pid}`); return { mappings: maps }; },
+        adopt: (pid, snap) => { calls.push(`adopt ${pid}`); return { mappings: snap.mappings }; },
+        reloadMappings: (pid) => { calls.push(`reload ${pid}`); return { mappings: maps }; },
+        get: () => ({ mappings: maps }),
+        markExited: (pid) => calls.push(`exited ${pid}`),
+      },
+      prepare: (pid) => calls.push(`prepare ${pid}`),
+      now: () => clock,
+      wants: (pid) => pid !== 31,
+      selfPid: 99,
+      intervalMs: 1_000_000,
+    });
+    tracking.start();
+    // read here, not by the source: re-read while young
+    events.queue.push({ pid: 30, kind: 'exec' });
+    tracking.tick();
+    expect(calls).toEqual(['reobserve 30', 'prepare 30', 'reload 30']);
+    calls.length = 0;
+    clock = 50; // still young, but gone: not re-read
+    events.queue.push({ pid: 30, kind: 'exit' }, { pid: 31, kind: 'exit' }, { pid: 99, kind: 'exit' });
+    tracking.tick();
+    expect(calls).toEqual(['exited 30']);
+    tracking.stop();
+  });
+
   it('while the unwinder asks, leaves a snapshot to the table and prepares the pid once it is looked up', () => {
     const events = fakeEvents();
     const calls: string[] = [];
