@@ -114,19 +114,16 @@ static __always_inline int on_exec(struct task_struct *p)
 	return 0;
 }
 
-/* An exit of any process does not wake the reader: it waits for the
- * reader's next wakeup, which saves one wakeup per short-lived program. An
- * exec after an unread exit forces its wakeup, since the ring buffer only
- * wakes a reader that has caught up. With only_known the exit is a sampled
- * process's, rare, and it wakes the reader: user space then frees the
- * process's unwind_procs slot and tables at once. The record stops after
- * the comm. */
+/* An exit does not wake the reader: it waits for the reader's next wakeup,
+ * which saves one wakeup per short-lived program. An exec after an unread
+ * exit forces its wakeup, since the ring buffer only wakes a reader that has
+ * caught up. The record stops after the comm. */
 static __always_inline int emit_exit(struct task_struct *p)
 {
 	struct procevent *e = begin_event(p, offsetof(struct procevent, args_len), PROCEVENT_EXIT);
 
 	if (e)
-		bpf_ringbuf_submit(e, only_known ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

@@ -16,6 +16,7 @@ import { readProcFile, readRawProcSnapshot, type RawProcSnapshot } from './proc-
 import { nameCurrentThread } from './thread-name.js';
 import { createExecWatcher } from '../samplers/exec-watcher.js';
 import type { TrackedEvent } from './process-tracking.js';
+import { createHeldExits } from './held-exits.js';
 
 /** What the main thread passes in. */
 export interface ExecWatcherWorkerData {
@@ -89,10 +90,11 @@ function drain(out: TrackedEvent[]): void {
     if (e.kind === 'exit') {
       young.delete(e.pid);
       noticed.delete(e.pid); // a new process may take the pid
-      // With `sampled` the kernel reports only sampled processes' exits, and each wakes
-      // this thread: the main thread frees their unwind_procs slots and tables now, not
-      // at the next drain's scan, up to 15 s later at 19 Hz. Other exits stay here: the
-      // table learns of them from its scan, and a short-lived program costs one event, not two.
+      // With `sampled` the kernel reports only sampled processes' exits: the main thread
+      // frees their unwind_procs slots and tables with them, not at the next drain's
+      // scan, up to 15 s later at 19 Hz (they wait for a message: HeldExits). Other
+      // exits stay here: the table learns of them from its scan, and a short-lived
+      // program costs one event, not two.
       if (data.sampled !== undefined) out.push({ pid: e.pid, kind: 'exit' });
       continue;
     }
@@ -183,9 +185,12 @@ function lineCount(text: string): number {
  */
 const TURN_EVERY_MS = 1000;
 
+// Exits of sampled processes wait for a message that goes anyway (see HeldExits).
+const outbox = createHeldExits();
+
 /** One wakeup over [wake fd, exec ring, notice ring?]: false once the thread is to end. */
 function step(fds: readonly number[]): boolean {
-  const out: TrackedEvent[] = [];
+  const out = outbox.take();
   try {
     let due = Infinity;
     for (const y of young.values()) due = Math.min(due, y.next);
@@ -206,7 +211,8 @@ function step(fds: readonly number[]): boolean {
     end();
     return false;
   }
-  if (out.length > 0) send({ type: 'events', events: out });
+  const sending = outbox.ready(out);
+  if (sending !== undefined) send({ type: 'events', events: sending });
   return true;
 }
 

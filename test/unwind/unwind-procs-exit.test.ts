@@ -1,9 +1,11 @@
 /**
- * A sampled process's unwind_procs slot is freed at its exit (real BPF, as
- * root): the exec watcher thread, given the walker's maps, is woken by the
- * exit of a process the walker knows, and the process table marks it gone at
- * once, so the slot and its tables do not wait for the next drain's scan (up
- * to 15 s at 19 Hz). What its samples are named with stays until the drain.
+ * A sampled process's unwind_procs slot is freed soon after its exit (real
+ * BPF, as root): the exec watcher thread, given the walker's maps, is told of
+ * the exits of the processes the walker knows and sends them with its next
+ * message (here the next sampled program's), and the process table marks
+ * them gone then, so the slot and its tables do not wait for the next drain's
+ * scan (up to 15 s at 19 Hz). What its samples are named with stays until the
+ * drain.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -39,7 +41,7 @@ describe('the walker slot of a sampled process (real BPF, as root)', () => {
     for (const c of children) c.kill('SIGKILL');
   });
 
-  it('is freed when the process exits, before any scan of /proc, and its mappings stay for naming', async () => {
+  it('is freed after the process exits with the next message of the thread, before any scan of /proc, and its mappings stay for naming', async () => {
     const processes = createProcessTable();
     const unwinder: ProcessUnwinder = createProcessUnwinder({ processes, targets: [] });
     cleanups.push(() => unwinder.close());
@@ -68,11 +70,21 @@ describe('the walker slot of a sampled process (real BPF, as root)', () => {
 
     spin.kill('SIGKILL');
     await new Promise((r) => spin.once('exit', r));
-    const exitedAt = Date.now();
+    // The next program sampled: its first sample wakes the thread, whose message carries the exit.
+    const next = await startFixture(bin, ['spin', '20']);
+    children.push(next);
+    sampler.stop();
+    const nextSampler: StackSampler = createOnCpuSampler({ targets: [next.pid], frequencyHz: 99, unwindMaps: unwinder.maps });
+    nextSampler.start();
+    cleanups.push(() => nextSampler.stop());
+    const startedAt = Date.now();
     expect(await until(() => slot() === undefined, 3000)).toBe(true);
-    console.log(`unwind_procs slot of pid ${spin.pid} freed ${Date.now() - exitedAt} ms after its exit`);
+    console.log(`unwind_procs slot of pid ${spin.pid} freed ${Date.now() - startedAt} ms after the next program's sampling began`);
     expect(unwinder.tables.has(spin.pid)).toBe(false);
-    expect(unwinder.tables.stats().procsLive).toBe(0);
+    // No slot is left but the next program's.
+    const slots: number[] = [];
+    for (let k = unwinder.maps.procs.nextKey(undefined); k !== undefined; k = unwinder.maps.procs.nextKey(k)) slots.push(k.readUInt32LE(0));
+    expect(slots.filter((pid) => pid !== next.pid)).toEqual([]);
     // Gone, and still known: its drained samples are named against these mappings.
     const gone = processes.get(spin.pid);
     expect(gone?.exited).toBe(true);
