@@ -192,18 +192,19 @@ const outbox = createHeldExits();
 function step(fds: readonly number[]): boolean {
   const out = outbox.take();
   try {
-    let due = Infinity;
+    let due = outbox.due();
     for (const y of young.values()) due = Math.min(due, y.next);
-    const timeout = young.size === 0 ? IDLE_WAIT_MS : Math.max(0, due - Date.now());
+    const timeout = due === Infinity ? IDLE_WAIT_MS : Math.max(0, due - Date.now());
     // Blocks this thread only, until events, the next re-read or the stop signal.
-    const [stop, events, noticesWaiting] = waitReadable(fds, timeout);
+    const [stop, , noticesWaiting] = waitReadable(fds, timeout);
     if (stop) {
       end();
       return false;
     }
-    // Exits do not wake this thread (procevents.bpf.c): with young processes the
-    // ring is read anyway, at no syscall, so none is re-read after its exit.
-    if (events || young.size > 0) drain(out);
+    // Exits do not wake this thread (procevents.bpf.c): the ring is read at every
+    // wakeup anyway, at no syscall, so none is re-read after its exit, and an
+    // exit goes before a notice for a new process under its pid.
+    drain(out);
     if (noticesWaiting === true && notices !== undefined) drainNotices(notices, out);
     if (young.size > 0) reread(out, Date.now());
   } catch (err) {
@@ -211,7 +212,7 @@ function step(fds: readonly number[]): boolean {
     end();
     return false;
   }
-  const sending = outbox.ready(out);
+  const sending = outbox.ready(out, Date.now());
   if (sending !== undefined) send({ type: 'events', events: sending });
   return true;
 }

@@ -132,6 +132,9 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
   // mm). Taking it would wipe what samples drained later are symbolized
   // against; the exit event or the next read settles which it was.
   const emptyRead = (e: Entry, maps: readonly ProcMapping[]): boolean => maps.length === 0 && e.mappings.length > 0;
+  // An exit event marks a process gone while /proc still lists it, as a zombie
+  // until its parent reaps it: its maps read empty. Such a pid is not reused.
+  const zombie = (pid: number): boolean => (readProcMappings(procRoot, pid)?.length ?? 0) === 0;
   // adoptLater's snapshots, by pid; `gone` once a refresh found the pid absent.
   const later = new Map<number, { snapshot: RawProcSnapshot; exec: boolean; onAdopted: (p: ProcessInfo) => void; gone: boolean }>();
   /** Adopts a snapshot as read; onAdopted when it made an entry or changed one's mappings. */
@@ -192,14 +195,16 @@ export function createProcessTable(options: ProcessTableOptions = {}): ProcessTa
       for (const [pid, l] of later) {
         if (!live.has(pid)) l.gone = true;
         // Found gone before, live now: the pid was reused by a process not yet read.
-        else if (l.gone) later.delete(pid);
+        else if (l.gone && !zombie(pid)) later.delete(pid);
       }
       for (const pid of live) {
         settle(pid);
         const known = entries.get(pid);
-        // An exited entry whose pid is live again means the pid was reused: read the new process.
-        if (known?.exited === true) entries.delete(pid);
-        else if (known !== undefined) continue;
+        if (known?.exited === true) {
+          if (zombie(pid)) continue;
+          // An exited entry whose pid is live again means the pid was reused: read the new process.
+          entries.delete(pid);
+        } else if (known !== undefined) continue;
         if (table.tryObserve(pid) !== undefined) newPids.push(pid);
       }
       const gone: number[] = [];

@@ -89,9 +89,9 @@ describe('exec watcher thread with the walker maps (real BPF, as root)', () => {
     const thread = await startThread(maps);
     cleanups.push(() => thread.stop());
     // An exit neither wakes the thread nor costs the main thread a message of its own:
-    // it goes with the next one, here a known program's exec a second later.
+    // it goes with the next one, here a known program's exec 0.7 s later (before it would go alone, HOLD_EXITS_MS).
     const leaving = await startFixture('/bin/sh', ['-c', 'sleep 0.3']);
-    const waker = await startFixture('/bin/sh', ['-c', 'sleep 1.5; exec sleep 1']);
+    const waker = await startFixture('/bin/sh', ['-c', 'sleep 1; exec sleep 1']);
     children.push(leaving, waker);
     for (const pid of [leaving.pid, waker.pid]) maps.procs.update(u32Bytes(pid), Buffer.alloc(UNWIND_PROC_SIZE));
     const unknown = await runTrue(10);
@@ -103,8 +103,8 @@ describe('exec watcher thread with the walker maps (real BPF, as root)', () => {
     }
     const withExit = polls.find((p) => p.some((e) => e.pid === leaving.pid && e.kind === 'exit'));
     expect(withExit?.filter((e) => e.pid === leaving.pid)).toEqual([{ pid: leaving.pid, kind: 'exit' }]);
-    // It came in the waker's message, after it.
-    expect(withExit?.map((e) => `${e.pid} ${e.kind}`)).toEqual([`${leaving.pid} exit`, `${waker.pid} exec`]);
+    // It came in the waker's message, before its exec (a re-read's update of the waker may follow in the same poll).
+    expect(withExit?.slice(0, 2).map((e) => `${e.pid} ${e.kind}${e.update === true ? ' update' : ''}`)).toEqual([`${leaving.pid} exit`, `${waker.pid} exec`]);
     expect(polls.flat().filter((e) => unknown.includes(e.pid))).toEqual([]);
   });
 

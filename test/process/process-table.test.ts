@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +97,40 @@ describe('ProcessTable', () => {
     expect(exited).toEqual([run.pid]);
     expect(table.forgetExited([run.pid])).toEqual([run.pid]);
     expect(table.get(run.pid)).toBeUndefined();
+  });
+
+  it('a process marked exited while still a zombie keeps its mappings through a refresh', async () => {
+    // sleep 10 never reaps its child: the background sleep stays a zombie once it ends.
+    const parent = spawn('/bin/sh', ['-c', 'sleep 0.5 & exec sleep 10'], { stdio: 'ignore' });
+    try {
+      const childrenOf = (): number[] => {
+        try {
+          return readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+        } catch {
+          return [];
+        }
+      };
+      let child: number | undefined;
+      for (let i = 0; i < 50 && child === undefined; i++) {
+        child = childrenOf()[0];
+        if (child === undefined) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(child).toBeDefined();
+      const table = createProcessTable();
+      const before = table.observe(child!).mappings;
+      expect(before.length).toBeGreaterThan(0);
+      const state = (): string => { const st = readFileSync(`/proc/${child}/stat`, 'utf8'); return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3); };
+      for (let i = 0; i < 200 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(state()).toBe('Z');
+      table.markExited(child!); // its exit event, while /proc still lists it
+      const r = table.refresh();
+      expect(r.added).not.toContain(child);
+      expect(table.get(child!)?.exited).toBe(true);
+      expect(table.get(child!)?.mappings).toBe(before);
+      expect(table.exitedPids()).toContain(child);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('markExited of a snapshot kept by adoptLater takes it in as exited when it is looked up', () => {
