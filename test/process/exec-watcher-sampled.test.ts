@@ -5,8 +5,6 @@
  * samples it (its ask in unwind_notices), while it runs.
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUnwindMapSet, UNWIND_PROC_SIZE, type UnwindMapSet } from '../../src/unwind/unwind-maps.js';
@@ -17,11 +15,11 @@ import type { StackSampler } from '../../src/samplers/stack-sampler.js';
 import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
 import { startFixture, type StartedFixture } from '../helpers/start-fixture.js';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
-import { repoRoot } from '../helpers/repo-root.js';
+import { loadCreateExecWatcherThread } from '../helpers/exec-watcher-thread.js';
 
 /** The compiled thread: the worker script exists only in dist. */
 async function startThread(maps: UnwindMapSet): Promise<ProcessEventSource> {
-  const { createExecWatcherThread } = await import(pathToFileURL(join(repoRoot, 'dist', 'src', 'process', 'exec-watcher-thread.js')).href) as typeof import('../../src/process/exec-watcher-thread.js');
+  const createExecWatcherThread = await loadCreateExecWatcherThread();
   const thread = createExecWatcherThread({ sampled: () => maps });
   thread.start();
   // the worker loads procevents before it reports anything

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
-import { repoRoot } from '../helpers/repo-root.js';
+import { execWatcherThreadUrl, loadCreateExecWatcherThread } from '../helpers/exec-watcher-thread.js';
 
 const run = promisify(execFile);
 const skip = bpfSkipReason();
@@ -21,7 +21,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  * long that took, from the moment the process was done.
  */
 async function msToExit(stop: boolean): Promise<number> {
-  const mod = pathToFileURL(join(repoRoot, 'dist', 'src', 'process', 'exec-watcher-thread.js')).href;
+  const mod = execWatcherThreadUrl;
   const script = `
     const { createExecWatcherThread } = await import(${JSON.stringify(mod)});
     const w = createExecWatcherThread();
@@ -47,7 +47,7 @@ describe('exec watcher thread (real BPF, as root)', () => {
     expect(await msToExit(false)).toBeLessThan(1000);
   });
   it('runs in a thread named mp-exec-watch, so top -H tells it apart', async () => {
-    const mod = pathToFileURL(join(repoRoot, 'dist', 'src', 'process', 'exec-watcher-thread.js')).href;
+    const mod = execWatcherThreadUrl;
     const file = join(dir, 'watch-name.mjs');
     writeFileSync(file, `
       import { readdirSync, readFileSync } from 'node:fs';
@@ -82,7 +82,7 @@ parentPort.postMessage({ type: 'events', events: [{ pid: 4242, kind: 'exec', unr
 
 describe('exec watcher thread out of heap', () => {
   it('starts its worker again and says so once', async () => {
-    const { createExecWatcherThread } = await import(pathToFileURL(join(repoRoot, 'dist', 'src', 'process', 'exec-watcher-thread.js')).href) as typeof import('../../src/process/exec-watcher-thread.js');
+    const createExecWatcherThread = await loadCreateExecWatcherThread();
     const marks = join(dir, 'marks');
     writeFileSync(marks, '');
     const workerFile = join(dir, 'oom-worker.mjs');

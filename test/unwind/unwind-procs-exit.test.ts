@@ -7,8 +7,6 @@
  * scan (up to 15 s at 19 Hz). What its samples are named with stays until the
  * drain.
  */
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProcessUnwinder, type ProcessUnwinder } from '../../src/unwind/process-unwinder.js';
@@ -20,7 +18,7 @@ import type { StackSampler } from '../../src/samplers/stack-sampler.js';
 import { compileFixture, OMIT_FRAME_POINTER } from '../helpers/compile-fixture.js';
 import { startFixture, type StartedFixture } from '../helpers/start-fixture.js';
 import { bpfSkipReason, requirePrerequisites } from '../helpers/bpf-prerequisites.js';
-import { repoRoot } from '../helpers/repo-root.js';
+import { loadCreateExecWatcherThread } from '../helpers/exec-watcher-thread.js';
 
 /** Polls `done` every 20 ms for up to `ms`; whether it came true. */
 async function until(done: () => boolean, ms: number): Promise<boolean> {
@@ -45,8 +43,7 @@ describe('the walker slot of a sampled process (real BPF, as root)', () => {
     const processes = createProcessTable();
     const unwinder: ProcessUnwinder = createProcessUnwinder({ processes, targets: [] });
     cleanups.push(() => unwinder.close());
-    // The worker script exists only in dist.
-    const { createExecWatcherThread } = await import(pathToFileURL(join(repoRoot, 'dist', 'src', 'process', 'exec-watcher-thread.js')).href) as typeof import('../../src/process/exec-watcher-thread.js');
+    const createExecWatcherThread = await loadCreateExecWatcherThread();
     const tracking: ProcessTracking = createProcessTracking({
       events: createExecWatcherThread({ sampled: () => unwinder.maps }),
       processes,
