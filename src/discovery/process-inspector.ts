@@ -24,7 +24,7 @@ export interface ProcessFacts {
 /** Cache of ProcessFacts keyed by pid, validated by start time. */
 export interface ProcessInspector {
   readonly proc: ProcReader;
-  /** Fresh facts, or the last known ones when the process has exited. */
+  /** Fresh facts, or the last known ones when the process has exited (kept until unasked for keepExitedMs). */
   inspect(pid: number): ProcessFacts | undefined;
   /** The last known facts, without reading /proc. */
   cached(pid: number): ProcessFacts | undefined;
@@ -32,15 +32,53 @@ export interface ProcessInspector {
   prune(live: ReadonlySet<number>): void;
 }
 
+/** Options of createProcessInspector. */
+export interface ProcessInspectorOptions {
+  /** The clock, for tests; Date.now by default. */
+  readonly now?: () => number;
+  /** How long an exited process's facts are kept after their last use; default 5 min. */
+  readonly keepExitedMs?: number;
+}
+
+/** How long the facts of an exited process are kept after they were last asked for: longer than any interval's late naming. */
+export const KEEP_EXITED_MS = 5 * 60_000;
+
 /** Creates an inspector over `proc`. */
-export function createProcessInspector(proc: ProcReader): ProcessInspector {
+export function createProcessInspector(proc: ProcReader, opts: ProcessInspectorOptions = {}): ProcessInspector {
+  const now = opts.now ?? Date.now;
+  const keepMs = opts.keepExitedMs ?? KEEP_EXITED_MS;
   const cache = new Map<number, ProcessFacts>();
+  const usedMs = new Map<number, number>();
+  // Whole-host naming has no scan to prune against (only target selection
+  // has one), so every process ever named would stay: on a node that runs
+  // builds or cron jobs that is a slow leak. A sweep at most every keepMs
+  // drops the facts of processes gone and unasked for that long.
+  let sweptMs = now();
+  const sweep = (t: number): void => {
+    sweptMs = t;
+    for (const [pid, facts] of cache) {
+      if (t - (usedMs.get(pid) ?? 0) < keepMs) continue;
+      if (proc.readStartTime(pid) === facts.startTime) continue;
+      cache.delete(pid);
+      usedMs.delete(pid);
+    }
+  };
+  const remember = (pid: number, facts: ProcessFacts): ProcessFacts => {
+    cache.set(pid, facts);
+    return facts;
+  };
   return {
     proc,
     inspect(pid) {
+      const t = now();
+      if (t - sweptMs >= keepMs) sweep(t);
+      usedMs.set(pid, t);
       const startTime = proc.readStartTime(pid);
       const known = cache.get(pid);
-      if (startTime === undefined) return known;
+      if (startTime === undefined) {
+        if (known === undefined) usedMs.delete(pid);
+        return known;
+      }
       // The cgroup and exe are re-read every time: a runtime may move a process
       // after it starts, and exec keeps the start time but changes the program.
       const cgroupText = proc.readCgroup(pid);
@@ -49,12 +87,10 @@ export function createProcessInspector(proc: ProcReader): ProcessInspector {
         if (cgroupText === undefined) return known;
         const cgroup = parseCgroupFile(cgroupText);
         if (cgroup.path === known.cgroup.path) return known;
-        const moved = { ...known, cgroup };
-        cache.set(pid, moved);
-        return moved;
+        return remember(pid, { ...known, cgroup });
       }
       const comm = proc.readComm(pid) ?? '';
-      const facts: ProcessFacts = {
+      return remember(pid, {
         pid,
         startTime,
         comm,
@@ -62,13 +98,19 @@ export function createProcessInspector(proc: ProcReader): ProcessInspector {
         exeName: exePath !== undefined ? basename(exePath) : comm,
         cgroup: parseCgroupFile(cgroupText ?? ''),
         firstSeenMs: Date.now(),
-      };
-      cache.set(pid, facts);
+      });
+    },
+    cached(pid) {
+      const facts = cache.get(pid);
+      if (facts !== undefined) usedMs.set(pid, now());
       return facts;
     },
-    cached: (pid) => cache.get(pid),
     prune(live) {
-      for (const pid of cache.keys()) if (!live.has(pid)) cache.delete(pid);
+      for (const pid of cache.keys()) {
+        if (live.has(pid)) continue;
+        cache.delete(pid);
+        usedMs.delete(pid);
+      }
     },
   };
 }

@@ -67,6 +67,29 @@ describe('process describer over a proc root', () => {
     expect(inspector.inspect(7)).toBeUndefined();
   });
 
+  it('forgets an exited process once nobody has asked for it for keepExitedMs, without a scan to prune against', () => {
+    let t = 0;
+    const inspector = createProcessInspector(createProcReader(root), { now: () => t, keepExitedMs: 1000 });
+    fakeProcess(10, { exe: '/usr/bin/stays', start: '1', cgroup: '0::/\n' });
+    fakeProcess(11, { exe: '/usr/bin/exits', start: '1', cgroup: '0::/\n' });
+    fakeProcess(12, { exe: '/usr/bin/asked', start: '1', cgroup: '0::/\n' });
+    for (const pid of [10, 11, 12]) expect(inspector.inspect(pid)).toBeDefined();
+    rmSync(join(root, '11'), { recursive: true });
+    rmSync(join(root, '12'), { recursive: true });
+    t = 600;
+    expect(inspector.cached(12)?.exeName).toBe('asked');
+    // The next inspect after keepExitedMs sweeps: 11 is gone and unasked since t=0;
+    // 12 is gone but was asked for at t=600; 10 is alive, unasked or not.
+    t = 1200;
+    expect(inspector.inspect(10)?.exeName).toBe('stays');
+    expect(inspector.cached(11)).toBeUndefined();
+    expect(inspector.cached(12)?.exeName).toBe('asked');
+    t = 2400;
+    inspector.inspect(10);
+    expect(inspector.cached(12)).toBeUndefined();
+    expect(inspector.cached(10)?.exeName).toBe('stays');
+  });
+
   it('falls back to the base metadata for an unknown pid', () => {
     const d = createProcessDescriber({ inspector: createProcessInspector(createProcReader(root)) });
     expect(d.describe({ pid: 99, name: 'gone', executablePath: '/opt/x/worker', attributes: { a: 'b' } }).attributes).toEqual({
