@@ -16,6 +16,10 @@ export interface SoakPoint {
   readonly minute: number;
   readonly rssMb: number;
   readonly hwmMb: number;
+  /** The part of rssMb that is anonymous memory (heaps, stacks): where a leak shows. */
+  readonly anonMb: number;
+  /** The part of rssMb that is mapped files' pages (node's binary, mostly). */
+  readonly fileMb: number;
   /** CPU over the minute just ended, % of one core. */
   readonly cpuPct: number;
 }
@@ -28,6 +32,8 @@ export interface SoakResult {
   readonly points: readonly SoakPoint[];
   /** RSS at the last minute minus RSS at the first, MB. */
   readonly growthMb: number;
+  /** The same for the anonymous part. */
+  readonly anonGrowthMb: number;
 }
 
 /** Runs the agent (`agent` spec: command, args, env) for `minutes`, with a churner at `churnPerSec`; `onPoint` sees each minute. */
@@ -58,6 +64,8 @@ export async function runSoak(
         minute: m,
         rssMb: procs.reduce((a, p) => a + p.rssKb, 0) / 1024,
         hwmMb: procs.reduce((a, p) => a + p.hwmKb, 0) / 1024,
+        anonMb: procs.reduce((a, p) => a + p.anonKb, 0) / 1024,
+        fileMb: procs.reduce((a, p) => a + p.fileKb, 0) / 1024,
         cpuPct: ((cpuMs - lastCpuMs) / (now - lastT)) * 100,
       };
       lastCpuMs = cpuMs;
@@ -72,5 +80,5 @@ export async function runSoak(
   }
   const first = points[0]!;
   const last = points[points.length - 1]!;
-  return { minutes, churnPerSec, hz: agent.hz, points, growthMb: last.rssMb - first.rssMb };
+  return { minutes, churnPerSec, hz: agent.hz, points, growthMb: last.rssMb - first.rssMb, anonGrowthMb: last.anonMb - first.anonMb };
 }

@@ -301,7 +301,7 @@ async function soak(minutes: number): Promise<SoakResult> {
     return await withPrograms((programs) => {
       const spec = agentSpec(99, dir, 0, 0);
       return runSoak(programs, { command: spec.command, args: spec.args, env: spec.env, hz: 99 }, minutes, 50, dir, (p) => {
-        process.stderr.write(`bench: peers soak: minute ${p.minute}: RSS ${p.rssMb.toFixed(1)} MB, HWM ${p.hwmMb.toFixed(1)} MB, CPU ${p.cpuPct.toFixed(2)}%\n`);
+        process.stderr.write(`bench: peers soak: minute ${p.minute}: RSS ${p.rssMb.toFixed(1)} MB (anon ${p.anonMb.toFixed(1)}, file ${p.fileMb.toFixed(1)}), HWM ${p.hwmMb.toFixed(1)} MB, CPU ${p.cpuPct.toFixed(2)}%\n`);
       });
     });
   } finally {
@@ -311,8 +311,11 @@ async function soak(minutes: number): Promise<SoakResult> {
 
 function formatSoak(s: SoakResult): string {
   const series = s.points.map((p) => `${p.minute}:${p.rssMb.toFixed(1)}`).join(' ');
+  const anon = s.points.map((p) => `${p.minute}:${p.anonMb.toFixed(1)}`).join(' ');
+  const signed = (mb: number): string => `${mb >= 0 ? '+' : ''}${mb.toFixed(1)}`;
   return `**Soak: agent at ${s.hz} Hz, ${s.churnPerSec} execs/s, ${s.minutes} min**\n\nRSS (MB) by minute: ${series}\n\n` +
-    `growth first → last minute: ${s.growthMb >= 0 ? '+' : ''}${s.growthMb.toFixed(1)} MB; ` +
+    `of which anonymous (heaps, stacks): ${anon}\n\n` +
+    `growth first → last minute: ${signed(s.growthMb)} MB (anonymous ${signed(s.anonGrowthMb)} MB); ` +
     `CPU per minute ${Math.min(...s.points.map((p) => p.cpuPct)).toFixed(2)}–${Math.max(...s.points.map((p) => p.cpuPct)).toFixed(2)}% of a core`;
 }
 
@@ -323,7 +326,12 @@ function soakResult(s: SoakResult): BenchResult {
     baselineLabel: 'agent RSS after the first minute',
     measuredLabel: `agent RSS after ${s.minutes} minutes at ${s.churnPerSec} execs/s`,
     samples: { baseline: [s.points[0]!.rssMb], measured: [s.points[s.points.length - 1]!.rssMb] },
-    metrics: { growthMb: Number(s.growthMb.toFixed(1)), rssMbByMinute: s.points.map((p) => p.rssMb.toFixed(1)).join(',') },
+    metrics: {
+      growthMb: Number(s.growthMb.toFixed(1)),
+      anonGrowthMb: Number(s.anonGrowthMb.toFixed(1)),
+      rssMbByMinute: s.points.map((p) => p.rssMb.toFixed(1)).join(','),
+      anonMbByMinute: s.points.map((p) => p.anonMb.toFixed(1)).join(','),
+    },
     notes: [formatSoak(s).replace(/\*\*/g, '').replace(/\n+/g, '; ')],
   });
 }

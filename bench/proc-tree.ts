@@ -2,7 +2,7 @@
  * Reads a process tree's CPU time and memory from /proc while it runs: what
  * a tool and every process it started have used so far. CPU comes from
  * /proc/PID/stat in clock ticks (USER_HZ, 100 a second here), memory from
- * VmRSS and VmHWM in /proc/PID/status.
+ * VmRSS, VmHWM, RssAnon and RssFile in /proc/PID/status.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -19,6 +19,10 @@ export interface ProcFigures {
   readonly cpuMs: number;
   readonly rssKb: number;
   readonly hwmKb: number;
+  /** RssAnon: the heaps (V8's, malloc's) and stacks, the part a leak grows. */
+  readonly anonKb: number;
+  /** RssFile: pages of mapped files (node's own binary is most of it), shared and reclaimable. */
+  readonly fileKb: number;
 }
 
 function readStat(pid: number): { ppid: number; comm: string; cpuTicks: number } | undefined {
@@ -35,7 +39,7 @@ function readStat(pid: number): { ppid: number; comm: string; cpuTicks: number }
   return { ppid: n(4), comm: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')), cpuTicks: n(14) + n(15) + n(16) + n(17) };
 }
 
-function readMemKb(pid: number): { rssKb: number; hwmKb: number } {
+function readMemKb(pid: number): { rssKb: number; hwmKb: number; anonKb: number; fileKb: number } {
   let text = '';
   try {
     text = readFileSync(`/proc/${pid}/status`, 'latin1');
@@ -43,7 +47,7 @@ function readMemKb(pid: number): { rssKb: number; hwmKb: number } {
     // Gone between the stat and the status read: it counts as no memory.
   }
   const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
+  return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), anonKb: kb('RssAnon'), fileKb: kb('RssFile') };
 }
 
 /** Every process on the host now: pid → parent, command and CPU ticks; one pass over /proc. */
