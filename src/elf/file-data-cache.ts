@@ -13,7 +13,7 @@
  *  16  u32 payload length  20  u32 crc32 of what follows  24  key, meta JSON, payload
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '../log/logger.js';
@@ -46,6 +46,31 @@ export interface FileDataEntry {
   readonly payload: Buffer;
 }
 
+/**
+ * A cache file kept open, so parts of its payload can be read when needed
+ * instead of held in memory; eviction or a rewrite unlinks the name, not
+ * this inode. The descriptor is closed once nothing refers to this object.
+ */
+export interface OpenCacheFile {
+  readonly fd: number;
+  /** Where the payload starts in the file. */
+  readonly payloadAt: number;
+}
+
+/** An entry read through a descriptor that stays open (`file`). */
+export interface OpenFileDataEntry extends FileDataEntry {
+  readonly file: OpenCacheFile;
+}
+
+// Closes a kept file's descriptor once no table refers to it any more.
+const openFiles = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+});
+
 /** Counters of one process's (or worker's) use of the cache. */
 export interface FileDataCacheCounters {
   hits: number;
@@ -60,6 +85,8 @@ export interface FileDataCacheCounters {
 export interface FileDataCache {
   /** The entry under `key` that `valid` accepts (a rejected one counts as corrupt). */
   get(key: string, valid?: (e: FileDataEntry) => boolean): FileDataEntry | undefined;
+  /** As get, and the file stays open for later reads of its payload (its descriptor closes once `file` is unreachable). */
+  open(key: string, valid?: (e: OpenFileDataEntry) => boolean): OpenFileDataEntry | undefined;
   put(key: string, e: FileDataEntry): void;
   readonly counters: FileDataCacheCounters;
 }
@@ -116,31 +143,60 @@ export function openFileDataCache(dir: string, maxBytes: number, kind: FileDataK
     knownBytes = total;
   };
 
+  function read(key: string, keepOpen: true, valid?: (e: OpenFileDataEntry) => boolean): OpenFileDataEntry | undefined;
+  function read(key: string, keepOpen: boolean, valid?: (e: FileDataEntry) => boolean): FileDataEntry | undefined;
+  function read(key: string, keepOpen: boolean, valid?: (e: OpenFileDataEntry) => boolean): FileDataEntry | undefined {
+    const path = fileOf(key);
+    let fd: number;
+    let data: Buffer;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      counters.misses++;
+      return undefined;
+    }
+    let e: FileDataEntry | OpenFileDataEntry | undefined;
+    try {
+      data = Buffer.allocUnsafe(fstatSync(fd).size);
+      for (let at = 0; at < data.length;) {
+        const got = readSync(fd, data, at, data.length - at, at);
+        if (got === 0) throw new Error('truncated while read');
+        at += got;
+      }
+      e = decode(data, key, kind);
+      if (e !== undefined && keepOpen) {
+        const file: OpenCacheFile = { fd, payloadAt: e.payload.byteOffset - data.byteOffset };
+        openFiles.register(file, fd, file);
+        e = { ...e, file };
+      }
+    } catch {
+      e = undefined;
+    }
+    if (e === undefined || (valid !== undefined && !valid(e as OpenFileDataEntry))) {
+      if (e !== undefined && 'file' in e) openFiles.unregister(e.file);
+      closeSync(fd);
+      counters.corrupt++;
+      counters.misses++;
+      return undefined;
+    }
+    if (!keepOpen) closeSync(fd);
+    counters.hits++;
+    try {
+      const now = new Date();
+      utimesSync(path, now, now);
+    } catch {
+      // evicted meanwhile: the entry is still good
+    }
+    return e;
+  }
+
   return {
     counters,
     get(key, valid) {
-      const path = fileOf(key);
-      let data: Buffer;
-      try {
-        data = readFileSync(path);
-      } catch {
-        counters.misses++;
-        return undefined;
-      }
-      const e = decode(data, key, kind);
-      if (e === undefined || (valid !== undefined && !valid(e))) {
-        counters.corrupt++;
-        counters.misses++;
-        return undefined;
-      }
-      counters.hits++;
-      try {
-        const now = new Date();
-        utimesSync(path, now, now);
-      } catch {
-        // evicted meanwhile: the entry is still good
-      }
-      return e;
+      return read(key, false, valid);
+    },
+    open(key, valid) {
+      return read(key, true, valid) as OpenFileDataEntry | undefined;
     },
     put(key, e) {
       if (e.payload.length + HEADER > maxBytes) return;

@@ -4,7 +4,8 @@
  * kept in the entry's JSON meta. Entries of 24 bytes per symbol keep each
  * table's arrays as aligned as the payload they start in.
  */
-import type { AddressTableParts } from './address-table.js';
+import type { AddressTableParts, FileBackedParts } from './address-table.js';
+import type { OpenCacheFile } from '../elf/file-data-cache.js';
 
 /** Sizes of one stored table: entries and bytes of its UTF-8 names. */
 export interface PartsShape {
@@ -30,12 +31,18 @@ export function isPartsShape(v: unknown): v is PartsShape {
  * payloads 8-byte aligned), so a table read from disk costs its file's bytes
  * once; elsewhere the arrays are copied into aligned ones.
  */
-export function createPartsReader(payload: Buffer): { read(s: PartsShape): AddressTableParts | undefined; readonly atEnd: boolean } {
+export function createPartsReader(payload: Buffer): { read(s: PartsShape): AddressTableParts | undefined; readonly atEnd: boolean };
+/**
+ * With `file`, the payload's open cache file: the arrays are copied out (so
+ * the payload can go) and the names are left in the file, read when looked up.
+ */
+export function createPartsReader(payload: Buffer, file: OpenCacheFile): { read(s: PartsShape): FileBackedParts | undefined; readonly atEnd: boolean };
+export function createPartsReader(payload: Buffer, file?: OpenCacheFile): { read(s: PartsShape): AddressTableParts | FileBackedParts | undefined; readonly atEnd: boolean } {
   let at = 0;
   const take = (bytes: number, align: number): Uint8Array => {
     const view = payload.subarray(at, at + bytes);
     at += bytes;
-    if ((view.byteOffset % align) === 0) return view;
+    if (file === undefined && (view.byteOffset % align) === 0) return view;
     const out = new Uint8Array(bytes);
     out.set(view);
     return out;
@@ -55,10 +62,11 @@ export function createPartsReader(payload: Buffer): { read(s: PartsShape): Addre
       const ends = u64(s.n);
       const tags = u32(s.n);
       const nameEnds = u32(s.n);
-      const names = payload.subarray(at, at + s.namesBytes);
+      if (s.n > 0 && nameEnds[s.n - 1] !== s.namesBytes) return undefined;
+      const namesAt = at;
       at += s.namesBytes;
-      if (s.n > 0 && nameEnds[s.n - 1] !== names.byteLength) return undefined;
-      return { starts, ends, tags, nameEnds, names };
+      if (file !== undefined) return { starts, ends, tags, nameEnds, names: { file, at: file.payloadAt + namesAt, byteLength: s.namesBytes } };
+      return { starts, ends, tags, nameEnds, names: payload.subarray(namesAt, at) };
     },
     get atEnd() {
       return at === payload.length;

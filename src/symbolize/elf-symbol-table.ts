@@ -1,7 +1,7 @@
 /** Address → function name for one ELF file, from .symtab ∪ .dynsym. */
 import type { ElfFile } from '../elf/elf-file.js';
 import type { ElfSection, ElfSymbol } from '../elf/elf-types.js';
-import { addressTableFromParts, buildAddressTable, type AddressEntry, type AddressTable, type AddressTableParts, type SymbolHit } from './address-table.js';
+import { addressTableFromParts, buildAddressTable, type AddressEntry, type AddressTable, type AddressTableParts, type FileBackedParts, type SymbolHit } from './address-table.js';
 
 export type { SymbolHit };
 
@@ -46,7 +46,7 @@ export function elfSymbolTableFromSymbols(symbols: readonly ElfSymbol[], section
 }
 
 /** The table over parts another thread built. */
-export function elfSymbolTableFromParts(parts: AddressTableParts): ElfSymbolTable {
+export function elfSymbolTableFromParts(parts: AddressTableParts | FileBackedParts): ElfSymbolTable {
   return symbolTableOver(addressTableFromParts(parts));
 }
 

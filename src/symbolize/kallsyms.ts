@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { openFileDataCache, type FileDataCacheSettings } from '../elf/file-data-cache.js';
+import { openFileDataCache, type FileDataCacheSettings, type OpenCacheFile } from '../elf/file-data-cache.js';
 import { addressTableFromParts, buildAddressTable, type AddressEntry, type AddressTable } from './address-table.js';
 import { createPartsReader, encodeParts, isPartsShape } from './address-table-codec.js';
 import type { Logger } from '../log/logger.js';
@@ -208,7 +208,7 @@ export function loadCachedKallsyms(procRoot: string, dir: string, maxBytes: numb
   const files = state === undefined ? undefined : openFileDataCache(dir, maxBytes, KIND, log);
   if (state === undefined || files === undefined) return loadKallsyms(procRoot);
   let cached: { table: KallsymsTable; ranges: [bigint, bigint][] } | undefined;
-  files.get(state.key, (e) => (cached = decodeStable(e.meta, e.payload)) !== undefined);
+  files.open(state.key, (e) => (cached = decodeStable(e.meta, e.payload, e.file)) !== undefined);
   let others: KallsymsTable | null | undefined;
   if (cached === undefined) {
     // read once: the cached part goes to disk, the rest answers the others now
@@ -220,7 +220,9 @@ export function loadCachedKallsyms(procRoot: string, dir: string, maxBytes: numb
     const chunks: Buffer[] = [];
     const shape = encodeParts(stable.parts, chunks);
     files.put(state.key, { meta: { shape, modules: read.modules, ranges: ranges.map(([s, e]) => [s.toString(16), e.toString(16)]) }, payload: Buffer.concat(chunks) });
-    cached = { table: kallsymsTable(stable, read.modules, true), ranges };
+    // Read back as written, so the names live in the file from the first run on.
+    files.open(state.key, (e) => (cached = decodeStable(e.meta, e.payload, e.file)) !== undefined);
+    cached ??= { table: kallsymsTable(stable, read.modules, true), ranges };
     others = kallsymsTable(buildAddressTable(read.entries.filter(isVolatile)), read.modules, true);
   }
   const { table: stable } = cached;
@@ -334,7 +336,7 @@ function stableRanges(table: AddressTable, modules: readonly string[], loaded: r
 }
 
 /** The cached table in an entry, or undefined when it does not decode (then kallsyms is read again). */
-function decodeStable(meta: unknown, payload: Buffer): { table: KallsymsTable; ranges: [bigint, bigint][] } | undefined {
+function decodeStable(meta: unknown, payload: Buffer, file: OpenCacheFile): { table: KallsymsTable; ranges: [bigint, bigint][] } | undefined {
   const m = meta as { shape?: unknown; modules?: unknown; ranges?: unknown } | null;
   if (m === null || typeof m !== 'object' || !isPartsShape(m.shape) || !Array.isArray(m.modules) || !Array.isArray(m.ranges)) return undefined;
   if (!m.modules.every((x) => typeof x === 'string')) return undefined;
@@ -343,7 +345,8 @@ function decodeStable(meta: unknown, payload: Buffer): { table: KallsymsTable; r
     if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => typeof x === 'string' && /^[0-9a-f]+$/.test(x))) return undefined;
     ranges.push([BigInt(`0x${r[0] as string}`), BigInt(`0x${r[1] as string}`)]);
   }
-  const reader = createPartsReader(payload);
+  // The names stay in the file: read when a frame is named.
+  const reader = createPartsReader(payload, file);
   const parts = reader.read(m.shape);
   if (parts === undefined || !reader.atEnd) return undefined;
   return { table: kallsymsTable(addressTableFromParts(parts), m.modules as string[], true), ranges };

@@ -260,7 +260,9 @@ export function createSymbolCache(options: SymbolCacheOptions = {}): SymbolCache
       const buildId = opened.buildId();
       key ??= storeKey(opened, id);
       if (key !== undefined) options.store?.put(key, tables);
-      return known(id) ?? sameBuild(id, buildId) ?? insert(id, opened, buildId, tables);
+      // Read back as written, so the names live in the file, not in memory (when the store kept it).
+      const kept = (key === undefined ? undefined : options.store?.get(key)) ?? tables;
+      return known(id) ?? sameBuild(id, buildId) ?? insert(id, opened, buildId, kept);
     } finally {
       elf?.close();
     }

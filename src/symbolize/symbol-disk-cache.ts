@@ -7,7 +7,7 @@
  * by the debug file found for it too, so installing a -dbgsym package later
  * is seen.
  */
-import { openFileDataCache, type FileDataCacheSettings, type FileDataEntry } from '../elf/file-data-cache.js';
+import { openFileDataCache, type FileDataCacheSettings, type FileDataEntry, type OpenFileDataEntry } from '../elf/file-data-cache.js';
 import { fileIdentity } from '../elf/file-identity.js';
 import { createPartsReader, encodeParts, isPartsShape, type PartsShape } from './address-table-codec.js';
 import { elfSymbolTableFromParts } from './elf-symbol-table.js';
@@ -33,7 +33,8 @@ export function openSymbolDiskCache(settings: FileDataCacheSettings, log?: Logge
     },
     get(key) {
       let tables: FileSymbolTables | undefined;
-      files.get(key, (e) => (tables = decodeTables(e)) !== undefined);
+      // The names stay in the file: read when a frame is named.
+      files.open(key, (e) => (tables = decodeTables(e)) !== undefined);
       return tables;
     },
     put: (key, tables) => files.put(key, encodeTables(tables)),
@@ -48,10 +49,10 @@ function encodeTables(t: FileSymbolTables): FileDataEntry {
 }
 
 /** The tables in `e`, or undefined when its sizes do not add up (then the file is read again). */
-function decodeTables(e: FileDataEntry): FileSymbolTables | undefined {
+function decodeTables(e: OpenFileDataEntry): FileSymbolTables | undefined {
   const meta = e.meta as { own?: unknown; debug?: unknown } | null;
   if (meta === null || typeof meta !== 'object' || !isPartsShape(meta.own) || (meta.debug !== null && !isPartsShape(meta.debug))) return undefined;
-  const reader = createPartsReader(e.payload);
+  const reader = createPartsReader(e.payload, e.file);
   const own = reader.read(meta.own);
   const debug = meta.debug === null ? undefined : reader.read(meta.debug as PartsShape);
   if (own === undefined || (meta.debug !== null && debug === undefined) || !reader.atEnd) return undefined;

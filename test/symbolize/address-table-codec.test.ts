@@ -44,6 +44,29 @@ describe('address table bytes', () => {
     }
   });
 
+  it('leaves the names in an open cache file, read when looked up, and reads them whole for whoever wants the parts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshprof-codec-'));
+    dirs.push(dir);
+    const kind = { suffix: '.sym', magic: 0x54534554, version: 1, what: 'test table' };
+    const chunks: Buffer[] = [];
+    const shape = encodeParts(table().parts, chunks);
+    const cache = openFileDataCache(dir, 2 ** 20, kind)!;
+    cache.put('k', { meta: shape, payload: Buffer.concat(chunks) });
+    const e = cache.open('k')!;
+    const parts = createPartsReader(e.payload, e.file).read(shape)!;
+    const namesBytes = Buffer.byteLength(NAMES.join(''), 'utf8');
+    expect(parts.names).toEqual({ file: e.file, at: e.file.payloadAt + NAMES.length * 24, byteLength: namesBytes });
+    // the arrays are copies: the payload read can go
+    for (const a of [parts.starts, parts.ends, parts.tags, parts.nameEnds]) expect(a.buffer).not.toBe(e.payload.buffer);
+    const back = addressTableFromParts(parts);
+    expect(back.approximateBytes).toBe(NAMES.length * 24);
+    NAMES.forEach((name, i) => expect(back.lookup(0x1000n + BigInt(i) * 0x100n + 0x10n)).toEqual({ name, start: 0x1000n + BigInt(i) * 0x100n, size: 0x80n }));
+    expect(Buffer.from(back.parts.names)).toEqual(Buffer.from(table().parts.names));
+    // another cache's eviction unlinks the name; the open file still reads
+    rmSync(join(dir, readdirSync(dir)[0]!));
+    expect(addressTableFromParts(createPartsReader(e.payload, e.file).read(shape)!).lookup(0x1310n)?.name).toBe('runtime·morestack');
+  });
+
   it('copies the arrays where the payload is not aligned, with the same result', () => {
     const chunks: Buffer[] = [];
     const shape = encodeParts(table().parts, chunks);

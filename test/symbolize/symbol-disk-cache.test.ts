@@ -49,6 +49,27 @@ describe('symbol tables on disk', () => {
     expect(b.buildId).toBe(a.buildId);
   });
 
+  it('leaves the names in the cache file, read when looked up, even after the file is evicted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshprof-symcache-'));
+    dirs.push(dir);
+    // Built, stored and read back: the first load already leaves its names in the file.
+    const built = await cacheOver(dir).cache.load(LIBC);
+    const inMemory = await createSymbolCache({ tableJobs: createInlineFileJobs<FileSymbolTables>('loading symbols', readSymbolTablesAt) }).load(LIBC);
+    const read = readSymbolTablesAt(LIBC);
+    const namesBytes = read.own.parts.names.byteLength + (read.debug?.parts.names.byteLength ?? 0);
+    expect(namesBytes).toBeGreaterThan(20_000);
+    expect(inMemory.approximateBytes - built.approximateBytes).toBe(namesBytes);
+
+    const second = cacheOver(dir);
+    const fromDisk = await second.cache.load(LIBC);
+    expect(second.reads).toEqual([]);
+    // Eviction unlinks the file; the table's descriptor still reads it.
+    for (const f of readdirSync(dir)) rmSync(join(dir, f));
+    const dyn = [...nmSymbols(LIBC, true).values()].filter((s) => s.size > 1n);
+    for (const s of dyn) expect(fromDisk.lookup(s.value + 1n)).toEqual(inMemory.lookup(s.value + 1n));
+    expect(fromDisk.lookup(nmSymbols(LIBC, true).get('malloc')!.value + 1n)?.name).toBe('malloc');
+  });
+
   it('reads the ELF file again when the stored file is corrupt', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshprof-symcache-'));
     dirs.push(dir);
