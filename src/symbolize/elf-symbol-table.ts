@@ -55,6 +55,9 @@ function symbolTableOver(table: AddressTable): ElfSymbolTable {
     lookup: (vaddr) => table.lookup(vaddr),
     size: table.length,
     approximateBytes: table.approximateBytes,
-    parts: table.parts,
+    // Read only when asked for: a table read from the disk cache reads its names whole then.
+    get parts() {
+      return table.parts;
+    },
   };
 }

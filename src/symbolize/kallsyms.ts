@@ -324,9 +324,10 @@ function rangeMembership(ranges: readonly (readonly [bigint, bigint])[]): (addre
 function stableRanges(table: AddressTable, modules: readonly string[], loaded: readonly ModuleRange[]): [bigint, bigint][] {
   let lo: bigint | undefined;
   let hi: bigint | undefined;
+  const { starts } = table.parts; // a table just built: its parts are at hand
   for (let i = 0; i < table.length; i++) {
     if (table.tagAt(i) !== 0) continue;
-    const start = table.parts.starts[i]!;
+    const start = starts[i]!;
     if (lo === undefined || start < lo) lo = start;
     if (hi === undefined || start > hi) hi = start;
   }

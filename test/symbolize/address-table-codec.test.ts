@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openFileDataCache } from '../../src/elf/file-data-cache.js';
 import { addressTableFromParts, buildAddressTable } from '../../src/symbolize/address-table.js';
 import { createPartsReader, encodeParts, type PartsShape } from '../../src/symbolize/address-table-codec.js';
+import { elfSymbolTableFromParts } from '../../src/symbolize/elf-symbol-table.js';
 
 const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
@@ -65,6 +66,17 @@ describe('address table bytes', () => {
     // another cache's eviction unlinks the name; the open file still reads
     rmSync(join(dir, readdirSync(dir)[0]!));
     expect(addressTableFromParts(createPartsReader(e.payload, e.file).read(shape)!).lookup(0x1310n)?.name).toBe('runtime·morestack');
+  });
+
+  it('reads no name of a file-backed table until one is looked up (a bad descriptor shows any read)', () => {
+    const { starts, ends, tags, nameEnds } = table().parts;
+    const names = { file: { fd: 2_000_000_000 }, at: 0, byteLength: nameEnds[nameEnds.length - 1]! };
+    const symbols = elfSymbolTableFromParts({ starts, ends, tags, nameEnds, names });
+    expect(symbols.size).toBe(NAMES.length);
+    expect(symbols.approximateBytes).toBe(NAMES.length * 24);
+    // a name that cannot be read leaves the frame unnamed, not the batch failed
+    expect(symbols.lookup(0x1010n)).toBeUndefined();
+    expect(() => symbols.parts).toThrow(/EBADF/);
   });
 
   it('copies the arrays where the payload is not aligned, with the same result', () => {
