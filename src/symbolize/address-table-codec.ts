@@ -26,6 +26,14 @@ export function isPartsShape(v: unknown): v is PartsShape {
 }
 
 /**
+ * Names this large stay in the file; smaller ones are copied out. Each table
+ * left in its file holds a descriptor while it is cached: only big tables
+ * (node's, kallsyms', Envoy's), whose names are most of their memory, are
+ * worth one, and a host's thousand small libraries must not take a thousand.
+ */
+export const NAMES_IN_FILE_MIN_BYTES = 256 * 1024;
+
+/**
  * Reads tables of the given shapes one after another from `payload`. The
  * tables are views into it where its alignment allows (the file cache writes
  * payloads 8-byte aligned), so a table read from disk costs its file's bytes
@@ -34,10 +42,11 @@ export function isPartsShape(v: unknown): v is PartsShape {
 export function createPartsReader(payload: Buffer): { read(s: PartsShape): AddressTableParts | undefined; readonly atEnd: boolean };
 /**
  * With `file`, the payload's open cache file: the arrays are copied out (so
- * the payload can go) and the names are left in the file, read when looked up.
+ * the payload can go) and names of NAMES_IN_FILE_MIN_BYTES or more are left
+ * in the file, read when looked up.
  */
-export function createPartsReader(payload: Buffer, file: OpenCacheFile): { read(s: PartsShape): FileBackedParts | undefined; readonly atEnd: boolean };
-export function createPartsReader(payload: Buffer, file?: OpenCacheFile): { read(s: PartsShape): AddressTableParts | FileBackedParts | undefined; readonly atEnd: boolean } {
+export function createPartsReader(payload: Buffer, file: OpenCacheFile, inFileMinBytes?: number): { read(s: PartsShape): AddressTableParts | FileBackedParts | undefined; readonly atEnd: boolean };
+export function createPartsReader(payload: Buffer, file?: OpenCacheFile, inFileMinBytes = NAMES_IN_FILE_MIN_BYTES): { read(s: PartsShape): AddressTableParts | FileBackedParts | undefined; readonly atEnd: boolean } {
   let at = 0;
   const take = (bytes: number, align: number): Uint8Array => {
     const view = payload.subarray(at, at + bytes);
@@ -65,8 +74,9 @@ export function createPartsReader(payload: Buffer, file?: OpenCacheFile): { read
       if (s.n > 0 && nameEnds[s.n - 1] !== s.namesBytes) return undefined;
       const namesAt = at;
       at += s.namesBytes;
-      if (file !== undefined) return { starts, ends, tags, nameEnds, names: { file, at: file.payloadAt + namesAt, byteLength: s.namesBytes } };
-      return { starts, ends, tags, nameEnds, names: payload.subarray(namesAt, at) };
+      if (file === undefined) return { starts, ends, tags, nameEnds, names: payload.subarray(namesAt, at) };
+      if (s.namesBytes >= inFileMinBytes) return { starts, ends, tags, nameEnds, names: { file, at: file.payloadAt + namesAt, byteLength: s.namesBytes } };
+      return { starts, ends, tags, nameEnds, names: new Uint8Array(payload.subarray(namesAt, at)) }; // a copy: the payload can go
     },
     get atEnd() {
       return at === payload.length;

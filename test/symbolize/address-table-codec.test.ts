@@ -54,9 +54,13 @@ describe('address table bytes', () => {
     const cache = openFileDataCache(dir, 2 ** 20, kind)!;
     cache.put('k', { meta: shape, payload: Buffer.concat(chunks) });
     const e = cache.open('k')!;
-    const parts = createPartsReader(e.payload, e.file).read(shape)!;
+    const parts = createPartsReader(e.payload, e.file, 0).read(shape)!;
     const namesBytes = Buffer.byteLength(NAMES.join(''), 'utf8');
     expect(parts.names).toEqual({ file: e.file, at: e.file.payloadAt + NAMES.length * 24, byteLength: namesBytes });
+    // below the bound (256 KiB by default) the names are copied out instead
+    const small = createPartsReader(e.payload, e.file).read(shape)!;
+    expect(small.names).toBeInstanceOf(Uint8Array);
+    expect((small.names as Uint8Array).buffer).not.toBe(e.payload.buffer);
     // the arrays are copies: the payload read can go
     for (const a of [parts.starts, parts.ends, parts.tags, parts.nameEnds]) expect(a.buffer).not.toBe(e.payload.buffer);
     const back = addressTableFromParts(parts);
@@ -65,7 +69,7 @@ describe('address table bytes', () => {
     expect(Buffer.from(back.parts.names)).toEqual(Buffer.from(table().parts.names));
     // another cache's eviction unlinks the name; the open file still reads
     rmSync(join(dir, readdirSync(dir)[0]!));
-    expect(addressTableFromParts(createPartsReader(e.payload, e.file).read(shape)!).lookup(0x1310n)?.name).toBe('runtime·morestack');
+    expect(addressTableFromParts(createPartsReader(e.payload, e.file, 0).read(shape)!).lookup(0x1310n)?.name).toBe('runtime·morestack');
   });
 
   it('reads no name of a file-backed table until one is looked up (a bad descriptor shows any read)', () => {

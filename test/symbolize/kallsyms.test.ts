@@ -107,7 +107,7 @@ describe('KallsymsTable', () => {
       const bpf2 = 'ffffffffc0c00000 t bpf_prog_fedcba9876543210_later\t[bpf]\n';
       writeFileSync(join(proc, 'kallsyms'), TEXT.replace('startup_64', 'renamed_64').replace('mod_fn', 'renamed_mod_fn') + bpf2);
       const second = createKallsymsSource(proc, undefined, cache).table()!;
-      // Its names stay in the cache file, read when looked up: eviction unlinks the file, not what is open.
+      // Eviction unlinks the file: the table read from it stays whole (a real kallsyms' names stay in the open file).
       for (const f of readdirSync(cacheDir)) rmSync(join(cacheDir, f));
       expect(second.lookup(0xffffffff81000010n)?.name).toBe('startup_64');
       expect(second.lookup(0xffffffffc0a00040n)).toEqual({ name: 'mod_fn', start: 0xffffffffc0a00000n, module: 'nf_tables' });
