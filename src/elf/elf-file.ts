@@ -3,8 +3,9 @@
  * headers are parsed on open, section contents and symbols only on demand,
  * so opening a 1 GB binary costs a few reads. Call `close()` when done.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { findBuildId, parseElfNotes } from './elf-notes.js';
+import { readAt } from './read-at.js';
 import { decodeSymbols, findSymbolValues, readString } from './elf-symbols.js';
 import {
   PT_LOAD, PT_NOTE, SHT_DYNSYM, SHT_NOTE, SHT_SYMTAB,
@@ -216,11 +217,7 @@ function readExact(fd: number, path: string, fileSize: number, offset: number, l
     throw new SectionFormatError(FILE_CONTENTS, `truncated file (need bytes ${offset}..${offset + length}, file has ${fileSize})`, path);
   }
   const buf = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, offset + done);
-    if (n === 0) throw new SectionFormatError(FILE_CONTENTS, `truncated file (short read at ${offset + done})`, path);
-    done += n;
-  }
+  const done = readAt(fd, buf, offset);
+  if (done < length) throw new SectionFormatError(FILE_CONTENTS, `truncated file (short read at ${offset + done})`, path);
   return buf;
 }

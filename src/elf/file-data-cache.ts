@@ -13,10 +13,11 @@
  *  16  u32 payload length  20  u32 crc32 of what follows  24  key, meta JSON, payload
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '../log/logger.js';
+import { readAt } from './read-at.js';
 
 const HEADER = 24;
 
@@ -158,11 +159,7 @@ export function openFileDataCache(dir: string, maxBytes: number, kind: FileDataK
     let e: FileDataEntry | OpenFileDataEntry | undefined;
     try {
       data = Buffer.allocUnsafe(fstatSync(fd).size);
-      for (let at = 0; at < data.length;) {
-        const got = readSync(fd, data, at, data.length - at, at);
-        if (got === 0) throw new Error('truncated while read');
-        at += got;
-      }
+      if (readAt(fd, data, 0) < data.length) throw new Error('truncated while read');
       e = decode(data, key, kind);
       if (e !== undefined && keepOpen) {
         const file: OpenCacheFile = { fd, payloadAt: e.payload.byteOffset - data.byteOffset };
@@ -196,7 +193,7 @@ export function openFileDataCache(dir: string, maxBytes: number, kind: FileDataK
       return read(key, false, valid);
     },
     open(key, valid) {
-      return read(key, true, valid) as OpenFileDataEntry | undefined;
+      return read(key, true, valid);
     },
     put(key, e) {
       if (e.payload.length + HEADER > maxBytes) return;

@@ -2,7 +2,7 @@
  * A compact sorted address → name table: starts and ends in BigUint64Arrays,
  * names in one array. Shared by the ELF symbol table and kallsyms.
  */
-import { readSync } from 'node:fs';
+import { readAt } from '../elf/read-at.js';
 
 /** A resolved symbol: its name and the address range it covers. */
 export interface SymbolHit {
@@ -179,10 +179,6 @@ function namesFromFile(inFile: NamesInFile, nameEnds: Uint32Array): (i: number) 
 
 function readNames(inFile: NamesInFile, start: number, length: number): Buffer {
   const out = Buffer.alloc(length); // not allocUnsafe: its pool slices cannot be posted to another thread
-  for (let got = 0; got < length;) {
-    const n = readSync(inFile.file.fd, out, got, length - got, inFile.at + start + got);
-    if (n === 0) throw new Error('names cut short');
-    got += n;
-  }
+  if (readAt(inFile.file.fd, out, inFile.at + start) < length) throw new Error('names cut short');
   return out;
 }

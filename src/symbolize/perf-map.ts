@@ -3,8 +3,9 @@
  * (`--perf-basic-prof`), the JVM (`jcmd PID Compiler.perfmap`, perf-map-agent)
  * and CPython 3.12+ (`-X perf`). Each line is `START SIZE name`, hex numbers.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { readAt } from '../elf/read-at.js';
 import { readProcFile } from '../process/proc-reader.js';
 import type { FrameKind } from '../stacks/frames.js';
 
@@ -114,13 +115,7 @@ export function openPerfMap(pid: number, opts: { procRoot?: string; fallbackKind
 
   const readRange = (fd: number, from: number, to: number): Buffer => {
     const buf = Buffer.alloc(to - from);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, from + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
+    return buf.subarray(0, readAt(fd, buf, from));
   };
 
   /** The open file: the one at `path` when it can be opened (it may be a new file), else the held one. */
