@@ -37,15 +37,24 @@ function recordReady(cli: string, args: readonly string[], env: NodeJS.ProcessEn
   });
 }
 
-/** Runs the three start-ups `runs` times, in turn, so load from other jobs falls on all three. */
-export async function measureStartup(cli: string, runs: number, outDir: string, env: NodeJS.ProcessEnv): Promise<StartupResult> {
+/**
+ * Runs the three start-ups `runs` times, in turn, so load from other jobs
+ * falls on all three; with `baseline` (another checkout's launcher), its two
+ * in the same rounds.
+ */
+export async function measureStartup(cli: string, runs: number, outDir: string, env: NodeJS.ProcessEnv, baseline?: { label: string; cli: string }): Promise<StartupResult> {
   const out = { runs, nodeBareMs: [] as number[], helpMs: [] as number[], recordReadyMs: [] as number[] };
+  const base = { helpMs: [] as number[], recordReadyMs: [] as number[] };
+  const record = ['record', '--all', '-d', '1s', '-o', join(outDir, 'startup.pb.gz')];
   for (let i = 0; i < runs; i++) {
     out.nodeBareMs.push((await runChild(process.execPath, ['-e', '0'])).wallMs);
     out.helpMs.push((await runChild(cli, ['--help'])).wallMs);
-    out.recordReadyMs.push(await recordReady(cli, ['record', '--all', '-d', '1s', '-o', join(outDir, 'startup.pb.gz')], env));
+    out.recordReadyMs.push(await recordReady(cli, record, env));
+    if (baseline === undefined) continue;
+    base.helpMs.push((await runChild(baseline.cli, ['--help'])).wallMs);
+    base.recordReadyMs.push(await recordReady(baseline.cli, record, env));
   }
-  return out;
+  return baseline === undefined ? out : { ...out, baseline: { label: baseline.label, ...base } };
 }
 
 /** One build of the CLI to measure: how to start it. */

@@ -23,6 +23,8 @@ export interface StartupResult {
   readonly nodeBareMs: readonly number[];
   readonly helpMs: readonly number[];
   readonly recordReadyMs: readonly number[];
+  /** Another checkout's CLI (--baseline DIR), measured in the same rounds. */
+  readonly baseline?: { readonly label: string; readonly helpMs: readonly number[]; readonly recordReadyMs: readonly number[] };
 }
 
 /** `peers:99hz` or `peers:19hz-churn`. */
@@ -104,7 +106,13 @@ export function formatStartup(s: StartupResult): string {
   const row = (name: string, v: readonly number[]): string[] => [name, formatNumber(median(v)), `${formatNumber(Math.min(...v))}–${formatNumber(Math.max(...v))}`, times(median(v), bare)];
   return `**Start-up, median of ${s.runs} runs (wall time)**\n\n${formatMarkdownTable(
     ['command', 'median (ms)', 'range (ms)', '× node -e 0'],
-    [row('node -e 0', s.nodeBareMs), row('meshprof --help', s.helpMs), row('meshprof record: exec → "recording" line', s.recordReadyMs)],
+    [
+      row('node -e 0', s.nodeBareMs),
+      row('meshprof --help', s.helpMs),
+      ...(s.baseline !== undefined ? [row(`${s.baseline.label}: --help`, s.baseline.helpMs)] : []),
+      row('meshprof record: exec → "recording" line', s.recordReadyMs),
+      ...(s.baseline !== undefined ? [row(`${s.baseline.label}: record`, s.baseline.recordReadyMs)] : []),
+    ],
   )}`;
 }
 

@@ -11,6 +11,7 @@
  *   node dist/bench/peers.js --hz 19              only the settings at these frequencies
  *   node dist/bench/peers.js --tools agent        only these tools (and the no-tool runs): agent, record, perf, bpftrace
  *   node dist/bench/peers.js --soak [--soak-minutes N]   the agent for an hour (or N min) at 50 execs/s
+ *   node dist/bench/peers.js --startup [--baseline DIR]   only the start-up figures, DIR's build's in the same rounds
  *   node dist/bench/peers.js --cli-cost [--baseline DIR]  --help, record -d 5s and the agent's first 30 s:
  *                                                 the bundle, the same code unbundled, DIR's build (~4 min a build)
  *   node dist/bench/peers.js --cli-cost --node-flags '--no-opt' [--node-flags ...]   the bundle with the launcher's
@@ -43,6 +44,8 @@ export interface PeersOptions {
   readonly baseline?: string | undefined;
   /** Only the CLI cost comparison (measureCliCost). */
   readonly cliCost: boolean;
+  /** Only the start-up figures (--startup), this checkout's and the baseline's. */
+  readonly startupOnly: boolean;
   /** With cliCost: node flag sets (--node-flags '--a --b', repeatable) to compare the bundle under, instead of the other builds. */
   readonly nodeFlags: readonly (readonly string[])[];
   /** Tools to run (--tools agent,record); all by default. A baseline's rows follow its tool's. */
@@ -84,7 +87,7 @@ export function parsePeersOptions(argv: readonly string[]): PeersOptions {
     const v = a.startsWith('--node-flags=') ? a.slice('--node-flags='.length) : a === '--node-flags' ? argv[i + 1] : undefined;
     if (v !== undefined) nodeFlags.push(v.split(/\s+/).filter((f) => f !== ''));
   });
-  return { quick: argv.includes('--quick'), cliCost: argv.includes('--cli-cost'), nodeFlags, soak: argv.includes('--soak') || argv.some((a) => a.startsWith('--soak-minutes')), soakMinutes, hz, baseline, tools };
+  return { quick: argv.includes('--quick'), cliCost: argv.includes('--cli-cost'), startupOnly: argv.includes('--startup'), nodeFlags, soak: argv.includes('--soak') || argv.some((a) => a.startsWith('--soak-minutes')), soakMinutes, hz, baseline, tools };
 }
 
 /**
@@ -236,10 +239,11 @@ async function withPrograms<T>(fn: (p: PeerPrograms) => Promise<T>): Promise<T> 
   }
 }
 
-async function startup(quick: boolean): Promise<StartupResult> {
+async function startup(quick: boolean, baseline?: string): Promise<StartupResult> {
   const dir = mkdtempSync(join(tmpdir(), 'meshprof-bench-startup-'));
   try {
-    return await measureStartup(join(packageRoot(), 'bin', 'meshprof.js'), quick ? 3 : 7, dir, cleanEnv());
+    const base = baseline !== undefined ? { label: `baseline ${baseline}`, cli: join(baseline, 'bin', 'meshprof.js') } : undefined;
+    return await measureStartup(join(packageRoot(), 'bin', 'meshprof.js'), quick ? 3 : 7, dir, cleanEnv(), base);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -389,6 +393,10 @@ async function main(argv: readonly string[]): Promise<number> {
       const r = await cliCost(opts.quick, opts.baseline, opts.nodeFlags);
       out.cliCost = r;
       console.log(formatCliCost(r));
+    } else if (opts.startupOnly) {
+      const st = await startup(opts.quick, opts.baseline);
+      out.startup = st;
+      console.log(formatStartup(st));
     } else if (opts.soak) {
       const s = await soak(opts.soakMinutes);
       out.soak = s;
@@ -402,7 +410,7 @@ async function main(argv: readonly string[]): Promise<number> {
         configs.push(c);
         console.log(`${formatPeerConfig(c)}\n`);
       }
-      const st = await startup(opts.quick);
+      const st = await startup(opts.quick, opts.baseline);
       out.startup = st;
       console.log(formatStartup(st));
     }
