@@ -127,12 +127,30 @@ static __always_inline int emit_exit(struct task_struct *p)
 	return 0;
 }
 
+/* Empties tgid's unwind_asked slot as it exits. Left there, the slot would
+ * report the execs and exits of whatever process takes the pid next: with a
+ * pid_max of 32768 and 50 short-lived programs a second the pids come round
+ * every 11 minutes, and the stale slots of every program sampled before
+ * made the exec watcher read ever more of them (its events per minute grew
+ * 2.6x in 25 minutes). The walker asks again for a new process sampled under
+ * the pid. A write racing the walker's own only costs an ask. */
+static __always_inline void forget_asked(__u32 tgid)
+{
+	__u32 slot = tgid % UNWIND_ASKED_SLOTS;
+	struct unwind_asked_slot *a = bpf_map_lookup_elem(&unwind_asked, &slot);
+
+	if (a && a->tgid == tgid)
+		a->tgid = 0;
+}
+
 /* sched_process_exit fires per thread; signal->live reaches 0 for the
  * last one (it is decremented before the tracepoint in do_exit). */
 static __always_inline int on_exit(struct task_struct *p)
 {
 	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !reported(p))
 		return 0;
+	if (only_known)
+		forget_asked(BPF_CORE_READ(p, tgid));
 	return emit_exit(p);
 }
 

@@ -106,6 +106,26 @@ describe('exec watcher thread with the walker maps (real BPF, as root)', () => {
     expect(polls.flat().filter((e) => unknown.includes(e.pid))).toEqual([]);
   });
 
+  it('empties an asked slot at its process\'s exit, so the next process under the pid is not reported', async () => {
+    const maps = createUnwindMapSet({ rowChunks: 16, tables: 16, procs: 64 });
+    cleanups.push(() => maps.close());
+    const thread = await startThread(maps);
+    cleanups.push(() => thread.stop());
+    const leaving = await startFixture('/bin/sh', ['-c', 'sleep 0.5']);
+    // An exit does not wake the thread: a known program's exec does, and the exit goes with it.
+    const waker = await startFixture('/bin/sh', ['-c', 'sleep 1.5; exec sleep 1']);
+    children.push(leaving, waker);
+    maps.procs.update(u32Bytes(waker.pid), Buffer.alloc(UNWIND_PROC_SIZE));
+    const key = u32Bytes(leaving.pid % 4096);
+    const slot = Buffer.alloc(16);
+    slot.writeUInt32LE(leaving.pid, 0);
+    maps.asked.update(key, slot);
+    const events = await collect(thread, 5000, (es) => es.some((e) => e.pid === leaving.pid && e.kind === 'exit'));
+    expect(events.filter((e) => e.pid === leaving.pid)).toEqual([{ pid: leaving.pid, kind: 'exit' }]);
+    // Left there, the slot would report whatever process takes the pid when pids come round.
+    expect(maps.asked.lookup(key)?.readUInt32LE(0)).toBe(0);
+  });
+
   it('reads a program at its first sample, while it runs', async () => {
     const maps = createUnwindMapSet({ rowChunks: 16, tables: 16, procs: 64 });
     cleanups.push(() => maps.close());
