@@ -39,6 +39,15 @@ async function collect(thread: ProcessEventSource, ms: number, done: (events: re
   return out;
 }
 
+/** Puts `pid` in its unwind_asked slot, as the walker's ask does; the slot's key. */
+function markAsked(maps: UnwindMapSet, pid: number): Buffer {
+  const key = u32Bytes(pid % 4096);
+  const slot = Buffer.alloc(16);
+  slot.writeUInt32LE(pid, 0);
+  maps.asked.update(key, slot);
+  return key;
+}
+
 /** Runs /bin/true `n` times, one after another; their pids. */
 async function runTrue(n: number): Promise<number[]> {
   const pids: number[] = [];
@@ -59,20 +68,24 @@ describe('exec watcher thread with the walker maps (real BPF, as root)', () => {
     for (const c of children) c.kill('SIGKILL');
   });
 
-  it('reports the execs of processes the walker has tables for or asked for, and no other', async () => {
+  /** Fresh walker maps and the thread over them, both closed after the file. */
+  async function mapsAndThread(): Promise<{ maps: UnwindMapSet; thread: ProcessEventSource }> {
     const maps = createUnwindMapSet({ rowChunks: 16, tables: 16, procs: 64 });
     cleanups.push(() => maps.close());
     const thread = await startThread(maps);
     cleanups.push(() => thread.stop());
+    return { maps, thread };
+  }
+
+  it('reports the execs of processes the walker has tables for or asked for, and no other', async () => {
+    const { maps, thread } = await mapsAndThread();
     // Two shells the walker knows, each exec'ing sleep a second from now: one has
     // tables, the other was asked for (its tables may still be loading).
     const withTables = await startFixture('/bin/sh', ['-c', 'sleep 1; exec sleep 3']);
     const askedFor = await startFixture('/bin/sh', ['-c', 'sleep 1; exec sleep 4']);
     children.push(withTables, askedFor);
     maps.procs.update(u32Bytes(withTables.pid), Buffer.alloc(UNWIND_PROC_SIZE));
-    const slot = Buffer.alloc(16);
-    slot.writeUInt32LE(askedFor.pid, 0);
-    maps.asked.update(u32Bytes(askedFor.pid % 4096), slot);
+    markAsked(maps, askedFor.pid);
     const unknown = await runTrue(20);
     const events = await collect(thread, 5000, (es) => [withTables.pid, askedFor.pid].every((pid) => es.some((e) => e.pid === pid)));
     expect(events.find((e) => e.pid === withTables.pid)).toMatchObject({ kind: 'exec', comm: 'sleep', snapshot: { cmdline: ['sleep', '3'] } });
@@ -82,10 +95,7 @@ describe('exec watcher thread with the walker maps (real BPF, as root)', () => {
   });
 
   it('reports the exits of processes the walker has tables for with its next message, and no other exits', async () => {
-    const maps = createUnwindMapSet({ rowChunks: 16, tables: 16, procs: 64 });
-    cleanups.push(() => maps.close());
-    const thread = await startThread(maps);
-    cleanups.push(() => thread.stop());
+    const { maps, thread } = await mapsAndThread();
     // An exit neither wakes the thread nor costs the main thread a message of its own:
     // it goes with the next one, here a known program's exec 0.7 s later (before it would go alone, HOLD_EXITS_MS).
     const leaving = await startFixture('/bin/sh', ['-c', 'sleep 0.3']);
@@ -107,19 +117,13 @@ describe('exec watcher thread with the walker maps (real BPF, as root)', () => {
   });
 
   it('empties an asked slot at its process\'s exit, so the next process under the pid is not reported', async () => {
-    const maps = createUnwindMapSet({ rowChunks: 16, tables: 16, procs: 64 });
-    cleanups.push(() => maps.close());
-    const thread = await startThread(maps);
-    cleanups.push(() => thread.stop());
+    const { maps, thread } = await mapsAndThread();
     const leaving = await startFixture('/bin/sh', ['-c', 'sleep 0.5']);
     // An exit does not wake the thread: a known program's exec does, and the exit goes with it.
     const waker = await startFixture('/bin/sh', ['-c', 'sleep 1.5; exec sleep 1']);
     children.push(leaving, waker);
     maps.procs.update(u32Bytes(waker.pid), Buffer.alloc(UNWIND_PROC_SIZE));
-    const key = u32Bytes(leaving.pid % 4096);
-    const slot = Buffer.alloc(16);
-    slot.writeUInt32LE(leaving.pid, 0);
-    maps.asked.update(key, slot);
+    const key = markAsked(maps, leaving.pid);
     const events = await collect(thread, 5000, (es) => es.some((e) => e.pid === leaving.pid && e.kind === 'exit'));
     expect(events.filter((e) => e.pid === leaving.pid)).toEqual([{ pid: leaving.pid, kind: 'exit' }]);
     // Left there, the slot would report whatever process takes the pid when pids come round.
@@ -127,10 +131,7 @@ describe('exec watcher thread with the walker maps (real BPF, as root)', () => {
   });
 
   it('reads a program at its first sample, while it runs', async () => {
-    const maps = createUnwindMapSet({ rowChunks: 16, tables: 16, procs: 64 });
-    cleanups.push(() => maps.close());
-    const thread = await startThread(maps);
-    cleanups.push(() => thread.stop());
+    const { maps, thread } = await mapsAndThread();
     const bin = compileFixture('unwind-chain.c', { flags: OMIT_FRAME_POINTER });
     const spin = await startFixture(bin, ['spin', '10']);
     children.push(spin);
